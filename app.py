@@ -1,0 +1,39 @@
+"""MSP Hub stand-in: the host Flask-AppBuilder application that loads the plugin.
+
+The plugin is switched on by ``ADDON_MANAGERS`` in ``config.py``; nothing in
+``plugin/`` imports this module. Run ``flask --app app ...``.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from flask_appbuilder import AppBuilder, Model
+from flask_migrate import Migrate
+from flask_migrate.cli import upgrade as upgrade_command
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+
+import config
+
+db = SQLAlchemy(metadata=Model.metadata)
+migrate = Migrate(render_as_batch=True, compare_type=True)
+csrf = CSRFProtect()
+
+# Two Alembic branches live in migrations/: "host" (FAB security + marketplace stand-in)
+# and "psa" (the plugin's own tables). A bare `flask db upgrade` upgrades both.
+next(p for p in upgrade_command.params if p.name == "revision").default = "heads"
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the host application; ``overrides`` win over the environment."""
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s", level=logging.INFO)
+    app = Flask(__name__, instance_path=str(config.INSTANCE_DIR))
+    app.config.update(config.build())
+    app.config.update(overrides or {})
+    db.init_app(app)
+    csrf.init_app(app)
+    migrate.init_app(app, db, directory=str(config.BASE_DIR / "migrations"))
+    with app.app_context():
+        AppBuilder(update_perms=False).init_app(app, db.session)
+    return app

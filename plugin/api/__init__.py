@@ -1,0 +1,1 @@
+"""REST APIs under /api/v1/: parse input, call one command, respond."""

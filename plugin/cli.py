@@ -1,0 +1,130 @@
+"""``flask psa ...``: the same commands as the pages and the API, acting as a named user."""
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from plugin.commands.base import Actor
+from plugin.commands.exceptions import CommandError
+from plugin.tenancy import actor_for_user, find_user
+
+
+class CommandErrorAware(click.Group):
+    """Print a CommandError as a clear one-line message with a non-zero exit."""
+
+    def invoke(self, ctx):
+        """Run the subcommand, turning CommandErrors into ``Error (status): message``."""
+        try:
+            return super().invoke(ctx)
+        except CommandError as err:
+            details = "; ".join(f"{k}: {', '.join(v)}" for k, v in err.errors.items())
+            click.echo(f"Error ({err.status}): {err.message}{' — ' + details if details else ''}", err=True)
+            sys.exit(2)
+
+
+@click.group("psa", cls=CommandErrorAware)
+def psa_cli() -> None:
+    """ConnectWise PSA integration commands."""
+
+
+def as_actor(username: str) -> Actor:
+    """The Actor for ``--as USERNAME``; exits if the user does not exist."""
+    user = find_user(username)
+    if user is None or not user.active:
+        raise click.BadParameter(f"No active user named {username!r}.", param_hint="--as")
+    return actor_for_user(user)
+
+
+AS_OPTION = click.option("--as", "username", required=True, help="Act as this user (for the audit log).")
+
+
+@psa_cli.command("init")
+@with_appcontext
+def init_cmd() -> None:
+    """Create the plugin's roles (idempotent)."""
+    from plugin.commands.demo import ensure_roles
+
+    created = ensure_roles()
+    click.echo(f"Roles created: {', '.join(created)}" if created else "Roles already present.")
+
+
+@psa_cli.group("feature")
+def feature_cli() -> None:
+    """The distributor's per-partner feature toggle."""
+
+
+@feature_cli.command("enable")
+@click.option("--partner", "partner_id", type=int, required=True)
+@AS_OPTION
+@with_appcontext
+def feature_enable(partner_id: int, username: str) -> None:
+    """Enable the ConnectWise integration for a partner."""
+    from plugin.commands.feature import SetPartnerFeatureCommand
+
+    SetPartnerFeatureCommand(as_actor(username), partner_id, True).run()
+    click.echo(f"ConnectWise integration enabled for partner {partner_id}.")
+
+
+@feature_cli.command("disable")
+@click.option("--partner", "partner_id", type=int, required=True)
+@AS_OPTION
+@with_appcontext
+def feature_disable(partner_id: int, username: str) -> None:
+    """Disable the ConnectWise integration for a partner."""
+    from plugin.commands.feature import SetPartnerFeatureCommand
+
+    SetPartnerFeatureCommand(as_actor(username), partner_id, False).run()
+    click.echo(f"ConnectWise integration disabled for partner {partner_id}.")
+
+
+@psa_cli.command("demo-data")
+@click.option("--seed", default=42, show_default=True)
+@click.option("--customers", default=60, show_default=True, help="Customers of the pilot partner.")
+@click.option("--subscriptions-per-customer", default=3, show_default=True)
+@click.option("--months", default=12, show_default=True, help="Months of billing transactions.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Pretend today is this date.")
+@with_appcontext
+def demo_data(seed: int, customers: int, subscriptions_per_customer: int, months: int, today) -> None:
+    """Seed deterministic demo data and print the demo logins."""
+    from plugin.commands.demo import SeedDemoDataCommand
+    from plugin.demo.generate import DemoSize
+
+    started = dt.datetime.now()
+    size = DemoSize(seed=seed, customers=customers, subscriptions_per_customer=subscriptions_per_customer,
+                    months=months)
+    summary = SeedDemoDataCommand(size, today.date() if today else None).run()
+    seconds = (dt.datetime.now() - started).total_seconds()
+    click.echo(f"Demo data: {summary.counts} in {seconds:.1f} s")
+    for username, role, password in summary.users:
+        click.echo(f"  {role:<18} {username:<16} {password}")
+
+
+@psa_cli.command("worker")
+@click.option("--queues", default="fast,sync", show_default=True, help="Queue kinds to serve.")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option("--with-scheduler/--without-scheduler", default=True, show_default=True)
+@click.option("--name", default=None, help="Worker name (unique per host).")
+@with_appcontext
+def worker_cmd(queues: str, burst: bool, with_scheduler: bool, name: str | None) -> None:
+    """Run an RQ worker inside this application."""
+    from plugin.jobs import make_worker
+
+    worker = make_worker(current_app._get_current_object(), [q.strip() for q in queues.split(",") if q.strip()], name)
+    worker.work(burst=burst, with_scheduler=with_scheduler)
+
+
+@psa_cli.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@with_appcontext
+def demo_cmd(host: str, port: int) -> None:
+    """Run the demo: migrate, seed, start Redis if needed, the worker and the web app."""
+    from plugin.demo.runner import run_demo
+
+    if current_app.config["PSA_ENV"] == "production":
+        raise click.ClickException("The demo runs with PSA_ENV=demo (generated secrets, SQLite by default).")
+    run_demo(current_app._get_current_object(), host, port)

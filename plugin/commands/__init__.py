@@ -1,0 +1,1 @@
+"""Use cases: one class per file, ``validate()`` then ``run()``; only commands commit."""

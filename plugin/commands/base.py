@@ -1,0 +1,94 @@
+"""What every command shares: the actor, the transaction and the audit record."""
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable, TypeVar
+
+from sqlalchemy.orm.exc import StaleDataError
+
+from plugin import permissions
+from plugin.commands.exceptions import ConflictError
+from plugin.daos.audit import AuditDAO
+from plugin.daos.base import session
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who runs a command: a FAB user with its roles and tenant."""
+
+    user_id: int | None
+    username: str
+    roles: tuple[str, ...] = ()
+    distributor_id: int | None = None
+    partner_id: int | None = None
+    timezone: str = "UTC"
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def is_admin(self) -> bool:
+        """True for the platform Admin (sees every tenant)."""
+        return permissions.ADMIN in self.roles
+
+    def can(self, permission: str, resource: str) -> bool:
+        """True when a role grants ``permission`` on ``resource``."""
+        return permissions.role_allows(self.roles, permission, resource)
+
+
+def transaction(func: F) -> F:
+    """Run ``func`` in one transaction: commit on success, roll back on any error."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = func(*args, **kwargs)
+            session().commit()
+            return result
+        except StaleDataError as exc:
+            session().rollback()
+            raise ConflictError("This record was changed by someone else; reload and try again.") from exc
+        except BaseException:  # roll back whatever failed, then let it propagate unchanged
+            session().rollback()
+            raise
+
+    return wrapper  # type: ignore[return-value]
+
+
+def audit(actor: Actor, action: str, object_type: str, object_id: Any = None, *,
+          partner_id: int | None = None, distributor_id: int | None = None,
+          outcome: str = "ok", **detail: Any) -> None:
+    """Add an audit event to the current transaction."""
+    AuditDAO.create(
+        user_id=actor.user_id, username=actor.username, action=action,
+        object_type=object_type, object_id=None if object_id is None else str(object_id),
+        partner_id=partner_id, distributor_id=distributor_id, outcome=outcome,
+        detail=detail or None,
+    )
+    log.info("audit action=%s object=%s:%s partner=%s user=%s outcome=%s",
+             action, object_type, object_id, partner_id, actor.username, outcome)
+
+
+@transaction
+def audit_refusal(actor: Actor, action: str, object_type: str, object_id: Any, reason: str,
+                  partner_id: int | None = None) -> None:
+    """Record, in its own transaction, that a command was refused."""
+    audit(actor, action, object_type, object_id, partner_id=partner_id, outcome="refused", reason=reason)
+
+
+class BaseCommand:
+    """A use case: ``validate()`` loads and checks, ``run()`` validates then acts."""
+
+    def validate(self) -> None:
+        """Check existence, tenancy, permission and business rules.
+
+        :raises CommandError: when the command must not run.
+        """
+        raise NotImplementedError
+
+    def run(self) -> Any:
+        """Validate, then perform the use case in one transaction."""
+        raise NotImplementedError

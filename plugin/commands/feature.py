@@ -1,0 +1,45 @@
+"""The distributor's feature toggle for one partner."""
+from __future__ import annotations
+
+from plugin import permissions
+from plugin.commands.access import require_permission, visible_partner
+from plugin.commands.base import Actor, BaseCommand, audit, transaction
+from plugin.commands.exceptions import ForbiddenError
+from plugin.daos.feature import PartnerFeatureDAO
+from plugin.models.hub import Partner, utcnow
+from plugin.models.psa import PartnerFeature
+
+
+class SetPartnerFeatureCommand(BaseCommand):
+    """Enable or disable the ConnectWise integration for one partner."""
+
+    def __init__(self, actor: Actor, partner_id: int, enabled: bool):
+        self.actor = actor
+        self.partner_id = partner_id
+        self.enabled = bool(enabled)
+        self.partner: Partner | None = None
+
+    def validate(self) -> None:
+        """Only an Admin or the partner's own Distributor Admin may toggle.
+
+        :raises NotFoundError: unknown partner or another distributor's.
+        :raises ForbiddenError: a partner user or a role without write access.
+        """
+        if self.actor.partner_id is not None:
+            raise ForbiddenError("Only your distributor can enable or disable the ConnectWise integration.")
+        self.partner = visible_partner(self.actor, self.partner_id)
+        require_permission(self.actor, permissions.WRITE, permissions.FEATURE)
+
+    @transaction
+    def run(self) -> PartnerFeature:
+        """Set the toggle, audited with who and when."""
+        self.validate()
+        row = PartnerFeatureDAO.for_partner(self.partner_id) or PartnerFeatureDAO.create(
+            partner_id=self.partner_id, enabled=False
+        )
+        before = row.enabled
+        PartnerFeatureDAO.update(row, enabled=self.enabled, changed_by_id=self.actor.user_id, changed_at=utcnow())
+        audit(self.actor, "feature.enable" if self.enabled else "feature.disable", "partner",
+              self.partner_id, partner_id=self.partner_id, distributor_id=self.partner.distributor_id,
+              before=before, after=self.enabled)
+        return row

@@ -1,0 +1,56 @@
+"""The generic DAO: find, create, update, delete on the request's session."""
+from __future__ import annotations
+
+from typing import Any, Generic, Iterable, TypeVar
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+
+
+def session() -> Session:
+    """The session FAB was given by the host application."""
+    return current_app.appbuilder.session
+
+
+class BaseDAO(Generic[T]):
+    """CRUD for one model; subclasses add named queries."""
+
+    model_cls: type[T]
+
+    @classmethod
+    def find_by_id(cls, id_: int) -> T | None:
+        """The row with this primary key, or None."""
+        return session().get(cls.model_cls, id_)
+
+    @classmethod
+    def find_by_ids(cls, ids: Iterable[int]) -> list[T]:
+        """The rows with these primary keys (missing ones are skipped)."""
+        ids = list(ids)
+        if not ids:
+            return []
+        return list(session().scalars(select(cls.model_cls).where(cls.model_cls.id.in_(ids))))
+
+    @classmethod
+    def create(cls, **values: Any) -> T:
+        """Add a new row and flush it so it has an id."""
+        obj = cls.model_cls(**values)
+        session().add(obj)
+        session().flush()
+        return obj
+
+    @classmethod
+    def update(cls, obj: T, **values: Any) -> T:
+        """Set attributes on a row and flush."""
+        for key, value in values.items():
+            setattr(obj, key, value)
+        session().flush()
+        return obj
+
+    @classmethod
+    def delete(cls, obj: T) -> None:
+        """Delete a row and flush."""
+        session().delete(obj)
+        session().flush()

@@ -1,0 +1,18 @@
+"""The partner's ConnectWise integration row."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from plugin.daos.base import BaseDAO, session
+from plugin.models.psa import Integration
+
+
+class IntegrationDAO(BaseDAO[Integration]):
+    """One integration per partner."""
+
+    model_cls = Integration
+
+    @staticmethod
+    def for_partner(partner_id: int) -> Integration | None:
+        """The partner's integration, or None when never activated."""
+        return session().scalar(select(Integration).where(Integration.partner_id == partner_id))

@@ -1,0 +1,26 @@
+"""Users' tenants and roles."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from plugin.daos.base import BaseDAO, session
+from plugin.models.psa import UserTenant
+
+
+class UserTenantDAO(BaseDAO[UserTenant]):
+    """Which distributor or partner a FAB user acts for."""
+
+    model_cls = UserTenant
+
+    @staticmethod
+    def for_user(user_id: int) -> UserTenant | None:
+        """The tenant row of a user, or None (an Admin has none)."""
+        return session().scalar(select(UserTenant).where(UserTenant.user_id == user_id))
+
+    @classmethod
+    def assign(cls, user_id: int, *, distributor_id: int | None = None,
+               partner_id: int | None = None) -> UserTenant:
+        """Tie a user to one distributor or one partner (replacing any previous tie)."""
+        row = cls.for_user(user_id) or cls.create(user_id=user_id, distributor_id=distributor_id,
+                                                  partner_id=partner_id)
+        return cls.update(row, distributor_id=distributor_id, partner_id=partner_id)

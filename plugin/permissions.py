@@ -1,0 +1,88 @@
+"""Resource names, the read/write method map and the roles, as data.
+
+Roles are FAB *builtin* roles: their permissions are these patterns, checked in
+memory (``re.fullmatch`` semantics through anchored patterns); only the role
+rows live in the database. Nothing else in the plugin names a permission.
+"""
+from __future__ import annotations
+
+import re
+
+READ, WRITE = "can_read", "can_write"
+
+# One resource per feature.
+FEATURE = "PSA Feature"
+INTEGRATION = "PSA Integration"
+RULES = "PSA Rules"
+RECONCILIATION = "PSA Reconciliation"
+SYNC = "PSA Sync"
+AUDIT = "PSA Audit"
+HUB_DATA = "Hub Data"
+CONSOLE = "PSA Console"
+
+# FAB view/api methods -> our two permissions (Superset's MODEL_API_RW_METHOD_PERMISSION_MAP);
+# FAB prefixes the values with "can_".
+_R, _W = READ[4:], WRITE[4:]
+METHOD_PERMISSIONS = {
+    "get": _R, "get_list": _R, "info": _R, "list": _R, "show": _R,
+    "api": _R, "api_read": _R, "api_get": _R, "api_column_add": _R, "api_column_edit": _R,
+    "api_readvalues": _R, "index": _R, "status": _R, "matching": _R, "preview": _R,
+    "post": _W, "put": _W, "delete": _W, "add": _W, "edit": _W, "action": _W,
+    "action_post": _W, "api_create": _W, "api_update": _W, "api_delete": _W,
+    "bulk_delete": _W, "write": _W,
+}
+
+# Menu entries (their names are also FAB "menu_access" view names).
+MENU_MY_ORG = "My Organization"
+MENU_PSA = "PSA Integration"
+MENU_RECONCILIATION = "Reconciliation Center"
+MENU_PRODUCT_DEFAULTS = "Configure Product Defaults"
+MENU_DISTRIBUTOR = "Distributor"
+MENU_PARTNER_FEATURES = "Partner Features"
+MENU_MARKETPLACE = "Marketplace"
+
+ADMIN = "Admin"
+DISTRIBUTOR_ADMIN = "Distributor Admin"
+PARTNER_ADMIN = "Partner Admin"
+PARTNER_VIEWER = "Partner Viewer"
+PARTNER_ROLES = (PARTNER_ADMIN, PARTNER_VIEWER)
+
+_SELF_SERVICE = [
+    ("^UserInfoEditView$", "^(can_this_form_get|can_this_form_post)$"),
+    ("^UserDBModelView$", "^can_userinfo$"),
+    ("^ResetMyPasswordView$", "^(can_this_form_get|can_this_form_post)$"),
+    ("^(Menu|MenuApi)$", "^can_get$"),
+]
+_PARTNER_RESOURCES = f"^({INTEGRATION}|{RULES}|{RECONCILIATION}|{SYNC}|{AUDIT}|{HUB_DATA})$"
+_PARTNER_MENUS = (
+    f"^(My Account|{MENU_MY_ORG}|{MENU_PSA}|{MENU_RECONCILIATION}|{MENU_PRODUCT_DEFAULTS}|{MENU_MARKETPLACE}|Console|Audit Log"
+    "|Customers|Subscriptions|Billing Transactions)$"
+)
+
+ROLES: dict[str, list[tuple[str, str]]] = {
+    ADMIN: [(".*", ".*")],
+    DISTRIBUTOR_ADMIN: [
+        (f"^{FEATURE}$", f"^({READ}|{WRITE})$"),
+        (f"^({MENU_DISTRIBUTOR}|{MENU_PARTNER_FEATURES})$", "^menu_access$"),
+        *_SELF_SERVICE,
+    ],
+    PARTNER_ADMIN: [
+        (_PARTNER_RESOURCES, f"^({READ}|{WRITE})$"),
+        (_PARTNER_MENUS, "^menu_access$"),
+        *_SELF_SERVICE,
+    ],
+    PARTNER_VIEWER: [
+        (_PARTNER_RESOURCES, f"^{READ}$"),
+        (_PARTNER_MENUS, "^menu_access$"),
+        *_SELF_SERVICE,
+    ],
+}
+
+
+def role_allows(role_names: list[str] | tuple[str, ...], permission: str, resource: str) -> bool:
+    """True when one of the roles grants ``permission`` on ``resource``."""
+    return any(
+        re.match(view, resource) and re.match(perm, permission)
+        for name in role_names
+        for view, perm in ROLES.get(name, [])
+    )

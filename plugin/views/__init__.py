@@ -1,0 +1,1 @@
+"""Pages: the admin console (ModelViews) and the partner and distributor pages."""

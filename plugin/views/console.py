@@ -1,0 +1,127 @@
+"""The admin CRUD console: FAB ModelViews, declared, tenant-scoped where partners may read."""
+from __future__ import annotations
+
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+
+from plugin import permissions
+from plugin.models.hub import BillingTransaction, Customer, Distributor, Partner, Product, Subscription
+from plugin.models.psa import AuditEvent, Integration, PartnerFeature, UserTenant
+from plugin.views.base import TenantModelView
+
+
+class ReadOnlyMixin:
+    """No add, edit or delete: the marketplace data is MSP Hub's."""
+
+    base_permissions = [permissions.READ]
+
+
+class DistributorView(TenantModelView):
+    """Distributors (Admin)."""
+
+    datamodel = SQLAInterface(Distributor)
+    class_permission_name = permissions.CONSOLE
+    list_columns = ["id", "name"]
+    search_columns = ["name"]
+
+
+class PartnerView(TenantModelView):
+    """Partners (Admin)."""
+
+    datamodel = SQLAInterface(Partner)
+    class_permission_name = permissions.CONSOLE
+    list_columns = ["id", "name", "distributor", "currency", "timezone"]
+    search_columns = ["name", "distributor", "currency"]
+    add_columns = edit_columns = ["name", "distributor", "currency", "timezone"]
+
+
+class UserTenantView(TenantModelView):
+    """Which distributor or partner each user acts for (Admin)."""
+
+    datamodel = SQLAInterface(UserTenant)
+    class_permission_name = permissions.CONSOLE
+    list_columns = ["user_id", "distributor", "partner", "timezone"]
+    add_columns = edit_columns = ["user_id", "distributor", "partner", "timezone"]
+
+
+class PartnerFeatureView(TenantModelView):
+    """Feature toggles as stored (Admin); distributors use the Partner Features page."""
+
+    datamodel = SQLAInterface(PartnerFeature)
+    class_permission_name = permissions.CONSOLE
+    base_permissions = [permissions.READ]
+    list_columns = ["partner", "enabled", "changed_by_id", "changed_at"]
+    search_columns = ["partner", "enabled"]
+
+
+class IntegrationView(TenantModelView):
+    """ConnectWise integrations (Admin); the private key is never a column here."""
+
+    datamodel = SQLAInterface(Integration)
+    class_permission_name = permissions.CONSOLE
+    base_permissions = [permissions.READ]
+    list_columns = ["partner", "status", "company_name", "api_url", "activated_at", "validation_hint"]
+    show_columns = ["partner", "status", "client_id", "company_name", "public_key", "api_url",
+                    "activated_by_id", "activated_at", "deactivated_at", "validation_hint",
+                    "last_validation_error", "updated_at"]
+    search_columns = ["partner", "status", "company_name"]
+
+
+class AuditEventView(ReadOnlyMixin, TenantModelView):
+    """The audit trail (Admin: all; partner roles: their own tenant)."""
+
+    datamodel = SQLAInterface(AuditEvent)
+    class_permission_name = permissions.AUDIT
+    list_columns = ["at", "username", "partner", "action", "object_type", "object_id", "outcome"]
+    show_columns = list_columns + ["detail"]
+    search_columns = ["username", "partner", "action", "object_type", "object_id", "outcome", "at"]
+    base_order = ("at", "desc")
+
+
+class CustomerView(ReadOnlyMixin, TenantModelView):
+    """Customers (read only)."""
+
+    datamodel = SQLAInterface(Customer)
+    list_columns = ["external_id", "name", "partner", "created_at"]
+    search_columns = ["name", "external_id", "partner"]
+
+
+class ProductView(TenantModelView):
+    """Distributor catalog products (Admin)."""
+
+    datamodel = SQLAInterface(Product)
+    class_permission_name = permissions.CONSOLE
+    list_columns = ["product_id", "title", "publisher", "item_type", "billing_term", "billing_frequency"]
+    search_columns = ["product_id", "title", "publisher", "item_type", "billing_term", "billing_frequency"]
+
+
+class SubscriptionView(ReadOnlyMixin, TenantModelView):
+    """Subscriptions (read only)."""
+
+    datamodel = SQLAInterface(Subscription)
+    list_columns = ["external_id", "name", "customer", "quantity", "unit_price", "status", "start_date", "end_date"]
+    search_columns = ["name", "external_id", "customer", "status", "start_date"]
+
+
+class BillingTransactionView(ReadOnlyMixin, TenantModelView):
+    """MSP Hub billing transactions (read only, immutable)."""
+
+    datamodel = SQLAInterface(BillingTransaction)
+    list_columns = ["id", "subscription", "customer", "kind", "period_start", "period_end", "quantity",
+                    "unit_price", "amount", "currency"]
+    search_columns = ["customer", "subscription", "kind", "period_start", "period_end"]
+    base_order = ("id", "desc")
+
+
+CONSOLE_VIEWS = [
+    # (view, name, category, icon)
+    (DistributorView, "Distributors", "Console", "fa-building"),
+    (PartnerView, "Partners", "Console", "fa-handshake-o"),
+    (UserTenantView, "User Tenants", "Console", "fa-user-circle"),
+    (PartnerFeatureView, "Feature Toggles", "Console", "fa-toggle-on"),
+    (IntegrationView, "Integrations", "Console", "fa-plug"),
+    (ProductView, "Products", "Console", "fa-cube"),
+    (AuditEventView, "Audit Log", "Console", "fa-history"),
+    (CustomerView, "Customers", permissions.MENU_MARKETPLACE, "fa-users"),
+    (SubscriptionView, "Subscriptions", permissions.MENU_MARKETPLACE, "fa-refresh"),
+    (BillingTransactionView, "Billing Transactions", permissions.MENU_MARKETPLACE, "fa-money"),
+]

@@ -1,0 +1,54 @@
+"""My Account > My Organization, with its Integrations tab and the ConnectWise card."""
+from __future__ import annotations
+
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+
+from plugin import permissions
+from plugin.daos.feature import PartnerFeatureDAO
+from plugin.daos.hub import PartnerDAO
+from plugin.daos.integration import IntegrationDAO
+from plugin.views.guards import partner_scope
+
+
+class MyOrganizationView(BaseView):
+    """The partner's organization page; the ConnectWise card shows only while the feature is on."""
+
+    route_base = "/psa/my-organization"
+    default_view = "index"
+    class_permission_name = permissions.INTEGRATION
+    method_permission_name = permissions.METHOD_PERMISSIONS
+
+    @expose("/")
+    @has_access
+    def index(self):
+        """Render the page with the Integrations tab."""
+        actor, partner_id = partner_scope()
+        feature_on = PartnerFeatureDAO.is_enabled(partner_id)
+        return self.render_template(
+            "psa/my_organization.html",
+            partner=PartnerDAO.find_by_id(partner_id),
+            feature_on=feature_on,
+            integration=IntegrationDAO.for_partner(partner_id) if feature_on else None,
+            can_write=actor.can(permissions.WRITE, permissions.INTEGRATION),
+            actor=actor,
+        )
+
+
+class PsaHomeView(BaseView):
+    """PSA Integration overview; exists only while the feature is on and the integration active."""
+
+    route_base = "/psa"
+    default_view = "index"
+    class_permission_name = permissions.INTEGRATION
+    method_permission_name = permissions.METHOD_PERMISSIONS
+
+    @expose("/")
+    @has_access
+    def index(self):
+        """Render the overview with links to the PSA pages."""
+        actor, partner_id = partner_scope(need="active")
+        return self.render_template(
+            "psa/psa_home.html", partner=PartnerDAO.find_by_id(partner_id),
+            integration=IntegrationDAO.for_partner(partner_id), actor=actor,
+        )

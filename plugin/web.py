@@ -1,0 +1,125 @@
+"""Web plumbing shared by every page: menus that hide, errors, headers, RQ dashboard."""
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, jsonify, render_template, request
+from flask_appbuilder.menu import Menu, MenuItem
+
+from plugin.commands import access
+from plugin.commands.exceptions import CommandError
+from plugin.tenancy import current_actor, request_cache
+
+log = logging.getLogger(__name__)
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    ),
+}
+
+
+def psa_menu_visible() -> bool:
+    """True when the current user's partner has the feature on and an active integration."""
+    cache = request_cache()
+    if "psa_menu_visible" not in cache:
+        actor = current_actor()
+        visible = False
+        if actor is not None and actor.partner_id is not None:
+            try:
+                access.require_active_integration(actor.partner_id)
+                visible = True
+            except CommandError:
+                visible = False
+        cache["psa_menu_visible"] = visible
+    return cache["psa_menu_visible"]
+
+
+class ConditionalMenu:
+    """Mixin: ``get_list`` drops items (and children) whose ``cond`` is false."""
+
+    def get_list(self):
+        """Only the items that should render now, children filtered too."""
+        return [self._visible(item) for item in super().get_list() if item.should_render()]
+
+    def _visible(self, item: MenuItem) -> MenuItem:
+        """A shallow copy of ``item`` with hidden children removed."""
+        if not item.childs:
+            return item
+        copy = MenuItem(item.name, href=item.href, icon=item.icon, label=item.label,
+                        baseview=item.baseview, cond=item.cond)
+        copy.childs = [child for child in item.childs if child.should_render()]
+        return copy
+
+
+def make_menu_conditional(menu: Menu) -> None:
+    """Give the host's menu (whatever its class) conditional items in pages and API."""
+    if not isinstance(menu, ConditionalMenu):
+        menu.__class__ = type("Conditional" + type(menu).__name__, (ConditionalMenu, type(menu)), {})
+
+
+def _wants_json() -> bool:
+    """True for API calls and XHRs that ask for JSON."""
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return request.path.startswith("/api/") or best == "application/json"
+
+
+def handle_command_error(error: CommandError):
+    """Map a CommandError to its status: JSON for APIs, a page for browsers."""
+    if _wants_json():
+        return jsonify(error.to_dict()), error.status
+    titles = {400: "Please check your input", 403: "Not available", 404: "Not found", 409: "Conflict"}
+    return render_template(
+        "psa/error.html", status=error.status, title=titles.get(error.status, "Error"),
+        message=error.message, errors=error.errors,
+        base_template=current_app.appbuilder.base_template, appbuilder=current_app.appbuilder,
+    ), error.status
+
+
+def add_security_headers(response):
+    """Standard security headers on every response."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
+
+
+def guard_rq_dashboard():
+    """The RQ dashboard is for Admin only, and its writes must come from this site."""
+    if request.blueprint != "rq_dashboard":
+        return None
+    actor = current_actor()
+    if actor is None or not actor.is_admin:
+        return ("The RQ dashboard is available to Admin users only.", 403)
+    origin = request.headers.get("Origin") or request.headers.get("Referer")
+    if request.method not in ("GET", "HEAD") and (not origin or urlsplit(origin).netloc != request.host):
+        return ("Cross-site request refused.", 403)
+    return None
+
+
+def install_rq_dashboard(app: Flask) -> None:
+    """Mount rq-dashboard at /psa/rq behind the Admin check."""
+    import rq_dashboard
+
+    app.config.setdefault("RQ_DASHBOARD_REDIS_URL", [app.config["REDIS_URL"]])
+    if "rq_dashboard" not in app.blueprints:
+        app.register_blueprint(rq_dashboard.blueprint, url_prefix="/psa/rq")
+    csrf = app.extensions.get("csrf")
+    if csrf is not None:
+        csrf.exempt(rq_dashboard.blueprint)
+    app.before_request(guard_rq_dashboard)
+
+
+def install_web_hooks(app: Flask) -> None:
+    """Error handler, security headers and the RQ dashboard."""
+    app.register_error_handler(CommandError, handle_command_error)
+    app.after_request(add_security_headers)
+    install_rq_dashboard(app)
