@@ -7,6 +7,7 @@ in one place. The messages are written for the partner: a page may show them as 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 
 
 class DomainError(Exception):
@@ -22,7 +23,12 @@ class RuleValidationError(DomainError):
 
 
 class FromDateError(DomainError):
-    """Base of the From Date errors."""
+    """Base of the From Date errors; ``lower`` and ``upper`` are the bounds involved."""
+
+    def __init__(self, message: str, lower: date, upper: date) -> None:
+        super().__init__(message)
+        self.lower = lower
+        self.upper = upper
 
 
 class EmptyFromDateRangeError(FromDateError):
