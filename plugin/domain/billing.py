@@ -442,15 +442,10 @@ def remap_preview(transactions: Iterable[TransactionState], old: MappingTarget |
         group = _remap_group(tx, old, new)
         if group is not None:
             groups[group].append(tx)
-
-    def ids(name: str) -> tuple[int, ...]:
-        return tuple(tx.id for tx in groups[name])
-
-    def total(name: str) -> Decimal:
-        return net_amount((tx.kind, tx.amount) for tx in groups[name])
-
+    ids = {name: tuple(tx.id for tx in members) for name, members in groups.items()}
+    totals = {name: net_amount((tx.kind, tx.amount) for tx in members) for name, members in groups.items()}
     return RemapPreview(
-        ids("to_new"), ids("to_skip"), ids("move_candidates"), ids("in_flight"),
-        total("to_new"), total("to_skip"), total("move_candidates"),
+        ids["to_new"], ids["to_skip"], ids["move_candidates"], ids["in_flight"],
+        totals["to_new"], totals["to_skip"], totals["move_candidates"],
         _move_warning(len(groups["move_candidates"]), old, new),
     )

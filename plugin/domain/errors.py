@@ -18,6 +18,7 @@ class RuleValidationError(DomainError):
     """A product rule is invalid; ``errors`` maps a field path to its messages."""
 
     def __init__(self, errors: Mapping[str, Sequence[str]]) -> None:
+        """Keep the field-keyed messages; the text joins them all."""
         self.errors: dict[str, list[str]] = {key: list(msgs) for key, msgs in errors.items()}
         super().__init__("; ".join(f"{key}: {' '.join(msgs)}" for key, msgs in self.errors.items()))
 
@@ -26,6 +27,7 @@ class FromDateError(DomainError):
     """Base of the From Date errors; ``lower`` and ``upper`` are the bounds involved."""
 
     def __init__(self, message: str, lower: date, upper: date) -> None:
+        """Keep the message and the bounds, so a page can show the range its own way."""
         super().__init__(message)
         self.lower = lower
         self.upper = upper

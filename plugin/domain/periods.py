@@ -9,7 +9,7 @@ import calendar
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 
 from plugin.domain.errors import AlreadyMappedError, EmptyFromDateRangeError, FromDateOutOfRangeError

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from plugin.domain.errors import RuleValidationError
 from plugin.domain.rules import (
-    DEFAULT_KEY, Attributes, Condition, DefaultRule, Product, Rule, assign, canonical_conditions,
+    DEFAULT_KEY, Attributes, Condition, DefaultRule, Move, Product, Rule, assign, canonical_conditions,
     classify, classify_all, counts, first_match, matching, normalize, normalize_many,
     preview_change, rule_errors, validate_default, validate_rule,
 )
@@ -150,8 +150,8 @@ def test_matching_judges_an_edited_rule_at_its_new_priority():
 def test_preview_change_counts_moves():
     ms = rule(1, 1, ("publisher", "equals", "Microsoft"))
     new = rule("new", 2, ("billing_frequency", "equals", "monthly"))
-    assert preview_change(PRODUCTS, [ms], [ms, new]) == [_move(DEFAULT_KEY, "new", 2)]
-    assert preview_change(PRODUCTS, [ms, new], [ms]) == [_move("new", DEFAULT_KEY, 2)]
+    assert preview_change(PRODUCTS, [ms], [ms, new]) == [Move(DEFAULT_KEY, "new", 2)]
+    assert preview_change(PRODUCTS, [ms, new], [ms]) == [Move("new", DEFAULT_KEY, 2)]
     assert preview_change(PRODUCTS, [ms], [ms]) == []
 
 
@@ -159,13 +159,7 @@ def test_preview_change_when_priorities_swap():
     ms = rule(1, 1, ("publisher", "equals", "Microsoft"))
     monthly = rule(2, 2, ("billing_frequency", "equals", "monthly"))
     swapped = rule(2, 0, ("billing_frequency", "equals", "monthly"))
-    assert preview_change(PRODUCTS, [ms, monthly], [ms, swapped]) == [_move(1, 2, 1)]
-
-
-def _move(source, target, count):
-    """A Move without importing it in every test."""
-    from plugin.domain.rules import Move
-    return Move(source, target, count)
+    assert preview_change(PRODUCTS, [ms, monthly], [ms, swapped]) == [Move(1, 2, 1)]
 
 
 def test_many_distinct_values_take_the_wide_column_path():
