@@ -33,7 +33,7 @@ import re
 import unicodedata
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import compress, repeat
@@ -180,25 +180,6 @@ def _values_of(condition: Condition) -> tuple[str, ...]:
     return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
-def compile_condition(condition: Condition) -> Callable[[str], bool]:
-    """A predicate over an already *normalised* field value.
-
-    :raises ValueError: for an unknown operator (validate rules first).
-    """
-    if condition.operator == "in":
-        return frozenset(normalize(v) for v in _values_of(condition)).__contains__
-    target = normalize(condition.value)
-    predicates: dict[str, Callable[[str], bool]] = {
-        "equals": target.__eq__,
-        "not_equals": target.__ne__,
-        "contains": lambda field: target in field,
-        "starts_with": lambda field: field.startswith(target),
-    }
-    if condition.operator not in predicates:
-        raise ValueError(f"unknown operator {condition.operator!r}")
-    return predicates[condition.operator]
-
-
 def _field(product: Any, name: str) -> object:
     """One field of a product given as an object or a mapping."""
     if isinstance(product, Mapping):
@@ -211,16 +192,11 @@ def ordered(rules: Iterable[Rule]) -> list[Rule]:
     return sorted(rules, key=lambda rule: rule.priority)
 
 
-def conditions_hold(product: Any, rule: Rule) -> bool:
-    """True when every condition of ``rule`` holds for one product."""
-    return all(
-        compile_condition(c)(normalize(_field(product, c.field))) for c in rule.conditions
-    )
-
-
 def first_match(product: Any, rules: Iterable[Rule]) -> Rule | None:
     """The custom rule that classifies one product, or None for the default rule."""
-    return next((rule for rule in ordered(rules) if conditions_hold(product, rule)), None)
+    rules = ordered(rules)
+    claimed, _ = _Engine([product]).claims(rules)
+    return next((rule for rule, mask in zip(rules, claimed) if mask), None)
 
 
 def classify(product: Any, rules: Iterable[Rule], default: DefaultRule) -> Attributes:
