@@ -130,14 +130,18 @@ def normalize_exact(name: str | None) -> str:
 # --- exact matching --------------------------------------------------------------
 
 
-def _group(rows: Iterable[tuple[Hashable, str]]) -> dict[str, list[Hashable]]:
-    """Ids by exact-normalised name, in input order; empty names are left out."""
+def _group(pairs: Iterable[tuple[str, Hashable]]) -> dict[str, list[Hashable]]:
+    """Values by key, in input order; empty keys are left out."""
     groups: dict[str, list[Hashable]] = {}
-    for row_id, name in rows:
-        key = normalize_exact(name)
+    for key, value in pairs:
         if key:
-            groups.setdefault(key, []).append(row_id)
+            groups.setdefault(key, []).append(value)
     return groups
+
+
+def _by_exact_name(rows: Iterable[tuple[Hashable, str]]) -> dict[str, list[Hashable]]:
+    """Ids by exact-normalised name."""
+    return _group((normalize_exact(name), row_id) for row_id, name in rows)
 
 
 def _exclusion_reasons(
@@ -173,9 +177,9 @@ def exact_matches(
     a name found only on deleted companies is reported as ``COMPANY_DELETED``.
     """
     companies = list(companies)
-    by_customer = _group(customers)
-    live = _group((row[0], row[1]) for row in companies if not row[2])
-    deleted = _group((row[0], row[1]) for row in companies if row[2])
+    by_customer = _by_exact_name(customers)
+    live = _by_exact_name((row[0], row[1]) for row in companies if not row[2])
+    deleted = _by_exact_name((row[0], row[1]) for row in companies if row[2])
     pairs: list[tuple[Hashable, Hashable]] = []
     excluded: list[Exclusion] = []
     for name, customer_ids in by_customer.items():
@@ -250,11 +254,7 @@ class NameKeys:
 
 def _index(keys: Sequence[str]) -> dict[str, list[int]]:
     """Positions by key; empty keys are left out."""
-    index: dict[str, list[int]] = {}
-    for position, key in enumerate(keys):
-        if key:
-            index.setdefault(key, []).append(position)
-    return index
+    return _group(zip(keys, range(len(keys))))
 
 
 class CompanyIndex:

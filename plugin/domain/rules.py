@@ -103,7 +103,6 @@ class DefaultRule:
     """The partner's default rule: no conditions, applies when nothing else matches."""
 
     attributes: Attributes
-    key: str = DEFAULT_KEY
 
 
 @dataclass(frozen=True)
@@ -140,7 +139,7 @@ class Move:
     count: int
 
 
-# --- normalisation and predicates -------------------------------------------------
+# --- normalisation -------------------------------------------------------------------
 
 
 @lru_cache(maxsize=4096)
