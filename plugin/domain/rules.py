@@ -162,8 +162,12 @@ def normalize_many(values: Sequence[object]) -> list[str]:
     NUL never composes with its neighbours and case folding works per character,
     so normalising the NUL-joined text equals normalising each value alone.
     """
-    texts = ["" if value is None else str(value) for value in values]
-    blob = "\x00".join(texts)
+    try:
+        texts = values if isinstance(values, list) else list(values)
+        blob = "\x00".join(texts)
+    except TypeError:  # None or non-str values: convert them first
+        texts = ["" if value is None else str(value) for value in values]
+        blob = "\x00".join(texts)
     if blob.count("\x00") != max(len(texts) - 1, 0):
         return [normalize(text) for text in texts]
     if blob.isascii():
@@ -218,7 +222,7 @@ class _Column:
         self._by_value: dict[str, tuple[int, ...]] | None = None
         self._order: list[int] | None = None
         self._sorted: list[str] = []
-        code_of = {value: code for code, value in enumerate(distinct)}
+        code_of = dict(zip(distinct, range(len(distinct))))
         self.unique = len(distinct) == self.size
         if len(distinct) <= 256:
             self.codes: bytes | list[int] = bytes(map(code_of.__getitem__, raw))
