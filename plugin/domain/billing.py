@@ -1,0 +1,451 @@
+"""What a billing transaction becomes in ConnectWise (BILLING.md).
+
+- Our reference ``MSPHUB-T<transaction id>``: in ``serialNumber`` for additions, at the
+  end of ``description`` for adjustments.
+- Catalog identity: the product id, qualified by term and frequency where one product
+  id is sold on several; at most 60 characters, deterministic.
+- Payloads: plain dicts in ConnectWise's JSON field names. Money comes in as
+  ``Decimal`` and goes out as a JSON number (an ``int`` when whole, else a ``float``
+  whose ``repr`` is exactly the decimal value); a value a float cannot carry exactly
+  (over 15 significant digits) raises :class:`PayloadError` instead of being rounded.
+- The outbox state machine, the recovery decision for a row left in ``sending``, the
+  preview of a mapping change, and the net revenue figure.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from plugin.domain.errors import IllegalTransitionError, PayloadError
+
+REFERENCE_PREFIX = "MSPHUB-T"
+"""Our records in ConnectWise carry ``MSPHUB-T<transaction id>``."""
+MAX_IDENTIFIER = 60
+"""Catalog ``identifier`` length (60 in the older spec; the 2025 one allows 75)."""
+MAX_DESCRIPTION = 60
+"""Catalog ``description`` length."""
+MAX_CUSTOMER_DESCRIPTION = 6000
+"""Catalog ``customerDescription`` length."""
+MAX_INVOICE_DESCRIPTION = 6000
+"""Addition ``invoiceDescription`` length."""
+MAX_SERIAL_NUMBER = 50
+"""Addition ``serialNumber`` length."""
+MAX_ADJUSTMENT_DESCRIPTION = 1000
+"""Adjustment ``description`` length."""
+ELLIPSIS = "…"
+_HASH_LENGTH = 10
+_REFERENCE = re.compile(r"(?<![0-9A-Za-z-])MSPHUB-T([1-9][0-9]*)(?![0-9A-Za-z])")
+
+
+class Kind(StrEnum):
+    """A billing transaction's kind."""
+
+    CHARGE = "charge"
+    CREDIT = "credit"
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """The facts of a billing transaction the payloads need (any object with them will do)."""
+
+    id: int
+    kind: str
+    period_start: date
+    period_end: date
+    quantity: Decimal
+    unit_price: Decimal
+    unit_cost: Decimal
+    amount: Decimal
+    product_title: str
+
+
+# --- reference -------------------------------------------------------------------
+
+
+def reference(transaction_id: int) -> str:
+    """Our reference for a transaction: ``MSPHUB-T<id>``.
+
+    :raises ValueError: unless the id is a positive int.
+    """
+    if not isinstance(transaction_id, int) or isinstance(transaction_id, bool) or transaction_id < 1:
+        raise ValueError(f"transaction id must be a positive int, not {transaction_id!r}")
+    return f"{REFERENCE_PREFIX}{transaction_id}"
+
+
+def parse_reference(text: str | None) -> int | None:
+    """The transaction id in our reference within ``text`` (the last one), or None.
+
+    Finds it inside a serialNumber or at the end of a description; ``MSPHUB-T12``
+    is not read inside ``MSPHUB-T123`` or ``XMSPHUB-T12``.
+    """
+    matches = _REFERENCE.findall(text or "")
+    return int(matches[-1]) if matches else None
+
+
+# --- catalog identity ------------------------------------------------------------
+
+
+def _clean(text: str | None) -> str:
+    """Trimmed NFC text with inner whitespace runs (newlines too) as one space."""
+    return " ".join(unicodedata.normalize("NFC", text or "").split())
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, ending in an ellipsis where cut."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip() + ELLIPSIS
+
+
+def shorten_identifier(identifier: str, limit: int = MAX_IDENTIFIER) -> str:
+    """``identifier`` within ``limit``: over-long ones become a prefix, "~" and a hash.
+
+    The hash (10 hex digits of SHA-256 of the whole identifier) keeps two long
+    identifiers that share their first characters apart after shortening.
+    """
+    if len(identifier) <= limit:
+        return identifier
+    digest = hashlib.sha256(identifier.encode("utf-8")).hexdigest()[:_HASH_LENGTH].upper()
+    return f"{identifier[: limit - _HASH_LENGTH - 1]}~{digest}"
+
+
+def catalog_identifier(product_id: str, billing_term: str | None,
+                       billing_frequency: str | None, qualify: bool) -> str:
+    """The catalog identifier of a product: its id, or ``<id>-<term>-<frequency>``.
+
+    :raises PayloadError: for an empty product id.
+    """
+    base = _clean(product_id)
+    if not base:
+        raise PayloadError("A catalog item needs a product id.")
+    if qualify:
+        base = "-".join(part for part in (base, _clean(billing_term), _clean(billing_frequency)) if part)
+    return shorten_identifier(base)
+
+
+def products_to_qualify(products: Iterable[tuple[str, str | None, str | None]]) -> set[str]:
+    """Product ids (cleaned) sold on more than one (term, frequency) among ``products``.
+
+    ``products`` are (product id, billing term, billing frequency) of *all* the
+    distributor's products, so the answer does not depend on which are synced first.
+    """
+    seen: dict[str, set[tuple[str, str]]] = {}
+    for product_id, term, frequency in products:
+        seen.setdefault(_clean(product_id), set()).add((_clean(term), _clean(frequency)))
+    return {product_id for product_id, variants in seen.items() if len(variants) > 1}
+
+
+def catalog_identifiers(
+    products: Iterable[tuple[str, str | None, str | None]],
+) -> dict[tuple[str, str | None, str | None], str]:
+    """The identifier of every (product id, term, frequency), qualified where needed."""
+    products = list(products)
+    qualify = products_to_qualify(products)
+    return {key: catalog_identifier(*key, qualify=_clean(key[0]) in qualify) for key in products}
+
+
+def catalog_description(title: str) -> str:
+    """The catalog ``description``: the title, within 60 characters, "…" where cut.
+
+    :raises PayloadError: for an empty title.
+    """
+    text = _clean(title)
+    if not text:
+        raise PayloadError("A catalog item needs a title.")
+    return shorten(text, MAX_DESCRIPTION)
+
+
+def customer_description(title: str) -> str:
+    """The catalog ``customerDescription``: the whole title (within 6000 characters)."""
+    return shorten(_clean(title), MAX_CUSTOMER_DESCRIPTION)
+
+
+# --- payloads ----------------------------------------------------------------------
+
+
+def json_number(value: Decimal | int | str) -> int | float:
+    """A money or quantity value as a JSON number: int when whole, else an exact float.
+
+    :raises PayloadError: for a float input, a non-finite value, or one a float
+        cannot carry exactly.
+    """
+    if isinstance(value, float):
+        raise PayloadError("Money and quantities must be Decimal, not float.")
+    number = Decimal(value)
+    if not number.is_finite():
+        raise PayloadError(f"{value!r} is not a finite number.")
+    if number == number.to_integral_value():
+        return int(number)
+    result = float(number)
+    if Decimal(repr(result)) != number:
+        raise PayloadError(f"{value} has more significant digits than ConnectWise can take exactly.")
+    return result
+
+
+def cw_datetime(day: date) -> str:
+    """A date in ConnectWise's datetime form, ``YYYY-MM-DDT00:00:00Z``."""
+    return f"{day.isoformat()}T00:00:00Z"
+
+
+def _period_text(start: date, end: date) -> str:
+    """A billing period as text: "(2026-01-01 to 2026-01-31)"."""
+    return f"({start.isoformat()} to {end.isoformat()})"
+
+
+def _fit_product(product: str, suffix: str, limit: int) -> str:
+    """``product`` + ``suffix`` within ``limit``, cutting the product part only."""
+    room = max(limit - len(suffix), 1)
+    return shorten(_clean(product), room) + suffix
+
+
+def invoice_description(tx: Any) -> str:
+    """The addition's invoice text: the product and its period (within 6000)."""
+    return _fit_product(tx.product_title, " " + _period_text(tx.period_start, tx.period_end),
+                        MAX_INVOICE_DESCRIPTION)
+
+
+def adjustment_description(tx: Any) -> str:
+    """The adjustment's text: "Credit: <product> (<period>) MSPHUB-T<id>" (within 1000)."""
+    suffix = f" {_period_text(tx.period_start, tx.period_end)} {reference(tx.id)}"
+    return _fit_product(f"Credit: {_clean(tx.product_title)}", suffix, MAX_ADJUSTMENT_DESCRIPTION)
+
+
+def addition_payload(tx: Any, catalog_item_id: int) -> dict[str, Any]:
+    """The agreement addition for a charge, bounded to its period.
+
+    :raises PayloadError: when ``tx`` is not a charge, or a value is not exact.
+    """
+    if tx.kind != Kind.CHARGE:
+        raise PayloadError(f"Transaction {tx.id} is a {tx.kind}; only a charge becomes an addition.")
+    return {
+        "product": {"id": catalog_item_id},
+        "billCustomer": "Billable",
+        "quantity": json_number(tx.quantity),
+        "unitPrice": json_number(tx.unit_price),
+        "unitCost": json_number(tx.unit_cost),
+        "effectiveDate": cw_datetime(tx.period_start),
+        "cancelledDate": cw_datetime(tx.period_end),
+        "invoiceDescription": invoice_description(tx),
+        "serialNumber": reference(tx.id),
+    }
+
+
+def adjustment_payload(tx: Any) -> dict[str, Any]:
+    """The agreement adjustment for a credit: a negative amount at the credit's date.
+
+    :raises PayloadError: when ``tx`` is not a credit, or the amount is not exact.
+    """
+    if tx.kind != Kind.CREDIT:
+        raise PayloadError(f"Transaction {tx.id} is a {tx.kind}; only a credit becomes an adjustment.")
+    return {
+        "amount": json_number(-abs(Decimal(tx.amount))),
+        "effectiveDate": cw_datetime(tx.period_start),
+        "description": adjustment_description(tx),
+    }
+
+
+# --- the outbox --------------------------------------------------------------------
+
+
+class OutboxState(StrEnum):
+    """The state of one transaction's outbox row."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    PUSHED = "pushed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class OutboxEvent(StrEnum):
+    """What happens to an outbox row."""
+
+    ATTEMPT = "attempt"                      # marked sending, committed, before the call
+    SUCCEEDED = "succeeded"                  # ConnectWise answered with the record's id
+    PERMANENT_ERROR = "permanent_error"      # ConnectWise refused it (code and message kept)
+    TRANSIENT_ERROR = "transient_error"      # no answer worth keeping; try again later
+    BECAME_INELIGIBLE = "became_ineligible"  # before the From Date, or subscription unmapped
+    BECAME_ELIGIBLE = "became_eligible"      # a new From Date or mapping takes it in again
+    RETRY = "retry"                          # a user's "Retry failed"
+    MOVE = "move"                            # a user moves a pushed one; ours removed from the old
+
+
+TRANSITIONS: dict[tuple[OutboxState, OutboxEvent], OutboxState] = {
+    (OutboxState.PENDING, OutboxEvent.ATTEMPT): OutboxState.SENDING,
+    (OutboxState.SENDING, OutboxEvent.SUCCEEDED): OutboxState.PUSHED,
+    (OutboxState.SENDING, OutboxEvent.PERMANENT_ERROR): OutboxState.FAILED,
+    (OutboxState.SENDING, OutboxEvent.TRANSIENT_ERROR): OutboxState.PENDING,
+    (OutboxState.PENDING, OutboxEvent.BECAME_INELIGIBLE): OutboxState.SKIPPED,
+    (OutboxState.SKIPPED, OutboxEvent.BECAME_ELIGIBLE): OutboxState.PENDING,
+    (OutboxState.FAILED, OutboxEvent.RETRY): OutboxState.PENDING,
+    (OutboxState.PUSHED, OutboxEvent.MOVE): OutboxState.PENDING,
+}
+"""Every legal (state, event) -> new state; anything else is refused."""
+
+
+def transition(state: str, event: str) -> OutboxState:
+    """The state an outbox row moves to on ``event``.
+
+    :raises IllegalTransitionError: when ``state`` does not allow ``event``.
+    """
+    key = (OutboxState(state), OutboxEvent(event))
+    if key not in TRANSITIONS:
+        raise IllegalTransitionError(
+            f"An outbox row in state '{key[0].value}' cannot take the event '{key[1].value}'.")
+    return TRANSITIONS[key]
+
+
+def allowed_events(state: str) -> frozenset[OutboxEvent]:
+    """The events a row in ``state`` may take."""
+    return frozenset(event for (source, event) in TRANSITIONS if source == OutboxState(state))
+
+
+# --- recovery of an uncertain row ------------------------------------------------------
+
+
+class RecoveryAction(StrEnum):
+    """What to do with a row found in ``sending``."""
+
+    ADOPT = "adopt"        # exactly one record carries our reference: it was created
+    CREATE = "create"      # none does: the call never landed, create it (one call)
+    CONFLICT = "conflict"  # several do: duplicates exist in ConnectWise, flag them
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """The recovery decision and the ConnectWise ids it concerns (sorted)."""
+
+    action: RecoveryAction
+    cw_ids: tuple[int, ...] = ()
+
+    @property
+    def cw_id(self) -> int | None:
+        """The id to adopt, for ADOPT only."""
+        return self.cw_ids[0] if self.action == RecoveryAction.ADOPT else None
+
+
+def recovery_decision(transaction_id: int, records: Iterable[tuple[int, str | None]]) -> Recovery:
+    """Adopt, create or flag, from the records found in ConnectWise for a ``sending`` row.
+
+    ``records`` are (ConnectWise id, serialNumber or description) as read back; only
+    those whose reference is exactly this transaction's count, so a loose search
+    that also returned ``MSPHUB-T123`` for ``MSPHUB-T12`` is harmless. Nothing is
+    ever deleted: a conflict is for a person to resolve.
+    """
+    ids = tuple(sorted({cw_id for cw_id, text in records if parse_reference(text) == transaction_id}))
+    if not ids:
+        return Recovery(RecoveryAction.CREATE)
+    if len(ids) == 1:
+        return Recovery(RecoveryAction.ADOPT, ids)
+    return Recovery(RecoveryAction.CONFLICT, ids)
+
+
+# --- revenue -----------------------------------------------------------------------
+
+
+def signed_amount(kind: str, amount: Decimal) -> Decimal:
+    """A charge counts as its amount, a credit as minus its magnitude (either sign given)."""
+    if isinstance(amount, float):
+        raise TypeError("money must be Decimal, not float")
+    value = Decimal(amount)
+    return -abs(value) if Kind(kind) == Kind.CREDIT else value
+
+
+def net_amount(items: Iterable[tuple[str, Decimal]]) -> Decimal:
+    """Charges minus credits of (kind, amount) pairs, as a Decimal (0 when empty)."""
+    return sum((signed_amount(kind, amount) for kind, amount in items), Decimal(0))
+
+
+# --- changing a subscription's mapping ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TransactionState:
+    """A transaction and its outbox state, as the Change popup sees it."""
+
+    id: int
+    period_start: date
+    period_end: date
+    kind: str
+    amount: Decimal
+    state: str
+
+
+@dataclass(frozen=True)
+class MappingTarget:
+    """Where a subscription's billing goes: an agreement, from a date."""
+
+    agreement_id: Hashable
+    from_date: date
+
+
+@dataclass(frozen=True)
+class RemapPreview:
+    """What a mapping change does; each list holds transaction ids, with its net amount.
+
+    ``to_new``: not yet pushed, on/after the new From Date: pushed to the new agreement.
+    ``to_skip``: not yet pushed, before the new From Date: become skipped.
+    ``move_candidates``: pushed to the old agreement, on/after the new From Date; they
+    stay there unless the person chooses to move them (see ``warning``).
+    ``in_flight``: being sent right now; wait for the push to finish.
+    """
+
+    to_new: tuple[int, ...]
+    to_skip: tuple[int, ...]
+    move_candidates: tuple[int, ...]
+    in_flight: tuple[int, ...]
+    to_new_amount: Decimal
+    to_skip_amount: Decimal
+    move_amount: Decimal
+    warning: str | None
+
+
+def _remap_group(tx: TransactionState, old: MappingTarget | None, new: MappingTarget) -> str | None:
+    """Which RemapPreview list one transaction belongs to (None: it stays as it is)."""
+    state = OutboxState(tx.state)
+    after = tx.period_end >= new.from_date
+    if state == OutboxState.SENDING:
+        return "in_flight"
+    if state != OutboxState.PUSHED:
+        return "to_new" if after else "to_skip"
+    moved = old is not None and old.agreement_id != new.agreement_id
+    return "move_candidates" if moved and after else None
+
+
+def _move_warning(count: int, old: MappingTarget | None, new: MappingTarget) -> str | None:
+    """The warning shown when pushed transactions could be moved."""
+    if not count or old is None:
+        return None
+    return (f"{count} transaction(s) already pushed to agreement {old.agreement_id} fall on or after "
+            f"the new From Date. They stay there unless you move them: moving removes ours from "
+            f"agreement {old.agreement_id} and creates them on agreement {new.agreement_id}. Periods "
+            f"ConnectWise has already invoiced must be credited there.")
+
+
+def remap_preview(transactions: Iterable[TransactionState], old: MappingTarget | None,
+                  new: MappingTarget) -> RemapPreview:
+    """Preview of the "Change Subscription Mapping" popup (``old`` None for a first mapping).
+
+    Only transactions not yet pushed follow the new mapping; pushed ones never move
+    by themselves. Failed and skipped ones are reconsidered like pending ones.
+    """
+    groups: dict[str, list[TransactionState]] = {
+        "to_new": [], "to_skip": [], "move_candidates": [], "in_flight": []}
+    for tx in transactions:
+        group = _remap_group(tx, old, new)
+        if group is not None:
+            groups[group].append(tx)
+    ids = {name: tuple(tx.id for tx in members) for name, members in groups.items()}
+    totals = {name: net_amount((tx.kind, tx.amount) for tx in members) for name, members in groups.items()}
+    return RemapPreview(
+        ids["to_new"], ids["to_skip"], ids["move_candidates"], ids["in_flight"],
+        totals["to_new"], totals["to_skip"], totals["move_candidates"],
+        _move_warning(len(groups["move_candidates"]), old, new),
+    )
