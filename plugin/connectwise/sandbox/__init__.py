@@ -84,7 +84,7 @@ def _admin_routes(app: Flask, sandbox: Sandbox) -> None:
     def requests_log() -> Response:
         """The request log (``since`` = last seq seen), or clear it."""
         if request.method == "DELETE":
-            sandbox.requests.clear()
+            sandbox.clear_log()
         return json_response(sandbox.log_since(int(request.args.get("since", 0))))
 
     @app.route("/__sandbox__/reset", methods=["POST"])

@@ -94,6 +94,10 @@ class Sandbox:
             self.store.clear()
             load_seed(self.store, self.seed)
         self.faults.configure([])
+        self.clear_log()
+
+    def clear_log(self) -> None:
+        """Empty the request log."""
         with self._log_lock:
             self.requests.clear()
 
@@ -286,7 +290,7 @@ def _body() -> Any:
         raise TypeFailure(f"Unexpected character encountered while parsing value: {exc}") from None
 
 
-def _parent_id(resource: Resource, ids: dict[str, str]) -> int | None:
+def _parent_id(ids: dict[str, str]) -> int | None:
     """The index parent of a collection URL (agreement or category)."""
     value = ids.get("agreement") or ids.get("parent")
     return int(value) if value else None
@@ -298,7 +302,7 @@ def _list(store: Store, account: str, resource: Resource, ids: dict[str, str], p
     raw = dict(request.args.items())
     forward = request.headers.get("pagination-type", "").lower() == "forward-only"
     pager = listing.forward_page if forward else listing.navigable_page
-    page = pager(store, account, resource, _parent_id(resource, ids), args, request.base_url, raw)
+    page = pager(store, account, resource, _parent_id(ids), args, request.base_url, raw)
     items = [listing.project(r, args.get("fields")) for r in page.items]
     return json_response(items, headers={"Link": page.link} if page.link is not None else None)
 
@@ -311,7 +315,7 @@ def _create(store: Store, account: str, resource: Resource, ids: dict[str, str],
 def _count(store: Store, account: str, resource: Resource, ids: dict[str, str], parent: Any) -> Response:
     """GET /count."""
     args = {k.lower(): v for k, v in request.args.items()}
-    return json_response({"count": listing.count(store, account, resource, _parent_id(resource, ids), args)})
+    return json_response({"count": listing.count(store, account, resource, _parent_id(ids), args)})
 
 
 def _get(store: Store, account: str, resource: Resource, ids: dict[str, str], parent: Any) -> Response:

@@ -163,14 +163,11 @@ def _to_bool(name: str, spec: Field, value: Any) -> bool:
 def _to_datetime(name: str, spec: Field, value: Any) -> str:
     """ISO datetimes, normalised to UTC ``...Z``."""
     try:
-        return format_dt(parse_datetime(str(value))) if isinstance(value, str) else _fail()
+        if not isinstance(value, str):
+            raise ValueError
+        return format_dt(parse_datetime(value))
     except ValueError:
         raise TypeFailure(f"String was not recognized as a valid DateTime. Path '{name}'.") from None
-
-
-def _fail() -> Any:
-    """Raise ValueError (helper for expressions)."""
-    raise ValueError
 
 
 def _to_enum(name: str, spec: Field, value: Any) -> str:
