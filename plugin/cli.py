@@ -128,3 +128,33 @@ def demo_cmd(host: str, port: int) -> None:
     if current_app.config["PSA_ENV"] == "production":
         raise click.ClickException("The demo runs with PSA_ENV=demo (generated secrets, SQLite by default).")
     run_demo(current_app._get_current_object(), host, port)
+
+
+@psa_cli.command("sandbox")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True)
+@click.option("--data", "data_path", default=None, help="SQLite file for the sandbox's state (default: memory).")
+@click.option("--seed", "seed_path", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Seed JSON (default: companies matching this database's demo customers).")
+@click.option("--latency-ms", default=0, show_default=True, help="Added latency per request.")
+@with_appcontext
+def sandbox_cmd(host: str, port: int, data_path: str | None, seed_path: str | None, latency_ms: int) -> None:
+    """Serve the ConnectWise sandbox on loopback (plain HTTP)."""
+    from werkzeug.serving import make_server
+
+    from plugin.connectwise.sandbox import create_app
+    from plugin.connectwise.sandbox.seed import DEMO_CLIENT_ID, DEMO_COMPANY_ID, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY
+    from plugin.daos.hub import CustomerDAO
+    from plugin.demo.sandbox_seed import demo_seed
+
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        raise click.ClickException("The sandbox serves loopback only.")
+    seed = seed_path or demo_seed(CustomerDAO.names_of_pilot())
+    faults = [{"kind": "latency", "ms": latency_ms}] if latency_ms else []
+    server = make_server(host, port, create_app(data_path, seed=seed, faults=faults), threaded=True)
+    click.echo(f"ConnectWise sandbox: API URL http://{host}:{server.port}  company {DEMO_COMPANY_ID}  "
+               f"public key {DEMO_PUBLIC_KEY}  private key {DEMO_PRIVATE_KEY}  client id {DEMO_CLIENT_ID}")
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()

@@ -26,7 +26,7 @@ import pytest  # noqa: E402
 from tests.support.databases import DatabaseFactory, backend  # noqa: E402
 from tests.support.web import login  # noqa: E402,F401
 
-pytest_plugins = ["tests.support.fixtures"]
+pytest_plugins = ["tests.support.fixtures", "tests.cw_fixtures"]
 
 DEMO_SIZE = {"customers": 20, "subscriptions_per_customer": 3, "months": 6}
 

@@ -39,6 +39,15 @@ class CustomerDAO(BaseDAO[Customer]):
 
     model_cls = Customer
 
+    @staticmethod
+    def names_of_pilot() -> list[str]:
+        """Customer names of the first partner whose feature is on (the demo's pilot), by id."""
+        from plugin.models.psa import PartnerFeature
+
+        pilot = select(PartnerFeature.partner_id).where(PartnerFeature.enabled.is_(True)).order_by(
+            PartnerFeature.partner_id).limit(1).scalar_subquery()
+        return list(session().scalars(select(Customer.name).where(Customer.partner_id == pilot).order_by(Customer.id)))
+
 
 class ProductDAO(BaseDAO[Product]):
     """Distributor catalog products."""

@@ -22,6 +22,9 @@ from redis.exceptions import RedisError
 from werkzeug.serving import run_simple
 
 
+SANDBOX_PORT = 8765
+
+
 @dataclass
 class DemoProcesses:
     """Child processes of the demo, stopped together."""
@@ -115,12 +118,17 @@ def prepare_database(app: Flask) -> None:
 
 
 def print_logins(url: str) -> None:
-    """Print the URL and the demo logins."""
+    """Print the URL, the demo logins and the sandbox credentials."""
+    from plugin.connectwise.sandbox import seed as cw
     from plugin.demo.catalog import USERS
 
     click.echo(f"\nMSP Hub demo: {url}/login/\n")
     for username, role, _tenant, password, _first, _last in USERS:
         click.echo(f"  {role:<18} {username:<16} {password}")
+    click.echo(f"\nConnectWise sandbox (activate the pilot partner's card with these):\n"
+               f"  Client ID    {cw.DEMO_CLIENT_ID}\n  Company Name {cw.DEMO_COMPANY_ID}\n"
+               f"  Public Key   {cw.DEMO_PUBLIC_KEY}\n  Private Key  {cw.DEMO_PRIVATE_KEY}\n"
+               f"  API URL      http://127.0.0.1:{SANDBOX_PORT}")
     click.echo("\nPress Ctrl+C to stop.\n")
 
 
@@ -138,6 +146,8 @@ def run_demo(app: Flask, host: str, port: int) -> None:
         env = {**os.environ, "PSA_ENV": app.config["PSA_ENV"], "REDIS_URL": redis_url,
                "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "FLASK_APP": "app"}
         procs.start([sys.executable, "-m", "flask", "psa", "worker"], env, "RQ worker (fast, sync queues)")
+        procs.start([sys.executable, "-m", "flask", "psa", "sandbox", "--port", str(SANDBOX_PORT),
+                     "--data", str(instance / "sandbox.db")], env, f"ConnectWise sandbox on port {SANDBOX_PORT}")
         print_logins(f"http://{host}:{port}")
         run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:
