@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Generic, Iterable, TypeVar
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
@@ -13,6 +13,12 @@ T = TypeVar("T")
 def session() -> Session:
     """The session FAB was given by the host application."""
     return current_app.appbuilder.session
+
+
+def ping_database() -> None:
+    """Run ``SELECT 1``; raises SQLAlchemyError when the database does not answer."""
+    session().execute(text("SELECT 1"))
+    session().rollback()
 
 
 class BaseDAO(Generic[T]):
