@@ -57,16 +57,21 @@ def feature_cli() -> None:
     """The distributor's per-partner feature toggle."""
 
 
+def _set_feature(partner_id: int, username: str, enabled: bool) -> None:
+    """Run the toggle command as ``username`` and say what it did."""
+    from plugin.commands.feature import SetPartnerFeatureCommand
+
+    SetPartnerFeatureCommand(as_actor(username), partner_id, enabled).run()
+    click.echo(f"ConnectWise integration {'enabled' if enabled else 'disabled'} for partner {partner_id}.")
+
+
 @feature_cli.command("enable")
 @click.option("--partner", "partner_id", type=int, required=True)
 @AS_OPTION
 @with_appcontext
 def feature_enable(partner_id: int, username: str) -> None:
     """Enable the ConnectWise integration for a partner."""
-    from plugin.commands.feature import SetPartnerFeatureCommand
-
-    SetPartnerFeatureCommand(as_actor(username), partner_id, True).run()
-    click.echo(f"ConnectWise integration enabled for partner {partner_id}.")
+    _set_feature(partner_id, username, True)
 
 
 @feature_cli.command("disable")
@@ -75,10 +80,7 @@ def feature_enable(partner_id: int, username: str) -> None:
 @with_appcontext
 def feature_disable(partner_id: int, username: str) -> None:
     """Disable the ConnectWise integration for a partner."""
-    from plugin.commands.feature import SetPartnerFeatureCommand
-
-    SetPartnerFeatureCommand(as_actor(username), partner_id, False).run()
-    click.echo(f"ConnectWise integration disabled for partner {partner_id}.")
+    _set_feature(partner_id, username, False)
 
 
 @psa_cli.command("demo-data")
