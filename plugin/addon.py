@@ -13,6 +13,7 @@ from flask_appbuilder.basemanager import BaseManager
 
 from plugin import permissions
 from plugin.api.features import FeatureApi
+from plugin.api.integration import IntegrationApi
 from plugin.views import console
 from plugin.views.features import PartnerFeaturesView
 from plugin.views.organization import MyOrganizationView, PsaHomeView
@@ -58,6 +59,7 @@ class ConnectWiseAddon(BaseManager):
             ab.add_view(view, name, icon=icon, category=category)
         ab.add_link("RQ Dashboard", href="/psa/rq/", icon="fa-tasks", category="Console")
         ab.add_api(FeatureApi)
+        ab.add_api(IntegrationApi)
         ab.menu.find(permissions.MENU_PSA).cond = psa_menu_visible
 
     def post_process(self) -> None:
