@@ -42,8 +42,8 @@ class ConnectWiseAddon(BaseManager):
         )
         make_menu_conditional(self.appbuilder.menu)
         current_app.register_blueprint(Blueprint(
-            "psa", __name__, template_folder="templates", static_folder="static",
-            static_url_path="/static/psa",
+            "psa", __name__, template_folder="templates", static_folder="static/psa",
+            static_url_path="/psa/static",  # not under the host's /static/<path> (it would shadow it)
         ))
 
     def register_views(self) -> None:

@@ -123,3 +123,10 @@ def test_bad_input_is_400_and_stores_nothing(app, cw_live):
     assert response.status_code == 400 and response.get_json()["errors"]["private_key"] == ["Enter the Private Key."]
     assert activate(client, headers, {**form_values(cw_live), "extra": 1}).status_code == 400
     assert integration_of(app, pilot_id(app)) is None
+
+
+def test_the_plugin_static_files_are_served(app):
+    client, _headers = session_client(app)
+    for name in ("psa.js", "card.js", "psa.css", "docs/card-active.png"):
+        assert client.get(f"/psa/static/{name}").status_code == 200, name
+    assert "/psa/static/card.js" in client.get("/psa/my-organization/").get_data(as_text=True)
