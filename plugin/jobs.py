@@ -100,14 +100,21 @@ ALIVE_STATUSES = frozenset({"queued", "started", "deferred", "scheduled"})
 
 
 def job_alive(job_id: str | None) -> bool:
-    """True while the job exists and has not ended (queued, running, deferred or scheduled)."""
+    """True while the job exists and has not ended (queued, running, deferred or scheduled).
+
+    When Redis does not answer the job's fate is unknown: it counts as alive (the card keeps
+    showing the validation rather than failing it).
+    """
     if not job_id:
         return False
     try:
         job = Job.fetch(job_id, connection=redis_connection())
+        return job.get_status(refresh=False) in ALIVE_STATUSES
     except NoSuchJobError:
         return False
-    return job.get_status(refresh=False) in ALIVE_STATUSES
+    except RedisError:
+        log.warning("job %s: Redis does not answer; its status is unknown", job_id)
+        return True
 
 
 def validation_job_id(integration_id: int) -> str:

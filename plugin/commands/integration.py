@@ -92,7 +92,7 @@ class SaveResult:
     created: bool
 
 
-def _running(integration: Integration | None) -> bool:
+def validation_running(integration: Integration | None) -> bool:
     """True while a validation attempt of this integration is queued or running."""
     from plugin.jobs import job_alive
 
@@ -217,7 +217,7 @@ class _SaveIntegration(BaseCommand):
         from plugin.jobs import validation_job_id
 
         self.validate()
-        if _running(self.integration):
+        if validation_running(self.integration):
             if self._same_as_running():
                 return SaveResult(self.integration.id, self.integration.validation_job_id, created=False)
             raise ConflictError("A validation of other values is already running; wait until it ends, then save again.")

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from plugin import permissions
 from plugin.commands.access import partner_of, require_feature, require_permission
 from plugin.commands.base import Actor, BaseCommand
-from plugin.commands.integration import EDIT_KEPT, GENERIC_FAILURE, STALLED_HINT, _running
+from plugin.commands.integration import EDIT_KEPT, GENERIC_FAILURE, STALLED_HINT, validation_running
 from plugin.daos.feature import PartnerFeatureDAO
 from plugin.daos.hub import PartnerDAO
 from plugin.daos.integration import IntegrationDAO
@@ -74,7 +74,7 @@ class IntegrationStatusCommand(BaseCommand):
     def _integration_state(integ: Integration | None, tz_name: str) -> dict[str, Any]:
         """Status, who/when, form values and the last validation's outcome."""
         status = integ.status if integ else None
-        validating = _running(integ)
+        validating = validation_running(integ)
         stalled = bool(integ and integ.pending) and not validating
         kind = (integ.pending or {}).get("kind") if integ else None
         failed = bool(integ and integ.validation_result == "failed") or stalled

@@ -130,3 +130,12 @@ def test_the_plugin_static_files_are_served(app):
     for name in ("psa.js", "card.js", "psa.css", "docs/card-active.png"):
         assert client.get(f"/psa/static/{name}").status_code == 200, name
     assert "/psa/static/card.js" in client.get("/psa/my-organization/").get_data(as_text=True)
+
+
+def test_queue_down_answers_503_and_stores_nothing(app, cw_live):
+    client, headers = session_client(app)
+    app.config["REDIS_URL"] = "redis://127.0.0.1:9/0"  # nothing listens there
+    app.extensions.get("psa", {}).pop("redis", None)
+    response = activate(client, headers, form_values(cw_live))
+    assert response.status_code == 503 and "nothing was saved" in response.get_json()["message"]
+    assert integration_of(app, pilot_id(app)) is None
