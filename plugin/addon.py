@@ -14,6 +14,7 @@ from flask_appbuilder.basemanager import BaseManager
 from plugin import permissions
 from plugin.api.features import FeatureApi
 from plugin.api.health import HealthApi
+from plugin.api.integration import IntegrationApi
 from plugin.views import console
 from plugin.views.features import PartnerFeaturesView
 from plugin.views.organization import MyOrganizationView, PsaHomeView
@@ -42,8 +43,8 @@ class ConnectWiseAddon(BaseManager):
         )
         make_menu_conditional(self.appbuilder.menu)
         current_app.register_blueprint(Blueprint(
-            "psa", __name__, template_folder="templates", static_folder="static",
-            static_url_path="/static/psa",
+            "psa", __name__, template_folder="templates", static_folder="static/psa",
+            static_url_path="/psa/static",  # not under the host's /static/<path> (it would shadow it)
         ))
 
     def register_views(self) -> None:
@@ -60,6 +61,7 @@ class ConnectWiseAddon(BaseManager):
         ab.add_link("RQ Dashboard", href="/psa/rq/", icon="fa-tasks", category="Console")
         ab.add_api(FeatureApi)
         ab.add_api(HealthApi)
+        ab.add_api(IntegrationApi)
         ab.menu.find(permissions.MENU_PSA).cond = psa_menu_visible
 
     def post_process(self) -> None:

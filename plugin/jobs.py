@@ -6,15 +6,19 @@ Queues: ``<prefix>-fast`` (validation, directory refresh) and ``<prefix>-sync``
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import Flask, current_app
 from redis import Redis
+from redis.exceptions import LockError, RedisError
 from rq import Queue, Worker
-from rq.exceptions import DuplicateJobError
+from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job
 
 from plugin.commands.access import require_feature
-from plugin.commands.exceptions import FeatureDisabledError
+from plugin.commands.exceptions import ConflictError, FeatureDisabledError, UnavailableError
 
 log = logging.getLogger(__name__)
 FAST, SYNC = "fast", "sync"
@@ -88,3 +92,96 @@ def make_worker(app: Flask, kinds: list[str], name: str | None = None) -> AppWor
         worker = AppWorker(queues, connection=redis_connection(), name=name)
     worker.flask_app = app
     return worker
+
+
+# -- ConnectWise integration card (validation, guards, locks) -------------------------------------
+
+ALIVE_STATUSES = frozenset({"queued", "started", "deferred", "scheduled"})
+
+
+def job_alive(job_id: str | None) -> bool:
+    """True while the job exists and has not ended (queued, running, deferred or scheduled).
+
+    When Redis does not answer the job's fate is unknown: it counts as alive (the card keeps
+    showing the validation rather than failing it).
+    """
+    if not job_id:
+        return False
+    try:
+        job = Job.fetch(job_id, connection=redis_connection())
+        return job.get_status(refresh=False) in ALIVE_STATUSES
+    except NoSuchJobError:
+        return False
+    except RedisError:
+        log.warning("job %s: Redis does not answer; its status is unknown", job_id)
+        return True
+
+
+def validation_job_id(integration_id: int) -> str:
+    """A new id for one validation attempt: queue prefix, integration id and a nonce per save.
+
+    The nonce keeps ids distinct across databases sharing one Redis (tests, staging); one
+    attempt is enqueued once (``unique=True``) and a repeated save of the same values while it
+    runs reuses the stored id, so a double click or two tabs give one job.
+    """
+    return f"{current_app.config['PSA_QUEUE_PREFIX']}-validate-integration-{integration_id}-{uuid.uuid4().hex[:12]}"
+
+
+def enqueue_validation(integration_id: int, job_id: str) -> Job:
+    """Enqueue ``validate_integration(integration_id)`` once under ``job_id`` on the fast queue.
+
+    :raises UnavailableError: when Redis does not answer.
+    """
+    try:
+        job, _created = enqueue_unique(FAST, validate_integration, integration_id, job_id=job_id,
+                                       timeout=120, result_ttl=600, failure_ttl=86400)
+    except RedisError as exc:
+        raise UnavailableError("The job queue does not answer; the validation could not be started.") from exc
+    return job
+
+
+@contextmanager
+def partner_lock(name: str, partner_id: int, timeout: float = 30, wait: float = 10) -> Iterator[None]:
+    """Serialise one kind of write per partner across processes (a Redis lock).
+
+    :raises UnavailableError: Redis does not answer.
+    :raises ConflictError: another request held the lock for longer than ``wait`` seconds.
+    """
+    key = f"{current_app.config['PSA_QUEUE_PREFIX']}:lock:{name}:{partner_id}"
+    try:
+        lock = redis_connection().lock(key, timeout=timeout, blocking_timeout=wait)
+        acquired = lock.acquire()
+    except RedisError as exc:
+        raise UnavailableError("The job queue does not answer; nothing was saved. Try again later.") from exc
+    if not acquired:
+        raise ConflictError("Another change of this integration is in progress; try again.")
+    try:
+        yield
+    finally:
+        try:
+            lock.release()
+        except (RedisError, LockError):
+            log.warning("lock %s expired before release", key)
+
+
+def connectwise_guard(partner_id: int, job_id: str | None = None):
+    """A callable that raises ``IntegrationStoppedError`` unless the partner may still call ConnectWise.
+
+    Call it before each ConnectWise write (or pass it as ``throttle=`` to ``client_for`` so it
+    runs before every request). It re-reads the integration in its own short transaction, so a
+    deactivation committed by another process stops a queued or running job at its next call.
+    With ``job_id`` it also requires that this validation attempt is still the current one.
+    """
+    from plugin.commands.integration import IntegrationGuard
+
+    return IntegrationGuard(partner_id, job_id)
+
+
+def validate_integration(integration_id: int) -> str:
+    """Job: check the credentials under validation against ConnectWise and record the outcome."""
+    from rq import get_current_job
+
+    from plugin.commands.integration import ValidateIntegrationCommand
+
+    job = get_current_job()
+    return ValidateIntegrationCommand(integration_id, job.id if job else None).run()

@@ -30,6 +30,8 @@ METHOD_PERMISSIONS = {
     "post": _W, "put": _W, "delete": _W, "add": _W, "edit": _W, "action": _W,
     "action_post": _W, "api_create": _W, "api_update": _W, "api_delete": _W,
     "bulk_delete": _W, "write": _W,
+    # ConnectWise integration card
+    "card": _R, "activate": _W, "deactivate": _W,
 }
 
 # Menu entries (their names are also FAB "menu_access" view names).

@@ -7,6 +7,8 @@ CommandError
  |    +-- IntegrationInactiveError  the integration is not active
  +-- NotFoundError          404  unknown id, or another tenant's
  +-- ConflictError          409  the state changed under the request
+ +-- UnavailableError       503  a service the command needs (the job queue) is down
+ IntegrationStoppedError (an IntegrationInactiveError) stops a job before its next ConnectWise call
 """
 from __future__ import annotations
 
@@ -67,3 +69,17 @@ class ConflictError(CommandError):
     """The record changed concurrently; the request was not applied."""
 
     status = 409
+
+
+class UnavailableError(CommandError):
+    """A service the command depends on (Redis, the job queue) does not answer; nothing was changed."""
+
+    status = 503
+
+
+class IntegrationStoppedError(IntegrationInactiveError):
+    """Raised inside a job: the integration was deactivated (or the feature turned off) meanwhile."""
+
+    def __init__(self, message: str = "The ConnectWise integration is no longer active; the job "
+                 "stopped before its next ConnectWise call.", errors=None):
+        super().__init__(message, errors)

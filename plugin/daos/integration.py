@@ -16,3 +16,14 @@ class IntegrationDAO(BaseDAO[Integration]):
     def for_partner(partner_id: int) -> Integration | None:
         """The partner's integration, or None when never activated."""
         return session().scalar(select(Integration).where(Integration.partner_id == partner_id))
+
+    @staticmethod
+    def for_partner_fresh(partner_id: int) -> Integration | None:
+        """The partner's integration re-read from the database (no stale identity-map values)."""
+        return session().scalar(select(Integration).where(Integration.partner_id == partner_id)
+                                .execution_options(populate_existing=True))
+
+    @staticmethod
+    def find_fresh(integration_id: int) -> Integration | None:
+        """The integration by id, re-read from the database."""
+        return session().get(Integration, integration_id, populate_existing=True)

@@ -24,3 +24,10 @@ class UserTenantDAO(BaseDAO[UserTenant]):
         row = cls.for_user(user_id) or cls.create(user_id=user_id, distributor_id=distributor_id,
                                                   partner_id=partner_id)
         return cls.update(row, distributor_id=distributor_id, partner_id=partner_id)
+
+
+def user_timezone(user_id: int | None) -> str | None:
+    """The timezone set on a user's tenant row, or None."""
+    if user_id is None:
+        return None
+    return session().scalar(select(UserTenant.timezone).where(UserTenant.user_id == user_id))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_appbuilder import Model
+from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -65,9 +66,13 @@ class Integration(Model):
     activated_by_id: Mapped[int | None] = mapped_column(ForeignKey(USER_FK, ondelete="SET NULL"), nullable=True)
     activated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     deactivated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Outcome of the last validation ("ok" | "failed" | "cancelled") and when it ended (card issue).
+    validation_result: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    validated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
     partner: Mapped[Partner] = relationship()
+    activated_by: Mapped[User | None] = relationship(User, foreign_keys=[activated_by_id])
     __table_args__ = (
         CheckConstraint(
             "status IN ('inactive', 'validating', 'active', 'invalid', 'deactivated')",

@@ -59,11 +59,12 @@ class IntegrationView(TenantModelView):
     datamodel = SQLAInterface(Integration)
     class_permission_name = permissions.CONSOLE
     base_permissions = [permissions.READ]
-    list_columns = ["partner", "status", "company_name", "api_url", "activated_at", "validation_hint"]
-    show_columns = ["partner", "status", "client_id", "company_name", "public_key", "api_url",
-                    "activated_by_id", "activated_at", "deactivated_at", "validation_hint",
-                    "last_validation_error", "updated_at"]
-    search_columns = ["partner", "status", "company_name"]
+    list_columns = ["partner", "status", "company_name", "api_url", "activated_by", "activated_at",
+                    "validation_result", "validation_hint"]
+    show_columns = ["partner", "status", "client_id", "client_id_locked", "company_name", "public_key", "api_url",
+                    "activated_by", "activated_at", "deactivated_at", "validation_job_id", "validation_result",
+                    "validated_at", "validation_hint", "last_validation_error", "updated_at"]
+    search_columns = ["partner", "status", "company_name", "api_url", "validation_result", "activated_at"]
 
 
 class AuditEventView(ReadOnlyMixin, TenantModelView):

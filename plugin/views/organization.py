@@ -5,9 +5,10 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 
 from plugin import permissions
+from plugin.commands.integration_status import IntegrationStatusCommand
 from plugin.daos.feature import PartnerFeatureDAO
 from plugin.daos.hub import PartnerDAO
-from plugin.daos.integration import IntegrationDAO
+from plugin.schemas.integration import HELP
 from plugin.views.guards import partner_scope
 
 
@@ -29,8 +30,8 @@ class MyOrganizationView(BaseView):
             "psa/my_organization.html",
             partner=PartnerDAO.find_by_id(partner_id),
             feature_on=feature_on,
-            integration=IntegrationDAO.for_partner(partner_id) if feature_on else None,
-            can_write=actor.can(permissions.WRITE, permissions.INTEGRATION),
+            state=IntegrationStatusCommand(actor, partner_id).run() if feature_on else None,
+            help=HELP,
             actor=actor,
         )
 
@@ -50,5 +51,5 @@ class PsaHomeView(BaseView):
         actor, partner_id = partner_scope(need="active")
         return self.render_template(
             "psa/psa_home.html", partner=PartnerDAO.find_by_id(partner_id),
-            integration=IntegrationDAO.for_partner(partner_id), actor=actor,
+            state=IntegrationStatusCommand(actor, partner_id).run(), actor=actor,
         )

@@ -33,3 +33,40 @@ def test_secrets_appear_nowhere(app, client, caplog):
     for secret in secrets:
         for where, text in haystacks.items():
             assert secret not in text, f"a secret leaked into {where}"
+
+
+def test_integration_private_key_appears_nowhere(app, cw_live, caplog):
+    """Card issue: the private key (good and bad) after activation, a failed edit and a deactivation."""
+    from sqlalchemy import select
+
+    from plugin.daos.base import session
+    from plugin.models.psa import AuditEvent, Integration
+    from tests.support.card import activate, edit, form_values, run_validation, session_client
+
+    caplog.set_level(logging.DEBUG)
+    bad_key = "Wrong-Private-Key-0123456789"
+    client, headers = session_client(app)
+    bodies, job_ids = [], []
+    for call, values in ((activate, form_values(cw_live)), (edit, form_values(cw_live, private_key=bad_key))):
+        response = call(client, headers, values)
+        bodies.append(response.get_data(as_text=True))
+        job_ids.append(response.get_json()["job_id"])
+        run_validation(app, response.get_json()["integration_id"], job_ids[-1])
+    with app.app_context():
+        conn = redis_connection()
+        job_data = [str(conn.hgetall(f"rq:job:{job_id}")) for job_id in job_ids]
+        integration_id = session().scalar(select(Integration.id))
+        events = [str(e.detail) for e in session().scalars(select(AuditEvent))]
+    assert all(job_data), "the validation jobs are in Redis"
+    pages = ["/psa/my-organization/", "/api/v1/psa_integration/", f"/integrationview/show/{integration_id}",
+             "/integrationview/list/", "/integrationview/api/read", "/auditeventview/list/", "/psa/"]
+    for user in ("admin", "pilot.admin", "pilot.viewer"):
+        c = app.test_client()
+        login(c, user)
+        bodies += [c.get(url).get_data(as_text=True) for url in pages]
+    bodies.append(client.post("/api/v1/psa_integration/deactivate", headers=headers).get_data(as_text=True))
+    haystacks = {"pages and API": "\n".join(bodies), "logs": caplog.text, "jobs": "\n".join(job_data),
+                 "audit": "\n".join(events)}
+    for secret in (cw_live.private_key, bad_key):
+        for where, text in haystacks.items():
+            assert secret not in text, f"the private key leaked into {where}"

@@ -15,12 +15,12 @@ from sqlalchemy import func, select
 
 from plugin.daos.base import session
 from plugin.models.hub import BillingTransaction, Customer, Subscription
-from plugin.models.psa import AuditEvent, PartnerFeature
+from plugin.models.psa import AuditEvent, Integration, PartnerFeature
 from tests.support import tenants
 from tests.support.web import api_token, csrf_token, login
 
-SKIP = re.compile(r"^/(static|appbuilder)/|^/(login|logout)/|^/swagger|^/api/v1/_openapi|^/lang/")
-ALLOWED = {301, 302, 303, 400, 401, 403, 404, 405, 422}
+SKIP = re.compile(r"^/api/v1/psa_health/|^/(static|appbuilder)/|^/(login|logout)/|^/swagger|^/api/v1/_openapi|^/lang/")
+ALLOWED = {301, 302, 303, 400, 401, 403, 404, 405, 422, 409}  # 409: A's own state refuses it (card)
 
 
 def b_snapshot():
@@ -32,6 +32,7 @@ def b_snapshot():
         session().scalar(select(func.count(BillingTransaction.id)).where(BillingTransaction.partner_id == b)),
         session().scalar(select(func.count(AuditEvent.id)).where(AuditEvent.partner_id == b)),
         session().scalar(select(PartnerFeature.enabled).where(PartnerFeature.partner_id == b)),
+        session().scalar(select(Integration.version).where(Integration.partner_id == b)),  # card
     )
 
 
@@ -44,7 +45,22 @@ def b_records(app):
         tx = session().scalar(select(BillingTransaction).where(BillingTransaction.partner_id == b.id))
         ids = {"Partner": b.id, "Customer": customer.id, "Subscription": sub.id, "BillingTransaction": tx.id}
         markers = [b.name, customer.external_id, sub.external_id]
+        integration = b_integration(b.id)  # card: B's ConnectWise integration
+        ids["Integration"] = integration.id
+        markers.append(integration.company_name)
         return ids, markers, b_snapshot()
+
+
+def b_integration(partner_id: int) -> Integration:
+    """An active ConnectWise integration of B (card issue), with a marker company name."""
+    from plugin.crypto import encrypt_secret
+
+    row = Integration(partner_id=partner_id, status="active", client_id="b-client", client_id_locked=True,
+                      company_name="b_marker_company", public_key="BPublic", api_url="https://api-eu.myconnectwise.net",
+                      private_key_encrypted=encrypt_secret("b-private-key"))
+    session().add(row)
+    session().commit()
+    return row
 
 
 def _plugin_view(view) -> bool:
@@ -110,3 +126,20 @@ def test_partner_a_cannot_reach_partner_b(app, client, auth):
     assert checked > 100
     assert not failures, "\n".join(map(str, failures))
     assert after == before, "partner B's data changed"
+
+
+def test_card_endpoints_with_partner_b_id_answer_404(app, client):
+    """The card's API takes a partner id only as ``?partner_id=`` (Admin): B's answers 404 to A."""
+    ids, markers, before = b_records(app)
+    login(client, "pilot.admin")
+    headers = {"X-CSRFToken": csrf_token(client, "/psa/my-organization/")}
+    query = f"?partner_id={ids['Partner']}"
+    body = {"company_name": "x", "public_key": "y", "private_key": "z", "api_url": "https://api-na.myconnectwise.net"}
+    answers = [client.get(f"/api/v1/psa_integration/{query}"),
+               client.post(f"/api/v1/psa_integration/activate{query}", json=body, headers=headers),
+               client.put(f"/api/v1/psa_integration/{query}", json=body, headers=headers),
+               client.post(f"/api/v1/psa_integration/deactivate{query}", headers=headers)]
+    assert [r.status_code for r in answers] == [404, 404, 404, 404]
+    assert not any(m in r.get_data(as_text=True) for r in answers for m in markers)
+    with app.app_context():
+        assert b_snapshot() == before

@@ -1,0 +1,117 @@
+/* The ConnectWise card: confirm -> form -> save (one request at a time) -> poll the status
+   endpoint while the validation job runs -> swap in the card and the menu when it ends. */
+(function () {
+  var POLL_MS = 1000;
+  var STATUS_URL = '/api/v1/psa_integration/';
+  var polling = false;
+  var $ = window.jQuery;
+
+  function byId(id) { return document.getElementById(id); }
+
+  function afterHidden(id, next) {
+    var el = $('#' + id);
+    if (!el.hasClass('in')) { next(); return; }
+    el.one('hidden.bs.modal', next).modal('hide');
+  }
+
+  function openForm() {
+    var form = byId('cw-form');
+    form.reset();
+    showErrors(null, {});
+    byId('cw-save').disabled = false;
+    $('#cw-form-modal').modal('show');
+  }
+
+  function showErrors(message, errors) {
+    var box = byId('cw-form-error');
+    box.textContent = message || '';
+    box.classList.toggle('hidden', !message);
+    ['client_id', 'company_name', 'public_key', 'private_key', 'api_url'].forEach(function (name) {
+      var text = (errors && errors[name]) ? [].concat(errors[name]).join(' ') : '';
+      byId('cw-error-' + name).textContent = text;
+      byId('cw-group-' + name).classList.toggle('has-error', !!text);
+    });
+  }
+
+  function save(form) {
+    var button = byId('cw-save');
+    if (button.disabled) { return; }
+    button.disabled = true;
+    var body = {};
+    ['client_id', 'company_name', 'public_key', 'private_key', 'api_url'].forEach(function (name) {
+      body[name] = form.elements[name].value;
+    });
+    var method = form.getAttribute('data-mode') === 'edit' ? 'PUT' : 'POST';
+    psaFetch(form.getAttribute('data-url'), {method: method, json: body}).then(function (res) {
+      form.elements.private_key.value = '';
+      if (res.ok) {
+        afterHidden('cw-form-modal', refresh);
+        return;
+      }
+      button.disabled = false;
+      var msg = res.body.message;
+      showErrors(typeof msg === 'string' ? msg : 'Please correct the highlighted fields; nothing was saved.',
+                 res.body.errors || (typeof msg === 'object' ? msg : {}));
+    });
+  }
+
+  function deactivate(button) {
+    button.disabled = true;
+    psaFetch('/api/v1/psa_integration/deactivate', {method: 'POST'}).then(function (res) {
+      button.disabled = false;
+      if (res.ok) { afterHidden('cw-deactivate-modal', refresh); return; }
+      var box = byId('cw-deactivate-error');
+      box.textContent = res.body.message || 'The integration could not be deactivated.';
+      box.classList.remove('hidden');
+    });
+  }
+
+  /* Re-render the card and the menu from the page itself (no manual reload). */
+  function refresh() {
+    fetch(window.location.pathname, {credentials: 'same-origin', headers: {'Accept': 'text/html'}})
+      .then(function (resp) { return resp.text(); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, 'text/html');
+        var fresh = doc.getElementById('connectwise-card');
+        var navbar = document.querySelector('.navbar');
+        var freshNavbar = doc.querySelector('.navbar');
+        if (fresh && card()) { card().replaceWith(document.importNode(fresh, true)); }
+        if (navbar && freshNavbar) { navbar.replaceWith(document.importNode(freshNavbar, true)); }
+        startPolling();
+      });
+  }
+
+  function card() { return byId('connectwise-card'); }
+
+  function poll() {
+    psaFetch(STATUS_URL, {method: 'GET'}).then(function (res) {
+      if (res.ok && res.body.validating) { setTimeout(poll, POLL_MS); return; }
+      polling = false;
+      refresh();
+    });
+  }
+
+  function startPolling() {
+    if (!polling && card() && card().getAttribute('data-validating') === 'true') {
+      polling = true;
+      setTimeout(poll, POLL_MS);
+    }
+  }
+
+  document.addEventListener('click', function (ev) {
+    var target = ev.target.closest('[data-cw-open], #cw-confirm-ok, #cw-deactivate-ok');
+    if (!target) { return; }
+    var open = target.getAttribute('data-cw-open');
+    if (open === 'confirm') { $('#cw-confirm-modal').modal('show'); }
+    else if (open === 'form') { openForm(); }
+    else if (open === 'deactivate') { byId('cw-deactivate-error').classList.add('hidden'); $('#cw-deactivate-modal').modal('show'); }
+    else if (target.id === 'cw-confirm-ok') { afterHidden('cw-confirm-modal', openForm); }
+    else if (target.id === 'cw-deactivate-ok') { deactivate(target); }
+  });
+
+  document.addEventListener('submit', function (ev) {
+    if (ev.target.id === 'cw-form') { ev.preventDefault(); save(ev.target); }
+  });
+
+  startPolling();
+})();

@@ -1,0 +1,45 @@
+"""A real worker validates an activation; the CLI drives the same commands (key from stdin or a file)."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from plugin.cli import psa_cli
+from tests.support import tenants
+from tests.support.card import activate, form_values, session_client, status
+
+
+@pytest.mark.worker
+def test_real_worker_turns_an_activation_active(app, cw_live, worker):
+    client, headers = session_client(app)
+    proc = worker(queues="fast")
+    assert activate(client, headers, form_values(cw_live)).status_code == 202
+    deadline = time.monotonic() + 30
+    while status(client)["validating"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    state = status(client)
+    assert state["status"] == "active", (state, proc.stop())
+
+
+def test_cli_activate_status_deactivate(app, cw_live, tmp_path):
+    with app.app_context():
+        pid = tenants.pilot().id
+    base = ["integration", "activate", "--partner", str(pid), "--as", "pilot.admin", "--client-id", cw_live.client_id,
+            "--company", cw_live.company_id, "--public-key", cw_live.public_key, "--api-url", cw_live.base_url]
+    result = app.test_cli_runner().invoke(psa_cli, base + ["--private-key-file", "-"], input=cw_live.private_key + "\n")
+    assert result.exit_code == 0, result.output
+    assert "Validation queued" in result.output and cw_live.private_key not in result.output
+    key_file = tmp_path / "key"
+    key_file.write_text("wrong-key")
+    again = app.test_cli_runner().invoke(psa_cli, base + ["--private-key-file", str(key_file)])
+    assert again.exit_code == 2 and "already running" in again.output  # different key while one runs
+    assert app.test_cli_runner().invoke(psa_cli, base + ["--private-key", "x"]).exit_code != 0  # no such option
+    shown = app.test_cli_runner().invoke(psa_cli, ["integration", "status", "--partner", str(pid), "--as", "pilot.admin"])
+    assert "Status: Validating (validation running)" in shown.output
+    refused = app.test_cli_runner().invoke(psa_cli, ["integration", "deactivate", "--partner", str(pid),
+                                                     "--as", "pilot.viewer"])
+    assert refused.exit_code == 2 and "Error (403)" in refused.output
+    done = app.test_cli_runner().invoke(psa_cli, ["integration", "deactivate", "--partner", str(pid),
+                                                  "--as", "pilot.admin"])
+    assert done.exit_code == 0 and "deactivated" in done.output
