@@ -30,6 +30,10 @@ METHOD_PERMISSIONS = {
     "post": _W, "put": _W, "delete": _W, "add": _W, "edit": _W, "action": _W,
     "action_post": _W, "api_create": _W, "api_update": _W, "api_delete": _W,
     "bulk_delete": _W, "write": _W,
+    # Reconciliation Center (issue 6)
+    "summary": _R, "chart": _R, "customers": _R, "companies": _R, "suggestions": _R, "exact_matches": _R,
+    "directory": _R,
+    "map_customer": _W, "unmap_customer": _W, "map_exact": _W, "refresh": _W,
 }
 
 # Menu entries (their names are also FAB "menu_access" view names).

@@ -113,7 +113,7 @@ class RefreshDirectoryCommand(BaseCommand):
                                       refresh_progress={"phase": "companies", **self.counts})
         if self.full:
             return None, None
-        return state.companies_updated_since, state.agreements_updated_since
+        return _aware(state.companies_updated_since), _aware(state.agreements_updated_since)
 
     def _job_id(self) -> str | None:
         """The RQ job running this command, if any."""
@@ -170,6 +170,11 @@ class RefreshDirectoryCommand(BaseCommand):
               outcome="failed", error=message)
 
 
+def _aware(moment: dt.datetime | None) -> dt.datetime | None:
+    """A stored timestamp as aware UTC (SQLite gives naive UTC values back)."""
+    return moment.replace(tzinfo=dt.timezone.utc) if moment and moment.tzinfo is None else moment
+
+
 def _watermark(newest: dt.datetime | None, previous: dt.datetime | None) -> dt.datetime | None:
     """Where the next incremental read starts: a second before the newest change seen."""
-    return newest - OVERLAP if newest else previous
+    return newest - OVERLAP if newest else _aware(previous)

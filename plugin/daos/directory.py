@@ -127,7 +127,7 @@ class CwCompanyDAO(BaseDAO[CwCompany]):
             where.append(or_(func.lower(CwCompany.name).like(pattern, escape="\\"),
                              func.lower(CwCompany.identifier).like(pattern, escape="\\")))
         total = session().scalar(select(func.count(CwCompany.id)).where(*where))
-        rows = session().scalars(select(CwCompany).where(*where).order_by(CwCompany.name, CwCompany.id)
+        rows = session().scalars(select(CwCompany).where(*where).order_by(func.lower(CwCompany.name), CwCompany.name, CwCompany.id)
                                  .offset(offset).limit(limit))
         return list(rows), total or 0
 

@@ -69,7 +69,7 @@ class CustomerMappingDAO(BaseDAO[CustomerMapping]):
         base = select(CustomerMapping, Customer, CwCompany).join(Customer, Customer.id == CustomerMapping.customer_id) \
             .join(CwCompany, CwCompany.id == CustomerMapping.company_id).where(*where)
         total = session().scalar(select(func.count()).select_from(base.subquery()))
-        rows = session().execute(base.order_by(Customer.name, Customer.id).offset(offset).limit(limit)).all()
+        rows = session().execute(base.order_by(func.lower(Customer.name), Customer.name, Customer.id).offset(offset).limit(limit)).all()
         return [tuple(row) for row in rows], total or 0
 
 
@@ -88,7 +88,7 @@ class ReconciliationCustomerDAO:
         if search:
             where.append(_customer_search(search))
         total = session().scalar(select(func.count(Customer.id)).where(*where))
-        rows = session().scalars(select(Customer).where(*where).order_by(Customer.name, Customer.id)
+        rows = session().scalars(select(Customer).where(*where).order_by(func.lower(Customer.name), Customer.name, Customer.id)
                                  .offset(offset).limit(limit))
         return list(rows), total or 0
 

@@ -31,3 +31,12 @@ def pilot_ready(cw_live, refresh: bool = True):
 def viewer():
     """The pilot's read-only user as an actor."""
     return actor_for_user(find_user("pilot.viewer"))
+
+
+def age_sandbox_directory(cw_live, stamp: str = "2025-01-01T00:00:00Z") -> None:
+    """Backdate every company and agreement's lastUpdated, so an incremental read sees only later changes."""
+    store = cw_live.sandbox.store
+    for resource in ("companies", "agreements"):
+        for record in list(store.scan(cw_live.company_id, resource)):
+            record["_info"] = {**record.get("_info", {}), "lastUpdated": stamp}
+            store.update(cw_live.company_id, resource, record)
