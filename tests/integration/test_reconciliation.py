@@ -207,6 +207,13 @@ def test_rest_map_list_unmap_and_bad_input(app, client, cw_live):
                                                                  "company_id": company}).status_code == 404
     assert client.post(f"{API}/mappings", headers=headers, json={"customer_id": pharmacy,
                                                                  "company_id": 999999}).status_code == 404
+    with app.app_context():  # another tenant's cached company id answers 404 too
+        b_company = CwCompany(partner_id=tenants.other().id, cw_id=5, identifier="B5", name="B company")
+        session().add(b_company)
+        session().commit()
+        b_company_id = b_company.id
+    assert client.post(f"{API}/mappings", headers=headers, json={"customer_id": pharmacy,
+                                                                 "company_id": b_company_id}).status_code == 404
     bad = client.post(f"{API}/mappings", headers=headers, json={"customer_id": "x"})
     assert bad.status_code == 400 and bad.get_json()["errors"]
     assert client.get(f"{API}/customers?page_size=5000").status_code == 400

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from plugin.daos.base import session
 from plugin.models.hub import BillingTransaction, Customer, Subscription
-from plugin.models.psa import AuditEvent, PartnerFeature
+from plugin.models.psa import AuditEvent, CustomerMapping, PartnerFeature, SubscriptionMapping
 from tests.support import tenants
 from tests.support.web import api_token, csrf_token, login
 
@@ -32,6 +32,10 @@ def b_snapshot():
         session().scalar(select(func.count(BillingTransaction.id)).where(BillingTransaction.partner_id == b)),
         session().scalar(select(func.count(AuditEvent.id)).where(AuditEvent.partner_id == b)),
         session().scalar(select(PartnerFeature.enabled).where(PartnerFeature.partner_id == b)),
+        session().scalar(select(func.count(CustomerMapping.id)).where(CustomerMapping.partner_id == b,
+                                                                      CustomerMapping.ended_at.is_(None))),
+        session().scalar(select(func.count(SubscriptionMapping.id)).where(SubscriptionMapping.partner_id == b,
+                                                                          SubscriptionMapping.ended_at.is_(None))),
     )
 
 
@@ -44,7 +48,32 @@ def b_records(app):
         tx = session().scalar(select(BillingTransaction).where(BillingTransaction.partner_id == b.id))
         ids = {"Partner": b.id, "Customer": customer.id, "Subscription": sub.id, "BillingTransaction": tx.id}
         markers = [b.name, customer.external_id, sub.external_id]
+        recon_ids, recon_markers = b_reconciliation_records(b.id, customer, sub)  # Reconciliation Center
+        ids.update(recon_ids)
+        markers += recon_markers
         return ids, markers, b_snapshot()
+
+
+def b_reconciliation_records(partner_id, customer, sub):
+    """B's cached company and agreement, customer and subscription mappings (issue 6)."""
+    from plugin.models.psa import CustomerMapping, CwAgreement, CwCompany, SubscriptionMapping
+
+    company = CwCompany(partner_id=partner_id, cw_id=777001, identifier="BOnlyCompany", name="B-only Company Zeta")
+    session().add(company)
+    session().flush()
+    agreement = CwAgreement(partner_id=partner_id, cw_id=888001, name="B-only Agreement Zeta", company_id=company.id)
+    session().add(agreement)
+    session().flush()
+    mapping = CustomerMapping(partner_id=partner_id, customer_id=customer.id, company_id=company.id, method="manual",
+                              created_by="fabrikam.admin")
+    sub_mapping = SubscriptionMapping(partner_id=partner_id, customer_id=customer.id, subscription_id=sub.id,
+                                      agreement_id=agreement.id, from_date_mode="all", from_date=sub.start_date,
+                                      created_by="fabrikam.admin")
+    session().add_all([mapping, sub_mapping])
+    session().commit()
+    ids = {"CwCompany": company.id, "CwAgreement": agreement.id, "CustomerMapping": mapping.id,
+           "SubscriptionMapping": sub_mapping.id}
+    return ids, ["B-only Company Zeta", "B-only Agreement Zeta"]
 
 
 def _plugin_view(view) -> bool:
@@ -86,8 +115,12 @@ def call(client, method, url, headers):
 
 
 @pytest.mark.parametrize("auth", ["session", "jwt"])
-def test_partner_a_cannot_reach_partner_b(app, client, auth):
+def test_partner_a_cannot_reach_partner_b(app, client, auth, cw_live):
     app.config["PROPAGATE_EXCEPTIONS"] = False
+    with app.app_context():  # A's integration is active, so the PSA pages and APIs answer past their gate
+        from tests.support.integration import make_active_integration
+
+        make_active_integration(tenants.pilot().id, cw_live)
     ids, markers, before = b_records(app)
     if auth == "session":
         login(client, "pilot.admin")
