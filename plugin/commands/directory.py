@@ -23,6 +23,7 @@ from plugin.daos.integration import IntegrationDAO
 from plugin.models.hub import utcnow
 
 PAGE = 1000
+ENDED = ("finished", "failed", "stopped", "canceled")
 OVERLAP = dt.timedelta(seconds=1)
 Progress = Callable[[dict], None]
 
@@ -59,9 +60,12 @@ class RequestDirectoryRefreshCommand(BaseCommand):
         from plugin.jobs import FAST, enqueue_unique, refresh_directory
 
         self.validate()
-        job, created = enqueue_unique(FAST, refresh_directory, self.partner_id, self.actor.username,
-                                      int(self.full), job_id=refresh_job_id(self.partner_id),
-                                      result_ttl=0, failure_ttl=3600)
+        args = (FAST, refresh_directory, self.partner_id, self.actor.username, int(self.full))
+        options = {"job_id": refresh_job_id(self.partner_id), "result_ttl": 0, "failure_ttl": 3600}
+        job, created = enqueue_unique(*args, **options)
+        if not created and job.get_status(refresh=True) in ENDED:
+            job.delete()  # a kept failed run must not block a new one
+            job, created = enqueue_unique(*args, **options)
         if created:
             state = ReconciliationStateDAO.ensure(self.partner_id, lock=True)
             ReconciliationStateDAO.update(state, refresh_status="queued", refresh_job_id=job.id,
