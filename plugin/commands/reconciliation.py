@@ -67,9 +67,17 @@ def period_start(period: str, today: dt.date) -> dt.date | None:
     return {"this_month": first, "last_3_months": add_months(first, -2), "all": None}[period]
 
 
-@transaction
 def current_totals(partner_id: int):
-    """Fold new billing transactions into the running totals (own short transaction)."""
+    """Fold new billing transactions into the running totals (own short transaction); return the state row."""
+    try:
+        return _fold(partner_id)
+    except IntegrityError:  # two first requests created the partner's state row at once: the other won
+        return _fold(partner_id)
+
+
+@transaction
+def _fold(partner_id: int):
+    """One fold in its own transaction."""
     state = ReconciliationStateDAO.ensure(partner_id, lock=True)
     RevenueTotalsDAO.fold_new(state)
     return state
@@ -156,6 +164,7 @@ class CustomerListCommand(BaseCommand):
     def run(self) -> tuple[list[dict], int]:
         """The rows of the page and the total (a fixed number of queries)."""
         self.validate()
+        current_totals(self.partner_id)
         if self.state == "unmapped":
             customers, total = ReconciliationCustomerDAO.unmapped_page(
                 self.partner_id, self.search, self.offset, self.limit)

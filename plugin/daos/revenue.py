@@ -67,15 +67,23 @@ class RevenueTotalsDAO:
     def fold_new(state: ReconciliationState) -> int:
         """Add transactions past the partner's watermark to its totals; return the new watermark.
 
-        The caller holds ``state`` locked (FOR UPDATE) so two folds never count a row twice.
+        The watermark is claimed first with a compare-and-set UPDATE (the transaction's first
+        write; on PostgreSQL the caller also holds the row FOR UPDATE), so two concurrent folds
+        never count a transaction twice: the loser sees the winner's watermark and adds nothing.
         """
         newest = session().scalar(select(func.max(Tx.id))) or 0
-        if newest <= state.revenue_watermark:
+        old = state.revenue_watermark
+        if newest <= old:
+            return old
+        claimed = session().execute(
+            update(ReconciliationState).where(ReconciliationState.id == state.id,
+                                              ReconciliationState.revenue_watermark == old)
+            .values(revenue_watermark=newest).execution_options(synchronize_session=False)).rowcount
+        session().refresh(state)
+        if claimed != 1:
             return state.revenue_watermark
-        rows = session().execute(_aggregate([Tx.partner_id == state.partner_id,
-                                             Tx.id > state.revenue_watermark, Tx.id <= newest])).all()
+        rows = session().execute(_aggregate([Tx.partner_id == state.partner_id, Tx.id > old, Tx.id <= newest])).all()
         RevenueTotalsDAO._add(state.partner_id, rows)
-        state.revenue_watermark = newest
         session().flush()
         return newest
 
