@@ -29,8 +29,10 @@ Progress = Callable[[dict], None]
 
 
 def refresh_job_id(partner_id: int) -> str:
-    """The business key of a partner's directory refresh (one at a time)."""
-    return f"psa-directory-{partner_id}"
+    """The business key of a partner's directory refresh (one at a time per deployment's queues)."""
+    from flask import current_app
+
+    return f"{current_app.config['PSA_QUEUE_PREFIX']}-directory-{partner_id}"
 
 
 def system_actor(partner_id: int) -> Actor:

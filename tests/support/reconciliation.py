@@ -11,7 +11,9 @@ from tests.support.integration import make_active_integration
 def seed_sandbox_for_pilot(cw_live) -> dict:
     """Reset ``cw_live`` to a seed whose companies match the pilot's demo customers."""
     seed = demo_seed(CustomerDAO.names_of_pilot())
+    default = cw_live.sandbox.seed
     cw_live.sandbox.reset(seed)
+    cw_live.sandbox.seed = default  # the next test's ``cw_live`` resets to the default seed again
     return seed
 
 
