@@ -17,7 +17,7 @@ from plugin.commands.access import partner_of, require_active_integration, requi
 from plugin.commands.base import Actor, BaseCommand, audit, transaction
 from plugin.commands.exceptions import ConflictError, InvalidInputError, NotFoundError
 from plugin.daos.base import session
-from plugin.daos.directory import CwAgreementDAO, CwCompanyDAO, ReconciliationStateDAO
+from plugin.daos.directory import CwCompanyDAO, ReconciliationStateDAO
 from plugin.daos.hub import PartnerDAO
 from plugin.daos.mapping import CustomerMappingDAO, ReconciliationCustomerDAO, SubscriptionMappingDAO
 from plugin.daos.revenue import RevenueTotalsDAO
@@ -420,7 +420,3 @@ class MapExactMatchesCommand(BaseCommand):
             raise ConflictError("Mappings changed while mapping exact matches; reload and try again.") from exc
         return pairs
 
-
-def cache_counts(partner_id: int) -> dict[str, int]:
-    """How many companies and agreements the cache holds."""
-    return {"companies": CwCompanyDAO.count(partner_id), "agreements": CwAgreementDAO.count(partner_id)}

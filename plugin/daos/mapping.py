@@ -1,8 +1,6 @@
 """Customer and subscription mappings, and the Reconciliation Center's lists of customers."""
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy import exists, func, or_, select, update
 
 from plugin.daos.base import BaseDAO, session
@@ -156,7 +154,3 @@ class SubscriptionMappingDAO(BaseDAO[SubscriptionMapping]):
         return session().scalar(select(func.count(SubscriptionMapping.id)).where(
             SubscriptionMapping.customer_id == customer_id, SubscriptionMapping.ended_at.is_(None))) or 0
 
-
-def today_utc() -> dt.date:
-    """Today's date in UTC."""
-    return utcnow().date()
