@@ -15,9 +15,11 @@ from plugin import permissions
 from plugin.api.features import FeatureApi
 from plugin.api.health import HealthApi
 from plugin.api.integration import IntegrationApi
+from plugin.api.reconciliation import ReconciliationApi
 from plugin.views import console
 from plugin.views.features import PartnerFeaturesView
 from plugin.views.organization import MyOrganizationView, PsaHomeView
+from plugin.views.reconciliation import ReconciliationView
 from plugin.web import install_web_hooks, make_menu_conditional, psa_menu_visible
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,10 @@ class ConnectWiseAddon(BaseManager):
         ab.add_api(FeatureApi)
         ab.add_api(HealthApi)
         ab.add_api(IntegrationApi)
+        # Reconciliation Center (issue 6)
+        ab.add_view(ReconciliationView, permissions.MENU_RECONCILIATION, icon="fa-exchange",
+                    category=permissions.MENU_PSA, menu_cond=psa_menu_visible)
+        ab.add_api(ReconciliationApi)
         ab.menu.find(permissions.MENU_PSA).cond = psa_menu_visible
 
     def post_process(self) -> None:

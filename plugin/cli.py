@@ -274,3 +274,110 @@ def integration_deactivate(partner_id: int, username: str) -> None:
 
     DeactivateIntegrationCommand(as_actor(username), partner_id).run()
     click.echo(f"ConnectWise integration deactivated for partner {partner_id}.")
+# --- Reconciliation Center (issue 6) -------------------------------------------------------
+
+
+@psa_cli.group("directory")
+def directory_cli() -> None:
+    """The per-partner ConnectWise directory cache."""
+
+
+@directory_cli.command("refresh")
+@PARTNER_OPTION
+@AS_OPTION
+@click.option("--full", is_flag=True, help="Read every company and agreement, not only changes.")
+@click.option("--enqueue", is_flag=True, help="Run it on the fast queue instead of here.")
+@with_appcontext
+def directory_refresh(partner_id: int, username: str, full: bool, enqueue: bool) -> None:
+    """Refresh the ConnectWise companies and agreements, then map exact-name matches."""
+    from plugin.commands.directory import RefreshDirectoryCommand, RequestDirectoryRefreshCommand
+
+    actor = as_actor(username)
+    if enqueue:
+        job_id, created = RequestDirectoryRefreshCommand(actor, partner_id, full).run()
+        click.echo(f"Directory refresh {'queued' if created else 'already running'}: job {job_id}.")
+        return
+    result = RefreshDirectoryCommand(actor, partner_id, full, lambda p: click.echo(
+        f"  {p['phase']}: {p['companies']} companies, {p['agreements']} agreements", err=True)).run()
+    click.echo(f"Directory refreshed ({'full' if result['full'] else 'incremental'}): {result['companies']} companies, "
+               f"{result['agreements']} agreements read; {result['exact_mapped']} customers mapped by exact name.")
+
+
+@psa_cli.group("customers")
+def customers_cli() -> None:
+    """Customer <-> ConnectWise company mappings."""
+
+
+@customers_cli.command("list")
+@PARTNER_OPTION
+@AS_OPTION
+@click.option("--state", type=click.Choice(["unmapped", "mapped"]), default="unmapped", show_default=True)
+@click.option("--search", default="", help="Name or external id contains this.")
+@click.option("--page", default=1, show_default=True)
+@click.option("--page-size", default=50, show_default=True)
+@with_appcontext
+def customers_list(partner_id: int, username: str, state: str, search: str, page: int, page_size: int) -> None:
+    """List unmapped or mapped customers with their unsynchronized revenue."""
+    from plugin.commands.reconciliation import CustomerListCommand
+
+    rows, total = CustomerListCommand(as_actor(username), state, search, page, page_size, partner_id=partner_id).run()
+    for row in rows:
+        customer, company, mapping = row["customer"], row["company"], row["mapping"]
+        target = f" -> {company.name} (#{company.cw_id}) [{mapping.method} by {mapping.created_by}]" if company else ""
+        click.echo(f"{customer.id:>8}  {customer.name}{target}  unsynchronized {row['unsynchronized']:.2f}  "
+                   f"subscriptions {row['subscriptions_mapped']}/{row['subscriptions']}")
+    click.echo(f"{total} {state} customer(s); page {page}.")
+
+
+@customers_cli.command("map")
+@PARTNER_OPTION
+@AS_OPTION
+@click.option("--customer", "customer_id", type=int, required=True)
+@click.option("--company", "company_id", type=int, default=None, help="Cached company id.")
+@click.option("--cw-company", "cw_company_id", type=int, default=None, help="ConnectWise company id.")
+@with_appcontext
+def customers_map(partner_id: int, username: str, customer_id: int, company_id: int | None,
+                  cw_company_id: int | None) -> None:
+    """Map a customer to a ConnectWise company (by cached id or ConnectWise id)."""
+    from plugin.commands.reconciliation import MapCustomerCommand
+
+    if (company_id is None) == (cw_company_id is None):
+        raise click.UsageError("Give --company or --cw-company (one of them).")
+    mapping = MapCustomerCommand(as_actor(username), customer_id, company_id, cw_company_id,
+                                 partner_id=partner_id).run()
+    click.echo(f"Customer {mapping.customer_id} mapped to {mapping.company.name} (#{mapping.company.cw_id}).")
+
+
+@customers_cli.command("unmap")
+@PARTNER_OPTION
+@AS_OPTION
+@click.option("--customer", "customer_id", type=int, required=True)
+@with_appcontext
+def customers_unmap(partner_id: int, username: str, customer_id: int) -> None:
+    """Disassociate a customer (its subscription mappings end; what was pushed stays in ConnectWise)."""
+    from plugin.commands.reconciliation import UnmapCustomerCommand
+
+    ended = UnmapCustomerCommand(as_actor(username), customer_id, partner_id).run()
+    click.echo(f"Customer {customer_id} disassociated; {ended} subscription mapping(s) ended.")
+
+
+@customers_cli.command("automap")
+@PARTNER_OPTION
+@AS_OPTION
+@click.option("--dry-run", is_flag=True, help="Only list what would be mapped.")
+@with_appcontext
+def customers_automap(partner_id: int, username: str, dry_run: bool) -> None:
+    """Map every exact, case-sensitive name match (list them first with --dry-run)."""
+    from plugin.commands.reconciliation import ExactMatchesPreviewCommand, MapExactMatchesCommand
+
+    actor = as_actor(username)
+    if dry_run:
+        preview = ExactMatchesPreviewCommand(actor, partner_id).run()
+        for customer_id, customer_name, _, company_name in preview.pairs:
+            click.echo(f"{customer_id:>8}  {customer_name} -> {company_name}")
+        for excluded in preview.excluded:
+            click.echo(f"   skipped  {excluded['name']}: {excluded['text']}")
+        click.echo(f"{len(preview.pairs)} customer(s) would be mapped.")
+        return
+    pairs = MapExactMatchesCommand(actor, partner_id).run()
+    click.echo(f"{len(pairs)} customer(s) mapped by exact name.")

@@ -185,3 +185,35 @@ def validate_integration(integration_id: int) -> str:
 
     job = get_current_job()
     return ValidateIntegrationCommand(integration_id, job.id if job else None).run()
+def refresh_directory(partner_id: int, username: str, full: int = 0) -> dict | str:
+    """Job: refresh the partner's ConnectWise directory cache, progress in the job's meta.
+
+    Acts as ``username`` (the user who asked) or as ``system``; ends without side effects
+    when the feature is off or the integration is no longer active.
+    """
+    from rq import get_current_job
+
+    from plugin.commands.base import audit_refusal
+    from plugin.commands.directory import RefreshDirectoryCommand, system_actor
+    from plugin.commands.exceptions import CommandError
+    from plugin.tenancy import actor_for_user, find_user
+
+    if not partner_may_run(partner_id, "refresh_directory"):
+        return "skipped"
+    user = find_user(username) if username != "system" else None
+    actor = actor_for_user(user) if user is not None and user.active else system_actor(partner_id)
+    job = get_current_job()
+
+    def progress(values: dict) -> None:
+        """Publish progress in the job's meta."""
+        if job is not None:
+            job.meta["progress"] = values
+            job.save_meta()
+
+    try:
+        return RefreshDirectoryCommand(actor, partner_id, bool(full), progress).run()
+    except CommandError as err:
+        if err.status in (403, 404):
+            audit_refusal(actor, "directory.refresh", "partner", partner_id, err.message, partner_id=partner_id)
+            return "skipped"
+        raise

@@ -32,6 +32,10 @@ METHOD_PERMISSIONS = {
     "bulk_delete": _W, "write": _W,
     # ConnectWise integration card
     "card": _R, "activate": _W, "deactivate": _W,
+    # Reconciliation Center (issue 6)
+    "summary": _R, "chart": _R, "customers": _R, "companies": _R, "suggestions": _R, "exact_matches": _R,
+    "directory": _R,
+    "map_customer": _W, "unmap_customer": _W, "map_exact": _W, "refresh": _W,
 }
 
 # Menu entries (their names are also FAB "menu_access" view names).

@@ -5,13 +5,17 @@ Later features add their tables here (rules, directory cache, mappings, outbox).
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
+    UniqueConstraint, text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from plugin.models.hub import Distributor, Partner, utcnow
+from plugin.models.hub import MONEY, Customer, Distributor, Partner, Subscription, utcnow
 
 USER_FK = "ab_user.id"
 
@@ -104,4 +108,176 @@ class AuditEvent(Model):
     __table_args__ = (
         CheckConstraint("outcome IN ('ok', 'refused', 'failed')", name="ck_audit_outcome"),
         Index("ix_psa_audit_event_partner_at", "partner_id", "at"),
+    )
+
+
+# --- Reconciliation Center (issue 6): directory cache, mappings, running totals ---------------
+
+_ACTIVE_ROW = "ended_at IS NULL"
+
+
+class ReconciliationState(Model):
+    """Per partner: directory refresh state (last refreshed, job, progress, error) and totals watermark."""
+
+    __tablename__ = "psa_reconciliation_state"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("hub_partner.id"), unique=True)
+    refresh_status: Mapped[str] = mapped_column(String(12), default="never")
+    refresh_job_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    refresh_requested_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    refresh_started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_refreshed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    refresh_progress: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    refresh_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    companies_updated_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    agreements_updated_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revenue_watermark: Mapped[int] = mapped_column(Integer, default=0)
+    partner: Mapped[Partner] = relationship()
+    __table_args__ = (
+        CheckConstraint("refresh_status IN ('never', 'queued', 'running', 'done', 'failed')",
+                        name="ck_recon_state_status"),
+    )
+
+    def __repr__(self) -> str:
+        return f"Reconciliation state of partner {self.partner_id} ({self.refresh_status})"
+
+
+class CwCompany(Model):
+    """A ConnectWise company in a partner's local directory cache."""
+
+    __tablename__ = "psa_cw_company"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("hub_partner.id"))
+    cw_id: Mapped[int] = mapped_column(Integer)
+    identifier: Mapped[str] = mapped_column(String(60), default="")
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    types: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    cw_last_updated: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    cached_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    partner: Mapped[Partner] = relationship()
+    __table_args__ = (
+        UniqueConstraint("partner_id", "cw_id", name="uq_psa_cw_company_partner_cw"),
+        Index("ix_psa_cw_company_partner_name", "partner_id", "name"),
+    )
+
+    def __repr__(self) -> str:
+        return f"{self.name} (ConnectWise #{self.cw_id})"
+
+
+class CwAgreement(Model):
+    """A ConnectWise agreement in a partner's local directory cache."""
+
+    __tablename__ = "psa_cw_agreement"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("hub_partner.id"))
+    cw_id: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    cw_company_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("psa_cw_company.id"), nullable=True, index=True)
+    type_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    agreement_status: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    start_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    end_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    no_ending_date: Mapped[bool] = mapped_column(Boolean, default=False)
+    bill_start_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    billing_cycle: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    date_cancelled: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    cw_last_updated: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    cached_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    partner: Mapped[Partner] = relationship()
+    company: Mapped[CwCompany | None] = relationship()
+    __table_args__ = (UniqueConstraint("partner_id", "cw_id", name="uq_psa_cw_agreement_partner_cw"),)
+
+    def __repr__(self) -> str:
+        return f"{self.name} (ConnectWise #{self.cw_id})"
+
+
+class CustomerMapping(Model):
+    """Customer <-> ConnectWise company, one to one while active; ended rows are history."""
+
+    __tablename__ = "psa_customer_mapping"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("hub_partner.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("hub_customer.id"), index=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("psa_cw_company.id"), index=True)
+    method: Mapped[str] = mapped_column(String(12))
+    score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey(USER_FK, ondelete="SET NULL"), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ended_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    partner: Mapped[Partner] = relationship()
+    customer: Mapped[Customer] = relationship()
+    company: Mapped[CwCompany] = relationship()
+    __table_args__ = (
+        CheckConstraint("method IN ('manual', 'exact', 'suggestion')", name="ck_customer_mapping_method"),
+        Index("uq_psa_customer_mapping_active_customer", "customer_id", unique=True,
+              sqlite_where=text(_ACTIVE_ROW), postgresql_where=text(_ACTIVE_ROW)),
+        Index("uq_psa_customer_mapping_active_company", "company_id", unique=True,
+              sqlite_where=text(_ACTIVE_ROW), postgresql_where=text(_ACTIVE_ROW)),
+    )
+
+    @property
+    def active(self) -> bool:
+        """True until disassociated."""
+        return self.ended_at is None
+
+    def __repr__(self) -> str:
+        return f"Customer {self.customer_id} -> company {self.company_id} ({self.method})"
+
+
+class SubscriptionMapping(Model):
+    """Subscription -> ConnectWise agreement from a date; re-mapping or disassociation ends the row."""
+
+    __tablename__ = "psa_subscription_mapping"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("hub_partner.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("hub_customer.id"), index=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("hub_subscription.id"), index=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("psa_cw_agreement.id"), index=True)
+    from_date_mode: Mapped[str] = mapped_column(String(8))
+    from_date: Mapped[dt.date] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey(USER_FK, ondelete="SET NULL"), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ended_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    partner: Mapped[Partner] = relationship()
+    customer: Mapped[Customer] = relationship()
+    subscription: Mapped[Subscription] = relationship()
+    agreement: Mapped[CwAgreement] = relationship()
+    __table_args__ = (
+        CheckConstraint("from_date_mode IN ('all', 'custom', 'auto')", name="ck_subscription_mapping_mode"),
+        CheckConstraint("active = (ended_at IS NULL)", name="ck_subscription_mapping_active"),
+        Index("uq_psa_subscription_mapping_active", "subscription_id", unique=True,
+              sqlite_where=text(_ACTIVE_ROW), postgresql_where=text(_ACTIVE_ROW)),
+    )
+
+    def __repr__(self) -> str:
+        return f"Subscription {self.subscription_id} -> agreement {self.agreement_id} from {self.from_date}"
+
+
+class RevenueMonth(Model):
+    """Running totals: per customer and billing month, net of transactions not yet pushed.
+
+    ``net_unpushed`` counts every not-pushed transaction; ``net_unmapped`` those whose
+    subscription has no active mapping. Kept up to date by ``RevenueTotalsDAO``.
+    """
+
+    __tablename__ = "psa_revenue_month"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("hub_partner.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("hub_customer.id"))
+    month: Mapped[dt.date] = mapped_column(Date)
+    net_unpushed: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    net_unmapped: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    __table_args__ = (
+        UniqueConstraint("customer_id", "month", name="uq_psa_revenue_month_customer_month"),
+        Index("ix_psa_revenue_month_partner_month", "partner_id", "month"),
     )

@@ -126,3 +126,56 @@ CONSOLE_VIEWS = [
     (SubscriptionView, "Subscriptions", permissions.MENU_MARKETPLACE, "fa-refresh"),
     (BillingTransactionView, "Billing Transactions", permissions.MENU_MARKETPLACE, "fa-money"),
 ]
+
+
+# --- Reconciliation Center (issue 6): directory cache and mappings, read only --------------
+from plugin.models.psa import CustomerMapping, CwAgreement, CwCompany, SubscriptionMapping  # noqa: E402
+
+
+class CwCompanyView(ReadOnlyMixin, TenantModelView):
+    """The cached ConnectWise companies (refreshed by the directory job)."""
+
+    datamodel = SQLAInterface(CwCompany)
+    class_permission_name = permissions.RECONCILIATION
+    list_columns = ["partner", "cw_id", "identifier", "name", "status", "deleted", "cw_last_updated", "cached_at"]
+    search_columns = ["partner", "cw_id", "identifier", "name", "deleted"]
+    base_order = ("name", "asc")
+
+
+class CwAgreementView(ReadOnlyMixin, TenantModelView):
+    """The cached ConnectWise agreements."""
+
+    datamodel = SQLAInterface(CwAgreement)
+    class_permission_name = permissions.RECONCILIATION
+    list_columns = ["partner", "cw_id", "name", "company", "type_name", "billing_cycle", "start_date", "end_date",
+                    "bill_start_date", "cancelled", "deleted"]
+    search_columns = ["partner", "cw_id", "name", "company", "billing_cycle", "cancelled", "deleted"]
+
+
+class CustomerMappingView(ReadOnlyMixin, TenantModelView):
+    """Customer <-> company mappings, active and ended (history)."""
+
+    datamodel = SQLAInterface(CustomerMapping)
+    class_permission_name = permissions.RECONCILIATION
+    list_columns = ["partner", "customer", "company", "method", "score", "created_by", "created_at", "ended_at",
+                    "ended_by"]
+    search_columns = ["partner", "customer", "company", "method", "created_by", "created_at", "ended_at"]
+    base_order = ("created_at", "desc")
+
+
+class SubscriptionMappingView(ReadOnlyMixin, TenantModelView):
+    """Subscription -> agreement mappings, active and ended."""
+
+    datamodel = SQLAInterface(SubscriptionMapping)
+    class_permission_name = permissions.RECONCILIATION
+    list_columns = ["partner", "customer", "subscription", "agreement", "from_date_mode", "from_date", "active",
+                    "created_by", "created_at", "ended_at"]
+    search_columns = ["partner", "customer", "subscription", "agreement", "active"]
+
+
+CONSOLE_VIEWS += [
+    (CwCompanyView, "ConnectWise Companies", "Console", "fa-building-o"),
+    (CwAgreementView, "ConnectWise Agreements", "Console", "fa-file-text-o"),
+    (CustomerMappingView, "Customer Mappings", "Console", "fa-link"),
+    (SubscriptionMappingView, "Subscription Mappings", "Console", "fa-chain"),
+]

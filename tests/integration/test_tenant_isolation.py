@@ -9,13 +9,14 @@ Later features extend ``IDS`` and ``B_MARKERS`` as they add models.
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
 
 from plugin.daos.base import session
 from plugin.models.hub import BillingTransaction, Customer, Subscription
-from plugin.models.psa import AuditEvent, Integration, PartnerFeature
+from plugin.models.psa import AuditEvent, CustomerMapping, Integration, PartnerFeature, SubscriptionMapping
 from tests.support import tenants
 from tests.support.web import api_token, csrf_token, login
 
@@ -33,6 +34,10 @@ def b_snapshot():
         session().scalar(select(func.count(AuditEvent.id)).where(AuditEvent.partner_id == b)),
         session().scalar(select(PartnerFeature.enabled).where(PartnerFeature.partner_id == b)),
         session().scalar(select(Integration.version).where(Integration.partner_id == b)),  # card
+        session().scalar(select(func.count(CustomerMapping.id)).where(CustomerMapping.partner_id == b,
+                                                                      CustomerMapping.ended_at.is_(None))),
+        session().scalar(select(func.count(SubscriptionMapping.id)).where(SubscriptionMapping.partner_id == b,
+                                                                          SubscriptionMapping.ended_at.is_(None))),
     )
 
 
@@ -48,6 +53,9 @@ def b_records(app):
         integration = b_integration(b.id)  # card: B's ConnectWise integration
         ids["Integration"] = integration.id
         markers.append(integration.company_name)
+        recon_ids, recon_markers = b_reconciliation_records(b.id, customer, sub)  # Reconciliation Center
+        ids.update(recon_ids)
+        markers += recon_markers
         return ids, markers, b_snapshot()
 
 
@@ -61,6 +69,28 @@ def b_integration(partner_id: int) -> Integration:
     session().add(row)
     session().commit()
     return row
+
+
+def b_reconciliation_records(partner_id, customer, sub):
+    """B's cached company and agreement, customer and subscription mappings (issue 6)."""
+    from plugin.models.psa import CustomerMapping, CwAgreement, CwCompany, SubscriptionMapping
+
+    company = CwCompany(partner_id=partner_id, cw_id=777001, identifier="BOnlyCompany", name="B-only Company Zeta")
+    session().add(company)
+    session().flush()
+    agreement = CwAgreement(partner_id=partner_id, cw_id=888001, name="B-only Agreement Zeta", company_id=company.id)
+    session().add(agreement)
+    session().flush()
+    mapping = CustomerMapping(partner_id=partner_id, customer_id=customer.id, company_id=company.id, method="manual",
+                              created_by="fabrikam.admin")
+    sub_mapping = SubscriptionMapping(partner_id=partner_id, customer_id=customer.id, subscription_id=sub.id,
+                                      agreement_id=agreement.id, from_date_mode="all", from_date=sub.start_date,
+                                      created_by="fabrikam.admin")
+    session().add_all([mapping, sub_mapping])
+    session().commit()
+    ids = {"CwCompany": company.id, "CwAgreement": agreement.id, "CustomerMapping": mapping.id,
+           "SubscriptionMapping": sub_mapping.id}
+    return ids, ["B-only Company Zeta", "B-only Agreement Zeta"]
 
 
 def _plugin_view(view) -> bool:
@@ -102,8 +132,12 @@ def call(client, method, url, headers):
 
 
 @pytest.mark.parametrize("auth", ["session", "jwt"])
-def test_partner_a_cannot_reach_partner_b(app, client, auth):
+def test_partner_a_cannot_reach_partner_b(app, client, auth, cw_live):
     app.config["PROPAGATE_EXCEPTIONS"] = False
+    with app.app_context():  # A's integration is active, so the PSA pages and APIs answer past their gate
+        from tests.support.integration import make_active_integration
+
+        make_active_integration(tenants.pilot().id, cw_live)
     ids, markers, before = b_records(app)
     if auth == "session":
         login(client, "pilot.admin")
@@ -111,7 +145,12 @@ def test_partner_a_cannot_reach_partner_b(app, client, auth):
     else:
         headers = {"Authorization": f"Bearer {api_token(client, 'pilot.admin')}"}
     failures, checked = [], 0
-    for url, methods in routes(app, ids):
+    b_ids = {str(v) for v in ids.values()}
+    # Routes naming one of B's ids first; A's own id-less writes (e.g. deactivating A's own
+    # integration) last, so they cannot close A's PSA pages before the rest is checked.
+    ordered = sorted(routes(app, ids), key=lambda r: not (b_ids & set(urlsplit(r[0]).path.split("/"))))
+    for url, methods in ordered:
+        names_b = bool(b_ids & set(urlsplit(url).path.split("/")))
         for method in methods:
             response = call(client, method, url, headers)
             checked += 1
@@ -119,7 +158,7 @@ def test_partner_a_cannot_reach_partner_b(app, client, auth):
             leaked = [m for m in markers if m in body]
             if leaked or (response.status_code not in ALLOWED and response.status_code >= 300):
                 failures.append((method, url, response.status_code, leaked))
-            elif response.status_code < 300 and any(str(v) in url for v in ids.values()) and method != "GET":
+            elif response.status_code < 300 and names_b and method != "GET":
                 failures.append((method, url, response.status_code, "write accepted"))
     with app.app_context():
         after = b_snapshot()

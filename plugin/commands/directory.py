@@ -1,0 +1,186 @@
+"""ConnectWise directory refresh: companies and agreements into the per-partner cache.
+
+The request (button, REST, CLI ``--enqueue``) only enqueues a job on the fast queue. The
+job reads ConnectWise page by page and commits each page on its own (no transaction is
+held open across an HTTP call), incrementally (``lastUpdated`` past the last refresh)
+unless a full refresh is asked; soft-deleted companies come back with ``deletedFlag`` and
+are marked deleted. Then exact-name matches are mapped automatically, as the user who
+asked for the refresh (or ``system`` for a scheduled one).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable
+
+from plugin import permissions
+from plugin.commands.base import Actor, BaseCommand, audit, transaction
+from plugin.commands.connectwise import client_for
+from plugin.commands.exceptions import CommandError
+from plugin.commands.reconciliation import MapExactMatchesCommand, scope
+from plugin.connectwise import CWError
+from plugin.daos.directory import CwAgreementDAO, CwCompanyDAO, ReconciliationStateDAO, chunked
+from plugin.daos.integration import IntegrationDAO
+from plugin.models.hub import utcnow
+
+PAGE = 1000
+ENDED = ("finished", "failed", "stopped", "canceled")
+OVERLAP = dt.timedelta(seconds=1)
+Progress = Callable[[dict], None]
+
+
+def refresh_job_id(partner_id: int) -> str:
+    """The business key of a partner's directory refresh (one at a time per deployment's queues)."""
+    from flask import current_app
+
+    return f"{current_app.config['PSA_QUEUE_PREFIX']}-directory-{partner_id}"
+
+
+def system_actor(partner_id: int) -> Actor:
+    """The actor of scheduled refreshes: audited as ``system``."""
+    return Actor(user_id=None, username="system", roles=(permissions.PARTNER_ADMIN,), partner_id=partner_id)
+
+
+class DirectoryRefreshError(CommandError):
+    """ConnectWise could not be read; the cache keeps what it had."""
+
+    status = 502
+
+
+class RequestDirectoryRefreshCommand(BaseCommand):
+    """Enqueue a refresh of the partner's directory (one per partner at a time)."""
+
+    def __init__(self, actor: Actor, partner_id: int | None = None, full: bool = False):
+        self.actor, self.partner_id, self.full = actor, partner_id, full
+
+    def validate(self) -> None:
+        """Tenant, active integration, write permission."""
+        self.partner_id = scope(self.actor, self.partner_id, write=True)
+
+    @transaction
+    def run(self) -> tuple[str, bool]:
+        """Enqueue (or find the running) job; return (job id, newly queued)."""
+        from plugin.jobs import FAST, enqueue_unique, refresh_directory
+
+        self.validate()
+        args = (FAST, refresh_directory, self.partner_id, self.actor.username, int(self.full))
+        options = {"job_id": refresh_job_id(self.partner_id), "result_ttl": 0, "failure_ttl": 3600}
+        job, created = enqueue_unique(*args, **options)
+        if not created and job.get_status(refresh=True) in ENDED:
+            job.delete()  # a kept failed run must not block a new one
+            job, created = enqueue_unique(*args, **options)
+        if created:
+            state = ReconciliationStateDAO.ensure(self.partner_id, lock=True)
+            ReconciliationStateDAO.update(state, refresh_status="queued", refresh_job_id=job.id,
+                                          refresh_requested_by=self.actor.username, refresh_error=None,
+                                          refresh_progress={"phase": "queued"})
+            audit(self.actor, "directory.refresh_requested", "partner", self.partner_id,
+                  partner_id=self.partner_id, full=self.full, job_id=job.id)
+        return job.id, created
+
+
+class RefreshDirectoryCommand(BaseCommand):
+    """Read ConnectWise companies and agreements into the cache, then map exact matches."""
+
+    def __init__(self, actor: Actor, partner_id: int | None = None, full: bool = False,
+                 progress: Progress | None = None, automap: bool = True):
+        self.actor, self.partner_id, self.full = actor, partner_id, full
+        self.progress_cb, self.automap = progress or (lambda _: None), automap
+        self.counts = {"companies": 0, "agreements": 0, "inserted": 0, "updated": 0}
+
+    def validate(self) -> None:
+        """Tenant, active integration, write permission."""
+        self.partner_id = scope(self.actor, self.partner_id, write=True)
+
+    def run(self) -> dict:
+        """Refresh page by page (a commit per page); return counts and the exact matches mapped.
+
+        :raises DirectoryRefreshError: when ConnectWise could not be read (state ``failed``).
+        """
+        self.validate()
+        since_companies, since_agreements = self._begin()
+        try:
+            with client_for(IntegrationDAO.for_partner(self.partner_id)) as client:
+                companies = self._read("companies", client.iter_companies, CwCompanyDAO, since_companies)
+                agreements = self._read("agreements", client.iter_agreements, CwAgreementDAO, since_agreements)
+        except CWError as err:
+            self._fail(err)
+            raise DirectoryRefreshError(f"ConnectWise could not be read: {err}") from err
+        self._finish(companies, agreements)
+        mapped = MapExactMatchesCommand(self.actor, self.partner_id).run() if self.automap else []
+        return {**self.counts, "exact_mapped": len(mapped), "full": self.full}
+
+    @transaction
+    def _begin(self) -> tuple[dt.datetime | None, dt.datetime | None]:
+        """Mark the refresh running; return the incremental starting points (None: full read)."""
+        state = ReconciliationStateDAO.ensure(self.partner_id, lock=True)
+        self.full = self.full or state.last_refreshed_at is None
+        ReconciliationStateDAO.update(state, refresh_status="running", refresh_started_at=utcnow(),
+                                      refresh_error=None, refresh_job_id=self._job_id(),
+                                      refresh_progress={"phase": "companies", **self.counts})
+        if self.full:
+            return None, None
+        return _aware(state.companies_updated_since), _aware(state.agreements_updated_since)
+
+    def _job_id(self) -> str | None:
+        """The RQ job running this command, if any."""
+        from rq import get_current_job
+
+        job = get_current_job()
+        return job.id if job else None
+
+    def _read(self, kind: str, source, dao, since: dt.datetime | None) -> tuple[set[int], dt.datetime | None]:
+        """Read one resource page by page; return (ids seen, newest lastUpdated seen)."""
+        seen, newest = set(), None
+        for batch in chunked(source(updated_since=since, page_size=PAGE, order_by="id asc"), PAGE):
+            seen.update(record.id for record in batch)
+            stamps = [r.last_updated for r in batch if r.last_updated]
+            newest = max([newest, *stamps]) if newest else (max(stamps) if stamps else None)
+            self._store(kind, dao, batch)
+        return seen, newest
+
+    @transaction
+    def _store(self, kind: str, dao, batch: list) -> None:
+        """Upsert one page and record progress (its own short transaction)."""
+        inserted, updated = dao.upsert(self.partner_id, batch)
+        self.counts[kind] += len(batch)
+        self.counts["inserted"] += inserted
+        self.counts["updated"] += updated
+        progress = {"phase": kind, **self.counts}
+        ReconciliationStateDAO.update(ReconciliationStateDAO.ensure(self.partner_id), refresh_progress=progress)
+        self.progress_cb(progress)
+
+    @transaction
+    def _finish(self, companies: tuple, agreements: tuple) -> None:
+        """Link agreements to companies, mark vanished rows (full read), record success."""
+        CwAgreementDAO.link_companies(self.partner_id)
+        if self.full:
+            self.counts["companies_gone"] = CwCompanyDAO.mark_missing_deleted(self.partner_id, companies[0])
+            self.counts["agreements_gone"] = CwAgreementDAO.mark_missing_deleted(self.partner_id, agreements[0])
+        state = ReconciliationStateDAO.ensure(self.partner_id, lock=True)
+        ReconciliationStateDAO.update(
+            state, refresh_status="done", last_refreshed_at=utcnow(), refresh_progress={"phase": "done", **self.counts},
+            companies_updated_since=_watermark(companies[1], state.companies_updated_since),
+            agreements_updated_since=_watermark(agreements[1], state.agreements_updated_since))
+        audit(self.actor, "directory.refresh", "partner", self.partner_id, partner_id=self.partner_id, **self.counts,
+              full=self.full)
+        self.progress_cb({"phase": "done", **self.counts})
+
+    @transaction
+    def _fail(self, err: CWError) -> None:
+        """Record the failure on the state row and in the audit."""
+        state = ReconciliationStateDAO.ensure(self.partner_id, lock=True)
+        message = f"ConnectWise could not be read ({type(err).__name__}): {err}"[:1000]
+        ReconciliationStateDAO.update(state, refresh_status="failed", refresh_error=message,
+                                      refresh_progress={"phase": "failed", **self.counts})
+        audit(self.actor, "directory.refresh", "partner", self.partner_id, partner_id=self.partner_id,
+              outcome="failed", error=message)
+
+
+def _aware(moment: dt.datetime | None) -> dt.datetime | None:
+    """A stored timestamp as aware UTC (SQLite gives naive UTC values back)."""
+    return moment.replace(tzinfo=dt.timezone.utc) if moment and moment.tzinfo is None else moment
+
+
+def _watermark(newest: dt.datetime | None, previous: dt.datetime | None) -> dt.datetime | None:
+    """Where the next incremental read starts: a second before the newest change seen."""
+    return newest - OVERLAP if newest else _aware(previous)

@@ -1,0 +1,156 @@
+"""Customer and subscription mappings, and the Reconciliation Center's lists of customers."""
+from __future__ import annotations
+
+from sqlalchemy import exists, func, or_, select, update
+
+from plugin.daos.base import BaseDAO, session
+from plugin.daos.directory import like_pattern
+from plugin.models.hub import Customer, Subscription, utcnow
+from plugin.models.psa import CustomerMapping, CwCompany, SubscriptionMapping
+
+
+def _active_customer_mapping():
+    """EXISTS an active mapping of the outer Customer row."""
+    return exists().where(CustomerMapping.customer_id == Customer.id, CustomerMapping.ended_at.is_(None))
+
+
+def _customer_search(search: str):
+    """Customer name or external id contains ``search`` (case-insensitive)."""
+    pattern = like_pattern(search)
+    return or_(func.lower(Customer.name).like(pattern, escape="\\"),
+               func.lower(Customer.external_id).like(pattern, escape="\\"))
+
+
+class CustomerMappingDAO(BaseDAO[CustomerMapping]):
+    """Customer <-> company mappings (active rows and history)."""
+
+    model_cls = CustomerMapping
+
+    @staticmethod
+    def active_for_customer(customer_id: int) -> CustomerMapping | None:
+        """The customer's active mapping, or None."""
+        return session().scalar(select(CustomerMapping).where(
+            CustomerMapping.customer_id == customer_id, CustomerMapping.ended_at.is_(None)))
+
+    @staticmethod
+    def active_for_company(company_id: int) -> CustomerMapping | None:
+        """The active mapping holding this cached company, or None."""
+        return session().scalar(select(CustomerMapping).where(
+            CustomerMapping.company_id == company_id, CustomerMapping.ended_at.is_(None)))
+
+    @staticmethod
+    def in_partner(partner_id: int, mapping_id: int) -> CustomerMapping | None:
+        """A mapping (active or ended) of this partner by id, or None."""
+        return session().scalar(select(CustomerMapping).where(
+            CustomerMapping.id == mapping_id, CustomerMapping.partner_id == partner_id))
+
+    @staticmethod
+    def mapped_ids(partner_id: int) -> tuple[set[int], set[int]]:
+        """(customer ids, company ids) of the partner's active mappings."""
+        rows = session().execute(select(CustomerMapping.customer_id, CustomerMapping.company_id).where(
+            CustomerMapping.partner_id == partner_id, CustomerMapping.ended_at.is_(None))).all()
+        return {row[0] for row in rows}, {row[1] for row in rows}
+
+    @staticmethod
+    def end(mapping: CustomerMapping, by: str) -> None:
+        """Close an active mapping (kept as history)."""
+        mapping.ended_at, mapping.ended_by = utcnow(), by
+        session().flush()
+
+    @staticmethod
+    def mapped_page(partner_id: int, search: str, offset: int, limit: int) -> tuple[list, int]:
+        """A page of (mapping, customer, company) by customer name, and the total."""
+        where = [CustomerMapping.partner_id == partner_id, CustomerMapping.ended_at.is_(None)]
+        if search:
+            pattern = like_pattern(search)
+            where.append(or_(_customer_search(search), func.lower(CwCompany.name).like(pattern, escape="\\")))
+        base = select(CustomerMapping, Customer, CwCompany).join(Customer, Customer.id == CustomerMapping.customer_id) \
+            .join(CwCompany, CwCompany.id == CustomerMapping.company_id).where(*where)
+        total = session().scalar(select(func.count()).select_from(base.subquery()))
+        rows = session().execute(base.order_by(func.lower(Customer.name), Customer.name, Customer.id).offset(offset).limit(limit)).all()
+        return [tuple(row) for row in rows], total or 0
+
+
+class ReconciliationCustomerDAO:
+    """The partner's customers as the Reconciliation Center lists and counts them."""
+
+    @staticmethod
+    def in_partner(partner_id: int, customer_id: int) -> Customer | None:
+        """A customer of this partner by id, or None."""
+        return session().scalar(select(Customer).where(Customer.id == customer_id, Customer.partner_id == partner_id))
+
+    @staticmethod
+    def unmapped_page(partner_id: int, search: str, offset: int, limit: int) -> tuple[list[Customer], int]:
+        """A page of unmapped customers by name, and the total."""
+        where = [Customer.partner_id == partner_id, ~_active_customer_mapping()]
+        if search:
+            where.append(_customer_search(search))
+        total = session().scalar(select(func.count(Customer.id)).where(*where))
+        rows = session().scalars(select(Customer).where(*where).order_by(func.lower(Customer.name), Customer.name, Customer.id)
+                                 .offset(offset).limit(limit))
+        return list(rows), total or 0
+
+    @staticmethod
+    def match_rows(partner_id: int) -> list[tuple[int, str]]:
+        """(id, name) of every customer of the partner: the input of name matching."""
+        return [tuple(row) for row in session().execute(
+            select(Customer.id, Customer.name).where(Customer.partner_id == partner_id))]
+
+    @staticmethod
+    def names(customer_ids: list[int]) -> dict[int, str]:
+        """Customer names by id."""
+        if not customer_ids:
+            return {}
+        return dict(session().execute(select(Customer.id, Customer.name).where(Customer.id.in_(customer_ids))).all())
+
+    @staticmethod
+    def counts(partner_id: int) -> dict[str, int]:
+        """Customers, mapped customers, subscriptions and mapped subscriptions of the partner (one query)."""
+        def count(column, *where):
+            return select(func.count(column)).where(*where).scalar_subquery()
+
+        row = session().execute(select(
+            count(Customer.id, Customer.partner_id == partner_id),
+            count(CustomerMapping.id, CustomerMapping.partner_id == partner_id, CustomerMapping.ended_at.is_(None)),
+            count(Subscription.id, Subscription.partner_id == partner_id),
+            count(SubscriptionMapping.id, SubscriptionMapping.partner_id == partner_id,
+                  SubscriptionMapping.ended_at.is_(None)),
+        )).one()
+        return {"customers": row[0], "mapped_customers": row[1], "subscriptions": row[2],
+                "mapped_subscriptions": row[3]}
+
+
+class SubscriptionMappingDAO(BaseDAO[SubscriptionMapping]):
+    """Subscription -> agreement mappings (the Products / Subscriptions tab writes them)."""
+
+    model_cls = SubscriptionMapping
+
+    @staticmethod
+    def end_for_customer(customer_id: int, by: str) -> int:
+        """End every active subscription mapping of a customer; return how many."""
+        result = session().execute(
+            update(SubscriptionMapping)
+            .where(SubscriptionMapping.customer_id == customer_id, SubscriptionMapping.ended_at.is_(None))
+            .values(active=False, ended_at=utcnow(), ended_by=by)
+            .execution_options(synchronize_session=False))
+        return result.rowcount or 0
+
+    @staticmethod
+    def counts_by_customer(customer_ids: list[int]) -> dict[int, tuple[int, int]]:
+        """{customer id: (mapped subscriptions, subscriptions)} for these customers (one query)."""
+        if not customer_ids:
+            return {}
+        mapped = exists().where(SubscriptionMapping.subscription_id == Subscription.id,
+                                SubscriptionMapping.ended_at.is_(None))
+        rows = session().execute(
+            select(Subscription.customer_id, func.count(Subscription.id),
+                   func.sum(func.coalesce(select(1).where(mapped).scalar_subquery(), 0)))
+            .where(Subscription.customer_id.in_(customer_ids)).group_by(Subscription.customer_id)).all()
+        return {row[0]: (int(row[2] or 0), int(row[1])) for row in rows}
+
+    @staticmethod
+    def active_count(customer_id: int) -> int:
+        """Active subscription mappings of one customer."""
+        return session().scalar(select(func.count(SubscriptionMapping.id)).where(
+            SubscriptionMapping.customer_id == customer_id, SubscriptionMapping.ended_at.is_(None))) or 0
+

@@ -1,0 +1,93 @@
+"""Reconciliation Center schemas: query arguments, bodies and rows."""
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+PERIOD = fields.String(load_default="all", validate=validate.OneOf(["this_month", "last_3_months", "all"]),
+                       metadata={"description": "this_month, last_3_months or all"})
+
+
+class PeriodArgsSchema(Schema):
+    """?period= of the figures."""
+
+    period = PERIOD
+
+
+class PageArgsSchema(Schema):
+    """Search and paging of a list."""
+
+    q = fields.String(load_default="", validate=validate.Length(max=200), metadata={"description": "Search text"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class CustomerListArgsSchema(PageArgsSchema):
+    """?state=unmapped|mapped&q=&page=&page_size=&period=."""
+
+    state = fields.String(load_default="unmapped", validate=validate.OneOf(["unmapped", "mapped"]))
+    period = PERIOD
+
+
+class CompanyListArgsSchema(PageArgsSchema):
+    """?q=&page=&page_size=&include_mapped=."""
+
+    include_mapped = fields.Boolean(load_default=False)
+
+
+class SuggestionArgsSchema(Schema):
+    """?customer_ids=1,2,3."""
+
+    customer_ids = fields.String(required=True, validate=validate.Regexp(r"^\d+(,\d+){0,199}$"),
+                                 metadata={"description": "Comma-separated customer ids (at most 200)"})
+
+
+class MapCustomerSchema(Schema):
+    """Body of POST /mappings: a customer and a cached company (local id or ConnectWise id)."""
+
+    customer_id = fields.Integer(required=True, strict=True)
+    company_id = fields.Integer(strict=True, load_default=None, metadata={"description": "Cached company id"})
+    cw_company_id = fields.Integer(strict=True, load_default=None, metadata={"description": "ConnectWise company id"})
+    method = fields.String(load_default="manual", validate=validate.OneOf(["manual", "suggestion"]))
+    score = fields.Integer(load_default=None, validate=validate.Range(min=0, max=100))
+
+    @validates_schema
+    def one_company(self, data, **_):
+        """Exactly one of company_id and cw_company_id."""
+        if (data.get("company_id") is None) == (data.get("cw_company_id") is None):
+            raise ValidationError("Give company_id or cw_company_id (one of them).", "company_id")
+
+
+class MapExactSchema(Schema):
+    """Body of POST /exact-matches: the customers of the preview the user confirmed (all when absent)."""
+
+    customer_ids = fields.List(fields.Integer(strict=True), load_default=None)
+
+
+class RefreshSchema(Schema):
+    """Body of POST /directory/refresh."""
+
+    full = fields.Boolean(load_default=False, metadata={"description": "Read everything, not only changes"})
+
+
+class CompanySchema(Schema):
+    """A cached ConnectWise company."""
+
+    id = fields.Integer()
+    cw_id = fields.Integer()
+    identifier = fields.String()
+    name = fields.String()
+    status = fields.String(allow_none=True)
+    deleted = fields.Boolean()
+
+
+class CustomerRowSchema(Schema):
+    """A customer row of the Unmapped or Mapped list."""
+
+    id = fields.Integer()
+    external_id = fields.String()
+    name = fields.String()
+    unsynchronized = fields.Decimal(as_string=True)
+    subscriptions = fields.Integer()
+    subscriptions_mapped = fields.Integer()
+    company = fields.Nested(CompanySchema, allow_none=True)
+    method = fields.String(allow_none=True)
+    mapped_by = fields.String(allow_none=True)
+    mapped_at = fields.DateTime(allow_none=True)

@@ -1,0 +1,111 @@
+"""The Reconciliation Center page and its list endpoints make a bounded number of SQL queries."""
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from decimal import Decimal
+
+from sqlalchemy import event, func, select
+
+from plugin.daos.base import session
+from plugin.daos.bulk import insert_rows, next_id, sync_sequence
+from plugin.models.hub import BillingTransaction, Customer, Product, Subscription
+from plugin.models.psa import CustomerMapping, CwCompany
+from plugin.commands.reconciliation import MapExactMatchesCommand
+from tests.support import tenants
+from tests.support.reconciliation import pilot_ready
+from tests.support.web import login
+
+API = "/api/v1/psa_reconciliation"
+URLS = [
+    "/psa/reconciliation/",
+    f"{API}/summary?period=last_3_months",
+    f"{API}/chart",
+    f"{API}/customers?state=unmapped&page_size=25",
+    f"{API}/customers?state=unmapped&q=co&page_size=10",
+    f"{API}/customers?state=mapped&page_size=25",
+    f"{API}/companies?page_size=25",
+    f"{API}/companies?q=co&page_size=25",
+    f"{API}/exact-matches",
+]
+
+
+@contextmanager
+def counting(engine):
+    """Count the statements sent to ``engine``."""
+    statements = []
+
+    def before(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+def query_counts(app, client) -> dict[str, int]:
+    """Statements per URL (each warmed up once, so folding new transactions is not counted)."""
+    with app.app_context():
+        engine = session().get_bind()
+    counts = {}
+    for url in URLS:
+        assert client.get(url).status_code == 200, url
+        with counting(engine) as statements:
+            assert client.get(url).status_code == 200
+        counts[url] = len(statements)
+    with app.app_context():
+        ids = session().scalars(select(Customer.id).where(Customer.partner_id == tenants.pilot().id)
+                                .order_by(Customer.id).limit(25)).all()
+    url = f"{API}/suggestions?customer_ids={','.join(map(str, ids))}"
+    client.get(url)
+    with counting(engine) as statements:
+        assert client.get(url).status_code == 200
+    counts["suggestions"] = len(statements)
+    return counts
+
+
+def grow(partner_id: int, customers: int, per_customer: int = 2) -> None:
+    """Add customers, companies (half of them mapped), subscriptions and a transaction each."""
+    product = session().scalar(select(Product.id))
+    first_customer, first_company = next_id(Customer), next_id(CwCompany)
+    today = dt.date.today()
+    insert_rows(Customer, ({"id": first_customer + i, "partner_id": partner_id, "external_id": f"QC-{i:07d}",
+                            "name": f"Query Count Customer {i:05d}"} for i in range(customers)))
+    insert_rows(CwCompany, ({"id": first_company + i, "partner_id": partner_id, "cw_id": 500000 + i,
+                             "identifier": f"QC{i}", "name": f"Query Count Company {i:05d}", "deleted": False,
+                             "cached_at": dt.datetime.now(dt.timezone.utc)} for i in range(customers)))
+    insert_rows(CustomerMapping, ({"partner_id": partner_id, "customer_id": first_customer + i,
+                                   "company_id": first_company + i, "method": "manual", "created_by": "test",
+                                   "created_at": dt.datetime.now(dt.timezone.utc)} for i in range(0, customers, 2)))
+    first_sub, first_tx = next_id(Subscription), next_id(BillingTransaction)
+    subs = [{"id": first_sub + n, "partner_id": partner_id, "customer_id": first_customer + n // per_customer,
+             "product_id": product, "external_id": f"QCS-{n:08d}", "name": "Sub", "quantity": Decimal(1),
+             "unit_price": Decimal(10), "unit_cost": Decimal(8), "status": "active", "start_date": today}
+            for n in range(customers * per_customer)]
+    insert_rows(Subscription, subs)
+    insert_rows(BillingTransaction, ({"id": first_tx + n, "partner_id": partner_id, "customer_id": s["customer_id"],
+                                      "subscription_id": s["id"], "kind": "charge", "period_start": today,
+                                      "period_end": today, "quantity": Decimal(1), "unit_price": Decimal(10),
+                                      "unit_cost": Decimal(8), "amount": Decimal(10), "currency": "USD"}
+                                     for n, s in enumerate(subs)))
+    for model in (Customer, CwCompany, CustomerMapping, Subscription, BillingTransaction):
+        sync_sequence(model)
+    session().commit()
+
+
+def test_same_query_count_for_10_and_5000_customers(app, client, cw_live):
+    with app.app_context():
+        partner_id, actor = pilot_ready(cw_live)
+        MapExactMatchesCommand(actor, partner_id).run()  # so both lists have rows at the small size too
+        small = session().scalar(select(func.count(Customer.id)).where(Customer.partner_id == partner_id))
+        assert small <= 20
+    login(client, "pilot.admin")
+    before = query_counts(app, client)
+    with app.app_context():
+        grow(partner_id, 5000 - small)
+        assert session().scalar(select(func.count(Customer.id)).where(Customer.partner_id == partner_id)) == 5000
+    after = query_counts(app, client)
+    assert after == before
+    assert max(before.values()) <= 20, before
