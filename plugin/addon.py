@@ -13,9 +13,11 @@ from flask_appbuilder.basemanager import BaseManager
 
 from plugin import permissions
 from plugin.api.features import FeatureApi
+from plugin.api.rules import RulesApi
 from plugin.views import console
 from plugin.views.features import PartnerFeaturesView
 from plugin.views.organization import MyOrganizationView, PsaHomeView
+from plugin.views.rules import ProductDefaultsView
 from plugin.web import install_web_hooks, make_menu_conditional, psa_menu_visible
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,10 @@ class ConnectWiseAddon(BaseManager):
             ab.add_view(view, name, icon=icon, category=category)
         ab.add_link("RQ Dashboard", href="/psa/rq/", icon="fa-tasks", category="Console")
         ab.add_api(FeatureApi)
+        # Configure Product Defaults (issue 5)
+        ab.add_view(ProductDefaultsView, permissions.MENU_PRODUCT_DEFAULTS, icon="fa-tags",
+                    category=permissions.MENU_PSA, menu_cond=psa_menu_visible)
+        ab.add_api(RulesApi)
         ab.menu.find(permissions.MENU_PSA).cond = psa_menu_visible
 
     def post_process(self) -> None:

@@ -88,3 +88,18 @@ def make_worker(app: Flask, kinds: list[str], name: str | None = None) -> AppWor
         worker = AppWorker(queues, connection=redis_connection(), name=name)
     worker.flask_app = app
     return worker
+
+
+def refresh_cw_lists(partner_id: int) -> str:
+    """Job (fast queue): refresh the partner's cached ConnectWise categories, subcategories, types."""
+    from plugin.commands.exceptions import IntegrationInactiveError
+    from plugin.commands.rules.lists import RefreshListsCommand
+
+    if not partner_may_run(partner_id, "refresh_cw_lists"):
+        return "skipped: feature off"
+    try:
+        state = RefreshListsCommand(int(partner_id)).run()
+    except IntegrationInactiveError:
+        log.info("job=refresh_cw_lists partner=%s skipped: integration not active", partner_id)
+        return "skipped: integration not active"
+    return state.status

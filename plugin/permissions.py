@@ -30,6 +30,8 @@ METHOD_PERMISSIONS = {
     "post": _W, "put": _W, "delete": _W, "add": _W, "edit": _W, "action": _W,
     "action_post": _W, "api_create": _W, "api_update": _W, "api_delete": _W,
     "bulk_delete": _W, "write": _W,
+    # Configure Product Defaults
+    "move": _W, "put_default": _W, "refresh_lists": _W,
 }
 
 # Menu entries (their names are also FAB "menu_access" view names).
