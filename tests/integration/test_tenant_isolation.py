@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from plugin.daos.base import session
 from plugin.models.hub import BillingTransaction, Customer, Subscription
-from plugin.models.psa import AuditEvent, PartnerFeature
+from plugin.models.psa import AuditEvent, PartnerFeature, ProductDefaultRule, ProductRule
 from tests.support import tenants
 from tests.support.web import api_token, csrf_token, login
 
@@ -32,6 +32,10 @@ def b_snapshot():
         session().scalar(select(func.count(BillingTransaction.id)).where(BillingTransaction.partner_id == b)),
         session().scalar(select(func.count(AuditEvent.id)).where(AuditEvent.partner_id == b)),
         session().scalar(select(PartnerFeature.enabled).where(PartnerFeature.partner_id == b)),
+        # Configure Product Defaults: B's rules and default rule, as stored
+        tuple(session().execute(select(ProductRule.id, ProductRule.priority, ProductRule.category, ProductRule.version)
+                                .where(ProductRule.partner_id == b)).all()),
+        session().scalar(select(ProductDefaultRule.category).where(ProductDefaultRule.partner_id == b)),
     )
 
 
@@ -44,6 +48,15 @@ def b_records(app):
         tx = session().scalar(select(BillingTransaction).where(BillingTransaction.partner_id == b.id))
         ids = {"Partner": b.id, "Customer": customer.id, "Subscription": sub.id, "BillingTransaction": tx.id}
         markers = [b.name, customer.external_id, sub.external_id]
+        # Configure Product Defaults: a rule and a default rule of B's (ids and a marker only B has)
+        rule = ProductRule(partner_id=b.id, priority=1, category="B-ONLY-CATEGORY", subcategory="S", product_type="T",
+                           product_class="Agreement",
+                           conditions=[{"field": "publisher", "operator": "equals", "value": "Microsoft"}])
+        session().add_all([rule, ProductDefaultRule(partner_id=b.id, category="B-ONLY-DEFAULT", subcategory="S",
+                                                    product_type="T", product_class="Agreement")])
+        session().commit()
+        ids.update({"Rule": rule.id, "ProductRule": rule.id})
+        markers += ["B-ONLY-CATEGORY", "B-ONLY-DEFAULT"]
         return ids, markers, b_snapshot()
 
 
