@@ -43,7 +43,7 @@ class ConnectWiseAddon(BaseManager):
         )
         make_menu_conditional(self.appbuilder.menu)
         current_app.register_blueprint(Blueprint(
-            "psa", __name__, template_folder="templates", static_folder="static",
+            "psa", __name__, template_folder="templates", static_folder="static/psa",  # was "static": psa.css/js 404
             static_url_path="/static/psa",
         ))
 
