@@ -16,11 +16,14 @@ from plugin.models.psa import CwListRefresh
 log = logging.getLogger(__name__)
 SYSTEM = Actor(None, "system:cw-lists")
 LISTS = "cw_lists"
+ENDED = ("finished", "failed", "stopped", "canceled")
 
 
 def job_id(partner_id: int) -> str:
-    """The refresh job's business key (one refresh per partner at a time)."""
-    return f"psa-cw-lists-{partner_id}"
+    """The refresh job's business key (one per partner at a time; RQ job ids are global, so prefixed)."""
+    from flask import current_app
+
+    return f"{current_app.config['PSA_QUEUE_PREFIX']}-cw-lists-{partner_id}"
 
 
 class RequestListsRefreshCommand(BaseCommand):
@@ -41,8 +44,12 @@ class RequestListsRefreshCommand(BaseCommand):
 
         self.validate()
         state = CwListRefreshDAO.get_or_create(self.partner.id)
-        _job, created = enqueue_unique(FAST, refresh_cw_lists, self.partner.id, job_id=job_id(self.partner.id),
-                                       result_ttl=0, failure_ttl=3600)
+        job, created = enqueue_unique(FAST, refresh_cw_lists, self.partner.id, job_id=job_id(self.partner.id),
+                                      result_ttl=0, failure_ttl=3600)
+        if not created and job.get_status(refresh=True) in ENDED:
+            job.delete()  # a kept, ended (e.g. failed) job must not block a new refresh
+            job, created = enqueue_unique(FAST, refresh_cw_lists, self.partner.id, job_id=job_id(self.partner.id),
+                                          result_ttl=0, failure_ttl=3600)
         CwListRefreshDAO.update(state, status="queued", requested_at=utcnow())
         audit(self.actor, "cw_lists.refresh_requested", LISTS, self.partner.id, partner_id=self.partner.id,
               queued=created)
