@@ -1,8 +1,12 @@
-"""Benchmark of the rules engine: ``counts`` for 50 rules over 100,000 products.
+"""Benchmark of the rules engine: ``counts`` for 50 rules over 100,000 products, and the
+first page of a Matching Products window from the database.
 
-Run: ``python benchmarks/rules.py [--products N] [--rules N] [--runs N]``.
-Prints the median (and min/max) time of :func:`plugin.domain.rules.counts` with the
-products already in memory, as the Product Defaults page calls it.
+Run: ``python benchmarks/rules.py [--products N] [--rules N] [--runs N] [--database-url URL]
+[--skip-db]``. Prints the median (and min/max) time of :func:`plugin.domain.rules.counts`
+with the products already in memory (goal < 0.5 s), then loads the same products into a
+fresh database (SQLite temp file, or a new PostgreSQL database next to ``--database-url``;
+migrated, then dropped) and times ``MatchingProductsCommand`` (first page of 25, through
+the DAO's SQL, for a narrow, a broad and a searched rule; goal < 100 ms).
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("PSA_ENV", "test")
 
 from plugin.domain.rules import (  # noqa: E402
     Attributes, Condition, Product, Rule, RuleValidationError, counts, validate_rule,
@@ -86,6 +91,8 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--rules", type=int, default=50)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--database-url", default=None, help="PostgreSQL server URL (default: SQLite temp file)")
+    parser.add_argument("--skip-db", action="store_true", help="Only the in-memory counts")
     args = parser.parse_args()
     rng = random.Random(42)
     products, rules = make_products(args.products, rng), make_rules(args.rules, rng)
@@ -98,7 +105,73 @@ def main() -> None:
     print(f"counts: {args.rules} rules x {args.products} products, {args.runs} runs: "
           f"median {statistics.median(times) * 1000:.1f} ms, "
           f"min {min(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms "
-          f"({os.cpu_count()} CPUs, Python {sys.version.split()[0]})")
+          f"({os.cpu_count()} CPUs, Python {sys.version.split()[0]}; products already in memory)")
+    if not args.skip_db:
+        bench_window(products, rules, args.database_url, args.runs)
+
+
+def bench_window(products: list[Product], rules: list[Rule], url: str | None, runs: int) -> None:
+    """Load the products into a fresh database and time the first page of the window."""
+    os.environ.setdefault("PSA_ENV", "test")
+    from benchmarks.demo_data import fresh_database
+
+    db_url, drop = fresh_database(url)
+    try:
+        _bench_window_on(products, rules, db_url, runs)
+    finally:
+        drop()
+
+
+def _bench_window_on(products: list[Product], rules: list[Rule], db_url: str, runs: int) -> None:
+    """Seed one distributor, partner, active integration and the rules; time three windows."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from plugin.commands.base import Actor
+    from plugin.commands.rules.matching import MatchingProductsCommand
+    from plugin.daos.base import session
+    from plugin.models.hub import Distributor, Partner
+    from plugin.models.hub import Product as ProductRow
+    from plugin.models.psa import Integration, PartnerFeature, ProductRule
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": db_url})
+    with app.app_context():
+        upgrade(revision="heads")
+        dist = Distributor(name="Bench")
+        session().add(dist)
+        session().flush()
+        partner = Partner(distributor_id=dist.id, name="Bench partner")
+        session().add(partner)
+        session().flush()
+        session().add_all([PartnerFeature(partner_id=partner.id, enabled=True), Integration(
+            partner_id=partner.id, status="active", client_id="x", company_name="x", public_key="x",
+            private_key_encrypted=b"x", api_url="https://api-na.myconnectwise.net")])
+        session().execute(ProductRow.__table__.insert(), [
+            {"distributor_id": dist.id, **{f: getattr(p, f) for f in Product.__dataclass_fields__}} for p in products])
+        rows = [ProductRule(partner_id=partner.id, priority=r.priority, category="C", subcategory="S", product_type="T",
+                            product_class="Agreement", conditions=[
+                                {"field": c.field, "operator": c.operator,
+                                 "value": list(c.value) if isinstance(c.value, tuple) else c.value}
+                                for c in r.conditions]) for r in rules]
+        session().add_all(rows)
+        session().commit()
+        actor = Actor(None, "bench", roles=("Admin",), partner_id=None)
+        narrow = next(r.id for r, d in zip(rows, rules) if len(d.conditions) >= 2)
+        broad = rows[0].id
+        dialect = session().get_bind().dialect.name
+        for label, rule_id, search in (("narrow rule", narrow, ""), ("broad rule", broad, ""),
+                                       ("broad rule + search", broad, "premium")):
+            times = []
+            for _ in range(runs):
+                session().expire_all()
+                start = time.perf_counter()
+                page = MatchingProductsCommand(actor, rule_id, 1, 25, search).run()
+                times.append(time.perf_counter() - start)
+            print(f"matching window first page ({dialect}, {label}, {page.total} matches of {len(products)}): "
+                  f"median {statistics.median(times) * 1000:.1f} ms, min {min(times) * 1000:.1f} ms, "
+                  f"max {max(times) * 1000:.1f} ms")
+        app.appbuilder.session.remove()
+        app.appbuilder.session.get_bind().dispose()
 
 
 if __name__ == "__main__":

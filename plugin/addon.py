@@ -16,10 +16,12 @@ from plugin.api.features import FeatureApi
 from plugin.api.health import HealthApi
 from plugin.api.integration import IntegrationApi
 from plugin.api.reconciliation import ReconciliationApi
+from plugin.api.rules import RulesApi
 from plugin.views import console
 from plugin.views.features import PartnerFeaturesView
 from plugin.views.organization import MyOrganizationView, PsaHomeView
 from plugin.views.reconciliation import ReconciliationView
+from plugin.views.rules import ProductDefaultsView
 from plugin.web import install_web_hooks, make_menu_conditional, psa_menu_visible
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,10 @@ class ConnectWiseAddon(BaseManager):
         ab.add_view(ReconciliationView, permissions.MENU_RECONCILIATION, icon="fa-exchange",
                     category=permissions.MENU_PSA, menu_cond=psa_menu_visible)
         ab.add_api(ReconciliationApi)
+        # Configure Product Defaults (issue 5)
+        ab.add_view(ProductDefaultsView, permissions.MENU_PRODUCT_DEFAULTS, icon="fa-tags",
+                    category=permissions.MENU_PSA, menu_cond=psa_menu_visible)
+        ab.add_api(RulesApi)
         ab.menu.find(permissions.MENU_PSA).cond = psa_menu_visible
 
     def post_process(self) -> None:

@@ -217,3 +217,18 @@ def refresh_directory(partner_id: int, username: str, full: int = 0) -> dict | s
             audit_refusal(actor, "directory.refresh", "partner", partner_id, err.message, partner_id=partner_id)
             return "skipped"
         raise
+
+
+def refresh_cw_lists(partner_id: int) -> str:
+    """Job (fast queue): refresh the partner's cached ConnectWise categories, subcategories, types."""
+    from plugin.commands.exceptions import IntegrationInactiveError
+    from plugin.commands.rules.lists import RefreshListsCommand
+
+    if not partner_may_run(partner_id, "refresh_cw_lists"):
+        return "skipped: feature off"
+    try:
+        state = RefreshListsCommand(int(partner_id)).run()
+    except IntegrationInactiveError:
+        log.info("job=refresh_cw_lists partner=%s skipped: integration not active", partner_id)
+        return "skipped: integration not active"
+    return state.status

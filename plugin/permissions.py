@@ -36,6 +36,8 @@ METHOD_PERMISSIONS = {
     "summary": _R, "chart": _R, "customers": _R, "companies": _R, "suggestions": _R, "exact_matches": _R,
     "directory": _R,
     "map_customer": _W, "unmap_customer": _W, "map_exact": _W, "refresh": _W,
+    # Configure Product Defaults
+    "move": _W, "put_default": _W, "refresh_lists": _W,
 }
 
 # Menu entries (their names are also FAB "menu_access" view names).

@@ -1,7 +1,7 @@
 """Reads of the marketplace slice: the seam where MSP Hub's real tables plug in."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import and_, false, func, not_, or_, select, true
 
 from plugin.daos.base import BaseDAO, session
 from plugin.models.hub import (
@@ -65,3 +65,83 @@ class BillingTransactionDAO(BaseDAO[BillingTransaction]):
     """MSP Hub billing lines (read only)."""
 
     model_cls = BillingTransaction
+
+
+# --- products a partner's rules classify (Configure Product Defaults) ------------------
+
+WINDOW = ("publisher", "item_type", "product_id", "title")
+"""The fields the Matching Products window shows and searches."""
+_RULE_COLUMNS = (Product.id, Product.publisher, Product.item_type, Product.product_id, Product.title,
+                 Product.billing_term, Product.billing_frequency)
+
+
+def _regular(column, dialect: str):
+    """True where the field holds printable ASCII only (there SQL compares as the engine does)."""
+    text = func.coalesce(column, "")
+    if dialect == "postgresql":
+        return text.op("!~", is_comparison=True)("[^ -~]")
+    return not_(text.op("GLOB", is_comparison=True)("*[^ -~]*"))
+
+
+def _like_escape(value: str) -> str:
+    """Escape LIKE wildcards with a backslash."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _exact(column, operator: str, value):
+    """A canonical condition as SQL, exact on printable-ASCII fields (see :func:`_regular`)."""
+    folded = func.lower(func.trim(func.coalesce(column, "")))
+    if operator == "in":
+        ascii_values = sorted(v for v in value if v.isascii())
+        return folded.in_(ascii_values) if ascii_values else false()
+    if not value.isascii():
+        return true() if operator == "not_equals" else false()
+    if operator == "equals":
+        return folded == value
+    if operator == "not_equals":
+        return folded != value
+    pattern = _like_escape(value) + "%"
+    return folded.like(pattern if operator == "starts_with" else "%" + pattern, escape="\\")
+
+
+class RuleProductDAO:
+    """The products a partner's rules classify: its distributor's ``hub_product`` rows."""
+
+    @staticmethod
+    def rows(distributor_id: int) -> list:
+        """Every product of the distributor as light rows (id and the rule fields), by id."""
+        query = select(*_RULE_COLUMNS).where(Product.distributor_id == distributor_id).order_by(Product.id)
+        return list(session().execute(query))
+
+    @staticmethod
+    def by_ids(ids: list[int]) -> list:
+        """Light rows of these products, by id."""
+        return list(session().execute(select(*_RULE_COLUMNS).where(Product.id.in_(ids)).order_by(Product.id)))
+
+    @staticmethod
+    def window(distributor_id: int, conditions: list, search: str, python_filter, page: int, page_size: int):
+        """(total, rows of one page) of the products meeting ``conditions`` and ``search``.
+
+        ``conditions`` are (field, operator, canonical value); rows whose tested fields are
+        printable ASCII are filtered in SQL (same result as the engine there), the others
+        by ``python_filter(rows) -> ids`` (the engine itself), then paged together in SQL.
+        """
+        dialect = session().get_bind().dialect.name
+        fields = {field for field, _op, _value in conditions} | (set(WINDOW) if search else set())
+        regular = and_(true(), *(_regular(getattr(Product, f), dialect) for f in sorted(fields)))
+        exact = [_exact(getattr(Product, f), op, value) for f, op, value in conditions]
+        if search:
+            exact.append(or_(*(_exact(getattr(Product, f), "contains", search) for f in WINDOW)))
+        mine = Product.distributor_id == distributor_id
+        odd = list(session().execute(select(*_RULE_COLUMNS).where(mine, not_(regular))))
+        odd_ids = python_filter(odd) if odd else []
+        where = and_(mine, or_(and_(regular, *exact), *_chunked_in(Product.id, odd_ids)))
+        total = session().scalar(select(func.count()).select_from(Product).where(where))
+        query = (select(*_RULE_COLUMNS).where(where).order_by(Product.publisher, Product.title, Product.id)
+                 .limit(page_size).offset((page - 1) * page_size))
+        return total, list(session().execute(query))
+
+
+def _chunked_in(column, ids: list[int], size: int = 1000) -> list:
+    """``column IN (...)`` clauses of at most ``size`` ids each (none for no ids)."""
+    return [column.in_(ids[i:i + size]) for i in range(0, len(ids), size)]

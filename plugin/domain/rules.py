@@ -441,6 +441,11 @@ def _canonical_condition(condition: Condition) -> tuple[str, object]:
     return "in", values
 
 
+def canonical_condition(condition: Condition) -> tuple[str, object]:
+    """Public form of a condition's canonical (operator, value), as every operator compares."""
+    return _canonical_condition(condition)
+
+
 def canonical_conditions(conditions: Iterable[Condition]) -> frozenset[tuple[object, ...]]:
     """An order-insensitive form of a rule's conditions, to spot identical rules."""
     return frozenset((c.field, *_canonical_condition(c)) for c in conditions)
@@ -555,3 +560,97 @@ def validate_default(default: DefaultRule) -> None:
     _check_attributes(default.attributes, errors)
     if errors:
         raise RuleValidationError(errors)
+
+
+# --- defaults, ConnectWise lists and search ------------------------------------------
+
+GUIDE_DEFAULT = Attributes("MSP Hub", "Perpetual Software", "MSP Hub License-Based", "Agreement")
+"""The default rule's attributes until the partner edits them (the user guide's values)."""
+WINDOW_FIELDS = ("publisher", "item_type", "product_id", "title")
+"""The product fields the Matching Products window shows and searches."""
+
+
+@dataclass(frozen=True)
+class ListEntry:
+    """One ConnectWise list value; ``category_id`` only for subcategories."""
+
+    id: int
+    name: str
+    category_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CwLists:
+    """ConnectWise's categories, subcategories and product types (as cached)."""
+
+    categories: tuple[ListEntry, ...] = ()
+    subcategories: tuple[ListEntry, ...] = ()
+    types: tuple[ListEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Attributes spelled as ConnectWise spells them, and which names it lacks."""
+
+    attributes: Attributes
+    new: frozenset[str]
+
+    def is_new(self, name: str) -> bool:
+        """True when ``name`` (category, subcategory, type) will be created in ConnectWise."""
+        return name in self.new
+
+
+def _find(entries: Iterable[ListEntry], name: str) -> list[ListEntry]:
+    """Entries whose name equals ``name`` under :func:`normalize`."""
+    wanted = normalize(name)
+    return [entry for entry in entries if normalize(entry.name) == wanted]
+
+
+def resolve_attributes(attributes: Attributes, lists: CwLists) -> Resolution:
+    """Match typed names to ConnectWise's lists (trim, case and Unicode insensitive).
+
+    A name found is spelled as ConnectWise spells it; one not found is new (the catalog
+    sync creates it). A subcategory found only under other categories is an error: it
+    must belong to the chosen category, or be new (then it is created under it).
+
+    :raises RuleValidationError: ``attributes.subcategory`` when it belongs elsewhere.
+    """
+    categories = _find(lists.categories, attributes.category)
+    subcategories = _find(lists.subcategories, attributes.subcategory)
+    types = _find(lists.types, attributes.type)
+    category_ids = {entry.id for entry in categories}
+    own = [entry for entry in subcategories if entry.category_id in category_ids]
+    if subcategories and not own:
+        owners = {entry.id: entry.name for entry in lists.categories}
+        where = ", ".join(sorted({owners.get(e.category_id, f"category {e.category_id}") for e in subcategories}))
+        raise RuleValidationError({"attributes.subcategory": [
+            f"Subcategory '{subcategories[0].name}' belongs to {where} in ConnectWise, "
+            f"not to '{attributes.category.strip()}'."]})
+    new = {name for name, found in (("category", categories), ("subcategory", own), ("type", types)) if not found}
+    return Resolution(Attributes(
+        categories[0].name if categories else attributes.category.strip(),
+        own[0].name if own else attributes.subcategory.strip(),
+        types[0].name if types else attributes.type.strip(),
+        attributes.product_class,
+    ), frozenset(new))
+
+
+def search_matches(product: Any, text: str) -> bool:
+    """The window's search: ``text`` is contained in one of WINDOW_FIELDS (normalised)."""
+    wanted = normalize(text)
+    return not wanted or any(wanted in normalize(_field(product, name)) for name in WINDOW_FIELDS)
+
+
+FIELD_LABELS = {"publisher": "Publisher", "item_type": "Item Type", "product_id": "Product ID",
+                "title": "Product Title", "billing_term": "Billing Term", "billing_frequency": "Billing Frequency"}
+"""How the page names each product field."""
+OPERATOR_LABELS = {"equals": "=", "not_equals": "≠", "contains": "contains", "starts_with": "starts with",
+                   "in": "is one of"}
+"""How the page names each operator."""
+
+
+def describe(condition: Condition) -> str:
+    """A condition as the page shows it, e.g. ``Publisher = Microsoft``."""
+    value = ", ".join(_values_of(condition)) if condition.operator == "in" else condition.value
+    field = FIELD_LABELS.get(condition.field, condition.field)
+    return f"{field} {OPERATOR_LABELS.get(condition.operator, condition.operator)} {value}"

@@ -281,3 +281,97 @@ class RevenueMonth(Model):
         UniqueConstraint("customer_id", "month", name="uq_psa_revenue_month_customer_month"),
         Index("ix_psa_revenue_month_partner_month", "partner_id", "month"),
     )
+
+
+# --- Configure Product Defaults (issue 5) ---------------------------------------------
+
+
+class ProductRule(Model):
+    """A partner's custom product rule: priority, conditions (all must hold), CW attributes."""
+
+    __tablename__ = "psa_product_rule"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("hub_partner.id"), index=True)
+    priority: Mapped[int] = mapped_column(Integer)
+    conditions: Mapped[list] = mapped_column(JSON)
+    category: Mapped[str] = mapped_column(String(50))
+    subcategory: Mapped[str] = mapped_column(String(50))
+    product_type: Mapped[str] = mapped_column(String(50))
+    product_class: Mapped[str] = mapped_column(String(12))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey(USER_FK, ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey(USER_FK, ondelete="SET NULL"), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    partner: Mapped[Partner] = relationship()
+    __table_args__ = (
+        CheckConstraint("priority >= 1", name="ck_product_rule_priority"),
+        CheckConstraint("product_class IN ('Agreement', 'Bundle', 'Inventory', 'NonInventory', 'Service')",
+                        name="ck_product_rule_class"),
+        Index("ix_psa_product_rule_partner_priority", "partner_id", "priority"),
+    )
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"Rule {self.id} (priority {self.priority})"
+
+
+class ProductDefaultRule(Model):
+    """A partner's default rule (one per partner, never deleted): applies when no rule matches."""
+
+    __tablename__ = "psa_product_default_rule"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("hub_partner.id"), unique=True)
+    category: Mapped[str] = mapped_column(String(50))
+    subcategory: Mapped[str] = mapped_column(String(50))
+    product_type: Mapped[str] = mapped_column(String(50))
+    product_class: Mapped[str] = mapped_column(String(12))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey(USER_FK, ondelete="SET NULL"), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    partner: Mapped[Partner] = relationship()
+    __table_args__ = (
+        CheckConstraint("product_class IN ('Agreement', 'Bundle', 'Inventory', 'NonInventory', 'Service')",
+                        name="ck_product_default_rule_class"),
+    )
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"Default rule of partner {self.partner_id}"
+
+
+class CwListEntry(Model):
+    """Cache of one ConnectWise procurement list entry (category, subcategory or product type)."""
+
+    __tablename__ = "psa_cw_list_entry"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("hub_partner.id"))
+    kind: Mapped[str] = mapped_column(String(12))
+    cw_id: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    category_cw_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    inactive: Mapped[bool] = mapped_column(Boolean, default=False)
+    partner: Mapped[Partner] = relationship()
+    __table_args__ = (
+        CheckConstraint("kind IN ('category', 'subcategory', 'type')", name="ck_cw_list_entry_kind"),
+        UniqueConstraint("partner_id", "kind", "cw_id", name="uq_psa_cw_list_entry"),
+    )
+
+    def __repr__(self) -> str:
+        return f"{self.kind} {self.name} ({self.cw_id})"
+
+
+class CwListRefresh(Model):
+    """When the partner's ConnectWise lists were last refreshed, and how it went."""
+
+    __tablename__ = "psa_cw_list_refresh"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("hub_partner.id"), unique=True)
+    refreshed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    requested_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    status: Mapped[str] = mapped_column(String(10), default="never")
+    error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    partner: Mapped[Partner] = relationship()
+    __table_args__ = (
+        CheckConstraint("status IN ('never', 'queued', 'ok', 'failed')", name="ck_cw_list_refresh_status"),
+    )

@@ -5,7 +5,9 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from plugin import permissions
 from plugin.models.hub import BillingTransaction, Customer, Distributor, Partner, Product, Subscription
-from plugin.models.psa import AuditEvent, Integration, PartnerFeature, UserTenant
+from plugin.models.psa import (
+    AuditEvent, CwListEntry, CwListRefresh, Integration, PartnerFeature, ProductDefaultRule, ProductRule, UserTenant,
+)
 from plugin.views.base import TenantModelView
 
 
@@ -113,6 +115,48 @@ class BillingTransactionView(ReadOnlyMixin, TenantModelView):
     base_order = ("id", "desc")
 
 
+class ProductRuleView(TenantModelView):
+    """Custom product rules (read here: every change goes through the audited commands)."""
+
+    datamodel = SQLAInterface(ProductRule)
+    class_permission_name = permissions.RULES
+    base_permissions = [permissions.READ]
+    list_columns = ["partner", "priority", "conditions", "category", "subcategory", "product_type",
+                    "product_class", "updated_at"]
+    show_columns = list_columns + ["created_by_id", "created_at", "updated_by_id", "version"]
+    search_columns = ["partner", "category", "subcategory", "product_type", "product_class"]
+    base_order = ("priority", "asc")
+
+
+class ProductDefaultRuleView(TenantModelView):
+    """Default product rules, one per partner (read here; edited on the page, API or CLI)."""
+
+    datamodel = SQLAInterface(ProductDefaultRule)
+    class_permission_name = permissions.RULES
+    base_permissions = [permissions.READ]
+    list_columns = ["partner", "category", "subcategory", "product_type", "product_class", "updated_at"]
+    search_columns = ["partner", "category"]
+
+
+class CwListEntryView(TenantModelView):
+    """The cached ConnectWise categories, subcategories and product types."""
+
+    datamodel = SQLAInterface(CwListEntry)
+    class_permission_name = permissions.RULES
+    base_permissions = [permissions.READ]
+    list_columns = ["partner", "kind", "cw_id", "name", "category_cw_id", "inactive"]
+    search_columns = ["partner", "kind", "name"]
+
+
+class CwListRefreshView(TenantModelView):
+    """When each partner's ConnectWise lists were last refreshed."""
+
+    datamodel = SQLAInterface(CwListRefresh)
+    class_permission_name = permissions.RULES
+    base_permissions = [permissions.READ]
+    list_columns = ["partner", "status", "refreshed_at", "requested_at", "error"]
+
+
 CONSOLE_VIEWS = [
     # (view, name, category, icon)
     (DistributorView, "Distributors", "Console", "fa-building"),
@@ -125,6 +169,11 @@ CONSOLE_VIEWS = [
     (CustomerView, "Customers", permissions.MENU_MARKETPLACE, "fa-users"),
     (SubscriptionView, "Subscriptions", permissions.MENU_MARKETPLACE, "fa-refresh"),
     (BillingTransactionView, "Billing Transactions", permissions.MENU_MARKETPLACE, "fa-money"),
+    # Configure Product Defaults (issue 5)
+    (ProductRuleView, "Product Rules", "Console", "fa-tags"),
+    (ProductDefaultRuleView, "Default Product Rules", "Console", "fa-tag"),
+    (CwListEntryView, "ConnectWise Lists", "Console", "fa-list"),
+    (CwListRefreshView, "ConnectWise List Refreshes", "Console", "fa-refresh"),
 ]
 
 

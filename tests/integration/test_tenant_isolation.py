@@ -16,7 +16,9 @@ from sqlalchemy import func, select
 
 from plugin.daos.base import session
 from plugin.models.hub import BillingTransaction, Customer, Subscription
-from plugin.models.psa import AuditEvent, CustomerMapping, Integration, PartnerFeature, SubscriptionMapping
+from plugin.models.psa import (
+    AuditEvent, CustomerMapping, Integration, PartnerFeature, ProductDefaultRule, ProductRule, SubscriptionMapping,
+)
 from tests.support import tenants
 from tests.support.web import api_token, csrf_token, login
 
@@ -38,6 +40,10 @@ def b_snapshot():
                                                                       CustomerMapping.ended_at.is_(None))),
         session().scalar(select(func.count(SubscriptionMapping.id)).where(SubscriptionMapping.partner_id == b,
                                                                           SubscriptionMapping.ended_at.is_(None))),
+        # Configure Product Defaults: B's rules and default rule, as stored
+        tuple(session().execute(select(ProductRule.id, ProductRule.priority, ProductRule.category, ProductRule.version)
+                                .where(ProductRule.partner_id == b)).all()),
+        session().scalar(select(ProductDefaultRule.category).where(ProductDefaultRule.partner_id == b)),
     )
 
 
@@ -56,6 +62,15 @@ def b_records(app):
         recon_ids, recon_markers = b_reconciliation_records(b.id, customer, sub)  # Reconciliation Center
         ids.update(recon_ids)
         markers += recon_markers
+        # Configure Product Defaults: a rule and a default rule of B's (ids and a marker only B has)
+        rule = ProductRule(partner_id=b.id, priority=1, category="B-ONLY-CATEGORY", subcategory="S", product_type="T",
+                           product_class="Agreement",
+                           conditions=[{"field": "publisher", "operator": "equals", "value": "Microsoft"}])
+        session().add_all([rule, ProductDefaultRule(partner_id=b.id, category="B-ONLY-DEFAULT", subcategory="S",
+                                                    product_type="T", product_class="Agreement")])
+        session().commit()
+        ids.update({"Rule": rule.id, "ProductRule": rule.id})
+        markers += ["B-ONLY-CATEGORY", "B-ONLY-DEFAULT"]
         return ids, markers, b_snapshot()
 
 

@@ -280,3 +280,46 @@ def test_default_rule_validation():
     with pytest.raises(RuleValidationError) as caught:
         validate_default(DefaultRule(Attributes("x" * 51, "s", "t", "Agreement")))
     assert list(caught.value.errors) == ["attributes.category"]
+
+
+# --- ConnectWise lists, search, descriptions (Configure Product Defaults) ------------------
+
+from plugin.domain.rules import (  # noqa: E402
+    GUIDE_DEFAULT, CwLists, ListEntry, describe, resolve_attributes, search_matches,
+)
+
+LISTS = CwLists(
+    categories=(ListEntry(1, "Software"), ListEntry(2, "Cloud Services")),
+    subcategories=(ListEntry(1, "Microsoft 365", 2), ListEntry(2, "Azure", 2), ListEntry(3, "Security", 1)),
+    types=(ListEntry(1, "Subscription"),),
+)
+
+
+def test_resolve_adopts_connectwise_spelling_and_flags_new_names():
+    found = resolve_attributes(Attributes(" cloud SERVICES", "MICROSOFT 365 ", "subscription", "Agreement"), LISTS)
+    assert found.attributes == Attributes("Cloud Services", "Microsoft 365", "Subscription", "Agreement")
+    assert found.new == frozenset()
+    fresh = resolve_attributes(GUIDE_DEFAULT, LISTS)
+    assert fresh.new == {"category", "subcategory", "type"} and fresh.attributes == GUIDE_DEFAULT
+    under_existing = resolve_attributes(Attributes("Software", "Creative", "Subscription", "Service"), LISTS)
+    assert under_existing.new == {"subcategory"} and under_existing.is_new("subcategory")
+
+
+@pytest.mark.parametrize("category", ["Software", "Brand New"])
+def test_resolve_refuses_a_subcategory_of_another_category(category):
+    with pytest.raises(RuleValidationError) as err:
+        resolve_attributes(Attributes(category, "azure", "Subscription", "Agreement"), LISTS)
+    assert "belongs to Cloud Services" in err.value.errors["attributes.subcategory"][0]
+
+
+def test_search_is_contains_on_the_window_fields_with_the_rule_normalisation():
+    assert search_matches(NCE, "365 business")
+    assert search_matches(NCE, "cfq7ttc0")
+    assert not search_matches(NCE, "monthly")  # billing frequency is not a window field
+    assert search_matches(Product("Straße GmbH", "X", "1", "T"), "STRASSE")
+    assert search_matches(NCE, "  ")
+
+
+def test_describe_reads_like_the_guide():
+    assert describe(Condition("publisher", "equals", "Microsoft")) == "Publisher = Microsoft"
+    assert describe(Condition("billing_term", "in", ("P1M", "P1Y"))) == "Billing Term is one of P1M, P1Y"

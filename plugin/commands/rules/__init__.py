@@ -1,0 +1,1 @@
+"""Configure Product Defaults: one use case per module, all over ``plugin.domain.rules``."""

@@ -1,0 +1,31 @@
+"""Delete a custom rule (the default rule has no delete)."""
+from __future__ import annotations
+
+from plugin import permissions
+from plugin.commands.base import Actor, BaseCommand, audit, transaction
+from plugin.commands.exceptions import ConflictError
+from plugin.commands.rules import common
+from plugin.daos.rules import ProductRuleDAO
+
+
+class DeleteRuleCommand(BaseCommand):
+    """Remove one custom rule; the rules below move up one place."""
+
+    def __init__(self, actor: Actor, rule_id: int, version: int | None = None):
+        self.actor, self.rule_id, self.version = actor, rule_id, version
+        self.partner = self.row = None
+
+    def validate(self) -> None:
+        """Scope and (when given) the version the user saw."""
+        self.partner, self.row = common.rule_scope(self.actor, self.rule_id, permissions.WRITE)
+        if self.version is not None and self.version != self.row.version:
+            raise ConflictError("This rule was changed by someone else; reload and try again.")
+
+    @transaction
+    def run(self) -> None:
+        """Delete, renumber the rest, audit what was deleted."""
+        self.validate()
+        before = common.snapshot(self.row)
+        ProductRuleDAO.delete(self.row)
+        ProductRuleDAO.renumber(ProductRuleDAO.lock_partner_rules(self.partner.id))
+        audit(self.actor, "rule.delete", common.RULE, self.rule_id, partner_id=self.partner.id, before=before)

@@ -1,0 +1,109 @@
+"""ConnectWise's categories, subcategories and product types, cached per partner."""
+from __future__ import annotations
+
+import logging
+
+from plugin import permissions
+from plugin.commands.access import require_active_integration
+from plugin.commands.base import Actor, BaseCommand, audit, transaction
+from plugin.commands.connectwise import client_for
+from plugin.commands.rules import common
+from plugin.connectwise import CWError
+from plugin.daos.rules import CwListDAO, CwListRefreshDAO
+from plugin.models.hub import utcnow
+from plugin.models.psa import CwListRefresh
+
+log = logging.getLogger(__name__)
+SYSTEM = Actor(None, "system:cw-lists")
+LISTS = "cw_lists"
+ENDED = ("finished", "failed", "stopped", "canceled")
+
+
+def job_id(partner_id: int) -> str:
+    """The refresh job's business key (one per partner at a time; RQ job ids are global, so prefixed)."""
+    from flask import current_app
+
+    return f"{current_app.config['PSA_QUEUE_PREFIX']}-cw-lists-{partner_id}"
+
+
+class RequestListsRefreshCommand(BaseCommand):
+    """Queue a refresh of the partner's ConnectWise lists on the fast queue."""
+
+    def __init__(self, actor: Actor, partner_id: int | None = None, permission: str = permissions.WRITE):
+        self.actor, self.partner_id, self.permission = actor, partner_id, permission
+        self.partner = None
+
+    def validate(self) -> None:
+        """Scope (write for the button; the page's first visit asks with read)."""
+        self.partner = common.scope(self.actor, self.partner_id, self.permission)
+
+    @transaction
+    def run(self) -> CwListRefresh:
+        """Mark as queued, enqueue once per partner, audit."""
+        from plugin.jobs import FAST, enqueue_unique, refresh_cw_lists
+
+        self.validate()
+        state = CwListRefreshDAO.get_or_create(self.partner.id)
+        job, created = enqueue_unique(FAST, refresh_cw_lists, self.partner.id, job_id=job_id(self.partner.id),
+                                      result_ttl=0, failure_ttl=3600)
+        if not created and job.get_status(refresh=True) in ENDED:
+            job.delete()  # a kept, ended (e.g. failed) job must not block a new refresh
+            job, created = enqueue_unique(FAST, refresh_cw_lists, self.partner.id, job_id=job_id(self.partner.id),
+                                          result_ttl=0, failure_ttl=3600)
+        CwListRefreshDAO.update(state, status="queued", requested_at=utcnow())
+        audit(self.actor, "cw_lists.refresh_requested", LISTS, self.partner.id, partner_id=self.partner.id,
+              queued=created)
+        return state
+
+
+def fetch_entries(integration) -> list[dict]:
+    """Read the three lists from ConnectWise (no transaction open meanwhile).
+
+    :raises CWError: whatever the client raises.
+    """
+    with client_for(integration) as client:
+        entries = [{"kind": "category", "cw_id": c.id, "name": c.name, "inactive": c.inactive}
+                   for c in client.iter_categories()]
+        entries += [{"kind": "subcategory", "cw_id": s.id, "name": s.name, "inactive": s.inactive,
+                     "category_cw_id": s.category.id if s.category else None}
+                    for s in client.iter_subcategories()]
+        entries += [{"kind": "type", "cw_id": t.id, "name": t.name, "inactive": t.inactive}
+                    for t in client.iter_product_types()]
+    return entries
+
+
+class RefreshListsCommand(BaseCommand):
+    """The job's body: read ConnectWise's lists and replace the partner's cache."""
+
+    def __init__(self, partner_id: int, actor: Actor = SYSTEM):
+        self.partner_id, self.actor = partner_id, actor
+        self.integration = None
+
+    def validate(self) -> None:
+        """Feature on and integration active (re-checked when the job runs); a user needs write."""
+        if self.actor is not SYSTEM:
+            common.scope(self.actor, self.partner_id, permissions.WRITE)
+        self.integration = require_active_integration(self.partner_id)
+
+    def run(self) -> CwListRefresh:
+        """Fetch outside any transaction, then store the result (or the failure)."""
+        self.validate()
+        try:
+            entries = fetch_entries(self.integration)
+        except CWError as err:
+            log.warning("cw lists refresh failed partner=%s error=%s", self.partner_id, type(err).__name__)
+            return self._store(None, f"ConnectWise could not be read: {err.__class__.__name__}. Try again later.")
+        return self._store(entries, None)
+
+    @transaction
+    def _store(self, entries: list[dict] | None, error: str | None) -> CwListRefresh:
+        """Replace the cache (on success) and record the outcome, audited."""
+        state = CwListRefreshDAO.get_or_create(self.partner_id)
+        if entries is None:
+            CwListRefreshDAO.update(state, status="failed", error=error[:300])
+        else:
+            CwListDAO.replace(self.partner_id, entries)
+            CwListRefreshDAO.update(state, status="ok", error=None, refreshed_at=utcnow())
+        audit(self.actor, "cw_lists.refresh", LISTS, self.partner_id, partner_id=self.partner_id,
+              outcome="ok" if error is None else "failed", entries=len(entries or []), error=error)
+        return state

@@ -1,0 +1,48 @@
+"""PSA Integration > Configure Product Defaults: the page (its actions go through the REST API)."""
+from __future__ import annotations
+
+import logging
+
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from redis.exceptions import RedisError
+
+from plugin import permissions
+from plugin.commands.rules.lists import RequestListsRefreshCommand
+from plugin.commands.rules.overview import RulesOverviewCommand
+from plugin.domain import rules as engine
+from plugin.schemas.rules import dump_overview
+from plugin.views.guards import partner_scope
+
+log = logging.getLogger(__name__)
+
+
+def first_refresh(actor, overview) -> None:
+    """Queue the first refresh of the ConnectWise lists (the page never waits for it)."""
+    if overview.refresh is not None and overview.refresh.status != "never":
+        return
+    try:
+        overview.refresh = RequestListsRefreshCommand(actor, overview.partner_id, permissions.READ).run()
+    except RedisError as err:
+        log.warning("could not queue the first ConnectWise lists refresh: %s", type(err).__name__)
+
+
+class ProductDefaultsView(BaseView):
+    """Default rule, custom rules with counts, editor with preview, Matching Products window."""
+
+    route_base = "/psa/product-defaults"
+    default_view = "index"
+    class_permission_name = permissions.RULES
+    method_permission_name = permissions.METHOD_PERMISSIONS
+
+    @expose("/")
+    @has_access
+    def index(self):
+        """Render the page with its data (actions call /api/v1/psa_rules/)."""
+        actor, partner_id = partner_scope(need="active")
+        overview = RulesOverviewCommand(actor, partner_id).run()
+        first_refresh(actor, overview)
+        return self.render_template(
+            "psa/product_defaults.html", data=dump_overview(overview),
+            fields=engine.FIELD_LABELS, operators=engine.OPERATOR_LABELS,
+        )
