@@ -248,10 +248,18 @@ class SubscriptionMapping(Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     ended_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # Products / Subscriptions tab (issue 7): how it was made, what it replaced, and the
+    # partner's choice about transactions already pushed to the previous agreement.
+    method: Mapped[str] = mapped_column(String(8), default="manual", server_default="manual")
+    previous_mapping_id: Mapped[int | None] = mapped_column(
+        ForeignKey("psa_subscription_mapping.id"), nullable=True)
+    move_pushed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    move_transaction_ids: Mapped[list | None] = mapped_column(JSON, nullable=True)
     partner: Mapped[Partner] = relationship()
     customer: Mapped[Customer] = relationship()
     subscription: Mapped[Subscription] = relationship()
     agreement: Mapped[CwAgreement] = relationship()
+    previous: Mapped[SubscriptionMapping | None] = relationship(remote_side="SubscriptionMapping.id")
     __table_args__ = (
         CheckConstraint("from_date_mode IN ('all', 'custom', 'auto')", name="ck_subscription_mapping_mode"),
         CheckConstraint("active = (ended_at IS NULL)", name="ck_subscription_mapping_active"),
