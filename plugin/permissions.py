@@ -36,6 +36,9 @@ METHOD_PERMISSIONS = {
     "summary": _R, "chart": _R, "customers": _R, "companies": _R, "suggestions": _R, "exact_matches": _R,
     "directory": _R,
     "map_customer": _W, "unmap_customer": _W, "map_exact": _W, "refresh": _W,
+    # Products / Subscriptions tab (issue 7)
+    "subscriptions": _R, "agreements": _R, "remap_preview": _R, "subscription_history": _R,
+    "map_subscriptions": _W, "remap_subscription": _W, "automap_subscriptions": _W,
     # Configure Product Defaults
     "move": _W, "put_default": _W, "refresh_lists": _W,
 }

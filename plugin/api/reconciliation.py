@@ -17,9 +17,16 @@ from plugin.commands.reconciliation import (
     MapExactMatchesCommand, ReconciliationSummaryCommand, SuggestionsCommand, UnmapCustomerCommand,
 )
 from plugin.commands.exceptions import InvalidInputError
+from plugin.commands.subscriptions import (
+    AgreementOptionsCommand, AutoAssociateSubscriptionsCommand, CustomerSubscriptionsCommand, MapSubscriptionsCommand,
+    RemapPreviewCommand, RemapSubscriptionCommand, SubscriptionHistoryCommand,
+)
 from plugin.schemas.reconciliation import (
     CompanyListArgsSchema, CompanySchema, CustomerListArgsSchema, CustomerRowSchema, MapCustomerSchema,
     MapExactSchema, PeriodArgsSchema, RefreshSchema, SuggestionArgsSchema,
+)
+from plugin.schemas.reconciliation import (  # Products / Subscriptions tab (issue 7)
+    AutomapSchema, MapSubscriptionsSchema, RemapPreviewArgsSchema, RemapSubscriptionSchema,
 )
 from plugin.views.guards import partner_scope
 
@@ -83,7 +90,7 @@ class ReconciliationApi(PsaApi):
     class_permission_name = permissions.RECONCILIATION
     openapi_spec_tag = "Reconciliation Center"
     openapi_spec_component_schemas = (CompanySchema, CustomerRowSchema, MapCustomerSchema, MapExactSchema,
-                                      RefreshSchema)
+                                      RefreshSchema, MapSubscriptionsSchema, RemapSubscriptionSchema, AutomapSchema)
 
     @expose("/summary", methods=["GET"])
     @protect()
@@ -296,9 +303,226 @@ class ReconciliationApi(PsaApi):
         job_id, created = RequestDirectoryRefreshCommand(actor, partner_id, body["full"]).run()
         return self.response(202, job_id=job_id, queued=created)
 
+    # --- Products / Subscriptions tab (issue 7) ---------------------------------------------
+
+    @expose("/customers/<int:customer_id>/subscriptions", methods=["GET"])
+    @protect()
+    def subscriptions(self, customer_id: int):
+        """View Subscriptions: a mapped customer's subscriptions, agreement, sync status, why unmapped.
+        ---
+        get:
+          parameters:
+          - {in: path, name: customer_id, required: true, schema: {type: integer}}
+          responses:
+            200: {description: 'customer, company, today, result: [subscription rows]'}
+            404: {$ref: '#/components/responses/404'}
+            409: {description: The customer is not mapped}
+        """
+        actor, partner_id = partner_scope(need="active")
+        found = CustomerSubscriptionsCommand(actor, customer_id, partner_id).run()
+        return self.response(200, customer=_customer_head(found.customer, found.mapping.company),
+                             currency=found.currency, today=found.today.isoformat(),
+                             result=[_subscription_row(r) for r in found.rows])
+
+    @expose("/customers/<int:customer_id>/agreements", methods=["GET"])
+    @protect()
+    def agreements(self, customer_id: int):
+        """The popups' agreement choices for a mapped customer's company, with From Date bounds and fit warnings.
+        ---
+        get:
+          parameters:
+          - {in: path, name: customer_id, required: true, schema: {type: integer}}
+          responses:
+            200: {description: 'customer, today, agreements: [{id, name, type, billing_start_date, eligible, reason, warnings}]'}
+            404: {$ref: '#/components/responses/404'}
+            409: {description: The customer is not mapped}
+        """
+        actor, partner_id = partner_scope(need="active")
+        found = AgreementOptionsCommand(actor, customer_id, partner_id).run()
+        return self.response(200, customer=_customer_head(found["customer"], found["company"]),
+                             today=found["today"].isoformat(),
+                             agreements=[{**_agreement_json(o["agreement"]), "eligible": o["eligible"],
+                                          "reason": o["reason"], "lower_bound": _iso(o["bound"]),
+                                          "warnings": o["warnings"]} for o in found["agreements"]])
+
+    @expose("/subscription-mappings", methods=["POST"])
+    @protect()
+    def map_subscriptions(self):
+        """Create Subscription Mapping: map the selected subscriptions to one agreement from a From Date.
+        ---
+        post:
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/MapSubscriptionsSchema'}
+          responses:
+            201: {description: 'mapped: [mapping]'}
+            400: {description: 'Empty selection, unusable agreement, From Date out of range (the range is in the message)'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            409: {description: Customer not mapped, or a subscription already mapped (use Change)}
+        """
+        actor, partner_id = partner_scope(need="active")
+        body = load(MapSubscriptionsSchema(), request.get_json(silent=True) or {})
+        created = MapSubscriptionsCommand(actor, body["customer_id"], body["agreement_id"], body["subscription_ids"],
+                                          body["from_date_mode"], body["from_date"], partner_id).run()
+        return self.response(201, mapped=[_mapping_json(m) for m in created])
+
+    @expose("/subscriptions/<int:subscription_id>/remap-preview", methods=["GET"])
+    @protect()
+    def remap_preview(self, subscription_id: int):
+        """Change Subscription Mapping preview: transactions to the new agreement, skipped, and move candidates.
+        ---
+        get:
+          parameters:
+          - {in: path, name: subscription_id, required: true, schema: {type: integer}}
+          - {in: query, name: agreement_id, required: true, schema: {type: integer}}
+          - {in: query, name: from_date_mode, schema: {type: string, enum: [all, custom]}}
+          - {in: query, name: from_date, schema: {type: string, format: date}}
+          responses:
+            200: {description: The preview}
+            400: {$ref: '#/components/responses/400'}
+            404: {$ref: '#/components/responses/404'}
+        """
+        actor, partner_id = partner_scope(need="active")
+        args = load(RemapPreviewArgsSchema(), request.args)
+        plan = RemapPreviewCommand(actor, subscription_id, args["agreement_id"], args["from_date_mode"],
+                                   args["from_date"], partner_id).run()
+        return self.response(200, **_plan_json(plan))
+
+    @expose("/subscriptions/<int:subscription_id>/mapping", methods=["PUT"])
+    @protect()
+    def remap_subscription(self, subscription_id: int):
+        """Change Subscription Mapping, Confirm: the new agreement and From Date (the old mapping is kept as history).
+        ---
+        put:
+          parameters:
+          - {in: path, name: subscription_id, required: true, schema: {type: integer}}
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/RemapSubscriptionSchema'}
+          responses:
+            200: {description: 'mapping and the preview that was applied'}
+            400: {$ref: '#/components/responses/400'}
+            404: {$ref: '#/components/responses/404'}
+            409: {description: Not mapped (use Associate) or being pushed}
+        """
+        actor, partner_id = partner_scope(need="active")
+        body = load(RemapSubscriptionSchema(), request.get_json(silent=True) or {})
+        mapping, plan = RemapSubscriptionCommand(actor, subscription_id, body["agreement_id"], body["from_date_mode"],
+                                                 body["from_date"], body["move_pushed"], partner_id).run()
+        return self.response(200, mapping=_mapping_json(mapping), preview=_plan_json(plan)["preview"])
+
+    @expose("/subscriptions/<int:subscription_id>/history", methods=["GET"])
+    @protect()
+    def subscription_history(self, subscription_id: int):
+        """Every mapping the subscription has had, newest first.
+        ---
+        get:
+          parameters:
+          - {in: path, name: subscription_id, required: true, schema: {type: integer}}
+          responses:
+            200: {description: 'result: [mapping]'}
+            404: {$ref: '#/components/responses/404'}
+        """
+        actor, partner_id = partner_scope(need="active")
+        rows = SubscriptionHistoryCommand(actor, subscription_id, partner_id).run()
+        return self.response(200, result=[_mapping_json(m) for m in rows])
+
+    @expose("/subscriptions/automap", methods=["POST"])
+    @protect()
+    def automap_subscriptions(self):
+        """Auto-associate unmapped subscriptions of mapped customers (the host calls it when subscriptions appear).
+        ---
+        post:
+          requestBody:
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/AutomapSchema'}
+          responses:
+            200: {description: 'mapped: [mapping], skipped: {subscription id: reason}'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+        """
+        actor, partner_id = partner_scope(need="active")
+        body = load(AutomapSchema(), request.get_json(silent=True) or {})
+        result = AutoAssociateSubscriptionsCommand(actor, partner_id, body["customer_ids"]).run()
+        return self.response(200, mapped=[_mapping_json(m) for m in result.created],
+                             skipped={str(k): v for k, v in result.skipped.items()})
+
 
 def _pair(pair) -> dict:
     """An exact-match pair."""
     customer_id, customer_name, company_id, company_name = pair
     return {"customer_id": customer_id, "customer_name": customer_name, "company_id": company_id,
             "company_name": company_name}
+
+
+# --- Products / Subscriptions tab (issue 7) -------------------------------------------------
+
+
+def _iso(value) -> str | None:
+    """A date as ISO text, or None."""
+    return value.isoformat() if value is not None else None
+
+
+def _money(value) -> str:
+    """Money as text with cents."""
+    return str(Decimal(value).quantize(_CENT))
+
+
+def _customer_head(customer, company) -> dict:
+    """The popups' Customer line: name, unique id, company."""
+    return {"id": customer.id, "name": customer.name, "external_id": customer.external_id,
+            "company": company_json(company)}
+
+
+def _agreement_json(agreement) -> dict | None:
+    """A cached agreement as the tab shows it."""
+    if agreement is None:
+        return None
+    return {"id": agreement.id, "cw_id": agreement.cw_id, "name": agreement.name, "type": agreement.type_name,
+            "billing_start_date": _iso(agreement.bill_start_date), "start_date": _iso(agreement.start_date),
+            "end_date": _iso(agreement.end_date), "billing_cycle": agreement.billing_cycle,
+            "status": agreement.agreement_status, "cancelled": bool(agreement.cancelled)}
+
+
+def _mapping_json(mapping) -> dict | None:
+    """A subscription mapping (active or history)."""
+    if mapping is None:
+        return None
+    return {"id": mapping.id, "subscription_id": mapping.subscription_id, "agreement": _agreement_json(mapping.agreement),
+            "from_date_mode": mapping.from_date_mode, "from_date": _iso(mapping.from_date), "method": mapping.method,
+            "created_by": mapping.created_by, "created_at": utc_iso(mapping.created_at),
+            "ended_by": mapping.ended_by, "ended_at": utc_iso(mapping.ended_at),
+            "previous_mapping_id": mapping.previous_mapping_id, "move_pushed": mapping.move_pushed,
+            "move_transaction_ids": mapping.move_transaction_ids or []}
+
+
+def _subscription_row(row: dict) -> dict:
+    """One row of the expanded customer."""
+    sub = row["subscription"]
+    return {"id": sub.id, "external_id": sub.external_id, "name": sub.name, "status": sub.status,
+            "quantity": format(sub.quantity.normalize(), "f"),
+            "unit_price": _money(sub.unit_price), "value": _money(sub.quantity * sub.unit_price),
+            "frequency": row["frequency"], "start_date": _iso(sub.start_date),
+            "mapping": _mapping_json(row["mapping"]), "sync_status": row["sync"]["status"],
+            "sync_reason": row["sync"]["reason"], "unmapped_reason": row["unmapped_reason"]}
+
+
+def _plan_json(plan) -> dict:
+    """A Change preview."""
+    p = plan.preview
+    return {"subscription": {"id": plan.subscription.id, "name": plan.subscription.name,
+                             "external_id": plan.subscription.external_id},
+            "current": _mapping_json(plan.current), "agreement": _agreement_json(plan.agreement),
+            "from_date": _iso(plan.from_date),
+            "allowed_range": {"from": _iso(plan.allowed.lower), "to": _iso(plan.allowed.upper)},
+            "warning": plan.warning,
+            "preview": {"to_new": list(p.to_new), "to_skip": list(p.to_skip), "move_candidates": list(p.move_candidates),
+                        "in_flight": list(p.in_flight), "to_new_amount": _money(p.to_new_amount),
+                        "to_skip_amount": _money(p.to_skip_amount), "move_amount": _money(p.move_amount),
+                        "warning": p.warning, "pushes_exist": False}}

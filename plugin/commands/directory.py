@@ -4,7 +4,8 @@ The request (button, REST, CLI ``--enqueue``) only enqueues a job on the fast qu
 job reads ConnectWise page by page and commits each page on its own (no transaction is
 held open across an HTTP call), incrementally (``lastUpdated`` past the last refresh)
 unless a full refresh is asked; soft-deleted companies come back with ``deletedFlag`` and
-are marked deleted. Then exact-name matches are mapped automatically, as the user who
+are marked deleted. Then exact-name matches are mapped automatically, and unmapped
+subscriptions of mapped customers are auto-associated (issue 7), as the user who
 asked for the refresh (or ``system`` for a scheduled one).
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from plugin.commands.base import Actor, BaseCommand, audit, transaction
 from plugin.commands.connectwise import client_for
 from plugin.commands.exceptions import CommandError
 from plugin.commands.reconciliation import MapExactMatchesCommand, scope
+from plugin.commands.subscriptions import AutoAssociateSubscriptionsCommand
 from plugin.connectwise import CWError
 from plugin.daos.directory import CwAgreementDAO, CwCompanyDAO, ReconciliationStateDAO, chunked
 from plugin.daos.integration import IntegrationDAO
@@ -107,7 +109,9 @@ class RefreshDirectoryCommand(BaseCommand):
             raise DirectoryRefreshError(f"ConnectWise could not be read: {err}") from err
         self._finish(companies, agreements)
         mapped = MapExactMatchesCommand(self.actor, self.partner_id).run() if self.automap else []
-        return {**self.counts, "exact_mapped": len(mapped), "full": self.full}
+        auto = AutoAssociateSubscriptionsCommand(self.actor, self.partner_id).run() if self.automap else None
+        return {**self.counts, "exact_mapped": len(mapped), "full": self.full,
+                "subscriptions_automapped": len(auto.created) if auto else 0}
 
     @transaction
     def _begin(self) -> tuple[dt.datetime | None, dt.datetime | None]:

@@ -317,6 +317,9 @@ class MapCustomerCommand(BaseCommand):
         audit(self.actor, "customer.map", "customer", self.customer.id, partner_id=self.partner_id,
               company_id=self.company.id, cw_company_id=self.company.cw_id, company=self.company.name,
               method=self.method, score=self.score)
+        from plugin.commands.subscriptions import auto_associate  # noqa: PLC0415 - it imports this module
+
+        self.auto = auto_associate(self.actor, self.partner_id, [self.customer.id])
         return mapping
 
 
@@ -418,5 +421,9 @@ class MapExactMatchesCommand(BaseCommand):
             session().flush()
         except IntegrityError as exc:
             raise ConflictError("Mappings changed while mapping exact matches; reload and try again.") from exc
+        if pairs:
+            from plugin.commands.subscriptions import auto_associate  # noqa: PLC0415 - it imports this module
+
+            auto_associate(self.actor, self.partner_id, [p[0] for p in pairs])
         return pairs
 

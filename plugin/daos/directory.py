@@ -162,6 +162,21 @@ class CwAgreementDAO(BaseDAO[CwAgreement]):
         return len(ids)
 
     @staticmethod
+    def in_partner(partner_id: int, agreement_id: int) -> CwAgreement | None:
+        """A cached agreement of this partner by id, or None."""
+        return session().scalar(select(CwAgreement).where(CwAgreement.id == agreement_id,
+                                                          CwAgreement.partner_id == partner_id))
+
+    @staticmethod
+    def live_for_companies(partner_id: int, company_ids: list[int]) -> list[CwAgreement]:
+        """The not-deleted cached agreements of these companies, by name."""
+        if not company_ids:
+            return []
+        return list(session().scalars(select(CwAgreement).where(
+            CwAgreement.partner_id == partner_id, CwAgreement.company_id.in_(company_ids),
+            CwAgreement.deleted.is_(False)).order_by(CwAgreement.name, CwAgreement.id)))
+
+    @staticmethod
     def count(partner_id: int) -> int:
         """How many agreements the cache holds."""
         return session().scalar(select(func.count(CwAgreement.id)).where(CwAgreement.partner_id == partner_id)) or 0

@@ -1,12 +1,12 @@
 """Customer and subscription mappings, and the Reconciliation Center's lists of customers."""
 from __future__ import annotations
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 
 from plugin.daos.base import BaseDAO, session
 from plugin.daos.directory import like_pattern
-from plugin.models.hub import Customer, Subscription, utcnow
-from plugin.models.psa import CustomerMapping, CwCompany, SubscriptionMapping
+from plugin.models.hub import BillingTransaction, Customer, Product, Subscription, utcnow
+from plugin.models.psa import CustomerMapping, CwAgreement, CwCompany, SubscriptionMapping
 
 
 def _active_customer_mapping():
@@ -154,3 +154,111 @@ class SubscriptionMappingDAO(BaseDAO[SubscriptionMapping]):
         return session().scalar(select(func.count(SubscriptionMapping.id)).where(
             SubscriptionMapping.customer_id == customer_id, SubscriptionMapping.ended_at.is_(None))) or 0
 
+
+
+# --- Products / Subscriptions tab (issue 7) -------------------------------------------------
+
+SYNC_NOT_MAPPED = "not_mapped"
+SYNC_PENDING = "pending"
+
+
+def subscription_sync_status(partner_id: int, subscription_ids: list[int]) -> dict[int, dict]:
+    """{subscription id: {"status", "reason"}}: the ONE place a subscription's sync status is decided.
+
+    Until the billing push (outbox) exists a subscription is ``not_mapped`` or ``pending``
+    (mapped, not yet pushed). The outbox replaces the mapped case with its own rows' states
+    (``pending`` / ``synced`` / ``failed`` with the reason), still in one query per call.
+    """
+    if not subscription_ids:
+        return {}
+    mapped = set(session().scalars(select(SubscriptionMapping.subscription_id).where(
+        SubscriptionMapping.partner_id == partner_id, SubscriptionMapping.subscription_id.in_(subscription_ids),
+        SubscriptionMapping.ended_at.is_(None))))
+    return {sid: {"status": SYNC_PENDING if sid in mapped else SYNC_NOT_MAPPED, "reason": None}
+            for sid in subscription_ids}
+
+
+def transaction_push_states(subscription_id: int) -> list[tuple]:
+    """(id, period start, period end, kind, amount, outbox state) of a subscription's transactions.
+
+    Seam for the billing push: nothing is pushed yet, so every transaction is ``pending``;
+    the outbox joins its row's state here.
+    """
+    rows = session().execute(select(BillingTransaction.id, BillingTransaction.period_start,
+                                    BillingTransaction.period_end, BillingTransaction.kind, BillingTransaction.amount)
+                             .where(BillingTransaction.subscription_id == subscription_id)
+                             .order_by(BillingTransaction.period_start, BillingTransaction.id)).all()
+    return [(*row, "pending") for row in rows]
+
+
+class SubscriptionRowsDAO:
+    """The partner's subscriptions as the Products / Subscriptions tab reads them."""
+
+    @staticmethod
+    def for_customer(customer_id: int) -> list[tuple]:
+        """(subscription, billing frequency, active mapping or None, its agreement or None) by name (one query)."""
+        query = (select(Subscription, Product.billing_frequency, SubscriptionMapping, CwAgreement)
+                 .join(Product, Product.id == Subscription.product_id)
+                 .outerjoin(SubscriptionMapping, and_(SubscriptionMapping.subscription_id == Subscription.id,
+                                                      SubscriptionMapping.ended_at.is_(None)))
+                 .outerjoin(CwAgreement, CwAgreement.id == SubscriptionMapping.agreement_id)
+                 .where(Subscription.customer_id == customer_id)
+                 .order_by(func.lower(Subscription.name), Subscription.id))
+        return [tuple(row) for row in session().execute(query).all()]
+
+    @staticmethod
+    def with_frequency(partner_id: int, subscription_ids: list[int]) -> dict[int, tuple[Subscription, str]]:
+        """{id: (subscription, billing frequency)} of these ids that belong to the partner."""
+        if not subscription_ids:
+            return {}
+        rows = session().execute(select(Subscription, Product.billing_frequency)
+                                 .join(Product, Product.id == Subscription.product_id)
+                                 .where(Subscription.partner_id == partner_id,
+                                        Subscription.id.in_(subscription_ids))).all()
+        return {row[0].id: (row[0], row[1]) for row in rows}
+
+    @staticmethod
+    def unmapped_of_mapped_customers(partner_id: int, customer_ids: list[int] | None = None) -> list[tuple]:
+        """(subscription, frequency, company id) of unmapped subscriptions whose customer is mapped."""
+        unmapped = ~exists().where(SubscriptionMapping.subscription_id == Subscription.id,
+                                   SubscriptionMapping.ended_at.is_(None))
+        query = (select(Subscription, Product.billing_frequency, CustomerMapping.company_id)
+                 .join(Product, Product.id == Subscription.product_id)
+                 .join(CustomerMapping, and_(CustomerMapping.customer_id == Subscription.customer_id,
+                                             CustomerMapping.ended_at.is_(None)))
+                 .where(Subscription.partner_id == partner_id, unmapped).order_by(Subscription.id))
+        if customer_ids is not None:
+            query = query.where(Subscription.customer_id.in_(customer_ids))
+        return [tuple(row) for row in session().execute(query).all()]
+
+
+class SubscriptionMappingHistoryDAO:
+    """Active and ended subscription mappings (history) and lookups by subscription."""
+
+    @staticmethod
+    def active_for_subscription(subscription_id: int) -> SubscriptionMapping | None:
+        """The subscription's active mapping, or None."""
+        return session().scalar(select(SubscriptionMapping).where(
+            SubscriptionMapping.subscription_id == subscription_id, SubscriptionMapping.ended_at.is_(None)))
+
+    @staticmethod
+    def active_subscription_ids(subscription_ids: list[int]) -> dict[int, SubscriptionMapping]:
+        """{subscription id: active mapping} among these ids."""
+        if not subscription_ids:
+            return {}
+        rows = session().scalars(select(SubscriptionMapping).where(
+            SubscriptionMapping.subscription_id.in_(subscription_ids), SubscriptionMapping.ended_at.is_(None)))
+        return {m.subscription_id: m for m in rows}
+
+    @staticmethod
+    def end(mapping: SubscriptionMapping, by: str) -> None:
+        """Close an active mapping (kept as history)."""
+        mapping.active, mapping.ended_at, mapping.ended_by = False, utcnow(), by
+        session().flush()
+
+    @staticmethod
+    def history(subscription_id: int) -> list[SubscriptionMapping]:
+        """Every mapping of a subscription, newest first."""
+        return list(session().scalars(select(SubscriptionMapping).where(
+            SubscriptionMapping.subscription_id == subscription_id)
+            .order_by(SubscriptionMapping.created_at.desc(), SubscriptionMapping.id.desc())))

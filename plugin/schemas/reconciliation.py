@@ -91,3 +91,45 @@ class CustomerRowSchema(Schema):
     method = fields.String(allow_none=True)
     mapped_by = fields.String(allow_none=True)
     mapped_at = fields.DateTime(allow_none=True)
+
+
+# --- Products / Subscriptions tab (issue 7) -------------------------------------------------
+
+FROM_DATE_MODE = fields.String(load_default="all", validate=validate.OneOf(["all", "custom"]),
+                               metadata={"description": "all: from the agreement's billing start; custom: from_date"})
+FROM_DATE = fields.Date(load_default=None, allow_none=True, metadata={"description": "YYYY-MM-DD (custom only)"})
+
+
+class MapSubscriptionsSchema(Schema):
+    """Body of POST /subscription-mappings (Create Subscription Mapping)."""
+
+    customer_id = fields.Integer(required=True, strict=True)
+    agreement_id = fields.Integer(required=True, strict=True, metadata={"description": "Cached agreement id"})
+    subscription_ids = fields.List(fields.Integer(strict=True), load_default=list,
+                                   metadata={"description": "The customer's unmapped subscriptions (at least one)"})
+    from_date_mode = FROM_DATE_MODE
+    from_date = FROM_DATE
+
+
+class RemapPreviewArgsSchema(Schema):
+    """?agreement_id=&from_date_mode=&from_date= of the Change popup's preview."""
+
+    agreement_id = fields.Integer(required=True)
+    from_date_mode = FROM_DATE_MODE
+    from_date = FROM_DATE
+
+
+class RemapSubscriptionSchema(Schema):
+    """Body of PUT /subscriptions/<id>/mapping (Change Subscription Mapping)."""
+
+    agreement_id = fields.Integer(required=True, strict=True)
+    from_date_mode = FROM_DATE_MODE
+    from_date = FROM_DATE
+    move_pushed = fields.Boolean(load_default=False, metadata={
+        "description": "Move transactions already pushed to the old agreement after the new From Date"})
+
+
+class AutomapSchema(Schema):
+    """Body of POST /subscriptions/automap (all mapped customers when customer_ids is absent)."""
+
+    customer_ids = fields.List(fields.Integer(strict=True), load_default=None)

@@ -1,0 +1,475 @@
+"""Products / Subscriptions tab: list, auto-association, Associate and Change (issue 7, BILLING.md).
+
+A subscription is mapped to one cached ConnectWise agreement of its customer's company,
+from a From Date. Mappings are never edited: a change ends the active row and creates a
+new one pointing at it (``previous_mapping_id``), so who/when/previous agreement and date
+are kept. Auto-association only ever creates a mapping for an unmapped subscription.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import IntegrityError
+
+from plugin.commands.base import Actor, BaseCommand, audit, transaction
+from plugin.commands.exceptions import ConflictError, InvalidInputError, NotFoundError
+from plugin.commands.reconciliation import partner_today, scope
+from plugin.daos.base import session
+from plugin.daos.directory import CwAgreementDAO, ReconciliationStateDAO
+from plugin.daos.hub import PartnerDAO
+from plugin.daos.mapping import (
+    CustomerMappingDAO, ReconciliationCustomerDAO, SubscriptionMappingDAO, SubscriptionMappingHistoryDAO,
+    SubscriptionRowsDAO, subscription_sync_status, transaction_push_states,
+)
+from plugin.daos.revenue import RevenueTotalsDAO
+from plugin.domain import billing, periods
+from plugin.domain.errors import EmptyFromDateRangeError, FromDateOutOfRangeError
+from plugin.models.psa import CustomerMapping, CwAgreement, SubscriptionMapping
+
+MODES = ("all", "custom")
+MAX_SELECTION = 500
+
+
+# --- conversions to the pure domain ----------------------------------------------------------
+
+
+def domain_agreement(agreement: CwAgreement) -> periods.Agreement:
+    """A cached agreement as eligibility sees it (ConnectWise exposes no agreement currency)."""
+    return periods.Agreement(
+        id=agreement.id, company_id=agreement.company_id, cancelled=bool(agreement.cancelled),
+        status=agreement.agreement_status or periods.AgreementStatus.ACTIVE, start_date=agreement.start_date,
+        end_date=agreement.end_date, no_ending=bool(agreement.no_ending_date), billing_cycle=agreement.billing_cycle,
+        bill_start_date=agreement.bill_start_date)
+
+
+def domain_subscription(subscription, frequency: str, company_id: int | None, currency: str | None,
+                        mapped_agreement_id: int | None = None) -> periods.Subscription:
+    """A subscription as eligibility sees it."""
+    return periods.Subscription(id=subscription.id, company_id=company_id, start_date=subscription.start_date,
+                                frequency=frequency, currency=currency, mapped_agreement_id=mapped_agreement_id)
+
+
+def agreement_bound(agreement: CwAgreement) -> dt.date | None:
+    """The agreement's side of the From Date's lower bound: billing start, else start."""
+    return agreement.bill_start_date or agreement.start_date
+
+
+def allowed_range(agreement: CwAgreement, subscriptions: list, today: dt.date) -> periods.DateRange:
+    """Allowed From Dates for all these subscriptions on this agreement (the latest lower bound).
+
+    :raises InvalidInputError: when no date is possible yet (a bound after today).
+    """
+    try:
+        ranges = [periods.from_date_range(agreement.bill_start_date, agreement.start_date, s.start_date, today)
+                  for s in subscriptions]
+    except EmptyFromDateRangeError as err:
+        raise InvalidInputError(str(err), {"from_date": [str(err)]}) from err
+    return periods.DateRange(max(r.lower for r in ranges), today)
+
+
+def resolve_from_date(mode: str, custom: dt.date | None, agreement: CwAgreement, subscription,
+                      allowed: periods.DateRange, today: dt.date) -> dt.date:
+    """The From Date of one subscription: its own "all history" bound, or the validated custom date.
+
+    :raises InvalidInputError: unknown mode, missing date, or a date outside ``allowed`` (400, range in text).
+    """
+    if mode not in MODES:
+        raise InvalidInputError("Unknown From Date option.", {"from_date_mode": ["all or custom."]})
+    if mode == "all":
+        return periods.from_date_range(agreement.bill_start_date, agreement.start_date,
+                                       subscription.start_date, today).lower
+    if custom is None:
+        raise InvalidInputError("Choose a custom From Date.", {"from_date": ["Required for a custom From Date."]})
+    try:
+        return periods.validate_custom_from_date(custom, allowed)
+    except FromDateOutOfRangeError as err:
+        raise InvalidInputError(str(err), {"from_date": [str(err)]}) from err
+
+
+def check_agreement(partner_id: int, agreement_id: int, company_id: int, subscription, frequency: str,
+                    currency: str, today: dt.date) -> tuple[CwAgreement, periods.Eligibility]:
+    """The agreement, if it belongs to the customer's company and can take billing now.
+
+    :raises NotFoundError: another partner's or company's agreement (or unknown).
+    :raises InvalidInputError: deleted, cancelled, expired, inactive, ended or not started.
+    """
+    agreement = CwAgreementDAO.in_partner(partner_id, agreement_id)
+    if agreement is None or agreement.company_id != company_id:
+        raise NotFoundError(f"Agreement {agreement_id} not found for this customer's ConnectWise company.")
+    if agreement.deleted:
+        raise InvalidInputError(f"Agreement {agreement.name} was deleted in ConnectWise and cannot be chosen.")
+    eligibility = periods.agreement_eligibility(
+        domain_agreement(agreement), domain_subscription(subscription, frequency, company_id, currency), today)
+    if not eligibility.eligible:
+        raise InvalidInputError(f"Agreement {agreement.name} is {eligibility.reason.value} and cannot take billing; "
+                                "choose an active agreement.", {"agreement_id": [str(eligibility.reason.value)]})
+    return agreement, eligibility
+
+
+def recompute_revenue(partner_id: int, customer_ids: list[int]) -> None:
+    """Keep the running totals right after subscription mappings of these customers changed."""
+    state = ReconciliationStateDAO.ensure(partner_id, lock=True)
+    RevenueTotalsDAO.fold_new(state)
+    RevenueTotalsDAO.recompute_customers(state, sorted(set(customer_ids)))
+
+
+def mapped_customer(partner_id: int, customer_id: int) -> tuple:
+    """(customer, its active customer mapping).
+
+    :raises NotFoundError: unknown or another partner's customer.
+    :raises ConflictError: the customer is not mapped to a ConnectWise company.
+    """
+    customer = ReconciliationCustomerDAO.in_partner(partner_id, customer_id)
+    if customer is None:
+        raise NotFoundError(f"Customer {customer_id} not found.")
+    mapping = CustomerMappingDAO.active_for_customer(customer.id)
+    if mapping is None:
+        raise ConflictError(f"{customer.name} is not mapped to a ConnectWise company: map the customer on the "
+                            "Customers tab first, then associate its subscriptions.")
+    return customer, mapping
+
+
+# --- the expanded row ----------------------------------------------------------------------
+
+
+@dataclass
+class CustomerSubscriptions:
+    """A mapped customer's subscriptions with agreement, sync status and, when unmapped, why."""
+
+    customer: object
+    mapping: CustomerMapping
+    currency: str
+    today: dt.date
+    rows: list[dict] = field(default_factory=list)
+
+
+class CustomerSubscriptionsCommand(BaseCommand):
+    """View Subscriptions: every subscription of one mapped customer."""
+
+    def __init__(self, actor: Actor, customer_id: int, partner_id: int | None = None):
+        self.actor, self.customer_id, self.partner_id = actor, customer_id, partner_id
+
+    def validate(self) -> None:
+        """Tenant, integration, read permission; the customer exists and is mapped."""
+        self.partner_id = scope(self.actor, self.partner_id)
+        self.customer, self.mapping = mapped_customer(self.partner_id, self.customer_id)
+
+    def run(self) -> CustomerSubscriptions:
+        """The rows (a fixed number of queries whatever the number of subscriptions)."""
+        self.validate()
+        today, currency = partner_today(self.partner_id), PartnerDAO.find_by_id(self.partner_id).currency
+        found = SubscriptionRowsDAO.for_customer(self.customer.id)
+        status = subscription_sync_status(self.partner_id, [row[0].id for row in found])
+        agreements = [domain_agreement(a) for a in CwAgreementDAO.live_for_companies(
+            self.partner_id, [self.mapping.company_id])] if any(row[2] is None for row in found) else []
+        result = CustomerSubscriptions(self.customer, self.mapping, currency, today)
+        for subscription, frequency, mapping, agreement in found:
+            reason = None
+            if mapping is None:
+                sub = domain_subscription(subscription, frequency, self.mapping.company_id, currency)
+                reason = periods.auto_association(sub, agreements, today).reason
+            result.rows.append({"subscription": subscription, "frequency": frequency, "mapping": mapping,
+                                "agreement": agreement, "sync": status[subscription.id], "unmapped_reason": reason})
+        return result
+
+
+class AgreementOptionsCommand(BaseCommand):
+    """The popups' choices: the company's eligible agreements, with fit warnings and From Date bounds."""
+
+    def __init__(self, actor: Actor, customer_id: int, partner_id: int | None = None):
+        self.actor, self.customer_id, self.partner_id = actor, customer_id, partner_id
+
+    def validate(self) -> None:
+        """Tenant, integration, read permission; the customer exists and is mapped."""
+        self.partner_id = scope(self.actor, self.partner_id)
+        self.customer, self.mapping = mapped_customer(self.partner_id, self.customer_id)
+
+    def run(self) -> dict:
+        """{customer, company, today, agreements: [{agreement, eligible, reason, warnings by frequency}]}."""
+        self.validate()
+        today, currency = partner_today(self.partner_id), PartnerDAO.find_by_id(self.partner_id).currency
+        options = []
+        for agreement in CwAgreementDAO.live_for_companies(self.partner_id, [self.mapping.company_id]):
+            probe = {f: periods.Subscription(0, agreement.company_id, today, f, currency)
+                     for f in periods.Frequency}
+            checks = {f: periods.agreement_eligibility(domain_agreement(agreement), s, today) for f, s in probe.items()}
+            first = checks[periods.Frequency.MONTHLY]
+            options.append({"agreement": agreement, "eligible": first.eligible,
+                            "reason": first.reason.value if first.reason else None, "bound": agreement_bound(agreement),
+                            "warnings": {str(f): c.warning for f, c in checks.items() if c.warning}})
+        return {"customer": self.customer, "company": self.mapping.company, "today": today, "agreements": options}
+
+
+# --- Associate -------------------------------------------------------------------------------
+
+
+class MapSubscriptionsCommand(BaseCommand):
+    """Create Subscription Mapping: map every selected unmapped subscription to one agreement, from a From Date."""
+
+    def __init__(self, actor: Actor, customer_id: int, agreement_id: int, subscription_ids: list[int],
+                 from_date_mode: str = "all", from_date: dt.date | None = None, partner_id: int | None = None):
+        self.actor, self.customer_id, self.agreement_id = actor, customer_id, agreement_id
+        self.subscription_ids = list(dict.fromkeys(subscription_ids or []))
+        self.mode, self.custom, self.partner_id = from_date_mode, from_date, partner_id
+
+    def validate(self) -> None:
+        """Every business rule of the popup ("Bad input" of issue 7).
+
+        :raises InvalidInputError: empty selection, bad agreement state, From Date out of range.
+        :raises NotFoundError: another tenant's or company's customer, agreement or subscription.
+        :raises ConflictError: customer not mapped, or a subscription already mapped (use Change).
+        """
+        self.partner_id = scope(self.actor, self.partner_id, write=True)
+        if not self.subscription_ids:
+            raise InvalidInputError("Select at least one subscription.", {"subscription_ids": ["Select at least one."]})
+        if len(self.subscription_ids) > MAX_SELECTION:
+            raise InvalidInputError(f"Select at most {MAX_SELECTION} subscriptions at once.")
+        self.customer, self.customer_mapping = mapped_customer(self.partner_id, self.customer_id)
+        self.subs = self._subscriptions()
+        self.today, currency = partner_today(self.partner_id), PartnerDAO.find_by_id(self.partner_id).currency
+        first, frequency = self.subs[0]
+        self.agreement, _ = check_agreement(self.partner_id, self.agreement_id, self.customer_mapping.company_id,
+                                            first, frequency, currency, self.today)
+        self.warnings = self._warnings(currency)
+        allowed = allowed_range(self.agreement, [s for s, _ in self.subs], self.today)
+        self.from_dates = {s.id: resolve_from_date(self.mode, self.custom, self.agreement, s, allowed, self.today)
+                           for s, _ in self.subs}
+
+    def _subscriptions(self) -> list[tuple]:
+        """[(subscription, frequency)] of the selection, all the customer's and unmapped."""
+        found = SubscriptionRowsDAO.with_frequency(self.partner_id, self.subscription_ids)
+        for sid in self.subscription_ids:
+            if sid not in found or found[sid][0].customer_id != self.customer.id:
+                raise NotFoundError(f"Subscription {sid} not found for {self.customer.name}.")
+        taken = SubscriptionMappingHistoryDAO.active_subscription_ids(self.subscription_ids)
+        if taken:
+            sid, mapping = next(iter(taken.items()))
+            raise ConflictError(f"{found[sid][0].name} is already mapped to agreement {mapping.agreement.name}: "
+                                "use Change to re-map it.")
+        return [found[sid] for sid in self.subscription_ids]
+
+    def _warnings(self, currency: str) -> list[str]:
+        """Fit warnings (cycle or currency) of the chosen agreement for the selection, once each."""
+        agreement = domain_agreement(self.agreement)
+        found = [periods.agreement_eligibility(agreement, domain_subscription(
+            s, f, self.customer_mapping.company_id, currency), self.today).warning for s, f in self.subs]
+        return list(dict.fromkeys(w for w in found if w))
+
+    @transaction
+    def run(self) -> list[SubscriptionMapping]:
+        """Create the mappings in one transaction, audit each, update the running totals."""
+        self.validate()
+        created = []
+        try:
+            for subscription, _ in self.subs:
+                created.append(SubscriptionMappingDAO.create(
+                    partner_id=self.partner_id, customer_id=self.customer.id, subscription_id=subscription.id,
+                    agreement_id=self.agreement.id, from_date_mode=self.mode, from_date=self.from_dates[subscription.id],
+                    method="manual", active=True, created_by_id=self.actor.user_id, created_by=self.actor.username))
+        except IntegrityError as exc:
+            session().rollback()
+            raise ConflictError("A selected subscription was mapped by someone else meanwhile; reload.") from exc
+        for mapping in created:
+            audit(self.actor, "subscription.map", "subscription", mapping.subscription_id, partner_id=self.partner_id,
+                  customer_id=self.customer.id, agreement_id=self.agreement.id, cw_agreement_id=self.agreement.cw_id,
+                  agreement=self.agreement.name, from_date_mode=self.mode, from_date=mapping.from_date.isoformat(),
+                  mapping_id=mapping.id, warnings=self.warnings or None)
+        recompute_revenue(self.partner_id, [self.customer.id])
+        return created
+
+
+# --- Change ----------------------------------------------------------------------------------
+
+
+@dataclass
+class RemapPlan:
+    """A validated change: old and new mapping targets and the preview of what happens."""
+
+    subscription: object
+    current: SubscriptionMapping
+    agreement: CwAgreement
+    from_date: dt.date
+    allowed: periods.DateRange
+    preview: billing.RemapPreview
+    warning: str | None
+
+
+class RemapPreviewCommand(BaseCommand):
+    """Change Subscription Mapping, before Confirm: what the change would do (BILLING.md From Date)."""
+
+    def __init__(self, actor: Actor, subscription_id: int, agreement_id: int, from_date_mode: str = "all",
+                 from_date: dt.date | None = None, partner_id: int | None = None, write: bool = False):
+        self.actor, self.subscription_id, self.agreement_id = actor, subscription_id, agreement_id
+        self.mode, self.custom, self.partner_id, self.write = from_date_mode, from_date, partner_id, write
+
+    def validate(self) -> None:
+        """The subscription is the partner's and mapped; the agreement its company's and usable; the date in range.
+
+        :raises NotFoundError: / ConflictError: / InvalidInputError: as for Associate.
+        """
+        self.partner_id = scope(self.actor, self.partner_id, write=self.write)
+        found = SubscriptionRowsDAO.with_frequency(self.partner_id, [self.subscription_id])
+        if self.subscription_id not in found:
+            raise NotFoundError(f"Subscription {self.subscription_id} not found.")
+        self.subscription, frequency = found[self.subscription_id]
+        _, customer_mapping = mapped_customer(self.partner_id, self.subscription.customer_id)
+        self.current = SubscriptionMappingHistoryDAO.active_for_subscription(self.subscription.id)
+        if self.current is None:
+            raise ConflictError(f"{self.subscription.name} is not mapped yet: use Associate.")
+        self.today, currency = partner_today(self.partner_id), PartnerDAO.find_by_id(self.partner_id).currency
+        self.agreement, eligibility = check_agreement(self.partner_id, self.agreement_id, customer_mapping.company_id,
+                                                      self.subscription, frequency, currency, self.today)
+        self.warning = eligibility.warning
+        self.allowed = allowed_range(self.agreement, [self.subscription], self.today)
+        self.from_date = resolve_from_date(self.mode, self.custom, self.agreement, self.subscription, self.allowed,
+                                           self.today)
+
+    def run(self) -> RemapPlan:
+        """The plan, with ``remap_preview`` over the subscription's transactions and their push states."""
+        self.validate()
+        transactions = [billing.TransactionState(*row) for row in transaction_push_states(self.subscription.id)]
+        preview = billing.remap_preview(
+            transactions, billing.MappingTarget(self.current.agreement_id, self.current.from_date),
+            billing.MappingTarget(self.agreement.id, self.from_date))
+        return RemapPlan(self.subscription, self.current, self.agreement, self.from_date, self.allowed, preview,
+                         self.warning)
+
+
+class RemapSubscriptionCommand(BaseCommand):
+    """Change Subscription Mapping, Confirm: end the active mapping and create the new one (history kept)."""
+
+    def __init__(self, actor: Actor, subscription_id: int, agreement_id: int, from_date_mode: str = "all",
+                 from_date: dt.date | None = None, move_pushed: bool = False, partner_id: int | None = None):
+        self.actor, self.move_pushed = actor, bool(move_pushed)
+        self.preview_command = RemapPreviewCommand(actor, subscription_id, agreement_id, from_date_mode, from_date,
+                                                   partner_id, write=True)
+
+    def validate(self) -> RemapPlan:
+        """The preview's checks, plus: something changes, and nothing is being pushed right now.
+
+        :raises InvalidInputError: the same agreement and From Date as now.
+        :raises ConflictError: transactions of the subscription are being sent to ConnectWise.
+        """
+        plan = self.preview_command.run()
+        mode = self.preview_command.mode
+        if (plan.agreement.id, plan.from_date, mode) == (plan.current.agreement_id, plan.current.from_date,
+                                                         plan.current.from_date_mode):
+            raise InvalidInputError("Nothing to change: choose another agreement or From Date.")
+        if plan.preview.in_flight:
+            raise ConflictError(f"{len(plan.preview.in_flight)} transaction(s) of this subscription are being pushed "
+                                "right now; try again when the push has finished.")
+        return plan
+
+    @transaction
+    def run(self) -> tuple[SubscriptionMapping, RemapPlan]:
+        """Swap the mapping in one transaction, record the move choice, audit, update the totals."""
+        plan = self.validate()
+        partner_id, old = self.preview_command.partner_id, plan.current
+        SubscriptionMappingHistoryDAO.end(old, self.actor.username)
+        candidates = list(plan.preview.move_candidates)
+        new = SubscriptionMappingDAO.create(
+            partner_id=partner_id, customer_id=old.customer_id, subscription_id=old.subscription_id,
+            agreement_id=plan.agreement.id, from_date_mode=self.preview_command.mode, from_date=plan.from_date,
+            method="manual", active=True, previous_mapping_id=old.id, move_pushed=self.move_pushed and bool(candidates),
+            move_transaction_ids=candidates if self.move_pushed else [], created_by_id=self.actor.user_id,
+            created_by=self.actor.username)
+        audit(self.actor, "subscription.remap", "subscription", old.subscription_id, partner_id=partner_id,
+              mapping_id=new.id, previous_mapping_id=old.id, previous_agreement_id=old.agreement_id,
+              previous_from_date=old.from_date.isoformat(), agreement_id=plan.agreement.id,
+              cw_agreement_id=plan.agreement.cw_id, agreement=plan.agreement.name,
+              from_date_mode=new.from_date_mode, from_date=new.from_date.isoformat(),
+              to_new=len(plan.preview.to_new), to_skip=len(plan.preview.to_skip), move_candidates=len(candidates),
+              move_pushed=self.move_pushed, warning=plan.warning)
+        recompute_revenue(partner_id, [old.customer_id])
+        return new, plan
+
+
+# --- auto-association ------------------------------------------------------------------------
+
+
+@dataclass
+class AutoResult:
+    """What an auto-association run did: mappings created and, per subscription left alone, why."""
+
+    created: list[SubscriptionMapping] = field(default_factory=list)
+    skipped: dict[int, str] = field(default_factory=dict)
+
+
+def auto_associate(actor: Actor, partner_id: int, customer_ids: list[int] | None = None) -> AutoResult:
+    """Associate each unmapped subscription of mapped customers with its company's only eligible agreement.
+
+    Runs inside the caller's transaction; never touches a subscription that has a mapping.
+    """
+    rows = SubscriptionRowsDAO.unmapped_of_mapped_customers(partner_id, customer_ids)
+    result = AutoResult()
+    if not rows:
+        return result
+    today, currency = partner_today(partner_id), PartnerDAO.find_by_id(partner_id).currency
+    by_company: dict[int, list[periods.Agreement]] = {}
+    for agreement in CwAgreementDAO.live_for_companies(partner_id, sorted({row[2] for row in rows})):
+        by_company.setdefault(agreement.company_id, []).append(domain_agreement(agreement))
+    for subscription, frequency, company_id in rows:
+        decision = periods.auto_association(domain_subscription(subscription, frequency, company_id, currency),
+                                            by_company.get(company_id, []), today)
+        if not decision.associate:
+            result.skipped[subscription.id] = decision.reason
+            continue
+        result.created.append(_auto_mapping(actor, partner_id, subscription, decision))
+    if result.created:
+        recompute_revenue(partner_id, [m.customer_id for m in result.created])
+    return result
+
+
+def _auto_mapping(actor: Actor, partner_id: int, subscription, decision: periods.AutoAssociation) -> SubscriptionMapping:
+    """Create and audit one automatic mapping (From Date = start of the current period)."""
+    mapping = SubscriptionMappingDAO.create(
+        partner_id=partner_id, customer_id=subscription.customer_id, subscription_id=subscription.id,
+        agreement_id=decision.agreement_id, from_date_mode="auto", from_date=decision.from_date, method="auto",
+        active=True, created_by_id=actor.user_id, created_by=actor.username)
+    audit(actor, "subscription.automap", "subscription", subscription.id, partner_id=partner_id,
+          customer_id=subscription.customer_id, agreement_id=decision.agreement_id,
+          from_date=decision.from_date.isoformat(), mapping_id=mapping.id)
+    return mapping
+
+
+class AutoAssociateSubscriptionsCommand(BaseCommand):
+    """Auto-association on demand: after a directory refresh, a customer mapping, or new subscriptions (host)."""
+
+    def __init__(self, actor: Actor, partner_id: int | None = None, customer_ids: list[int] | None = None):
+        self.actor, self.partner_id, self.customer_ids = actor, partner_id, customer_ids
+
+    def validate(self) -> None:
+        """Tenant, integration, write permission; named customers must be the partner's."""
+        self.partner_id = scope(self.actor, self.partner_id, write=True)
+        for customer_id in self.customer_ids or []:
+            if ReconciliationCustomerDAO.in_partner(self.partner_id, customer_id) is None:
+                raise NotFoundError(f"Customer {customer_id} not found.")
+
+    @transaction
+    def run(self) -> AutoResult:
+        """Create the automatic mappings in one transaction."""
+        self.validate()
+        try:
+            return auto_associate(self.actor, self.partner_id, self.customer_ids)
+        except IntegrityError as exc:
+            session().rollback()
+            raise ConflictError("Subscriptions were mapped by someone else meanwhile; run it again.") from exc
+
+
+class SubscriptionHistoryCommand(BaseCommand):
+    """Every mapping a subscription has had (who, when, agreement, From Date, move choice)."""
+
+    def __init__(self, actor: Actor, subscription_id: int, partner_id: int | None = None):
+        self.actor, self.subscription_id, self.partner_id = actor, subscription_id, partner_id
+
+    def validate(self) -> None:
+        """Tenant, integration, read permission; the subscription is the partner's."""
+        self.partner_id = scope(self.actor, self.partner_id)
+        if self.subscription_id not in SubscriptionRowsDAO.with_frequency(self.partner_id, [self.subscription_id]):
+            raise NotFoundError(f"Subscription {self.subscription_id} not found.")
+
+    def run(self) -> list[SubscriptionMapping]:
+        """Newest first."""
+        self.validate()
+        return SubscriptionMappingHistoryDAO.history(self.subscription_id)
