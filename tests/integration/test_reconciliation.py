@@ -153,7 +153,14 @@ def test_running_totals_follow_mappings_and_new_transactions(app, cw_live):
         customer = customer_named(partner_id, "Northwind Traders")
         company = company_named(partner_id, "Northwind Traders")
         MapCustomerCommand(actor, customer.id, company.id).run()
-        assert ReconciliationSummaryCommand(actor).run().unsynchronized_revenue == total  # subscriptions still unmapped
+        # Issue 7: mapping the customer auto-associates subscriptions with exactly one eligible agreement.
+        assert ReconciliationSummaryCommand(actor).run().unsynchronized_revenue == oracle_unsynchronized(partner_id)
+        from plugin.daos.mapping import SubscriptionMappingDAO
+
+        SubscriptionMappingDAO.end_for_customer(customer.id, "test")
+        RevenueTotalsDAO.recompute_customers(ReconciliationStateDAO.ensure(partner_id), [customer.id])
+        session().commit()
+        assert ReconciliationSummaryCommand(actor).run().unsynchronized_revenue == total  # subscriptions unmapped again
         agreement = session().scalar(select(CwAgreement).where(CwAgreement.company_id == company.id))
         sub = _map_subscription(partner_id, customer, agreement)
         mapped_total = ReconciliationSummaryCommand(actor).run().unsynchronized_revenue

@@ -50,7 +50,7 @@
       $('#fig-unsynchronized').text(money(s.unsynchronized_revenue));
       $('#badge-unmapped').text(s.unmapped_customers);
       $('#badge-mapped').text(s.mapped_customers);
-      $('#subscriptions-summary').text(s.mapped_subscriptions + ' of ' + s.subscriptions + ' subscriptions are mapped to ConnectWise agreements.');
+      $('#subscriptions-summary').text(s.mapped_subscriptions + ' of ' + s.subscriptions + ' subscriptions mapped');
       showDirectory(s.directory);
     });
   }
@@ -238,21 +238,288 @@
     });
   }
 
+  /* ---- Products / Subscriptions (issue 7) ---- */
+  var SYNC = {not_mapped: ['Not mapped', 'label-warning'], pending: ['Pending', 'label-info'],
+              synced: ['Synced', 'label-success'], failed: ['Failed', 'label-danger']};
+  var subs = {open: {}, customer: null, rows: [], agreements: [], today: null, change: null, previewSeq: 0};
+
   function loadSubscriptions() {
-    var params = {state: 'mapped', q: '', page: state.subsPage, page_size: PAGE, period: state.period};
+    var params = {state: 'mapped', q: $('#subs-search').val() || '', page: state.subsPage, page_size: PAGE, period: state.period};
     return psaFetch(API + '/customers?' + qs(params)).then(function (resp) {
       if (!resp.ok) { return failed(resp); }
       var $body = $('#subscriptions-table tbody').empty();
-      if (!resp.body.result.length) { $body.append($('<tr><td colspan="4" class="text-muted">No mapped customers yet: map customers on the Customers tab first.</td></tr>')); }
+      if (!resp.body.result.length) { $body.append($('<tr><td colspan="5" class="text-muted">No mapped customers yet: map customers on the Customers tab first.</td></tr>')); }
       resp.body.result.forEach(function (c) {
-        var cls = c.subscriptions_mapped < c.subscriptions ? 'warning' : '';
-        $body.append($('<tr></tr>').addClass(cls).append($('<td></td>').text(c.name), $('<td></td>').text(c.company ? c.company.name : ''),
-          $('<td></td>').text(c.subscriptions_mapped + ' of ' + c.subscriptions + ' subscriptions mapped'),
-          $('<td class="text-right"></td>').text(money(c.unsynchronized))));
+        var missing = c.subscriptions - c.subscriptions_mapped;
+        var status = c.subscriptions_mapped + ' of ' + c.subscriptions + ' mapped';
+        var $status = $('<td></td>').text(status);
+        if (missing > 0) { $status.append(' ', $('<span class="label label-warning"></span>').text(missing + ' unmapped')); }
+        var $btn = $('<button type="button" class="btn btn-default btn-xs recon-view-subs"></button>')
+          .attr({'aria-expanded': 'false', 'data-customer': c.id}).text('View Subscriptions');
+        var $tr = $('<tr class="recon-subs-customer"></tr>').attr('data-customer', c.id).append(
+          $('<td></td>').text(c.name), $('<td></td>').text(c.company ? c.company.name : ''), $status,
+          $('<td class="text-right"></td>').text(money(c.unsynchronized)), $('<td class="text-right"></td>').append($btn));
+        $btn.on('click', function () { toggleSubscriptions(c.id); });
+        $body.append($tr);
+        if (subs.open[c.id]) { showSubscriptions(c.id); }
       });
       pager('#subscriptions-pager', state.subsPage, resp.body.total, function (p) { state.subsPage = p; loadSubscriptions(); });
     });
   }
+
+  function toggleSubscriptions(customerId) {
+    if (subs.open[customerId]) {
+      delete subs.open[customerId];
+      $('#subs-of-' + customerId).remove();
+      $('.recon-view-subs[data-customer="' + customerId + '"]').attr('aria-expanded', 'false').text('View Subscriptions');
+      return;
+    }
+    subs.open[customerId] = true;
+    showSubscriptions(customerId);
+  }
+
+  function showSubscriptions(customerId) {
+    $('.recon-view-subs[data-customer="' + customerId + '"]').attr('aria-expanded', 'true').text('Hide Subscriptions');
+    return psaFetch(API + '/customers/' + customerId + '/subscriptions').then(function (resp) {
+      $('#subs-of-' + customerId).remove();
+      var $cell = $('<td colspan="5"></td>');
+      var $detail = $('<tr class="recon-subs-detail"></tr>').attr('id', 'subs-of-' + customerId).append($cell);
+      $('tr.recon-subs-customer[data-customer="' + customerId + '"]').after($detail);
+      if (!resp.ok) { $cell.append($('<div class="text-danger"></div>').text((resp.body || {}).message || 'Could not load the subscriptions.')); return; }
+      $cell.append(subscriptionTable(resp.body));
+    });
+  }
+
+  function subscriptionTable(data) {
+    var $table = $('<table class="table table-condensed recon-subs-table"></table>').attr('data-customer', data.customer.id);
+    $table.append($('<thead><tr><th>Subscription</th><th class="text-right">Quantity</th><th class="text-right">Value</th><th>Agreement</th><th>From Date</th><th>Sync status</th><th></th></tr></thead>'));
+    var $body = $('<tbody></tbody>');
+    if (!data.result.length) { $body.append($('<tr><td colspan="7" class="text-muted">This customer has no subscriptions.</td></tr>')); }
+    data.result.forEach(function (r) {
+      var m = r.mapping;
+      var $tr = $('<tr class="recon-sub"></tr>').attr('data-subscription', r.id).toggleClass('recon-unmapped', !m);
+      var $agreement = $('<td class="recon-sub-agreement"></td>');
+      if (m) {
+        $agreement.text(m.agreement.name).append($('<span class="text-muted small"></span>').text(m.method === 'auto' ? ' (auto)' : ''));
+      } else {
+        $agreement.append($('<span class="text-muted">not available</span>'),
+          $('<div class="small text-warning recon-unmapped-reason"></div>').text(r.unmapped_reason || ''));
+      }
+      var sync = SYNC[r.sync_status] || [r.sync_status, 'label-default'];
+      var $sync = $('<span class="label recon-sync"></span>').addClass(sync[1]).text(sync[0]);
+      if (r.sync_reason) { $sync.attr('title', r.sync_reason); }
+      var $act = $('<td class="text-right"></td>');
+      if (canWrite) {
+        $act.append(m ? $('<button type="button" class="btn btn-default btn-xs recon-change">Change</button>').on('click', function () { openChange(data, r); })
+                      : $('<button type="button" class="btn btn-primary btn-xs recon-associate">Associate</button>').on('click', function () { openAssociate(data, r); }));
+      }
+      $tr.append($('<td></td>').append($('<span class="recon-sub-name"></span>').text(r.name), $('<div class="small text-muted"></div>').text(r.external_id + ' · ' + r.frequency.replace('_', '-'))),
+        $('<td class="text-right"></td>').text(r.quantity), $('<td class="text-right"></td>').text(money(r.value)),
+        $agreement, $('<td></td>').text(m ? m.from_date : ''), $('<td></td>').append($sync), $act);
+      $body.append($tr);
+    });
+    return $table.append($body);
+  }
+
+  function laterDate(a, b) { return !a ? b : (!b ? a : (a > b ? a : b)); }
+  function popupError(id, resp) {
+    var body = (resp && resp.body) || {};
+    var details = body.errors ? Object.keys(body.errors).filter(function (k) { return k !== 'from_date'; })
+      .map(function (k) { return [].concat(body.errors[k]).join(', '); }).join('; ') : '';
+    $(id).removeClass('hidden').text((body.message || ('Request failed (' + (resp ? resp.status : '?') + ').')) + (details ? ' ' + details : ''));
+  }
+  function agreementLabel(a) {
+    return a.name + (a.type ? ' — ' + a.type : '') + ' — billing start ' + (a.billing_start_date || a.start_date || 'not set');
+  }
+  function loadAgreements(customerId) {
+    return psaFetch(API + '/customers/' + customerId + '/agreements').then(function (resp) {
+      if (!resp.ok) { return resp; }
+      subs.today = resp.body.today;
+      subs.agreements = resp.body.agreements;
+      return resp;
+    });
+  }
+  function fillAgreements($select, keepId, includeId) {
+    $select.empty();
+    subs.agreements.forEach(function (a) {
+      if (!a.eligible && a.id !== includeId) { return; }
+      $select.append($('<option></option>').val(a.id).text(agreementLabel(a) + (a.eligible ? '' : ' (' + a.reason + ')')));
+    });
+    if (keepId) { $select.val(String(keepId)); }
+  }
+  function agreementById(id) { return subs.agreements.filter(function (a) { return a.id === Number(id); })[0]; }
+
+  /* Associate -> Create Subscription Mapping */
+  function openAssociate(data, row) {
+    subs.customer = data.customer;
+    subs.rows = data.result.filter(function (r) { return !r.mapping; });
+    $('#assoc-error').addClass('hidden').text('');
+    $('#assoc-customer').text(data.customer.name);
+    $('#assoc-customer-id').text('(' + data.customer.external_id + ')');
+    $('#assoc-company').text(data.customer.company ? data.customer.company.name + ' (ConnectWise #' + data.customer.company.cw_id + ')' : '');
+    $('#assoc-search').val('');
+    $('#assoc-mode-all').prop('checked', true);
+    $('#assoc-from-date').val('');
+    var $body = $('#assoc-subs tbody').empty();
+    subs.rows.forEach(function (r) {
+      $body.append($('<tr class="assoc-sub"></tr>').attr('data-name', (r.name + ' ' + r.external_id).toLowerCase()).append(
+        $('<td></td>').append($('<input type="checkbox" class="assoc-pick">').val(r.id).prop('checked', r.id === row.id).attr('aria-label', 'Select ' + r.name)),
+        $('<td></td>').text(r.name), $('<td></td>').text(r.external_id), $('<td class="text-right"></td>').text(r.quantity),
+        $('<td class="text-right"></td>').text(money(r.value))));
+    });
+    loadAgreements(data.customer.id).then(function (resp) {
+      if (!resp.ok) { return popupError('#assoc-error', resp); }
+      fillAgreements($('#assoc-agreement'));
+      if (!$('#assoc-agreement option').length) {
+        $('#assoc-agreement').append($('<option value="">No eligible agreement in ConnectWise for this company</option>'));
+      }
+      updateAssociate();
+    });
+    $('#associate-modal').modal('show');
+  }
+
+  function selectedRows() {
+    var ids = $('#assoc-subs .assoc-pick:checked').map(function () { return Number(this.value); }).get();
+    return subs.rows.filter(function (r) { return ids.indexOf(r.id) >= 0; });
+  }
+
+  function updateAssociate() {
+    var a = agreementById($('#assoc-agreement').val());
+    var picked = selectedRows();
+    var bound = a ? (a.lower_bound || null) : null;
+    var lower = bound;
+    picked.forEach(function (r) { lower = laterDate(lower, r.start_date); });
+    $('#assoc-agreement-help').text(a ? 'Billing start date: ' + (a.billing_start_date || a.start_date || 'not set in ConnectWise') +
+      (a.billing_cycle ? ' · billed ' + a.billing_cycle : '') : '');
+    $('#assoc-all-date').text(a && bound ? '(from ' + bound + ', or each subscription\'s start where later)' : '');
+    $('#assoc-range').text(lower ? 'Allowed: ' + lower + ' to ' + subs.today : 'Allowed: up to ' + (subs.today || 'today'));
+    $('#assoc-from-date').attr({min: lower || '', max: subs.today || ''});
+    var freqs = {};
+    picked.forEach(function (r) { freqs[r.frequency] = true; });
+    var warnings = a ? Object.keys(freqs).map(function (f) { return a.warnings[f]; }).filter(Boolean) : [];
+    $('#assoc-warning').toggleClass('hidden', !warnings.length).text(warnings.length ? warnings.join(' ') + ' You can still choose it.' : '');
+    $('#assoc-count').text(picked.length + ' of ' + subs.rows.length + ' unmapped subscriptions selected');
+    $('#assoc-confirm').prop('disabled', !picked.length || !a);
+  }
+
+  function confirmAssociate() {
+    var custom = $('#assoc-mode-custom').is(':checked');
+    var body = {customer_id: subs.customer.id, agreement_id: Number($('#assoc-agreement').val()),
+                subscription_ids: selectedRows().map(function (r) { return r.id; }),
+                from_date_mode: custom ? 'custom' : 'all'};
+    if (custom) { body.from_date = $('#assoc-from-date').val() || null; }
+    $('#assoc-confirm').prop('disabled', true);
+    psaFetch(API + '/subscription-mappings', {method: 'POST', json: body}).then(function (resp) {
+      if (!resp.ok) { popupError('#assoc-error', resp); updateAssociate(); return; }
+      $('#associate-modal').modal('hide');
+      alertBox('success', resp.body.mapped.length + ' subscription(s) mapped to ' + resp.body.mapped[0].agreement.name + '.');
+      reloadAll();
+    });
+  }
+
+  /* Change -> Change Subscription Mapping */
+  function openChange(data, row) {
+    subs.customer = data.customer;
+    subs.change = row;
+    $('#change-error').addClass('hidden').text('');
+    $('#change-subscription').text(row.name);
+    $('#change-subscription-id').text('(' + row.external_id + ')');
+    $('#change-current').text(row.mapping.agreement.name + ' from ' + row.mapping.from_date);
+    $('#change-mode-all').prop('checked', true);
+    $('#change-from-date').val('');
+    $('#change-preview-body').html('<span class="text-muted">Loading…</span>');
+    loadAgreements(data.customer.id).then(function (resp) {
+      if (!resp.ok) { return popupError('#change-error', resp); }
+      fillAgreements($('#change-agreement'), row.mapping.agreement.id, row.mapping.agreement.id);
+      updateChange();
+    });
+    $('#change-modal').modal('show');
+  }
+
+  function changeBody() {
+    var custom = $('#change-mode-custom').is(':checked');
+    var body = {agreement_id: Number($('#change-agreement').val()), from_date_mode: custom ? 'custom' : 'all'};
+    if (custom) { body.from_date = $('#change-from-date').val() || null; }
+    return body;
+  }
+
+  function updateChange() {
+    var a = agreementById($('#change-agreement').val());
+    var row = subs.change;
+    if (!a) { return; }
+    var lower = laterDate(a.lower_bound, row.start_date);
+    $('#change-bill-start').text(a.billing_start_date || a.start_date || 'not set in ConnectWise');
+    $('#change-all-date').text('(' + lower + ')');
+    $('#change-range').text('Allowed: ' + lower + ' to ' + subs.today);
+    $('#change-from-date').attr({min: lower, max: subs.today});
+    var warning = a.warnings[row.frequency];
+    $('#change-warning').toggleClass('hidden', !warning).text(warning ? warning + ' You can still choose it.' : '');
+    var body = changeBody();
+    $('#change-confirm').prop('disabled', true);
+    if (body.from_date_mode === 'custom' && !body.from_date) {
+      $('#change-preview-body').html('<span class="text-muted">Pick a custom From Date to see what will happen.</span>');
+      return;
+    }
+    var seq = ++subs.previewSeq;
+    var query = {agreement_id: body.agreement_id, from_date_mode: body.from_date_mode};
+    if (body.from_date) { query.from_date = body.from_date; }
+    psaFetch(API + '/subscriptions/' + row.id + '/remap-preview?' + qs(query)).then(function (resp) {
+      if (seq !== subs.previewSeq) { return; }
+      if (!resp.ok) { popupError('#change-error', resp); $('#change-preview-body').empty(); return; }
+      $('#change-error').addClass('hidden');
+      showPreview(resp.body);
+      $('#change-confirm').prop('disabled', false);
+    });
+  }
+
+  function showPreview(plan) {
+    var p = plan.preview, $b = $('#change-preview-body').empty();
+    var $ul = $('<ul class="recon-preview"></ul>');
+    $ul.append($('<li id="preview-to-new"></li>').text(p.to_new.length + ' transaction(s) not yet pushed (' + money(p.to_new_amount) +
+      ') will be pushed to ' + plan.agreement.name + ' from ' + plan.from_date + '.'));
+    $ul.append($('<li id="preview-to-skip"></li>').text(p.to_skip.length + ' transaction(s) ending before ' + plan.from_date + ' (' +
+      money(p.to_skip_amount) + ') will be skipped.'));
+    var moveText = p.move_candidates.length ?
+      p.move_candidates.length + ' transaction(s) already pushed to ' + plan.current.agreement.name + ' after the new From Date (' + money(p.move_amount) + ') stay there unless you move them.' :
+      'No transaction already pushed to ' + plan.current.agreement.name + ' lies after the new From Date, so nothing needs moving' +
+      (p.pushes_exist ? '.' : ' (the billing push has not sent anything to ConnectWise yet).');
+    $ul.append($('<li id="preview-move"></li>').text(moveText));
+    if (p.in_flight.length) { $ul.append($('<li class="text-danger"></li>').text(p.in_flight.length + ' transaction(s) are being pushed right now: wait for the push to finish.')); }
+    $b.append($ul);
+    var $move = $('<div class="checkbox"><label><input type="checkbox" id="change-move"> Move the already-pushed transactions to the new agreement</label></div>');
+    $move.find('input').prop('disabled', !p.move_candidates.length);
+    $b.append($move);
+    if (p.warning) { $b.append($('<div class="alert alert-warning"></div>').text(p.warning)); }
+  }
+
+  function confirmChange() {
+    var body = changeBody();
+    body.move_pushed = $('#change-move').is(':checked');
+    $('#change-confirm').prop('disabled', true);
+    psaFetch(API + '/subscriptions/' + subs.change.id + '/mapping', {method: 'PUT', json: body}).then(function (resp) {
+      if (!resp.ok) { popupError('#change-error', resp); $('#change-confirm').prop('disabled', false); return; }
+      $('#change-modal').modal('hide');
+      alertBox('success', subs.change.name + ' is now mapped to ' + resp.body.mapping.agreement.name + ' from ' + resp.body.mapping.from_date + '.');
+      reloadAll();
+    });
+  }
+
+  $('#subs-search').on('input', debounce(function () { state.subsPage = 1; loadSubscriptions(); }));
+  $('#assoc-agreement').on('change', updateAssociate);
+  $('#assoc-subs').on('change', '.assoc-pick', updateAssociate);
+  $('#assoc-all').on('change', function () {
+    $('#assoc-subs tr.assoc-sub:visible .assoc-pick').prop('checked', this.checked); updateAssociate();
+  });
+  $('#assoc-search').on('input', function () {
+    var q = this.value.toLowerCase();
+    $('#assoc-subs tr.assoc-sub').each(function () { $(this).toggle($(this).attr('data-name').indexOf(q) >= 0); });
+  });
+  $('#assoc-from-date').on('focus change input', function () { $('#assoc-mode-custom').prop('checked', true); });
+  $('input[name="assoc-mode"]').on('change', function () { $('#assoc-error').addClass('hidden'); });
+  $('#assoc-confirm').on('click', confirmAssociate);
+  $('#change-agreement, input[name="change-mode"]').on('change', updateChange);
+  $('#change-from-date').on('change', function () { $('#change-mode-custom').prop('checked', true); updateChange(); });
+  $('#change-confirm').on('click', confirmChange);
 
   function reloadAll() {
     return Promise.all([loadSummary(), loadCustomers(), loadCompanies(), loadMapped(), loadSubscriptions(), loadChart()]);
