@@ -1,7 +1,7 @@
 """Customer and subscription mappings, and the Reconciliation Center's lists of customers."""
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, update
 
 from plugin.daos.base import BaseDAO, session
 from plugin.daos.directory import like_pattern
@@ -144,7 +144,7 @@ class SubscriptionMappingDAO(BaseDAO[SubscriptionMapping]):
                                 SubscriptionMapping.ended_at.is_(None))
         rows = session().execute(
             select(Subscription.customer_id, func.count(Subscription.id),
-                   func.sum(func.coalesce(select(1).where(mapped).scalar_subquery(), 0)))
+                   func.sum(case((mapped, 1), else_=0)))
             .where(Subscription.customer_id.in_(customer_ids)).group_by(Subscription.customer_id)).all()
         return {row[0]: (int(row[2] or 0), int(row[1])) for row in rows}
 

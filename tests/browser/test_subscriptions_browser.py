@@ -1,0 +1,100 @@
+"""Real Chromium on the Products / Subscriptions tab: View Subscriptions, Associate (with a range error), Change."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from plugin.commands.reconciliation import MapExactMatchesCommand
+from plugin.daos.base import session
+from plugin.domain.periods import SEVERAL_ELIGIBLE_AGREEMENTS
+from plugin.models.psa import SubscriptionMapping
+from tests.support.fixtures import browser_login, screenshot
+from tests.support.reconciliation import pilot_ready
+from tests.support.subscriptions import agreement, customer_with_subscriptions
+
+pytestmark = pytest.mark.browser
+
+
+def mapped_count(customer_id):
+    """Active subscription mappings of a customer."""
+    return session().scalar(select(func.count(SubscriptionMapping.id)).where(
+        SubscriptionMapping.customer_id == customer_id, SubscriptionMapping.ended_at.is_(None)))
+
+
+def test_associate_two_of_three_then_change(app, live_app, page, cw_live):
+    with app.app_context():
+        partner_id, actor = pilot_ready(cw_live)
+        MapExactMatchesCommand(actor, partner_id).run()  # demo customers, their subscriptions auto-associated
+        customer, company, subs = customer_with_subscriptions(partner_id, "Aaa Browser Subscriptions Ltd", 3)
+        agreement(partner_id, company, "Managed 365 Monthly", type_name="Managed Services")
+        agreement(partner_id, company, "Cloud Monthly", type_name="Cloud", bill_start_date=dt.date(2025, 2, 1))
+        session().commit()
+        customer_id = customer.id
+    browser_login(page, live_app.url, "pilot.admin")
+    page.goto(f"{live_app.url}/psa/reconciliation/")
+    expect(page.locator("#fig-unmapped-subscriptions")).not_to_have_text("–")
+    page.click("#tab-subscriptions")
+    row = page.locator(f"tr.recon-subs-customer[data-customer='{customer_id}']")
+    expect(row).to_contain_text("0 of 3 mapped")
+    expect(page.locator("#subscriptions-summary")).to_contain_text("subscriptions mapped")
+    unmapped_before = int(page.locator("#fig-unmapped-subscriptions").inner_text())
+    screenshot(page, "subs-tab")
+
+    row.locator(".recon-view-subs").click()
+    detail = page.locator(f"#subs-of-{customer_id}")
+    expect(detail.locator("tr.recon-sub")).to_have_count(3)
+    expect(detail.locator("tr.recon-unmapped")).to_have_count(3)
+    expect(detail.locator(".recon-unmapped-reason").first).to_have_text(SEVERAL_ELIGIBLE_AGREEMENTS)
+    screenshot(page, "subs-expanded")
+
+    detail.locator(".recon-associate").first.click()
+    modal = page.locator("#associate-modal")
+    expect(modal).to_be_visible()
+    expect(modal.locator("#assoc-customer")).to_have_text("Aaa Browser Subscriptions Ltd")
+    expect(modal.locator("#assoc-agreement option")).to_have_count(2)
+    modal.locator("#assoc-agreement").select_option(label="Managed 365 Monthly — Managed Services — billing start 2024-01-01")
+    modal.locator("#assoc-search").fill("#2")
+    expect(modal.locator("tr.assoc-sub:visible")).to_have_count(1)
+    modal.locator("tr.assoc-sub:visible .assoc-pick").check()
+    modal.locator("#assoc-search").fill("")
+    expect(modal.locator("#assoc-count")).to_have_text("2 of 3 unmapped subscriptions selected")
+    expect(modal.locator("#assoc-range")).to_contain_text("Allowed: 2025-01-15 to ")
+    modal.locator("#assoc-mode-custom").check()
+    modal.locator("#assoc-from-date").fill("2024-06-01")
+    modal.locator("#assoc-confirm").click()
+    expect(modal.locator("#assoc-error")).to_contain_text("From Date must be between 2025-01-15 and")
+    expect(modal).to_be_visible()
+    screenshot(page, "subs-associate-range-error")
+    with app.app_context():
+        assert mapped_count(customer_id) == 0
+
+    modal.locator("#assoc-from-date").fill("2025-03-01")
+    screenshot(page, "subs-associate-popup")
+    modal.locator("#assoc-confirm").click()
+    expect(modal).to_be_hidden()
+    expect(detail.locator("tr.recon-sub:not(.recon-unmapped)")).to_have_count(2)
+    expect(detail.locator("tr.recon-unmapped")).to_have_count(1)
+    expect(detail.locator("tr.recon-sub:not(.recon-unmapped) .recon-sub-agreement").first).to_contain_text("Managed 365 Monthly")
+    expect(row).to_contain_text("2 of 3 mapped")
+    expect(page.locator("#fig-unmapped-subscriptions")).to_have_text(str(unmapped_before - 2))
+    with app.app_context():
+        assert mapped_count(customer_id) == 2
+
+    mapped_row = detail.locator("tr.recon-sub:not(.recon-unmapped)").first
+    mapped_row.locator(".recon-change").click()
+    change = page.locator("#change-modal")
+    expect(change).to_be_visible()
+    expect(change.locator("#change-bill-start")).to_have_text("2024-01-01")
+    change.locator("#change-agreement").select_option(label="Cloud Monthly — Cloud — billing start 2025-02-01")
+    expect(change.locator("#change-bill-start")).to_have_text("2025-02-01")
+    expect(change.locator("#preview-to-new")).to_contain_text("will be pushed to Cloud Monthly from 2025-02-01")
+    expect(change.locator("#preview-move")).to_contain_text("nothing needs moving")
+    screenshot(page, "subs-change-popup")
+    change.locator("#change-confirm").click()
+    expect(change).to_be_hidden()
+    expect(detail.locator("tr.recon-sub:not(.recon-unmapped) .recon-sub-agreement").filter(
+        has_text="Cloud Monthly")).to_have_count(1)
+    screenshot(page, "subs-after-change")
