@@ -10,7 +10,7 @@ from sqlalchemy import event, func, select
 from plugin.daos.base import session
 from plugin.daos.bulk import insert_rows, next_id, sync_sequence
 from plugin.models.hub import BillingTransaction, Customer, Product, Subscription
-from plugin.models.psa import CustomerMapping, CwCompany
+from plugin.models.psa import CustomerMapping, CwCompany, SubscriptionMapping
 from plugin.commands.reconciliation import MapExactMatchesCommand
 from tests.support import tenants
 from tests.support.reconciliation import pilot_ready
@@ -63,6 +63,24 @@ def query_counts(app, client) -> dict[str, int]:
     with counting(engine) as statements:
         assert client.get(url).status_code == 200
     counts["suggestions"] = len(statements)
+    counts.update(subscription_tab_counts(app, client, engine))
+    return counts
+
+
+def subscription_tab_counts(app, client, engine) -> dict[str, int]:
+    """Products / Subscriptions tab (issue 7): the expanded row, the popups' agreements and the Change preview."""
+    with app.app_context():
+        mapping = session().scalar(select(SubscriptionMapping).where(
+            SubscriptionMapping.partner_id == tenants.pilot().id, SubscriptionMapping.ended_at.is_(None))
+            .order_by(SubscriptionMapping.id))
+        customer_id, sub_id, agreement_id = mapping.customer_id, mapping.subscription_id, mapping.agreement_id
+    counts = {}
+    for url in (f"{API}/customers/{customer_id}/subscriptions", f"{API}/customers/{customer_id}/agreements",
+                f"{API}/subscriptions/{sub_id}/remap-preview?agreement_id={agreement_id}&from_date_mode=all"):
+        assert client.get(url).status_code == 200, url
+        with counting(engine) as statements:
+            assert client.get(url).status_code == 200
+        counts[url] = len(statements)
     return counts
 
 

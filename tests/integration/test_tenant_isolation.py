@@ -62,6 +62,7 @@ def b_records(app):
         recon_ids, recon_markers = b_reconciliation_records(b.id, customer, sub)  # Reconciliation Center
         ids.update(recon_ids)
         markers += recon_markers
+        ids["Agreement"] = recon_ids["CwAgreement"]  # Products / Subscriptions tab: any ``agreement_id`` argument
         # Configure Product Defaults: a rule and a default rule of B's (ids and a marker only B has)
         rule = ProductRule(partner_id=b.id, priority=1, category="B-ONLY-CATEGORY", subcategory="S", product_type="T",
                            product_class="Agreement",
