@@ -67,11 +67,13 @@ def test_associate_two_of_three_then_change(app, live_app, page, cw_live):
     modal.locator("#assoc-confirm").click()
     expect(modal.locator("#assoc-error")).to_contain_text("From Date must be between 2025-01-15 and")
     expect(modal).to_be_visible()
+    page.wait_for_timeout(400)  # let the modal finish fading in
     screenshot(page, "subs-associate-range-error")
     with app.app_context():
         assert mapped_count(customer_id) == 0
 
     modal.locator("#assoc-from-date").fill("2025-03-01")
+    page.wait_for_timeout(400)  # let the modal finish fading in
     screenshot(page, "subs-associate-popup")
     modal.locator("#assoc-confirm").click()
     expect(modal).to_be_hidden()
@@ -92,6 +94,7 @@ def test_associate_two_of_three_then_change(app, live_app, page, cw_live):
     expect(change.locator("#change-bill-start")).to_have_text("2025-02-01")
     expect(change.locator("#preview-to-new")).to_contain_text("will be pushed to Cloud Monthly from 2025-02-01")
     expect(change.locator("#preview-move")).to_contain_text("nothing needs moving")
+    page.wait_for_timeout(400)  # let the modal finish fading in
     screenshot(page, "subs-change-popup")
     change.locator("#change-confirm").click()
     expect(change).to_be_hidden()
