@@ -108,8 +108,11 @@ class RefreshDirectoryCommand(BaseCommand):
             self._fail(err)
             raise DirectoryRefreshError(f"ConnectWise could not be read: {err}") from err
         self._finish(companies, agreements)
-        mapped = MapExactMatchesCommand(self.actor, self.partner_id).run() if self.automap else []
-        auto = AutoAssociateSubscriptionsCommand(self.actor, self.partner_id).run() if self.automap else None
+        try:  # the automatic mappings land before the page (polling the state) hears "done"
+            mapped = MapExactMatchesCommand(self.actor, self.partner_id).run() if self.automap else []
+            auto = AutoAssociateSubscriptionsCommand(self.actor, self.partner_id).run() if self.automap else None
+        finally:
+            self._done()
         return {**self.counts, "exact_mapped": len(mapped), "full": self.full,
                 "subscriptions_automapped": len(auto.created) if auto else 0}
 
@@ -162,11 +165,17 @@ class RefreshDirectoryCommand(BaseCommand):
             self.counts["agreements_gone"] = CwAgreementDAO.mark_missing_deleted(self.partner_id, agreements[0])
         state = ReconciliationStateDAO.ensure(self.partner_id, lock=True)
         ReconciliationStateDAO.update(
-            state, refresh_status="done", last_refreshed_at=utcnow(), refresh_progress={"phase": "done", **self.counts},
+            state, last_refreshed_at=utcnow(), refresh_progress={"phase": "mapping", **self.counts},
             companies_updated_since=_watermark(companies[1], state.companies_updated_since),
             agreements_updated_since=_watermark(agreements[1], state.agreements_updated_since))
         audit(self.actor, "directory.refresh", "partner", self.partner_id, partner_id=self.partner_id, **self.counts,
               full=self.full)
+
+    @transaction
+    def _done(self) -> None:
+        """Record success once the automatic mappings (exact names, subscriptions) are committed."""
+        state = ReconciliationStateDAO.ensure(self.partner_id, lock=True)
+        ReconciliationStateDAO.update(state, refresh_status="done", refresh_progress={"phase": "done", **self.counts})
         self.progress_cb({"phase": "done", **self.counts})
 
     @transaction

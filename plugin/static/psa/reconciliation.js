@@ -66,7 +66,8 @@
     $('#directory-progress').toggleClass('hidden', !running);
     if (running) {
       var p = d.progress || {};
-      $('#directory-progress .progress-bar').text(d.status === 'queued' ? 'Queued…' :
+      $('#directory-progress .progress-bar').text(d.status === 'queued' ? 'Queued…' : p.phase === 'mapping' ?
+        'Mapping exact names and subscriptions…' :
         'Reading ' + (p.phase || '') + '… ' + (p.companies || 0) + ' companies, ' + (p.agreements || 0) + ' agreements');
     }
     $('#refresh-directory').prop('disabled', running);
