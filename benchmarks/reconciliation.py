@@ -72,6 +72,35 @@ def build_directory(partner_id: int) -> None:
     session().commit()
 
 
+def subscription_tab_endpoints(partner_id: int) -> dict[str, str]:
+    """Products / Subscriptions tab (issue 7): two agreements on a mapped customer's company, one subscription mapped."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from plugin.daos.base import session
+    from plugin.models.hub import Subscription
+    from plugin.models.psa import CustomerMapping, CwAgreement, SubscriptionMapping
+
+    mapping = session().scalar(select(CustomerMapping).where(CustomerMapping.partner_id == partner_id)
+                               .order_by(CustomerMapping.id))
+    agreements = [CwAgreement(partner_id=partner_id, cw_id=10_000_000 + i, name=f"Bench Monthly {i}",
+                              company_id=mapping.company_id, agreement_status="Active", billing_cycle="Monthly",
+                              start_date=dt.date(2020, 1, 1), bill_start_date=dt.date(2020, 1, 1), no_ending_date=True)
+                  for i in range(2)]
+    session().add_all(agreements)
+    sub = session().scalar(select(Subscription).where(Subscription.customer_id == mapping.customer_id)
+                           .order_by(Subscription.id))
+    session().flush()
+    session().add(SubscriptionMapping(partner_id=partner_id, customer_id=mapping.customer_id, subscription_id=sub.id,
+                                      agreement_id=agreements[0].id, from_date_mode="all", from_date=sub.start_date,
+                                      created_by="benchmark"))
+    session().commit()
+    return {"customer's subscriptions": f"{API}/customers/{mapping.customer_id}/subscriptions",
+            "popup agreements": f"{API}/customers/{mapping.customer_id}/agreements",
+            "change preview": f"{API}/subscriptions/{sub.id}/remap-preview?agreement_id={agreements[1].id}"}
+
+
 def analyze(app) -> None:
     """Refresh the planner's statistics after the bulk load (autovacuum would, a little later)."""
     from sqlalchemy import text
@@ -138,6 +167,7 @@ def main() -> None:
                                           today=dt.date.today()).run()
             partner_id = tenants.pilot().id
             build_directory(partner_id)
+            ENDPOINTS.update(subscription_tab_endpoints(partner_id))
             print(f"seeded {summary.counts} in {time.perf_counter() - started:.0f} s")
         password = next(u[3] for u in USERS if u[0] == "pilot.admin")
         client = app.test_client()

@@ -415,7 +415,11 @@ def auto_associate(actor: Actor, partner_id: int, customer_ids: list[int] | None
         if not decision.associate:
             result.skipped[subscription.id] = decision.reason
             continue
-        result.created.append(_auto_mapping(actor, partner_id, subscription, decision))
+        try:
+            result.created.append(_auto_mapping(actor, partner_id, subscription, decision))
+        except IntegrityError as exc:  # mapped by someone else since we read it: never overwrite, start over
+            raise ConflictError("Subscriptions of these customers were mapped by someone else meanwhile; "
+                                "reload and try again.") from exc
     if result.created:
         recompute_revenue(partner_id, [m.customer_id for m in result.created])
     return result
@@ -450,11 +454,7 @@ class AutoAssociateSubscriptionsCommand(BaseCommand):
     def run(self) -> AutoResult:
         """Create the automatic mappings in one transaction."""
         self.validate()
-        try:
-            return auto_associate(self.actor, self.partner_id, self.customer_ids)
-        except IntegrityError as exc:
-            session().rollback()
-            raise ConflictError("Subscriptions were mapped by someone else meanwhile; run it again.") from exc
+        return auto_associate(self.actor, self.partner_id, self.customer_ids)
 
 
 class SubscriptionHistoryCommand(BaseCommand):
