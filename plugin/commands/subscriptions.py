@@ -293,6 +293,7 @@ class RemapPlan:
     allowed: periods.DateRange
     preview: billing.RemapPreview
     warning: str | None
+    pushed: int = 0
 
 
 class RemapPreviewCommand(BaseCommand):
@@ -332,8 +333,9 @@ class RemapPreviewCommand(BaseCommand):
         preview = billing.remap_preview(
             transactions, billing.MappingTarget(self.current.agreement_id, self.current.from_date),
             billing.MappingTarget(self.agreement.id, self.from_date))
+        pushed = sum(1 for tx in transactions if tx.state == billing.OutboxState.PUSHED)
         return RemapPlan(self.subscription, self.current, self.agreement, self.from_date, self.allowed, preview,
-                         self.warning)
+                         self.warning, pushed)
 
 
 class RemapSubscriptionCommand(BaseCommand):

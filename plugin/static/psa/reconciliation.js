@@ -483,7 +483,7 @@
     var moveText = p.move_candidates.length ?
       p.move_candidates.length + ' transaction(s) already pushed to ' + plan.current.agreement.name + ' after the new From Date (' + money(p.move_amount) + ') stay there unless you move them.' :
       'No transaction already pushed to ' + plan.current.agreement.name + ' lies after the new From Date, so nothing needs moving' +
-      (p.pushes_exist ? '.' : ' (the billing push has not sent anything to ConnectWise yet).');
+      (p.pushed_count ? '.' : ' (none of this subscription\'s transactions has been pushed to ConnectWise yet).');
     $ul.append($('<li id="preview-move"></li>').text(moveText));
     if (p.in_flight.length) { $ul.append($('<li class="text-danger"></li>').text(p.in_flight.length + ' transaction(s) are being pushed right now: wait for the push to finish.')); }
     $b.append($ul);
