@@ -15,9 +15,8 @@ from plugin.commands.subscriptions import (
 from plugin.daos.base import session
 from plugin.daos.mapping import subscription_sync_status
 from plugin.domain.periods import NO_ELIGIBLE_AGREEMENT, SEVERAL_ELIGIBLE_AGREEMENTS, current_period_start
-from plugin.models.psa import AuditEvent, CustomerMapping, SubscriptionMapping
+from plugin.models.psa import AuditEvent, SubscriptionMapping
 from tests.integration.test_reconciliation import oracle_unsynchronized
-from tests.support import tenants
 from tests.support.reconciliation import pilot_ready, viewer
 from tests.support.subscriptions import agreement, customer_with_subscriptions
 from tests.support.web import csrf_token, login
@@ -29,12 +28,6 @@ def active(sub_id):
     """The active mapping of a subscription, or None."""
     return session().scalar(select(SubscriptionMapping).where(SubscriptionMapping.subscription_id == sub_id,
                                                               SubscriptionMapping.ended_at.is_(None)))
-
-
-def unmap_company(partner_id, customer, company):
-    """Undo the set-up's direct customer mapping so MapCustomerCommand can map it (with its hook)."""
-    session().query(CustomerMapping).filter_by(customer_id=customer.id).delete()
-    session().commit()
 
 
 # --- auto-association ----------------------------------------------------------------------------
@@ -197,7 +190,7 @@ def test_change_previews_and_keeps_history(app, cw_live):
             RemapSubscriptionCommand(actor, subs[0].id, new.id, "all").run()
         audit = session().scalar(select(AuditEvent).where(AuditEvent.action == "subscription.remap"))
         assert audit.detail["previous_agreement_id"] == old.id and audit.detail["agreement_id"] == new.id
-        unmapped, _, others = customer_with_subscriptions(partner_id, "Never Mapped Ltd", 1)
+        _, _, others = customer_with_subscriptions(partner_id, "Never Mapped Ltd", 1)
         with pytest.raises(ConflictError, match="use Associate"):
             RemapPreviewCommand(actor, others[0].id, new.id).run()
 
