@@ -515,7 +515,8 @@
     var q = this.value.toLowerCase();
     $('#assoc-subs tr.assoc-sub').each(function () { $(this).toggle($(this).attr('data-name').indexOf(q) >= 0); });
   });
-  $('#assoc-from-date').on('focus change input', function () { $('#assoc-mode-custom').prop('checked', true); });
+  $('#assoc-from-date').on('focus', function () { $('#assoc-mode-custom').prop('checked', true); });
+  $('#assoc-from-date').on('change input', function () { $('#assoc-mode-custom').prop('checked', true); $('#assoc-error').addClass('hidden'); });
   $('input[name="assoc-mode"]').on('change', function () { $('#assoc-error').addClass('hidden'); });
   $('#assoc-confirm').on('click', confirmAssociate);
   $('#change-agreement, input[name="change-mode"]').on('change', updateChange);
