@@ -81,5 +81,9 @@ class ConnectWiseAddon(BaseManager):
         from plugin.cli import psa_cli
 
         install_web_hooks(current_app)
+        # Operations (issue 10): the login rate limit also covers the JWT login API
+        from plugin.loginlimit import limit_api_login
+
+        limit_api_login(self.appbuilder)
         if "psa" not in current_app.cli.commands:
             current_app.cli.add_command(psa_cli)
