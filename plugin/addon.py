@@ -74,6 +74,10 @@ class ConnectWiseAddon(BaseManager):
         ab.add_view(ProductDefaultsView, permissions.MENU_PRODUCT_DEFAULTS, icon="fa-tags",
                     category=permissions.MENU_PSA, menu_cond=psa_menu_visible)
         ab.add_api(RulesApi)
+        # Operations (issue 10): the audit log's API (list and CSV export)
+        from plugin.api.audit import AuditApi
+
+        ab.add_api(AuditApi)
         ab.menu.find(permissions.MENU_PSA).cond = psa_menu_visible
 
     def post_process(self) -> None:
