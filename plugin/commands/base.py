@@ -70,7 +70,14 @@ def audit(actor: Actor, action: str, object_type: str, object_id: Any = None, *,
         detail=scrub(detail) or None,
     )
     log.info("audit action=%s object=%s:%s partner=%s user=%s outcome=%s",
-             action, object_type, object_id, partner_id, actor.username, outcome)
+             action, object_type, object_id, partner_id, actor.username, outcome,
+             extra=_log_fields(action=action, object_type=object_type, object_id=object_id, partner_id=partner_id,
+                               user=actor.username, outcome=outcome, job_id=detail.get("job_id")))
+
+
+def _log_fields(**fields: Any) -> dict:
+    """``extra=`` for a log call: the fields that have a value (bound context fills the rest)."""
+    return {k: (str(v) if k == "object_id" else v) for k, v in fields.items() if v is not None}
 
 
 _SECRET_KEY = re.compile(r"private|secret|passw|token|credential|authori[sz]ation|api_?key|fernet", re.I)
