@@ -89,5 +89,8 @@ class ConnectWiseAddon(BaseManager):
         from plugin.loginlimit import limit_api_login
 
         limit_api_login(self.appbuilder)
+        from plugin.api.base import install_json_api_errors
+
+        install_json_api_errors(current_app)
         if "psa" not in current_app.cli.commands:
             current_app.cli.add_command(psa_cli)

@@ -1,6 +1,9 @@
-"""Base of the plugin's REST APIs: permissions as data, CSRF for cookie sessions."""
+"""Base of the plugin's REST APIs: permissions as data, CSRF for cookie sessions, documented errors."""
 from __future__ import annotations
 
+import copy
+
+from apispec import APISpec
 from flask import jsonify, request
 from flask_appbuilder.api import BaseApi
 from flask_wtf.csrf import validate_csrf
@@ -9,6 +12,44 @@ from wtforms.validators import ValidationError
 from plugin import permissions
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+# What every plugin error looks like (plugin/web.py::handle_command_error, marshmallow errors, FAB's own).
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "message": {"oneOf": [{"type": "string"}, {"type": "object"}, {"type": "array"}],
+                    "description": "What went wrong (text; field messages for some schema errors)"},
+        "msg": {"type": "string", "description": "JWT errors (flask-jwt-extended)"},
+        "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                   "description": "Messages per field"},
+    },
+}
+ERROR_TEXT = {
+    "400": "Bad input (the message says which; nothing changed)",
+    "401": "Not signed in, or the token is missing or expired",
+    "403": "Your role, the feature toggle or the integration's state does not allow it",
+    "404": "Unknown id, or another tenant's",
+    "409": "Conflicts with the current state (a stale version, a company already mapped...)",
+    "422": "The bearer token cannot be decoded",
+    "503": "The job queue (Redis) does not answer; nothing changed",
+}
+_ALWAYS = ("400", "401", "403", "404", "422")
+_WRITES = ("409", "503")
+
+
+def error_response(code: str) -> dict:
+    """The documented error response for a status code."""
+    return {"description": ERROR_TEXT[code], "content": {"application/json": {"schema": copy.deepcopy(ERROR_SCHEMA)}}}
+
+
+def document_errors(operations: dict) -> None:
+    """Give each operation every error it can answer, with the plugin's error schema (replacing FAB refs)."""
+    for method, operation in operations.items():
+        responses = operation.setdefault("responses", {})
+        codes = _ALWAYS + (() if method.upper() in SAFE_METHODS else _WRITES)
+        for code in {*codes, *(str(c) for c in responses if str(c) in ERROR_TEXT)}:
+            responses.pop(int(code), None)  # docstrings may key statuses as int
+            responses[code] = error_response(code)
 
 
 def check_cookie_csrf():
@@ -33,3 +74,24 @@ class PsaApi(BaseApi):
         blueprint = super().create_blueprint(appbuilder, *args, **kwargs)
         blueprint.before_request(check_cookie_csrf)
         return blueprint
+
+    def add_api_spec(self, api_spec: APISpec) -> None:
+        """FAB's spec of this API's routes, then the plugin's error responses on each operation."""
+        super().add_api_spec(api_spec)
+        prefix = f"{self.route_base}/"
+        for path, operations in api_spec._paths.items():
+            if path.startswith(prefix) or path == self.route_base:
+                document_errors(operations)
+
+
+def _json_http_error(error):
+    """Routing and abort() errors under ``/api/`` as JSON (``{"message": ...}``); pages keep HTML."""
+    if not request.path.startswith("/api/"):
+        return error
+    return jsonify(message=error.description or error.name), error.code
+
+
+def install_json_api_errors(app) -> None:
+    """404/405 on API paths (an id that does not match the route, a wrong method) answer JSON."""
+    for code in (404, 405):
+        app.register_error_handler(code, _json_http_error)

@@ -25,6 +25,12 @@ class UtcDateTime(fields.DateTime):
             raise ValidationError("The date must be between 2000-01-01 and 2099-12-31.")
         return moment.astimezone(dt.timezone.utc)
 
+    def _serialize(self, value, attr, obj, **kwargs):
+        """Naive database values are UTC: say so (``+00:00``)."""
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return super()._serialize(value, attr, obj, **kwargs)
+
 
 class AuditFilterSchema(Schema):
     """?username=&action=&object_type=&object_id=&outcome=&since=&until=&partner_id= (all optional)."""
@@ -57,7 +63,7 @@ class AuditEventSchema(Schema):
     """One audit event."""
 
     id = fields.Integer()
-    at = fields.DateTime()
+    at = UtcDateTime()
     username = fields.String()
     partner_id = fields.Integer(allow_none=True)
     distributor_id = fields.Integer(allow_none=True)
