@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 from apispec import APISpec
 from flask import jsonify, request
@@ -29,12 +30,13 @@ ERROR_TEXT = {
     "401": "Not signed in, or the token is missing or expired",
     "403": "Your role, the feature toggle or the integration's state does not allow it",
     "404": "Unknown id, or another tenant's",
+    "415": "A body that is not JSON",
     "409": "Conflicts with the current state (a stale version, a company already mapped...)",
     "422": "The bearer token cannot be decoded",
     "503": "The job queue (Redis) does not answer; nothing changed",
 }
 _ALWAYS = ("400", "401", "403", "404", "422")
-_WRITES = ("409", "503")
+_WRITES = ("409", "415", "503")
 
 
 def error_response(code: str) -> dict:
@@ -50,6 +52,25 @@ def document_errors(operations: dict) -> None:
         for code in {*codes, *(str(c) for c in responses if str(c) in ERROR_TEXT)}:
             responses.pop(int(code), None)  # docstrings may key statuses as int
             responses[code] = error_response(code)
+
+
+def check_json_body():
+    """A write's body, when there is one, must be a JSON object: malformed JSON is a 400, never a default.
+
+    (Endpoints read ``request.get_json(silent=True) or {}``; without this check a broken body would run
+    the action with its defaults, e.g. map every exact match.)
+    """
+    if request.method in SAFE_METHODS or not request.get_data(cache=True):
+        return None
+    if not request.is_json:
+        return jsonify(message="Send the body as JSON (Content-Type: application/json)."), 415
+    try:
+        body = json.loads(request.get_data(cache=True, as_text=True))
+    except ValueError as exc:
+        return jsonify(message=f"Malformed JSON: {exc}"), 400
+    if not isinstance(body, dict):
+        return jsonify(message="The request body must be a JSON object."), 400
+    return None
 
 
 def check_cookie_csrf():
@@ -73,6 +94,7 @@ class PsaApi(BaseApi):
         """Add the cookie-session CSRF check to the API's blueprint."""
         blueprint = super().create_blueprint(appbuilder, *args, **kwargs)
         blueprint.before_request(check_cookie_csrf)
+        blueprint.before_request(check_json_body)
         return blueprint
 
     def add_api_spec(self, api_spec: APISpec) -> None:
