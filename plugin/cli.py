@@ -596,7 +596,7 @@ def audit_cli() -> None:
 @click.option("--since", help="From this ISO date or date-time (UTC unless an offset is given).")
 @click.option("--until", help="Before this ISO date or date-time.")
 @click.option("--user", "username_filter", help="Only this user's events.")
-@click.option("--action", help="Action, or a prefix ending in '*' (e.g. 'mapping.*').")
+@click.option("--action", help="Action, or a prefix ending in '*' (e.g. 'customer.*').")
 @click.option("--object-type")
 @click.option("--object-id")
 @click.option("--outcome", type=click.Choice(["ok", "refused", "failed"]))

@@ -37,7 +37,7 @@ class AuditFilterSchema(Schema):
 
     username = fields.String(validate=validate.Length(max=100), metadata={"description": "Exact username"})
     action = fields.String(validate=validate.Length(max=60),
-                           metadata={"description": "Action, or a prefix ending in '*' (e.g. mapping.*)"})
+                           metadata={"description": "Action, or a prefix ending in '*' (e.g. customer.*)"})
     object_type = fields.String(validate=validate.Length(max=60))
     object_id = fields.String(validate=validate.Length(max=60))
     outcome = fields.String(validate=validate.OneOf(["ok", "refused", "failed"]))
