@@ -104,6 +104,18 @@ class PsaApi(BaseApi):
         for path, operations in api_spec._paths.items():
             if path.startswith(prefix) or path == self.route_base:
                 document_errors(operations)
+        self._add_summaries(api_spec)
+
+    def _add_summaries(self, api_spec: APISpec) -> None:
+        """Each operation's summary: the first line of its method's docstring."""
+        for name in dir(self):
+            func = getattr(self, name)
+            for url, methods in getattr(func, "_urls", ()):
+                operations = api_spec._paths.get(self.path_helper(path=url, operations={}), {})
+                summary = (func.__doc__ or "").strip().splitlines()[0:1]
+                for method in methods:
+                    if summary and method.lower() in operations:
+                        operations[method.lower()].setdefault("summary", summary[0].strip())
 
 
 def _json_http_error(error):

@@ -94,7 +94,11 @@ class ReconciliationApi(PsaApi):
           parameters:
           - {in: query, name: period, schema: {type: string, enum: [this_month, last_3_months, all]}}
           responses:
-            200: {description: The indicators}
+            200:
+              description: 'The indicators'
+              content:
+                application/json:
+                  schema: {type: object, properties: {currency: {type: string}, period: {type: string}, period_label: {type: string}, since: {type: string, nullable: true}, customers: {type: integer}, mapped_customers: {type: integer}, unmapped_customers: {type: integer}, subscriptions: {type: integer}, mapped_subscriptions: {type: integer}, unmapped_subscriptions: {type: integer}, unsynchronized_revenue: {type: string, description: 'Decimal, 2 places, partner currency'}, directory: {type: object, properties: {status: {type: string, nullable: true}, last_refreshed_at: {type: string, nullable: true}, started_at: {type: string, nullable: true}, progress: {type: object}, error: {type: string, nullable: true}, job_id: {type: string, nullable: true}, companies: {type: integer}, agreements: {type: integer}}}}}
             400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
         """
@@ -109,7 +113,11 @@ class ReconciliationApi(PsaApi):
         ---
         get:
           responses:
-            200: {description: 'months: [{month, pushed, unsynchronized}]'}
+            200:
+              description: 'Twelve billing months'
+              content:
+                application/json:
+                  schema: {type: object, properties: {months: {type: array, items: {type: object, properties: {month: {type: string, format: date}, pushed: {type: string}, unsynchronized: {type: string}}}}}}
             403: {$ref: '#/components/responses/403'}
         """
         actor, partner_id = partner_scope(need="active")
@@ -160,7 +168,11 @@ class ReconciliationApi(PsaApi):
           - {in: query, name: page_size, schema: {type: integer}}
           - {in: query, name: include_mapped, schema: {type: boolean}}
           responses:
-            200: {description: 'Rows and total'}
+            200:
+              description: 'Rows and total'
+              content:
+                application/json:
+                  schema: {type: object, properties: {total: {type: integer}, page: {type: integer}, page_size: {type: integer}, result: {type: array, items: {$ref: '#/components/schemas/CompanySchema'}}}}
             400: {$ref: '#/components/responses/400'}
         """
         actor, partner_id = partner_scope(need="active")
@@ -179,7 +191,11 @@ class ReconciliationApi(PsaApi):
           parameters:
           - {in: query, name: customer_ids, required: true, schema: {type: string}}
           responses:
-            200: {description: '{customer id: [{company_id, company_name, score, reason, reason_text}]}'}
+            200:
+              description: 'Suggestions per customer id'
+              content:
+                application/json:
+                  schema: {type: object, properties: {result: {type: object, additionalProperties: {type: array, items: {type: object, properties: {company_id: {type: integer}, company_name: {type: string}, score: {type: integer}, reason: {type: string}, reason_text: {type: string}}}}}}}
             404: {$ref: '#/components/responses/404'}
         """
         actor, partner_id = partner_scope(need="active")
@@ -202,7 +218,11 @@ class ReconciliationApi(PsaApi):
               application/json:
                 schema: {$ref: '#/components/schemas/MapCustomerSchema'}
           responses:
-            201: {description: The mapped customer}
+            201:
+              description: 'The mapped customer'
+              content:
+                application/json:
+                  schema: {type: object, properties: {id: {type: integer}, customer_id: {type: integer}, company: {$ref: '#/components/schemas/CompanySchema'}, method: {type: string}, mapped_by: {type: string}, mapped_at: {type: string, format: date-time}}}
             400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
@@ -224,7 +244,11 @@ class ReconciliationApi(PsaApi):
           parameters:
           - {in: path, name: customer_id, required: true, schema: {type: integer}}
           responses:
-            200: {description: 'subscription_mappings_ended'}
+            200:
+              description: 'Unmapped'
+              content:
+                application/json:
+                  schema: {type: object, properties: {customer_id: {type: integer}, subscription_mappings_ended: {type: integer}}}
             404: {$ref: '#/components/responses/404'}
             409: {description: Not mapped}
         """
@@ -239,7 +263,11 @@ class ReconciliationApi(PsaApi):
         ---
         get:
           responses:
-            200: {description: 'pairs and excluded'}
+            200:
+              description: 'Pairs that would be mapped and pairs left out'
+              content:
+                application/json:
+                  schema: {type: object, properties: {pairs: {type: array, items: {type: object, properties: {customer_id: {type: integer}, customer_name: {type: string}, company_id: {type: integer}, company_name: {type: string}}}}, excluded: {type: array, items: {type: object}}}}
         """
         actor, partner_id = partner_scope(need="active")
         preview = ExactMatchesPreviewCommand(actor, partner_id).run()
@@ -256,7 +284,11 @@ class ReconciliationApi(PsaApi):
               application/json:
                 schema: {$ref: '#/components/schemas/MapExactSchema'}
           responses:
-            200: {description: 'mapped pairs'}
+            200:
+              description: 'The pairs mapped'
+              content:
+                application/json:
+                  schema: {type: object, properties: {mapped: {type: array, items: {type: object, properties: {customer_id: {type: integer}, customer_name: {type: string}, company_id: {type: integer}, company_name: {type: string}}}}}}
             403: {$ref: '#/components/responses/403'}
         """
         actor, partner_id = partner_scope(need="active")
@@ -271,7 +303,11 @@ class ReconciliationApi(PsaApi):
         ---
         get:
           responses:
-            200: {description: State}
+            200:
+              description: 'The refresh state'
+              content:
+                application/json:
+                  schema: {type: object, properties: {status: {type: string, nullable: true}, last_refreshed_at: {type: string, nullable: true}, started_at: {type: string, nullable: true}, progress: {type: object}, error: {type: string, nullable: true}, job_id: {type: string, nullable: true}, companies: {type: integer}, agreements: {type: integer}}}
         """
         actor, partner_id = partner_scope(need="active")
         summary = summary_json(ReconciliationSummaryCommand(actor, partner_id).run())
@@ -288,7 +324,11 @@ class ReconciliationApi(PsaApi):
               application/json:
                 schema: {$ref: '#/components/schemas/RefreshSchema'}
           responses:
-            202: {description: 'job_id, queued (false when one was already running)'}
+            202:
+              description: 'Queued (queued is false when a refresh was already queued or running)'
+              content:
+                application/json:
+                  schema: {type: object, properties: {job_id: {type: string}, queued: {type: boolean}}}
             403: {$ref: '#/components/responses/403'}
         """
         actor, partner_id = partner_scope(need="active")

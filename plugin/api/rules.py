@@ -98,7 +98,11 @@ class RulesApi(PsaApi):
               application/json:
                 schema: {$ref: '#/components/schemas/RulePostSchema'}
           responses:
-            201: {description: The rule and the new page data}
+            201:
+              description: The id of the rule and the new page data
+              content:
+                application/json:
+                  schema: {type: object, properties: {id: {type: integer}, default: {type: object}, rules: {type: array, items: {$ref: '#/components/schemas/RuleOutSchema'}}, total_products: {type: integer}, lists: {type: object}}}
             400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
         """
@@ -121,7 +125,11 @@ class RulesApi(PsaApi):
               application/json:
                 schema: {$ref: '#/components/schemas/RulePostSchema'}
           responses:
-            200: {description: The new page data}
+            200:
+              description: The new page data
+              content:
+                application/json:
+                  schema: {type: object, properties: {id: {type: integer}, default: {type: object}, rules: {type: array, items: {$ref: '#/components/schemas/RuleOutSchema'}}, total_products: {type: integer}, lists: {type: object}}}
             400: {$ref: '#/components/responses/400'}
             404: {$ref: '#/components/responses/404'}
             409: {description: Changed by someone else}
@@ -141,7 +149,11 @@ class RulesApi(PsaApi):
           - {in: path, name: rule_id, required: true, schema: {type: integer}}
           - {in: query, name: version, schema: {type: integer}}
           responses:
-            200: {description: The new page data}
+            200:
+              description: The new page data
+              content:
+                application/json:
+                  schema: {type: object, properties: {default: {type: object}, rules: {type: array, items: {$ref: '#/components/schemas/RuleOutSchema'}}, total_products: {type: integer}, lists: {type: object}}}
             404: {$ref: '#/components/responses/404'}
         """
         actor = require_actor()
@@ -162,7 +174,11 @@ class RulesApi(PsaApi):
               application/json:
                 schema: {$ref: '#/components/schemas/MoveSchema'}
           responses:
-            200: {description: The new page data (every count updated)}
+            200:
+              description: 'The new page data (every count updated)'
+              content:
+                application/json:
+                  schema: {type: object, properties: {default: {type: object}, rules: {type: array, items: {$ref: '#/components/schemas/RuleOutSchema'}}, total_products: {type: integer}, lists: {type: object}}}
             400: {$ref: '#/components/responses/400'}
             404: {$ref: '#/components/responses/404'}
         """
@@ -183,7 +199,11 @@ class RulesApi(PsaApi):
           - {in: query, name: page_size, schema: {type: integer, default: 25}}
           - {in: query, name: q, schema: {type: string}, description: Search publisher, item type, id, title}
           responses:
-            200: {description: "One page; claimed_by names the higher rule that classifies a product"}
+            200:
+              description: 'One page; claimed_by names the higher rule that classifies a product'
+              content:
+                application/json:
+                  schema: {type: object, properties: {rule_id: {type: integer}, total: {type: integer}, page: {type: integer}, page_size: {type: integer}, pages: {type: integer}, result: {type: array, items: {type: object, properties: {id: {type: integer}, publisher: {type: string}, item_type: {type: string}, product_id: {type: string}, title: {type: string}, billing_term: {type: string, nullable: true}, billing_frequency: {type: string, nullable: true}, claimed_by: {type: object, nullable: true}}}}}}
             400: {$ref: '#/components/responses/400'}
             404: {$ref: '#/components/responses/404'}
         """
@@ -203,7 +223,11 @@ class RulesApi(PsaApi):
               application/json:
                 schema: {$ref: '#/components/schemas/PreviewSchema'}
           responses:
-            200: {description: "Moves, e.g. 12 products move from Default Rule to this rule"}
+            200:
+              description: 'Moves, e.g. 12 products move from Default Rule to this rule'
+              content:
+                application/json:
+                  schema: {type: object, properties: {moves: {type: array, items: {type: object, properties: {from: {type: string}, from_label: {type: string}, to: {type: string}, to_label: {type: string}, count: {type: integer}, text: {type: string}}}}, counts: {type: object, additionalProperties: {type: integer}}, will_create: {type: array, items: {type: string}}, subject: {type: string, nullable: true}}}
             400: {$ref: '#/components/responses/400'}
             404: {$ref: '#/components/responses/404'}
         """
@@ -224,7 +248,11 @@ class RulesApi(PsaApi):
               application/json:
                 schema: {$ref: '#/components/schemas/AttributesSchema'}
           responses:
-            200: {description: The new page data}
+            200:
+              description: The new page data
+              content:
+                application/json:
+                  schema: {type: object, properties: {default: {type: object}, rules: {type: array, items: {$ref: '#/components/schemas/RuleOutSchema'}}, total_products: {type: integer}, lists: {type: object}}}
             400: {$ref: '#/components/responses/400'}
         """
         actor = require_actor()
@@ -239,7 +267,11 @@ class RulesApi(PsaApi):
         ---
         post:
           responses:
-            202: {description: Queued}
+            202:
+              description: 'Queued'
+              content:
+                application/json:
+                  schema: {type: object, properties: {status: {type: string}, requested_at: {type: string, nullable: true}}}
             403: {$ref: '#/components/responses/403'}
         """
         state = RequestListsRefreshCommand(require_actor(), partner_arg()).run()
