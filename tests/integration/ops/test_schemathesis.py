@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.specs.openapi.checks import (
@@ -58,7 +57,7 @@ def test_plugin_api_conforms_to_its_spec(app, cw_live):
     for op in operations:
         try:
             sent[op.label] = _run(op, headers, deadline)
-        except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - report every operation
+        except (AssertionError, BaseExceptionGroup) as exc:  # report every operation's failures at once
             failures[op.label] = str(exc)[:1500]
     assert not failures, "\n\n".join(f"{label}: {text}" for label, text in failures.items())
     assert sum(sent.values()) >= len(operations), sent

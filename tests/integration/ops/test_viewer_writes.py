@@ -6,6 +6,8 @@ answers 403, 404 or 405 to the pilot's viewer, aimed at the pilot's own records;
 from __future__ import annotations
 
 import pytest
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RoutingException
 
 from plugin import permissions
 
@@ -38,7 +40,7 @@ def _endpoint(app, url, method=None) -> str:
     adapter = app.url_map.bind("localhost")
     try:
         endpoint, _ = adapter.match(url.split("?")[0], method=method)
-    except Exception:  # noqa: BLE001 - werkzeug raises MethodNotAllowed/RequestRedirect for some probes
+    except (HTTPException, RoutingException):  # no such route or method, or a redirect
         return ""
     return endpoint
 
