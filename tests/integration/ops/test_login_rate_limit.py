@@ -50,3 +50,21 @@ def test_production_counts_in_redis(monkeypatch):
     assert config.build()["RATELIMIT_STORAGE_URI"] == "redis://10.0.0.5:6379/2"
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://limits:6379/5")
     assert config.build()["RATELIMIT_STORAGE_URI"] == "redis://limits:6379/5"
+
+
+def test_two_processes_share_the_count_in_redis(db_url):
+    """Two app instances (as two web processes) counting in the same Redis: 5 + 6 attempts -> the 11th is 429."""
+    import os
+    import uuid
+
+    shared = {"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": os.environ["REDIS_URL"],
+              "RATELIMIT_KEY_PREFIX": f"psa-test-login-{uuid.uuid4().hex[:8]}"}
+    first, second = make_app(db_url, **shared), make_app(db_url, **shared)
+    try:
+        body = {"username": "pilot.admin", "password": "wrong", "provider": "db"}
+        codes = [first.test_client().post("/api/v1/security/login", json=body).status_code for _ in range(5)]
+        codes += [second.test_client().post("/api/v1/security/login", json=body).status_code for _ in range(6)]
+    finally:
+        dispose(first)
+        dispose(second)
+    assert codes[:10] == [401] * 10 and codes[10] == 429, codes
