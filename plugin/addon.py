@@ -46,6 +46,9 @@ class ConnectWiseAddon(BaseManager):
             {role: [list(pair) for pair in pairs] for role, pairs in permissions.ROLES.items()}
         )
         make_menu_conditional(self.appbuilder.menu)
+        from plugin.api.base import install_id_converter  # Operations (issue 10): <psa_id:...> route ids
+
+        install_id_converter(current_app)
         current_app.register_blueprint(Blueprint(
             "psa", __name__, template_folder="templates", static_folder="static/psa",
             static_url_path="/psa/static",  # not under the host's /static/<path> (it would shadow it)
@@ -92,5 +95,8 @@ class ConnectWiseAddon(BaseManager):
         from plugin.api.base import install_json_api_errors
 
         install_json_api_errors(current_app)
+        from plugin.api.base import install_data_error_handler
+
+        install_data_error_handler(current_app)
         if "psa" not in current_app.cli.commands:
             current_app.cli.add_command(psa_cli)

@@ -8,6 +8,8 @@ from apispec import APISpec
 from flask import jsonify, request
 from flask_appbuilder.api import BaseApi
 from flask_wtf.csrf import validate_csrf
+from sqlalchemy.exc import DataError
+from werkzeug.routing import IntegerConverter
 from wtforms.validators import ValidationError
 
 from plugin import permissions
@@ -129,3 +131,31 @@ def install_json_api_errors(app) -> None:
     """404/405 on API paths (an id that does not match the route, a wrong method) answer JSON."""
     for code in (404, 405):
         app.register_error_handler(code, _json_http_error)
+
+
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger number names no record
+
+
+class DbIdConverter(IntegerConverter):
+    """``<psa_id:name>``: a positive integer that fits an INTEGER id; anything else matches no route (404)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, min=1, max=MAX_ID)
+
+
+def _data_error(error: DataError):
+    """A value the database refuses (a number out of its range, text too long): 400, nothing kept."""
+    from plugin.daos.base import session
+
+    session().rollback()
+    return jsonify(message="A value is out of range for this field; nothing was changed."), 400
+
+
+def install_id_converter(app) -> None:
+    """Register ``psa_id`` before the plugin's routes are added."""
+    app.url_map.converters.setdefault("psa_id", DbIdConverter)
+
+
+def install_data_error_handler(app) -> None:
+    """Safety net: a DataError from the database is a 400, not a 500 (PostgreSQL checks ranges, SQLite does not)."""
+    app.register_error_handler(DataError, _data_error)

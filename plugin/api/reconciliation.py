@@ -235,7 +235,7 @@ class ReconciliationApi(PsaApi):
         return self.response(201, id=mapping.id, customer_id=mapping.customer_id, company=company_json(mapping.company),
                              method=mapping.method, mapped_by=mapping.created_by, mapped_at=utc_iso(mapping.created_at))
 
-    @expose("/mappings/<int:customer_id>", methods=["DELETE"])
+    @expose("/mappings/<psa_id:customer_id>", methods=["DELETE"])
     @protect()
     def unmap_customer(self, customer_id: int):
         """Disassociate a customer: back to Unmapped, its subscription mappings ended.

@@ -111,7 +111,7 @@ class RulesApi(PsaApi):
         row = SaveRuleCommand(actor, schemas.rule_data(body), partner_id=partner_arg()).run()
         return self.response(201, id=row.id, **overview(actor))
 
-    @expose("/<int:rule_id>", methods=["PUT"])
+    @expose("/<psa_id:rule_id>", methods=["PUT"])
     @protect()
     def put(self, rule_id: int):
         """Edit a custom rule's conditions, attributes and (optionally) priority.
@@ -139,7 +139,7 @@ class RulesApi(PsaApi):
         SaveRuleCommand(actor, schemas.rule_data(body), rule_id=rule_id).run()
         return self.response(200, id=rule_id, **overview(actor))
 
-    @expose("/<int:rule_id>", methods=["DELETE"])
+    @expose("/<psa_id:rule_id>", methods=["DELETE"])
     @protect()
     def delete(self, rule_id: int):
         """Delete a custom rule (the rules below move up).
@@ -160,7 +160,7 @@ class RulesApi(PsaApi):
         DeleteRuleCommand(actor, rule_id, request.args.get("version", type=int)).run()
         return self.response(200, **overview(actor))
 
-    @expose("/<int:rule_id>/move", methods=["PUT"])
+    @expose("/<psa_id:rule_id>/move", methods=["PUT"])
     @protect()
     def move(self, rule_id: int):
         """Change a rule's priority: ``{"priority": n}`` or ``{"direction": "up"|"down"}``.
@@ -187,7 +187,7 @@ class RulesApi(PsaApi):
         MoveRuleCommand(actor, rule_id, body["priority"], body["direction"]).run()
         return self.response(200, **overview(actor))
 
-    @expose("/<int:rule_id>/matching", methods=["GET"])
+    @expose("/<psa_id:rule_id>/matching", methods=["GET"])
     @protect()
     def matching(self, rule_id: int):
         """Matching Products: the products meeting the rule's conditions, searched and paged.

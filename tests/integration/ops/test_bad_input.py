@@ -92,3 +92,20 @@ def test_bad_input_gets_clear_4xx_and_changes_nothing(app, pilot_ids):
     assert sent >= 150
     assert not problems, "\n".join(map(str, problems))
     assert diff(before, dump_tables(app)) == {}
+
+
+def test_ids_no_integer_column_can_hold_are_404_not_500(app, pilot_ids):
+    """PostgreSQL refuses an INTEGER out of range (SQLite does not): such ids name no record."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {api_token(client, 'admin')}"}
+    huge = 10**12
+    for method, url in (("DELETE", f"/api/v1/psa_rules/{huge}"), ("PUT", f"/api/v1/psa_rules/{huge}/move"),
+                        ("DELETE", f"/api/v1/psa_reconciliation/mappings/{huge}"), ("PUT", f"/api/v1/psa_features/{huge}"),
+                        ("GET", f"/api/v1/psa_integration/?partner_id={huge}"),
+                        ("GET", f"/api/v1/psa_audit/export?partner_id={huge}"), ("GET", f"/api/v1/psa_rules/?partner_id={huge}")):
+        response = client.open(url, method=method, headers=headers, json={})
+        assert response.status_code == 404 and response.get_json()["message"], (method, url, response.status_code)
+    response = client.post("/api/v1/psa_reconciliation/mappings", headers=headers,
+                           json={"customer_id": huge, "company_id": pilot_ids["company_id"]})
+    assert 400 <= response.status_code < 500 and response.get_json()["message"]
