@@ -137,10 +137,15 @@ MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger number names no record
 
 
 class DbIdConverter(IntegerConverter):
-    """``<psa_id:name>``: a positive integer that fits an INTEGER id; anything else matches no route (404)."""
+    """``<psa_id:name>``: digits; a number no INTEGER id can hold becomes 0, which names no record (404).
 
-    def __init__(self, url_map, *args, **kwargs):
-        super().__init__(url_map, min=1, max=MAX_ID)
+    (A converter ``max`` would make Werkzeug answer 405 where another method's route shares the path.)
+    """
+
+    def to_python(self, value: str) -> int:
+        """The id, or 0 when it is out of the INTEGER range."""
+        number = super().to_python(value)
+        return number if number <= MAX_ID else 0
 
 
 def _data_error(error: DataError):

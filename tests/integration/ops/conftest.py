@@ -28,3 +28,15 @@ def pilot_ids(app, cw_live) -> dict[str, int]:
         ids = {"partner_id": partner_id, "customer_id": customer.id, "rule_id": rule.id, "company_id": company.id}
         session().remove()
         return ids
+
+
+@pytest.fixture(autouse=True)
+def _empty_queues_after(app):
+    """The sweeps enqueue real jobs (refreshes) that no worker runs here: drop them so a later test's worker
+    on the same queues (this process's ``PSA_QUEUE_PREFIX``) does not run them against its own database."""
+    yield
+    from plugin.jobs import FAST, SYNC, get_queue
+
+    with app.app_context():
+        for kind in (FAST, SYNC):
+            get_queue(kind).empty()

@@ -104,7 +104,8 @@ def test_ids_no_integer_column_can_hold_are_404_not_500(app, pilot_ids):
                         ("DELETE", f"/api/v1/psa_reconciliation/mappings/{huge}"), ("PUT", f"/api/v1/psa_features/{huge}"),
                         ("GET", f"/api/v1/psa_integration/?partner_id={huge}"),
                         ("GET", f"/api/v1/psa_audit/export?partner_id={huge}"), ("GET", f"/api/v1/psa_rules/?partner_id={huge}")):
-        response = client.open(url, method=method, headers=headers, json={})
+        body = {"enabled": True} if "psa_features" in url else {}
+        response = client.open(url, method=method, headers=headers, json=body)
         assert response.status_code == 404 and response.get_json()["message"], (method, url, response.status_code)
     response = client.post("/api/v1/psa_reconciliation/mappings", headers=headers,
                            json={"customer_id": huge, "company_id": pilot_ids["company_id"]})
