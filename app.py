@@ -5,8 +5,6 @@ The plugin is switched on by ``ADDON_MANAGERS`` in ``config.py``; nothing in
 """
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 from flask_appbuilder import AppBuilder, Model
 from flask_migrate import Migrate
@@ -15,6 +13,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
 import config
+from plugin.logs import configure_logging
 
 db = SQLAlchemy(metadata=Model.metadata)
 migrate = Migrate(render_as_batch=True, compare_type=True)
@@ -27,10 +26,10 @@ next(p for p in upgrade_command.params if p.name == "revision").default = "heads
 
 def create_app(overrides: dict | None = None) -> Flask:
     """Build the host application; ``overrides`` win over the environment."""
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s", level=logging.INFO)
     app = Flask(__name__, instance_path=str(config.INSTANCE_DIR))
     app.config.update(config.build())
     app.config.update(overrides or {})
+    configure_logging(app.config.get("PSA_LOG_FORMAT", "text"), app.config.get("PSA_LOG_LEVEL", "INFO"))
     db.init_app(app)
     csrf.init_app(app)
     migrate.init_app(app, db, directory=str(config.BASE_DIR / "migrations"))

@@ -88,6 +88,23 @@ def _default_database_url() -> str:
     return f"sqlite:///{INSTANCE_DIR / 'msphub.db'}"
 
 
+def _ratelimit_storage(mode: str) -> str:
+    """Where the login rate limit counts: ``RATELIMIT_STORAGE_URI``, else ``REDIS_URL`` in production
+    (shared by every process and machine); in memory for the one-process demo and the tests."""
+    explicit = os.environ.get("RATELIMIT_STORAGE_URI")
+    if explicit:
+        return explicit
+    return "memory://" if mode != "production" else os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _log_format(mode: str) -> str:
+    """``PSA_LOG_FORMAT``: ``json`` (default in production) or ``text``."""
+    value = os.environ.get("PSA_LOG_FORMAT", "json" if mode == "production" else "text").strip().lower()
+    if value not in ("json", "text"):
+        raise ConfigError(f"PSA_LOG_FORMAT must be json or text, not {value!r}")
+    return value
+
+
 def build() -> dict:
     """Build the Flask config mapping from the environment.
 
@@ -113,7 +130,11 @@ def build() -> dict:
         "AUTH_RATE_LIMITED": True,
         "AUTH_RATE_LIMIT": os.environ.get("AUTH_RATE_LIMIT", "10 per 20 second"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", mode != "test"),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": _ratelimit_storage(mode),
+        "RATELIMIT_KEY_PREFIX": os.environ.get("PSA_QUEUE_PREFIX", "psa") + "-login",
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,  # Redis down: limit per process, never lock everyone out
+        "PSA_LOG_FORMAT": _log_format(mode),
+        "PSA_LOG_LEVEL": os.environ.get("PSA_LOG_LEVEL", "INFO").upper(),
         "FAB_UPDATE_PERMS": False,
         "FAB_CREATE_DB": False,
         "FAB_ADD_SECURITY_API": True,

@@ -46,6 +46,9 @@ class ConnectWiseAddon(BaseManager):
             {role: [list(pair) for pair in pairs] for role, pairs in permissions.ROLES.items()}
         )
         make_menu_conditional(self.appbuilder.menu)
+        from plugin.api.base import install_id_converter  # Operations (issue 10): <psa_id:...> route ids
+
+        install_id_converter(current_app)
         current_app.register_blueprint(Blueprint(
             "psa", __name__, template_folder="templates", static_folder="static/psa",
             static_url_path="/psa/static",  # not under the host's /static/<path> (it would shadow it)
@@ -74,6 +77,10 @@ class ConnectWiseAddon(BaseManager):
         ab.add_view(ProductDefaultsView, permissions.MENU_PRODUCT_DEFAULTS, icon="fa-tags",
                     category=permissions.MENU_PSA, menu_cond=psa_menu_visible)
         ab.add_api(RulesApi)
+        # Operations (issue 10): the audit log's API (list and CSV export)
+        from plugin.api.audit import AuditApi
+
+        ab.add_api(AuditApi)
         ab.menu.find(permissions.MENU_PSA).cond = psa_menu_visible
 
     def post_process(self) -> None:
@@ -81,5 +88,15 @@ class ConnectWiseAddon(BaseManager):
         from plugin.cli import psa_cli
 
         install_web_hooks(current_app)
+        # Operations (issue 10): the login rate limit also covers the JWT login API
+        from plugin.loginlimit import limit_api_login
+
+        limit_api_login(self.appbuilder)
+        from plugin.api.base import install_json_api_errors
+
+        install_json_api_errors(current_app)
+        from plugin.api.base import install_data_error_handler
+
+        install_data_error_handler(current_app)
         if "psa" not in current_app.cli.commands:
             current_app.cli.add_command(psa_cli)

@@ -700,3 +700,48 @@ def subscriptions_automap(partner_id: int, username: str | None, customer_ids: t
     for sub_id, reason in result.skipped.items():
         click.echo(f"{sub_id:>8}  not mapped: {reason}")
     click.echo(f"{len(result.created)} subscription(s) auto-associated, {len(result.skipped)} left unmapped.")
+
+
+# --- Operations (issue 10): audit export and key rotation -------------------------------------
+
+@psa_cli.group("audit")
+def audit_cli() -> None:
+    """The audit log."""
+
+
+@audit_cli.command("export")
+@click.option("--partner", "partner_id", type=int, help="One partner (partner users: their own; Admin: all when omitted).")
+@click.option("--since", help="From this ISO date or date-time (UTC unless an offset is given).")
+@click.option("--until", help="Before this ISO date or date-time.")
+@click.option("--user", "username_filter", help="Only this user's events.")
+@click.option("--action", help="Action, or a prefix ending in '*' (e.g. 'customer.*').")
+@click.option("--object-type")
+@click.option("--object-id")
+@click.option("--outcome", type=click.Choice(["ok", "refused", "failed"]))
+@click.option("--output", type=click.File("w", encoding="utf-8"), default="-", help="File (default: stdout).")
+@AS_OPTION
+@with_appcontext
+def audit_export(partner_id, since, until, username_filter, action, object_type, object_id, outcome, output,
+                 username):
+    """Export the audit log as CSV (the same filters and tenant scope as the page and the API)."""
+    from plugin.api.reconciliation import load
+    from plugin.commands.audit import ExportAuditCommand
+    from plugin.schemas.audit import AuditFilterSchema
+
+    raw = {"partner_id": partner_id, "since": since, "until": until, "username": username_filter,
+           "action": action, "object_type": object_type, "object_id": object_id, "outcome": outcome}
+    filters = load(AuditFilterSchema(), {k: v for k, v in raw.items() if v is not None})
+    for line in ExportAuditCommand(as_actor(username), filters).run():
+        output.write(line)
+
+
+@psa_cli.command("rotate-keys")
+@AS_OPTION
+@with_appcontext
+def rotate_keys(username: str) -> None:
+    """Re-encrypt every stored secret under the newest PSA_ENCRYPTION_KEYS key (Admin)."""
+    from plugin.commands.keys import RotateKeysCommand
+
+    result = RotateKeysCommand(as_actor(username)).run()
+    click.echo(f"Re-encrypted {result.secrets} secret(s) of {result.integrations} integration(s) under the newest "
+               "key. Old keys may now be removed from PSA_ENCRYPTION_KEYS.")

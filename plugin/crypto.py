@@ -36,5 +36,11 @@ def decrypt_secret(token: bytes) -> str:
 
 
 def rotate(token: bytes) -> bytes:
-    """Re-encrypt ``token`` under the newest key."""
-    return _fernet().rotate(bytes(token))
+    """Re-encrypt ``token`` under the newest key.
+
+    :raises SecretError: no configured key opens it.
+    """
+    try:
+        return _fernet().rotate(bytes(token))
+    except InvalidToken as exc:
+        raise SecretError("A stored secret cannot be decrypted with the configured PSA_ENCRYPTION_KEYS.") from exc

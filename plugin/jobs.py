@@ -5,6 +5,7 @@ Queues: ``<prefix>-fast`` (validation, directory refresh) and ``<prefix>-sync``
 """
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from rq.job import Job
 
 from plugin.commands.access import require_feature
 from plugin.commands.exceptions import ConflictError, FeatureDisabledError, UnavailableError
+from plugin.logs import log_context
 
 log = logging.getLogger(__name__)
 FAST, SYNC = "fast", "sync"
@@ -80,7 +82,8 @@ class AppWorker(Worker):
             session = self.flask_app.appbuilder.session
             session.get_bind().dispose(close=False)
             try:
-                return super().perform_job(job, queue, execution)
+                with log_context(job_id=job.id, queue=queue.name, job=job.func_name):
+                    return super().perform_job(job, queue, execution)
             finally:
                 session.remove()
 
@@ -185,6 +188,19 @@ def validate_integration(integration_id: int) -> str:
 
     job = get_current_job()
     return ValidateIntegrationCommand(integration_id, job.id if job else None).run()
+def partner_logged(func):
+    """Decorate a job whose first argument is the partner id: its log records carry ``partner_id``."""
+
+    @functools.wraps(func)
+    def wrapper(partner_id, *args, **kwargs):
+        """Run the job with the partner id bound to its logs."""
+        with log_context(partner_id=int(partner_id)):
+            return func(partner_id, *args, **kwargs)
+
+    return wrapper
+
+
+@partner_logged
 def refresh_directory(partner_id: int, username: str, full: int = 0) -> dict | str:
     """Job: refresh the partner's ConnectWise directory cache, progress in the job's meta.
 
@@ -219,6 +235,7 @@ def refresh_directory(partner_id: int, username: str, full: int = 0) -> dict | s
         raise
 
 
+@partner_logged
 def refresh_cw_lists(partner_id: int) -> str:
     """Job (fast queue): refresh the partner's cached ConnectWise categories, subcategories, types."""
     from plugin.commands.exceptions import IntegrationInactiveError

@@ -41,6 +41,8 @@ METHOD_PERMISSIONS = {
     "map_subscriptions": _W, "remap_subscription": _W, "automap_subscriptions": _W,
     # Configure Product Defaults
     "move": _W, "put_default": _W, "refresh_lists": _W,
+    # Operations (issue 10): audit log export
+    "export": _R,
 }
 
 # Menu entries (their names are also FAB "menu_access" view names).
@@ -64,6 +66,8 @@ _SELF_SERVICE = [
     ("^ResetMyPasswordView$", "^(can_this_form_get|can_this_form_post)$"),
     ("^(Menu|MenuApi)$", "^can_get$"),
 ]
+# Operations (issue 10): every API user may read the OpenAPI spec and Swagger UI (scripting the product).
+_API_DOCS = [("^OpenApi$", "^can_get$"), ("^SwaggerView$", "^can_show$")]
 _PARTNER_RESOURCES = f"^({INTEGRATION}|{RULES}|{RECONCILIATION}|{SYNC}|{AUDIT}|{HUB_DATA})$"
 _PARTNER_MENUS = (
     f"^(My Account|{MENU_MY_ORG}|{MENU_PSA}|{MENU_RECONCILIATION}|{MENU_PRODUCT_DEFAULTS}|{MENU_MARKETPLACE}|Console|Audit Log"
@@ -76,16 +80,19 @@ ROLES: dict[str, list[tuple[str, str]]] = {
         (f"^{FEATURE}$", f"^({READ}|{WRITE})$"),
         (f"^({MENU_DISTRIBUTOR}|{MENU_PARTNER_FEATURES})$", "^menu_access$"),
         *_SELF_SERVICE,
+        *_API_DOCS,
     ],
     PARTNER_ADMIN: [
         (_PARTNER_RESOURCES, f"^({READ}|{WRITE})$"),
         (_PARTNER_MENUS, "^menu_access$"),
         *_SELF_SERVICE,
+        *_API_DOCS,
     ],
     PARTNER_VIEWER: [
         (_PARTNER_RESOURCES, f"^{READ}$"),
         (_PARTNER_MENUS, "^menu_access$"),
         *_SELF_SERVICE,
+        *_API_DOCS,
     ],
 }
 

@@ -57,7 +57,7 @@ class FeatureApi(PsaApi):
         toggles = PartnerFeatureDAO.enabled_map([p.id for p in partners])
         return self.response(200, result=[_row(p, toggles.get(p.id)) for p in partners])
 
-    @expose("/<int:partner_id>", methods=["PUT"])
+    @expose("/<psa_id:partner_id>", methods=["PUT"])
     @protect()
     def put(self, partner_id: int):
         """Enable or disable the integration for one partner.

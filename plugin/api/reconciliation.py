@@ -101,7 +101,11 @@ class ReconciliationApi(PsaApi):
           parameters:
           - {in: query, name: period, schema: {type: string, enum: [this_month, last_3_months, all]}}
           responses:
-            200: {description: The indicators}
+            200:
+              description: 'The indicators'
+              content:
+                application/json:
+                  schema: {type: object, properties: {currency: {type: string}, period: {type: string}, period_label: {type: string}, since: {type: string, nullable: true}, customers: {type: integer}, mapped_customers: {type: integer}, unmapped_customers: {type: integer}, subscriptions: {type: integer}, mapped_subscriptions: {type: integer}, unmapped_subscriptions: {type: integer}, unsynchronized_revenue: {type: string, description: 'Decimal, 2 places, partner currency'}, directory: {type: object, properties: {status: {type: string, nullable: true}, last_refreshed_at: {type: string, nullable: true}, started_at: {type: string, nullable: true}, progress: {type: object}, error: {type: string, nullable: true}, job_id: {type: string, nullable: true}, companies: {type: integer}, agreements: {type: integer}}}}}
             400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
         """
@@ -116,7 +120,11 @@ class ReconciliationApi(PsaApi):
         ---
         get:
           responses:
-            200: {description: 'months: [{month, pushed, unsynchronized}]'}
+            200:
+              description: 'Twelve billing months'
+              content:
+                application/json:
+                  schema: {type: object, properties: {months: {type: array, items: {type: object, properties: {month: {type: string, format: date}, pushed: {type: string}, unsynchronized: {type: string}}}}}}
             403: {$ref: '#/components/responses/403'}
         """
         actor, partner_id = partner_scope(need="active")
@@ -167,7 +175,11 @@ class ReconciliationApi(PsaApi):
           - {in: query, name: page_size, schema: {type: integer}}
           - {in: query, name: include_mapped, schema: {type: boolean}}
           responses:
-            200: {description: 'Rows and total'}
+            200:
+              description: 'Rows and total'
+              content:
+                application/json:
+                  schema: {type: object, properties: {total: {type: integer}, page: {type: integer}, page_size: {type: integer}, result: {type: array, items: {$ref: '#/components/schemas/CompanySchema'}}}}
             400: {$ref: '#/components/responses/400'}
         """
         actor, partner_id = partner_scope(need="active")
@@ -186,7 +198,11 @@ class ReconciliationApi(PsaApi):
           parameters:
           - {in: query, name: customer_ids, required: true, schema: {type: string}}
           responses:
-            200: {description: '{customer id: [{company_id, company_name, score, reason, reason_text}]}'}
+            200:
+              description: 'Suggestions per customer id'
+              content:
+                application/json:
+                  schema: {type: object, properties: {result: {type: object, additionalProperties: {type: array, items: {type: object, properties: {company_id: {type: integer}, company_name: {type: string}, score: {type: integer}, reason: {type: string}, reason_text: {type: string}}}}}}}
             404: {$ref: '#/components/responses/404'}
         """
         actor, partner_id = partner_scope(need="active")
@@ -209,7 +225,11 @@ class ReconciliationApi(PsaApi):
               application/json:
                 schema: {$ref: '#/components/schemas/MapCustomerSchema'}
           responses:
-            201: {description: The mapped customer}
+            201:
+              description: 'The mapped customer'
+              content:
+                application/json:
+                  schema: {type: object, properties: {id: {type: integer}, customer_id: {type: integer}, company: {$ref: '#/components/schemas/CompanySchema'}, method: {type: string}, mapped_by: {type: string}, mapped_at: {type: string, format: date-time}}}
             400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
@@ -222,7 +242,7 @@ class ReconciliationApi(PsaApi):
         return self.response(201, id=mapping.id, customer_id=mapping.customer_id, company=company_json(mapping.company),
                              method=mapping.method, mapped_by=mapping.created_by, mapped_at=utc_iso(mapping.created_at))
 
-    @expose("/mappings/<int:customer_id>", methods=["DELETE"])
+    @expose("/mappings/<psa_id:customer_id>", methods=["DELETE"])
     @protect()
     def unmap_customer(self, customer_id: int):
         """Disassociate a customer: back to Unmapped, its subscription mappings ended.
@@ -231,7 +251,11 @@ class ReconciliationApi(PsaApi):
           parameters:
           - {in: path, name: customer_id, required: true, schema: {type: integer}}
           responses:
-            200: {description: 'subscription_mappings_ended'}
+            200:
+              description: 'Unmapped'
+              content:
+                application/json:
+                  schema: {type: object, properties: {customer_id: {type: integer}, subscription_mappings_ended: {type: integer}}}
             404: {$ref: '#/components/responses/404'}
             409: {description: Not mapped}
         """
@@ -246,7 +270,11 @@ class ReconciliationApi(PsaApi):
         ---
         get:
           responses:
-            200: {description: 'pairs and excluded'}
+            200:
+              description: 'Pairs that would be mapped and pairs left out'
+              content:
+                application/json:
+                  schema: {type: object, properties: {pairs: {type: array, items: {type: object, properties: {customer_id: {type: integer}, customer_name: {type: string}, company_id: {type: integer}, company_name: {type: string}}}}, excluded: {type: array, items: {type: object}}}}
         """
         actor, partner_id = partner_scope(need="active")
         preview = ExactMatchesPreviewCommand(actor, partner_id).run()
@@ -263,7 +291,11 @@ class ReconciliationApi(PsaApi):
               application/json:
                 schema: {$ref: '#/components/schemas/MapExactSchema'}
           responses:
-            200: {description: 'mapped pairs'}
+            200:
+              description: 'The pairs mapped'
+              content:
+                application/json:
+                  schema: {type: object, properties: {mapped: {type: array, items: {type: object, properties: {customer_id: {type: integer}, customer_name: {type: string}, company_id: {type: integer}, company_name: {type: string}}}}}}
             403: {$ref: '#/components/responses/403'}
         """
         actor, partner_id = partner_scope(need="active")
@@ -278,7 +310,11 @@ class ReconciliationApi(PsaApi):
         ---
         get:
           responses:
-            200: {description: State}
+            200:
+              description: 'The refresh state'
+              content:
+                application/json:
+                  schema: {type: object, properties: {status: {type: string, nullable: true}, last_refreshed_at: {type: string, nullable: true}, started_at: {type: string, nullable: true}, progress: {type: object}, error: {type: string, nullable: true}, job_id: {type: string, nullable: true}, companies: {type: integer}, agreements: {type: integer}}}
         """
         actor, partner_id = partner_scope(need="active")
         summary = summary_json(ReconciliationSummaryCommand(actor, partner_id).run())
@@ -295,7 +331,11 @@ class ReconciliationApi(PsaApi):
               application/json:
                 schema: {$ref: '#/components/schemas/RefreshSchema'}
           responses:
-            202: {description: 'job_id, queued (false when one was already running)'}
+            202:
+              description: 'Queued (queued is false when a refresh was already queued or running)'
+              content:
+                application/json:
+                  schema: {type: object, properties: {job_id: {type: string}, queued: {type: boolean}}}
             403: {$ref: '#/components/responses/403'}
         """
         actor, partner_id = partner_scope(need="active")
@@ -314,7 +354,11 @@ class ReconciliationApi(PsaApi):
           parameters:
           - {in: path, name: customer_id, required: true, schema: {type: integer}}
           responses:
-            200: {description: 'customer, company, today, result: [subscription rows]'}
+            200:
+              description: 'customer, company, today, result: [subscription rows]'
+              content:
+                application/json:
+                  schema: {type: object, properties: {customer: {type: object}, company: {type: object}, today: {type: string, format: date}, result: {type: array, items: {type: object}}}}
             404: {$ref: '#/components/responses/404'}
             409: {description: The customer is not mapped}
         """
@@ -333,7 +377,11 @@ class ReconciliationApi(PsaApi):
           parameters:
           - {in: path, name: customer_id, required: true, schema: {type: integer}}
           responses:
-            200: {description: 'customer, today, agreements: [{id, name, type, billing_start_date, eligible, reason, warnings}]'}
+            200:
+              description: 'customer, today, agreements: [{id, name, type, billing_start_date, eligible, reason, warnings}]'
+              content:
+                application/json:
+                  schema: {type: object, properties: {customer: {type: object}, today: {type: string, format: date}, agreements: {type: array, items: {type: object}}}}
             404: {$ref: '#/components/responses/404'}
             409: {description: The customer is not mapped}
         """
@@ -357,7 +405,11 @@ class ReconciliationApi(PsaApi):
               application/json:
                 schema: {$ref: '#/components/schemas/MapSubscriptionsSchema'}
           responses:
-            201: {description: 'mapped: [mapping]'}
+            201:
+              description: 'mapped: [mapping]'
+              content:
+                application/json:
+                  schema: {type: object, properties: {mapped: {type: array, items: {type: object}}}}
             400: {description: 'Empty selection, unusable agreement, From Date out of range (the range is in the message)'}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
@@ -381,7 +433,11 @@ class ReconciliationApi(PsaApi):
           - {in: query, name: from_date_mode, schema: {type: string, enum: [all, custom]}}
           - {in: query, name: from_date, schema: {type: string, format: date}}
           responses:
-            200: {description: The preview}
+            200:
+              description: The preview
+              content:
+                application/json:
+                  schema: {type: object}
             400: {$ref: '#/components/responses/400'}
             404: {$ref: '#/components/responses/404'}
         """
@@ -405,7 +461,11 @@ class ReconciliationApi(PsaApi):
               application/json:
                 schema: {$ref: '#/components/schemas/RemapSubscriptionSchema'}
           responses:
-            200: {description: 'mapping and the preview that was applied'}
+            200:
+              description: 'mapping and the preview that was applied'
+              content:
+                application/json:
+                  schema: {type: object, properties: {mapping: {type: object}, preview: {type: object}}}
             400: {$ref: '#/components/responses/400'}
             404: {$ref: '#/components/responses/404'}
             409: {description: Not mapped (use Associate) or being pushed}
@@ -425,7 +485,11 @@ class ReconciliationApi(PsaApi):
           parameters:
           - {in: path, name: subscription_id, required: true, schema: {type: integer}}
           responses:
-            200: {description: 'result: [mapping]'}
+            200:
+              description: 'result: [mapping]'
+              content:
+                application/json:
+                  schema: {type: object, properties: {result: {type: array, items: {type: object}}}}
             404: {$ref: '#/components/responses/404'}
         """
         actor, partner_id = partner_scope(need="active")
@@ -443,7 +507,11 @@ class ReconciliationApi(PsaApi):
               application/json:
                 schema: {$ref: '#/components/schemas/AutomapSchema'}
           responses:
-            200: {description: 'mapped: [mapping], skipped: {subscription id: reason}'}
+            200:
+              description: 'mapped: [mapping], skipped: {subscription id: reason}'
+              content:
+                application/json:
+                  schema: {type: object, properties: {mapped: {type: array, items: {type: object}}, skipped: {type: object, additionalProperties: {type: string}}}}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
         """

@@ -98,7 +98,11 @@ class RulesApi(PsaApi):
               application/json:
                 schema: {$ref: '#/components/schemas/RulePostSchema'}
           responses:
-            201: {description: The rule and the new page data}
+            201:
+              description: The id of the rule and the new page data
+              content:
+                application/json:
+                  schema: {type: object, properties: {id: {type: integer}, default: {type: object}, rules: {type: array, items: {$ref: '#/components/schemas/RuleOutSchema'}}, total_products: {type: integer}, lists: {type: object}}}
             400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
         """
@@ -107,7 +111,7 @@ class RulesApi(PsaApi):
         row = SaveRuleCommand(actor, schemas.rule_data(body), partner_id=partner_arg()).run()
         return self.response(201, id=row.id, **overview(actor))
 
-    @expose("/<int:rule_id>", methods=["PUT"])
+    @expose("/<psa_id:rule_id>", methods=["PUT"])
     @protect()
     def put(self, rule_id: int):
         """Edit a custom rule's conditions, attributes and (optionally) priority.
@@ -121,7 +125,11 @@ class RulesApi(PsaApi):
               application/json:
                 schema: {$ref: '#/components/schemas/RulePostSchema'}
           responses:
-            200: {description: The new page data}
+            200:
+              description: The new page data
+              content:
+                application/json:
+                  schema: {type: object, properties: {id: {type: integer}, default: {type: object}, rules: {type: array, items: {$ref: '#/components/schemas/RuleOutSchema'}}, total_products: {type: integer}, lists: {type: object}}}
             400: {$ref: '#/components/responses/400'}
             404: {$ref: '#/components/responses/404'}
             409: {description: Changed by someone else}
@@ -131,7 +139,7 @@ class RulesApi(PsaApi):
         SaveRuleCommand(actor, schemas.rule_data(body), rule_id=rule_id).run()
         return self.response(200, id=rule_id, **overview(actor))
 
-    @expose("/<int:rule_id>", methods=["DELETE"])
+    @expose("/<psa_id:rule_id>", methods=["DELETE"])
     @protect()
     def delete(self, rule_id: int):
         """Delete a custom rule (the rules below move up).
@@ -141,14 +149,18 @@ class RulesApi(PsaApi):
           - {in: path, name: rule_id, required: true, schema: {type: integer}}
           - {in: query, name: version, schema: {type: integer}}
           responses:
-            200: {description: The new page data}
+            200:
+              description: The new page data
+              content:
+                application/json:
+                  schema: {type: object, properties: {default: {type: object}, rules: {type: array, items: {$ref: '#/components/schemas/RuleOutSchema'}}, total_products: {type: integer}, lists: {type: object}}}
             404: {$ref: '#/components/responses/404'}
         """
         actor = require_actor()
         DeleteRuleCommand(actor, rule_id, request.args.get("version", type=int)).run()
         return self.response(200, **overview(actor))
 
-    @expose("/<int:rule_id>/move", methods=["PUT"])
+    @expose("/<psa_id:rule_id>/move", methods=["PUT"])
     @protect()
     def move(self, rule_id: int):
         """Change a rule's priority: ``{"priority": n}`` or ``{"direction": "up"|"down"}``.
@@ -162,7 +174,11 @@ class RulesApi(PsaApi):
               application/json:
                 schema: {$ref: '#/components/schemas/MoveSchema'}
           responses:
-            200: {description: The new page data (every count updated)}
+            200:
+              description: 'The new page data (every count updated)'
+              content:
+                application/json:
+                  schema: {type: object, properties: {default: {type: object}, rules: {type: array, items: {$ref: '#/components/schemas/RuleOutSchema'}}, total_products: {type: integer}, lists: {type: object}}}
             400: {$ref: '#/components/responses/400'}
             404: {$ref: '#/components/responses/404'}
         """
@@ -171,7 +187,7 @@ class RulesApi(PsaApi):
         MoveRuleCommand(actor, rule_id, body["priority"], body["direction"]).run()
         return self.response(200, **overview(actor))
 
-    @expose("/<int:rule_id>/matching", methods=["GET"])
+    @expose("/<psa_id:rule_id>/matching", methods=["GET"])
     @protect()
     def matching(self, rule_id: int):
         """Matching Products: the products meeting the rule's conditions, searched and paged.
@@ -183,7 +199,11 @@ class RulesApi(PsaApi):
           - {in: query, name: page_size, schema: {type: integer, default: 25}}
           - {in: query, name: q, schema: {type: string}, description: Search publisher, item type, id, title}
           responses:
-            200: {description: "One page; claimed_by names the higher rule that classifies a product"}
+            200:
+              description: 'One page; claimed_by names the higher rule that classifies a product'
+              content:
+                application/json:
+                  schema: {type: object, properties: {rule_id: {type: integer}, total: {type: integer}, page: {type: integer}, page_size: {type: integer}, pages: {type: integer}, result: {type: array, items: {type: object, properties: {id: {type: integer}, publisher: {type: string}, item_type: {type: string}, product_id: {type: string}, title: {type: string}, billing_term: {type: string, nullable: true}, billing_frequency: {type: string, nullable: true}, claimed_by: {type: object, nullable: true}}}}}}
             400: {$ref: '#/components/responses/400'}
             404: {$ref: '#/components/responses/404'}
         """
@@ -203,7 +223,11 @@ class RulesApi(PsaApi):
               application/json:
                 schema: {$ref: '#/components/schemas/PreviewSchema'}
           responses:
-            200: {description: "Moves, e.g. 12 products move from Default Rule to this rule"}
+            200:
+              description: 'Moves, e.g. 12 products move from Default Rule to this rule'
+              content:
+                application/json:
+                  schema: {type: object, properties: {moves: {type: array, items: {type: object, properties: {from: {type: string}, from_label: {type: string}, to: {type: string}, to_label: {type: string}, count: {type: integer}, text: {type: string}}}}, counts: {type: object, additionalProperties: {type: integer}}, will_create: {type: array, items: {type: string}}, subject: {type: string, nullable: true}}}
             400: {$ref: '#/components/responses/400'}
             404: {$ref: '#/components/responses/404'}
         """
@@ -224,7 +248,11 @@ class RulesApi(PsaApi):
               application/json:
                 schema: {$ref: '#/components/schemas/AttributesSchema'}
           responses:
-            200: {description: The new page data}
+            200:
+              description: The new page data
+              content:
+                application/json:
+                  schema: {type: object, properties: {default: {type: object}, rules: {type: array, items: {$ref: '#/components/schemas/RuleOutSchema'}}, total_products: {type: integer}, lists: {type: object}}}
             400: {$ref: '#/components/responses/400'}
         """
         actor = require_actor()
@@ -239,7 +267,11 @@ class RulesApi(PsaApi):
         ---
         post:
           responses:
-            202: {description: Queued}
+            202:
+              description: 'Queued'
+              content:
+                application/json:
+                  schema: {type: object, properties: {status: {type: string}, requested_at: {type: string, nullable: true}}}
             403: {$ref: '#/components/responses/403'}
         """
         state = RequestListsRefreshCommand(require_actor(), partner_arg()).run()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
@@ -66,10 +67,30 @@ def audit(actor: Actor, action: str, object_type: str, object_id: Any = None, *,
         user_id=actor.user_id, username=actor.username, action=action,
         object_type=object_type, object_id=None if object_id is None else str(object_id),
         partner_id=partner_id, distributor_id=distributor_id, outcome=outcome,
-        detail=detail or None,
+        detail=scrub(detail) or None,
     )
     log.info("audit action=%s object=%s:%s partner=%s user=%s outcome=%s",
-             action, object_type, object_id, partner_id, actor.username, outcome)
+             action, object_type, object_id, partner_id, actor.username, outcome,
+             extra=_log_fields(action=action, object_type=object_type, object_id=object_id, partner_id=partner_id,
+                               user=actor.username, outcome=outcome, job_id=detail.get("job_id")))
+
+
+def _log_fields(**fields: Any) -> dict:
+    """``extra=`` for a log call: the fields that have a value (bound context fills the rest)."""
+    return {k: (str(v) if k == "object_id" else v) for k, v in fields.items() if v is not None}
+
+
+_SECRET_KEY = re.compile(r"private|secret|passw|token|credential|authori[sz]ation|api_?key|fernet", re.I)
+REDACTED = "[redacted]"
+
+
+def scrub(value: Any) -> Any:
+    """A copy of an audit detail with every value under a secret-sounding key replaced (at any depth)."""
+    if isinstance(value, dict):
+        return {k: REDACTED if _SECRET_KEY.search(str(k)) else scrub(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [scrub(v) for v in value]
+    return value
 
 
 @transaction

@@ -27,6 +27,7 @@ from plugin.connectwise import (
 from plugin.crypto import SecretError, decrypt_secret, encrypt_secret
 from plugin.daos.feature import PartnerFeatureDAO
 from plugin.daos.integration import IntegrationDAO
+from plugin.logs import bind_log_context, log_context
 from plugin.models.hub import utcnow
 from plugin.models.psa import Integration
 
@@ -392,7 +393,12 @@ class ValidateIntegrationCommand:
         self.job_id = job_id
 
     def run(self) -> str:
-        """``active``, ``failed``, ``stopped`` or ``stale`` (nothing to do)."""
+        """``active``, ``failed``, ``stopped`` or ``stale`` (nothing to do); logs carry the ids."""
+        with log_context(integration_id=self.integration_id, job_id=self.job_id):
+            return self._check()
+
+    def _check(self) -> str:
+        """Load the attempt, call ConnectWise, record the outcome."""
         attempt = self._load()
         if attempt is None:
             return "stale"
@@ -414,6 +420,7 @@ class ValidateIntegrationCommand:
         if integ is None or not integ.pending or integ.validation_job_id != self.job_id:
             return None
         attempt = _Attempt(integ.id, integ.partner_id, dict(integ.pending))
+        bind_log_context(partner_id=integ.partner_id, integration_id=integ.id)
         guard = IntegrationGuard(integ.partner_id, self.job_id)
         try:
             attempt.client = client_for(integ, pending=attempt.details.get("kind") == "edit", throttle=guard,

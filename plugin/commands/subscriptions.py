@@ -76,6 +76,9 @@ def resolve_from_date(mode: str, custom: dt.date | None, agreement: CwAgreement,
     """
     if mode not in MODES:
         raise InvalidInputError("Unknown From Date option.", {"from_date_mode": ["all or custom."]})
+    if mode == "all" and custom is not None:
+        raise InvalidInputError("A From Date is given only with the custom option.",
+                                {"from_date": ["Leave it out for all history, or choose the custom option."]})
     if mode == "all":
         return periods.from_date_range(agreement.bill_start_date, agreement.start_date,
                                        subscription.start_date, today).lower

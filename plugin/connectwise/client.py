@@ -280,10 +280,12 @@ class ConnectWiseClient:
                      attempt: int, request_id: str | None) -> None:
         """DEBUG line per attempt; secret headers redacted."""
         if self._log.isEnabledFor(logging.DEBUG):
+            duration = round((time.perf_counter() - started) * 1000, 1)
             self._log.debug(
                 "ConnectWise %s %s -> %s in %.1f ms (attempt %d, x-cw-request-id=%s) headers=%s",
-                request.method, path, outcome, (time.perf_counter() - started) * 1000,
-                attempt, request_id, redact_headers(request.headers),
+                request.method, path, outcome, duration, attempt, request_id, redact_headers(request.headers),
+                extra={"cw_method": request.method, "cw_path": path, "cw_status": outcome, "duration_ms": duration,
+                       "attempt": attempt, "cw_request_id": request_id},
             )
 
     def _retry_delay(self, method: str, error: CWError, attempt: int, deadline: float) -> float | None:

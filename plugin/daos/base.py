@@ -8,6 +8,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
+MAX_ID = 2**31 - 1  # primary keys are INTEGER columns
 
 
 def session() -> Session:
@@ -28,13 +29,15 @@ class BaseDAO(Generic[T]):
 
     @classmethod
     def find_by_id(cls, id_: int) -> T | None:
-        """The row with this primary key, or None."""
+        """The row with this primary key, or None (also for an id no INTEGER column can hold)."""
+        if isinstance(id_, int) and not 0 < id_ <= MAX_ID:
+            return None
         return session().get(cls.model_cls, id_)
 
     @classmethod
     def find_by_ids(cls, ids: Iterable[int]) -> list[T]:
         """The rows with these primary keys (missing ones are skipped)."""
-        ids = list(ids)
+        ids = [i for i in ids if not isinstance(i, int) or 0 < i <= MAX_ID]
         if not ids:
             return []
         return list(session().scalars(select(cls.model_cls).where(cls.model_cls.id.in_(ids))))

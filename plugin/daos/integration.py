@@ -27,3 +27,8 @@ class IntegrationDAO(BaseDAO[Integration]):
     def find_fresh(integration_id: int) -> Integration | None:
         """The integration by id, re-read from the database."""
         return session().get(Integration, integration_id, populate_existing=True)
+
+    @staticmethod
+    def all_for_update() -> list[Integration]:
+        """Every integration of every partner, by id (key rotation)."""
+        return list(session().scalars(select(Integration).order_by(Integration.id)))

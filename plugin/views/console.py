@@ -78,6 +78,8 @@ class AuditEventView(ReadOnlyMixin, TenantModelView):
     show_columns = list_columns + ["detail"]
     search_columns = ["username", "partner", "action", "object_type", "object_id", "outcome", "at"]
     base_order = ("at", "desc")
+    list_template = "psa/audit_list.html"  # FAB's list + "Export CSV" (GET /api/v1/psa_audit/export)
+    list_title, show_title = "Audit Log", "Audit Event"
 
 
 class CustomerView(ReadOnlyMixin, TenantModelView):

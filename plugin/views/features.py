@@ -32,7 +32,7 @@ class PartnerFeaturesView(BaseView):
             can_write=actor.can(permissions.WRITE, permissions.FEATURE) and actor.partner_id is None,
         )
 
-    @expose("/<int:partner_id>", methods=["POST"])
+    @expose("/<psa_id:partner_id>", methods=["POST"])
     @has_access
     def write(self, partner_id: int):
         """Enable or disable one partner's integration, then come back to the list."""

@@ -12,7 +12,9 @@ from tests.support.web import PASSWORDS, api_token, login
 
 PAGES = ["/", "/psa/my-organization/", "/psa/partner-features/", "/customerview/list/",
          "/auditeventview/list/", "/users/list/", "/users/show/1", "/api/v1/psa_features/",
-         "/api/v1/security/users/", "/api/v1/security/users/1", "/integrationview/list/"]
+         "/api/v1/security/users/", "/api/v1/security/users/1", "/integrationview/list/",
+         # Operations (issue 10): the audit log as JSON and CSV
+         "/api/v1/psa_audit/", "/api/v1/psa_audit/export"]
 
 
 def test_secrets_appear_nowhere(app, client, caplog):
@@ -59,7 +61,8 @@ def test_integration_private_key_appears_nowhere(app, cw_live, caplog):
         events = [str(e.detail) for e in session().scalars(select(AuditEvent))]
     assert all(job_data), "the validation jobs are in Redis"
     pages = ["/psa/my-organization/", "/api/v1/psa_integration/", f"/integrationview/show/{integration_id}",
-             "/integrationview/list/", "/integrationview/api/read", "/auditeventview/list/", "/psa/"]
+             "/integrationview/list/", "/integrationview/api/read", "/auditeventview/list/", "/psa/",
+             "/api/v1/psa_audit/?page_size=500", "/api/v1/psa_audit/export"]  # Operations (issue 10)
     for user in ("admin", "pilot.admin", "pilot.viewer"):
         c = app.test_client()
         login(c, user)

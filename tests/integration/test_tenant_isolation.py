@@ -72,6 +72,13 @@ def b_records(app):
         session().commit()
         ids.update({"Rule": rule.id, "ProductRule": rule.id})
         markers += ["B-ONLY-CATEGORY", "B-ONLY-DEFAULT"]
+        # Operations (issue 10): an audit event of B's (console Audit Log, /api/v1/psa_audit/ and its CSV export)
+        event = AuditEvent(username="fabrikam.admin", partner_id=b.id, action="b.only", object_type="marker",
+                           detail={"note": "B-ONLY-AUDIT"})
+        session().add(event)
+        session().commit()
+        ids["AuditEvent"] = event.id
+        markers.append("B-ONLY-AUDIT")
         return ids, markers, b_snapshot()
 
 

@@ -1,0 +1,83 @@
+"""Audit log: the filters of the list and of the CSV export, and one event as JSON."""
+from __future__ import annotations
+
+import datetime as dt
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+_EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+_LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
+
+
+class UtcDateTime(fields.DateTime):
+    """An ISO date or date-time; naive values are UTC; 2000..2100 only."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        """Accept ``2026-05-01`` as well as ``2026-05-01T10:00:00+02:00``."""
+        if isinstance(value, str) and len(value.strip()) == 10:
+            try:
+                value = dt.date.fromisoformat(value.strip()).isoformat() + "T00:00:00"
+            except ValueError as exc:
+                raise ValidationError("Not a valid date (YYYY-MM-DD).") from exc
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+        if not _EARLIEST <= moment < _LATEST:
+            raise ValidationError("The date must be between 2000-01-01 and 2099-12-31.")
+        return moment.astimezone(dt.timezone.utc)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        """Naive database values are UTC: say so (``+00:00``)."""
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+class AuditFilterSchema(Schema):
+    """?username=&action=&object_type=&object_id=&outcome=&since=&until=&partner_id= (all optional)."""
+
+    username = fields.String(validate=validate.Length(max=100), metadata={"description": "Exact username"})
+    action = fields.String(validate=validate.Length(max=60),
+                           metadata={"description": "Action, or a prefix ending in '*' (e.g. customer.*)"})
+    object_type = fields.String(validate=validate.Length(max=60))
+    object_id = fields.String(validate=validate.Length(max=60))
+    outcome = fields.String(validate=validate.OneOf(["ok", "refused", "failed"]))
+    since = UtcDateTime(metadata={"description": "From this date or time (inclusive, UTC unless an offset is given)"})
+    until = UtcDateTime(metadata={"description": "Before this date or time (exclusive)"})
+    partner_id = fields.Integer(metadata={"description": "Admin: one partner's events (partner users: their own)"})
+
+    @validates_schema
+    def since_before_until(self, data, **_):
+        """``since`` before ``until``."""
+        if data.get("since") and data.get("until") and data["since"] >= data["until"]:
+            raise ValidationError("'since' must be before 'until'.", "until")
+
+
+class AuditListArgsSchema(AuditFilterSchema):
+    """The filters plus paging."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class AuditEventSchema(Schema):
+    """One audit event."""
+
+    id = fields.Integer()
+    at = UtcDateTime()
+    username = fields.String()
+    partner_id = fields.Integer(allow_none=True)
+    distributor_id = fields.Integer(allow_none=True)
+    action = fields.String()
+    object_type = fields.String()
+    object_id = fields.String(allow_none=True)
+    outcome = fields.String()
+    detail = fields.Dict(allow_none=True)
+
+
+class AuditPageSchema(Schema):
+    """A page of audit events."""
+
+    count = fields.Integer(metadata={"description": "Events matching the filters"})
+    page = fields.Integer()
+    page_size = fields.Integer()
+    result = fields.List(fields.Nested(AuditEventSchema))

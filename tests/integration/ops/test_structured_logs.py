@@ -1,0 +1,137 @@
+"""Structured logs: a real worker in JSON mode logs the validation job and a directory refresh with our ids,
+ConnectWise's request id and timings, and never the private key."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+
+from plugin.logs import JsonFormatter, configure_logging, log_context, make_handler
+from tests.integration.test_reconciliation_jobs import wait_for
+from tests.support.fixtures import ROOT, WorkerProcess
+from tests.support import tenants
+from tests.support.card import activate, form_values, session_client, status
+from tests.support.reconciliation import seed_sandbox_for_pilot
+
+
+def _wait_active(client, timeout=30.0):
+    """Poll the card's state (as the page does) until the validation ends."""
+    deadline = time.monotonic() + timeout
+    while status(client)["validating"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return status(client)["status"]
+
+
+def _refresh_directory(app, client, headers, partner_id):
+    """Ask for a directory refresh as the page does and wait for it."""
+    assert client.post("/api/v1/psa_reconciliation/directory/refresh", headers=headers, json={}).status_code == 202
+    assert wait_for(app, partner_id, ("done", "failed"))[0] == "done"
+
+
+def _json_lines(output: str) -> list[dict]:
+    """The JSON records of a worker's output (every line must be one)."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # a non-JSON line fails here
+    assert records
+    return records
+
+
+class FileWorker(WorkerProcess):
+    """A real worker whose output goes to a file (DEBUG JSON would fill a pipe nobody reads yet)."""
+
+    def __init__(self, db_url: str, path):
+        env = {**os.environ, "DATABASE_URL": db_url, "FLASK_APP": "app"}
+        self.path = path
+        self.out = open(path, "wb")
+        self.proc = subprocess.Popen([sys.executable, "-m", "flask", "psa", "worker", "--queues", "fast",
+                                      "--without-scheduler"], cwd=ROOT, env=env, stdout=self.out,
+                                     stderr=subprocess.STDOUT)
+
+    def stop(self, timeout: float = 10) -> str:
+        """Stop the worker and return everything it wrote."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.out.close()
+        return self.path.read_text(errors="replace")
+
+
+def test_worker_logs_json_with_ids_and_never_the_key(app, db_url, cw_live, monkeypatch, tmp_path):
+    monkeypatch.setenv("PSA_LOG_FORMAT", "json")
+    monkeypatch.setenv("PSA_LOG_LEVEL", "DEBUG")
+    with app.app_context():
+        partner_id = tenants.pilot().id
+        seed_sandbox_for_pilot(cw_live)
+    client, headers = session_client(app)
+    started = activate(client, headers, form_values(cw_live))
+    assert started.status_code == 202, started.get_data(as_text=True)
+    validation_job = started.get_json()["job_id"]
+    proc = FileWorker(db_url, tmp_path / "worker.log")
+    try:
+        assert _wait_active(client) == "active", proc.stop()[-2000:]
+        _refresh_directory(app, client, headers, partner_id)
+    finally:
+        output = proc.stop()
+    basic = base64.b64encode(f"{cw_live.company_id}+{cw_live.public_key}:{cw_live.private_key}".encode()).decode()
+    assert cw_live.private_key not in output and basic not in output
+    records = _json_lines(output)
+    cw_calls = [r for r in records if r.get("cw_path")]
+    validation = [r for r in cw_calls if r.get("job_id") == validation_job]
+    assert {r["cw_path"] for r in validation} >= {"/system/info"}
+    for record in cw_calls:
+        assert record["partner_id"] == partner_id and record["job_id"]
+        assert record["cw_method"] == "GET" and record["cw_status"] == 200 and record["duration_ms"] >= 0
+        assert record["cw_request_id"] and record["attempt"] == 1
+    directory_calls = [r for r in cw_calls if "directory" in r["job_id"]]
+    assert any(r["cw_path"].startswith("/company/companies") for r in directory_calls)
+    assert all(r.get("job") == "plugin.jobs.refresh_directory" for r in directory_calls)
+    audits = {r["action"]: r for r in records if r.get("action")}
+    assert audits["integration.validation"]["job_id"] == validation_job
+    assert audits["integration.validation"]["partner_id"] == partner_id
+    assert audits["integration.validation"]["outcome"] == "ok" and audits["integration.validation"]["user"]
+
+
+def test_formatter_fields_context_and_text_mode():
+    stream = io.StringIO()
+    handler = make_handler("json", stream)
+    logger = logging.getLogger("psa.test.logs")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        with log_context(partner_id=3, run_id=11, row_id=12):
+            logger.info("pushed %s", "x", extra={"cw_request_id": "abc", "job_id": "j1"})
+        logger.info("after")
+    finally:
+        logger.removeHandler(handler)
+    first, second = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert first["message"] == "pushed x" and first["level"] == "INFO" and first["ts"].endswith("+00:00")
+    assert (first["partner_id"], first["run_id"], first["row_id"], first["job_id"], first["cw_request_id"]) == (
+        3, 11, 12, "j1", "abc")
+    assert "partner_id" not in second  # the context ends with its block
+    text = io.StringIO()
+    handler = make_handler("text", text)
+    logger.addHandler(handler)
+    try:
+        with log_context(partner_id=3):
+            logger.info("hello")
+    finally:
+        logger.removeHandler(handler)
+    assert text.getvalue().rstrip().endswith("hello [partner_id=3]")
+    assert isinstance(make_handler("json").formatter, JsonFormatter)
+
+
+def test_configure_logging_replaces_its_handler():
+    root = logging.getLogger()
+    configure_logging("json", "INFO")
+    configure_logging("text", "INFO")
+    ours = [h for h in root.handlers if getattr(h, "psa_handler", False)]
+    assert len(ours) == 1 and not isinstance(ours[0].formatter, JsonFormatter)
