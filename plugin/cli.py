@@ -115,7 +115,12 @@ def worker_cmd(queues: str, burst: bool, with_scheduler: bool, name: str | None)
     """Run an RQ worker inside this application."""
     from plugin.jobs import make_worker
 
-    worker = make_worker(current_app._get_current_object(), [q.strip() for q in queues.split(",") if q.strip()], name)
+    kinds = [q.strip() for q in queues.split(",") if q.strip()]
+    worker = make_worker(current_app._get_current_object(), kinds, name)
+    if "sync" in kinds:
+        from plugin.jobs import enqueue_stale_pushes
+
+        enqueue_stale_pushes()  # a killed worker's push is not re-run by RQ: recover its rows now
     worker.work(burst=burst, with_scheduler=with_scheduler)
 
 

@@ -232,3 +232,53 @@ def refresh_cw_lists(partner_id: int) -> str:
         log.info("job=refresh_cw_lists partner=%s skipped: integration not active", partner_id)
         return "skipped: integration not active"
     return state.status
+
+
+# -- Billing push (sync queue) ----------------------------------------------------------------------
+
+
+def push_job_id(partner_id: int) -> str:
+    """The push job's business key: one per partner (queue prefix keeps databases apart)."""
+    return f"{current_app.config['PSA_QUEUE_PREFIX']}-push-{int(partner_id)}"
+
+
+def enqueue_push(partner_id: int, requested_by: str = "system") -> tuple[Job, bool]:
+    """Enqueue ``push_billing(partner_id)`` once: a queued or running push is joined, an ended one replaced.
+
+    :raises UnavailableError: when Redis does not answer.
+    """
+    job_id = push_job_id(partner_id)
+    options = dict(job_id=job_id, timeout=int(current_app.config.get("PSA_PUSH_JOB_TIMEOUT", 3600)),
+                   result_ttl=3600, failure_ttl=86400)
+    try:
+        job, created = enqueue_unique(SYNC, push_billing, int(partner_id), requested_by, **options)
+        if not created and not job_alive(job.id):
+            job.delete()
+            job, created = enqueue_unique(SYNC, push_billing, int(partner_id), requested_by, **options)
+    except RedisError as exc:
+        raise UnavailableError("The job queue does not answer; the push could not be started.") from exc
+    return job, created
+
+
+def push_billing(partner_id: int, requested_by: str = "system") -> dict | str:
+    """Job (sync queue): push the partner's eligible billing transactions to ConnectWise."""
+    from rq import get_current_job
+
+    from plugin.commands.push import PushBillingCommand
+
+    if not partner_may_run(partner_id, "push_billing"):
+        return "skipped: feature off"
+    job = get_current_job()
+    return PushBillingCommand(int(partner_id), requested_by, job.id if job else None).run(wait=True).as_dict()
+
+
+def enqueue_stale_pushes() -> list[int]:
+    """Enqueue a push for every partner with rows left in ``sending`` (run at a worker's start)."""
+    from plugin.daos.base import session
+    from plugin.daos.outbox import SyncLeaseDAO
+
+    partners = SyncLeaseDAO.partners_with_stale_sending()
+    session().rollback()
+    for partner_id in partners:
+        enqueue_push(partner_id, "system")
+    return partners
