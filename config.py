@@ -109,7 +109,7 @@ def build() -> dict:
         "PSA_PUSH_LEASE_SECONDS": float(os.environ.get("PSA_PUSH_LEASE_SECONDS", "60")),
         "PSA_PUSH_MAX_TRIES": int(os.environ.get("PSA_PUSH_MAX_TRIES", "6")),
         "PSA_PUSH_MAX_BACKOFF": float(os.environ.get("PSA_PUSH_MAX_BACKOFF", "30")),
-        "PSA_CW_REQUESTS_PER_MINUTE": int(os.environ.get("PSA_CW_REQUESTS_PER_MINUTE", "0")),
+        "PSA_CW_REQUESTS_PER_MINUTE": int(os.environ.get("PSA_CW_REQUESTS_PER_MINUTE", "600")),
         "ADDON_MANAGERS": ["plugin.addon.ConnectWiseAddon"],
         "APP_NAME": "MSP Hub",
         "APP_THEME": "",

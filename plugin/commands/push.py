@@ -91,10 +91,10 @@ def _setting(name: str, default: float) -> float:
     return float(current_app.config.get(name, default))
 
 
-def _transition(item, event: Ev, run_id: int | None, detail: str | None = None, **values) -> None:
+def _transition(item, event: Ev, by_run: int | None, detail: str | None = None, /, **values) -> None:
     """Move a row through the domain's state machine and record it."""
     new = billing.transition(item.state, event)
-    OutboxDAO.set_state(item, new.value, event.value, run_id=run_id, detail=detail, **values)
+    OutboxDAO.set_state(item, new.value, event.value, by_run=by_run, detail=detail, **values)
 
 
 class PushBillingCommand:
@@ -259,7 +259,7 @@ class PushBillingCommand:
             _transition(item, Ev.BECAME_ELIGIBLE, run_id, f"eligible for agreement {target.agreement_cw_id}",
                         reason=None, agreement_cw_id=target.agreement_cw_id)
         elif item.agreement_cw_id != target.agreement_cw_id:
-            OutboxDAO.set_state(item, PENDING, "retarget", run_id=run_id,
+            OutboxDAO.set_state(item, PENDING, "retarget", by_run=run_id,
                                 detail=f"agreement {item.agreement_cw_id} → {target.agreement_cw_id}",
                                 agreement_cw_id=target.agreement_cw_id)
 
@@ -282,9 +282,10 @@ class PushBillingCommand:
     def _push_pending(self) -> None:
         """Catalog sync for the pending rows' products, then each row in transaction order."""
         pending = _pending_transactions(self.partner_id)
-        before = self.client.call_count
+        before, writes = self.client.call_count, self.result.writes
         catalog = CatalogSync(self.partner_id, self.client, self._create_once).ensure(pending)
         self.result.catalog_calls = self.client.call_count - before
+        self.result.writes = writes  # the catalog's own creates are counted in catalog_calls
         for item_id in _ids(self.partner_id, PENDING):
             self._guard()
             self._heartbeat()

@@ -116,11 +116,11 @@ class OutboxDAO:
         return session().scalar(select(SyncItem).where(SyncItem.id == item_id, SyncItem.partner_id == partner_id))
 
     @staticmethod
-    def set_state(item: SyncItem, state: str, event: str, *, run_id: int | None, actor: str = "system",
+    def set_state(item: SyncItem, state: str, event: str, *, by_run: int | None, actor: str = "system",
                   detail: str | None = None, **values) -> None:
         """Move a row to ``state`` (already checked by the domain) and record the transition."""
         session().add(SyncTransition(item_id=item.id, partner_id=item.partner_id, from_state=item.state,
-                                     to_state=state, event=event, run_id=run_id, actor=actor, detail=detail))
+                                     to_state=state, event=event, run_id=by_run, actor=actor, detail=detail))
         item.state = state
         for key, value in values.items():
             setattr(item, key, value)
@@ -153,7 +153,7 @@ class OutboxDAO:
         query = (select(SyncItem, Tx).join(Tx, Tx.id == SyncItem.transaction_id)
                  .where(SyncItem.partner_id == partner_id, SyncItem.state == FAILED)
                  .order_by(SyncItem.updated_at.desc()).limit(limit))
-        return list(session().execute(query).tuples())
+        return list(session().execute(query))
 
 
 class PushDataDAO:
@@ -166,7 +166,7 @@ class PushDataDAO:
             return {}
         query = (select(Tx, Product).join(Subscription, Subscription.id == Tx.subscription_id)
                  .join(Product, Product.id == Subscription.product_id).where(Tx.id.in_(transaction_ids)))
-        return {tx.id: (tx, product) for tx, product in session().execute(query).tuples()}
+        return {tx.id: (tx, product) for tx, product in session().execute(query)}
 
     @staticmethod
     def products_of(transaction_ids: list[int]) -> list[Product]:
