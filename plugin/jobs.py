@@ -242,22 +242,45 @@ def push_job_id(partner_id: int) -> str:
     return f"{current_app.config['PSA_QUEUE_PREFIX']}-push-{int(partner_id)}"
 
 
+WAITING_STATUSES = frozenset({"queued", "deferred", "scheduled"})
+
+
 def enqueue_push(partner_id: int, requested_by: str = "system") -> tuple[Job, bool]:
-    """Enqueue ``push_billing(partner_id)`` once: a queued or running push is joined, an ended one replaced.
+    """Enqueue ``push_billing(partner_id)``; a push still *waiting* in the queue is joined instead.
+
+    The job id is the business key plus a nonce, and the key points at the waiting job: RQ never
+    re-runs a job whose worker was SIGKILLed and keeps calling it "started", so a fixed id would
+    block every later push. Exclusivity is the lease's job (one run per partner); a new job
+    that finds a live run waits up to one lease period for it, then ends ``busy``.
 
     :raises UnavailableError: when Redis does not answer.
     """
-    job_id = push_job_id(partner_id)
-    options = dict(job_id=job_id, timeout=int(current_app.config.get("PSA_PUSH_JOB_TIMEOUT", 3600)),
-                   result_ttl=3600, failure_ttl=86400)
+    key = push_job_id(partner_id)
+    pointer = f"{current_app.config['PSA_QUEUE_PREFIX']}:waiting:{key}"
     try:
-        job, created = enqueue_unique(SYNC, push_billing, int(partner_id), requested_by, **options)
-        if not created and not job_alive(job.id):
-            job.delete()
-            job, created = enqueue_unique(SYNC, push_billing, int(partner_id), requested_by, **options)
+        waiting = _waiting_job(pointer)
+        if waiting is not None:
+            return waiting, False
+        job, created = enqueue_unique(SYNC, push_billing, int(partner_id), requested_by,
+                                      job_id=f"{key}-{uuid.uuid4().hex[:12]}",
+                                      timeout=int(current_app.config.get("PSA_PUSH_JOB_TIMEOUT", 3600)),
+                                      result_ttl=3600, failure_ttl=86400)
+        redis_connection().set(pointer, job.id, ex=86400)
     except RedisError as exc:
         raise UnavailableError("The job queue does not answer; the push could not be started.") from exc
     return job, created
+
+
+def _waiting_job(pointer: str) -> Job | None:
+    """The partner's push job still waiting in the queue, or None."""
+    job_id = redis_connection().get(pointer)
+    if not job_id:
+        return None
+    try:
+        job = Job.fetch(job_id.decode(), connection=redis_connection())
+    except NoSuchJobError:
+        return None
+    return job if job.get_status(refresh=True) in WAITING_STATUSES else None
 
 
 def push_billing(partner_id: int, requested_by: str = "system") -> dict | str:

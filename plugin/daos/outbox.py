@@ -300,6 +300,13 @@ class SyncLeaseDAO:
                           .values(holder=None, expires_at=None).execution_options(synchronize_session=False))
 
     @staticmethod
+    def is_held(partner_id: int) -> bool:
+        """True while a run holds an unexpired lease."""
+        return session().scalar(select(SyncLease.id).where(
+            SyncLease.partner_id == partner_id, SyncLease.holder.is_not(None),
+            SyncLease.expires_at >= utcnow())) is not None
+
+    @staticmethod
     def partners_with_stale_sending() -> list[int]:
         """Partners with rows in ``sending`` (for the worker's start; the push waits out a live lease)."""
         return list(session().scalars(select(SyncItem.partner_id).where(SyncItem.state == SENDING).distinct()))

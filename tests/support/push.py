@@ -109,3 +109,37 @@ def items(partner_id: int) -> list[SyncItem]:
     session().expire_all()
     return list(session().scalars(select(SyncItem).where(SyncItem.partner_id == partner_id)
                                   .order_by(SyncItem.transaction_id)))
+
+
+def add_history(partner_id: int, customer_ids: list[int], total: int) -> list[BillingTransaction]:
+    """Add monthly charges (every 7th a credit, every 5th prorated) to the customers' subscriptions
+    until ``total`` transactions exist for them; returns the new ones."""
+    subs = list(session().scalars(select(Subscription).where(Subscription.customer_id.in_(customer_ids))
+                                  .order_by(Subscription.id)))
+    have = len(expected_transactions(customer_ids))
+    added, month = [], 0
+    while have + len(added) < total:
+        for sub in subs:
+            if have + len(added) >= total:
+                break
+            added.append(_history_tx(partner_id, sub, month, len(added)))
+        month += 1
+    session().add_all(added)
+    session().commit()
+    return added
+
+
+def _history_tx(partner_id: int, sub: Subscription, month: int, n: int) -> BillingTransaction:
+    """One synthetic transaction ``month`` months before 2024-12."""
+    index = 2024 * 12 + 11 - month
+    start = dt.date(index // 12, index % 12 + 1, 1)
+    end = (dt.date(start.year + (start.month == 12), start.month % 12 + 1, 1) - dt.timedelta(days=1))
+    quantity, price = Decimal(3 + n % 5), Decimal("12.40")
+    kind, amount = "charge", quantity * price
+    if n % 7 == 6:
+        kind, amount = "credit", Decimal("-7.25")
+    elif n % 5 == 4:
+        amount = (quantity * price * Decimal(17) / Decimal(31)).quantize(Decimal("0.01"))
+    return BillingTransaction(partner_id=partner_id, customer_id=sub.customer_id, subscription_id=sub.id,
+                              kind=kind, period_start=start, period_end=end, quantity=quantity, unit_price=price,
+                              unit_cost=Decimal("10.00"), amount=amount, currency="USD")
