@@ -38,6 +38,8 @@ METHOD_PERMISSIONS = {
     "map_customer": _W, "unmap_customer": _W, "map_exact": _W, "refresh": _W,
     # Configure Product Defaults
     "move": _W, "put_default": _W, "refresh_lists": _W,
+    # Billing push
+    "run_push": _W, "retry_failed": _W, "run_detail": _R, "item_detail": _R,
 }
 
 # Menu entries (their names are also FAB "menu_access" view names).

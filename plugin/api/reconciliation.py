@@ -71,6 +71,9 @@ def summary_json(summary) -> dict:
         "unmapped_customers": counts["customers"] - counts["mapped_customers"], **counts,
         "unmapped_subscriptions": counts["subscriptions"] - counts["mapped_subscriptions"],
         "unsynchronized_revenue": str(summary.unsynchronized_revenue.quantize(_CENT)),
+        "pending_push": str(summary.sync["pending_push"].quantize(_CENT)),
+        "pending_push_count": summary.sync["pending_push_count"],
+        "failed": str(summary.sync["failed"].quantize(_CENT)), "failed_count": summary.sync["failed_count"],
         "directory": {**directory, "last_refreshed_at": utc_iso(directory["last_refreshed_at"]),
                       "started_at": utc_iso(directory["started_at"])},
     }
