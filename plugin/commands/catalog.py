@@ -15,8 +15,9 @@ from typing import Any, Callable
 
 from plugin.commands.base import transaction
 from plugin.commands.rules.common import default_rule, domain_rules, attributes_of
-from plugin.connectwise import CWError, CWValidationError, NewCatalogItem
-from plugin.connectwise.client import ConnectWiseClient
+from plugin.connectwise import CWError, NewCatalogItem
+from plugin.connectwise.client import ConnectWiseClient, is_retryable
+from plugin.connectwise.errors import CWAuthError, CWForbidden, CWHTTPError
 from plugin.daos.base import session
 from plugin.daos.hub import PartnerDAO
 from plugin.daos.outbox import CatalogSyncDAO, PushDataDAO
@@ -102,7 +103,11 @@ class CatalogSync:
                 self._plan_lists(attrs)
                 return None
             return self._create(product, identifier, attrs)
-        except (CWValidationError, PayloadError) as err:
+        except PayloadError as err:
+            return self._refuse(product, identifier, err)
+        except CWHTTPError as err:
+            if isinstance(err, (CWAuthError, CWForbidden)) or is_retryable(err):
+                raise
             return self._refuse(product, identifier, err)
 
     def _adopt(self, product, identifier: str, found, attrs: engine.Attributes) -> int:

@@ -42,6 +42,7 @@ from plugin.domain import billing
 from plugin.domain.billing import OutboxEvent as Ev
 from plugin.domain.errors import PayloadError
 from plugin.models.hub import utcnow
+from plugin.ratelimit import RateLimitTimeout
 
 log = logging.getLogger(__name__)
 RUN_STOPPERS = (CWAuthError, CWForbidden, CWURLRefused, CWTLSError)
@@ -138,7 +139,7 @@ class PushBillingCommand:
             self._stop("stopped", err.message)
         except LeaseLost as err:
             self._stop("abandoned", str(err))
-        except (ConnectWiseUnavailable, CWError) as err:
+        except (ConnectWiseUnavailable, CWError, RateLimitTimeout) as err:
             self._stop("failed", str(err))
         finally:
             self._finish()
