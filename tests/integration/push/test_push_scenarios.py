@@ -327,3 +327,52 @@ def test_a_second_record_with_our_reference_is_a_conflict_nothing_is_deleted(ctx
     assert row.state == "failed" and row.last_error_code == "DuplicateInConnectWise"
     assert result.counts["failed"] == 1
     assert by_reference(cw_live.state("additions", parent=agreement), "serialNumber")[tx.id] == 2
+
+
+def test_one_push_per_partner_at_a_time_and_an_expired_lease_is_taken_over(ctx, cw_live):
+    from plugin.daos.outbox import SyncLeaseDAO
+    from plugin.models.psa import SyncRun
+
+    partner_id, _actor, _customers = push_setup(cw_live, customers=1)
+    SyncLeaseDAO.ensure(partner_id)
+    assert SyncLeaseDAO.acquire(partner_id, "other-run", 30)[0]
+    session().commit()
+    assert PushBillingCommand(partner_id).run().status == "busy"
+    assert items(partner_id) == []
+    dead = SyncRun(partner_id=partner_id, status="running")
+    session().add(dead)
+    session().flush()
+    SyncLeaseDAO.renew(partner_id, "other-run", -1, run_id=dead.id)  # the holder died: its lease expired
+    session().commit()
+    assert PushBillingCommand(partner_id).run().status == "succeeded"
+    session().expire_all()
+    assert session().get(SyncRun, dead.id).status == "abandoned"
+
+
+def test_catalog_sync_cli_dry_run_changes_nothing_then_creates_and_adopts(ctx, cw_live):
+    partner_id, _actor, _customers = push_setup(cw_live, customers=1)
+    runner = ctx.test_cli_runner()
+    before = len(cw_live.state("catalog"))
+    dry = runner.invoke(args=["psa", "catalog", "sync", "--partner", str(partner_id), "--as", "pilot.admin",
+                              "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert '"dry_run": true' in dry.output and len(cw_live.state("catalog")) == before
+    assert session().scalars(select(CatalogSync)).all() == []
+    real = runner.invoke(args=["psa", "catalog", "sync", "--partner", str(partner_id), "--as", "pilot.admin"])
+    assert real.exit_code == 0, real.output
+    created = len(cw_live.state("catalog")) - before
+    assert created >= 1
+    assert "category: MSP Hub" in real.output  # the default rule's names ConnectWise lacked were created first
+    category = next(c for c in cw_live.state("categories") if c["name"] == "MSP Hub")
+    subcategory = next(s for s in cw_live.state("subcategories") if s["name"] == "Perpetual Software")
+    assert subcategory["category"]["id"] == category["id"]
+    assert any(t["name"] == "MSP Hub License-Based" for t in cw_live.state("productTypes"))
+    identifiers = [c["identifier"] for c in cw_live.state("catalog")]
+    assert len(identifiers) == len(set(identifiers))
+    session().query(CatalogSync).delete()  # forget the cache: the next sync must adopt, not duplicate
+    session().commit()
+    again = runner.invoke(args=["psa", "catalog", "sync", "--partner", str(partner_id), "--as", "pilot.admin"])
+    assert again.exit_code == 0 and len(cw_live.state("catalog")) == before + created
+    assert {r.outcome for r in session().scalars(select(CatalogSync))} == {"adopted"}
+    viewer = runner.invoke(args=["psa", "catalog", "sync", "--partner", str(partner_id), "--as", "pilot.viewer"])
+    assert viewer.exit_code == 2 and "403" in viewer.output
