@@ -15,7 +15,17 @@ def test_sync_api_status_run_retry_and_viewer(app, cw_live):
     assert summary["pending_push_count"] == total and summary["failed_count"] == 0
     assert float(summary["pending_push"]) != 0
     with app.app_context():
+        from plugin.daos.outbox import subscription_sync_status
+        from plugin.models.hub import Subscription
+        from plugin.daos.base import session
+        from sqlalchemy import select
+
+        subs = sorted({t.subscription_id for t in expected_transactions(customers)})
+        other = session().scalar(select(Subscription.id).where(Subscription.customer_id.not_in(customers)))
+        assert set(subscription_sync_status(partner_id, subs).values()) == {("none", None)}
         run = PushBillingCommand(partner_id, "pilot.admin").run()
+        statuses = subscription_sync_status(partner_id, subs + [other])
+        assert {statuses[s] for s in subs} == {("synced", None)} and statuses[other] == ("none", None)
     status = client.get("/api/v1/psa_sync/").get_json()
     assert status["states"] == {"pushed": total} and status["runs"][0]["id"] == run.run_id
     assert status["runs"][0]["cw_calls"] == run.cw_calls
