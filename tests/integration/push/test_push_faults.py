@@ -19,7 +19,7 @@ from plugin.models.psa import SyncItem, SyncRun
 from tests.integration.push.test_push_basic import _settled_check
 from tests.support.push import add_history, push_setup
 
-TOTAL = 150
+TOTAL = 120
 FAULTS = [
     {"kind": "latency", "ms": 15},
     {"kind": "429", "rate": 0.10, "retry_after": 1},
