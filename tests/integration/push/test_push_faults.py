@@ -92,8 +92,8 @@ def test_exactly_once_under_faults_and_sigkill(ctx, cw_live, worker, monkeypatch
     proc = worker(queues="sync")  # its start enqueues the recovery of the rows left in sending
     settled = lambda: (_counts(partner_id).get("pushed", 0) + _counts(partner_id).get("failed", 0) >= TOTAL
                        and not _counts(partner_id).get("sending"))
-    for _ in range(4):
-        if _wait(settled, 60):
+    for _ in range(12):
+        if _wait(settled, 10):
             break
         enqueue_push(partner_id, "test")  # a run stopped by ConnectWise trouble is simply run again
     counts = _counts(partner_id)
