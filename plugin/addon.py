@@ -16,6 +16,7 @@ from plugin.api.features import FeatureApi
 from plugin.api.health import HealthApi
 from plugin.api.integration import IntegrationApi
 from plugin.api.reconciliation import ReconciliationApi
+from plugin.api.sync import SyncApi
 from plugin.api.rules import RulesApi
 from plugin.views import console
 from plugin.views.features import PartnerFeaturesView
@@ -81,6 +82,8 @@ class ConnectWiseAddon(BaseManager):
         from plugin.api.audit import AuditApi
 
         ab.add_api(AuditApi)
+        # Billing push
+        ab.add_api(SyncApi)
         ab.menu.find(permissions.MENU_PSA).cond = psa_menu_visible
 
     def post_process(self) -> None:

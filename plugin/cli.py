@@ -115,7 +115,12 @@ def worker_cmd(queues: str, burst: bool, with_scheduler: bool, name: str | None)
     """Run an RQ worker inside this application."""
     from plugin.jobs import make_worker
 
-    worker = make_worker(current_app._get_current_object(), [q.strip() for q in queues.split(",") if q.strip()], name)
+    kinds = [q.strip() for q in queues.split(",") if q.strip()]
+    worker = make_worker(current_app._get_current_object(), kinds, name)
+    if "sync" in kinds:
+        from plugin.jobs import enqueue_stale_pushes
+
+        enqueue_stale_pushes()  # a killed worker's push is not re-run by RQ: recover its rows now
     worker.work(burst=burst, with_scheduler=with_scheduler)
 
 
@@ -745,3 +750,72 @@ def rotate_keys(username: str) -> None:
     result = RotateKeysCommand(as_actor(username)).run()
     click.echo(f"Re-encrypted {result.secrets} secret(s) of {result.integrations} integration(s) under the newest "
                "key. Old keys may now be removed from PSA_ENCRYPTION_KEYS.")
+
+
+# -- Billing push ----------------------------------------------------------------------------------
+
+
+@psa_cli.group("sync")
+def sync_cli() -> None:
+    """The billing push: run it, see its status, retry failed rows."""
+
+
+def _echo_json(data) -> None:
+    """Print a result as indented JSON."""
+    import json
+
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@sync_cli.command("run")
+@click.option("--partner", "partner_id", type=int, required=True)
+@click.option("--inline", is_flag=True, help="Run the push in this process instead of queueing the job.")
+@AS_OPTION
+@with_appcontext
+def sync_run(partner_id: int, inline: bool, username: str) -> None:
+    """Push the partner's eligible billing transactions to ConnectWise."""
+    from plugin.commands.sync import RunPushCommand
+
+    command = RunPushCommand(as_actor(username), partner_id)
+    _echo_json(command.run_inline() if inline else command.run())
+
+
+@sync_cli.command("status")
+@click.option("--partner", "partner_id", type=int, required=True)
+@AS_OPTION
+@with_appcontext
+def sync_status(partner_id: int, username: str) -> None:
+    """Rows per state, latest runs, failed rows with ConnectWise's reasons, refused products."""
+    from plugin.commands.sync import SyncStatusCommand
+
+    _echo_json(SyncStatusCommand(as_actor(username), partner_id).run().as_dict())
+
+
+@sync_cli.command("retry-failed")
+@click.option("--partner", "partner_id", type=int, required=True)
+@click.option("--id", "item_ids", type=int, multiple=True, help="Only these outbox rows (repeatable).")
+@AS_OPTION
+@with_appcontext
+def sync_retry_failed(partner_id: int, item_ids: tuple[int, ...], username: str) -> None:
+    """Return failed rows to pending (the next push sends them again)."""
+    from plugin.commands.sync import RetryFailedCommand
+
+    count = RetryFailedCommand(as_actor(username), partner_id, list(item_ids) or None).run()
+    click.echo(f"{count} failed row(s) returned to pending.")
+
+
+@psa_cli.group("catalog")
+def catalog_cli() -> None:
+    """The ConnectWise catalog items of MSP Hub products."""
+
+
+@catalog_cli.command("sync")
+@click.option("--partner", "partner_id", type=int, required=True)
+@click.option("--dry-run", is_flag=True, help="Say what would be adopted, created or added; change nothing.")
+@AS_OPTION
+@with_appcontext
+def catalog_sync(partner_id: int, dry_run: bool, username: str) -> None:
+    """Adopt or create the catalog items of the products of eligible transactions."""
+    from plugin.commands.sync import CatalogSyncCommand
+
+    _echo_json(CatalogSyncCommand(as_actor(username), partner_id, dry_run).run())

@@ -249,3 +249,76 @@ def refresh_cw_lists(partner_id: int) -> str:
         log.info("job=refresh_cw_lists partner=%s skipped: integration not active", partner_id)
         return "skipped: integration not active"
     return state.status
+
+
+# -- Billing push (sync queue) ----------------------------------------------------------------------
+
+
+def push_job_id(partner_id: int) -> str:
+    """The push job's business key: one per partner (queue prefix keeps databases apart)."""
+    return f"{current_app.config['PSA_QUEUE_PREFIX']}-push-{int(partner_id)}"
+
+
+WAITING_STATUSES = frozenset({"queued", "deferred", "scheduled"})
+
+
+def enqueue_push(partner_id: int, requested_by: str = "system") -> tuple[Job, bool]:
+    """Enqueue ``push_billing(partner_id)``; a push still *waiting* in the queue is joined instead.
+
+    The job id is the business key plus a nonce, and the key points at the waiting job: RQ never
+    re-runs a job whose worker was SIGKILLed and keeps calling it "started", so a fixed id would
+    block every later push. Exclusivity is the lease's job (one run per partner); a new job
+    that finds a live run waits up to one lease period for it, then ends ``busy``.
+
+    :raises UnavailableError: when Redis does not answer.
+    """
+    key = push_job_id(partner_id)
+    pointer = f"{current_app.config['PSA_QUEUE_PREFIX']}:waiting:{key}"
+    try:
+        waiting = _waiting_job(pointer)
+        if waiting is not None:
+            return waiting, False
+        job, created = enqueue_unique(SYNC, push_billing, int(partner_id), requested_by,
+                                      job_id=f"{key}-{uuid.uuid4().hex[:12]}",
+                                      timeout=int(current_app.config.get("PSA_PUSH_JOB_TIMEOUT", 3600)),
+                                      result_ttl=3600, failure_ttl=86400)
+        redis_connection().set(pointer, job.id, ex=86400)
+    except RedisError as exc:
+        raise UnavailableError("The job queue does not answer; the push could not be started.") from exc
+    return job, created
+
+
+def _waiting_job(pointer: str) -> Job | None:
+    """The partner's push job still waiting in the queue, or None."""
+    job_id = redis_connection().get(pointer)
+    if not job_id:
+        return None
+    try:
+        job = Job.fetch(job_id.decode(), connection=redis_connection())
+    except NoSuchJobError:
+        return None
+    return job if job.get_status(refresh=True) in WAITING_STATUSES else None
+
+
+def push_billing(partner_id: int, requested_by: str = "system") -> dict | str:
+    """Job (sync queue): push the partner's eligible billing transactions to ConnectWise."""
+    from rq import get_current_job
+
+    from plugin.commands.push import PushBillingCommand
+
+    if not partner_may_run(partner_id, "push_billing"):
+        return "skipped: feature off"
+    job = get_current_job()
+    return PushBillingCommand(int(partner_id), requested_by, job.id if job else None).run(wait=True).as_dict()
+
+
+def enqueue_stale_pushes() -> list[int]:
+    """Enqueue a push for every partner with rows left in ``sending`` (run at a worker's start)."""
+    from plugin.daos.base import session
+    from plugin.daos.outbox import SyncLeaseDAO
+
+    partners = SyncLeaseDAO.partners_with_stale_sending()
+    session().rollback()
+    for partner_id in partners:
+        enqueue_push(partner_id, "system")
+    return partners

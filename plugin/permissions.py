@@ -43,6 +43,8 @@ METHOD_PERMISSIONS = {
     "move": _W, "put_default": _W, "refresh_lists": _W,
     # Operations (issue 10): audit log export
     "export": _R,
+    # Billing push
+    "run_push": _W, "retry_failed": _W, "run_detail": _R, "item_detail": _R,
 }
 
 # Menu entries (their names are also FAB "menu_access" view names).

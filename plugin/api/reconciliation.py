@@ -78,6 +78,9 @@ def summary_json(summary) -> dict:
         "unmapped_customers": counts["customers"] - counts["mapped_customers"], **counts,
         "unmapped_subscriptions": counts["subscriptions"] - counts["mapped_subscriptions"],
         "unsynchronized_revenue": str(summary.unsynchronized_revenue.quantize(_CENT)),
+        "pending_push": str(summary.sync["pending_push"].quantize(_CENT)),
+        "pending_push_count": summary.sync["pending_push_count"],
+        "failed": str(summary.sync["failed"].quantize(_CENT)), "failed_count": summary.sync["failed_count"],
         "directory": {**directory, "last_refreshed_at": utc_iso(directory["last_refreshed_at"]),
                       "started_at": utc_iso(directory["started_at"])},
     }
@@ -345,7 +348,7 @@ class ReconciliationApi(PsaApi):
 
     # --- Products / Subscriptions tab (issue 7) ---------------------------------------------
 
-    @expose("/customers/<int:customer_id>/subscriptions", methods=["GET"])
+    @expose("/customers/<psa_id:customer_id>/subscriptions", methods=["GET"])
     @protect()
     def subscriptions(self, customer_id: int):
         """View Subscriptions: a mapped customer's subscriptions, agreement, sync status, why unmapped.
@@ -368,7 +371,7 @@ class ReconciliationApi(PsaApi):
                              currency=found.currency, today=found.today.isoformat(),
                              result=[_subscription_row(r) for r in found.rows])
 
-    @expose("/customers/<int:customer_id>/agreements", methods=["GET"])
+    @expose("/customers/<psa_id:customer_id>/agreements", methods=["GET"])
     @protect()
     def agreements(self, customer_id: int):
         """The popups' agreement choices for a mapped customer's company, with From Date bounds and fit warnings.
@@ -421,7 +424,7 @@ class ReconciliationApi(PsaApi):
                                           body["from_date_mode"], body["from_date"], partner_id).run()
         return self.response(201, mapped=[_mapping_json(m) for m in created])
 
-    @expose("/subscriptions/<int:subscription_id>/remap-preview", methods=["GET"])
+    @expose("/subscriptions/<psa_id:subscription_id>/remap-preview", methods=["GET"])
     @protect()
     def remap_preview(self, subscription_id: int):
         """Change Subscription Mapping preview: transactions to the new agreement, skipped, and move candidates.
@@ -447,7 +450,7 @@ class ReconciliationApi(PsaApi):
                                    args["from_date"], partner_id).run()
         return self.response(200, **_plan_json(plan))
 
-    @expose("/subscriptions/<int:subscription_id>/mapping", methods=["PUT"])
+    @expose("/subscriptions/<psa_id:subscription_id>/mapping", methods=["PUT"])
     @protect()
     def remap_subscription(self, subscription_id: int):
         """Change Subscription Mapping, Confirm: the new agreement and From Date (the old mapping is kept as history).
@@ -476,7 +479,7 @@ class ReconciliationApi(PsaApi):
                                                  body["from_date"], body["move_pushed"], partner_id).run()
         return self.response(200, mapping=_mapping_json(mapping), preview=_plan_json(plan)["preview"])
 
-    @expose("/subscriptions/<int:subscription_id>/history", methods=["GET"])
+    @expose("/subscriptions/<psa_id:subscription_id>/history", methods=["GET"])
     @protect()
     def subscription_history(self, subscription_id: int):
         """Every mapping the subscription has had, newest first.

@@ -20,7 +20,9 @@ from plugin.daos.base import session
 from plugin.daos.directory import CwCompanyDAO, ReconciliationStateDAO
 from plugin.daos.hub import PartnerDAO
 from plugin.daos.mapping import CustomerMappingDAO, ReconciliationCustomerDAO, SubscriptionMappingDAO
+from plugin.daos.outbox import SyncFiguresDAO
 from plugin.daos.revenue import RevenueTotalsDAO
+from plugin.commands.sync import pending_and_failed
 from plugin.domain import names
 from plugin.models.psa import CustomerMapping, CwCompany
 
@@ -104,6 +106,7 @@ class Summary:
     counts: dict
     unsynchronized_revenue: Decimal
     directory: dict = field(default_factory=dict)
+    sync: dict = field(default_factory=dict)
 
 
 class ReconciliationSummaryCommand(BaseCommand):
@@ -125,17 +128,18 @@ class ReconciliationSummaryCommand(BaseCommand):
         return Summary(self.partner_id, partner.currency, self.period, self.since,
                        ReconciliationCustomerDAO.counts(self.partner_id),
                        RevenueTotalsDAO.unsynchronized_total(self.partner_id, self.since),
-                       directory_state(state))
+                       directory_state(state), pending_and_failed(self.partner_id, self.since))
 
     def monthly(self, months: int = 12) -> list[dict]:
-        """Per billing month, pushed and unsynchronized revenue (the billing push does not exist yet: pushed 0)."""
+        """Per billing month, pushed (from the outbox) and unsynchronized revenue."""
         self.validate()
         current_totals(self.partner_id)
         last = partner_today(self.partner_id).replace(day=1)
         first = add_months(last, 1 - months)
         values = RevenueTotalsDAO.unsynchronized_by_month(self.partner_id, first)
+        pushed = SyncFiguresDAO.pushed_by_month(self.partner_id, first)
         return [{"month": add_months(first, i), "unsynchronized": values.get(add_months(first, i), Decimal(0)),
-                 "pushed": Decimal(0)} for i in range(months)]
+                 "pushed": pushed.get(add_months(first, i), Decimal(0))} for i in range(months)]
 
 
 def directory_state(state) -> dict:

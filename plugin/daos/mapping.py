@@ -165,30 +165,40 @@ SYNC_PENDING = "pending"
 def subscription_sync_status(partner_id: int, subscription_ids: list[int]) -> dict[int, dict]:
     """{subscription id: {"status", "reason"}}: the ONE place a subscription's sync status is decided.
 
-    Until the billing push (outbox) exists a subscription is ``not_mapped`` or ``pending``
-    (mapped, not yet pushed). The outbox replaces the mapped case with its own rows' states
-    (``pending`` / ``synced`` / ``failed`` with the reason), still in one query per call.
+    Unmapped subscriptions are ``not_mapped``; mapped ones take the outbox's status
+    (``pending`` / ``synced`` / ``failed`` with ConnectWise's reason), and ``pending`` while the
+    outbox has no row for them yet (the next push creates it).
     """
     if not subscription_ids:
         return {}
+    from plugin.daos.outbox import subscription_sync_status as outbox_status
+
     mapped = set(session().scalars(select(SubscriptionMapping.subscription_id).where(
         SubscriptionMapping.partner_id == partner_id, SubscriptionMapping.subscription_id.in_(subscription_ids),
         SubscriptionMapping.ended_at.is_(None))))
-    return {sid: {"status": SYNC_PENDING if sid in mapped else SYNC_NOT_MAPPED, "reason": None}
-            for sid in subscription_ids}
+    pushed = outbox_status(partner_id, sorted(mapped))
+    result = {}
+    for sid in subscription_ids:
+        status, reason = pushed.get(sid, ("none", None)) if sid in mapped else (SYNC_NOT_MAPPED, None)
+        result[sid] = {"status": SYNC_PENDING if status == "none" else status,
+                       "reason": reason or ("Waiting for the next push." if status == "none" else None)}
+    return result
 
 
 def transaction_push_states(subscription_id: int) -> list[tuple]:
     """(id, period start, period end, kind, amount, outbox state) of a subscription's transactions.
 
-    Seam for the billing push: nothing is pushed yet, so every transaction is ``pending``;
-    the outbox joins its row's state here.
+    A transaction without an outbox row yet is ``pending`` (not pushed).
     """
+    from plugin.models.psa import SyncItem
+
     rows = session().execute(select(BillingTransaction.id, BillingTransaction.period_start,
-                                    BillingTransaction.period_end, BillingTransaction.kind, BillingTransaction.amount)
+                                    BillingTransaction.period_end, BillingTransaction.kind, BillingTransaction.amount,
+                                    func.coalesce(SyncItem.state, "pending"))
+                             .outerjoin(SyncItem, SyncItem.transaction_id == BillingTransaction.id)
                              .where(BillingTransaction.subscription_id == subscription_id)
                              .order_by(BillingTransaction.period_start, BillingTransaction.id)).all()
-    return [(*row, "pending") for row in rows]
+    return [tuple(row) for row in rows]
 
 
 class SubscriptionRowsDAO:

@@ -35,13 +35,15 @@ def _signed_amount():
 
 
 def _not_pushed(query: Select) -> Select:
-    """Keep only transactions not yet pushed to ConnectWise.
+    """Keep only transactions not yet pushed to ConnectWise (no outbox row of theirs is ``pushed``).
 
-    Seam for the billing push: today nothing is pushed, so every transaction counts. The
-    outbox adds ``.where(~exists(SyncItem pushed for Tx.id))`` here, and when it marks rows
-    pushed it calls :meth:`RevenueTotalsDAO.recompute_customers` for their customers.
+    The billing push calls :meth:`RevenueTotalsDAO.recompute_customers` for the customers whose
+    rows it marked pushed, at the end of each run.
     """
-    return query
+    from plugin.models.psa import SyncItem
+
+    pushed = select(SyncItem.id).where(SyncItem.transaction_id == Tx.id, SyncItem.state == "pushed").exists()
+    return query.where(~pushed)
 
 
 def _aggregate(where) -> Select:

@@ -449,3 +449,37 @@ def remap_preview(transactions: Iterable[TransactionState], old: MappingTarget |
         totals["to_new"], totals["to_skip"], totals["move_candidates"],
         _move_warning(len(groups["move_candidates"]), old, new),
     )
+
+
+# --- prorated charges ------------------------------------------------------------------
+
+UNIT_PRICE_PLACES = 6
+"""Decimal places we allow in an addition's unitPrice when it carries a prorated amount."""
+
+
+@dataclass(frozen=True)
+class AdditionPricing:
+    """What an addition carries so ConnectWise bills exactly MSP Hub's amount."""
+
+    quantity: Decimal
+    unit_price: Decimal
+    prorated: bool
+    note: str = ""
+
+
+def addition_pricing(quantity: Decimal, unit_price: Decimal, amount: Decimal) -> AdditionPricing:
+    """Quantity and unit price whose product is exactly ``amount`` (MSP Hub's billed figure).
+
+    - amount = quantity × unit price: as given (BILLING.md: unit price = resale price).
+    - prorated, and amount ÷ quantity is exact within 6 places: the quantity stays, the unit
+      price becomes amount ÷ quantity (the invoice shows the seats at the prorated price).
+    - otherwise (or quantity 0): quantity 1 at the amount, the seats named in the note.
+    """
+    quantity, unit_price, amount = Decimal(quantity), Decimal(unit_price), Decimal(amount)
+    if quantity * unit_price == amount:
+        return AdditionPricing(quantity, unit_price, False)
+    if quantity != 0:
+        per_unit = (amount / quantity).quantize(Decimal(1).scaleb(-UNIT_PRICE_PLACES))
+        if per_unit * quantity == amount:
+            return AdditionPricing(quantity, per_unit.normalize(), True, "prorated")
+    return AdditionPricing(Decimal(1), amount, True, f"prorated, {quantity.normalize()} × {unit_price.normalize()}")

@@ -383,3 +383,114 @@ class CwListRefresh(Model):
     __table_args__ = (
         CheckConstraint("status IN ('never', 'queued', 'ok', 'failed')", name="ck_cw_list_refresh_status"),
     )
+
+
+# -- Billing push: the outbox, its transitions, runs, the lease and the catalog cache -------------
+
+SYNC_STATES = "('pending', 'sending', 'pushed', 'failed', 'skipped')"
+
+
+class SyncItem(Model):
+    """The outbox: one row per billing transaction pushed (or to push) to ConnectWise."""
+
+    __tablename__ = "psa_sync_item"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("hub_partner.id"))
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("hub_billing_transaction.id"), unique=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("hub_subscription.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("hub_customer.id"))
+    reference: Mapped[str] = mapped_column(String(30))
+    record_kind: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(8), default="pending")
+    agreement_cw_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cw_record_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    last_error_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    last_error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sending_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    pushed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("psa_sync_run.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    __table_args__ = (
+        CheckConstraint(f"state IN {SYNC_STATES}", name="ck_sync_item_state"),
+        CheckConstraint("record_kind IN ('addition', 'adjustment')", name="ck_sync_item_kind"),
+        Index("ix_psa_sync_item_partner_state", "partner_id", "state"),
+    )
+
+    def __repr__(self) -> str:
+        return f"{self.reference} {self.state}"
+
+
+class SyncTransition(Model):
+    """Every state change of an outbox row: from, to, the event, the run, when and why."""
+
+    __tablename__ = "psa_sync_transition"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("psa_sync_item.id", ondelete="CASCADE"), index=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("hub_partner.id"))
+    from_state: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    to_state: Mapped[str] = mapped_column(String(8))
+    event: Mapped[str] = mapped_column(String(20))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("psa_sync_run.id", ondelete="SET NULL"), nullable=True)
+    actor: Mapped[str] = mapped_column(String(100), default="system")
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SyncRun(Model):
+    """One billing push of a partner: when, how it ended, counts by outcome, ConnectWise calls."""
+
+    __tablename__ = "psa_sync_run"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("hub_partner.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="running")
+    requested_by: Mapped[str] = mapped_column(String(100), default="system")
+    job_id: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    counts: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    cw_calls: Mapped[int] = mapped_column(Integer, default=0)
+    writes: Mapped[int] = mapped_column(Integer, default=0)
+    lookups: Mapped[int] = mapped_column(Integer, default=0)
+    catalog_calls: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    partner: Mapped[Partner] = relationship()
+    __table_args__ = (
+        CheckConstraint("status IN ('running', 'succeeded', 'partial', 'stopped', 'failed', 'abandoned')",
+                        name="ck_sync_run_status"),
+    )
+
+
+class SyncLease(Model):
+    """One push per partner at a time: the holder's token and when its lease expires."""
+
+    __tablename__ = "psa_sync_lease"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("hub_partner.id"), unique=True)
+    holder: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class CatalogSync(Model):
+    """A hub product's ConnectWise catalog item for a partner: adopted/created id, or the refusal."""
+
+    __tablename__ = "psa_catalog_sync"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("hub_partner.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("hub_product.id"))
+    identifier: Mapped[str] = mapped_column(String(75))
+    cw_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(10))
+    outcome: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    error_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    differs: Mapped[str | None] = mapped_column(Text, nullable=True)
+    synced_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (
+        UniqueConstraint("partner_id", "product_id"),
+        CheckConstraint("status IN ('synced', 'refused')", name="ck_catalog_sync_status"),
+    )

@@ -73,3 +73,35 @@ def test_integration_private_key_appears_nowhere(app, cw_live, caplog):
     for secret in (cw_live.private_key, bad_key):
         for where, text in haystacks.items():
             assert secret not in text, f"the private key leaked into {where}"
+
+
+def test_push_keeps_the_private_key_out_of_job_data_runs_and_outbox(app, cw_live, caplog):
+    """Billing push: the private key is in no push job's data, run record, outbox row, transition or answer."""
+    from sqlalchemy import select
+
+    from plugin.commands.push import PushBillingCommand
+    from plugin.daos.base import session
+    from plugin.jobs import enqueue_push
+    from plugin.models.psa import AuditEvent, SyncItem, SyncRun, SyncTransition
+    from tests.support.push import push_setup
+    from tests.support.card import session_client
+
+    caplog.set_level(logging.DEBUG)
+    with app.app_context():
+        partner_id, _actor, _customers = push_setup(cw_live, customers=1)
+        cw_live.set_faults([{"kind": "status", "status": 400, "methods": ["POST"], "path": "/additions$", "count": 1,
+                             "body": {"code": "InvalidObject", "message": "refused"}}])
+        PushBillingCommand(partner_id, "pilot.admin").run()
+        job, _created = enqueue_push(partner_id, "pilot.admin")
+        job_data = str(redis_connection().hgetall(f"rq:job:{job.id}"))
+        stored = [str([(r.status, r.counts, r.error, r.requested_by, r.job_id) for r in session().scalars(select(SyncRun))]),
+                  str([(i.reference, i.last_error_code, i.last_error_message) for i in session().scalars(select(SyncItem))]),
+                  str([t.detail for t in session().scalars(select(SyncTransition))]),
+                  str([e.detail for e in session().scalars(select(AuditEvent))])]
+    assert job_data
+    client, headers = session_client(app)
+    bodies = [client.get("/api/v1/psa_sync/").get_data(as_text=True),
+              client.post("/api/v1/psa_sync/run", headers=headers).get_data(as_text=True)]
+    haystacks = {"job": job_data, "records": "\n".join(stored), "answers": "\n".join(bodies), "logs": caplog.text}
+    for where, text in haystacks.items():
+        assert cw_live.private_key not in text, f"the private key leaked into {where}"

@@ -44,6 +44,7 @@ def b_snapshot():
         tuple(session().execute(select(ProductRule.id, ProductRule.priority, ProductRule.category, ProductRule.version)
                                 .where(ProductRule.partner_id == b)).all()),
         session().scalar(select(ProductDefaultRule.category).where(ProductDefaultRule.partner_id == b)),
+        b_sync_snapshot(b),  # billing push: B's outbox rows and runs
     )
 
 
@@ -79,6 +80,9 @@ def b_records(app):
         session().commit()
         ids["AuditEvent"] = event.id
         markers.append("B-ONLY-AUDIT")
+        sync_ids, sync_markers = b_sync_records(b.id, tx)  # billing push: a run and an outbox row of B's
+        ids.update(sync_ids)
+        markers += sync_markers
         return ids, markers, b_snapshot()
 
 
@@ -202,6 +206,49 @@ def test_card_endpoints_with_partner_b_id_answer_404(app, client):
                client.put(f"/api/v1/psa_integration/{query}", json=body, headers=headers),
                client.post(f"/api/v1/psa_integration/deactivate{query}", headers=headers)]
     assert [r.status_code for r in answers] == [404, 404, 404, 404]
+    assert not any(m in r.get_data(as_text=True) for r in answers for m in markers)
+    with app.app_context():
+        assert b_snapshot() == before
+
+
+def b_sync_records(partner_id, tx):
+    """B's push run and a failed outbox row (billing push), with a marker only B has."""
+    from plugin.models.psa import SyncItem, SyncRun
+
+    run = SyncRun(partner_id=partner_id, status="partial", requested_by="fabrikam.admin", error="B-ONLY-RUN-ERROR")
+    session().add(run)
+    session().flush()
+    item = SyncItem(partner_id=partner_id, transaction_id=tx.id, subscription_id=tx.subscription_id,
+                    customer_id=tx.customer_id, reference=f"MSPHUB-T{tx.id}", record_kind="addition", state="failed",
+                    agreement_cw_id=888001, last_error_code="B-ONLY-CODE", last_error_message="B-ONLY-SYNC-MESSAGE",
+                    run_id=run.id)
+    session().add(item)
+    session().commit()
+    return {"Run": run.id, "SyncRun": run.id, "Item": item.id, "SyncItem": item.id}, ["B-ONLY-RUN-ERROR",
+                                                                                        "B-ONLY-SYNC-MESSAGE"]
+
+
+def b_sync_snapshot(partner_id):
+    """B's outbox rows (state, attempts) and runs (status)."""
+    from plugin.models.psa import SyncItem, SyncRun
+
+    return (tuple(session().execute(select(SyncItem.id, SyncItem.state, SyncItem.attempts)
+                                    .where(SyncItem.partner_id == partner_id)).all()),
+            tuple(session().execute(select(SyncRun.id, SyncRun.status).where(SyncRun.partner_id == partner_id)).all()))
+
+
+def test_sync_run_and_item_of_partner_b_answer_404(app, client, cw_live):
+    """Billing push: B's run and outbox row ids answer 404 to A; retrying B's row is 404 and changes nothing."""
+    with app.app_context():
+        from tests.support.integration import make_active_integration
+
+        make_active_integration(tenants.pilot().id, cw_live)
+    ids, markers, before = b_records(app)
+    login(client, "pilot.admin")
+    headers = {"X-CSRFToken": csrf_token(client, "/psa/my-organization/")}
+    answers = [client.get(f"/api/v1/psa_sync/runs/{ids['Run']}"), client.get(f"/api/v1/psa_sync/items/{ids['Item']}"),
+               client.post("/api/v1/psa_sync/retry-failed", json={"ids": [ids["Item"]]}, headers=headers)]
+    assert [r.status_code for r in answers] == [404, 404, 404]
     assert not any(m in r.get_data(as_text=True) for r in answers for m in markers)
     with app.app_context():
         assert b_snapshot() == before

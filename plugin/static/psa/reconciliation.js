@@ -48,6 +48,10 @@
       $('#fig-unmapped-subscriptions').text(s.unmapped_subscriptions);
       $('#fig-subscriptions-of').text('of ' + s.subscriptions + ' subscriptions');
       $('#fig-unsynchronized').text(money(s.unsynchronized_revenue));
+      $('#fig-pending-push').text(money(s.pending_push));
+      $('#fig-pending-push-count').text(s.pending_push_count + ' transaction(s)');
+      $('#fig-failed').text(money(s.failed));
+      $('#fig-failed-count').text(s.failed_count + ' transaction(s)');
       $('#badge-unmapped').text(s.unmapped_customers);
       $('#badge-mapped').text(s.mapped_customers);
       $('#subscriptions-summary').text(s.mapped_subscriptions + ' of ' + s.subscriptions + ' subscriptions mapped');

@@ -1,0 +1,128 @@
+"""REST: the billing push (status, start a push, retry failed, one run, one outbox row)."""
+from __future__ import annotations
+
+from flask import request
+from flask_appbuilder.api import expose
+from flask_appbuilder.security.decorators import protect
+from marshmallow import Schema, fields, validate
+
+from plugin import permissions
+from plugin.api.base import PsaApi
+from plugin.api.reconciliation import load
+from plugin.commands.sync import (
+    RetryFailedCommand, RunPushCommand, SyncItemDetailCommand, SyncRunDetailCommand, SyncStatusCommand,
+)
+from plugin.views.guards import partner_scope
+
+
+class RetryFailedSchema(Schema):
+    """``{"ids": [..]}`` for some rows, or nothing for all failed rows."""
+
+    ids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1)), load_default=None,
+                      validate=validate.Length(min=1, max=1000))
+
+
+class SyncApi(PsaApi):
+    """The signed-in partner user's billing push."""
+
+    resource_name = "psa_sync"
+    class_permission_name = permissions.SYNC
+    openapi_spec_tag = "Billing push"
+    openapi_spec_component_schemas = (RetryFailedSchema,)
+
+    @expose("/", methods=["GET"])
+    @protect()
+    def status(self):
+        """Rows per state, whether a push runs, the latest runs, failed rows with reasons, refused products.
+        ---
+        get:
+          responses:
+            200:
+              description: 'states, running, runs, failed, refused_products'
+              content:
+                application/json:
+                  schema: {type: object, properties: {states: {type: object}, running: {type: boolean}, runs: {type: array, items: {type: object}}, failed: {type: array, items: {type: object}}, refused_products: {type: array, items: {type: object}}}}
+            403: {$ref: '#/components/responses/403'}
+        """
+        actor, partner_id = partner_scope(need="active")
+        return self.response(200, **SyncStatusCommand(actor, partner_id).run().as_dict())
+
+    @expose("/run", methods=["POST"])
+    @protect()
+    def run_push(self):
+        """Start a push now (a push waiting in the queue is joined).
+        ---
+        post:
+          responses:
+            202:
+              description: '{job_id, created}'
+              content:
+                application/json:
+                  schema: {type: object, properties: {job_id: {type: string}, created: {type: boolean}}}
+            403: {$ref: '#/components/responses/403'}
+            503: {description: The job queue does not answer}
+        """
+        actor, partner_id = partner_scope(need="active")
+        return self.response(202, **RunPushCommand(actor, partner_id).run())
+
+    @expose("/retry-failed", methods=["POST"])
+    @protect()
+    def retry_failed(self):
+        """Failed rows (all, or ``ids``) back to pending; refused products are tried again at the next push.
+        ---
+        post:
+          requestBody:
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/RetryFailedSchema'}
+          responses:
+            200:
+              description: '{retried}'
+              content:
+                application/json:
+                  schema: {type: object, properties: {retried: {type: integer}}}
+            400: {$ref: '#/components/responses/400'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+        """
+        actor, partner_id = partner_scope(need="active")
+        args = load(RetryFailedSchema(), request.get_json(silent=True) or {})
+        return self.response(200, retried=RetryFailedCommand(actor, partner_id, args["ids"]).run())
+
+    @expose("/runs/<psa_id:run_id>", methods=["GET"])
+    @protect()
+    def run_detail(self, run_id: int):
+        """One run: status, times, counts by outcome, ConnectWise calls.
+        ---
+        get:
+          parameters:
+          - {in: path, name: run_id, required: true, schema: {type: integer}}
+          responses:
+            200:
+              description: The run
+              content:
+                application/json:
+                  schema: {type: object}
+            404: {$ref: '#/components/responses/404'}
+        """
+        actor, partner_id = partner_scope(need="active")
+        return self.response(200, **SyncRunDetailCommand(actor, run_id, partner_id).run())
+
+    @expose("/items/<psa_id:item_id>", methods=["GET"])
+    @protect()
+    def item_detail(self, item_id: int):
+        """One outbox row with every transition.
+        ---
+        get:
+          parameters:
+          - {in: path, name: item_id, required: true, schema: {type: integer}}
+          responses:
+            200:
+              description: The row
+              content:
+                application/json:
+                  schema: {type: object}
+            404: {$ref: '#/components/responses/404'}
+        """
+        actor, partner_id = partner_scope(need="active")
+        return self.response(200, **SyncItemDetailCommand(actor, item_id, partner_id).run())

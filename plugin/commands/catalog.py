@@ -1,0 +1,219 @@
+"""Catalog sync: every product of an eligible transaction exists in ConnectWise's catalog.
+
+Identity, description and classification follow BILLING.md and the partner's rules. An item
+is looked up by identifier before any create and adopted when found (a classification that
+differs from our rules is recorded, not changed: that needs the partner's consent). Category,
+subcategory and type names the rules give and ConnectWise lacks are created first. A product
+ConnectWise refuses is recorded with ConnectWise's code and message; its transactions wait.
+Outcomes are cached per partner and product (``psa_catalog_sync``), so a product costs calls once.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from plugin.commands.base import transaction
+from plugin.commands.rules.common import default_rule, domain_rules, attributes_of
+from plugin.connectwise import CWError, NewCatalogItem
+from plugin.connectwise.client import ConnectWiseClient, is_retryable
+from plugin.connectwise.errors import CWAuthError, CWForbidden, CWHTTPError
+from plugin.daos.base import session
+from plugin.daos.hub import PartnerDAO
+from plugin.daos.outbox import CatalogSyncDAO, PushDataDAO
+from plugin.domain import billing
+from plugin.domain import rules as engine
+from plugin.domain.errors import PayloadError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CatalogPlan:
+    """What the sync found or would do, per product (for ``--dry-run`` and the run record)."""
+
+    adopt: list[dict] = field(default_factory=list)
+    create: list[dict] = field(default_factory=list)
+    new_lists: list[str] = field(default_factory=list)
+    refused: list[dict] = field(default_factory=list)
+    cached: int = 0
+
+    def as_dict(self) -> dict:
+        """JSON form."""
+        return {"adopt": self.adopt, "create": self.create, "new_lists": sorted(set(self.new_lists)),
+                "refused": self.refused, "cached": self.cached}
+
+
+def _product_view(product) -> engine.Product:
+    """The rule engine's view of a hub product."""
+    return engine.Product(product.publisher, product.item_type, product.product_id, product.title,
+                          product.billing_term, product.billing_frequency)
+
+
+class CatalogSync:
+    """Ensures catalog items for products; ``create_once`` is the push's exactly-once helper."""
+
+    def __init__(self, partner_id: int, client: ConnectWiseClient, create_once: Callable, dry_run: bool = False):
+        self.partner_id, self.client, self.create_once, self.dry_run = partner_id, client, create_once, dry_run
+        self.plan = CatalogPlan()
+        self._lists: dict[str, list] | None = None
+
+    def ensure(self, transaction_ids: list[int]) -> dict[int, int | None]:
+        """{hub product id: catalog item id, or None when refused} for the products of these transactions."""
+        products = PushDataDAO.products_of(transaction_ids)
+        cached = CatalogSyncDAO.for_products(self.partner_id, [p.id for p in products])
+        result: dict[int, int | None] = {}
+        todo = []
+        for product in products:
+            row = cached.get(product.id)
+            if row is not None and row.status == "synced":
+                result[product.id] = row.cw_id
+                self.plan.cached += 1
+            else:
+                todo.append(product)
+        if todo:
+            identifiers = self._identifiers()
+            attrs = self._classifications(todo)
+            for product in todo:
+                result[product.id] = self._one(product, identifiers, attrs[product.id])
+        session().rollback()  # reads only; nothing open across the calls that follow
+        return result
+
+    def _identifiers(self) -> dict:
+        """Catalog identifiers of the distributor's products (qualified where a product id repeats)."""
+        partner = PartnerDAO.find_by_id(self.partner_id)
+        return billing.catalog_identifiers(PushDataDAO.distributor_product_keys(partner.distributor_id))
+
+    def _classifications(self, products: list) -> dict[int, engine.Attributes]:
+        """The rules' attributes for each product (default rule created on first need)."""
+        rules = domain_rules(self.partner_id)
+        default = engine.DefaultRule(attributes_of(_default_row(self.partner_id)))
+        return {p.id: engine.classify(_product_view(p), rules, default) for p in products}
+
+    def _one(self, product, identifiers: dict, attrs: engine.Attributes) -> int | None:
+        """Adopt or create one product's item; None (recorded) when refused."""
+        identifier = identifiers[(product.product_id, product.billing_term, product.billing_frequency)]
+        try:
+            found = self.client.find_catalog_item(identifier)
+            if found is not None:
+                return self._adopt(product, identifier, found, attrs)
+            if self.dry_run:
+                self.plan.create.append({"product_id": product.id, "identifier": identifier,
+                                         "classification": attrs.__dict__})
+                self._plan_lists(attrs)
+                return None
+            return self._create(product, identifier, attrs)
+        except PayloadError as err:
+            return self._refuse(product, identifier, err)
+        except CWHTTPError as err:
+            if isinstance(err, (CWAuthError, CWForbidden)) or is_retryable(err):
+                raise
+            return self._refuse(product, identifier, err)
+
+    def _adopt(self, product, identifier: str, found, attrs: engine.Attributes) -> int:
+        """Record an existing item; note where its classification differs from our rules."""
+        theirs = {"category": getattr(found.category, "name", None), "subcategory": getattr(found.subcategory, "name", None),
+                  "type": getattr(found.type, "name", None), "product_class": found.product_class}
+        ours = {"category": attrs.category, "subcategory": attrs.subcategory, "type": attrs.type,
+                "product_class": attrs.product_class}
+        differs = [f"{k}: ConnectWise {theirs[k]!r}, rules {ours[k]!r}" for k in ours
+                   if theirs[k] is not None and (theirs[k] or "").casefold() != (ours[k] or "").casefold()]
+        self.plan.adopt.append({"product_id": product.id, "identifier": identifier, "cw_id": found.id,
+                                "differs": differs})
+        if not self.dry_run:
+            _record(self.partner_id, product.id, identifier=identifier, cw_id=found.id, status="synced",
+                    outcome="adopted", error_code=None, error_message=None, differs="; ".join(differs) or None)
+        return found.id
+
+    def _create(self, product, identifier: str, attrs: engine.Attributes) -> int:
+        """Create the item (lists first), looked up by identifier again if the answer was lost."""
+        category_id, subcategory_id, type_id = self._list_ids(attrs)
+        item = NewCatalogItem(identifier=identifier, description=billing.catalog_description(product.title),
+                              customer_description=billing.customer_description(product.title),
+                              subcategory_id=subcategory_id, type_id=type_id, category_id=category_id,
+                              product_class=attrs.product_class)
+        created = self.create_once(lambda: self.client.create_catalog_item(item),
+                                   lambda: self.client.find_catalog_item(identifier))
+        self.plan.create.append({"product_id": product.id, "identifier": identifier, "cw_id": created.id})
+        _record(self.partner_id, product.id, identifier=identifier, cw_id=created.id, status="synced",
+                outcome="created", error_code=None, error_message=None, differs=None)
+        return created.id
+
+    def _refuse(self, product, identifier: str, err: Exception) -> None:
+        """Record ConnectWise's refusal; the product's transactions wait."""
+        code = getattr(err, "code", None) or type(err).__name__
+        message = _message(err)
+        self.plan.refused.append({"product_id": product.id, "identifier": identifier, "code": code,
+                                  "message": message})
+        if not self.dry_run:
+            _record(self.partner_id, product.id, identifier=identifier, cw_id=None, status="refused",
+                    outcome="refused", error_code=code, error_message=message, differs=None)
+        return None
+
+    # -- categories, subcategories, types ------------------------------------------------------
+
+    def _lists_now(self) -> dict[str, list]:
+        """ConnectWise's lists, read once per sync."""
+        if self._lists is None:
+            self._lists = {"category": list(self.client.iter_categories()),
+                           "subcategory": list(self.client.iter_subcategories()),
+                           "type": list(self.client.iter_product_types())}
+        return self._lists
+
+    def _plan_lists(self, attrs: engine.Attributes) -> None:
+        """Names a create would add to ConnectWise's lists (dry run)."""
+        lists = self._lists_now()
+        for kind, name in (("category", attrs.category), ("subcategory", attrs.subcategory), ("type", attrs.type)):
+            if not _named(lists[kind], name):
+                self.plan.new_lists.append(f"{kind}: {name}")
+
+    def _list_ids(self, attrs: engine.Attributes) -> tuple[int, int, int]:
+        """Ids of the rule's category, subcategory (under it) and type, created where missing."""
+        lists = self._lists_now()
+        category = _named(lists["category"], attrs.category) or self._new(
+            "category", attrs.category, lambda: self.client.create_category(attrs.category),
+            lambda: _named(list(self.client.iter_categories()), attrs.category))
+        under = [s for s in lists["subcategory"] if s.category is None or s.category.id == category.id]
+        subcategory = _named(under, attrs.subcategory) or self._new(
+            "subcategory", attrs.subcategory, lambda: self.client.create_subcategory(attrs.subcategory, category.id),
+            lambda: _named([s for s in self.client.iter_subcategories()
+                            if s.category is None or s.category.id == category.id], attrs.subcategory))
+        kind = _named(lists["type"], attrs.type) or self._new(
+            "type", attrs.type, lambda: self.client.create_product_type(attrs.type),
+            lambda: _named(list(self.client.iter_product_types()), attrs.type))
+        return category.id, subcategory.id, kind.id
+
+    def _new(self, kind: str, name: str, create: Callable, find: Callable) -> Any:
+        """Create a missing list value once, and remember it."""
+        created = self.create_once(create, find)
+        self._lists_now()[kind].append(created)
+        self.plan.new_lists.append(f"{kind}: {name}")
+        return created
+
+
+def _named(entries: list, name: str) -> Any:
+    """The active entry whose name matches (case, Unicode form and outer spaces ignored), or None."""
+    wanted = engine.normalize(name)
+    return next((e for e in entries if not e.inactive and engine.normalize(e.name) == wanted), None)
+
+
+@transaction
+def _record(partner_id: int, product_id: int, **values) -> None:
+    """Store a product's catalog outcome (own short transaction)."""
+    CatalogSyncDAO.record(partner_id, product_id, **values)
+
+
+@transaction
+def _default_row(partner_id: int):
+    """The partner's default rule, created with the guide's values on first need."""
+    from plugin.commands.directory import system_actor
+
+    return default_rule(system_actor(partner_id), partner_id)
+
+
+def _message(err: Exception) -> str:
+    """ConnectWise's message and field errors, in one line."""
+    if isinstance(err, CWError):
+        details = "; ".join(str(e.get("message") or e) for e in err.errors if isinstance(e, dict))
+        return f"{err.message}{' — ' + details if details else ''}"
+    return str(err)

@@ -1,0 +1,236 @@
+"""Billing push use cases for people: start a push, its status, runs and rows, retry failed, catalog sync.
+
+Each checks tenant (another partner's ids answer 404), the feature and the active integration,
+and the role on the SYNC resource (a Partner Viewer reads, never writes).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from plugin import permissions
+from plugin.commands.access import partner_of, require_active_integration, require_permission
+from plugin.commands.base import Actor, BaseCommand, audit, transaction
+from plugin.commands.exceptions import InvalidInputError, NotFoundError
+from plugin.daos.base import session
+from plugin.daos.outbox import FAILED, CatalogSyncDAO, OutboxDAO, SyncFiguresDAO, SyncLeaseDAO, SyncRunDAO
+from plugin.domain import billing
+from plugin.domain.billing import OutboxEvent
+
+
+def sync_scope(actor: Actor, partner_id: int | None, write: bool = False) -> int:
+    """The partner acted on, after tenant, active-integration and role checks."""
+    partner = partner_of(actor, partner_id)
+    require_active_integration(partner)
+    require_permission(actor, permissions.WRITE if write else permissions.READ, permissions.SYNC)
+    return partner
+
+
+def run_json(run) -> dict:
+    """A run record (no secrets: ids, times, counts, calls)."""
+    return {"id": run.id, "status": run.status, "requested_by": run.requested_by,
+            "started_at": run.started_at.isoformat() if run.started_at else None,
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "counts": run.counts or {}, "cw_calls": run.cw_calls, "writes": run.writes, "lookups": run.lookups,
+            "catalog_calls": run.catalog_calls, "error": run.error}
+
+
+def item_json(item) -> dict:
+    """An outbox row."""
+    return {"id": item.id, "transaction_id": item.transaction_id, "reference": item.reference,
+            "subscription_id": item.subscription_id, "kind": item.record_kind, "state": item.state,
+            "agreement_cw_id": item.agreement_cw_id, "cw_record_id": item.cw_record_id, "attempts": item.attempts,
+            "reason": item.reason, "error_code": item.last_error_code, "error_message": item.last_error_message,
+            "run_id": item.run_id}
+
+
+@dataclass
+class SyncStatus:
+    """The partner's push state: rows per state, running or not, recent runs, failures, refused products."""
+
+    partner_id: int
+    states: dict
+    running: bool
+    runs: list = field(default_factory=list)
+    failed: list = field(default_factory=list)
+    refused_products: list = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """JSON form."""
+        return {"partner_id": self.partner_id, "states": self.states, "running": self.running,
+                "runs": self.runs, "failed": self.failed, "refused_products": self.refused_products}
+
+
+class SyncStatusCommand(BaseCommand):
+    """What the push has done and what waits."""
+
+    def __init__(self, actor: Actor, partner_id: int | None = None):
+        self.actor, self.partner_id = actor, partner_id
+
+    def validate(self) -> None:
+        """Tenant, integration, read permission."""
+        self.partner_id = sync_scope(self.actor, self.partner_id)
+
+    def run(self) -> SyncStatus:
+        """Read the outbox, the lease and the latest runs."""
+        self.validate()
+        failed = [{**item_json(item), "amount": str(tx.amount), "period_start": tx.period_start.isoformat(),
+                   "period_end": tx.period_end.isoformat()} for item, tx in OutboxDAO.failed_page(self.partner_id)]
+        refused = [{"product_id": r.product_id, "identifier": r.identifier, "code": r.error_code,
+                    "message": r.error_message} for r in CatalogSyncDAO.refused(self.partner_id)]
+        status = SyncStatus(self.partner_id, OutboxDAO.state_counts(self.partner_id),
+                            SyncLeaseDAO.is_held(self.partner_id),
+                            [run_json(r) for r in SyncRunDAO.recent(self.partner_id, 10)], failed, refused)
+        session().rollback()
+        return status
+
+
+class RunPushCommand(BaseCommand):
+    """Start a push (the sync job); a push already waiting in the queue is joined."""
+
+    def __init__(self, actor: Actor, partner_id: int | None = None):
+        self.actor, self.partner_id = actor, partner_id
+
+    def validate(self) -> None:
+        """Tenant, integration, write permission."""
+        self.partner_id = sync_scope(self.actor, self.partner_id, write=True)
+
+    @transaction
+    def run(self) -> dict:
+        """Enqueue the job and audit it."""
+        from plugin.jobs import enqueue_push
+
+        self.validate()
+        job, created = enqueue_push(self.partner_id, self.actor.username)
+        audit(self.actor, "sync.run", "partner", self.partner_id, partner_id=self.partner_id,
+              job_id=job.id, created=created)
+        return {"job_id": job.id, "created": created}
+
+    def run_inline(self) -> dict:
+        """Run the push in this process (the CLI's ``--inline``), after the same checks; audited."""
+        from plugin.commands.push import PushBillingCommand
+
+        self._audit_inline()
+        return PushBillingCommand(self.partner_id, self.actor.username).run(wait=True).as_dict()
+
+    @transaction
+    def _audit_inline(self) -> None:
+        """Checks, then the audit of an inline push."""
+        self.validate()
+        audit(self.actor, "sync.run", "partner", self.partner_id, partner_id=self.partner_id, inline=True)
+
+
+class RetryFailedCommand(BaseCommand):
+    """Failed rows back to pending (all of the partner's, or some ids); refused products are tried again."""
+
+    def __init__(self, actor: Actor, partner_id: int | None = None, item_ids: list[int] | None = None):
+        self.actor, self.partner_id, self.item_ids = actor, partner_id, item_ids
+
+    def validate(self) -> None:
+        """Tenant, integration, write permission; every id must be one of the partner's rows."""
+        self.partner_id = sync_scope(self.actor, self.partner_id, write=True)
+        if self.item_ids is not None:
+            if not self.item_ids:
+                raise InvalidInputError("Give at least one row id.", {"ids": ["At least one."]})
+            for item_id in self.item_ids:
+                if OutboxDAO.in_partner(self.partner_id, item_id) is None:
+                    raise NotFoundError(f"Sync row {item_id} not found.")
+
+    @transaction
+    def run(self) -> int:
+        """Move the rows (each transition recorded), forget catalog refusals, audit; return how many."""
+        self.validate()
+        rows = [r for r in OutboxDAO.items(self.partner_id, (FAILED,))
+                if self.item_ids is None or r.id in set(self.item_ids)]
+        for item in rows:
+            new = billing.transition(item.state, OutboxEvent.RETRY)
+            OutboxDAO.set_state(item, new.value, OutboxEvent.RETRY.value, by_run=None, actor=self.actor.username,
+                                detail="Retry failed", reason=None)
+        refused = CatalogSyncDAO.refused(self.partner_id) if self.item_ids is None else []
+        for row in refused:
+            session().delete(row)
+        audit(self.actor, "sync.retry_failed", "partner", self.partner_id, partner_id=self.partner_id,
+              rows=len(rows), products=len(refused))
+        return len(rows)
+
+
+class SyncRunDetailCommand(BaseCommand):
+    """One run of the partner."""
+
+    def __init__(self, actor: Actor, run_id: int, partner_id: int | None = None):
+        self.actor, self.run_id, self.partner_id = actor, run_id, partner_id
+
+    def validate(self) -> None:
+        """Tenant, integration, read permission; another partner's run is not found."""
+        self.partner_id = sync_scope(self.actor, self.partner_id)
+        self.found = SyncRunDAO.in_partner(self.partner_id, self.run_id)
+        if self.found is None:
+            raise NotFoundError(f"Sync run {self.run_id} not found.")
+
+    def run(self) -> dict:
+        """The run as JSON."""
+        self.validate()
+        return run_json(self.found)
+
+
+class SyncItemDetailCommand(BaseCommand):
+    """One outbox row of the partner, with its transitions."""
+
+    def __init__(self, actor: Actor, item_id: int, partner_id: int | None = None):
+        self.actor, self.item_id, self.partner_id = actor, item_id, partner_id
+
+    def validate(self) -> None:
+        """Tenant, integration, read permission; another partner's row is not found."""
+        self.partner_id = sync_scope(self.actor, self.partner_id)
+        self.found = OutboxDAO.in_partner(self.partner_id, self.item_id)
+        if self.found is None:
+            raise NotFoundError(f"Sync row {self.item_id} not found.")
+
+    def run(self) -> dict:
+        """The row and its transitions."""
+        self.validate()
+        return {**item_json(self.found), "transitions": [
+            {"from": t.from_state, "to": t.to_state, "event": t.event, "run_id": t.run_id, "actor": t.actor,
+             "detail": t.detail, "at": t.at.isoformat()} for t in OutboxDAO.transitions(self.found.id)]}
+
+
+class CatalogSyncCommand(BaseCommand):
+    """The catalog step alone (``flask psa catalog sync``): products of the eligible transactions."""
+
+    def __init__(self, actor: Actor, partner_id: int | None = None, dry_run: bool = False):
+        self.actor, self.partner_id, self.dry_run = actor, partner_id, dry_run
+
+    def validate(self) -> None:
+        """Tenant, integration, write permission (read is enough for a dry run)."""
+        self.partner_id = sync_scope(self.actor, self.partner_id, write=not self.dry_run)
+
+    def run(self) -> dict:
+        """Adopt or create the catalog items (or, dry, say what would happen); audit a real sync."""
+        from plugin.commands.catalog import CatalogSync
+        from plugin.commands.push import PushBillingCommand
+
+        self.validate()
+        ids = sorted(OutboxDAO.eligible(self.partner_id))
+        push = PushBillingCommand(self.partner_id, self.actor.username)
+        push.client = push._client()
+        sync = CatalogSync(self.partner_id, push.client, push._create_once, dry_run=self.dry_run)
+        sync.ensure(ids)
+        plan = {**sync.plan.as_dict(), "cw_calls": push.client.call_count, "dry_run": self.dry_run}
+        if not self.dry_run:
+            _audit_catalog(self.actor, self.partner_id, plan)
+        return plan
+
+
+@transaction
+def _audit_catalog(actor: Actor, partner_id: int, plan: dict) -> None:
+    """Audit a catalog sync."""
+    audit(actor, "catalog.sync", "partner", partner_id, partner_id=partner_id,
+          created=len(plan["create"]), adopted=len(plan["adopt"]), refused=len(plan["refused"]),
+          new_lists=plan["new_lists"])
+
+
+def pending_and_failed(partner_id: int, since=None) -> dict:
+    """The Reconciliation Center's Pending push and Failed figures."""
+    pending_count, pending_net = SyncFiguresDAO.pending_push(partner_id, since)
+    failed_count, failed_net = SyncFiguresDAO.failed(partner_id, since)
+    return {"pending_push": pending_net, "pending_push_count": pending_count,
+            "failed": failed_net, "failed_count": failed_count}

@@ -1,0 +1,394 @@
+"""The billing push's queries: eligibility, the outbox and its transitions, runs, the lease, catalog cache.
+
+Eligible (BILLING.md): the customer has an active mapping, the subscription an active mapping,
+the period ends on or after the From Date, and the transaction is not pushed. A charge whose
+period starts after its subscription's end date is never eligible (a cancelled subscription is
+not billed after its end). DAOs only flush; the push command commits per item.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import and_, func, or_, select, update
+
+from plugin.daos.base import session
+from plugin.daos.bulk import insert_rows
+from plugin.domain.billing import net_amount, signed_amount
+from plugin.models.hub import BillingTransaction as Tx
+from plugin.models.hub import Product, Subscription, utcnow
+from plugin.models.psa import (
+    CatalogSync, CustomerMapping, CwAgreement, SubscriptionMapping, SyncItem, SyncLease, SyncRun, SyncTransition,
+)
+
+PUSHED, PENDING, SENDING, FAILED, SKIPPED = "pushed", "pending", "sending", "failed", "skipped"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where an eligible transaction goes: its agreement's ConnectWise id."""
+
+    transaction_id: int
+    customer_id: int
+    subscription_id: int
+    kind: str
+    agreement_cw_id: int
+
+
+def _mapped_join(query):
+    """Join transactions with their active customer and subscription mappings and the agreement."""
+    return (query.join(Subscription, Subscription.id == Tx.subscription_id)
+            .join(CustomerMapping, and_(CustomerMapping.customer_id == Tx.customer_id,
+                                        CustomerMapping.ended_at.is_(None)))
+            .join(SubscriptionMapping, and_(SubscriptionMapping.subscription_id == Tx.subscription_id,
+                                            SubscriptionMapping.ended_at.is_(None),
+                                            SubscriptionMapping.active.is_(True)))
+            .join(CwAgreement, CwAgreement.id == SubscriptionMapping.agreement_id))
+
+
+def _eligible_where():
+    """The From Date and cancelled-subscription conditions."""
+    return (Tx.period_end >= SubscriptionMapping.from_date,
+            or_(Tx.kind == "credit", Subscription.end_date.is_(None), Tx.period_start <= Subscription.end_date))
+
+
+def _not_pushed():
+    """No outbox row of the transaction is pushed."""
+    pushed = select(SyncItem.id).where(SyncItem.transaction_id == Tx.id, SyncItem.state == PUSHED)
+    return ~pushed.exists()
+
+
+class OutboxDAO:
+    """Eligibility and the outbox rows."""
+
+    @staticmethod
+    def eligible(partner_id: int, transaction_ids: list[int] | None = None) -> dict[int, Target]:
+        """Eligible, not pushed transactions of the partner (or of some ids), with their target."""
+        query = _mapped_join(select(Tx.id, Tx.customer_id, Tx.subscription_id, Tx.kind, CwAgreement.cw_id)
+                             .select_from(Tx))
+        query = query.where(Tx.partner_id == partner_id, *_eligible_where(), _not_pushed())
+        if transaction_ids is not None:
+            query = query.where(Tx.id.in_(transaction_ids))
+        return {row[0]: Target(*row) for row in session().execute(query)}
+
+    @staticmethod
+    def items(partner_id: int, states: tuple[str, ...]) -> list[SyncItem]:
+        """The partner's outbox rows in these states, by transaction id."""
+        return list(session().scalars(select(SyncItem).where(SyncItem.partner_id == partner_id,
+                                                             SyncItem.state.in_(states))
+                                      .order_by(SyncItem.transaction_id)))
+
+    @staticmethod
+    def item_ids(partner_id: int, state: str) -> list[int]:
+        """Ids of the partner's rows in one state, in transaction order."""
+        return list(session().scalars(select(SyncItem.id).where(SyncItem.partner_id == partner_id,
+                                                                SyncItem.state == state)
+                                      .order_by(SyncItem.transaction_id)))
+
+    @staticmethod
+    def known_transactions(partner_id: int) -> set[int]:
+        """Transaction ids that already have an outbox row."""
+        return set(session().scalars(select(SyncItem.transaction_id).where(SyncItem.partner_id == partner_id)))
+
+    @staticmethod
+    def add_pending(rows: list[dict]) -> None:
+        """Insert new pending rows (plain dicts)."""
+        insert_rows(SyncItem, rows)
+        session().flush()
+
+    @staticmethod
+    def by_transactions(transaction_ids: list[int]) -> list[SyncItem]:
+        """Rows of some transactions."""
+        if not transaction_ids:
+            return []
+        return list(session().scalars(select(SyncItem).where(SyncItem.transaction_id.in_(transaction_ids))))
+
+    @staticmethod
+    def get(item_id: int, lock: bool = False) -> SyncItem | None:
+        """One row (FOR UPDATE on PostgreSQL when ``lock``)."""
+        query = select(SyncItem).where(SyncItem.id == item_id)
+        return session().scalar(query.with_for_update() if lock else query)
+
+    @staticmethod
+    def in_partner(partner_id: int, item_id: int) -> SyncItem | None:
+        """A row of the partner, or None (another tenant's id is unknown)."""
+        return session().scalar(select(SyncItem).where(SyncItem.id == item_id, SyncItem.partner_id == partner_id))
+
+    @staticmethod
+    def set_state(item: SyncItem, state: str, event: str, *, by_run: int | None, actor: str = "system",
+                  detail: str | None = None, **values) -> None:
+        """Move a row to ``state`` (already checked by the domain) and record the transition."""
+        session().add(SyncTransition(item_id=item.id, partner_id=item.partner_id, from_state=item.state,
+                                     to_state=state, event=event, run_id=by_run, actor=actor, detail=detail))
+        item.state = state
+        for key, value in values.items():
+            setattr(item, key, value)
+        session().flush()
+
+    @staticmethod
+    def record_created(rows: list[SyncItem], run_id: int | None) -> None:
+        """Record the creation of new rows as transitions (none → pending)."""
+        insert_rows(SyncTransition, [{"item_id": r.id, "partner_id": r.partner_id, "from_state": None,
+                                      "to_state": r.state, "event": "created", "run_id": run_id,
+                                      "actor": "system", "at": utcnow()} for r in rows])
+        session().flush()
+
+    @staticmethod
+    def transitions(item_id: int) -> list[SyncTransition]:
+        """A row's transitions, oldest first."""
+        return list(session().scalars(select(SyncTransition).where(SyncTransition.item_id == item_id)
+                                      .order_by(SyncTransition.id)))
+
+    @staticmethod
+    def state_counts(partner_id: int) -> dict[str, int]:
+        """Rows per state."""
+        rows = session().execute(select(SyncItem.state, func.count()).where(SyncItem.partner_id == partner_id)
+                                 .group_by(SyncItem.state))
+        return {state: count for state, count in rows}
+
+    @staticmethod
+    def failed_page(partner_id: int, limit: int = 50) -> list[tuple[SyncItem, Tx]]:
+        """The partner's failed rows with their transactions (newest failures first)."""
+        query = (select(SyncItem, Tx).join(Tx, Tx.id == SyncItem.transaction_id)
+                 .where(SyncItem.partner_id == partner_id, SyncItem.state == FAILED)
+                 .order_by(SyncItem.updated_at.desc()).limit(limit))
+        return list(session().execute(query))
+
+
+class PushDataDAO:
+    """What the payloads need: transactions with their products."""
+
+    @staticmethod
+    def transactions(transaction_ids: list[int]) -> dict[int, tuple[Tx, Product]]:
+        """Transactions with their subscription's product."""
+        if not transaction_ids:
+            return {}
+        query = (select(Tx, Product).join(Subscription, Subscription.id == Tx.subscription_id)
+                 .join(Product, Product.id == Subscription.product_id).where(Tx.id.in_(transaction_ids)))
+        return {tx.id: (tx, product) for tx, product in session().execute(query)}
+
+    @staticmethod
+    def products_of(transaction_ids: list[int]) -> list[Product]:
+        """The distinct products of some transactions."""
+        if not transaction_ids:
+            return []
+        query = (select(Product).join(Subscription, Subscription.product_id == Product.id)
+                 .join(Tx, Tx.subscription_id == Subscription.id).where(Tx.id.in_(transaction_ids)).distinct())
+        return list(session().scalars(query))
+
+    @staticmethod
+    def distributor_product_keys(distributor_id: int) -> list[tuple[str, str, str]]:
+        """(product id, term, frequency) of all the distributor's products (catalog identity)."""
+        return [tuple(row) for row in session().execute(
+            select(Product.product_id, Product.billing_term, Product.billing_frequency)
+            .where(Product.distributor_id == distributor_id))]
+
+
+class CatalogSyncDAO:
+    """The per-partner cache of ConnectWise catalog items (or refusals) per hub product."""
+
+    @staticmethod
+    def for_products(partner_id: int, product_ids: list[int]) -> dict[int, CatalogSync]:
+        """Cached rows of some products."""
+        if not product_ids:
+            return {}
+        rows = session().scalars(select(CatalogSync).where(CatalogSync.partner_id == partner_id,
+                                                           CatalogSync.product_id.in_(product_ids)))
+        return {row.product_id: row for row in rows}
+
+    @staticmethod
+    def record(partner_id: int, product_id: int, **values) -> CatalogSync:
+        """Create or update the product's row."""
+        row = session().scalar(select(CatalogSync).where(CatalogSync.partner_id == partner_id,
+                                                         CatalogSync.product_id == product_id))
+        if row is None:
+            row = CatalogSync(partner_id=partner_id, product_id=product_id, **values)
+            session().add(row)
+        else:
+            for key, value in {**values, "synced_at": utcnow()}.items():
+                setattr(row, key, value)
+        session().flush()
+        return row
+
+    @staticmethod
+    def refused(partner_id: int) -> list[CatalogSync]:
+        """Products ConnectWise refused."""
+        return list(session().scalars(select(CatalogSync).where(CatalogSync.partner_id == partner_id,
+                                                                CatalogSync.status == "refused")))
+
+
+class SyncRunDAO:
+    """Run records."""
+
+    @staticmethod
+    def create(**values) -> SyncRun:
+        """A new run."""
+        run = SyncRun(**values)
+        session().add(run)
+        session().flush()
+        return run
+
+    @staticmethod
+    def get(run_id: int) -> SyncRun | None:
+        """One run."""
+        return session().get(SyncRun, run_id)
+
+    @staticmethod
+    def in_partner(partner_id: int, run_id: int) -> SyncRun | None:
+        """A run of the partner, or None."""
+        return session().scalar(select(SyncRun).where(SyncRun.id == run_id, SyncRun.partner_id == partner_id))
+
+    @staticmethod
+    def recent(partner_id: int, limit: int = 20) -> list[SyncRun]:
+        """The partner's latest runs, newest first."""
+        return list(session().scalars(select(SyncRun).where(SyncRun.partner_id == partner_id)
+                                      .order_by(SyncRun.id.desc()).limit(limit)))
+
+    @staticmethod
+    def abandon(run_id: int | None) -> None:
+        """Mark a run whose lease expired while running as abandoned."""
+        if run_id is None:
+            return
+        session().execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status == "running")
+                          .values(status="abandoned", finished_at=utcnow(),
+                                  error="The worker stopped before the run finished (lease expired).")
+                          .execution_options(synchronize_session=False))
+        session().flush()
+
+
+class SyncLeaseDAO:
+    """One push per partner at a time: a database row lease with an expiry."""
+
+    @staticmethod
+    def ensure(partner_id: int) -> SyncLease:
+        """The partner's lease row (created free on first need)."""
+        row = session().scalar(select(SyncLease).where(SyncLease.partner_id == partner_id))
+        if row is None:
+            row = SyncLease(partner_id=partner_id)
+            session().add(row)
+            session().flush()
+        return row
+
+    @staticmethod
+    def acquire(partner_id: int, token: str, seconds: float) -> tuple[bool, int | None]:
+        """Take the lease when free or expired (compare-and-set); (taken, the previous holder's run id)."""
+        now = utcnow()
+        lease = session().scalar(select(SyncLease).where(SyncLease.partner_id == partner_id))
+        previous = lease.run_id if lease is not None else None
+        taken = session().execute(
+            update(SyncLease).where(SyncLease.partner_id == partner_id,
+                                    or_(SyncLease.holder.is_(None), SyncLease.expires_at < now))
+            .values(holder=token, expires_at=now + dt.timedelta(seconds=seconds))
+            .execution_options(synchronize_session=False)).rowcount == 1
+        return taken, previous
+
+    @staticmethod
+    def renew(partner_id: int, token: str, seconds: float, run_id: int | None = None) -> bool:
+        """Extend our lease; False when it is no longer ours."""
+        values = {"expires_at": utcnow() + dt.timedelta(seconds=seconds)}
+        if run_id is not None:
+            values["run_id"] = run_id
+        return session().execute(
+            update(SyncLease).where(SyncLease.partner_id == partner_id, SyncLease.holder == token)
+            .values(**values).execution_options(synchronize_session=False)).rowcount == 1
+
+    @staticmethod
+    def release(partner_id: int, token: str) -> None:
+        """Free our lease."""
+        session().execute(update(SyncLease).where(SyncLease.partner_id == partner_id, SyncLease.holder == token)
+                          .values(holder=None, expires_at=None).execution_options(synchronize_session=False))
+
+    @staticmethod
+    def is_held(partner_id: int) -> bool:
+        """True while a run holds an unexpired lease."""
+        return session().scalar(select(SyncLease.id).where(
+            SyncLease.partner_id == partner_id, SyncLease.holder.is_not(None),
+            SyncLease.expires_at >= utcnow())) is not None
+
+    @staticmethod
+    def partners_with_stale_sending() -> list[int]:
+        """Partners with rows in ``sending`` (for the worker's start; the push waits out a live lease)."""
+        return list(session().scalars(select(SyncItem.partner_id).where(SyncItem.state == SENDING).distinct()))
+
+
+def _money(rows) -> Decimal:
+    """Net of (kind, amount) rows."""
+    return net_amount((kind, Decimal(amount)) for kind, amount in rows)
+
+
+class SyncFiguresDAO:
+    """The Reconciliation Center's Pending push and Failed figures, and each subscription's status."""
+
+    @staticmethod
+    def pending_push(partner_id: int, since: dt.date | None = None) -> tuple[int, Decimal]:
+        """Count and net of eligible transactions not pushed and not failed (billing month from ``since``)."""
+        failed = select(SyncItem.id).where(SyncItem.transaction_id == Tx.id, SyncItem.state == FAILED).exists()
+        query = _mapped_join(select(Tx.kind, Tx.amount).select_from(Tx)).where(
+            Tx.partner_id == partner_id, *_eligible_where(), _not_pushed(), ~failed)
+        if since is not None:
+            query = query.where(Tx.period_start >= since)
+        rows = session().execute(query).all()
+        return len(rows), _money(rows)
+
+    @staticmethod
+    def failed(partner_id: int, since: dt.date | None = None) -> tuple[int, Decimal]:
+        """Count and net of transactions whose push failed."""
+        query = (select(Tx.kind, Tx.amount).join(SyncItem, SyncItem.transaction_id == Tx.id)
+                 .where(SyncItem.partner_id == partner_id, SyncItem.state == FAILED))
+        if since is not None:
+            query = query.where(Tx.period_start >= since)
+        rows = session().execute(query).all()
+        return len(rows), _money(rows)
+
+    @staticmethod
+    def pushed_by_month(partner_id: int, since: dt.date) -> dict[dt.date, Decimal]:
+        """Net pushed per billing month (month of the period start) from ``since``."""
+        query = (select(Tx.period_start, Tx.kind, Tx.amount).join(SyncItem, SyncItem.transaction_id == Tx.id)
+                 .where(SyncItem.partner_id == partner_id, SyncItem.state == PUSHED, Tx.period_start >= since))
+        result: dict[dt.date, Decimal] = {}
+        for start, kind, amount in session().execute(query):
+            month = start.replace(day=1)
+            result[month] = result.get(month, Decimal(0)) + signed_amount(kind, Decimal(amount))
+        return result
+
+
+def subscription_sync_status(partner_id: int, subscription_ids: list[int]) -> dict[int, tuple[str, str | None]]:
+    """Each subscription's sync status from the outbox: (status, reason).
+
+    ``failed`` (with ConnectWise's code and message of its latest failure) when any row failed;
+    else ``pending`` when any row waits (pending or sending; the reason says why it waits, e.g.
+    its product was refused); else ``synced`` when rows exist and all are pushed (skipped rows
+    aside); else ``none`` (nothing to push yet). Subscriptions of other partners answer ``none``.
+    """
+    result = {sub_id: ("none", None) for sub_id in subscription_ids}
+    if not subscription_ids:
+        return result
+    rows = session().execute(
+        select(SyncItem.subscription_id, SyncItem.state, SyncItem.last_error_code, SyncItem.last_error_message,
+               SyncItem.reason)
+        .where(SyncItem.partner_id == partner_id, SyncItem.subscription_id.in_(subscription_ids))
+        .order_by(SyncItem.updated_at)).all()
+    by_sub: dict[int, list] = {}
+    for row in rows:
+        by_sub.setdefault(row[0], []).append(row)
+    for sub_id, items in by_sub.items():
+        result[sub_id] = _status_of(items)
+    return result
+
+
+def _status_of(items: list) -> tuple[str, str | None]:
+    """The status of one subscription's rows (ordered oldest update first)."""
+    failed = [r for r in items if r[1] == FAILED]
+    if failed:
+        last = failed[-1]
+        return "failed", f"{last[2]}: {last[3]}" if last[2] else last[3]
+    waiting = [r for r in items if r[1] in (PENDING, SENDING)]
+    if waiting:
+        reasons = [r for r in waiting if r[3]]
+        return "pending", (f"{reasons[-1][2]}: {reasons[-1][3]}" if reasons and reasons[-1][2]
+                           else (reasons[-1][3] if reasons else None))
+    if any(r[1] == PUSHED for r in items):
+        return "synced", None
+    skipped = [r for r in items if r[1] == SKIPPED]
+    return ("none", skipped[-1][4]) if skipped else ("none", None)
