@@ -364,6 +364,11 @@ class RemapSubscriptionCommand(BaseCommand):
         if plan.preview.in_flight:
             raise ConflictError(f"{len(plan.preview.in_flight)} transaction(s) of this subscription are being pushed "
                                 "right now; try again when the push has finished.")
+        if self.move_pushed and plan.preview.move_candidates:
+            raise InvalidInputError(
+                "Moving transactions already pushed to ConnectWise is not available yet: they stay on the current "
+                "agreement. Confirm without moving them (and credit the invoiced periods there if needed).",
+                {"move_pushed": ["Not available yet."]})
         return plan
 
     @transaction

@@ -485,14 +485,13 @@
     $ul.append($('<li id="preview-to-skip"></li>').text(p.to_skip.length + ' transaction(s) ending before ' + plan.from_date + ' (' +
       money(p.to_skip_amount) + ') will be skipped.'));
     var moveText = p.move_candidates.length ?
-      p.move_candidates.length + ' transaction(s) already pushed to ' + plan.current.agreement.name + ' after the new From Date (' + money(p.move_amount) + ') stay there unless you move them.' :
+      p.move_candidates.length + ' transaction(s) already pushed to ' + plan.current.agreement.name + ' after the new From Date (' + money(p.move_amount) + ') stay there: moving them to the new agreement is not available yet.' :
       'No transaction already pushed to ' + plan.current.agreement.name + ' lies after the new From Date, so nothing needs moving' +
       (p.pushed_count ? '.' : ' (none of this subscription\'s transactions has been pushed to ConnectWise yet).');
     $ul.append($('<li id="preview-move"></li>').text(moveText));
     if (p.in_flight.length) { $ul.append($('<li class="text-danger"></li>').text(p.in_flight.length + ' transaction(s) are being pushed right now: wait for the push to finish.')); }
     $b.append($ul);
-    var $move = $('<div class="checkbox"><label><input type="checkbox" id="change-move"> Move the already-pushed transactions to the new agreement</label></div>');
-    $move.find('input').prop('disabled', !p.move_candidates.length);
+    var $move = $('<div class="checkbox"><label><input type="checkbox" id="change-move" disabled> Move the already-pushed transactions to the new agreement (not available yet)</label></div>');
     $b.append($move);
     if (p.warning) { $b.append($('<div class="alert alert-warning"></div>').text(p.warning)); }
   }
