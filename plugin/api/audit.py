@@ -8,8 +8,7 @@ from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
 
 from plugin import permissions
-from plugin.api.base import PsaApi
-from plugin.api.reconciliation import load
+from plugin.api.base import PsaApi, load
 from plugin.commands.audit import AuditListCommand, ExportAuditCommand
 from plugin.schemas.audit import AuditEventSchema, AuditFilterSchema, AuditListArgsSchema, AuditPageSchema
 from plugin.views.guards import require_actor

@@ -8,11 +8,14 @@ from apispec import APISpec
 from flask import jsonify, request
 from flask_appbuilder.api import BaseApi
 from flask_wtf.csrf import validate_csrf
+from marshmallow import Schema
+from marshmallow import ValidationError as SchemaError
 from sqlalchemy.exc import DataError
 from werkzeug.routing import IntegerConverter
 from wtforms.validators import ValidationError
 
 from plugin import permissions
+from plugin.commands.exceptions import InvalidInputError
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -54,6 +57,29 @@ def document_errors(operations: dict) -> None:
         for code in {*codes, *(str(c) for c in responses if str(c) in ERROR_TEXT)}:
             responses.pop(int(code), None)  # docstrings may key statuses as int
             responses[code] = error_response(code)
+
+
+def flatten(messages, prefix: str = "") -> dict[str, list[str]]:
+    """Marshmallow's (possibly nested) messages as ``{"a.0.b": [...]}``."""
+    if isinstance(messages, list):
+        return {prefix or "_schema": [str(m) for m in messages]}
+    if not isinstance(messages, dict):
+        return {prefix or "_schema": [str(messages)]}
+    out: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def load(schema: Schema, data, message: str = "Please check your input.") -> dict:
+    """Load input with a schema (``None`` counts as an empty object).
+
+    :raises InvalidInputError: with the messages per field.
+    """
+    try:
+        return schema.load(data if data is not None else {})
+    except SchemaError as err:
+        raise InvalidInputError(message, flatten(err.messages)) from err
 
 
 def check_json_body():

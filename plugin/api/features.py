@@ -4,10 +4,9 @@ from __future__ import annotations
 from flask import request
 from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
-from marshmallow import ValidationError
 
 from plugin import permissions
-from plugin.api.base import PsaApi
+from plugin.api.base import PsaApi, load
 from plugin.commands.feature import SetPartnerFeatureCommand
 from plugin.daos.feature import PartnerFeatureDAO
 from plugin.daos.hub import PartnerDAO
@@ -83,9 +82,6 @@ class FeatureApi(PsaApi):
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
         """
-        try:
-            body = FeaturePutSchema().load(request.get_json(silent=True) or {})
-        except ValidationError as err:
-            return self.response_400(message=err.messages)
+        body = load(FeaturePutSchema(), request.get_json(silent=True))
         row = SetPartnerFeatureCommand(require_actor(), partner_id, body["enabled"]).run()
         return self.response(200, **_row(row.partner, row))

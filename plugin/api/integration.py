@@ -4,10 +4,9 @@ from __future__ import annotations
 from flask import request
 from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
-from marshmallow import ValidationError
 
 from plugin import permissions
-from plugin.api.base import PsaApi
+from plugin.api.base import PsaApi, load
 from plugin.commands.exceptions import InvalidInputError
 from plugin.commands.integration import (
     ActivateIntegrationCommand, CredentialsInput, DeactivateIntegrationCommand, EditIntegrationCommand,
@@ -36,10 +35,8 @@ def load_values() -> CredentialsInput:
 
     :raises InvalidInputError: a malformed body (field -> messages).
     """
-    try:
-        body = IntegrationSaveSchema().load(request.get_json(silent=True) or {})
-    except ValidationError as err:
-        raise InvalidInputError("Please correct the highlighted fields; nothing was saved.", err.messages) from None
+    body = load(IntegrationSaveSchema(), request.get_json(silent=True),
+                "Please correct the highlighted fields; nothing was saved.")
     return CredentialsInput(**body)
 
 

@@ -7,16 +7,14 @@ from decimal import Decimal
 from flask import request
 from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
-from marshmallow import Schema, ValidationError
 
 from plugin import permissions
-from plugin.api.base import PsaApi
+from plugin.api.base import PsaApi, load
 from plugin.commands.directory import RequestDirectoryRefreshCommand
 from plugin.commands.reconciliation import (
     PERIODS, CompanyListCommand, CustomerListCommand, ExactMatchesPreviewCommand, MapCustomerCommand,
     MapExactMatchesCommand, ReconciliationSummaryCommand, SuggestionsCommand, UnmapCustomerCommand,
 )
-from plugin.commands.exceptions import InvalidInputError
 from plugin.commands.subscriptions import (
     AgreementOptionsCommand, AutoAssociateSubscriptionsCommand, CustomerSubscriptionsCommand, MapSubscriptionsCommand,
     RemapPreviewCommand, RemapSubscriptionCommand, SubscriptionHistoryCommand,
@@ -31,18 +29,6 @@ from plugin.schemas.reconciliation import (  # Products / Subscriptions tab (iss
 from plugin.views.guards import partner_scope
 
 _CENT = Decimal("0.01")
-
-
-def load(schema: Schema, data) -> dict:
-    """Validate input with a schema.
-
-    :raises InvalidInputError: with the field messages.
-    """
-    try:
-        return schema.load(data)
-    except ValidationError as err:
-        raise InvalidInputError("Please check your input.", {k: list(v) if isinstance(v, list) else [str(v)]
-                                                             for k, v in err.messages.items()}) from err
 
 
 def utc_iso(value: dt.datetime | None) -> str | None:

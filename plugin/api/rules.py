@@ -4,11 +4,9 @@ from __future__ import annotations
 from flask import request
 from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
-from marshmallow import Schema, ValidationError
 
 from plugin import permissions
-from plugin.api.base import PsaApi
-from plugin.commands.exceptions import InvalidInputError
+from plugin.api.base import PsaApi, load
 from plugin.commands.rules.default import UpdateDefaultRuleCommand
 from plugin.commands.rules.delete import DeleteRuleCommand
 from plugin.commands.rules.lists import RequestListsRefreshCommand
@@ -19,27 +17,6 @@ from plugin.commands.rules.preview import PreviewRuleChangeCommand
 from plugin.commands.rules.save import SaveRuleCommand
 from plugin.schemas import rules as schemas
 from plugin.views.guards import require_actor
-
-
-def flatten(messages, prefix: str = "") -> dict[str, list[str]]:
-    """Marshmallow's nested messages as ``{"a.0.b": [...]}``."""
-    if isinstance(messages, list):
-        return {prefix or "_schema": [str(m) for m in messages]}
-    out: dict[str, list[str]] = {}
-    for key, value in messages.items():
-        out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    return out
-
-
-def load(schema: Schema, data) -> dict:
-    """Load input with a schema.
-
-    :raises InvalidInputError: with the field messages.
-    """
-    try:
-        return schema.load(data if data is not None else {})
-    except ValidationError as err:
-        raise InvalidInputError("Invalid input.", flatten(err.messages)) from err
 
 
 def partner_arg() -> int | None:

@@ -7,8 +7,7 @@ from flask_appbuilder.security.decorators import protect
 from marshmallow import Schema, fields, validate
 
 from plugin import permissions
-from plugin.api.base import PsaApi
-from plugin.api.reconciliation import load
+from plugin.api.base import PsaApi, load
 from plugin.commands.sync import (
     RetryFailedCommand, RunPushCommand, SyncItemDetailCommand, SyncRunDetailCommand, SyncStatusCommand,
 )

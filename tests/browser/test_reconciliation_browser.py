@@ -74,7 +74,7 @@ def test_exact_matches_suggestions_drag_keyboard_and_disassociate(app, live_app,
     expect(page.locator("#company-list li.recon-company")).to_have_count(1)
     expect(row(page, "company-list", "Globex Corporation")).to_have_count(1)
     page.wait_for_load_state("networkidle")
-    page.drag_and_drop(f"#customer-list li.recon-customer:has(.recon-name:text-is('contoso pharmacy'))",
+    page.drag_and_drop("#customer-list li.recon-customer:has(.recon-name:text-is('contoso pharmacy'))",
                        "#company-list li.recon-company:has(.recon-name:text-is('Globex Corporation'))")
     unmapped_is(page, after_exact - 1)
     page.click("#tab-mapped")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from plugin.commands.directory import RefreshDirectoryCommand
 from plugin.commands.exceptions import ConflictError, ForbiddenError, NotFoundError
 from plugin.commands.reconciliation import (
-    ExactMatchesPreviewCommand, MapCustomerCommand, ReconciliationSummaryCommand, UnmapCustomerCommand,
+    MapCustomerCommand, ReconciliationSummaryCommand, UnmapCustomerCommand,
 )
 from plugin.connectwise.sandbox import records
 from plugin.connectwise.sandbox.resources import RESOURCES

@@ -30,7 +30,7 @@ def test_secrets_appear_nowhere(app, client, caplog):
                    for url in PAGES if url.startswith("/api/")]
     with app.app_context():
         conn = redis_connection()
-        job_data = [str(conn.hgetall(key)) for key in conn.scan_iter(f"rq:job:*", count=1000)]
+        job_data = [str(conn.hgetall(key)) for key in conn.scan_iter("rq:job:*", count=1000)]
     haystacks = {"pages and API": "\n".join(bodies), "logs": caplog.text, "jobs": "\n".join(job_data)}
     for secret in secrets:
         for where, text in haystacks.items():

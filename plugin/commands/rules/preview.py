@@ -10,7 +10,6 @@ from plugin.commands.exceptions import InvalidInputError
 from plugin.commands.rules import common
 from plugin.commands.rules.move import target_position
 from plugin.commands.rules.save import NEW, checked
-from plugin.daos.rules import ProductRuleDAO
 from plugin.domain import rules as engine
 
 ACTIONS = ("create", "edit", "move", "delete")
