@@ -1,7 +1,7 @@
 """Reads of the marketplace slice: the seam where MSP Hub's real tables plug in."""
 from __future__ import annotations
 
-from sqlalchemy import and_, false, func, not_, or_, select, true
+from sqlalchemy import LargeBinary, and_, cast, false, func, not_, or_, select, true
 
 from plugin.daos.base import BaseDAO, session
 from plugin.models.hub import (
@@ -75,12 +75,18 @@ _RULE_COLUMNS = (Product.id, Product.publisher, Product.item_type, Product.produ
                  Product.billing_term, Product.billing_frequency)
 
 
+_ASCII_SPACE = " \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f"
+"""What ``str.strip()`` removes from ASCII text (``trim`` in SQL strips exactly these)."""
+
+
 def _regular(column, dialect: str):
-    """True where the field holds printable ASCII only (there SQL compares as the engine does)."""
+    """True where the field is ASCII only: there ``lower(trim(x, <ASCII whitespace>))`` is exactly the
+    engine's normalisation (NFC and casefold are identities on ASCII). Byte length = character length is
+    the cheapest ASCII test in both databases (a character-class GLOB or regex costs 3-4 times more)."""
     text = func.coalesce(column, "")
     if dialect == "postgresql":
-        return text.op("!~", is_comparison=True)("[^ -~]")
-    return not_(text.op("GLOB", is_comparison=True)("*[^ -~]*"))
+        return func.octet_length(text) == func.char_length(text)
+    return func.length(cast(text, LargeBinary)) == func.length(text)
 
 
 def _like_escape(value: str) -> str:
@@ -88,9 +94,10 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _exact(column, operator: str, value):
-    """A canonical condition as SQL, exact on printable-ASCII fields (see :func:`_regular`)."""
-    folded = func.lower(func.trim(func.coalesce(column, "")))
+def _exact(column, operator: str, value, dialect: str):
+    """A canonical condition as SQL, exact on ASCII fields (see :func:`_regular`)."""
+    trim = func.btrim if dialect == "postgresql" else func.trim
+    folded = func.lower(trim(func.coalesce(column, ""), _ASCII_SPACE))
     if operator == "in":
         ascii_values = sorted(v for v in value if v.isascii())
         return folded.in_(ascii_values) if ascii_values else false()
@@ -101,7 +108,12 @@ def _exact(column, operator: str, value):
     if operator == "not_equals":
         return folded != value
     pattern = _like_escape(value) + "%"
-    return folded.like(pattern if operator == "starts_with" else "%" + pattern, escape="\\")
+    if operator == "starts_with":
+        return folded.like(pattern, escape="\\")
+    # ``value`` is trimmed, so it lies inside x exactly when it lies inside trim(x); and LIKE folds
+    # ASCII case in SQLite (ILIKE in PostgreSQL): no per-row lower/trim needed (twice as fast).
+    raw = func.coalesce(column, "")
+    return (raw.ilike if dialect == "postgresql" else raw.like)("%" + pattern, escape="\\")
 
 
 class RuleProductDAO:
@@ -123,23 +135,25 @@ class RuleProductDAO:
         """(total, rows of one page) of the products meeting ``conditions`` and ``search``.
 
         ``conditions`` are (field, operator, canonical value); rows whose tested fields are
-        printable ASCII are filtered in SQL (same result as the engine there), the others
+        ASCII are filtered in SQL (same result as the engine there), the others
         by ``python_filter(rows) -> ids`` (the engine itself), then paged together in SQL.
         """
         dialect = session().get_bind().dialect.name
         fields = {field for field, _op, _value in conditions} | (set(WINDOW) if search else set())
         regular = and_(true(), *(_regular(getattr(Product, f), dialect) for f in sorted(fields)))
-        exact = [_exact(getattr(Product, f), op, value) for f, op, value in conditions]
+        exact = [_exact(getattr(Product, f), op, value, dialect) for f, op, value in conditions]
         if search:
-            exact.append(or_(*(_exact(getattr(Product, f), "contains", search) for f in WINDOW)))
+            exact.append(or_(*(_exact(getattr(Product, f), "contains", search, dialect) for f in WINDOW)))
         mine = Product.distributor_id == distributor_id
         odd = list(session().execute(select(*_RULE_COLUMNS).where(mine, not_(regular))))
         odd_ids = python_filter(odd) if odd else []
         where = and_(mine, or_(and_(regular, *exact), *_chunked_in(Product.id, odd_ids)))
-        total = session().scalar(select(func.count()).select_from(Product).where(where))
-        query = (select(*_RULE_COLUMNS).where(where).order_by(Product.publisher, Product.title, Product.id)
-                 .limit(page_size).offset((page - 1) * page_size))
-        return total, list(session().execute(query))
+        query = (select(*_RULE_COLUMNS, func.count().over().label("total")).where(where)
+                 .order_by(Product.publisher, Product.title, Product.id).limit(page_size).offset((page - 1) * page_size))
+        rows = list(session().execute(query))
+        if rows or page == 1:  # one scan: the total rides on every row of the page
+            return (rows[0].total if rows else 0), rows
+        return session().scalar(select(func.count()).select_from(Product).where(where)), rows
 
 
 def _chunked_in(column, ids: list[int], size: int = 1000) -> list:

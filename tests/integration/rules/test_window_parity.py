@@ -10,7 +10,7 @@ from plugin.models.hub import Product
 from tests.support import tenants
 
 PIECES = ["Micro", "micro", "MICRO", "soft", "Soft", " ", "  ", "\t", "Straße", "STRASSE", "strasse", "Café",
-          "Cafe\u0301", "İ", "ǅ", "K", "\u212a", "%", "_", "\\", "-", "365", "Business", "é", "ß", "ﬁ", "fi"]
+          "Cafe\u0301", "\n", "\x0b", "\x1c", "\x1f", "\x7f", "İ", "ǅ", "K", "\u212a", "%", "_", "\\", "-", "365", "Business", "é", "ß", "ﬁ", "fi"]
 
 
 def text(rng) -> str:
