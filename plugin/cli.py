@@ -83,6 +83,33 @@ def feature_disable(partner_id: int, username: str) -> None:
     _set_feature(partner_id, username, False)
 
 
+@feature_cli.command("list")
+@AS_OPTION
+@with_appcontext
+def feature_list(username: str) -> None:
+    """List the partners of your distributor (Admin: all) with their toggle."""
+    from plugin.commands.feature import ListPartnerFeaturesCommand
+
+    for partner, toggle in ListPartnerFeaturesCommand(as_actor(username)).run():
+        state = "enabled" if toggle and toggle.enabled else "disabled"
+        when = f" (changed {toggle.changed_at:%Y-%m-%d %H:%M})" if toggle and toggle.changed_at else ""
+        click.echo(f"{partner.id:>6}  {partner.name:<40} {state}{when}")
+
+
+@psa_cli.command("health")
+@with_appcontext
+def health_cmd() -> None:
+    """Database, Redis, queue depths and live workers (exit status 1 when unhealthy)."""
+    from plugin.commands.health import CheckHealthCommand
+
+    health = CheckHealthCommand().run()
+    click.echo(f"database {'ok' if health.database else 'DOWN'}, redis {'ok' if health.redis else 'DOWN'}, "
+               f"workers {health.workers}, queues {health.queues}")
+    for error in health.errors:
+        click.echo(f"  {error}", err=True)
+    sys.exit(0 if health.ok else 1)
+
+
 @psa_cli.command("demo-data")
 @click.option("--seed", default=42, show_default=True)
 @click.option("--customers", default=60, show_default=True, help="Customers of the pilot partner.")
@@ -308,6 +335,69 @@ def directory_refresh(partner_id: int, username: str, full: bool, enqueue: bool)
                f"{result['agreements']} agreements read; {result['exact_mapped']} customers mapped by exact name.")
 
 
+@directory_cli.command("status")
+@PARTNER_OPTION
+@AS_OPTION
+@with_appcontext
+def directory_status(partner_id: int, username: str) -> None:
+    """The directory refresh state and the cache's counts."""
+    from plugin.commands.reconciliation import ReconciliationSummaryCommand
+
+    directory = ReconciliationSummaryCommand(as_actor(username), partner_id).run().directory
+    for key, value in directory.items():
+        click.echo(f"{key}: {value}")
+
+
+@directory_cli.command("companies")
+@PARTNER_OPTION
+@AS_OPTION
+@click.option("--search", default="", help="Name or ConnectWise id contains this.")
+@click.option("--include-mapped", is_flag=True, help="Also companies already mapped to a customer.")
+@click.option("--page", default=1, show_default=True)
+@click.option("--page-size", default=50, show_default=True)
+@with_appcontext
+def directory_companies(partner_id: int, username: str, search: str, include_mapped: bool, page: int,
+                        page_size: int) -> None:
+    """List the cached ConnectWise companies (the Customers tab's right-hand list)."""
+    from plugin.commands.reconciliation import CompanyListCommand
+
+    rows, total = CompanyListCommand(as_actor(username), search, page, page_size, include_mapped, partner_id).run()
+    for company in rows:
+        click.echo(f"{company.id:>8}  #{company.cw_id:<8} {company.name}")
+    click.echo(f"{total} compan{'y' if total == 1 else 'ies'}; page {page}.")
+
+
+@psa_cli.group("reconciliation")
+def reconciliation_cli() -> None:
+    """The Reconciliation Center's indicators and monthly chart."""
+
+
+@reconciliation_cli.command("summary")
+@PARTNER_OPTION
+@AS_OPTION
+@click.option("--period", type=click.Choice(["this_month", "last_3_months", "all"]), default="all", show_default=True,
+              help="Period of the Unsynchronized Revenue figure.")
+@click.option("--chart", is_flag=True, help="Also print the monthly pushed / unsynchronized figures.")
+@with_appcontext
+def reconciliation_summary(partner_id: int, username: str, period: str, chart: bool) -> None:
+    """The indicators: unmapped customers and subscriptions, unsynchronized revenue, pending push, failed."""
+    from plugin.commands.reconciliation import ReconciliationSummaryCommand
+
+    command = ReconciliationSummaryCommand(as_actor(username), partner_id, period)
+    summary = command.run()
+    counts, sync = summary.counts, summary.sync
+    click.echo(f"Unmapped customers: {counts['customers'] - counts['mapped_customers']} of {counts['customers']}")
+    click.echo(f"Unmapped subscriptions: {counts['subscriptions'] - counts['mapped_subscriptions']} of "
+               f"{counts['subscriptions']}")
+    click.echo(f"Unsynchronized revenue ({period}): {summary.unsynchronized_revenue:.2f} {summary.currency}")
+    click.echo(f"Pending push: {sync['pending_push']:.2f} {summary.currency} ({sync['pending_push_count']} transactions)")
+    click.echo(f"Failed: {sync['failed']:.2f} {summary.currency} ({sync['failed_count']} transactions)")
+    if chart:
+        click.echo(f"{'month':<9}{'pushed':>14}{'unsynchronized':>16}")
+        for month in command.monthly():
+            click.echo(f"{month['month']:%Y-%m}  {month['pushed']:>14.2f}{month['unsynchronized']:>16.2f}")
+
+
 @psa_cli.group("customers")
 def customers_cli() -> None:
     """Customer <-> ConnectWise company mappings."""
@@ -332,6 +422,22 @@ def customers_list(partner_id: int, username: str, state: str, search: str, page
         click.echo(f"{customer.id:>8}  {customer.name}{target}  unsynchronized {row['unsynchronized']:.2f}  "
                    f"subscriptions {row['subscriptions_mapped']}/{row['subscriptions']}")
     click.echo(f"{total} {state} customer(s); page {page}.")
+
+
+@customers_cli.command("suggestions")
+@PARTNER_OPTION
+@AS_OPTION
+@click.option("--customer", "customer_ids", type=int, multiple=True, required=True, help="Repeat for several.")
+@with_appcontext
+def customers_suggestions(partner_id: int, username: str, customer_ids: tuple[int, ...]) -> None:
+    """Near-match ConnectWise companies for customers, scored, with the reason (never mapped by this)."""
+    from plugin.commands.reconciliation import SuggestionsCommand
+
+    found = SuggestionsCommand(as_actor(username), list(customer_ids), partner_id=partner_id).run()
+    for customer_id, items in found.items():
+        click.echo(f"customer {customer_id}: {'no suggestion' if not items else ''}")
+        for item in items:
+            click.echo(f"  {item.score:>3}  company {item.company_id:>8}  {item.company_name}  ({item.reason.text})")
 
 
 @customers_cli.command("map")
@@ -624,6 +730,25 @@ def subscriptions_list(partner_id: int, username: str, customer_id: int, history
     click.echo(f"{mapped} of {len(found.rows)} subscription(s) mapped.")
 
 
+@subscriptions_cli.command("agreements")
+@PARTNER_OPTION
+@AS_OPTION
+@click.option("--customer", "customer_id", type=int, required=True)
+@with_appcontext
+def subscriptions_agreements(partner_id: int, username: str, customer_id: int) -> None:
+    """The agreements a mapped customer's subscriptions can go to: eligibility, From Date lower bound, warnings."""
+    from plugin.commands.subscriptions import AgreementOptionsCommand
+
+    found = AgreementOptionsCommand(as_actor(username), customer_id, partner_id).run()
+    click.echo(f"{found['customer'].name} -> {found['company'].name} (today {found['today']})")
+    for option in found["agreements"]:
+        agreement = option["agreement"]
+        state = "eligible" if option["eligible"] else f"not eligible: {option['reason']}"
+        click.echo(f"{agreement.id:>8}  {agreement.name}  [{state}]  From Date from {option['bound']}")
+        for frequency, warning in option["warnings"].items():
+            click.echo(f"          {frequency} subscriptions: {warning}")
+
+
 def _from_date_options(func):
     """--from-date (custom) or the default: all history from the agreement's billing start."""
     return click.option("--from-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
@@ -789,6 +914,30 @@ def sync_status(partner_id: int, username: str) -> None:
     from plugin.commands.sync import SyncStatusCommand
 
     _echo_json(SyncStatusCommand(as_actor(username), partner_id).run().as_dict())
+
+
+@sync_cli.command("show-run")
+@click.option("--partner", "partner_id", type=int, required=True)
+@click.argument("run_id", type=int)
+@AS_OPTION
+@with_appcontext
+def sync_show_run(partner_id: int, run_id: int, username: str) -> None:
+    """One push run: status, times, counts by outcome, ConnectWise calls."""
+    from plugin.commands.sync import SyncRunDetailCommand
+
+    _echo_json(SyncRunDetailCommand(as_actor(username), run_id, partner_id).run())
+
+
+@sync_cli.command("show-item")
+@click.option("--partner", "partner_id", type=int, required=True)
+@click.argument("item_id", type=int)
+@AS_OPTION
+@with_appcontext
+def sync_show_item(partner_id: int, item_id: int, username: str) -> None:
+    """One outbox row with every state transition it went through."""
+    from plugin.commands.sync import SyncItemDetailCommand
+
+    _echo_json(SyncItemDetailCommand(as_actor(username), item_id, partner_id).run())
 
 
 @sync_cli.command("retry-failed")

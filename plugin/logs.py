@@ -17,10 +17,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-CONTEXT_FIELDS = ("partner_id", "job_id", "run_id", "row_id", "integration_id", "user")
+CONTEXT_FIELDS = ("partner_id", "job_id", "run_id", "row_id", "integration_id", "user", "request_id")
 EXTRA_FIELDS = CONTEXT_FIELDS + (
     "cw_method", "cw_path", "cw_status", "duration_ms", "attempt", "cw_request_id",
     "action", "object_type", "object_id", "outcome", "job", "queue",
+    "http_method", "http_path", "http_status",
 )
 _context: contextvars.ContextVar[dict] = contextvars.ContextVar("psa_log_context", default={})
 
@@ -35,9 +36,18 @@ def log_context(**ids: Any) -> Iterator[None]:
         _context.reset(token)
 
 
-def bind_log_context(**ids: Any) -> None:
-    """Bind ids until the end of the current context (a job's work horse, a request)."""
-    _context.set({**_context.get(), **{k: v for k, v in ids.items() if v is not None}})
+def bind_log_context(**ids: Any) -> contextvars.Token:
+    """Bind ids until the end of the current context (a job's work horse, a request); the token
+    lets a request's teardown unbind them (a server thread serves many requests)."""
+    return _context.set({**_context.get(), **{k: v for k, v in ids.items() if v is not None}})
+
+
+def unbind_log_context(token: contextvars.Token) -> None:
+    """Undo a :func:`bind_log_context`."""
+    try:
+        _context.reset(token)
+    except ValueError:  # bound in another context (a test client's request): just clear it
+        _context.set({})
 
 
 class ContextFilter(logging.Filter):

@@ -10,6 +10,7 @@ from sqlalchemy import false
 from plugin.commands.base import Actor
 from plugin.daos.hub import PartnerDAO
 from plugin.daos.tenancy import UserTenantDAO
+from plugin.logs import bind_log_context
 
 
 def actor_for_user(user: Any) -> Actor:
@@ -44,7 +45,9 @@ def current_actor() -> Actor | None:
         return None
     cache = request_cache()
     if cache.get("actor") is None or cache["actor"].user_id != user.id:
-        cache["actor"] = actor_for_user(user)
+        cache["actor"] = actor = actor_for_user(user)
+        if has_request_context():  # every record the request logs from now on names them
+            bind_log_context(user=actor.username, partner_id=actor.partner_id)
     return cache["actor"]
 
 

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import logging
+import re
+import time
+import uuid
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_appbuilder.menu import Menu, MenuItem
 
 from plugin.commands import access
 from plugin.commands.exceptions import CommandError
+from plugin.logs import bind_log_context, unbind_log_context
 from plugin.tenancy import current_actor, request_cache
 
 log = logging.getLogger(__name__)
@@ -118,8 +122,67 @@ def install_rq_dashboard(app: Flask) -> None:
     app.before_request(guard_rq_dashboard)
 
 
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+access_log = logging.getLogger("plugin.access")
+
+
+def start_request_log() -> None:
+    """Give the request an id (the caller's ``X-Request-Id`` when sane) bound to every record it logs;
+    :func:`plugin.tenancy.current_actor` adds the user and partner once the request knows them."""
+    env = request.environ
+    given = request.headers.get("X-Request-Id", "")
+    env["psa.request_id"] = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+    env["psa.started"] = time.perf_counter()
+    env["psa.log_token"] = bind_log_context(request_id=env["psa.request_id"])
+
+
+def _known_user() -> tuple[str | None, int | None]:
+    """The user and partner the request already resolved (no query is made for the log)."""
+    actor = request_cache().get("actor")
+    if actor is not None:
+        return actor.username, actor.partner_id
+    user = getattr(g, "_login_user", None)
+    if not getattr(user, "is_authenticated", False):
+        try:  # a JWT verified in this request (already loaded: no query)
+            from flask_jwt_extended import get_current_user
+
+            user = get_current_user()
+        except RuntimeError:
+            user = None
+    return getattr(user, "username", None), None
+
+
+def finish_request_log(response):
+    """One access line per request: method, path (no query string: it may carry search text), status,
+    duration, user, partner; and the request id back to the caller."""
+    env = request.environ
+    request_id = env.get("psa.request_id")
+    if request_id is None:
+        return response
+    response.headers.setdefault("X-Request-Id", request_id)
+    if request.path.startswith(("/static/", "/psa/static/")):
+        return response
+    username, partner_id = _known_user()
+    started = env.get("psa.started", time.perf_counter())
+    access_log.info("%s %s -> %s", request.method, request.path, response.status_code, extra={
+        "http_method": request.method, "http_path": request.path, "http_status": response.status_code,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        "user": username, "partner_id": partner_id})
+    return response
+
+
+def end_request_log(_exc=None) -> None:
+    """Unbind the request's ids (the server thread serves other requests next)."""
+    token = request.environ.pop("psa.log_token", None)
+    if token is not None:
+        unbind_log_context(token)
+
+
 def install_web_hooks(app: Flask) -> None:
-    """Error handler, security headers and the RQ dashboard."""
+    """Error handler, security headers, access log with request ids, and the RQ dashboard."""
     app.register_error_handler(CommandError, handle_command_error)
+    app.before_request(start_request_log)
     app.after_request(add_security_headers)
+    app.after_request(finish_request_log)
+    app.teardown_request(end_request_log)
     install_rq_dashboard(app)

@@ -7,9 +7,7 @@ from flask_appbuilder.security.decorators import protect
 
 from plugin import permissions
 from plugin.api.base import PsaApi, load
-from plugin.commands.feature import SetPartnerFeatureCommand
-from plugin.daos.feature import PartnerFeatureDAO
-from plugin.daos.hub import PartnerDAO
+from plugin.commands.feature import ListPartnerFeaturesCommand, SetPartnerFeatureCommand
 from plugin.schemas.feature import FeaturePutSchema, FeatureSchema
 from plugin.views.guards import require_actor
 
@@ -48,13 +46,10 @@ class FeatureApi(PsaApi):
                         type: array
                         items: {$ref: '#/components/schemas/FeatureSchema'}
             401: {$ref: '#/components/responses/401'}
+            403: {$ref: '#/components/responses/403'}
         """
-        actor = require_actor()
-        if actor.partner_id is not None:
-            return self.response(403, message="Only your distributor manages feature toggles.")
-        partners = PartnerDAO.list_for_distributor(None if actor.is_admin else actor.distributor_id or -1)
-        toggles = PartnerFeatureDAO.enabled_map([p.id for p in partners])
-        return self.response(200, result=[_row(p, toggles.get(p.id)) for p in partners])
+        rows = ListPartnerFeaturesCommand(require_actor()).run()
+        return self.response(200, result=[_row(partner, toggle) for partner, toggle in rows])
 
     @expose("/<psa_id:partner_id>", methods=["PUT"])
     @protect()

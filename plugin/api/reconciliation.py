@@ -94,7 +94,7 @@ class ReconciliationApi(PsaApi):
               description: 'The indicators'
               content:
                 application/json:
-                  schema: {type: object, properties: {currency: {type: string}, period: {type: string}, period_label: {type: string}, since: {type: string, nullable: true}, customers: {type: integer}, mapped_customers: {type: integer}, unmapped_customers: {type: integer}, subscriptions: {type: integer}, mapped_subscriptions: {type: integer}, unmapped_subscriptions: {type: integer}, unsynchronized_revenue: {type: string, description: 'Decimal, 2 places, partner currency'}, directory: {type: object, properties: {status: {type: string, nullable: true}, last_refreshed_at: {type: string, nullable: true}, started_at: {type: string, nullable: true}, progress: {type: object}, error: {type: string, nullable: true}, job_id: {type: string, nullable: true}, companies: {type: integer}, agreements: {type: integer}}}}}
+                  schema: {type: object, properties: {currency: {type: string}, period: {type: string}, period_label: {type: string}, since: {type: string, nullable: true}, customers: {type: integer}, mapped_customers: {type: integer}, unmapped_customers: {type: integer}, subscriptions: {type: integer}, mapped_subscriptions: {type: integer}, unmapped_subscriptions: {type: integer}, unsynchronized_revenue: {type: string, description: 'Decimal, 2 places, partner currency'}, directory: {type: object, properties: {status: {type: string, nullable: true}, last_refreshed_at: {type: string, nullable: true}, started_at: {type: string, nullable: true}, progress: {type: object}, error: {type: string, nullable: true}, job_id: {type: string, nullable: true}}}}}
             400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
         """
@@ -303,7 +303,7 @@ class ReconciliationApi(PsaApi):
               description: 'The refresh state'
               content:
                 application/json:
-                  schema: {type: object, properties: {status: {type: string, nullable: true}, last_refreshed_at: {type: string, nullable: true}, started_at: {type: string, nullable: true}, progress: {type: object}, error: {type: string, nullable: true}, job_id: {type: string, nullable: true}, companies: {type: integer}, agreements: {type: integer}}}
+                  schema: {type: object, properties: {status: {type: string, nullable: true}, last_refreshed_at: {type: string, nullable: true}, started_at: {type: string, nullable: true}, progress: {type: object}, error: {type: string, nullable: true}, job_id: {type: string, nullable: true}}}
         """
         actor, partner_id = partner_scope(need="active")
         summary = summary_json(ReconciliationSummaryCommand(actor, partner_id).run())

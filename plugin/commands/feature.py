@@ -6,6 +6,7 @@ from plugin.commands.access import require_permission, visible_partner
 from plugin.commands.base import Actor, BaseCommand, audit, transaction
 from plugin.commands.exceptions import ForbiddenError
 from plugin.daos.feature import PartnerFeatureDAO
+from plugin.daos.hub import PartnerDAO
 from plugin.models.hub import Partner, utcnow
 from plugin.models.psa import PartnerFeature
 
@@ -43,3 +44,26 @@ class SetPartnerFeatureCommand(BaseCommand):
               self.partner_id, partner_id=self.partner_id, distributor_id=self.partner.distributor_id,
               before=before, after=self.enabled)
         return row
+
+
+class ListPartnerFeaturesCommand(BaseCommand):
+    """The partners of the actor's distributor (all for Admin) with their toggle."""
+
+    def __init__(self, actor: Actor):
+        self.actor = actor
+
+    def validate(self) -> None:
+        """Distributor users and Admin only.
+
+        :raises ForbiddenError: a partner user, or a role without read access.
+        """
+        if self.actor.partner_id is not None:
+            raise ForbiddenError("Only your distributor manages feature toggles.")
+        require_permission(self.actor, permissions.READ, permissions.FEATURE)
+
+    def run(self) -> list[tuple[Partner, PartnerFeature | None]]:
+        """(partner, toggle or None) by partner."""
+        self.validate()
+        partners = PartnerDAO.list_for_distributor(None if self.actor.is_admin else self.actor.distributor_id or -1)
+        toggles = PartnerFeatureDAO.enabled_map([p.id for p in partners])
+        return [(p, toggles.get(p.id)) for p in partners]

@@ -109,6 +109,10 @@ def prepare_database(app: Flask) -> None:
 
     with app.app_context():
         upgrade(revision="heads")
+        from plugin.logs import configure_logging
+
+        # Alembic's fileConfig just replaced the root logger's handlers: put ours back.
+        configure_logging(app.config.get("PSA_LOG_FORMAT", "text"), app.config.get("PSA_LOG_LEVEL", "INFO"))
         ensure_roles()
         try:
             summary = SeedDemoDataCommand(DemoSize()).run()

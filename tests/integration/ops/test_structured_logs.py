@@ -135,3 +135,36 @@ def test_configure_logging_replaces_its_handler():
     configure_logging("text", "INFO")
     ours = [h for h in root.handlers if getattr(h, "psa_handler", False)]
     assert len(ours) == 1 and not isinstance(ours[0].formatter, JsonFormatter)
+
+
+def test_web_requests_log_one_access_line_with_request_user_and_partner(app, client):
+    from tests.support.web import api_token, login
+
+    stream = io.StringIO()
+    handler = make_handler("json", stream)
+    logging.getLogger().addHandler(handler)
+    previous = logging.getLogger("plugin.access").level
+    logging.getLogger("plugin.access").setLevel(logging.INFO)
+    try:
+        with app.app_context():
+            partner_id = tenants.pilot().id
+        token = api_token(client, "pilot.admin")
+        response = client.get("/api/v1/psa_integration/?q=secret-search", headers={
+            "Authorization": f"Bearer {token}", "X-Request-Id": "caller-req-0001"})
+        refused = client.get("/api/v1/psa_features/", headers={"Authorization": f"Bearer {token}"})
+        login(client, "pilot.admin")
+        page = client.get("/psa/reconciliation/")
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger("plugin.access").setLevel(previous)
+    lines = [line for line in _json_lines(stream.getvalue()) if line["logger"] == "plugin.access"]
+    api = next(line for line in lines if line["http_path"] == "/api/v1/psa_integration/")
+    assert response.headers["X-Request-Id"] == "caller-req-0001" == api["request_id"]
+    assert (api["http_method"], api["http_status"], api["user"], api["partner_id"]) == (
+        "GET", response.status_code, "pilot.admin", partner_id)
+    assert api["duration_ms"] >= 0 and "secret-search" not in stream.getvalue()  # no query strings
+    denied = next(line for line in lines if line["http_path"] == "/api/v1/psa_features/")
+    assert (denied["http_status"], denied["user"]) == (refused.status_code, "pilot.admin") and refused.status_code == 403
+    web = next(line for line in lines if line["http_path"] == "/psa/reconciliation/")
+    assert (web["user"], web["partner_id"], web["http_status"]) == ("pilot.admin", partner_id, page.status_code)
+    assert len(web["request_id"]) == 32 and page.headers["X-Request-Id"] == web["request_id"]
