@@ -15,7 +15,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from plugin.connectwise import CWForbidden, CWNotFound, CWValidationError, Credentials, NewAddition, NewAdjustment
+from plugin.connectwise import Credentials, CWForbidden, CWNotFound, CWValidationError, NewAddition, NewAdjustment
 from plugin.connectwise.sandbox import seed
 
 AGREEMENT = 1
