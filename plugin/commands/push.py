@@ -354,6 +354,10 @@ class PushBillingCommand:
             return Outcome(FAILED, code=err.code, message=str(err))
         except CWNotFound:
             return Outcome(PENDING)  # gone meanwhile: a repeated DELETE whose first try landed, or a deleted agreement
+        except CWForbidden as err:  # a role may create additions but not delete them: fail this row, not every run
+            return Outcome(FAILED, code=err.code or "Forbidden", message=(
+                f"{_message(err)} — the API member's security role may not read or delete agreement "
+                f"{snap['kind']}s; grant it in ConnectWise, then Retry failed."))
         except RUN_STOPPERS:
             raise
         except CWError as err:

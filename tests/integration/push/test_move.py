@@ -293,6 +293,21 @@ def test_a_refused_move_stays_where_it_is_when_the_partner_changes_without_move(
     assert subscription_sync_status(partner_id, [sub.id])[sub.id]["status"] == "synced"
 
 
+def test_a_role_without_delete_rights_fails_that_row_and_the_run_goes_on(ctx, cw_live):
+    partner_id, actor, sub, old, new = _scenario(cw_live, extra_credit=False)
+    RemapSubscriptionCommand(actor, sub.id, new.id, "all", move_pushed=True).run()
+    moving = {r.transaction_id for r in _sub_rows(partner_id, sub.id) if r.state == "moving"}
+    cw_live.set_faults([{"kind": "status", "status": 403, "methods": ["DELETE"], "count": 1,
+                         "body": {"code": "Forbidden", "message": "You do not have access to this resource."}}])
+    result = PushBillingCommand(partner_id).run()
+    assert result.status == "partial" and result.counts["failed"] == 1
+    assert result.counts["removed"] == len(moving) - 1 and result.counts["pushed"] == len(moving) - 1
+    failed = [r for r in _sub_rows(partner_id, sub.id) if r.state == "failed"]
+    assert len(failed) == 1 and failed[0].last_error_code == "Forbidden"
+    assert "security role" in failed[0].last_error_message and failed[0].agreement_cw_id == old.cw_id
+    assert set(_ours(cw_live, old.cw_id, sub.id)) == {failed[0].transaction_id}
+
+
 def test_a_record_without_our_reference_is_never_deleted(ctx, cw_live):
     partner_id, actor, sub, old, new = _scenario(cw_live, extra_credit=False)
     rows = _sub_rows(partner_id, sub.id)
