@@ -781,7 +781,9 @@ def subscriptions_map(partner_id: int, username: str, customer_id: int, agreemen
 @click.option("--subscription", "subscription_id", type=int, required=True)
 @click.option("--agreement", "agreement_id", type=int, required=True, help="Cached agreement id.")
 @_from_date_options
-@click.option("--move-pushed", is_flag=True, help="Also move transactions already pushed to the old agreement.")
+@click.option("--move-pushed", is_flag=True, help="Also move transactions already pushed to the old agreement after "
+              "the From Date (the next push removes ours there and creates them on the new one; periods already "
+              "invoiced must be credited on the old agreement).")
 @click.option("--preview", is_flag=True, help="Only show what the change would do.")
 @with_appcontext
 def subscriptions_remap(partner_id: int, username: str, subscription_id: int, agreement_id: int, from_date,
@@ -796,8 +798,9 @@ def subscriptions_remap(partner_id: int, username: str, subscription_id: int, ag
         return
     mapping, plan = RemapSubscriptionCommand(*args, move_pushed=move_pushed, partner_id=partner_id).run()
     _echo_plan(plan)
+    moved = len(mapping.move_transaction_ids or [])
     click.echo(f"Subscription {subscription_id} now mapped to {mapping.agreement.name} from {mapping.from_date}"
-               f"{' (pushed transactions to be moved)' if mapping.move_pushed else ''}.")
+               f"{f' ({moved} pushed transaction(s) move at the next push)' if moved else ''}.")
 
 
 def _echo_plan(plan) -> None:
@@ -807,7 +810,8 @@ def _echo_plan(plan) -> None:
                f"{plan.agreement.name} from {plan.from_date} (allowed {plan.allowed.lower}..{plan.allowed.upper})")
     click.echo(f"  {len(p.to_new)} transaction(s) not yet pushed go to the new agreement ({p.to_new_amount:.2f})")
     click.echo(f"  {len(p.to_skip)} transaction(s) before the From Date become skipped ({p.to_skip_amount:.2f})")
-    click.echo(f"  {len(p.move_candidates)} already pushed after the From Date stay on the old agreement unless moved")
+    click.echo(f"  {len(p.move_candidates)} already pushed after the From Date ({p.move_amount:.2f}, on "
+               f"{', '.join(plan.move_from) or 'no other agreement'}) stay there unless moved (--move-pushed)")
     for text in (plan.warning, p.warning):
         if text:
             click.echo(f"  Warning: {text}")

@@ -582,4 +582,4 @@ def _plan_json(plan) -> dict:
             "preview": {"to_new": list(p.to_new), "to_skip": list(p.to_skip), "move_candidates": list(p.move_candidates),
                         "in_flight": list(p.in_flight), "to_new_amount": _money(p.to_new_amount),
                         "to_skip_amount": _money(p.to_skip_amount), "move_amount": _money(p.move_amount),
-                        "warning": p.warning, "pushed_count": plan.pushed}}
+                        "warning": p.warning, "pushed_count": plan.pushed, "move_from": plan.move_from}}

@@ -8,8 +8,11 @@ row; a crashed run's lease simply expires). A run:
 2. brings the outbox up to date (new eligible transactions → ``pending``; pending rows that are
    no longer eligible → ``skipped``; skipped ones eligible again → ``pending``; pending rows
    follow a re-mapped subscription to its new agreement);
-3. syncs the catalog for the products of the pending rows;
-4. pushes each pending row: checks the integration and the row's eligibility, marks it
+3. moves the pushed rows a person chose to move to a new agreement (``moving``, or ``removing``
+   left by a dead run): marks ``removing`` and commits, reads ours on the old agreement, deletes
+   it only when it carries our reference, then ``pending`` for the new agreement (step 5 creates it);
+4. syncs the catalog for the products of the pending rows;
+5. pushes each pending row: checks the integration and the row's eligibility, marks it
    ``sending`` and **commits**, calls ConnectWise, records ``pushed`` + the id and **commits**.
 
 Transient errors retry with backoff inside the run (bounded); a POST whose outcome is unknown is
@@ -34,10 +37,12 @@ from plugin.commands.connectwise import client_for
 from plugin.commands.exceptions import IntegrationInactiveError, IntegrationStoppedError
 from plugin.connectwise import CWError, NewAddition, NewAdjustment
 from plugin.connectwise.client import ConnectWiseClient, is_retryable
-from plugin.connectwise.errors import CWAuthError, CWForbidden, CWRateLimited, CWTLSError, CWURLRefused
+from plugin.connectwise.errors import CWAuthError, CWForbidden, CWNotFound, CWRateLimited, CWTLSError, CWURLRefused
 from plugin.daos.base import session
 from plugin.daos.integration import IntegrationDAO
-from plugin.daos.outbox import FAILED, PENDING, PUSHED, SENDING, SKIPPED, OutboxDAO, PushDataDAO, SyncLeaseDAO, SyncRunDAO
+from plugin.daos.outbox import (
+    FAILED, MOVING, PENDING, PUSHED, REMOVING, SENDING, SKIPPED, OutboxDAO, PushDataDAO, SyncLeaseDAO, SyncRunDAO,
+)
 from plugin.domain import billing
 from plugin.domain.billing import OutboxEvent as Ev
 from plugin.domain.errors import PayloadError
@@ -130,6 +135,7 @@ class PushBillingCommand:
             self.client = self.client or self._client()
             self._recover()
             self._refresh_outbox()
+            self._move_pushed_rows()
             self._push_pending()
             self.result.status = "partial" if self.result.counts.get(FAILED) or self.result.counts.get("blocked") \
                 else "succeeded"
@@ -278,6 +284,136 @@ class PushBillingCommand:
             self.result.counts["recovered"] += 1
             self._settle(snapshot, self._deliver(snapshot, uncertain=True))
 
+    # -- moving pushed rows to a subscription's new agreement --------------------------------------
+
+    def _move_pushed_rows(self) -> None:
+        """Rows a person asked to move (``moving``) and rows a dead run left in ``removing``: remove ours from the
+        old agreement, then ``pending`` for the new one (``_push_pending`` creates it there: exactly once).
+
+        Per row: marked ``removing`` and committed before any call; our record read first (by id, else by
+        reference) and deleted only when it carries our reference; a record already gone counts as removed.
+        A refused delete fails the row, the record staying on the old agreement with its id.
+        """
+        for item_id in _ids(self.partner_id, REMOVING) + _ids(self.partner_id, MOVING):
+            self._guard()
+            self._heartbeat()
+            snap = self._begin_removal(item_id)
+            if snap is not None:
+                self._end_removal(snap, self._remove(snap))
+
+    @transaction
+    def _begin_removal(self, item_id: int) -> dict | None:
+        """Mark a ``moving`` row ``removing`` (committed before the calls); cancel a move no longer wanted.
+
+        Wanted = the transaction is still eligible and its mapping's agreement is another one than the
+        record's. Returns plain values for the calls, or None when there is nothing to call.
+        """
+        item = OutboxDAO.get(item_id, lock=True)
+        if item is None or item.state not in (MOVING, REMOVING):
+            return None
+        target = OutboxDAO.eligible(self.partner_id, [item.transaction_id]).get(item.transaction_id)
+        target_cw = target.agreement_cw_id if target is not None else None
+        wanted = target_cw is not None and target_cw != item.agreement_cw_id
+        if item.state == REMOVING:
+            self.result.counts["recovered"] += 1
+        elif not wanted:
+            _transition(item, Ev.MOVE_CANCELLED, self.result.run_id,
+                        f"move cancelled: {'no longer eligible' if target is None else 'mapped to this agreement again'}"
+                        f"; stays on agreement {item.agreement_cw_id}")
+            self.result.counts["move_cancelled"] += 1
+            self.touched_customers.add(item.customer_id)
+            return None
+        else:
+            _transition(item, Ev.REMOVE_ATTEMPT, self.result.run_id,
+                        f"removing {item.record_kind} {item.cw_record_id} from agreement {item.agreement_cw_id}",
+                        sending_since=utcnow(), run_id=self.result.run_id)
+        return {"item_id": item.id, "transaction_id": item.transaction_id, "kind": item.record_kind,
+                "agreement": item.agreement_cw_id, "record_id": item.cw_record_id, "reference": item.reference,
+                "target": target_cw, "wanted": wanted}
+
+    def _remove(self, snap: dict) -> Outcome:
+        """Read ours on the old agreement and delete it: PENDING once gone, PUSHED when kept (move no longer
+        wanted), FAILED when ConnectWise refuses or the record no longer carries our reference.
+
+        :raises ConnectWiseUnavailable: transient errors outlasted the client's retries (the row stays
+            ``removing``: the next run reads first again).
+        """
+        try:
+            record_id = self._find_ours(snap)
+            if record_id is None:
+                return Outcome(PENDING)
+            if not snap["wanted"]:
+                return Outcome(PUSHED, cw_id=record_id)
+            self.result.writes += 1
+            if snap["kind"] == "addition":
+                self.client.delete_addition(snap["agreement"], record_id)
+            else:
+                self.client.delete_adjustment(snap["agreement"], record_id)
+            return Outcome(PENDING, cw_id=record_id)
+        except (_Conflict, _NotOurs) as err:
+            return Outcome(FAILED, code=err.code, message=str(err))
+        except CWNotFound:
+            return Outcome(PENDING)  # gone meanwhile: a repeated DELETE whose first try landed, or a deleted agreement
+        except CWForbidden as err:  # a role may create additions but not delete them: fail this row, not every run
+            return Outcome(FAILED, code=err.code or "Forbidden", message=(
+                f"{_message(err)} — the API member's security role may not read or delete agreement "
+                f"{snap['kind']}s; grant it in ConnectWise, then Retry failed."))
+        except RUN_STOPPERS:
+            raise
+        except CWError as err:
+            if err.outcome_unknown or is_retryable(err):
+                raise ConnectWiseUnavailable(f"ConnectWise kept failing while removing {snap['reference']}: {err}; "
+                                             "the next run reads it first.") from err
+            return Outcome(FAILED, code=err.code or type(err).__name__, message=_message(err))
+
+    def _find_ours(self, snap: dict) -> int | None:
+        """Our record's id on the old agreement: read by id (one call), by reference when that id is gone; None: gone.
+
+        :raises _NotOurs: the record at our id no longer carries our reference (never deleted).
+        :raises _Conflict: several records carry our reference (none is deleted).
+        """
+        if snap["record_id"] is not None:
+            self.result.lookups += 1
+            try:
+                if snap["kind"] == "addition":
+                    found = self.client.get_addition(snap["agreement"], snap["record_id"])
+                    text = found.serial_number
+                else:
+                    found = self.client.get_adjustment(snap["agreement"], snap["record_id"])
+                    text = found.description
+            except CWNotFound:
+                found = None
+            if found is not None:
+                if billing.parse_reference(text) != snap["transaction_id"]:
+                    raise _NotOurs(f"ConnectWise {snap['kind']} {found.id} on agreement {snap['agreement']} no longer "
+                                   f"carries {snap['reference']} ({text!r}), so it was not removed. Remove it in "
+                                   "ConnectWise or put the reference back, then Retry failed.")
+                return found.id
+        record = self._lookup(snap)
+        return record.id if record is not None else None
+
+    @transaction
+    def _end_removal(self, snap: dict, outcome: Outcome) -> None:
+        """Record the removal's outcome (committed right after the calls)."""
+        item = OutboxDAO.get(snap["item_id"], lock=True)
+        run_id, old = self.result.run_id, snap["agreement"]
+        if outcome.state == PENDING:
+            target = snap["target"] or item.agreement_cw_id
+            done = f"ours ({outcome.cw_id}) removed" if outcome.cw_id else "ours already gone"
+            _transition(item, Ev.REMOVED, run_id, f"{done} from agreement {old}; to push to agreement {target}",
+                        agreement_cw_id=target, cw_record_id=None, pushed_at=None, sending_since=None, reason=None,
+                        last_error_code=None, last_error_message=None)
+            self.result.counts["removed"] += 1
+        elif outcome.state == PUSHED:
+            _transition(item, Ev.MOVE_CANCELLED, run_id, f"move no longer wanted; ours ({outcome.cw_id}) stays on "
+                        f"agreement {old}", cw_record_id=outcome.cw_id, sending_since=None)
+            self.result.counts["move_cancelled"] += 1
+            self.touched_customers.add(item.customer_id)
+        else:
+            _transition(item, Ev.REMOVE_REFUSED, run_id, f"{outcome.code}: {outcome.message}", sending_since=None,
+                        last_error_code=(outcome.code or "")[:100], last_error_message=outcome.message)
+            self.result.counts[FAILED] += 1
+
     # -- pushing ---------------------------------------------------------------------------------
 
     def _push_pending(self) -> None:
@@ -417,6 +553,14 @@ class PushBillingCommand:
 
 class _Conflict(Exception):
     """Several ConnectWise records carry one reference (a person must resolve it)."""
+
+    code = "DuplicateInConnectWise"
+
+
+class _NotOurs(Exception):
+    """The record at our ConnectWise id no longer carries our reference: it is never deleted."""
+
+    code = "ReferenceMissing"
 
 
 def _new_row(partner_id: int, target, run_id: int | None) -> dict:

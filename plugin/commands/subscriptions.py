@@ -22,6 +22,7 @@ from plugin.daos.mapping import (
     CustomerMappingDAO, ReconciliationCustomerDAO, SubscriptionMappingDAO, SubscriptionMappingHistoryDAO,
     SubscriptionRowsDAO, subscription_sync_status, transaction_push_states,
 )
+from plugin.daos.outbox import REMOVING, SENDING, OutboxDAO
 from plugin.daos.revenue import RevenueTotalsDAO
 from plugin.domain import billing, periods
 from plugin.domain.errors import EmptyFromDateRangeError, FromDateOutOfRangeError
@@ -297,6 +298,7 @@ class RemapPlan:
     preview: billing.RemapPreview
     warning: str | None
     pushed: int = 0
+    move_from: list[str] = field(default_factory=list)
 
 
 class RemapPreviewCommand(BaseCommand):
@@ -330,15 +332,20 @@ class RemapPreviewCommand(BaseCommand):
                                            self.today)
 
     def run(self) -> RemapPlan:
-        """The plan, with ``remap_preview`` over the subscription's transactions and their push states."""
+        """The plan, with ``remap_preview`` over the subscription's transactions, their push states and the
+        agreement each pushed one is on (agreements compared by ConnectWise id)."""
         self.validate()
-        transactions = [billing.TransactionState(*row) for row in transaction_push_states(self.subscription.id)]
+        rows = transaction_push_states(self.subscription.id)
+        transactions = [billing.TransactionState(*row[:8]) for row in rows]
+        current = self.current.agreement
         preview = billing.remap_preview(
-            transactions, billing.MappingTarget(self.current.agreement_id, self.current.from_date),
-            billing.MappingTarget(self.agreement.id, self.from_date))
-        pushed = sum(1 for tx in transactions if tx.state == billing.OutboxState.PUSHED)
+            transactions, billing.MappingTarget(current.cw_id, self.current.from_date, current.name),
+            billing.MappingTarget(self.agreement.cw_id, self.from_date, self.agreement.name))
+        pushed = sum(1 for tx in transactions if tx.held)
+        candidates = set(preview.move_candidates)
+        move_from = sorted({row[8] or f"ConnectWise agreement #{row[6]}" for row in rows if row[0] in candidates})
         return RemapPlan(self.subscription, self.current, self.agreement, self.from_date, self.allowed, preview,
-                         self.warning, pushed)
+                         self.warning, pushed, move_from)
 
 
 class RemapSubscriptionCommand(BaseCommand):
@@ -353,46 +360,87 @@ class RemapSubscriptionCommand(BaseCommand):
     def validate(self) -> RemapPlan:
         """The preview's checks, plus: something changes, and nothing is being pushed right now.
 
-        :raises InvalidInputError: the same agreement and From Date as now.
-        :raises ConflictError: transactions of the subscription are being sent to ConnectWise.
+        Keeping the agreement and From Date is a change when it moves transactions pushed to another
+        agreement (the partner chose Move after an earlier Change).
+        :raises InvalidInputError: the same agreement and From Date as now, and nothing to move.
+        :raises ConflictError: transactions of the subscription are being sent to (or removed from) ConnectWise.
         """
         plan = self.preview_command.run()
         mode = self.preview_command.mode
-        if (plan.agreement.id, plan.from_date, mode) == (plan.current.agreement_id, plan.current.from_date,
-                                                         plan.current.from_date_mode):
-            raise InvalidInputError("Nothing to change: choose another agreement or From Date.")
+        same = (plan.agreement.id, plan.from_date, mode) == (plan.current.agreement_id, plan.current.from_date,
+                                                             plan.current.from_date_mode)
+        if same and not (self.move_pushed and plan.preview.move_candidates):
+            raise InvalidInputError("Nothing to change: choose another agreement or From Date (or Move, for "
+                                    "transactions pushed to another agreement).")
         if plan.preview.in_flight:
-            raise ConflictError(f"{len(plan.preview.in_flight)} transaction(s) of this subscription are being pushed "
-                                "right now; try again when the push has finished.")
-        if self.move_pushed and plan.preview.move_candidates:
-            raise InvalidInputError(
-                "Moving transactions already pushed to ConnectWise is not available yet: they stay on the current "
-                "agreement. Confirm without moving them (and credit the invoiced periods there if needed).",
-                {"move_pushed": ["Not available yet."]})
+            raise _in_flight(len(plan.preview.in_flight))
         return plan
 
     @transaction
     def run(self) -> tuple[SubscriptionMapping, RemapPlan]:
-        """Swap the mapping in one transaction, record the move choice, audit, update the totals."""
+        """Swap the mapping in one transaction, mark the pushed rows to move (or cancel earlier moves), audit,
+        update the totals. The push does the move: it removes ours from the old agreement, then creates it anew."""
         plan = self.validate()
         partner_id, old = self.preview_command.partner_id, plan.current
         SubscriptionMappingHistoryDAO.end(old, self.actor.username)
         candidates = list(plan.preview.move_candidates)
+        moving = candidates if self.move_pushed else []
         new = SubscriptionMappingDAO.create(
             partner_id=partner_id, customer_id=old.customer_id, subscription_id=old.subscription_id,
             agreement_id=plan.agreement.id, from_date_mode=self.preview_command.mode, from_date=plan.from_date,
-            method="manual", active=True, previous_mapping_id=old.id, move_pushed=self.move_pushed and bool(candidates),
-            move_transaction_ids=candidates if self.move_pushed else [], created_by_id=self.actor.user_id,
-            created_by=self.actor.username)
+            method="manual", active=True, previous_mapping_id=old.id, move_pushed=bool(moving),
+            move_transaction_ids=moving, created_by_id=self.actor.user_id, created_by=self.actor.username)
+        requested, cancelled = self._apply_move_choice(old.subscription_id, set(moving), plan.agreement, new.id)
         audit(self.actor, "subscription.remap", "subscription", old.subscription_id, partner_id=partner_id,
               mapping_id=new.id, previous_mapping_id=old.id, previous_agreement_id=old.agreement_id,
               previous_from_date=old.from_date.isoformat(), agreement_id=plan.agreement.id,
               cw_agreement_id=plan.agreement.cw_id, agreement=plan.agreement.name,
               from_date_mode=new.from_date_mode, from_date=new.from_date.isoformat(),
               to_new=len(plan.preview.to_new), to_skip=len(plan.preview.to_skip), move_candidates=len(candidates),
-              move_pushed=self.move_pushed, warning=plan.warning)
+              move_pushed=self.move_pushed, moves_requested=requested, moves_cancelled=cancelled,
+              warning=plan.warning)
         recompute_revenue(partner_id, [old.customer_id])
         return new, plan
+
+    def _apply_move_choice(self, subscription_id: int, moving: set[int], agreement: CwAgreement,
+                           mapping_id: int) -> tuple[int, int]:
+        """Rows chosen to move → ``moving``; a move asked earlier (or refused) and not chosen now → ``pushed``.
+
+        Rows are re-read locked: one a push started sending or removing meanwhile refuses the change.
+        :raises ConflictError: a push is working on this subscription's rows.
+        """
+        rows = OutboxDAO.of_subscription(subscription_id, lock=True)
+        busy = [r for r in rows if r.state in (SENDING, REMOVING)]
+        if busy:
+            raise _in_flight(len(busy))
+        requested = cancelled = 0
+        actor = self.actor.username
+        for item in rows:
+            if not billing.in_connectwise(item.state, item.cw_record_id):
+                continue
+            if item.transaction_id in moving and item.state != billing.OutboxState.MOVING:
+                _move_event(item, billing.OutboxEvent.MOVE_REQUESTED, actor,
+                            f"move from agreement {item.agreement_cw_id} to {agreement.cw_id} ({agreement.name}), "
+                            f"mapping {mapping_id}", last_error_code=None, last_error_message=None, reason=None)
+                requested += 1
+            elif item.transaction_id not in moving and item.state != billing.OutboxState.PUSHED:
+                _move_event(item, billing.OutboxEvent.MOVE_CANCELLED, actor,
+                            f"not moved by the change to mapping {mapping_id}: stays on agreement {item.agreement_cw_id}",
+                            last_error_code=None, last_error_message=None, reason=None)
+                cancelled += 1
+        return requested, cancelled
+
+
+def _move_event(item, event: billing.OutboxEvent, actor: str, detail: str, **values) -> None:
+    """One move transition of an outbox row (checked by the domain, recorded as every transition)."""
+    new = billing.transition(item.state, event)
+    OutboxDAO.set_state(item, new.value, event.value, by_run=None, actor=actor, detail=detail, **values)
+
+
+def _in_flight(count: int) -> ConflictError:
+    """Refusal while a push sends or removes this subscription's transactions."""
+    return ConflictError(f"{count} transaction(s) of this subscription are being pushed to (or removed from) "
+                         "ConnectWise right now; try again when the push has finished.")
 
 
 # --- auto-association ------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from plugin.commands.exceptions import InvalidInputError, NotFoundError
 from plugin.daos.base import session
 from plugin.daos.outbox import FAILED, CatalogSyncDAO, OutboxDAO, SyncFiguresDAO, SyncLeaseDAO, SyncRunDAO
 from plugin.domain import billing
-from plugin.domain.billing import OutboxEvent
 
 
 def sync_scope(actor: Actor, partner_id: int | None, write: bool = False) -> int:
@@ -120,7 +119,11 @@ class RunPushCommand(BaseCommand):
 
 
 class RetryFailedCommand(BaseCommand):
-    """Failed rows back to pending (all of the partner's, or some ids); refused products are tried again."""
+    """Failed rows back to pending (all of the partner's, or some ids); refused products are tried again.
+
+    A failed move (ConnectWise refused to remove ours from the old agreement) goes back to ``moving``:
+    the next push reads it and tries the removal again.
+    """
 
     def __init__(self, actor: Actor, partner_id: int | None = None, item_ids: list[int] | None = None):
         self.actor, self.partner_id, self.item_ids = actor, partner_id, item_ids
@@ -142,8 +145,9 @@ class RetryFailedCommand(BaseCommand):
         rows = [r for r in OutboxDAO.items(self.partner_id, (FAILED,))
                 if self.item_ids is None or r.id in set(self.item_ids)]
         for item in rows:
-            new = billing.transition(item.state, OutboxEvent.RETRY)
-            OutboxDAO.set_state(item, new.value, OutboxEvent.RETRY.value, by_run=None, actor=self.actor.username,
+            event = billing.retry_event(item.cw_record_id)  # a refused move is asked again: it is still in ConnectWise
+            new = billing.transition(item.state, event)
+            OutboxDAO.set_state(item, new.value, event.value, by_run=None, actor=self.actor.username,
                                 detail="Retry failed", reason=None)
         refused = CatalogSyncDAO.refused(self.partner_id) if self.item_ids is None else []
         for row in refused:

@@ -439,7 +439,11 @@ class ConnectWiseClient:
         return self.update_addition(agreement_id, addition_id, {"cancelledDate": cancelled_date})
 
     def delete_addition(self, agreement_id: int, addition_id: int) -> None:
-        """DELETE an addition."""
+        """DELETE an addition (retried like every idempotent call: a repeat of one that landed is a 404).
+
+        :raises CWNotFound: it (or the agreement) does not exist.
+        :raises CWValidationError: ConnectWise refuses it (e.g. an addition it has invoiced).
+        """
         self._request("DELETE", "/finance/agreements/{id}/additions/{itemId}",
                       id=agreement_id, itemId=addition_id)
 
@@ -460,8 +464,17 @@ class ConnectWiseClient:
         return Adjustment.from_json(self._json(
             "POST", "/finance/agreements/{id}/adjustments", body=adjustment.to_json(), id=agreement_id))
 
+    def get_adjustment(self, agreement_id: int, adjustment_id: int) -> Adjustment:
+        """One adjustment."""
+        return Adjustment.from_json(self._json(
+            "GET", "/finance/agreements/{id}/adjustments/{itemId}", id=agreement_id, itemId=adjustment_id))
+
     def delete_adjustment(self, agreement_id: int, adjustment_id: int) -> None:
-        """DELETE an adjustment."""
+        """DELETE an adjustment (as ``delete_addition``).
+
+        :raises CWNotFound: it (or the agreement) does not exist.
+        :raises CWValidationError: ConnectWise refuses it (e.g. an adjustment it has invoiced).
+        """
         self._request("DELETE", "/finance/agreements/{id}/adjustments/{itemId}",
                       id=agreement_id, itemId=adjustment_id)
 

@@ -186,7 +186,8 @@ def subscription_sync_status(partner_id: int, subscription_ids: list[int]) -> di
 
 
 def transaction_push_states(subscription_id: int) -> list[tuple]:
-    """(id, period start, period end, kind, amount, outbox state) of a subscription's transactions.
+    """(id, period start, period end, kind, amount, outbox state, agreement's ConnectWise id, ConnectWise
+    record id, that agreement's cached name) of a subscription's transactions.
 
     A transaction without an outbox row yet is ``pending`` (not pushed).
     """
@@ -194,8 +195,11 @@ def transaction_push_states(subscription_id: int) -> list[tuple]:
 
     rows = session().execute(select(BillingTransaction.id, BillingTransaction.period_start,
                                     BillingTransaction.period_end, BillingTransaction.kind, BillingTransaction.amount,
-                                    func.coalesce(SyncItem.state, "pending"))
+                                    func.coalesce(SyncItem.state, "pending"), SyncItem.agreement_cw_id,
+                                    SyncItem.cw_record_id, CwAgreement.name)
                              .outerjoin(SyncItem, SyncItem.transaction_id == BillingTransaction.id)
+                             .outerjoin(CwAgreement, and_(CwAgreement.partner_id == SyncItem.partner_id,
+                                                          CwAgreement.cw_id == SyncItem.agreement_cw_id))
                              .where(BillingTransaction.subscription_id == subscription_id)
                              .order_by(BillingTransaction.period_start, BillingTransaction.id)).all()
     return [tuple(row) for row in rows]

@@ -23,6 +23,7 @@ from plugin.models.psa import (
 )
 
 PUSHED, PENDING, SENDING, FAILED, SKIPPED = "pushed", "pending", "sending", "failed", "skipped"
+MOVING, REMOVING = "moving", "removing"
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,12 @@ class OutboxDAO:
         """One row (FOR UPDATE on PostgreSQL when ``lock``)."""
         query = select(SyncItem).where(SyncItem.id == item_id)
         return session().scalar(query.with_for_update() if lock else query)
+
+    @staticmethod
+    def of_subscription(subscription_id: int, lock: bool = False) -> list[SyncItem]:
+        """A subscription's rows by transaction (FOR UPDATE on PostgreSQL when ``lock``)."""
+        query = select(SyncItem).where(SyncItem.subscription_id == subscription_id).order_by(SyncItem.transaction_id)
+        return list(session().scalars(query.with_for_update() if lock else query))
 
     @staticmethod
     def in_partner(partner_id: int, item_id: int) -> SyncItem | None:
@@ -308,8 +315,9 @@ class SyncLeaseDAO:
 
     @staticmethod
     def partners_with_stale_sending() -> list[int]:
-        """Partners with rows in ``sending`` (for the worker's start; the push waits out a live lease)."""
-        return list(session().scalars(select(SyncItem.partner_id).where(SyncItem.state == SENDING).distinct()))
+        """Partners with rows in ``sending`` or ``removing`` (for the worker's start; the push waits out a live lease)."""
+        return list(session().scalars(select(SyncItem.partner_id).where(SyncItem.state.in_((SENDING, REMOVING)))
+                                      .distinct()))
 
 
 def _money(rows) -> Decimal:
@@ -357,6 +365,7 @@ def subscription_sync_status(partner_id: int, subscription_ids: list[int]) -> di
     """Each subscription's sync status from the outbox: (status, reason).
 
     ``failed`` (with ConnectWise's code and message of its latest failure) when any row failed;
+    else ``moving`` when pushed rows wait to move to the new agreement (moving or removing);
     else ``pending`` when any row waits (pending or sending; the reason says why it waits, e.g.
     its product was refused); else ``synced`` when rows exist and all are pushed (skipped rows
     aside); else ``none`` (nothing to push yet). Subscriptions of other partners answer ``none``.
@@ -383,6 +392,10 @@ def _status_of(items: list) -> tuple[str, str | None]:
     if failed:
         last = failed[-1]
         return "failed", f"{last[2]}: {last[3]}" if last[2] else last[3]
+    moving = [r for r in items if r[1] in (MOVING, REMOVING)]
+    if moving:
+        return "moving", (f"{len(moving)} transaction(s) already pushed wait to be removed from the old agreement "
+                          "and pushed to the new one at the next push.")
     waiting = [r for r in items if r[1] in (PENDING, SENDING)]
     if waiting:
         reasons = [r for r in waiting if r[3]]

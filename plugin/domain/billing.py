@@ -262,6 +262,8 @@ class OutboxState(StrEnum):
     PUSHED = "pushed"
     FAILED = "failed"
     SKIPPED = "skipped"
+    MOVING = "moving"      # pushed; a person asked to move it to the mapping's new agreement
+    REMOVING = "removing"  # our record is being removed from the old agreement (committed before the call)
 
 
 class OutboxEvent(StrEnum):
@@ -273,8 +275,12 @@ class OutboxEvent(StrEnum):
     TRANSIENT_ERROR = "transient_error"      # no answer worth keeping; try again later
     BECAME_INELIGIBLE = "became_ineligible"  # before the From Date, or subscription unmapped
     BECAME_ELIGIBLE = "became_eligible"      # a new From Date or mapping takes it in again
-    RETRY = "retry"                          # a user's "Retry failed"
-    MOVE = "move"                            # a user moves a pushed one; ours removed from the old
+    RETRY = "retry"                          # a user's "Retry failed" (of a failed push)
+    MOVE_REQUESTED = "move_requested"        # a user asks to move a pushed one (Change + Move, or Retry failed)
+    MOVE_CANCELLED = "move_cancelled"        # the move is no longer wanted: it stays where it is, pushed
+    REMOVE_ATTEMPT = "remove_attempt"        # marked removing, committed, before reading and deleting ours
+    REMOVED = "removed"                      # ours is gone from the old agreement: push it to the new one
+    REMOVE_REFUSED = "remove_refused"        # ConnectWise refused the delete (or it is not ours): a person decides
 
 
 TRANSITIONS: dict[tuple[OutboxState, OutboxEvent], OutboxState] = {
@@ -285,9 +291,25 @@ TRANSITIONS: dict[tuple[OutboxState, OutboxEvent], OutboxState] = {
     (OutboxState.PENDING, OutboxEvent.BECAME_INELIGIBLE): OutboxState.SKIPPED,
     (OutboxState.SKIPPED, OutboxEvent.BECAME_ELIGIBLE): OutboxState.PENDING,
     (OutboxState.FAILED, OutboxEvent.RETRY): OutboxState.PENDING,
-    (OutboxState.PUSHED, OutboxEvent.MOVE): OutboxState.PENDING,
+    (OutboxState.PUSHED, OutboxEvent.MOVE_REQUESTED): OutboxState.MOVING,
+    (OutboxState.FAILED, OutboxEvent.MOVE_REQUESTED): OutboxState.MOVING,
+    (OutboxState.MOVING, OutboxEvent.MOVE_CANCELLED): OutboxState.PUSHED,
+    (OutboxState.REMOVING, OutboxEvent.MOVE_CANCELLED): OutboxState.PUSHED,
+    (OutboxState.FAILED, OutboxEvent.MOVE_CANCELLED): OutboxState.PUSHED,
+    (OutboxState.MOVING, OutboxEvent.REMOVE_ATTEMPT): OutboxState.REMOVING,
+    (OutboxState.REMOVING, OutboxEvent.REMOVED): OutboxState.PENDING,
+    (OutboxState.REMOVING, OutboxEvent.REMOVE_REFUSED): OutboxState.FAILED,
 }
-"""Every legal (state, event) -> new state; anything else is refused."""
+"""Every legal (state, event) -> new state; anything else is refused.
+
+Moving a pushed transaction to another agreement (BILLING.md, Change popup): ``pushed →
+moving`` in the remap's transaction; the push marks it ``removing`` and commits before any
+call, reads our record on the old agreement, deletes it only when it carries our reference,
+then ``pending`` (the normal push creates it on the new agreement: exactly once, one call).
+A refused delete is ``failed`` with the record still on the old agreement; only a person
+moves it on (Retry failed asks again; a Change without Move keeps it where it is).
+``failed`` rows whose record is in ConnectWise are refused moves (see ``in_connectwise``).
+"""
 
 
 def transition(state: str, event: str) -> OutboxState:
@@ -305,6 +327,22 @@ def transition(state: str, event: str) -> OutboxState:
 def allowed_events(state: str) -> frozenset[OutboxEvent]:
     """The events a row in ``state`` may take."""
     return frozenset(event for (source, event) in TRANSITIONS if source == OutboxState(state))
+
+
+def in_connectwise(state: str, cw_record_id: int | None) -> bool:
+    """True when the row's record is in ConnectWise: pushed, waiting to move, or a refused move.
+
+    A ``failed`` row keeps a ConnectWise id only when ConnectWise refused to remove it from
+    the old agreement (a failed push never got one).
+    """
+    state = OutboxState(state)
+    return state in (OutboxState.PUSHED, OutboxState.MOVING, OutboxState.REMOVING) or (
+        state == OutboxState.FAILED and cw_record_id is not None)
+
+
+def retry_event(cw_record_id: int | None) -> OutboxEvent:
+    """What "Retry failed" does to a failed row: a refused move is asked again, a failed push goes back to pending."""
+    return OutboxEvent.MOVE_REQUESTED if cw_record_id is not None else OutboxEvent.RETRY
 
 
 # --- recovery of an uncertain row ------------------------------------------------------
@@ -368,7 +406,11 @@ def net_amount(items: Iterable[tuple[str, Decimal]]) -> Decimal:
 
 @dataclass(frozen=True)
 class TransactionState:
-    """A transaction and its outbox state, as the Change popup sees it."""
+    """A transaction and its outbox state, as the Change popup sees it.
+
+    ``agreement_id``: the agreement its record is on in ConnectWise (same id space as
+    ``MappingTarget.agreement_id``), when known; ``record_id``: the ConnectWise record id.
+    """
 
     id: int
     period_start: date
@@ -376,14 +418,22 @@ class TransactionState:
     kind: str
     amount: Decimal
     state: str
+    agreement_id: Hashable | None = None
+    record_id: int | None = None
+
+    @property
+    def held(self) -> bool:
+        """Its record is in ConnectWise (pushed, waiting to move, or a refused move)."""
+        return in_connectwise(self.state, self.record_id) and OutboxState(self.state) != OutboxState.REMOVING
 
 
 @dataclass(frozen=True)
 class MappingTarget:
-    """Where a subscription's billing goes: an agreement, from a date."""
+    """Where a subscription's billing goes: an agreement (its name for messages), from a date."""
 
     agreement_id: Hashable
     from_date: date
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -392,9 +442,9 @@ class RemapPreview:
 
     ``to_new``: not yet pushed, on/after the new From Date: pushed to the new agreement.
     ``to_skip``: not yet pushed, before the new From Date: become skipped.
-    ``move_candidates``: pushed to the old agreement, on/after the new From Date; they
-    stay there unless the person chooses to move them (see ``warning``).
-    ``in_flight``: being sent right now; wait for the push to finish.
+    ``move_candidates``: in ConnectWise on another agreement than the new one, on/after the
+    new From Date; they stay there unless the person chooses to move them (see ``warning``).
+    ``in_flight``: being sent or removed right now; wait for the push to finish.
     """
 
     to_new: tuple[int, ...]
@@ -411,22 +461,27 @@ def _remap_group(tx: TransactionState, old: MappingTarget | None, new: MappingTa
     """Which RemapPreview list one transaction belongs to (None: it stays as it is)."""
     state = OutboxState(tx.state)
     after = tx.period_end >= new.from_date
-    if state == OutboxState.SENDING:
+    if state in (OutboxState.SENDING, OutboxState.REMOVING):
         return "in_flight"
-    if state != OutboxState.PUSHED:
+    if not tx.held:
         return "to_new" if after else "to_skip"
-    moved = old is not None and old.agreement_id != new.agreement_id
-    return "move_candidates" if moved and after else None
+    holder = tx.agreement_id if tx.agreement_id is not None else (old.agreement_id if old else None)
+    return "move_candidates" if after and holder is not None and holder != new.agreement_id else None
 
 
-def _move_warning(count: int, old: MappingTarget | None, new: MappingTarget) -> str | None:
+def _move_warning(candidates: list[TransactionState], old: MappingTarget | None, new: MappingTarget) -> str | None:
     """The warning shown when pushed transactions could be moved."""
-    if not count or old is None:
+    if not candidates:
         return None
-    return (f"{count} transaction(s) already pushed to agreement {old.agreement_id} fall on or after "
-            f"the new From Date. They stay there unless you move them: moving removes ours from "
-            f"agreement {old.agreement_id} and creates them on agreement {new.agreement_id}. Periods "
-            f"ConnectWise has already invoiced must be credited there.")
+    count = len(candidates)
+    on_old = old is not None and old.name and all(tx.agreement_id in (None, old.agreement_id) for tx in candidates)
+    source = f"agreement {old.name}" if on_old else "the agreement they were pushed to"
+    target = f"agreement {new.name}" if new.name else "the new agreement"
+    return (f"{count} transaction(s) already pushed to ConnectWise fall on or after the new From Date. They stay on "
+            f"{source} unless you move them: moving removes our records from there and creates them on {target} "
+            f"at the next push. Periods ConnectWise has already invoiced stay on those invoices: they must be "
+            f"credited there, on {source}, or the customer is billed twice. ConnectWise may refuse to remove a record "
+            f"it has invoiced; that transaction is then marked failed and stays where it is.")
 
 
 def remap_preview(transactions: Iterable[TransactionState], old: MappingTarget | None,
@@ -434,7 +489,7 @@ def remap_preview(transactions: Iterable[TransactionState], old: MappingTarget |
     """Preview of the "Change Subscription Mapping" popup (``old`` None for a first mapping).
 
     Only transactions not yet pushed follow the new mapping; pushed ones never move
-    by themselves. Failed and skipped ones are reconsidered like pending ones.
+    by themselves. Failed pushes and skipped ones are reconsidered like pending ones.
     """
     groups: dict[str, list[TransactionState]] = {
         "to_new": [], "to_skip": [], "move_candidates": [], "in_flight": []}
@@ -447,7 +502,7 @@ def remap_preview(transactions: Iterable[TransactionState], old: MappingTarget |
     return RemapPreview(
         ids["to_new"], ids["to_skip"], ids["move_candidates"], ids["in_flight"],
         totals["to_new"], totals["to_skip"], totals["move_candidates"],
-        _move_warning(len(groups["move_candidates"]), old, new),
+        _move_warning(groups["move_candidates"], old, new),
     )
 
 

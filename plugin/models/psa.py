@@ -387,7 +387,7 @@ class CwListRefresh(Model):
 
 # -- Billing push: the outbox, its transitions, runs, the lease and the catalog cache -------------
 
-SYNC_STATES = "('pending', 'sending', 'pushed', 'failed', 'skipped')"
+SYNC_STATES = "('pending', 'sending', 'pushed', 'failed', 'skipped', 'moving', 'removing')"
 
 
 class SyncItem(Model):

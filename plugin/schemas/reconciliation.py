@@ -126,7 +126,9 @@ class RemapSubscriptionSchema(Schema):
     from_date_mode = FROM_DATE_MODE
     from_date = FROM_DATE
     move_pushed = fields.Boolean(load_default=False, metadata={
-        "description": "Move transactions already pushed to the old agreement after the new From Date"})
+        "description": "Also move the transactions already pushed to another agreement whose period ends on or after "
+                       "the new From Date: the next push removes ours there and creates them on the new agreement. "
+                       "Periods ConnectWise has already invoiced must be credited on the old agreement."})
 
 
 class AutomapSchema(Schema):

@@ -196,7 +196,13 @@ def apply_patch(resource: Resource, document: Record, ops: Any) -> Record:
 
 
 def remove(store: Store, account: str, resource: Resource, existing: Record) -> None:
-    """DELETE: soft for companies (``deletedFlag``), hard otherwise."""
+    """DELETE: soft for companies (``deletedFlag``), hard otherwise.
+
+    :raises InvalidObject: when the resource's delete rule refuses it (nothing changes).
+    """
+    errors = resource.delete_check(store, account, existing) if resource.delete_check else []
+    if errors:
+        raise InvalidObject(resource.object_name, errors)
     if not resource.soft_delete:
         store.delete(account, resource.name, existing["id"])
         return

@@ -3,7 +3,8 @@
 Input handling mirrors ConnectWise: unknown and read-only fields are ignored; a value of
 the wrong JSON type is a 500 ``ConnectWiseApi`` (its deserialiser fails before validation);
 missing required fields, over-long strings, unknown references and business rules are a
-400 ``InvalidObject`` with ``errors[]``.
+400 ``InvalidObject`` with ``errors[]``. A DELETE that a business rule refuses (an addition or
+adjustment an agreement invoice has billed: ``invoiced_by``) is the same 400, record kept.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .conditions import parse_datetime
 Record = dict[str, Any]
 
 BILL_OPTIONS = ("Billable", "DoNotBill", "NoCharge", "NoDefault")
+INVOICE_TYPES = ("Agreement", "CreditMemo", "DownPayment", "Miscellaneous", "Progress", "Standard")
 APPLICATION_CYCLES = ("Contract2Weeks", "Contract4Weeks", "ContractYear", "CalendarMonth",
                       "CalendarQuarter", "CalendarWeek", "ContractQuarter", "CalendarYear")
 
@@ -68,6 +70,7 @@ class Resource:
     post_only: tuple[str, ...] = ()
     check: Callable[[Any, str, Record, Record | None], list[dict]] | None = None
     compute: Callable[[Record], None] | None = None
+    delete_check: Callable[[Any, str, Record], list[dict]] | None = None
     lower: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -287,6 +290,34 @@ def _adjustment_rules(store: Any, account: str, record: Record, agreement: Recor
     return []
 
 
+def invoiced_by(store: Any, account: str, record: Record) -> Record | None:
+    """The latest ``Agreement`` invoice of the record's agreement dated on or after its effective date, if any.
+
+    The sandbox's model of "ConnectWise has already invoiced this period" (❓ inferred: an
+    agreement invoice bills the additions and adjustments in effect up to its date).
+    """
+    agreement_id, effective = record.get("agreementId"), record.get("effectiveDate")
+    if agreement_id is None or not effective:
+        return None
+    start = parse_datetime(effective)
+    billed = [inv for inv in store.scan(account, "invoices", int(agreement_id))
+              if inv.get("type") == "Agreement" and inv.get("date") and parse_datetime(inv["date"]) >= start]
+    return max(billed, key=lambda inv: (parse_datetime(inv["date"]), inv["id"]), default=None)
+
+
+def _not_invoiced(resource_name: str, noun: str) -> Callable[[Any, str, Record], list[dict]]:
+    """A delete rule: a record an agreement invoice has billed cannot be deleted (❓ inferred wording)."""
+    def check(store: Any, account: str, record: Record) -> list[dict]:
+        invoice = invoiced_by(store, account, record)
+        if invoice is None:
+            return []
+        number = invoice.get("invoiceNumber") or f"#{invoice['id']}"
+        return [field_error("InvoicedRecord", f"This {noun} has been invoiced on invoice {number} dated "
+                            f"{invoice['date'][:10]} and cannot be deleted. Credit the invoice instead.",
+                            resource_name, "id")]
+    return check
+
+
 def _catalog_rules(store: Any, account: str, record: Record, parent: Record | None) -> list[dict]:
     """Catalog items: the category defaults to, and must be, the subcategory's category."""
     sub = store.get(account, "subcategories", (record.get("subcategory") or {}).get("id", 0))
@@ -355,8 +386,15 @@ RESOURCES: dict[str, Resource] = {r.name: r for r in (
         "taxableFlag": B, "sequenceNumber": D, "billedQuantity": D, "uom": S(),
         "prorateCurrentPeriodFlag": B, "agreementId": RO_INT, "agreementStatus": RO_STR,
         "extPrice": RO_DECIMAL, "extCost": RO_DECIMAL, "margin": RO_DECIMAL, "customFields": J,
-    }, parent="agreements", index=("agreementId",), check=_addition_rules, compute=_addition_amounts),
+    }, parent="agreements", index=("agreementId",), check=_addition_rules, compute=_addition_amounts,
+        delete_check=_not_invoiced("agreementAddition", "addition")),
     Resource("adjustments", "/adjustments", "agreementAdjustment", {
         "amount": D, "description": S(1000, True), "effectiveDate": DT, "agreementId": RO_INT,
-    }, parent="agreements", index=("agreementId",), check=_adjustment_rules),
+    }, parent="agreements", index=("agreementId",), check=_adjustment_rules,
+        delete_check=_not_invoiced("agreementAdjustment", "adjustment")),
+    Resource("invoices", "/finance/invoices", "invoice", {
+        "invoiceNumber": S(15), "type": E(INVOICE_TYPES, required=True), "company": R("companies", True),
+        "agreement": R("agreements"), "status": R(), "date": DT, "dueDate": DT, "total": D, "balance": D,
+        "applyToType": S(), "applyToId": I,
+    }, index=("agreement", "id")),
 )}

@@ -245,7 +245,8 @@
 
   /* ---- Products / Subscriptions (issue 7) ---- */
   var SYNC = {not_mapped: ['Not mapped', 'label-warning'], pending: ['Pending', 'label-info'],
-              synced: ['Synced', 'label-success'], failed: ['Failed', 'label-danger']};
+              synced: ['Synced', 'label-success'], failed: ['Failed', 'label-danger'],
+              moving: ['Moving', 'label-primary']};
   var subs = {open: {}, customer: null, rows: [], agreements: [], today: null, change: null, previewSeq: 0};
 
   function loadSubscriptions() {
@@ -484,16 +485,20 @@
       ') will be pushed to ' + plan.agreement.name + ' from ' + plan.from_date + '.'));
     $ul.append($('<li id="preview-to-skip"></li>').text(p.to_skip.length + ' transaction(s) ending before ' + plan.from_date + ' (' +
       money(p.to_skip_amount) + ') will be skipped.'));
-    var moveText = p.move_candidates.length ?
-      p.move_candidates.length + ' transaction(s) already pushed to ' + plan.current.agreement.name + ' after the new From Date (' + money(p.move_amount) + ') stay there: moving them to the new agreement is not available yet.' :
+    var n = p.move_candidates.length;
+    var from = (p.move_from && p.move_from.length) ? p.move_from.join(', ') : plan.current.agreement.name;
+    var moveText = n ?
+      n + ' transaction(s) already pushed to ' + from + ' after the new From Date (' + money(p.move_amount) + ') stay there unless you move them.' :
       'No transaction already pushed to ' + plan.current.agreement.name + ' lies after the new From Date, so nothing needs moving' +
       (p.pushed_count ? '.' : ' (none of this subscription\'s transactions has been pushed to ConnectWise yet).');
     $ul.append($('<li id="preview-move"></li>').text(moveText));
-    if (p.in_flight.length) { $ul.append($('<li class="text-danger"></li>').text(p.in_flight.length + ' transaction(s) are being pushed right now: wait for the push to finish.')); }
+    if (p.in_flight.length) { $ul.append($('<li class="text-danger"></li>').text(p.in_flight.length + ' transaction(s) are being pushed to (or removed from) ConnectWise right now: wait for the push to finish.')); }
     $b.append($ul);
-    var $move = $('<div class="checkbox"><label><input type="checkbox" id="change-move" disabled> Move the already-pushed transactions to the new agreement (not available yet)</label></div>');
-    $b.append($move);
-    if (p.warning) { $b.append($('<div class="alert alert-warning"></div>').text(p.warning)); }
+    if (!n) { return; }
+    var $label = $('<label></label>').append($('<input type="checkbox" id="change-move">'),
+      document.createTextNode(' Move these ' + n + ' pushed transaction(s) to ' + plan.agreement.name));
+    $b.append($('<div class="checkbox recon-move"></div>').append($label));
+    if (p.warning) { $b.append($('<div class="alert alert-warning" id="change-move-warning" role="alert"></div>').text(p.warning)); }
   }
 
   function confirmChange() {
@@ -503,7 +508,9 @@
     psaFetch(API + '/subscriptions/' + subs.change.id + '/mapping', {method: 'PUT', json: body}).then(function (resp) {
       if (!resp.ok) { popupError('#change-error', resp); $('#change-confirm').prop('disabled', false); return; }
       $('#change-modal').modal('hide');
-      alertBox('success', subs.change.name + ' is now mapped to ' + resp.body.mapping.agreement.name + ' from ' + resp.body.mapping.from_date + '.');
+      var moving = (resp.body.mapping.move_transaction_ids || []).length;
+      alertBox('success', subs.change.name + ' is now mapped to ' + resp.body.mapping.agreement.name + ' from ' + resp.body.mapping.from_date + '.' +
+        (moving ? ' ' + moving + ' pushed transaction(s) will move there at the next push.' : ''));
       reloadAll();
     });
   }

@@ -15,7 +15,7 @@ from plugin.domain.billing import (
     TRANSITIONS, MappingTarget, OutboxEvent, OutboxState, RecoveryAction, Transaction, TransactionState,
     addition_payload, adjustment_payload, allowed_events, catalog_description, catalog_identifier,
     catalog_identifiers, customer_description, json_number, net_amount, parse_reference, products_to_qualify,
-    recovery_decision, reference, remap_preview, transition,
+    in_connectwise, recovery_decision, reference, remap_preview, retry_event, transition,
 )
 from plugin.domain.errors import IllegalTransitionError, PayloadError
 
@@ -193,7 +193,14 @@ LEGAL = [
     ("pending", "became_ineligible", "skipped"),
     ("skipped", "became_eligible", "pending"),
     ("failed", "retry", "pending"),
-    ("pushed", "move", "pending"),
+    ("pushed", "move_requested", "moving"),
+    ("failed", "move_requested", "moving"),
+    ("moving", "move_cancelled", "pushed"),
+    ("removing", "move_cancelled", "pushed"),
+    ("failed", "move_cancelled", "pushed"),
+    ("moving", "remove_attempt", "removing"),
+    ("removing", "removed", "pending"),
+    ("removing", "remove_refused", "failed"),
 ]
 
 
@@ -214,8 +221,33 @@ def test_every_other_transition_is_illegal(state, event):
 
 def test_the_table_is_exactly_the_legal_list_and_pushed_is_terminal_but_for_move():
     assert {(s.value, e.value, t.value) for (s, e), t in TRANSITIONS.items()} == set(LEGAL)
-    assert allowed_events("pushed") == {OutboxEvent.MOVE}
+    assert allowed_events("pushed") == {OutboxEvent.MOVE_REQUESTED}
     assert allowed_events("pending") == {OutboxEvent.ATTEMPT, OutboxEvent.BECAME_INELIGIBLE}
+
+
+def test_a_move_removes_before_it_is_pending_again_and_never_skips_the_removal():
+    # moving cannot go straight back to pending: our record must be removed from the old agreement first
+    assert allowed_events("moving") == {OutboxEvent.REMOVE_ATTEMPT, OutboxEvent.MOVE_CANCELLED}
+    assert allowed_events("removing") == {OutboxEvent.REMOVED, OutboxEvent.REMOVE_REFUSED, OutboxEvent.MOVE_CANCELLED}
+    state = OutboxState.PUSHED
+    for event in ("move_requested", "remove_attempt", "removed", "attempt", "succeeded"):
+        state = transition(state, event)
+    assert state == OutboxState.PUSHED
+
+
+def test_a_refused_removal_is_failed_and_only_a_person_moves_it_on():
+    state = transition(transition(transition("pushed", "move_requested"), "remove_attempt"), "remove_refused")
+    assert state == OutboxState.FAILED
+    assert retry_event(4711) == OutboxEvent.MOVE_REQUESTED and transition(state, retry_event(4711)) == "moving"
+    assert retry_event(None) == OutboxEvent.RETRY and transition(state, retry_event(None)) == "pending"
+    assert transition(state, "move_cancelled") == OutboxState.PUSHED
+
+
+@pytest.mark.parametrize("state, record, expected", [
+    ("pushed", 1, True), ("moving", 1, True), ("removing", 1, True), ("failed", 1, True), ("failed", None, False),
+    ("pending", None, False), ("sending", None, False), ("skipped", None, False)])
+def test_in_connectwise(state, record, expected):
+    assert in_connectwise(state, record) is expected
 
 
 def test_unknown_state_or_event_is_refused():
@@ -257,10 +289,10 @@ def test_net_amount_is_charges_minus_credits():
 # --- remap preview -------------------------------------------------------------------------------
 
 
-def tx(tx_id, month, state, kind="charge", amount="10"):
+def tx(tx_id, month, state, kind="charge", amount="10", agreement=None, record=None):
     """A 2026 transaction of one month, in one outbox state."""
     end = date(2026, month, calendar.monthrange(2026, month)[1])
-    return TransactionState(tx_id, date(2026, month, 1), end, kind, Decimal(amount), state)
+    return TransactionState(tx_id, date(2026, month, 1), end, kind, Decimal(amount), state, agreement, record)
 
 
 def test_remap_preview_to_another_agreement():
@@ -272,8 +304,25 @@ def test_remap_preview_to_another_agreement():
     assert preview.move_candidates == (2,)
     assert preview.in_flight == (7,)
     assert (preview.to_new_amount, preview.to_skip_amount, preview.move_amount) == (Decimal(17), Decimal(10), Decimal(10))
-    assert "already invoiced must be credited there" in preview.warning
-    assert "agreement 100" in preview.warning and "agreement 200" in preview.warning
+    assert "already invoiced stay on those invoices: they must be credited there" in preview.warning
+    assert "the agreement they were pushed to" in preview.warning and "the new agreement" in preview.warning
+    named = remap_preview(transactions, MappingTarget(100, date(2026, 1, 1), "CSP A"),
+                          MappingTarget(200, date(2026, 2, 15), "CSP B"))
+    assert "stay on agreement CSP A" in named.warning and "creates them on agreement CSP B" in named.warning
+    assert "billed twice" in named.warning and "marked failed" in named.warning
+
+
+def test_remap_preview_moving_and_refused_moves_are_in_connectwise_removing_is_in_flight():
+    transactions = [tx(1, 3, "moving", agreement=100, record=7), tx(2, 3, "failed", agreement=100, record=8),
+                    tx(3, 3, "failed"), tx(4, 3, "removing", agreement=100, record=9),
+                    tx(5, 3, "pushed", agreement=200, record=10)]
+    preview = remap_preview(transactions, MappingTarget(300, date(2026, 1, 1)), MappingTarget(200, date(2026, 1, 1)))
+    assert preview.move_candidates == (1, 2)  # on 100, going to 200; the one already on 200 stays
+    assert preview.to_new == (3,) and preview.in_flight == (4,)
+    back = remap_preview(transactions, MappingTarget(200, date(2026, 1, 1)), MappingTarget(100, date(2026, 1, 1)))
+    assert back.move_candidates == (5,)  # back to the agreement they are on: only the one on 200 could move
+    named = remap_preview(transactions, MappingTarget(300, date(2026, 1, 1), "C"), MappingTarget(200, date(2026, 1, 1)))
+    assert "the agreement they were pushed to" in named.warning  # they are on 100, not on the current one (300)
 
 
 def test_remap_preview_same_agreement_new_from_date_moves_nothing_pushed():
