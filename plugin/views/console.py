@@ -250,6 +250,8 @@ class SyncRunView(ReadOnlyMixin, TenantModelView):
     search_columns = ["partner", "status", "requested_by", "started_at", "acknowledged_by"]
     base_order = ("id", "desc")
     list_title, show_title = "Sync Runs", "Sync Run"
+    label_columns = {"cw_calls": "ConnectWise Calls", "catalog_calls": "Catalog Calls", "counts": "Rows by Outcome",
+                     "alert_sent_at": "Alert E-mail Sent At"}
 
 
 class SyncItemView(ReadOnlyMixin, TenantModelView):
@@ -265,6 +267,8 @@ class SyncItemView(ReadOnlyMixin, TenantModelView):
     search_columns = ["partner", "state", "reference", "record_kind", "last_error_code", "run_id", "transaction_id"]
     base_order = ("id", "desc")
     list_title, show_title = "Sync Outbox", "Outbox Row"
+    label_columns = {"agreement_cw_id": "Agreement (ConnectWise Id)", "cw_record_id": "ConnectWise Record Id",
+                     "run_id": "Run", "last_error_code": "Last Error Code", "last_error_message": "Last Error"}
 
 
 CONSOLE_VIEWS += [

@@ -44,23 +44,22 @@
     show('sync-progress-text', running);
     var bar = el('sync-progress-bar');
     if (!bar || !running) { return; }
-    if (!p) {
-      bar.style.width = '100%'; bar.textContent = 'Queued…'; bar.setAttribute('aria-valuenow', '0');
-      text('sync-progress-text', 'Waiting for a worker to start the push.');
-      return;
-    }
-    if (p.total === null || p.total === undefined) {
-      bar.style.width = '100%'; bar.textContent = 'Preparing…'; bar.setAttribute('aria-valuenow', '0');
-      text('sync-progress-text', 'Reading what to push and checking the ConnectWise catalog…');
+    if (!p || p.total === null || p.total === undefined) {  /* a small striped pill until the rows are counted */
+      bar.style.width = '0%'; bar.textContent = '…'; bar.setAttribute('aria-valuenow', '0');
+      text('sync-progress-text', p ? 'Reading what to push and checking the ConnectWise catalog…' :
+        'Waiting for a worker to start the push.');
       return;
     }
     var pct = p.total ? Math.min(100, Math.round(100 * p.done / p.total)) : 100;
     bar.style.width = pct + '%';
     bar.setAttribute('aria-valuenow', String(pct));
     bar.textContent = p.done + ' / ' + p.total;
-    bar.classList.toggle('progress-bar-danger', p.failed > 0);
-    text('sync-progress-text', p.done + ' of ' + p.total + ' transaction(s) done' +
-      (p.failed ? ', ' + p.failed + ' failed so far' : ', no failures so far') + ' (run #' + p.run_id + ').');
+    var line = el('sync-progress-text');
+    line.textContent = p.done + ' of ' + p.total + ' transaction(s) done, ';
+    var failures = document.createElement('span');
+    failures.className = p.failed ? 'text-danger psa-sync-failures' : 'psa-sync-failures';
+    failures.textContent = p.failed ? p.failed + ' failed so far' : 'no failures so far';
+    line.append(failures, ' (run #' + p.run_id + ').');
   }
 
   function renderSummary(s) {
