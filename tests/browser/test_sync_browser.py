@@ -9,14 +9,13 @@ from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
 
 from plugin.daos.base import session
 from plugin.models.hub import Customer
 from tests.support.fixtures import browser_login, screenshot
 from tests.support.push import add_history, items, push_setup
 
-pytestmark = [pytest.mark.browser, pytest.mark.worker]
+pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.usefixtures("empty_sync_queues")]
 ROWS = 24
 SLOW_WRITES = {"kind": "latency", "ms": 250, "methods": ["POST"], "path": "/(additions|adjustments)$"}
 REFUSE_ONE = {"kind": "status", "status": 400, "methods": ["POST"], "path": "/additions$", "count": 1,

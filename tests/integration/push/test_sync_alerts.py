@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -15,6 +16,7 @@ from tests.support import alerts, tenants
 from tests.support.card import session_client
 from tests.support.push import expected_transactions, push_setup
 
+pytestmark = pytest.mark.usefixtures("empty_sync_queues")
 REFUSE_ONE = {"kind": "status", "status": 400, "methods": ["POST"], "path": "/additions$", "count": 1,
               "body": {"code": "InvalidObject", "message": "The agreement does not allow this product."}}
 
@@ -136,7 +138,8 @@ def test_default_hook_logs_the_email_without_secrets(app, cw_live, caplog, monke
     assert len(lines) == 1
     record = lines[0]
     assert record.getMessage().startswith("would send to pilot.admin@example.com: ConnectWise billing sync partial")
-    assert record.run_id == run_id and record.run_counts["failed"] == 1 and record.alert_to == ["pilot.admin@example.com"]
+    assert record.run_id == run_id and record.run_counts["failed"] == 1
+    assert record.alert_to == ["pilot.admin@example.com"]
     text = " ".join(str(v) for v in vars(record).values())
     assert cw_live.private_key not in text and cw_live.public_key not in text
 

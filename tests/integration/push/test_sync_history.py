@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -17,6 +18,7 @@ from tests.support.card import session_client
 from tests.support.push import expected_transactions, items, push_setup
 from tests.support.web import login
 
+pytestmark = pytest.mark.usefixtures("empty_sync_queues")
 REFUSE_TWO = {"kind": "status", "status": 400, "methods": ["POST"], "path": "/additions$", "count": 2,
               "body": {"code": "InvalidObject", "message": "Product is inactive in ConnectWise.",
                        "errors": [{"code": "InvalidObject", "message": "catalogItem is inactive",

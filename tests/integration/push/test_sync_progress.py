@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from rq.job import Job
 from sqlalchemy import select
 
 from plugin.commands import run_progress
 from plugin.commands.push import PushBillingCommand
 from plugin.daos.base import session
-from plugin.jobs import enqueue_push, redis_connection
+from plugin.jobs import redis_connection
 from plugin.models.psa import SyncRun
 from tests.support.card import session_client
 from tests.support.push import expected_transactions, push_setup
 
+pytestmark = pytest.mark.usefixtures("empty_sync_queues")
 REFUSE_ONE = {"kind": "status", "status": 400, "methods": ["POST"], "path": "/additions$", "count": 1,
               "body": {"code": "InvalidObject", "message": "The agreement does not allow this product."}}
 
