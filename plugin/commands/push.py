@@ -31,8 +31,8 @@ from flask import current_app
 from plugin.commands.base import transaction
 from plugin.commands.catalog import CatalogSync, _message
 from plugin.commands.connectwise import client_for
-from plugin.commands.run_progress import RunProgress
 from plugin.commands.exceptions import IntegrationInactiveError, IntegrationStoppedError
+from plugin.commands.run_progress import RunProgress
 from plugin.connectwise import CWError, NewAddition, NewAdjustment
 from plugin.connectwise.client import ConnectWiseClient, is_retryable
 from plugin.connectwise.errors import CWAuthError, CWForbidden, CWRateLimited, CWTLSError, CWURLRefused
