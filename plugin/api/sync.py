@@ -42,7 +42,7 @@ class SyncApi(PsaApi):
         get:
           responses:
             200:
-              description: 'states, running, runs, failed, refused_products, progress (null when idle), queued, alert (null when none)'
+              description: 'states, running, runs, failed, refused_products, progress (null when idle), queued, alert'
               content:
                 application/json:
                   schema: {type: object, properties: {states: {type: object}, running: {type: boolean}, runs: {type: array, items: {$ref: '#/components/schemas/SyncRunSchema'}}, failed: {type: array, items: {type: object}}, refused_products: {type: array, items: {type: object}}, progress: {allOf: [{$ref: '#/components/schemas/SyncProgressSchema'}], nullable: true}, queued: {type: boolean}, alert: {allOf: [{$ref: '#/components/schemas/SyncAlertSchema'}], nullable: true}}}
