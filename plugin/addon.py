@@ -33,6 +33,8 @@ DEFAULTS = {
     "PSA_CW_ALLOW_LOOPBACK_HTTP": False,
     "PSA_CW_ALLOWED_HOSTS": "",
     "PSA_ENV": "production",
+    "PSA_ALERT_EMAIL_HOOK": "plugin.alerts:log_alert_email",
+    "PSA_ALERT_EMAIL_TO": "",
 }
 
 
@@ -84,6 +86,10 @@ class ConnectWiseAddon(BaseManager):
         ab.add_api(AuditApi)
         # Billing push
         ab.add_api(SyncApi)
+        from plugin.views.sync import SyncHistoryView  # issue 9: Sync now, progress, run history, alerts
+
+        ab.add_view(SyncHistoryView, permissions.MENU_SYNC, icon="fa-cloud-upload", category=permissions.MENU_PSA,
+                    menu_cond=psa_menu_visible)
         ab.menu.find(permissions.MENU_PSA).cond = psa_menu_visible
 
     def post_process(self) -> None:

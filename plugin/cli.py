@@ -920,18 +920,6 @@ def sync_status(partner_id: int, username: str) -> None:
     _echo_json(SyncStatusCommand(as_actor(username), partner_id).run().as_dict())
 
 
-@sync_cli.command("show-run")
-@click.option("--partner", "partner_id", type=int, required=True)
-@click.argument("run_id", type=int)
-@AS_OPTION
-@with_appcontext
-def sync_show_run(partner_id: int, run_id: int, username: str) -> None:
-    """One push run: status, times, counts by outcome, ConnectWise calls."""
-    from plugin.commands.sync import SyncRunDetailCommand
-
-    _echo_json(SyncRunDetailCommand(as_actor(username), run_id, partner_id).run())
-
-
 @sync_cli.command("show-item")
 @click.option("--partner", "partner_id", type=int, required=True)
 @click.argument("item_id", type=int)
@@ -955,6 +943,65 @@ def sync_retry_failed(partner_id: int, item_ids: tuple[int, ...], username: str)
 
     count = RetryFailedCommand(as_actor(username), partner_id, list(item_ids) or None).run()
     click.echo(f"{count} failed row(s) returned to pending.")
+
+
+@sync_cli.command("progress")
+@click.option("--partner", "partner_id", type=int, required=True)
+@AS_OPTION
+@with_appcontext
+def sync_progress(partner_id: int, username: str) -> None:
+    """The running push's progress (done / total, failures so far), a queued push, the open alert, the last run."""
+    from plugin.commands.sync_runs import SyncProgressCommand
+
+    _echo_json(SyncProgressCommand(as_actor(username), partner_id).run())
+
+
+@sync_cli.command("runs")
+@click.option("--partner", "partner_id", type=int, required=True)
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--page-size", type=click.IntRange(1, 200), default=20, show_default=True)
+@AS_OPTION
+@with_appcontext
+def sync_runs(partner_id: int, page: int, page_size: int, username: str) -> None:
+    """The run history, newest first: times, status, counts by outcome, ConnectWise calls."""
+    from plugin.commands.sync_runs import SyncRunsCommand
+
+    result = SyncRunsCommand(as_actor(username), partner_id, page, page_size).run()
+    click.echo(f"{result['total']} run(s); page {page}")
+    for run in result["result"]:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(run["counts"].items())) or "-"
+        flag = "  ALERT (not acknowledged)" if run["alert"] else ""
+        click.echo(f"#{run['id']:<6} {run['status']:<10} {run['started_at']}  {run['duration_seconds']}s  {counts}  "
+                   f"calls {run['cw_calls']} (writes {run['writes']}, lookups {run['lookups']}, "
+                   f"catalog {run['catalog_calls']}){flag}")
+
+
+@sync_cli.command("show-run")
+@click.option("--partner", "partner_id", type=int, required=True)
+@click.option("--run", "run_id", type=int, required=True)
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--page-size", type=click.IntRange(1, 200), default=25, show_default=True)
+@AS_OPTION
+@with_appcontext
+def sync_show_run(partner_id: int, run_id: int, page: int, page_size: int, username: str) -> None:
+    """One run and the rows that failed in it, with ConnectWise's code and reason (JSON)."""
+    from plugin.commands.sync_runs import SyncRunFailuresCommand
+
+    _echo_json(SyncRunFailuresCommand(as_actor(username), run_id, partner_id, page, page_size).run())
+
+
+@sync_cli.command("acknowledge")
+@click.option("--partner", "partner_id", type=int, required=True)
+@click.option("--run", "run_id", type=int, required=True)
+@AS_OPTION
+@with_appcontext
+def sync_acknowledge(partner_id: int, run_id: int, username: str) -> None:
+    """Acknowledge a failed, partial or stopped run's alert (and any older open one)."""
+    from plugin.commands.sync_runs import AcknowledgeRunAlertCommand
+
+    result = AcknowledgeRunAlertCommand(as_actor(username), run_id, partner_id).run()
+    ids = ", ".join(f"#{i}" for i in result["acknowledged"])
+    click.echo(f"Acknowledged {ids}." if ids else f"Run #{run_id} was already acknowledged.")
 
 
 @psa_cli.group("catalog")

@@ -322,3 +322,26 @@ def enqueue_stale_pushes() -> list[int]:
     for partner_id in partners:
         enqueue_push(partner_id, "system")
     return partners
+
+
+def publish_job_progress(values: dict) -> None:
+    """Put a run's progress in the current RQ job's meta (``job.meta["progress"]``); nothing outside a worker."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    if job is None:
+        return
+    job.meta["progress"] = values
+    try:
+        job.save_meta()
+    except RedisError:
+        log.warning("job %s: Redis does not answer; progress not published", job.id)
+
+
+def push_waiting(partner_id: int) -> bool:
+    """True while a push of the partner waits in the queue (not started yet); False when Redis does not answer."""
+    pointer = f"{current_app.config['PSA_QUEUE_PREFIX']}:waiting:{push_job_id(partner_id)}"
+    try:
+        return _waiting_job(pointer) is not None
+    except RedisError:
+        return False

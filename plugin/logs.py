@@ -22,6 +22,7 @@ EXTRA_FIELDS = CONTEXT_FIELDS + (
     "cw_method", "cw_path", "cw_status", "duration_ms", "attempt", "cw_request_id",
     "action", "object_type", "object_id", "outcome", "job", "queue",
     "http_method", "http_path", "http_status",
+    "alert_to", "alert_subject", "alert_link", "run_status", "run_counts",  # the billing sync's alert e-mail
 )
 _context: contextvars.ContextVar[dict] = contextvars.ContextVar("psa_log_context", default={})
 

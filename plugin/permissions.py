@@ -45,6 +45,8 @@ METHOD_PERMISSIONS = {
     "export": _R,
     # Billing push
     "run_push": _W, "retry_failed": _W, "run_detail": _R, "item_detail": _R,
+    # Billing sync as people follow it (issue 9): progress, run history, a run's failed rows, alerts
+    "progress": _R, "run_list": _R, "run_failures": _R, "run_page": _R, "acknowledge": _W,
 }
 
 # Menu entries (their names are also FAB "menu_access" view names).
@@ -55,6 +57,8 @@ MENU_PRODUCT_DEFAULTS = "Configure Product Defaults"
 MENU_DISTRIBUTOR = "Distributor"
 MENU_PARTNER_FEATURES = "Partner Features"
 MENU_MARKETPLACE = "Marketplace"
+MENU_SYNC = "Billing Sync"  # issue 9: Sync now, progress, run history, alerts
+MENU_SYNC_RUNS, MENU_SYNC_ITEMS = "Sync Runs", "Sync Outbox"  # console views (issue 9)
 
 ADMIN = "Admin"
 DISTRIBUTOR_ADMIN = "Distributor Admin"
@@ -73,7 +77,8 @@ _API_DOCS = [("^OpenApi$", "^can_get$"), ("^SwaggerView$", "^can_show$")]
 _PARTNER_RESOURCES = f"^({INTEGRATION}|{RULES}|{RECONCILIATION}|{SYNC}|{AUDIT}|{HUB_DATA})$"
 _PARTNER_MENUS = (
     f"^(My Account|{MENU_MY_ORG}|{MENU_PSA}|{MENU_RECONCILIATION}|{MENU_PRODUCT_DEFAULTS}|{MENU_MARKETPLACE}|Console|Audit Log"
-    "|Customers|Subscriptions|Billing Transactions)$"
+    "|Customers|Subscriptions|Billing Transactions"
+    f"|{MENU_SYNC}|{MENU_SYNC_RUNS}|{MENU_SYNC_ITEMS})$"
 )
 
 ROLES: dict[str, list[tuple[str, str]]] = {

@@ -11,6 +11,11 @@ from plugin.api.base import PsaApi, load
 from plugin.commands.sync import (
     RetryFailedCommand, RunPushCommand, SyncItemDetailCommand, SyncRunDetailCommand, SyncStatusCommand,
 )
+from plugin.commands.sync_runs import (
+    AcknowledgeRunAlertCommand, SyncProgressCommand, SyncRunFailuresCommand, SyncRunsCommand,
+)
+from plugin.schemas import sync as sync_schemas
+from plugin.schemas.sync import RunPageArgsSchema
 from plugin.views.guards import partner_scope
 
 
@@ -27,7 +32,7 @@ class SyncApi(PsaApi):
     resource_name = "psa_sync"
     class_permission_name = permissions.SYNC
     openapi_spec_tag = "Billing push"
-    openapi_spec_component_schemas = (RetryFailedSchema,)
+    openapi_spec_component_schemas = (RetryFailedSchema, *sync_schemas.COMPONENTS)
 
     @expose("/", methods=["GET"])
     @protect()
@@ -37,10 +42,10 @@ class SyncApi(PsaApi):
         get:
           responses:
             200:
-              description: 'states, running, runs, failed, refused_products'
+              description: 'states, running, runs, failed, refused_products, progress (null when idle), queued, alert'
               content:
                 application/json:
-                  schema: {type: object, properties: {states: {type: object}, running: {type: boolean}, runs: {type: array, items: {type: object}}, failed: {type: array, items: {type: object}}, refused_products: {type: array, items: {type: object}}}}
+                  schema: {type: object, properties: {states: {type: object}, running: {type: boolean}, runs: {type: array, items: {$ref: '#/components/schemas/SyncRunSchema'}}, failed: {type: array, items: {type: object}}, refused_products: {type: array, items: {type: object}}, progress: {allOf: [{$ref: '#/components/schemas/SyncProgressSchema'}], nullable: true}, queued: {type: boolean}, alert: {allOf: [{$ref: '#/components/schemas/SyncAlertSchema'}], nullable: true}}}
             403: {$ref: '#/components/responses/403'}
         """
         actor, partner_id = partner_scope(need="active")
@@ -125,3 +130,90 @@ class SyncApi(PsaApi):
         """
         actor, partner_id = partner_scope(need="active")
         return self.response(200, **SyncItemDetailCommand(actor, item_id, partner_id).run())
+
+    # -- issue 9: live progress, run history, a run's failed rows, alerts -------------------------
+
+    @expose("/progress", methods=["GET"])
+    @protect()
+    def progress(self):
+        """What the pages poll while a push runs: progress, queued, the open alert and the latest run.
+        ---
+        get:
+          responses:
+            200:
+              description: 'progress is null when no run is going; alert is null when none is open'
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/SyncLiveSchema'}
+            403: {$ref: '#/components/responses/403'}
+        """
+        actor, partner_id = partner_scope(need="active")
+        return self.response(200, **SyncProgressCommand(actor, partner_id).run())
+
+    @expose("/runs", methods=["GET"])
+    @protect()
+    def run_list(self):
+        """The run history, newest first (paged).
+        ---
+        get:
+          parameters:
+          - {in: query, name: page, schema: {type: integer, minimum: 1}}
+          - {in: query, name: page_size, schema: {type: integer, minimum: 1, maximum: 200}}
+          responses:
+            200:
+              description: One page of runs
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/SyncRunPageSchema'}
+            400: {$ref: '#/components/responses/400'}
+            403: {$ref: '#/components/responses/403'}
+        """
+        actor, partner_id = partner_scope(need="active")
+        args = load(RunPageArgsSchema(), request.args)
+        return self.response(200, **SyncRunsCommand(actor, partner_id, args["page"], args["page_size"]).run())
+
+    @expose("/runs/<psa_id:run_id>/failed", methods=["GET"])
+    @protect()
+    def run_failures(self, run_id: int):
+        """A run and the rows that failed in it: ConnectWise's code and reason, the transaction (paged).
+        ---
+        get:
+          parameters:
+          - {in: path, name: run_id, required: true, schema: {type: integer}}
+          - {in: query, name: page, schema: {type: integer, minimum: 1}}
+          - {in: query, name: page_size, schema: {type: integer, minimum: 1, maximum: 200}}
+          responses:
+            200:
+              description: The run and one page of its failed rows
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/SyncRunFailuresSchema'}
+            400: {$ref: '#/components/responses/400'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+        """
+        actor, partner_id = partner_scope(need="active")
+        args = load(RunPageArgsSchema(), request.args)
+        return self.response(200, **SyncRunFailuresCommand(actor, run_id, partner_id, args["page"],
+                                                           args["page_size"]).run())
+
+    @expose("/runs/<psa_id:run_id>/acknowledge", methods=["POST"])
+    @protect()
+    def acknowledge(self, run_id: int):
+        """Acknowledge a failed, partial or stopped run's alert (and any older open one).
+        ---
+        post:
+          parameters:
+          - {in: path, name: run_id, required: true, schema: {type: integer}}
+          responses:
+            200:
+              description: The run and the ids of the runs acknowledged now (empty when already acknowledged)
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/SyncAcknowledgeSchema'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            409: {$ref: '#/components/responses/409'}
+        """
+        actor, partner_id = partner_scope(need="active")
+        return self.response(200, **AcknowledgeRunAlertCommand(actor, run_id, partner_id).run())

@@ -35,6 +35,7 @@ from plugin.commands.base import transaction
 from plugin.commands.catalog import CatalogSync, _message
 from plugin.commands.connectwise import client_for
 from plugin.commands.exceptions import IntegrationInactiveError, IntegrationStoppedError
+from plugin.commands.run_progress import RunProgress
 from plugin.connectwise import CWError, NewAddition, NewAdjustment
 from plugin.connectwise.client import ConnectWiseClient, is_retryable
 from plugin.connectwise.errors import CWAuthError, CWForbidden, CWNotFound, CWRateLimited, CWTLSError, CWURLRefused
@@ -117,6 +118,7 @@ class PushBillingCommand:
         self.result = RunResult(None, "running")
         self.rng = random.Random()
         self.touched_customers: set[int] = set()
+        self.progress = RunProgress()
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -218,6 +220,9 @@ class PushBillingCommand:
             self._record_run()
         finally:
             self._release()
+        from plugin.commands.alerts import notify_run_alert  # issue 9: once per failed/partial/stopped run
+
+        notify_run_alert(self.result.run_id)
 
     @transaction
     def _record_run(self) -> None:
@@ -226,6 +231,7 @@ class PushBillingCommand:
         r = self.result
         run.status, run.finished_at, run.counts, run.error = r.status, utcnow(), dict(r.counts), r.error
         run.cw_calls, run.writes, run.lookups, run.catalog_calls = r.cw_calls, r.writes, r.lookups, r.catalog_calls
+        self._progress(final=True)
         if self.touched_customers:
             from plugin.daos.directory import ReconciliationStateDAO
             from plugin.daos.revenue import RevenueTotalsDAO
@@ -419,6 +425,7 @@ class PushBillingCommand:
     def _push_pending(self) -> None:
         """Catalog sync for the pending rows' products, then each row in transaction order."""
         pending = _pending_transactions(self.partner_id)
+        self._progress(total=len(pending))
         before, writes = self.client.call_count, self.result.writes
         catalog = CatalogSync(self.partner_id, self.client, self._create_once).ensure(pending)
         self.result.catalog_calls = self.client.call_count - before
@@ -549,6 +556,15 @@ class PushBillingCommand:
                         sending_since=None, last_error_code=(outcome.code or "")[:100],
                         last_error_message=outcome.message)
         self.result.counts[outcome.state] += 1
+        self._progress()
+
+    def _progress(self, total: int | None = None, final: bool = False) -> None:
+        """Publish done / total / failures so far on the run row and in the job's meta (throttled).
+
+        Call it after a row's outcome is counted in ``self.result.counts`` (it joins the caller's
+        transaction), once with ``total`` = the rows about to be pushed, and with ``final`` at the end.
+        """
+        self.progress.publish(self.result.run_id, self.result.counts, total, final)
 
 
 class _Conflict(Exception):

@@ -25,12 +25,14 @@ def sync_scope(actor: Actor, partner_id: int | None, write: bool = False) -> int
 
 
 def run_json(run) -> dict:
-    """A run record (no secrets: ids, times, counts, calls)."""
+    """A run record (no secrets: ids, times, counts, calls; progress and alert state, issue 9)."""
+    from plugin.commands.sync_runs import run_extras
+
     return {"id": run.id, "status": run.status, "requested_by": run.requested_by,
             "started_at": run.started_at.isoformat() if run.started_at else None,
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
             "counts": run.counts or {}, "cw_calls": run.cw_calls, "writes": run.writes, "lookups": run.lookups,
-            "catalog_calls": run.catalog_calls, "error": run.error}
+            "catalog_calls": run.catalog_calls, "error": run.error, **run_extras(run)}
 
 
 def item_json(item) -> dict:
@@ -52,11 +54,12 @@ class SyncStatus:
     runs: list = field(default_factory=list)
     failed: list = field(default_factory=list)
     refused_products: list = field(default_factory=list)
+    live: dict = field(default_factory=dict)  # issue 9: progress, queued, alert (plugin.commands.sync_runs)
 
     def as_dict(self) -> dict:
         """JSON form."""
         return {"partner_id": self.partner_id, "states": self.states, "running": self.running,
-                "runs": self.runs, "failed": self.failed, "refused_products": self.refused_products}
+                "runs": self.runs, "failed": self.failed, "refused_products": self.refused_products, **self.live}
 
 
 class SyncStatusCommand(BaseCommand):
@@ -76,9 +79,12 @@ class SyncStatusCommand(BaseCommand):
                    "period_end": tx.period_end.isoformat()} for item, tx in OutboxDAO.failed_page(self.partner_id)]
         refused = [{"product_id": r.product_id, "identifier": r.identifier, "code": r.error_code,
                     "message": r.error_message} for r in CatalogSyncDAO.refused(self.partner_id)]
+        from plugin.commands.sync_runs import live_state
+
         status = SyncStatus(self.partner_id, OutboxDAO.state_counts(self.partner_id),
                             SyncLeaseDAO.is_held(self.partner_id),
-                            [run_json(r) for r in SyncRunDAO.recent(self.partner_id, 10)], failed, refused)
+                            [run_json(r) for r in SyncRunDAO.recent(self.partner_id, 10)], failed, refused,
+                            live_state(self.partner_id))
         session().rollback()
         return status
 

@@ -418,6 +418,7 @@ class SyncItem(Model):
         CheckConstraint("record_kind IN ('addition', 'adjustment')", name="ck_sync_item_kind"),
         Index("ix_psa_sync_item_partner_state", "partner_id", "state"),
     )
+    partner: Mapped[Partner] = relationship()  # console views (issue 9): list and search by partner
 
     def __repr__(self) -> str:
         return f"{self.reference} {self.state}"
@@ -457,11 +458,21 @@ class SyncRun(Model):
     lookups: Mapped[int] = mapped_column(Integer, default=0)
     catalog_calls: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # progress while running (done / total rows, failures so far), the alert's acknowledgement and email (issue 9)
+    progress_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    progress_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    progress_failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    alert_sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     partner: Mapped[Partner] = relationship()
     __table_args__ = (
         CheckConstraint("status IN ('running', 'succeeded', 'partial', 'stopped', 'failed', 'abandoned')",
                         name="ck_sync_run_status"),
     )
+
+    def __repr__(self) -> str:
+        return f"Run {self.id} ({self.status})"
 
 
 class SyncLease(Model):

@@ -231,3 +231,47 @@ CONSOLE_VIEWS += [
     (CustomerMappingView, "Customer Mappings", "Console", "fa-link"),
     (SubscriptionMappingView, "Subscription Mappings", "Console", "fa-chain"),
 ]
+
+
+# --- Billing sync (issue 9): runs and outbox rows, read only, tenant-scoped ----------------------
+from plugin.models.psa import SyncItem, SyncRun  # noqa: E402
+
+
+class SyncRunView(ReadOnlyMixin, TenantModelView):
+    """Billing push runs: status, times, counts by outcome, ConnectWise calls, progress, alert acknowledgement."""
+
+    datamodel = SQLAInterface(SyncRun)
+    class_permission_name = permissions.SYNC
+    list_columns = ["id", "partner", "status", "requested_by", "started_at", "finished_at", "counts", "cw_calls",
+                    "acknowledged_by"]
+    show_columns = ["id", "partner", "status", "requested_by", "job_id", "started_at", "heartbeat_at", "finished_at",
+                    "counts", "cw_calls", "writes", "lookups", "catalog_calls", "progress_done", "progress_total",
+                    "progress_failed", "error", "acknowledged_by", "acknowledged_at", "alert_sent_at"]
+    search_columns = ["partner", "status", "requested_by", "started_at", "acknowledged_by"]
+    base_order = ("id", "desc")
+    list_title, show_title = "Sync Runs", "Sync Run"
+    label_columns = {"cw_calls": "ConnectWise Calls", "catalog_calls": "Catalog Calls", "counts": "Rows by Outcome",
+                     "alert_sent_at": "Alert E-mail Sent At"}
+
+
+class SyncItemView(ReadOnlyMixin, TenantModelView):
+    """The outbox: one row per billing transaction, its state, ConnectWise record id and last error."""
+
+    datamodel = SQLAInterface(SyncItem)
+    class_permission_name = permissions.SYNC
+    list_columns = ["id", "partner", "reference", "record_kind", "state", "agreement_cw_id", "cw_record_id",
+                    "attempts", "last_error_code", "run_id", "updated_at"]
+    show_columns = ["id", "partner", "reference", "transaction_id", "subscription_id", "customer_id", "record_kind",
+                    "state", "reason", "agreement_cw_id", "cw_record_id", "attempts", "last_error_code",
+                    "last_error_message", "sending_since", "pushed_at", "run_id", "created_at", "updated_at"]
+    search_columns = ["partner", "state", "reference", "record_kind", "last_error_code", "run_id", "transaction_id"]
+    base_order = ("id", "desc")
+    list_title, show_title = "Sync Outbox", "Outbox Row"
+    label_columns = {"agreement_cw_id": "Agreement (ConnectWise Id)", "cw_record_id": "ConnectWise Record Id",
+                     "run_id": "Run", "last_error_code": "Last Error Code", "last_error_message": "Last Error"}
+
+
+CONSOLE_VIEWS += [
+    (SyncRunView, permissions.MENU_SYNC_RUNS, "Console", "fa-play-circle"),
+    (SyncItemView, permissions.MENU_SYNC_ITEMS, "Console", "fa-inbox"),
+]

@@ -26,4 +26,5 @@ class ReconciliationView(BaseView):
         return self.render_template(
             "psa/reconciliation.html", partner=PartnerDAO.find_by_id(partner_id), periods=PERIODS,
             can_write=actor.can(permissions.WRITE, permissions.RECONCILIATION),
+            can_sync=actor.can(permissions.WRITE, permissions.SYNC),  # billing sync widget (issue 9)
         )

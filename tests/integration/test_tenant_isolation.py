@@ -229,12 +229,13 @@ def b_sync_records(partner_id, tx):
 
 
 def b_sync_snapshot(partner_id):
-    """B's outbox rows (state, attempts) and runs (status)."""
+    """B's outbox rows (state, attempts) and runs (status, alert acknowledgement: issue 9)."""
     from plugin.models.psa import SyncItem, SyncRun
 
     return (tuple(session().execute(select(SyncItem.id, SyncItem.state, SyncItem.attempts)
                                     .where(SyncItem.partner_id == partner_id)).all()),
-            tuple(session().execute(select(SyncRun.id, SyncRun.status).where(SyncRun.partner_id == partner_id)).all()))
+            tuple(session().execute(select(SyncRun.id, SyncRun.status, SyncRun.acknowledged_at)
+                                    .where(SyncRun.partner_id == partner_id)).all()))
 
 
 def test_sync_run_and_item_of_partner_b_answer_404(app, client, cw_live):
@@ -247,8 +248,12 @@ def test_sync_run_and_item_of_partner_b_answer_404(app, client, cw_live):
     login(client, "pilot.admin")
     headers = {"X-CSRFToken": csrf_token(client, "/psa/my-organization/")}
     answers = [client.get(f"/api/v1/psa_sync/runs/{ids['Run']}"), client.get(f"/api/v1/psa_sync/items/{ids['Item']}"),
-               client.post("/api/v1/psa_sync/retry-failed", json={"ids": [ids["Item"]]}, headers=headers)]
-    assert [r.status_code for r in answers] == [404, 404, 404]
+               client.post("/api/v1/psa_sync/retry-failed", json={"ids": [ids["Item"]]}, headers=headers),
+               # issue 9: B's run page, its failed rows, acknowledging its alert, the console views
+               client.get(f"/psa/sync/runs/{ids['Run']}"), client.get(f"/api/v1/psa_sync/runs/{ids['Run']}/failed"),
+               client.post(f"/api/v1/psa_sync/runs/{ids['Run']}/acknowledge", headers=headers),
+               client.get(f"/syncrunview/show/{ids['Run']}"), client.get(f"/syncitemview/show/{ids['Item']}")]
+    assert [r.status_code for r in answers] == [404] * 8
     assert not any(m in r.get_data(as_text=True) for r in answers for m in markers)
     with app.app_context():
         assert b_snapshot() == before

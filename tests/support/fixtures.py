@@ -123,3 +123,19 @@ def worker(db_url):
     yield start
     for proc in started:
         proc.stop()
+
+
+@pytest.fixture
+def empty_sync_queues(app):
+    """Empty this process's queues before and after the test: a push another test enqueued and no worker ran
+    would show as ``queued`` or run on this test's worker (the tests share one ``PSA_QUEUE_PREFIX``)."""
+    from plugin.jobs import FAST, SYNC, get_queue
+
+    def empty() -> None:
+        with app.app_context():
+            for kind in (FAST, SYNC):
+                get_queue(kind).empty()
+
+    empty()
+    yield
+    empty()

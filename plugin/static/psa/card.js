@@ -78,6 +78,7 @@
         if (fresh && card()) { card().replaceWith(document.importNode(fresh, true)); }
         if (navbar && freshNavbar) { navbar.replaceWith(document.importNode(freshNavbar, true)); }
         startPolling();
+        if (window.psaSync) { window.psaSync.refresh(); }  // the billing sync widget of an active card
       });
   }
 

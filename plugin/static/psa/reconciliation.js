@@ -293,6 +293,7 @@
       $('tr.recon-subs-customer[data-customer="' + customerId + '"]').after($detail);
       if (!resp.ok) { $cell.append($('<div class="text-danger"></div>').text((resp.body || {}).message || 'Could not load the subscriptions.')); return; }
       $cell.append(subscriptionTable(resp.body));
+      showTarget();
     });
   }
 
@@ -599,5 +600,26 @@
       reloadAll();
     });
   });
+  /* Deep link from a run's failed rows (Billing Sync, issue 9):
+     #subscriptions&customer=<id>&subscription=<id>&q=<customer name> opens the customer's subscriptions. */
+  function openFromHash() {
+    var parts = (window.location.hash || '').slice(1).split('&');
+    if (parts[0] !== 'subscriptions') { return; }
+    var args = {};
+    parts.slice(1).forEach(function (p) { var kv = p.split('='); args[kv[0]] = decodeURIComponent(kv[1] || ''); });
+    $('#tab-subscriptions').tab('show');
+    if (args.q) { $('#subs-search').val(args.q); }
+    if (Number(args.customer)) { subs.open[Number(args.customer)] = true; subs.target = Number(args.subscription) || null; }
+  }
+  function showTarget() {
+    if (!subs.target) { return; }
+    var $row = $('tr.recon-sub[data-subscription="' + subs.target + '"]');
+    if (!$row.length) { return; }
+    subs.target = null;
+    $row.addClass('recon-target')[0].scrollIntoView({block: 'center'});
+  }
+  /* The billing sync widget (sync.js): when a push ends, figures, chart and open subscriptions show its result. */
+  document.addEventListener('psa:sync-finished', function () { reloadAll(); });
+  openFromHash();
   reloadAll();
 })(jQuery);

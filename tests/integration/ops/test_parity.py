@@ -52,6 +52,10 @@ API_TO_CLI = {
     ("POST", "/api/v1/psa_sync/retry-failed"): "sync retry-failed",
     ("GET", "/api/v1/psa_sync/runs/<psa_id:run_id>"): "sync show-run",
     ("GET", "/api/v1/psa_sync/items/<psa_id:item_id>"): "sync show-item",
+    ("GET", "/api/v1/psa_sync/progress"): "sync progress",
+    ("GET", "/api/v1/psa_sync/runs"): "sync runs",
+    ("GET", "/api/v1/psa_sync/runs/<psa_id:run_id>/failed"): "sync show-run",
+    ("POST", "/api/v1/psa_sync/runs/<psa_id:run_id>/acknowledge"): "sync acknowledge",
 }
 """Each of the plugin's REST endpoints and the CLI command(s) that do the same (``|`` separates several)."""
 
@@ -132,7 +136,7 @@ def test_parity_cli_commands_print_what_the_api_returns(app, client, cw_live):
     assert out.exit_code == 0 and api["agreements"], out.output
     assert all(a["name"] in out.output for a in api["agreements"])
 
-    out = runner.invoke(args=["psa", "sync", "show-run", *base, "999999"])
+    out = runner.invoke(args=["psa", "sync", "show-run", *base, "--run", "999999"])
     assert out.exit_code == 2 and "not found" in out.output
     assert client.get("/api/v1/psa_sync/runs/999999", headers=headers).status_code == 404
 

@@ -1,0 +1,74 @@
+"""The alert e-mail of a billing sync run that ended failed, partial or stopped: built and handed over once.
+
+Called by the push when its run has been recorded (``PushBillingCommand._finish``). A compare-and-set
+on ``psa_sync_run.alert_sent_at`` makes it once per run, whoever calls it and however often; pages
+that poll never send anything. Recipients: ``PSA_ALERT_EMAIL_TO`` (comma-separated) and the
+partner's active Partner Admin users. The hook is ``PSA_ALERT_EMAIL_HOOK`` (see ``plugin.alerts``).
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+
+from plugin.alerts import AlertEmail, load_hook
+from plugin.commands.base import transaction
+from plugin.daos.hub import PartnerDAO
+from plugin.daos.outbox import SyncRunDAO
+from plugin.daos.runs import SyncRunHistoryDAO
+
+log = logging.getLogger(__name__)
+
+
+def notify_run_alert(run_id: int | None) -> bool:
+    """Hand the run's alert e-mail to the configured hook once; True when it was handed over now."""
+    path = current_app.config.get("PSA_ALERT_EMAIL_HOOK")
+    if run_id is None or not path:
+        return False
+    try:
+        hook = load_hook(path)
+    except (ImportError, AttributeError, ValueError) as err:
+        log.error("PSA_ALERT_EMAIL_HOOK %r cannot be loaded (%s); run %s's alert e-mail is not sent", path, err,
+                  run_id)
+        return False
+    email = _claim(run_id)
+    if email is None:
+        return False
+    try:
+        hook(email)
+    except Exception:  # noqa: BLE001 - the host's mailer may fail in any way; the run is recorded already
+        log.exception("the alert e-mail of run %s failed in %s", run_id, path)
+    return True
+
+
+@transaction
+def _claim(run_id: int) -> AlertEmail | None:
+    """Mark the e-mail as sent (once) and build it; None when the run does not alert or was handled."""
+    if not SyncRunHistoryDAO.claim_alert(run_id):
+        return None
+    run = SyncRunDAO.get(run_id)
+    partner = PartnerDAO.find_by_id(run.partner_id)
+    return build_email(run, partner.name, _recipients(run.partner_id))
+
+
+def _recipients(partner_id: int) -> tuple[str, ...]:
+    """``PSA_ALERT_EMAIL_TO`` and the partner's Partner Admins, without duplicates."""
+    configured = [a.strip() for a in str(current_app.config.get("PSA_ALERT_EMAIL_TO") or "").split(",") if a.strip()]
+    return tuple(dict.fromkeys(configured + SyncRunHistoryDAO.partner_admin_emails(partner_id)))
+
+
+def build_email(run, partner_name: str, to: tuple[str, ...]) -> AlertEmail:
+    """Subject and plain-text body: status, times, counts by outcome, the error, a link to the run."""
+    counts = dict(run.counts or {})
+    link = f"{str(current_app.config.get('PSA_PUBLIC_URL') or '').rstrip('/')}/psa/sync/runs/{run.id}"
+    outcome = ", ".join(f"{name} {count}" for name, count in sorted(counts.items())) or "no rows"
+    lines = [f"The ConnectWise billing sync of {partner_name} ended {run.status} (run {run.id}).",
+             f"Started {run.started_at:%Y-%m-%d %H:%M} UTC, ended "
+             f"{run.finished_at:%Y-%m-%d %H:%M} UTC." if run.finished_at else f"Started {run.started_at}.",
+             f"Rows: {outcome}.",
+             *([f"Reason: {run.error}"] if run.error else []),
+             f"See the failed rows and retry them: {link}",
+             "Acknowledge the alert there once it is handled."]
+    return AlertEmail(to=to, subject=f"ConnectWise billing sync {run.status} for {partner_name} (run {run.id})",
+                      body="\n".join(lines), partner_id=run.partner_id, partner_name=partner_name, run_id=run.id,
+                      status=run.status, counts=counts, link=link)

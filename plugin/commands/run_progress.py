@@ -1,0 +1,45 @@
+"""A push run's live progress: done / total rows and failures so far, on the run row and in the job's meta.
+
+The push calls ``PushBillingCommand._progress`` after counting a row's outcome (inside the row's own
+transaction: no commit of its own), once with the number of rows it is about to push, and once at the
+end. Writes are throttled to one every ``PSA_PUSH_PROGRESS_SECONDS`` (default 1, the pages' polling
+period); the total and the final numbers are always written.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+from flask import current_app
+
+from plugin.daos.base import session
+from plugin.daos.runs import SyncRunHistoryDAO
+
+DONE_OUTCOMES = ("pushed", "failed", "skipped", "blocked")
+"""Run counts that mean a row is dealt with in this run (``recovered`` rows are counted again as pushed/failed)."""
+
+
+class RunProgress:
+    """Throttled publisher of one run's progress."""
+
+    def __init__(self) -> None:
+        self.total: int | None = None
+        self.interval = float(current_app.config.get("PSA_PUSH_PROGRESS_SECONDS", 1.0))
+        self._last = float("-inf")
+
+    def publish(self, run_id: int | None, counts: Counter, total: int | None = None, final: bool = False) -> None:
+        """Write the numbers when due; ``total`` = rows still to push (commits its own write)."""
+        done = sum(counts.get(outcome, 0) for outcome in DONE_OUTCOMES)
+        if total is not None:
+            self.total = done + total
+        now = time.monotonic()
+        if run_id is None or not (total is not None or final or now - self._last >= self.interval):
+            return
+        self._last = now
+        values = {"run_id": run_id, "done": done, "total": self.total, "failed": counts.get("failed", 0)}
+        SyncRunHistoryDAO.set_progress(run_id, done, self.total, values["failed"])
+        if total is not None:
+            session().commit()
+        from plugin.jobs import publish_job_progress
+
+        publish_job_progress(values)

@@ -1,0 +1,135 @@
+"""Progress of a billing push while it runs: on the run row, in the status API and in the RQ job's meta.
+
+In-process: the push's ``after_item`` hook reads what other processes see (a second connection, the
+REST API) after every row. With a real worker: the sandbox slows every write, the test polls the API
+and the job's meta while the push runs.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+from rq.job import Job
+from sqlalchemy import select
+
+from plugin.commands import run_progress
+from plugin.commands.push import PushBillingCommand
+from plugin.daos.base import session
+from plugin.jobs import redis_connection
+from plugin.models.psa import SyncRun
+from tests.support.card import session_client
+from tests.support.push import expected_transactions, push_setup
+
+pytestmark = pytest.mark.usefixtures("empty_sync_queues")
+REFUSE_ONE = {"kind": "status", "status": 400, "methods": ["POST"], "path": "/additions$", "count": 1,
+              "body": {"code": "InvalidObject", "message": "The agreement does not allow this product."}}
+
+
+def _committed_progress(partner_id: int):
+    """The latest run's progress as another connection sees it (only what is committed)."""
+    with session().get_bind().connect() as conn:
+        return conn.execute(select(SyncRun.id, SyncRun.progress_done, SyncRun.progress_total, SyncRun.progress_failed)
+                            .where(SyncRun.partner_id == partner_id).order_by(SyncRun.id.desc()).limit(1)).one()
+
+
+def test_each_row_moves_the_progress_others_see(app, cw_live):
+    app.config["PSA_PUSH_PROGRESS_SECONDS"] = 0
+    with app.app_context():
+        partner_id, _actor, customers = push_setup(cw_live, customers=2)
+        total = len(expected_transactions(customers))
+    client, _headers = session_client(app)
+    assert client.get("/api/v1/psa_sync/").get_json()["progress"] is None  # idle
+    rows, api = [], []
+
+    def after(_item_id):
+        rows.append(_committed_progress(partner_id))
+        api.append(client.get("/api/v1/psa_sync/progress").get_json()["progress"])
+
+    cw_live.set_faults([REFUSE_ONE])
+    with app.app_context():
+        result = PushBillingCommand(partner_id, "pilot.admin", after_item=after).run()
+    assert result.status == "partial" and result.counts["failed"] == 1 and total > 3
+    assert [r.progress_done for r in rows] == list(range(1, total + 1))
+    assert {r.progress_total for r in rows} == {total}  # known before the first row
+    failed = [r.progress_failed for r in rows]
+    assert failed == sorted(failed) and failed[-1] == 1
+    assert api == [{"run_id": result.run_id, "done": r.progress_done, "total": total, "failed": r.progress_failed}
+                   for r in rows]
+    status = client.get("/api/v1/psa_sync/").get_json()
+    assert status["progress"] is None and status["queued"] is False  # ended
+    assert status["runs"][0]["progress"] == {"run_id": result.run_id, "done": total, "total": total, "failed": 1}
+
+
+def test_progress_rides_on_the_rows_commits_and_is_throttled(app, cw_live, monkeypatch):
+    """One commit of its own per run (the total); per row it joins the row's transaction; at most one write
+    per PSA_PUSH_PROGRESS_SECONDS apart from the total and the final numbers."""
+    with app.app_context():
+        partner_id, _actor, customers = push_setup(cw_live, customers=2)
+        total = len(expected_transactions(customers))
+        commits, writes = [], []
+        real_session, real_set = run_progress.session, run_progress.SyncRunHistoryDAO.set_progress
+
+        class CountingSession:
+            def __call__(self):
+                return self
+
+            def commit(self):
+                commits.append(1)
+                real_session().commit()
+
+        monkeypatch.setattr(run_progress, "session", CountingSession())
+        monkeypatch.setattr(run_progress.SyncRunHistoryDAO, "set_progress",
+                            staticmethod(lambda *args: (writes.append(args), real_set(*args))))
+        app.config["PSA_PUSH_PROGRESS_SECONDS"] = 0
+        PushBillingCommand(partner_id).run()
+        assert len(commits) == 1 and len(writes) == total + 2  # the total, each row, the final numbers
+
+        from tests.support.push import add_history
+
+        add_history(partner_id, customers, total + 20)
+        commits.clear(), writes.clear()
+        app.config["PSA_PUSH_PROGRESS_SECONDS"] = 3600
+        run = PushBillingCommand(partner_id).run()
+        assert run.counts["pushed"] >= 15
+        assert len(commits) == 1 and len(writes) == 2  # the total and the final numbers: rows were throttled
+        assert writes[-1][1:] == (run.counts["pushed"], run.counts["pushed"], 0)
+
+
+def test_worker_publishes_progress_in_the_db_and_the_jobs_meta(app, cw_live, worker, monkeypatch):
+    monkeypatch.setenv("PSA_PUSH_PROGRESS_SECONDS", "0")
+    monkeypatch.setenv("PSA_CW_REQUESTS_PER_MINUTE", "0")
+    with app.app_context():
+        partner_id, _actor, customers = push_setup(cw_live, customers=2)
+        total = len(expected_transactions(customers))
+    cw_live.set_faults([{"kind": "latency", "ms": 120, "methods": ["POST"], "path": "/(additions|adjustments)$"}])
+    worker(queues="sync")
+    client, headers = session_client(app)
+    started = client.post("/api/v1/psa_sync/run", headers=headers)
+    assert started.status_code == 202
+    job_id = started.get_json()["job_id"]
+    seen_api, seen_meta = [], []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        live = client.get("/api/v1/psa_sync/progress").get_json()
+        if live["progress"]:
+            seen_api.append(live["progress"])
+        meta = Job.fetch(job_id, connection=_redis(app)).meta.get("progress")
+        if meta:
+            seen_meta.append(meta)
+        if live["last_run"] and live["last_run"]["status"] != "running" and not live["progress"]:
+            break
+        time.sleep(0.05)
+    assert live["last_run"]["status"] == "succeeded", live
+    mid_api = [p for p in seen_api if p["total"] and 0 < p["done"] < p["total"]]
+    mid_meta = [p for p in seen_meta if p["total"] and 0 < p["done"] < p["total"]]
+    assert len(mid_api) >= 2 and len(mid_meta) >= 2, (seen_api, seen_meta)
+    dones = [p["done"] for p in seen_api]
+    assert dones == sorted(dones) and {p["total"] for p in seen_api if p["total"]} == {total}
+    assert seen_meta[-1] == {"run_id": live["last_run"]["id"], "done": total, "total": total, "failed": 0}
+    assert live["last_run"]["progress"]["done"] == total
+
+
+def _redis(app):
+    """The app's Redis connection."""
+    with app.app_context():
+        return redis_connection()
