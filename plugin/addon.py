@@ -84,6 +84,15 @@ class ConnectWiseAddon(BaseManager):
         ab.add_api(AuditApi)
         # Billing push
         ab.add_api(SyncApi)
+        # Billing sync control (issue 9, part A): preview, approval, schedule, settings
+        from plugin.api.sync_control import SyncControlApi
+        from plugin.views.sync_control import SyncPreviewView, SyncSettingsView
+
+        ab.add_api(SyncControlApi)
+        ab.add_view(SyncPreviewView, permissions.MENU_SYNC_PREVIEW, icon="fa-eye",
+                    category=permissions.MENU_PSA, menu_cond=psa_menu_visible)
+        ab.add_view(SyncSettingsView, permissions.MENU_SYNC_SETTINGS, icon="fa-clock-o",
+                    category=permissions.MENU_PSA, menu_cond=psa_menu_visible)
         ab.menu.find(permissions.MENU_PSA).cond = psa_menu_visible
 
     def post_process(self) -> None:

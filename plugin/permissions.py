@@ -45,6 +45,9 @@ METHOD_PERMISSIONS = {
     "export": _R,
     # Billing push
     "run_push": _W, "retry_failed": _W, "run_detail": _R, "item_detail": _R,
+    # Billing sync control (issue 9, part A): preview, approval, settings
+    "prepare_preview": _W, "preview_detail": _R, "approve_preview": _W, "discard_preview": _W,
+    "get_settings": _R, "put_settings": _W,
 }
 
 # Menu entries (their names are also FAB "menu_access" view names).
@@ -52,6 +55,8 @@ MENU_MY_ORG = "My Organization"
 MENU_PSA = "PSA Integration"
 MENU_RECONCILIATION = "Reconciliation Center"
 MENU_PRODUCT_DEFAULTS = "Configure Product Defaults"
+MENU_SYNC_PREVIEW = "Billing Sync Preview"
+MENU_SYNC_SETTINGS = "Sync Settings"
 MENU_DISTRIBUTOR = "Distributor"
 MENU_PARTNER_FEATURES = "Partner Features"
 MENU_MARKETPLACE = "Marketplace"
@@ -73,7 +78,8 @@ _API_DOCS = [("^OpenApi$", "^can_get$"), ("^SwaggerView$", "^can_show$")]
 _PARTNER_RESOURCES = f"^({INTEGRATION}|{RULES}|{RECONCILIATION}|{SYNC}|{AUDIT}|{HUB_DATA})$"
 _PARTNER_MENUS = (
     f"^(My Account|{MENU_MY_ORG}|{MENU_PSA}|{MENU_RECONCILIATION}|{MENU_PRODUCT_DEFAULTS}|{MENU_MARKETPLACE}|Console|Audit Log"
-    "|Customers|Subscriptions|Billing Transactions)$"
+    "|Customers|Subscriptions|Billing Transactions"
+    f"|{MENU_SYNC_PREVIEW}|{MENU_SYNC_SETTINGS})$"
 )
 
 ROLES: dict[str, list[tuple[str, str]]] = {
