@@ -127,6 +127,8 @@ def build() -> dict:
         "PSA_PUSH_MAX_TRIES": int(os.environ.get("PSA_PUSH_MAX_TRIES", "6")),
         "PSA_PUSH_MAX_BACKOFF": float(os.environ.get("PSA_PUSH_MAX_BACKOFF", "30")),
         "PSA_CW_REQUESTS_PER_MINUTE": int(os.environ.get("PSA_CW_REQUESTS_PER_MINUTE", "600")),
+        "PSA_SCHEDULE_DEFAULT_TIME": os.environ.get("PSA_SCHEDULE_DEFAULT_TIME", "06:00"),
+        "PSA_SCHEDULE_CATCH_UP_MINUTES": float(os.environ.get("PSA_SCHEDULE_CATCH_UP_MINUTES", "360")),
         "ADDON_MANAGERS": ["plugin.addon.ConnectWiseAddon"],
         "APP_NAME": "MSP Hub",
         "APP_THEME": "",

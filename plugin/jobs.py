@@ -382,10 +382,20 @@ def tick_name() -> str:
 
 def make_scheduler(app: Flask, name: str | None = None):
     """RQ's cron scheduler, enqueuing ``schedule_tick`` on the fast queue every minute."""
+    import signal
+
     from rq.cron import CronScheduler
 
+    class Scheduler(CronScheduler):
+        """Stops on the first SIGINT/SIGTERM and ignores the next (Ctrl+C, then the demo stopping its children)."""
+
+        def _request_stop(self, signum, frame):
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            super()._request_stop(signum, frame)
+
     with app.app_context():
-        scheduler = CronScheduler(connection=redis_connection(), name=name or "")
+        scheduler = Scheduler(connection=redis_connection(), name=name or "")
         scheduler.register(schedule_tick, queue_name(FAST), interval=60, name=tick_name(),
                            job_timeout=120, result_ttl=600, failure_ttl=86400)
     return scheduler

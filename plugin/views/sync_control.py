@@ -7,8 +7,10 @@ from flask_appbuilder.security.decorators import has_access
 
 from plugin import permissions
 from plugin.commands.preview import awaiting_json
+from plugin.commands.exceptions import NotFoundError
 from plugin.commands.sync_settings import SyncSettingsCommand
 from plugin.daos.base import session
+from plugin.daos.control import SyncPreviewDAO
 from plugin.daos.hub import PartnerDAO
 from plugin.views.guards import partner_scope
 
@@ -28,11 +30,14 @@ class SyncPreviewView(BaseView):
         actor, partner_id = partner_scope(need="active")
         settings = SyncSettingsCommand(actor, partner_id).run()
         awaiting = awaiting_json(partner_id)
+        preview_id = request.args.get("preview", type=int)
+        if preview_id is not None and SyncPreviewDAO.in_partner(partner_id, preview_id) is None:
+            raise NotFoundError(f"Preview {preview_id} not found.")
         partner = PartnerDAO.find_by_id(partner_id)
         session().rollback()
         return self.render_template(
             "psa/sync_preview.html", partner=partner, settings=settings, awaiting=awaiting,
-            preview_id=request.args.get("preview", type=int) or (awaiting or {}).get("id"),
+            preview_id=preview_id or (awaiting or {}).get("id"),
             can_write=actor.can(permissions.WRITE, permissions.SYNC),
         )
 

@@ -80,6 +80,8 @@
     $('#preview-when').text(d.id ? 'Preview #' + d.id + ' prepared ' + when(d.prepared_at) + ' by ' + (d.source === 'schedule' ? 'the schedule' : d.prepared_by)
                                  : 'Live preview, ' + when(d.generated_at) + ' (not saved)');
     renderStatus(d);
+    $('#approval-label').text(d.approval_required ? 'required' : 'not required')
+      .toggleClass('label-warning', d.approval_required).toggleClass('label-default', !d.approval_required);
     renderTotals(d.totals, d.lookups);
     renderCatalog(d.catalog);
     renderLookups(d.lookups);
@@ -105,6 +107,12 @@
         (d.run_id ? '; pushed by run #' + d.run_id + '.' : '; the push is running…') + (d.note ? ' ' + d.note : ''));
     } else if (d.status === 'discarded') {
       $out.removeClass('hidden').text('Discarded by ' + d.discarded_by + ' on ' + when(d.discarded_at) + '; nothing of it was pushed.');
+    } else if (d.status === 'live' && d.awaiting_approval) {
+      var a = d.awaiting_approval;
+      $notice.removeClass('hidden').empty().append(
+        $('<strong></strong>').text('Preview #' + a.id + ' awaits approval '),
+        document.createTextNode('(' + a.transactions + ' transaction(s), net ' + money(a.net) + '). '),
+        $('<a class="alert-link"></a>').attr('href', a.url).text('Open it'));
     } else if (d.status === 'expired') {
       $out.removeClass('hidden').text('Expired: ' + (d.note || 'a newer preview replaced it.') + ' Press Preview for a new one.');
     }
@@ -115,7 +123,7 @@
     $('#tot-adjustments').text(t.adjustments);
     $('#tot-credits').text(money(t.credits));
     $('#tot-net').text(money(t.net));
-    $('#tot-scope').text(t.transactions + ' transaction(s), ' + t.customers + ' customer(s), ' + t.agreements + ' agreement(s)');
+    $('#tot-scope').text(t.transactions + ' transaction(s), ' + t.customers + ' customer(s)');
     $('#tot-lookups').text(lookups.count);
     var issues = [];
     if (t.blocked) { issues.push(t.blocked + ' waiting for a refused product'); }
@@ -168,7 +176,7 @@
       var $check = deciding ? $('<input type="checkbox" class="group-check">').attr('data-agreement', id)
         .attr('aria-label', 'Push ' + grp.customer_name + ' / ' + grp.agreement_name).prop('checked', !state.unchecked[id]) : '';
       var $toggle = $('<button type="button" class="btn btn-link btn-xs group-toggle"></button>').text(state.collapsed[id] ? 'Show lines' : 'Hide lines');
-      var $row = $('<tr class="psa-sync-group"></tr>').attr('data-agreement', id).append(
+      var $row = $('<tr class="psa-sync-group"></tr>').attr('data-agreement', id).attr('data-customer', grp.customer_id).append(
         $('<td class="psa-sync-check"></td>').append($check),
         $('<td></td>').append($('<strong></strong>').text(grp.customer_name), grp.company_name ? $('<div class="text-muted small"></div>').text('ConnectWise: ' + grp.company_name) : ''),
         $('<td></td>').append(document.createTextNode(grp.agreement_name + ' '), $('<span class="text-muted small"></span>').text('#' + grp.agreement_cw_id)),
