@@ -282,8 +282,8 @@ def enqueue_push(partner_id: int, requested_by: str = "system", preview_id: int 
         waiting = None if preview_id else _waiting_job(pointer)
         if waiting is not None:
             return waiting, False
-        job, created = enqueue_unique(SYNC, push_billing, *args,
-                                      job_id=f"{key}{f'-p{int(preview_id)}' if preview_id else ''}-{uuid.uuid4().hex[:12]}",
+        suffix = f"-p{int(preview_id)}" if preview_id else ""
+        job, created = enqueue_unique(SYNC, push_billing, *args, job_id=f"{key}{suffix}-{uuid.uuid4().hex[:12]}",
                                       timeout=int(current_app.config.get("PSA_PUSH_JOB_TIMEOUT", 3600)),
                                       result_ttl=3600, failure_ttl=86400)
         if not preview_id:

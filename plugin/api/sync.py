@@ -40,7 +40,17 @@ class SyncApi(PsaApi):
               description: 'states, running, runs, failed, refused_products'
               content:
                 application/json:
-                  schema: {type: object, properties: {states: {type: object}, running: {type: boolean}, runs: {type: array, items: {type: object}}, failed: {type: array, items: {type: object}}, refused_products: {type: array, items: {type: object}}, awaiting_approval: {type: object, nullable: true}, approval_required: {type: boolean}, next_run_at: {type: string, nullable: true}}}
+                  schema:
+                    type: object
+                    properties:
+                      states: {type: object}
+                      running: {type: boolean}
+                      runs: {type: array, items: {type: object}}
+                      failed: {type: array, items: {type: object}}
+                      refused_products: {type: array, items: {type: object}}
+                      awaiting_approval: {type: object, nullable: true, description: the preview awaiting approval}
+                      approval_required: {type: boolean}
+                      next_run_at: {type: string, nullable: true, description: next scheduled run (UTC)}
             403: {$ref: '#/components/responses/403'}
         """
         actor, partner_id = partner_scope(need="active")
@@ -57,7 +67,12 @@ class SyncApi(PsaApi):
               description: '{job_id, created}; with approval required {job_id: null, created, awaiting_approval}'
               content:
                 application/json:
-                  schema: {type: object, properties: {job_id: {type: string, nullable: true}, created: {type: boolean}, awaiting_approval: {type: object, nullable: true}}}
+                  schema:
+                    type: object
+                    properties:
+                      job_id: {type: string, nullable: true}
+                      created: {type: boolean}
+                      awaiting_approval: {type: object, nullable: true}
             403: {$ref: '#/components/responses/403'}
             503: {description: The job queue does not answer}
         """

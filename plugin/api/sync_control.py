@@ -18,7 +18,7 @@ from plugin.views.guards import partner_scope
 
 _PAGING = """
           - {in: query, name: page, schema: {type: integer, minimum: 1, maximum: 100000}}
-          - {in: query, name: page_size, schema: {type: integer, minimum: 1, maximum: 200}, description: groups per page}
+          - {in: query, name: page_size, schema: {type: integer, minimum: 1, maximum: 200}, description: groups/page}
           - {in: query, name: lines, schema: {type: integer, minimum: 0, maximum: 500}, description: lines per group}"""
 
 
@@ -119,7 +119,9 @@ class SyncControlApi(PsaApi):
               description: '{job_id, preview_id, transactions}'
               content:
                 application/json:
-                  schema: {type: object, properties: {job_id: {type: string}, preview_id: {type: integer}, transactions: {type: integer}}}
+                  schema:
+                    type: object
+                    properties: {job_id: {type: string}, preview_id: {type: integer}, transactions: {type: integer}}
             400: {$ref: '#/components/responses/400'}
             404: {$ref: '#/components/responses/404'}
             409: {$ref: '#/components/responses/409'}

@@ -222,7 +222,9 @@ def lookups_json(partner_id: int) -> dict:
 
 def preview_meta(preview) -> dict:
     """A prepared preview's own fields."""
-    at = (lambda v: v.isoformat() if v else None)
+    def at(value):
+        return value.isoformat() if value else None
+
     return {"id": preview.id, "status": preview.status, "source": preview.source, "prepared_by": preview.prepared_by,
             "prepared_at": at(preview.prepared_at), "approved_by": preview.approved_by,
             "approved_at": at(preview.approved_at), "discarded_by": preview.discarded_by,

@@ -253,7 +253,8 @@ def outbox_states(transaction_ids: list[int], chunk: int = 5000) -> dict[int, tu
     found: dict[int, tuple[str, int | None]] = {}
     for start in range(0, len(transaction_ids), chunk):
         part = transaction_ids[start:start + chunk]
-        for tx_id, state, run_id in session().execute(
-                select(SyncItem.transaction_id, SyncItem.state, SyncItem.run_id).where(SyncItem.transaction_id.in_(part))):
+        query = select(SyncItem.transaction_id, SyncItem.state, SyncItem.run_id).where(
+            SyncItem.transaction_id.in_(part))
+        for tx_id, state, run_id in session().execute(query):
             found[tx_id] = (state, run_id)
     return found
