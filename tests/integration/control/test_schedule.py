@@ -179,3 +179,19 @@ def test_the_scheduler_process_enqueues_the_tick_and_a_worker_runs_it(app, db_ur
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_a_partner_without_settings_runs_daily_at_the_default_time_with_approval(ctx, cw_live):
+    partner_id, _actor, _chosen = push_setup(cw_live, customers=1)
+    session().get(Partner, partner_id).timezone = TZ
+    session().commit()
+    assert session().scalar(select(SyncSettings).where(SyncSettings.partner_id == partner_id)) is None
+    slot = slot_instant(dt.datetime.now(zone(TZ)).date() + dt.timedelta(days=1), dt.time(6), zone(TZ))
+    assert ScheduleTickCommand(slot - dt.timedelta(seconds=30)).run() == []
+    assert session().scalar(select(SyncSettings).where(SyncSettings.partner_id == partner_id)) is None
+    assert ScheduleTickCommand(slot + dt.timedelta(seconds=30)).run() == [(partner_id, slot)]
+    assert ScheduleTickCommand(slot + dt.timedelta(seconds=90)).run() == []
+    row = session().scalar(select(SyncSettings).where(SyncSettings.partner_id == partner_id))
+    assert (row.schedule_time, row.approval) == ("06:00", "default")
+    outcome = run_queued(scheduled_job_id(partner_id, slot))
+    assert outcome["status"] == "awaiting_approval"  # no push has succeeded yet: the default asks for approval
