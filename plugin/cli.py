@@ -807,7 +807,7 @@ def sync_retry_failed(partner_id: int, item_ids: tuple[int, ...], username: str)
 # -- Billing sync control (issue 9, part A): preview, approval, settings, the scheduler ------------
 
 
-def _echo_preview(data: dict) -> None:
+def _echo_sync_preview(data: dict) -> None:
     """Print a preview: who/what, totals, catalog, look-ups, the page of groups with their lines."""
     t = data["totals"]
     head = f"Preview #{data['id']} ({data['status']})" if data.get("id") else "Preview (live, not saved)"
@@ -863,7 +863,7 @@ def sync_preview(partner_id: int, preview_id: int | None, as_json: bool, page: i
         data = PreviewDetailCommand(actor, preview_id, partner_id, page, page_size, lines).run()
     else:
         data = PreviewCommand(actor, partner_id, page, page_size, lines).run()
-    _echo_json(data) if as_json else _echo_preview(data)
+    _echo_json(data) if as_json else _echo_sync_preview(data)
 
 
 @sync_cli.command("prepare")
@@ -879,7 +879,7 @@ def sync_prepare(partner_id: int, username: str) -> None:
     if preview_id is None:
         click.echo("Nothing to push: no preview prepared.")
         return
-    _echo_preview(PreviewDetailCommand(actor, preview_id, partner_id, lines=0).run())
+    _echo_sync_preview(PreviewDetailCommand(actor, preview_id, partner_id, lines=0).run())
 
 
 @sync_cli.command("approve")
