@@ -131,6 +131,8 @@ def build() -> dict:
         "PSA_ALERT_EMAIL_HOOK": os.environ.get("PSA_ALERT_EMAIL_HOOK", "plugin.alerts:log_alert_email"),
         "PSA_ALERT_EMAIL_TO": os.environ.get("PSA_ALERT_EMAIL_TO", ""),
         "PSA_PUBLIC_URL": os.environ.get("PSA_PUBLIC_URL", ""),
+        "PSA_SCHEDULE_DEFAULT_TIME": os.environ.get("PSA_SCHEDULE_DEFAULT_TIME", "06:00"),
+        "PSA_SCHEDULE_CATCH_UP_MINUTES": float(os.environ.get("PSA_SCHEDULE_CATCH_UP_MINUTES", "360")),
         "ADDON_MANAGERS": ["plugin.addon.ConnectWiseAddon"],
         "APP_NAME": "MSP Hub",
         "APP_THEME": "",

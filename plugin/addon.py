@@ -90,6 +90,15 @@ class ConnectWiseAddon(BaseManager):
 
         ab.add_view(SyncHistoryView, permissions.MENU_SYNC, icon="fa-cloud-upload", category=permissions.MENU_PSA,
                     menu_cond=psa_menu_visible)
+        # Billing sync control (issue 9, part A): preview, approval, schedule, settings
+        from plugin.api.sync_control import SyncControlApi
+        from plugin.views.sync_control import SyncPreviewView, SyncSettingsView
+
+        ab.add_api(SyncControlApi)
+        ab.add_view(SyncPreviewView, permissions.MENU_SYNC_PREVIEW, icon="fa-eye",
+                    category=permissions.MENU_PSA, menu_cond=psa_menu_visible)
+        ab.add_view(SyncSettingsView, permissions.MENU_SYNC_SETTINGS, icon="fa-clock-o",
+                    category=permissions.MENU_PSA, menu_cond=psa_menu_visible)
         ab.menu.find(permissions.MENU_PSA).cond = psa_menu_visible
 
     def post_process(self) -> None:

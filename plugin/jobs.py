@@ -262,8 +262,11 @@ def push_job_id(partner_id: int) -> str:
 WAITING_STATUSES = frozenset({"queued", "deferred", "scheduled"})
 
 
-def enqueue_push(partner_id: int, requested_by: str = "system") -> tuple[Job, bool]:
+def enqueue_push(partner_id: int, requested_by: str = "system", preview_id: int = 0) -> tuple[Job, bool]:
     """Enqueue ``push_billing(partner_id)``; a push still *waiting* in the queue is joined instead.
+
+    With ``preview_id`` (sync control, issue 9) the job pushes that approved preview's transactions
+    only; such a job is never joined (each approval is enqueued once, by its compare-and-set).
 
     The job id is the business key plus a nonce, and the key points at the waiting job: RQ never
     re-runs a job whose worker was SIGKILLed and keeps calling it "started", so a fixed id would
@@ -274,15 +277,17 @@ def enqueue_push(partner_id: int, requested_by: str = "system") -> tuple[Job, bo
     """
     key = push_job_id(partner_id)
     pointer = f"{current_app.config['PSA_QUEUE_PREFIX']}:waiting:{key}"
+    args = (int(partner_id), requested_by) + ((int(preview_id),) if preview_id else ())
     try:
-        waiting = _waiting_job(pointer)
+        waiting = None if preview_id else _waiting_job(pointer)
         if waiting is not None:
             return waiting, False
-        job, created = enqueue_unique(SYNC, push_billing, int(partner_id), requested_by,
-                                      job_id=f"{key}-{uuid.uuid4().hex[:12]}",
+        suffix = f"-p{int(preview_id)}" if preview_id else ""
+        job, created = enqueue_unique(SYNC, push_billing, *args, job_id=f"{key}{suffix}-{uuid.uuid4().hex[:12]}",
                                       timeout=int(current_app.config.get("PSA_PUSH_JOB_TIMEOUT", 3600)),
                                       result_ttl=3600, failure_ttl=86400)
-        redis_connection().set(pointer, job.id, ex=86400)
+        if not preview_id:
+            redis_connection().set(pointer, job.id, ex=86400)
     except RedisError as exc:
         raise UnavailableError("The job queue does not answer; the push could not be started.") from exc
     return job, created
@@ -300,8 +305,9 @@ def _waiting_job(pointer: str) -> Job | None:
     return job if job.get_status(refresh=True) in WAITING_STATUSES else None
 
 
-def push_billing(partner_id: int, requested_by: str = "system") -> dict | str:
-    """Job (sync queue): push the partner's eligible billing transactions to ConnectWise."""
+def push_billing(partner_id: int, requested_by: str = "system", preview_id: int = 0) -> dict | str:
+    """Job (sync queue): push the partner's eligible billing transactions to ConnectWise
+    (with ``preview_id``: only the transactions chosen in that approved preview)."""
     from rq import get_current_job
 
     from plugin.commands.push import PushBillingCommand
@@ -309,6 +315,10 @@ def push_billing(partner_id: int, requested_by: str = "system") -> dict | str:
     if not partner_may_run(partner_id, "push_billing"):
         return "skipped: feature off"
     job = get_current_job()
+    if preview_id:
+        from plugin.commands.preview import push_approved
+
+        return push_approved(int(partner_id), int(preview_id), requested_by, job.id if job else None)
     return PushBillingCommand(int(partner_id), requested_by, job.id if job else None).run(wait=True).as_dict()
 
 
@@ -345,3 +355,68 @@ def push_waiting(partner_id: int) -> bool:
         return _waiting_job(pointer) is not None
     except RedisError:
         return False
+# -- Sync schedule (issue 9): a tick every minute, one run per partner and slot --------------------
+
+
+def schedule_tick() -> list[str]:
+    """Job (fast queue, every minute from ``flask psa scheduler``): start the partners' due runs."""
+    from plugin.commands.schedule import ScheduleTickCommand
+
+    return [f"{partner_id}@{slot.isoformat()}" for partner_id, slot in ScheduleTickCommand().run()]
+
+
+def scheduled_job_id(partner_id: int, slot) -> str:
+    """The scheduled run's business key: the partner and the slot (a slot runs once)."""
+    return f"{current_app.config['PSA_QUEUE_PREFIX']}-scheduled-{int(partner_id)}-{slot:%Y%m%dT%H%MZ}"
+
+
+def enqueue_scheduled(partner_id: int, slot) -> Job:
+    """Enqueue ``scheduled_sync(partner_id, slot)`` once per partner and slot.
+
+    :raises UnavailableError: when Redis does not answer.
+    """
+    try:
+        job, _created = enqueue_unique(SYNC, scheduled_sync, int(partner_id), slot.isoformat(),
+                                       job_id=scheduled_job_id(partner_id, slot),
+                                       timeout=int(current_app.config.get("PSA_PUSH_JOB_TIMEOUT", 3600)),
+                                       result_ttl=86400, failure_ttl=86400)
+    except RedisError as exc:
+        raise UnavailableError("The job queue does not answer; the scheduled sync could not be started.") from exc
+    return job
+
+
+@partner_logged
+def scheduled_sync(partner_id: int, slot: str) -> dict:
+    """Job (sync queue): the partner's scheduled run: a preview awaiting approval, or the push."""
+    from rq import get_current_job
+
+    from plugin.commands.schedule import ScheduledSyncCommand
+
+    job = get_current_job()
+    return ScheduledSyncCommand(int(partner_id), slot, job.id if job else None).run()
+
+
+def tick_name() -> str:
+    """The cron job's name in RQ (per queue prefix, so deployments sharing a Redis stay apart)."""
+    return f"{current_app.config['PSA_QUEUE_PREFIX']}-schedule-tick"
+
+
+def make_scheduler(app: Flask, name: str | None = None):
+    """RQ's cron scheduler, enqueuing ``schedule_tick`` on the fast queue every minute."""
+    import signal
+
+    from rq.cron import CronScheduler
+
+    class Scheduler(CronScheduler):
+        """Stops on the first SIGINT/SIGTERM and ignores the next (Ctrl+C, then the demo stopping its children)."""
+
+        def _request_stop(self, signum, frame):
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            super()._request_stop(signum, frame)
+
+    with app.app_context():
+        scheduler = Scheduler(connection=redis_connection(), name=name or "")
+        scheduler.register(schedule_tick, queue_name(FAST), interval=60, name=tick_name(),
+                           job_timeout=120, result_ttl=600, failure_ttl=86400)
+    return scheduler

@@ -47,6 +47,9 @@ METHOD_PERMISSIONS = {
     "run_push": _W, "retry_failed": _W, "run_detail": _R, "item_detail": _R,
     # Billing sync as people follow it (issue 9): progress, run history, a run's failed rows, alerts
     "progress": _R, "run_list": _R, "run_failures": _R, "run_page": _R, "acknowledge": _W,
+    # Billing sync control (issue 9, part A): preview, approval, settings
+    "prepare_preview": _W, "preview_detail": _R, "approve_preview": _W, "discard_preview": _W,
+    "get_settings": _R, "put_settings": _W,
 }
 
 # Menu entries (their names are also FAB "menu_access" view names).
@@ -54,6 +57,8 @@ MENU_MY_ORG = "My Organization"
 MENU_PSA = "PSA Integration"
 MENU_RECONCILIATION = "Reconciliation Center"
 MENU_PRODUCT_DEFAULTS = "Configure Product Defaults"
+MENU_SYNC_PREVIEW = "Billing Sync Preview"
+MENU_SYNC_SETTINGS = "Sync Settings"
 MENU_DISTRIBUTOR = "Distributor"
 MENU_PARTNER_FEATURES = "Partner Features"
 MENU_MARKETPLACE = "Marketplace"
@@ -78,7 +83,7 @@ _PARTNER_RESOURCES = f"^({INTEGRATION}|{RULES}|{RECONCILIATION}|{SYNC}|{AUDIT}|{
 _PARTNER_MENUS = (
     f"^(My Account|{MENU_MY_ORG}|{MENU_PSA}|{MENU_RECONCILIATION}|{MENU_PRODUCT_DEFAULTS}|{MENU_MARKETPLACE}|Console|Audit Log"
     "|Customers|Subscriptions|Billing Transactions"
-    f"|{MENU_SYNC}|{MENU_SYNC_RUNS}|{MENU_SYNC_ITEMS})$"
+    f"|{MENU_SYNC}|{MENU_SYNC_RUNS}|{MENU_SYNC_ITEMS}|{MENU_SYNC_PREVIEW}|{MENU_SYNC_SETTINGS})$"
 )
 
 ROLES: dict[str, list[tuple[str, str]]] = {

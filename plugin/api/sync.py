@@ -45,7 +45,20 @@ class SyncApi(PsaApi):
               description: 'states, running, runs, failed, refused_products, progress (null when idle), queued, alert'
               content:
                 application/json:
-                  schema: {type: object, properties: {states: {type: object}, running: {type: boolean}, runs: {type: array, items: {$ref: '#/components/schemas/SyncRunSchema'}}, failed: {type: array, items: {type: object}}, refused_products: {type: array, items: {type: object}}, progress: {allOf: [{$ref: '#/components/schemas/SyncProgressSchema'}], nullable: true}, queued: {type: boolean}, alert: {allOf: [{$ref: '#/components/schemas/SyncAlertSchema'}], nullable: true}}}
+                  schema:
+                    type: object
+                    properties:
+                      states: {type: object}
+                      running: {type: boolean}
+                      runs: {type: array, items: {$ref: '#/components/schemas/SyncRunSchema'}}
+                      failed: {type: array, items: {type: object}}
+                      refused_products: {type: array, items: {type: object}}
+                      awaiting_approval: {type: object, nullable: true, description: the preview awaiting approval}
+                      approval_required: {type: boolean}
+                      next_run_at: {type: string, nullable: true, description: next scheduled run (UTC)}
+                      progress: {allOf: [{$ref: '#/components/schemas/SyncProgressSchema'}], nullable: true}
+                      queued: {type: boolean}
+                      alert: {allOf: [{$ref: '#/components/schemas/SyncAlertSchema'}], nullable: true}
             403: {$ref: '#/components/responses/403'}
         """
         actor, partner_id = partner_scope(need="active")
@@ -54,15 +67,20 @@ class SyncApi(PsaApi):
     @expose("/run", methods=["POST"])
     @protect()
     def run_push(self):
-        """Start a push now (a push waiting in the queue is joined).
+        """Start a push now (a push waiting in the queue is joined); with approval required, prepare a preview.
         ---
         post:
           responses:
             202:
-              description: '{job_id, created}'
+              description: '{job_id, created}; with approval required {job_id: null, created, awaiting_approval}'
               content:
                 application/json:
-                  schema: {type: object, properties: {job_id: {type: string}, created: {type: boolean}}}
+                  schema:
+                    type: object
+                    properties:
+                      job_id: {type: string, nullable: true}
+                      created: {type: boolean}
+                      awaiting_approval: {type: object, nullable: true}
             403: {$ref: '#/components/responses/403'}
             503: {description: The job queue does not answer}
         """

@@ -108,8 +108,11 @@ class PushBillingCommand:
     """One billing push for a partner (the sync job's body; also ``flask psa sync run --inline``)."""
 
     def __init__(self, partner_id: int, requested_by: str = "system", job_id: str | None = None,
-                 after_item: Callable[[int], None] | None = None, client: ConnectWiseClient | None = None):
+                 after_item: Callable[[int], None] | None = None, client: ConnectWiseClient | None = None,
+                 only_transactions: set[int] | None = None):
         self.partner_id, self.requested_by, self.job_id = int(partner_id), requested_by, job_id
+        # Sync control (issue 9): push only these transactions (an approved preview); other rows stay pending
+        self.only_transactions = None if only_transactions is None else set(only_transactions)
         self.after_item = after_item or (lambda _item_id: None)
         self.client = client
         self.token = uuid.uuid4().hex
@@ -139,6 +142,7 @@ class PushBillingCommand:
             self._refresh_outbox()
             self._move_pushed_rows()
             self._push_pending()
+            self._count_ineligible()  # sync control (issue 9): approved transactions that were not pushable
             self.result.status = "partial" if self.result.counts.get(FAILED) or self.result.counts.get("blocked") \
                 else "succeeded"
         except IntegrationStoppedError as err:
@@ -193,7 +197,9 @@ class PushBillingCommand:
 
     def _throttle(self):
         """The partner's shared per-minute limit (None when configured off)."""
-        per_minute = int(current_app.config.get("PSA_CW_REQUESTS_PER_MINUTE", 0) or 0)
+        from plugin.commands.sync_settings import partner_requests_per_minute  # the partner's limit (issue 9)
+
+        per_minute = partner_requests_per_minute(self.partner_id)
         if per_minute < 1:
             return None
         from plugin.ratelimit import PartnerRateLimiter
@@ -424,13 +430,13 @@ class PushBillingCommand:
 
     def _push_pending(self) -> None:
         """Catalog sync for the pending rows' products, then each row in transaction order."""
-        pending = _pending_transactions(self.partner_id)
+        pending = _pending_transactions(self.partner_id, self.only_transactions)
         self._progress(total=len(pending))
         before, writes = self.client.call_count, self.result.writes
         catalog = CatalogSync(self.partner_id, self.client, self._create_once).ensure(pending)
         self.result.catalog_calls = self.client.call_count - before
         self.result.writes = writes  # the catalog's own creates are counted in catalog_calls
-        for item_id in _ids(self.partner_id, PENDING):
+        for item_id in _ids(self.partner_id, PENDING, self.only_transactions):
             self._guard()
             self._heartbeat()
             snapshot = self._claim(item_id, catalog)
@@ -471,6 +477,21 @@ class PushBillingCommand:
         session().flush()
         self.result.counts["blocked"] += 1
         return None
+
+    # -- sync control (issue 9): what an approved preview could not push ---------------------------
+
+    @transaction
+    def _count_ineligible(self) -> None:
+        """Count chosen transactions no longer eligible (no row, skipped, or pushed by an earlier run)."""
+        if self.only_transactions is None:
+            return
+        from plugin.daos.control import outbox_states
+
+        states = outbox_states(sorted(self.only_transactions))
+        gone = [t for t in self.only_transactions if states.get(t, (SKIPPED, None))[0] == SKIPPED
+                or (states[t][0] == PUSHED and states[t][1] != self.result.run_id)]
+        if gone:
+            self.result.counts["ineligible"] = len(gone)
 
     # -- delivering one row ----------------------------------------------------------------------
 
@@ -591,15 +612,18 @@ def _new_row(partner_id: int, target, run_id: int | None) -> dict:
 
 
 @transaction
-def _ids(partner_id: int, state: str) -> list[int]:
-    """Row ids in one state (own short transaction)."""
-    return OutboxDAO.item_ids(partner_id, state)
+def _ids(partner_id: int, state: str, only: set[int] | None = None) -> list[int]:
+    """Row ids in one state (own short transaction); with ``only``, of those transactions alone."""
+    if only is None:
+        return OutboxDAO.item_ids(partner_id, state)
+    return [item.id for item in OutboxDAO.items(partner_id, (state,)) if item.transaction_id in only]
 
 
 @transaction
-def _pending_transactions(partner_id: int) -> list[int]:
-    """Transaction ids of the pending rows."""
-    return [item.transaction_id for item in OutboxDAO.items(partner_id, (PENDING,))]
+def _pending_transactions(partner_id: int, only: set[int] | None = None) -> list[int]:
+    """Transaction ids of the pending rows (with ``only``, of those transactions alone)."""
+    return [item.transaction_id for item in OutboxDAO.items(partner_id, (PENDING,))
+            if only is None or item.transaction_id in only]
 
 
 @transaction

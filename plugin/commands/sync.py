@@ -55,11 +55,13 @@ class SyncStatus:
     failed: list = field(default_factory=list)
     refused_products: list = field(default_factory=list)
     live: dict = field(default_factory=dict)  # issue 9: progress, queued, alert (plugin.commands.sync_runs)
+    control: dict = field(default_factory=dict)  # sync control (issue 9): awaiting_approval, approval, schedule
 
     def as_dict(self) -> dict:
         """JSON form."""
         return {"partner_id": self.partner_id, "states": self.states, "running": self.running,
-                "runs": self.runs, "failed": self.failed, "refused_products": self.refused_products, **self.live}
+                "runs": self.runs, "failed": self.failed, "refused_products": self.refused_products,
+                **self.live, **self.control}
 
 
 class SyncStatusCommand(BaseCommand):
@@ -84,9 +86,19 @@ class SyncStatusCommand(BaseCommand):
         status = SyncStatus(self.partner_id, OutboxDAO.state_counts(self.partner_id),
                             SyncLeaseDAO.is_held(self.partner_id),
                             [run_json(r) for r in SyncRunDAO.recent(self.partner_id, 10)], failed, refused,
-                            live_state(self.partner_id))
+                            live_state(self.partner_id), control_status(self.partner_id))
         session().rollback()
         return status
+
+
+def control_status(partner_id: int) -> dict:
+    """Sync control's part of the status (issue 9): the preview awaiting approval, approval, next run."""
+    from plugin.commands.preview import awaiting_json
+    from plugin.commands.sync_settings import effective_settings
+
+    settings = effective_settings(partner_id).as_dict()
+    return {"awaiting_approval": awaiting_json(partner_id), "approval_required": settings["approval_required"],
+            "next_run_at": settings["next_run_at"]}
 
 
 class RunPushCommand(BaseCommand):
@@ -99,8 +111,14 @@ class RunPushCommand(BaseCommand):
         """Tenant, integration, write permission."""
         self.partner_id = sync_scope(self.actor, self.partner_id, write=True)
 
-    @transaction
     def run(self) -> dict:
+        """Enqueue the job and audit it; with approval required, prepare a preview awaiting approval instead."""
+        if self._needs_approval():
+            return self._prepare()
+        return self._enqueue()
+
+    @transaction
+    def _enqueue(self) -> dict:
         """Enqueue the job and audit it."""
         from plugin.jobs import enqueue_push
 
@@ -110,10 +128,29 @@ class RunPushCommand(BaseCommand):
               job_id=job.id, created=created)
         return {"job_id": job.id, "created": created}
 
+    @transaction
+    def _needs_approval(self) -> bool:
+        """Checks, then whether the partner's pushes must be approved first (sync control, issue 9)."""
+        from plugin.commands.sync_settings import approval_required
+
+        self.validate()
+        return approval_required(self.partner_id)
+
+    def _prepare(self) -> dict:
+        """Sync now with approval required: a preview awaiting approval, nothing pushed."""
+        from plugin.commands.preview import PreparePreviewCommand, awaiting_json
+
+        preview_id = PreparePreviewCommand(self.actor, self.partner_id).run()
+        awaiting = awaiting_json(self.partner_id)
+        session().rollback()
+        return {"job_id": None, "created": preview_id is not None, "awaiting_approval": awaiting}
+
     def run_inline(self) -> dict:
         """Run the push in this process (the CLI's ``--inline``), after the same checks; audited."""
         from plugin.commands.push import PushBillingCommand
 
+        if self._needs_approval():
+            return self._prepare()
         self._audit_inline()
         return PushBillingCommand(self.partner_id, self.actor.username).run(wait=True).as_dict()
 

@@ -150,6 +150,8 @@ def run_demo(app: Flask, host: str, port: int) -> None:
         env = {**os.environ, "PSA_ENV": app.config["PSA_ENV"], "REDIS_URL": redis_url,
                "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "FLASK_APP": "app"}
         procs.start([sys.executable, "-m", "flask", "psa", "worker"], env, "RQ worker (fast, sync queues)")
+        procs.start([sys.executable, "-m", "flask", "psa", "scheduler"], env,
+                    "sync scheduler (schedule tick every minute)")
         procs.start([sys.executable, "-m", "flask", "psa", "sandbox", "--port", str(SANDBOX_PORT),
                      "--data", str(instance / "sandbox.db")], env, f"ConnectWise sandbox on port {SANDBOX_PORT}")
         print_logins(f"http://{host}:{port}")

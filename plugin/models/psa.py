@@ -505,3 +505,77 @@ class CatalogSync(Model):
         UniqueConstraint("partner_id", "product_id"),
         CheckConstraint("status IN ('synced', 'refused')", name="ck_catalog_sync_status"),
     )
+
+
+# -- Billing sync control (issue 9, part A): settings, schedule, previews and approval -----------
+
+APPROVAL_MODES = "('default', 'always', 'never')"
+PREVIEW_STATUSES = "('awaiting_approval', 'approved', 'discarded', 'expired')"
+
+
+class SyncSettings(Model):
+    """A partner's sync settings: schedule, approval, ConnectWise request limit (no row: the defaults)."""
+
+    __tablename__ = "psa_sync_settings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("hub_partner.id"), unique=True)
+    schedule_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    schedule_time: Mapped[str] = mapped_column(String(5), default="06:00")
+    schedule_days: Mapped[str] = mapped_column(String(27), default="mon,tue,wed,thu,fri,sat,sun")
+    schedule_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_slot_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    approval: Mapped[str] = mapped_column(String(8), default="default")
+    requests_per_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    updated_by: Mapped[str] = mapped_column(String(100), default="system")
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    partner: Mapped[Partner] = relationship()
+    __table_args__ = (
+        CheckConstraint(f"approval IN {APPROVAL_MODES}", name="ck_sync_settings_approval"),
+        CheckConstraint("requests_per_minute IS NULL OR requests_per_minute > 0", name="ck_sync_settings_limit"),
+    )
+
+
+class SyncPreview(Model):
+    """A prepared preview of a push: who/what prepared it, totals, its transactions, the decision, the run."""
+
+    __tablename__ = "psa_sync_preview"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("hub_partner.id"), index=True)
+    source: Mapped[str] = mapped_column(String(10), default="manual")
+    prepared_by: Mapped[str] = mapped_column(String(100), default="system")
+    prepared_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default="awaiting_approval")
+    totals: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    catalog: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    lookups: Mapped[int] = mapped_column(Integer, default=0)
+    selection: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    approved_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    discarded_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    discarded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    job_id: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("psa_sync_run.id", ondelete="SET NULL"), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    partner: Mapped[Partner] = relationship()
+    __table_args__ = (
+        CheckConstraint(f"status IN {PREVIEW_STATUSES}", name="ck_sync_preview_status"),
+        CheckConstraint("source IN ('manual', 'schedule')", name="ck_sync_preview_source"),
+        Index("uq_psa_sync_preview_awaiting", "partner_id", unique=True,
+              sqlite_where=text("status = 'awaiting_approval'"),
+              postgresql_where=text("status = 'awaiting_approval'")),
+    )
+
+    def __repr__(self) -> str:
+        return f"Preview {self.id} {self.status}"
+
+
+class SyncPreviewItem(Model):
+    """One transaction a preview covers, its target agreement, and whether the partner chose it."""
+
+    __tablename__ = "psa_sync_preview_item"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preview_id: Mapped[int] = mapped_column(ForeignKey("psa_sync_preview.id", ondelete="CASCADE"))
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("hub_billing_transaction.id"))
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("psa_cw_agreement.id"))
+    selected: Mapped[bool] = mapped_column(Boolean, default=True)
+    __table_args__ = (UniqueConstraint("preview_id", "transaction_id"),)

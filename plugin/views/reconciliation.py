@@ -22,9 +22,12 @@ class ReconciliationView(BaseView):
     @has_access
     def index(self):
         """Render the page shell (active integration required)."""
+        from plugin.commands.preview import awaiting_json  # sync control (issue 9): the approval banner
+
         actor, partner_id = partner_scope(need="active")
         return self.render_template(
             "psa/reconciliation.html", partner=PartnerDAO.find_by_id(partner_id), periods=PERIODS,
             can_write=actor.can(permissions.WRITE, permissions.RECONCILIATION),
             can_sync=actor.can(permissions.WRITE, permissions.SYNC),  # billing sync widget (issue 9)
+            awaiting_approval=awaiting_json(partner_id),
         )

@@ -223,19 +223,30 @@ def b_sync_records(partner_id, tx):
                     agreement_cw_id=888001, last_error_code="B-ONLY-CODE", last_error_message="B-ONLY-SYNC-MESSAGE",
                     run_id=run.id)
     session().add(item)
+    # Billing sync control (issue 9): a preview of B's awaiting approval
+    from plugin.models.psa import SyncPreview
+
+    preview = SyncPreview(partner_id=partner_id, source="manual", prepared_by="fabrikam.admin",
+                          status="awaiting_approval", totals={"transactions": 1, "net": "1.00"},
+                          note="B-ONLY-PREVIEW-NOTE")
+    session().add(preview)
     session().commit()
-    return {"Run": run.id, "SyncRun": run.id, "Item": item.id, "SyncItem": item.id}, ["B-ONLY-RUN-ERROR",
-                                                                                        "B-ONLY-SYNC-MESSAGE"]
+    return {"Run": run.id, "SyncRun": run.id, "Item": item.id, "SyncItem": item.id, "Preview": preview.id,
+            "SyncPreview": preview.id}, ["B-ONLY-RUN-ERROR", "B-ONLY-SYNC-MESSAGE", "B-ONLY-PREVIEW-NOTE"]
 
 
 def b_sync_snapshot(partner_id):
-    """B's outbox rows (state, attempts) and runs (status, alert acknowledgement: issue 9)."""
-    from plugin.models.psa import SyncItem, SyncRun
+    """B's outbox rows (state, attempts), runs (status, alert acknowledgement), previews (status) and sync settings."""
+    from plugin.models.psa import SyncItem, SyncPreview, SyncRun, SyncSettings
 
     return (tuple(session().execute(select(SyncItem.id, SyncItem.state, SyncItem.attempts)
                                     .where(SyncItem.partner_id == partner_id)).all()),
             tuple(session().execute(select(SyncRun.id, SyncRun.status, SyncRun.acknowledged_at)
-                                    .where(SyncRun.partner_id == partner_id)).all()))
+                                    .where(SyncRun.partner_id == partner_id)).all()),
+            tuple(session().execute(select(SyncPreview.id, SyncPreview.status, SyncPreview.approved_by)
+                                    .where(SyncPreview.partner_id == partner_id)).all()),
+            tuple(session().execute(select(SyncSettings.id, SyncSettings.updated_at)
+                                    .where(SyncSettings.partner_id == partner_id)).all()))
 
 
 def test_sync_run_and_item_of_partner_b_answer_404(app, client, cw_live):
@@ -252,8 +263,13 @@ def test_sync_run_and_item_of_partner_b_answer_404(app, client, cw_live):
                # issue 9: B's run page, its failed rows, acknowledging its alert, the console views
                client.get(f"/psa/sync/runs/{ids['Run']}"), client.get(f"/api/v1/psa_sync/runs/{ids['Run']}/failed"),
                client.post(f"/api/v1/psa_sync/runs/{ids['Run']}/acknowledge", headers=headers),
-               client.get(f"/syncrunview/show/{ids['Run']}"), client.get(f"/syncitemview/show/{ids['Item']}")]
-    assert [r.status_code for r in answers] == [404] * 8
+               client.get(f"/syncrunview/show/{ids['Run']}"), client.get(f"/syncitemview/show/{ids['Item']}"),
+               # sync control (issue 9): B's preview
+               client.get(f"/api/v1/psa_sync/previews/{ids['Preview']}"),
+               client.post(f"/api/v1/psa_sync/previews/{ids['Preview']}/approve", json={}, headers=headers),
+               client.post(f"/api/v1/psa_sync/previews/{ids['Preview']}/discard", headers=headers),
+               client.get(f"/psa/sync/preview/?preview={ids['Preview']}")]
+    assert [r.status_code for r in answers] == [404] * 12
     assert not any(m in r.get_data(as_text=True) for r in answers for m in markers)
     with app.app_context():
         assert b_snapshot() == before

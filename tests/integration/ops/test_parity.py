@@ -56,6 +56,13 @@ API_TO_CLI = {
     ("GET", "/api/v1/psa_sync/runs"): "sync runs",
     ("GET", "/api/v1/psa_sync/runs/<psa_id:run_id>/failed"): "sync show-run",
     ("POST", "/api/v1/psa_sync/runs/<psa_id:run_id>/acknowledge"): "sync acknowledge",
+    ("GET", "/api/v1/psa_sync/preview"): "sync preview",
+    ("POST", "/api/v1/psa_sync/previews"): "sync prepare",
+    ("GET", "/api/v1/psa_sync/previews/<psa_id:preview_id>"): "sync preview",
+    ("POST", "/api/v1/psa_sync/previews/<psa_id:preview_id>/approve"): "sync approve|sync push",
+    ("POST", "/api/v1/psa_sync/previews/<psa_id:preview_id>/discard"): "sync discard",
+    ("GET", "/api/v1/psa_sync/settings"): "sync settings",
+    ("PUT", "/api/v1/psa_sync/settings"): "sync settings",
 }
 """Each of the plugin's REST endpoints and the CLI command(s) that do the same (``|`` separates several)."""
 

@@ -39,3 +39,17 @@ def test_readme_curl_session(app, cw_live):
     assert client.delete(f"{api}/psa_reconciliation/mappings/{customer['id']}", headers=auth).status_code == 200
     audit = client.get(f"{api}/psa_audit/?action=customer.*", headers=auth).get_json()["result"]
     assert audit and [a["action"] for a in audit[:2]] == ["customer.unmap", "customer.map"]
+    # billing sync (issue 9): preview, Sync now with approval on, approve, the run
+    totals = client.get(f"{api}/psa_sync/preview?page_size=5&lines=3", headers=auth).get_json()["totals"]
+    assert totals["transactions"] > 0
+    started = client.post(f"{api}/psa_sync/run", headers=auth)
+    assert started.status_code == 202
+    preview = started.get_json()["awaiting_approval"]["id"]
+    approved = client.post(f"{api}/psa_sync/previews/{preview}/approve", headers=auth, json={})
+    assert approved.status_code == 202
+    with app.app_context():  # what the worker does with the queued job
+        from tests.support.control import run_queued
+
+        run_queued(approved.get_json()["job_id"])
+    run = client.get(f"{api}/psa_sync/", headers=auth).get_json()["runs"][0]
+    assert run["status"] == "succeeded" and run["counts"]["pushed"] == totals["transactions"]

@@ -407,7 +407,7 @@ def test_rest_and_cli_take_the_move_choice(app, client, cw_live):
     assert done.status_code == 200, done.json
     assert done.json["mapping"]["move_pushed"] and done.json["mapping"]["move_transaction_ids"] == \
         preview["move_candidates"]
-    rows = client.get(f"/api/v1/psa_sync/").json
+    rows = client.get("/api/v1/psa_sync/").json
     assert rows["states"]["moving"] == len(preview["move_candidates"])
     runner = app.test_cli_runner()
     base = ["--partner", str(partner_id), "--as", "pilot.admin", "--subscription", str(ids["sub"])]

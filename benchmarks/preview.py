@@ -1,0 +1,150 @@
+"""Time of a billing sync preview on a big partner (no ConnectWise: the catalog counts as synced).
+
+    python benchmarks/preview.py [--database-url postgresql+psycopg://postgres@127.0.0.1/postgres]
+        [--customers 2000] [--subscriptions-per-customer 20] [--months 12]
+
+On a fresh database: the demo data at the given size, every pilot customer mapped to a cached
+company, every subscription to that company's agreement from 2000-01-01 (so every transaction is
+eligible), an active integration, the catalog of every product cached as synced. Then, each
+timed: the eligible rows (``PreviewRowsDAO.eligible``), the totals and first page (``summarize``:
+a payload built for every row, 20 groups of 20 lines), storing a prepared preview with all its
+transactions, and reading it back (rows of the stored preview + the first page).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("PSA_ENV", "test")
+os.environ.setdefault("SECRET_KEY", "benchmark-secret")
+if not os.environ.get("PSA_ENCRYPTION_KEYS"):
+    from cryptography.fernet import Fernet
+
+    os.environ["PSA_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()
+
+from benchmarks.demo_data import fresh_database  # noqa: E402
+
+
+def map_everything(partner_id: int) -> None:
+    """A company and a monthly agreement per customer, all mapped; every product's catalog item synced."""
+    from sqlalchemy import select
+
+    from plugin.crypto import encrypt_secret
+    from plugin.daos.base import session
+    from plugin.daos.bulk import insert_rows
+    from plugin.models.hub import Customer, Partner, Product, Subscription, utcnow
+    from plugin.models.psa import (
+        CatalogSync, CustomerMapping, CwAgreement, CwCompany, Integration, SubscriptionMapping,
+    )
+
+    now = utcnow()
+    customers = session().scalars(select(Customer.id).where(Customer.partner_id == partner_id)).all()
+    index = {cid: i + 1 for i, cid in enumerate(customers)}
+    insert_rows(CwCompany, ({"id": i, "partner_id": partner_id, "cw_id": i, "identifier": f"C{i}", "name": f"C{i}",
+                             "deleted": False, "cached_at": now} for i in index.values()))
+    insert_rows(CwAgreement, ({"id": i, "partner_id": partner_id, "cw_id": i, "name": f"Monthly {i}", "company_id": i,
+                               "agreement_status": "Active", "billing_cycle": "Monthly", "cancelled": False,
+                               "deleted": False, "start_date": dt.date(2000, 1, 1), "cached_at": now}
+                              for i in index.values()))
+    insert_rows(CustomerMapping, ({"partner_id": partner_id, "customer_id": cid, "company_id": i, "method": "manual",
+                                   "created_by": "benchmark", "created_at": now} for cid, i in index.items()))
+    subs = session().execute(select(Subscription.id, Subscription.customer_id)
+                             .where(Subscription.partner_id == partner_id)).all()
+    insert_rows(SubscriptionMapping, ({"partner_id": partner_id, "customer_id": cid, "subscription_id": sid,
+                                       "agreement_id": index[cid], "from_date_mode": "custom",
+                                       "from_date": dt.date(2000, 1, 1), "active": True, "method": "manual",
+                                       "created_by": "benchmark", "created_at": now} for sid, cid in subs))
+    distributor = session().get(Partner, partner_id).distributor_id
+    products = session().scalars(select(Product.id).where(Product.distributor_id == distributor)).all()
+    insert_rows(CatalogSync, ({"partner_id": partner_id, "product_id": pid, "identifier": f"P{pid}", "cw_id": pid,
+                               "status": "synced", "outcome": "adopted", "synced_at": now} for pid in products))
+    session().add(Integration(partner_id=partner_id, status="active", client_id="bench", company_name="bench",
+                              public_key="bench", private_key_encrypted=encrypt_secret("bench"),
+                              api_url="https://api-na.myconnectwise.net/v4_6_release/apis/3.0/", activated_at=now))
+    session().commit()
+
+
+def timed(label: str, func):
+    """Run ``func``, print its time, return its result."""
+    started = time.perf_counter()
+    result = func()
+    print(f"{label:<44} {time.perf_counter() - started:7.2f} s")
+    return result
+
+
+def measure(partner_id: int) -> None:
+    """The preview's steps, timed, and the peak memory of computing the totals."""
+    from plugin.commands.preview import CatalogView, summarize
+    from plugin.daos.base import session
+    from plugin.daos.control import AWAITING, PreviewRowsDAO, SyncPreviewDAO
+
+    rows = timed("eligible rows (one query)", lambda: PreviewRowsDAO.eligible(partner_id))
+    print(f"{'':<44} {len(rows):,} transactions")
+    catalog = CatalogView(products={str(r.product_pk): {"identifier": f"P{r.product_pk}", "status": "exists",
+                                                        "cw_id": r.product_pk} for r in rows})
+    summary = timed("totals + first page (a payload per row)", lambda: summarize(rows, catalog))
+    tracemalloc.start()
+    summarize(rows, catalog)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(f"{'':<44} {summary['groups']['total']:,} groups; net {summary['totals']['net']}; "
+          f"{peak / 2**20:.0f} MiB allocated at peak while summarizing (rows aside)")
+
+    def store():
+        preview = SyncPreviewDAO.create(partner_id=partner_id, source="manual", prepared_by="benchmark",
+                                        status=AWAITING, totals=summary["totals"], catalog=catalog.as_dict())
+        SyncPreviewDAO.add_items(preview.id, rows)
+        session().commit()
+        return preview.id
+
+    preview_id = timed("store a prepared preview (all transactions)", store)
+    stored = timed("read it back (rows of the stored preview)", lambda: PreviewRowsDAO.of_preview(preview_id))
+    timed("  + its first page", lambda: summarize(stored, catalog))
+
+
+def main() -> None:
+    """Seed, map, measure."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument("--customers", type=int, default=2000)
+    parser.add_argument("--subscriptions-per-customer", type=int, default=20)
+    parser.add_argument("--months", type=int, default=12)
+    args = parser.parse_args()
+    url, drop = fresh_database(args.database_url)
+    try:
+        from flask_migrate import upgrade
+
+        from app import create_app
+        from plugin.commands.demo import SeedDemoDataCommand, ensure_roles
+        from plugin.demo.generate import DemoSize
+        from plugin.models.psa import PartnerFeature
+
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+        with app.app_context():
+            upgrade(revision="heads")
+            ensure_roles()
+            SeedDemoDataCommand(DemoSize(customers=args.customers,
+                                         subscriptions_per_customer=args.subscriptions_per_customer,
+                                         months=args.months)).run()
+            partner_id = app.appbuilder.session.query(PartnerFeature.partner_id).filter_by(enabled=True).scalar()
+            map_everything(partner_id)
+            from sqlalchemy import text
+
+            app.appbuilder.session.execute(text("ANALYZE"))  # as autovacuum would, a little later
+            app.appbuilder.session.commit()
+            print(f"database: {url.split('://')[0]}")
+            measure(partner_id)
+            app.appbuilder.session.remove()
+            app.appbuilder.session.get_bind().dispose()
+    finally:
+        drop()
+
+
+if __name__ == "__main__":
+    main()

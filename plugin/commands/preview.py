@@ -1,0 +1,506 @@
+"""Billing sync preview and approval: what a push would create now, prepared previews, approve or discard.
+
+A preview never writes to ConnectWise or to the outbox. It takes the rows a push would push
+(``PreviewRowsDAO.eligible``: the outbox's eligibility, without failed and sending rows), builds each
+record with the push's own ``build_payload``, and asks the catalog sync what it would create (a dry
+run: it reads ConnectWise's catalog). Rows left in ``sending`` are listed as the records a push
+would look up first. Totals are always complete; the groups (customer → agreement) and their lines
+are paged.
+
+A *prepared* preview (``psa_sync_preview``) stores the transactions it covers. Approving it (all,
+or the groups of some agreements) enqueues a push of exactly those transactions that are still
+eligible (``PushBillingCommand(only_transactions=...)``); the others stay pending. Discard drops it;
+a newer preview expires it.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import NamedTuple
+
+from sqlalchemy.exc import IntegrityError
+
+from plugin.commands.base import Actor, BaseCommand, audit, transaction
+from plugin.commands.exceptions import ConflictError, InvalidInputError, NotFoundError, UnavailableError
+from plugin.commands.sync import sync_scope
+from plugin.connectwise import CWError
+from plugin.daos.base import session
+from plugin.daos.control import AWAITING, PreviewRow, PreviewRowsDAO, SyncPreviewDAO
+from plugin.daos.outbox import CatalogSyncDAO
+from plugin.domain.errors import PayloadError
+from plugin.models.hub import utcnow
+from plugin.ratelimit import RateLimitTimeout
+
+log = logging.getLogger(__name__)
+CENT = Decimal("0.01")
+MAX_PAGE_SIZE, MAX_LINES, LOOKUPS_SHOWN = 200, 500, 50
+
+
+def money(value: Decimal) -> str:
+    """Money as text: two decimals, more only where the value has them."""
+    value = Decimal(value)
+    return str(value.quantize(CENT) if value == value.quantize(CENT) else value.normalize())
+
+
+class _Product(NamedTuple):
+    """What ``build_payload`` reads of a product."""
+
+    title: str
+    product_id: str
+
+
+# -- the catalog dry run ---------------------------------------------------------------------------
+
+
+@dataclass
+class CatalogView:
+    """What the catalog sync would do, and each product's status: exists, create, refused or unknown."""
+
+    products: dict[str, dict] = field(default_factory=dict)
+    create: list[dict] = field(default_factory=list)
+    new_lists: list[str] = field(default_factory=list)
+    refused: list[dict] = field(default_factory=list)
+    differs: list[dict] = field(default_factory=list)
+    cw_calls: int = 0
+    error: str | None = None
+
+    def product(self, product_pk: int) -> dict:
+        """One product's entry ({identifier, status, cw_id})."""
+        return self.products.get(str(product_pk), {"identifier": None, "status": "unknown", "cw_id": None})
+
+    def as_dict(self) -> dict:
+        """JSON form (also what a prepared preview stores)."""
+        return {"products": self.products, "create": self.create, "new_lists": self.new_lists,
+                "refused": self.refused, "differs": self.differs, "cw_calls": self.cw_calls, "error": self.error}
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> CatalogView:
+        """Back from the stored form."""
+        return cls(**{k: v for k, v in (data or {}).items() if k in cls.__dataclass_fields__})
+
+
+def read_catalog(partner_id: int, username: str, rows: list[PreviewRow]) -> CatalogView:
+    """The catalog sync's dry run for the products of ``rows`` (reads ConnectWise; writes nothing)."""
+    from plugin.commands.catalog import CatalogSync
+    from plugin.commands.push import PushBillingCommand
+
+    first_tx = {}
+    titles = {}
+    for row in rows:
+        first_tx.setdefault(row.product_pk, row.id)
+        titles[row.product_pk] = row.product_title
+    view = CatalogView()
+    if not first_tx:
+        return view
+    push = PushBillingCommand(partner_id, username)
+    try:
+        push.client = push._client()
+        sync = CatalogSync(partner_id, push.client, push._create_once, dry_run=True)
+        ids = sync.ensure(sorted(first_tx.values()))
+    except (CWError, RateLimitTimeout) as err:
+        session().rollback()
+        view.error = f"ConnectWise's catalog could not be read: {err}"
+        view.cw_calls = push.client.call_count if push.client is not None else 0
+        return view
+    view.cw_calls = push.client.call_count
+    _fill_catalog(view, partner_id, sync.plan, ids, titles)
+    return view
+
+
+def _fill_catalog(view: CatalogView, partner_id: int, plan, ids: dict, titles: dict) -> None:
+    """Each product's status from the dry run's plan and the catalog cache."""
+    cached = CatalogSyncDAO.for_products(partner_id, list(ids))
+    session().rollback()
+    for pk, cw_id in ids.items():
+        row = cached.get(pk)
+        view.products[str(pk)] = {"identifier": row.identifier if row else None,
+                                  "status": "exists" if cw_id else "unknown", "cw_id": cw_id}
+    for entry in plan.adopt:
+        view.products[str(entry["product_id"])]["identifier"] = entry["identifier"]
+        if entry["differs"]:
+            view.differs.append({**entry, "title": titles.get(entry["product_id"])})
+    for entry, status in [(e, "create") for e in plan.create] + [(e, "refused") for e in plan.refused]:
+        view.products[str(entry["product_id"])] = {"identifier": entry["identifier"], "status": status, "cw_id": None}
+    view.create = [{**e, "title": titles.get(e["product_id"])} for e in plan.create]
+    view.refused = [{**e, "title": titles.get(e["product_id"])} for e in plan.refused]
+    view.new_lists = sorted(set(plan.new_lists))
+
+
+# -- lines, groups and totals ------------------------------------------------------------------------
+
+
+def line_of(row: PreviewRow, catalog: CatalogView) -> dict:
+    """One record a push would create for ``row``, built with the push's own payload builder."""
+    from plugin.commands.push import build_payload
+    from plugin.domain.billing import reference
+
+    entry = catalog.product(row.product_pk)
+    kind = "adjustment" if row.kind == "credit" else "addition"
+    line = {"transaction_id": row.id, "reference": reference(row.id), "kind": kind, "product": row.product_title,
+            "product_id": row.product_code, "catalog": entry, "period_start": row.period_start.isoformat(),
+            "period_end": row.period_end.isoformat(), "quantity": None, "unit_price": None, "amount": None,
+            "description": None, "status": "ok", "error": None}
+    try:
+        payload = build_payload(row, _Product(row.product_title, row.product_code), entry.get("cw_id") or 0)
+    except PayloadError as err:
+        return {**line, "status": "error", "error": str(err)}
+    if kind == "addition":
+        amount = Decimal(payload.quantity) * Decimal(payload.unit_price)
+        line.update(quantity=str(payload.quantity), unit_price=str(payload.unit_price), amount=money(amount),
+                    description=payload.invoice_description)
+        if entry["status"] == "refused":
+            line.update(status="blocked", error="ConnectWise refused this product's catalog item; the charge waits.")
+    else:
+        line.update(amount=money(payload.amount), description=payload.description)
+    return line
+
+
+def _blank_totals() -> dict:
+    """Zero totals."""
+    return {"transactions": 0, "additions": 0, "adjustments": 0, "charges": Decimal(0), "credits": Decimal(0),
+            "blocked": 0, "errors": 0}
+
+
+def _add(totals: dict, line: dict) -> None:
+    """Fold one line into totals (blocked and refused lines are counted, not summed: they are not pushed)."""
+    totals["transactions"] += 1
+    if line["status"] == "error":
+        totals["errors"] += 1
+    elif line["status"] == "blocked":
+        totals["blocked"] += 1
+    elif line["kind"] == "addition":
+        totals["additions"] += 1
+        totals["charges"] += Decimal(line["amount"])
+    else:
+        totals["adjustments"] += 1
+        totals["credits"] += Decimal(line["amount"])
+
+
+def _totals_json(totals: dict) -> dict:
+    """Totals with money as text and the net."""
+    return {**totals, "charges": money(totals["charges"]), "credits": money(totals["credits"]),
+            "net": money(totals["charges"] + totals["credits"])}
+
+
+def summarize(rows: list[PreviewRow], catalog: CatalogView, page: int = 1, page_size: int = 20,
+              lines: int = 20, selected: set[int] | None = None) -> dict:
+    """Totals (complete), and one page of customer → agreement groups with their first ``lines`` lines."""
+    groups: dict[tuple[int, int], dict] = {}
+    members: dict[tuple[int, int], list[PreviewRow]] = {}
+    overall = _blank_totals()
+    for row in rows:
+        key = (row.customer_id, row.agreement_id)
+        if key not in groups:
+            groups[key] = {"customer_id": row.customer_id, "customer_name": row.customer_name,
+                           "company_name": row.company_name, "agreement_id": row.agreement_id,
+                           "agreement_cw_id": row.agreement_cw_id, "agreement_name": row.agreement_name,
+                           **_blank_totals()}
+            members[key] = []
+        line = line_of(row, catalog)
+        _add(groups[key], line)
+        _add(overall, line)
+        members[key].append(row)
+    ordered = sorted(groups, key=lambda k: (groups[k]["customer_name"].casefold(), k[0],
+                                            groups[k]["agreement_name"].casefold(), k[1]))
+    shown = ordered[(page - 1) * page_size: page * page_size]
+    result = [{**_totals_json(groups[k]), "line_count": len(members[k]),
+               "selected": selected is None or k[1] in selected,
+               "lines": [line_of(r, catalog) for r in members[k][:lines]]} for k in shown]
+    overall.update(customers=len({k[0] for k in groups}), agreements=len(groups))
+    return {"totals": _totals_json(overall),
+            "groups": {"page": page, "page_size": page_size, "total": len(ordered), "result": result,
+                       "agreement_ids": [k[1] for k in ordered]}}
+
+
+def lookups_json(partner_id: int) -> dict:
+    """Rows left in ``sending``: a push reads ConnectWise for each before creating anything."""
+    count, rows = PreviewRowsDAO.sending(partner_id, LOOKUPS_SHOWN)
+    return {"count": count, "result": [{"item_id": r[0], "transaction_id": r[1], "reference": r[2], "kind": r[3],
+                                        "agreement_cw_id": r[4]} for r in rows]}
+
+
+def preview_meta(preview) -> dict:
+    """A prepared preview's own fields."""
+    def at(value):
+        return value.isoformat() if value else None
+
+    return {"id": preview.id, "status": preview.status, "source": preview.source, "prepared_by": preview.prepared_by,
+            "prepared_at": at(preview.prepared_at), "approved_by": preview.approved_by,
+            "approved_at": at(preview.approved_at), "discarded_by": preview.discarded_by,
+            "discarded_at": at(preview.discarded_at), "job_id": preview.job_id, "run_id": preview.run_id,
+            "selection": preview.selection, "note": preview.note, "totals": preview.totals}
+
+
+def awaiting_json(partner_id: int) -> dict | None:
+    """The partner's preview awaiting approval, briefly (the status JSON and the banners), or None."""
+    preview = SyncPreviewDAO.awaiting(partner_id)
+    if preview is None:
+        return None
+    totals = preview.totals or {}
+    return {"id": preview.id, "source": preview.source, "prepared_by": preview.prepared_by,
+            "prepared_at": preview.prepared_at.isoformat() if preview.prepared_at else None,
+            "transactions": totals.get("transactions", 0), "net": totals.get("net", "0.00"),
+            "url": f"/psa/sync/preview/?preview={preview.id}"}
+
+
+# -- commands ----------------------------------------------------------------------------------------
+
+
+def _paging(page: int, page_size: int, lines: int) -> tuple[int, int, int]:
+    """Bounded paging values."""
+    return max(int(page), 1), min(max(int(page_size), 1), MAX_PAGE_SIZE), min(max(int(lines), 0), MAX_LINES)
+
+
+class PreviewCommand(BaseCommand):
+    """What a push would do now (dry run; a Partner Viewer may run it): nothing is stored."""
+
+    def __init__(self, actor: Actor, partner_id: int | None = None, page: int = 1, page_size: int = 20,
+                 lines: int = 20):
+        self.actor, self.partner_id = actor, partner_id
+        self.page, self.page_size, self.lines = _paging(page, page_size, lines)
+
+    def validate(self) -> None:
+        """Tenant, integration, read permission."""
+        self.partner_id = sync_scope(self.actor, self.partner_id)
+
+    def run(self) -> dict:
+        """Rows, the catalog's dry run, totals, the page of groups, the look-ups."""
+        from plugin.commands.sync_settings import approval_required
+
+        self.validate()
+        rows = PreviewRowsDAO.eligible(self.partner_id)
+        lookups, required = lookups_json(self.partner_id), approval_required(self.partner_id)
+        session().rollback()
+        catalog = read_catalog(self.partner_id, self.actor.username, rows)
+        summary = summarize(rows, catalog, self.page, self.page_size, self.lines)
+        return {"id": None, "status": "live", "generated_at": utcnow().isoformat(), "approval_required": required,
+                **summary, "catalog": catalog.as_dict(), "lookups": lookups,
+                "awaiting_approval": awaiting_json(self.partner_id)}
+
+
+class PreparePreviewCommand(BaseCommand):
+    """Prepare and store a preview awaiting approval (Preview, Sync now with approval, the schedule).
+
+    A newer preview expires the one awaiting approval. With nothing to push, nothing is stored.
+    """
+
+    def __init__(self, actor: Actor, partner_id: int | None = None, source: str = "manual"):
+        self.actor, self.partner_id, self.source = actor, partner_id, source
+
+    def validate(self) -> None:
+        """Tenant, integration, write permission."""
+        self.partner_id = sync_scope(self.actor, self.partner_id, write=True)
+
+    def run(self) -> int | None:
+        """The new preview's id (None when nothing would be pushed)."""
+        self.validate()
+        rows = PreviewRowsDAO.eligible(self.partner_id)
+        lookups = PreviewRowsDAO.sending(self.partner_id, 0)[0]
+        session().rollback()
+        catalog = read_catalog(self.partner_id, self.actor.username, rows)
+        totals = summarize(rows, catalog, page_size=1, lines=0)["totals"]
+        return self._store(rows, catalog, totals, lookups)
+
+    @transaction
+    def _store(self, rows: list[PreviewRow], catalog: CatalogView, totals: dict, lookups: int) -> int | None:
+        """Expire the awaiting preview, store the new one with its transactions, audit."""
+        self.validate()
+        expired = SyncPreviewDAO.expire_awaiting(self.partner_id, "Superseded by a newer preview.")
+        if not rows:
+            if expired:
+                audit(self.actor, "sync.preview", "partner", self.partner_id, partner_id=self.partner_id,
+                      source=self.source, transactions=0, expired=expired)
+            return None
+        try:
+            preview = SyncPreviewDAO.create(partner_id=self.partner_id, source=self.source,
+                                            prepared_by=self.actor.username, status=AWAITING, totals=totals,
+                                            catalog=catalog.as_dict(), lookups=lookups)
+        except IntegrityError as exc:
+            raise ConflictError("Another preview was prepared at the same moment; reload the page.") from exc
+        SyncPreviewDAO.add_items(preview.id, rows)
+        audit(self.actor, "sync.preview", "sync_preview", preview.id, partner_id=self.partner_id, source=self.source,
+              transactions=totals["transactions"], net=totals["net"], expired=expired)
+        return preview.id
+
+
+class PreviewDetailCommand(BaseCommand):
+    """A prepared preview: its record, totals, a page of groups with lines (no ConnectWise call)."""
+
+    def __init__(self, actor: Actor, preview_id: int, partner_id: int | None = None, page: int = 1,
+                 page_size: int = 20, lines: int = 20):
+        self.actor, self.preview_id, self.partner_id = actor, preview_id, partner_id
+        self.page, self.page_size, self.lines = _paging(page, page_size, lines)
+
+    def validate(self) -> None:
+        """Tenant, integration, read permission; another partner's preview is not found."""
+        self.partner_id = sync_scope(self.actor, self.partner_id)
+        self.preview = SyncPreviewDAO.in_partner(self.partner_id, self.preview_id)
+        if self.preview is None:
+            raise NotFoundError(f"Preview {self.preview_id} not found.")
+
+    def run(self) -> dict:
+        """The preview as JSON."""
+        from plugin.commands.sync_settings import approval_required
+
+        self.validate()
+        rows = PreviewRowsDAO.of_preview(self.preview.id)
+        chosen = (self.preview.selection or {}).get("agreement_ids")
+        summary = summarize(rows, CatalogView.from_dict(self.preview.catalog), self.page, self.page_size, self.lines,
+                            selected=None if chosen is None else set(chosen))
+        result = {**preview_meta(self.preview), **summary, "catalog": CatalogView.from_dict(self.preview.catalog)
+                  .as_dict(), "lookups": lookups_json(self.partner_id),
+                  "approval_required": approval_required(self.partner_id),
+                  "awaiting_approval": awaiting_json(self.partner_id)}
+        session().rollback()
+        return result
+
+
+class ApprovePreviewCommand(BaseCommand):
+    """Approve a preview awaiting approval (all, or the groups of some agreements): push exactly those."""
+
+    def __init__(self, actor: Actor, preview_id: int, partner_id: int | None = None,
+                 agreement_ids: list[int] | None = None):
+        self.actor, self.preview_id, self.partner_id, self.agreement_ids = actor, preview_id, partner_id, agreement_ids
+
+    def validate(self) -> None:
+        """Tenant, integration, write permission; the preview awaits approval; the agreements are in it.
+
+        :raises NotFoundError: another partner's preview or agreement.
+        :raises ConflictError: the preview was already approved, discarded or expired.
+        :raises InvalidInputError: an empty choice, or an agreement with nothing in this preview.
+        """
+        self.partner_id = sync_scope(self.actor, self.partner_id, write=True)
+        self.preview = _awaiting_preview(self.partner_id, self.preview_id)
+        if self.agreement_ids is None:
+            return
+        if not self.agreement_ids:
+            raise InvalidInputError("Choose at least one agreement to push.", {"agreement_ids": ["At least one."]})
+        known = PreviewRowsDAO.agreement_ids(self.partner_id, self.agreement_ids)
+        for agreement_id in self.agreement_ids:
+            if agreement_id not in known:
+                raise NotFoundError(f"Agreement {agreement_id} not found.")
+        outside = sorted(set(self.agreement_ids) - SyncPreviewDAO.agreements_of(self.preview.id))
+        if outside:
+            raise InvalidInputError("This preview has nothing for some of the chosen agreements.",
+                                    {"agreement_ids": [f"Agreement {a} is not in this preview." for a in outside]})
+
+    def run(self) -> dict:
+        """Approve (committed), then enqueue the push of the chosen transactions; 503 reopens the preview."""
+        from plugin.jobs import enqueue_push
+
+        chosen = self._approve()
+        try:
+            job, _created = enqueue_push(self.partner_id, self.actor.username, preview_id=self.preview_id)
+        except UnavailableError:
+            _reopen(self.preview_id, "The job queue did not answer; the preview awaits approval again.")
+            raise
+        _set_job(self.preview_id, job.id)
+        return {"job_id": job.id, "preview_id": self.preview_id, "transactions": chosen}
+
+    def run_inline(self) -> dict:
+        """Approve, then push here (the CLI's ``--inline``)."""
+        chosen = self._approve()
+        return {**push_approved(self.partner_id, self.preview_id, self.actor.username), "transactions": chosen}
+
+    @transaction
+    def _approve(self) -> int:
+        """Record the choice and the approval (compare-and-set), audit; how many transactions were chosen."""
+        self.validate()
+        chosen_ids = None if self.agreement_ids is None else set(self.agreement_ids)
+        chosen = SyncPreviewDAO.select_agreements(self.preview.id, chosen_ids)
+        selection = None if chosen_ids is None else {"agreement_ids": sorted(chosen_ids)}
+        if not SyncPreviewDAO.decide(self.preview.id, "approved", approved_by=self.actor.username,
+                                     approved_at=utcnow(), selection=selection):
+            raise ConflictError("This preview was decided meanwhile; reload the page.")
+        audit(self.actor, "sync.preview.approve", "sync_preview", self.preview.id, partner_id=self.partner_id,
+              transactions=chosen, agreement_ids=selection and selection["agreement_ids"])
+        return chosen
+
+
+class DiscardPreviewCommand(BaseCommand):
+    """Discard a preview awaiting approval: nothing of it is pushed (its rows stay pending)."""
+
+    def __init__(self, actor: Actor, preview_id: int, partner_id: int | None = None):
+        self.actor, self.preview_id, self.partner_id = actor, preview_id, partner_id
+
+    def validate(self) -> None:
+        """Tenant, integration, write permission; the preview awaits approval."""
+        self.partner_id = sync_scope(self.actor, self.partner_id, write=True)
+        self.preview = _awaiting_preview(self.partner_id, self.preview_id)
+
+    @transaction
+    def run(self) -> dict:
+        """Mark it discarded, audit."""
+        self.validate()
+        if not SyncPreviewDAO.decide(self.preview.id, "discarded", discarded_by=self.actor.username,
+                                     discarded_at=utcnow()):
+            raise ConflictError("This preview was decided meanwhile; reload the page.")
+        audit(self.actor, "sync.preview.discard", "sync_preview", self.preview.id, partner_id=self.partner_id)
+        return {"id": self.preview.id, "status": "discarded"}
+
+
+def _awaiting_preview(partner_id: int, preview_id: int):
+    """The partner's preview, which must await approval.
+
+    :raises NotFoundError: / ConflictError:
+    """
+    preview = SyncPreviewDAO.in_partner(partner_id, preview_id)
+    if preview is None:
+        raise NotFoundError(f"Preview {preview_id} not found.")
+    if preview.status != AWAITING:
+        raise ConflictError(f"Preview {preview_id} is {preview.status.replace('_', ' ')}; prepare a new preview.")
+    return preview
+
+
+@transaction
+def _reopen(preview_id: int, note: str) -> None:
+    """An approved preview whose push could not start awaits approval again (expired if a newer one awaits)."""
+    preview = SyncPreviewDAO.get(preview_id)
+    if preview is None or preview.status != "approved":
+        return
+    if SyncPreviewDAO.awaiting(preview.partner_id) is None:
+        preview.status, preview.approved_by, preview.approved_at, preview.selection = AWAITING, None, None, None
+    else:
+        preview.status = "expired"
+    preview.note = note
+    session().flush()
+
+
+@transaction
+def _set_job(preview_id: int, job_id: str) -> None:
+    """Remember the push job of an approved preview."""
+    SyncPreviewDAO.set_job(preview_id, job_id)
+
+
+@transaction
+def _approved_transactions(partner_id: int, preview_id: int) -> set[int] | None:
+    """The chosen transactions of an approved preview of the partner, or None."""
+    preview = SyncPreviewDAO.in_partner(partner_id, preview_id)
+    if preview is None or preview.status != "approved":
+        return None
+    return SyncPreviewDAO.chosen_transactions(preview_id)
+
+
+def push_approved(partner_id: int, preview_id: int, requested_by: str, job_id: str | None = None) -> dict:
+    """Push an approved preview's chosen transactions (the push job's body for a preview); record the outcome."""
+    from plugin.commands.push import PushBillingCommand
+
+    chosen = _approved_transactions(partner_id, preview_id)
+    if chosen is None:
+        return {"status": "skipped", "error": f"Preview {preview_id} is not approved."}
+    result = PushBillingCommand(partner_id, requested_by, job_id, only_transactions=chosen).run(wait=True)
+    if result.run_id is None:  # another push held the lease all along: nothing was pushed
+        _reopen(preview_id, "Another push was running; the preview awaits approval again.")
+    else:
+        _record_outcome(preview_id, result, len(chosen))
+    return result.as_dict()
+
+
+@transaction
+def _record_outcome(preview_id: int, result, chosen: int) -> None:
+    """The run, and what it says about the approved transactions."""
+    gone = result.counts.get("ineligible", 0)
+    note = (f"{gone} of the {chosen} approved transaction(s) were no longer eligible (unmapped, before the From "
+            "Date, or already pushed) and were not pushed.") if gone else None
+    SyncPreviewDAO.record_outcome(preview_id, result.run_id, note)

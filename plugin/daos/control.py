@@ -1,0 +1,260 @@
+"""Queries of billing sync control: settings and schedule slots, preview rows, prepared previews.
+
+Preview rows use the outbox's own eligibility (``plugin.daos.outbox``: the same joins and
+conditions as ``OutboxDAO.eligible``), minus the rows a run does not push (``failed`` waits for
+Retry failed, ``sending`` is looked up first), so a preview and the push cannot disagree.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import NamedTuple
+
+from sqlalchemy import and_, func, select, update
+
+from plugin.daos.base import session
+from plugin.daos.bulk import insert_rows
+from plugin.daos.outbox import FAILED, PUSHED, SENDING, _eligible_where, _mapped_join, _not_pushed
+from plugin.models.hub import BillingTransaction as Tx
+from plugin.models.hub import Customer, Partner, Product, Subscription
+from plugin.models.psa import (
+    CwAgreement, CwCompany, Integration, PartnerFeature, SyncItem, SyncPreview, SyncPreviewItem, SyncSettings,
+)
+
+AWAITING = "awaiting_approval"
+
+
+class PreviewRow(NamedTuple):
+    """One transaction as a preview shows it (plain values; also the payload builder's input)."""
+
+    id: int
+    kind: str
+    period_start: dt.date
+    period_end: dt.date
+    quantity: object
+    unit_price: object
+    unit_cost: object
+    amount: object
+    customer_id: int
+    customer_name: str
+    product_pk: int
+    product_code: str
+    product_title: str
+    agreement_id: int
+    agreement_cw_id: int
+    agreement_name: str
+    company_name: str | None
+
+
+_ROW_COLUMNS = (Tx.id, Tx.kind, Tx.period_start, Tx.period_end, Tx.quantity, Tx.unit_price, Tx.unit_cost, Tx.amount,
+                Tx.customer_id, Customer.name, Product.id, Product.product_id, Product.title, CwAgreement.id,
+                CwAgreement.cw_id, CwAgreement.name, CwCompany.name)
+
+
+def _waiting_elsewhere():
+    """The transaction has a row a run does not push now (failed: Retry failed; sending: looked up first)."""
+    return select(SyncItem.id).where(SyncItem.transaction_id == Tx.id, SyncItem.state.in_((FAILED, SENDING))).exists()
+
+
+def _with_names(query):
+    """Join product, customer and the agreement's company for display."""
+    return (query.join(Product, Product.id == Subscription.product_id)
+            .join(Customer, Customer.id == Tx.customer_id)
+            .outerjoin(CwCompany, CwCompany.id == CwAgreement.company_id))
+
+
+class PreviewRowsDAO:
+    """What a push would create now, and what a stored preview covers."""
+
+    @staticmethod
+    def eligible(partner_id: int) -> list[PreviewRow]:
+        """Eligible, not pushed transactions a run would push now (not failed, not sending), by id."""
+        query = _with_names(_mapped_join(select(*_ROW_COLUMNS).select_from(Tx)))
+        query = query.where(Tx.partner_id == partner_id, *_eligible_where(), _not_pushed(), ~_waiting_elsewhere())
+        return [PreviewRow(*row) for row in session().execute(query.order_by(Tx.id))]
+
+    @staticmethod
+    def of_preview(preview_id: int, selected_only: bool = False) -> list[PreviewRow]:
+        """The transactions a stored preview covers (with the agreement recorded then), by id."""
+        query = (select(*_ROW_COLUMNS).select_from(SyncPreviewItem)
+                 .join(Tx, Tx.id == SyncPreviewItem.transaction_id)
+                 .join(Subscription, Subscription.id == Tx.subscription_id)
+                 .join(CwAgreement, CwAgreement.id == SyncPreviewItem.agreement_id))
+        query = _with_names(query).where(SyncPreviewItem.preview_id == preview_id)
+        if selected_only:
+            query = query.where(SyncPreviewItem.selected.is_(True))
+        return [PreviewRow(*row) for row in session().execute(query.order_by(Tx.id))]
+
+    @staticmethod
+    def sending(partner_id: int, limit: int) -> tuple[int, list[tuple]]:
+        """(count, first rows) of the partner's rows in ``sending``: a run reads these first."""
+        where = (SyncItem.partner_id == partner_id, SyncItem.state == SENDING)
+        count = session().scalar(select(func.count()).select_from(SyncItem).where(*where))
+        rows = session().execute(select(SyncItem.id, SyncItem.transaction_id, SyncItem.reference,
+                                        SyncItem.record_kind, SyncItem.agreement_cw_id)
+                                 .where(*where).order_by(SyncItem.transaction_id).limit(limit)).all()
+        return count, [tuple(r) for r in rows]
+
+    @staticmethod
+    def first_push_done(partner_id: int) -> bool:
+        """True once ConnectWise holds a record we pushed for the partner."""
+        return session().scalar(select(SyncItem.id).where(SyncItem.partner_id == partner_id,
+                                                          SyncItem.state == PUSHED).limit(1)) is not None
+
+    @staticmethod
+    def agreement_ids(partner_id: int, ids: list[int]) -> set[int]:
+        """Those of ``ids`` that are cached agreements of the partner."""
+        if not ids:
+            return set()
+        return set(session().scalars(select(CwAgreement.id).where(CwAgreement.partner_id == partner_id,
+                                                                  CwAgreement.id.in_(ids))))
+
+
+class SyncSettingsDAO:
+    """Per-partner sync settings and the schedule's slot claims."""
+
+    @staticmethod
+    def for_partner(partner_id: int) -> SyncSettings | None:
+        """The partner's settings row, or None (defaults)."""
+        return session().scalar(select(SyncSettings).where(SyncSettings.partner_id == partner_id))
+
+    @staticmethod
+    def create(partner_id: int, **values) -> SyncSettings:
+        """A settings row with the defaults (and ``values``)."""
+        row = SyncSettings(partner_id=partner_id, **values)
+        session().add(row)
+        session().flush()
+        return row
+
+    @staticmethod
+    def scheduled_partners() -> list[tuple[int, str, SyncSettings | None, dt.datetime | None]]:
+        """(partner id, timezone, settings or None, activated at) of partners whose feature is on and
+        whose integration is active: the only ones a schedule may run for."""
+        query = (select(Partner.id, Partner.timezone, SyncSettings, Integration.activated_at)
+                 .join(PartnerFeature, and_(PartnerFeature.partner_id == Partner.id, PartnerFeature.enabled.is_(True)))
+                 .join(Integration, and_(Integration.partner_id == Partner.id, Integration.status == "active"))
+                 .outerjoin(SyncSettings, SyncSettings.partner_id == Partner.id).order_by(Partner.id))
+        return [tuple(row) for row in session().execute(query)]
+
+    @staticmethod
+    def claim_slot(partner_id: int, slot: dt.datetime) -> bool:
+        """Claim a schedule slot (compare-and-set): True only for the first claimant of a later slot."""
+        row = SyncSettings.__table__.c
+        result = session().execute(
+            update(SyncSettings).where(row.partner_id == partner_id,
+                                       (row.last_slot_at.is_(None)) | (row.last_slot_at < slot))
+            .values(last_slot_at=slot).execution_options(synchronize_session=False))
+        return result.rowcount == 1
+
+    @staticmethod
+    def release_slot(partner_id: int, slot: dt.datetime, previous: dt.datetime | None) -> None:
+        """Give back a claimed slot (its run could not be enqueued)."""
+        row = SyncSettings.__table__.c
+        session().execute(update(SyncSettings).where(row.partner_id == partner_id, row.last_slot_at == slot)
+                          .values(last_slot_at=previous).execution_options(synchronize_session=False))
+
+
+class SyncPreviewDAO:
+    """Prepared previews, their transactions and the partner's decision."""
+
+    @staticmethod
+    def create(**values) -> SyncPreview:
+        """A new preview."""
+        row = SyncPreview(**values)
+        session().add(row)
+        session().flush()
+        return row
+
+    @staticmethod
+    def add_items(preview_id: int, rows: list[PreviewRow]) -> None:
+        """The transactions the preview covers (all selected)."""
+        insert_rows(SyncPreviewItem, ({"preview_id": preview_id, "transaction_id": r.id,
+                                       "agreement_id": r.agreement_id, "selected": True} for r in rows))
+        session().flush()
+
+    @staticmethod
+    def in_partner(partner_id: int, preview_id: int, lock: bool = False) -> SyncPreview | None:
+        """A preview of the partner, or None (another tenant's id is unknown)."""
+        query = select(SyncPreview).where(SyncPreview.id == preview_id, SyncPreview.partner_id == partner_id)
+        return session().scalar(query.with_for_update() if lock else query)
+
+    @staticmethod
+    def get(preview_id: int) -> SyncPreview | None:
+        """One preview."""
+        return session().get(SyncPreview, preview_id)
+
+    @staticmethod
+    def awaiting(partner_id: int) -> SyncPreview | None:
+        """The partner's preview awaiting approval, or None (at most one: a partial unique index)."""
+        return session().scalar(select(SyncPreview).where(SyncPreview.partner_id == partner_id,
+                                                          SyncPreview.status == AWAITING))
+
+    @staticmethod
+    def expire_awaiting(partner_id: int, note: str) -> int:
+        """Expire the partner's preview awaiting approval (superseded); how many."""
+        result = session().execute(
+            update(SyncPreview).where(SyncPreview.partner_id == partner_id, SyncPreview.status == AWAITING)
+            .values(status="expired", note=note).execution_options(synchronize_session=False))
+        session().flush()
+        return result.rowcount
+
+    @staticmethod
+    def decide(preview_id: int, status: str, **values) -> bool:
+        """Move an awaiting preview to ``status`` (compare-and-set); False when it no longer awaits."""
+        result = session().execute(
+            update(SyncPreview).where(SyncPreview.id == preview_id, SyncPreview.status == AWAITING)
+            .values(status=status, **values).execution_options(synchronize_session=False))
+        session().flush()
+        return result.rowcount == 1
+
+    @staticmethod
+    def select_agreements(preview_id: int, agreement_ids: set[int] | None) -> int:
+        """Choose the items of these agreements (None: all); return how many are chosen."""
+        items = SyncPreviewItem.__table__.c
+        chosen = True if agreement_ids is None else items.agreement_id.in_(sorted(agreement_ids))
+        session().execute(update(SyncPreviewItem).where(items.preview_id == preview_id)
+                          .values(selected=chosen).execution_options(synchronize_session=False))
+        session().flush()
+        return session().scalar(select(func.count()).select_from(SyncPreviewItem).where(
+            items.preview_id == preview_id, items.selected.is_(True)))
+
+    @staticmethod
+    def chosen_transactions(preview_id: int) -> set[int]:
+        """Transaction ids the partner chose in a preview."""
+        return set(session().scalars(select(SyncPreviewItem.transaction_id).where(
+            SyncPreviewItem.preview_id == preview_id, SyncPreviewItem.selected.is_(True))))
+
+    @staticmethod
+    def agreements_of(preview_id: int) -> set[int]:
+        """Agreement ids a preview's transactions go to."""
+        return set(session().scalars(select(SyncPreviewItem.agreement_id).where(
+            SyncPreviewItem.preview_id == preview_id).distinct()))
+
+    @staticmethod
+    def record_outcome(preview_id: int, run_id: int | None, note: str | None) -> None:
+        """The run that pushed an approved preview, and what it says."""
+        session().execute(update(SyncPreview).where(SyncPreview.id == preview_id)
+                          .values(run_id=run_id, note=note).execution_options(synchronize_session=False))
+
+    @staticmethod
+    def set_job(preview_id: int, job_id: str) -> None:
+        """The push job of an approved preview."""
+        session().execute(update(SyncPreview).where(SyncPreview.id == preview_id)
+                          .values(job_id=job_id).execution_options(synchronize_session=False))
+
+    @staticmethod
+    def recent(partner_id: int, limit: int = 10) -> list[SyncPreview]:
+        """The partner's latest previews, newest first."""
+        return list(session().scalars(select(SyncPreview).where(SyncPreview.partner_id == partner_id)
+                                      .order_by(SyncPreview.id.desc()).limit(limit)))
+
+
+def outbox_states(transaction_ids: list[int], chunk: int = 5000) -> dict[int, tuple[str, int | None]]:
+    """{transaction id: (outbox state, run id)} of those transactions that have a row (chunked IN lists)."""
+    found: dict[int, tuple[str, int | None]] = {}
+    for start in range(0, len(transaction_ids), chunk):
+        part = transaction_ids[start:start + chunk]
+        query = select(SyncItem.transaction_id, SyncItem.state, SyncItem.run_id).where(
+            SyncItem.transaction_id.in_(part))
+        for tx_id, state, run_id in session().execute(query):
+            found[tx_id] = (state, run_id)
+    return found
