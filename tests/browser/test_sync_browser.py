@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from plugin.daos.base import session
 from plugin.models.hub import Customer
 from tests.support.fixtures import browser_login, screenshot
-from tests.support.push import add_history, items, push_setup
+from tests.support.push import add_history, items, push_setup, without_approval
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.usefixtures("empty_sync_queues")]
 ROWS = 24
@@ -40,7 +40,8 @@ def test_sync_now_progress_failure_retry_and_alert(app, live_app, page, cw_live,
     monkeypatch.setenv("PSA_PUSH_PROGRESS_SECONDS", "0")
     monkeypatch.setenv("PSA_CW_REQUESTS_PER_MINUTE", "0")
     with app.app_context():
-        partner_id, _actor, customers = push_setup(cw_live, customers=2)
+        partner_id, actor, customers = push_setup(cw_live, customers=2)
+        without_approval(actor, partner_id)
         add_history(partner_id, customers, ROWS)
         first = session().get(Customer, customers[0])
         first_id, first_name = first.id, first.name
@@ -111,12 +112,18 @@ def test_card_sync_now_shows_progress_and_viewer_reads_only(app, live_app, page,
     monkeypatch.setenv("PSA_PUSH_PROGRESS_SECONDS", "0")
     monkeypatch.setenv("PSA_CW_REQUESTS_PER_MINUTE", "0")
     with app.app_context():
-        partner_id, _actor, customers = push_setup(cw_live, customers=1)
+        partner_id, actor, customers = push_setup(cw_live, customers=1)
         add_history(partner_id, customers, 12)
     cw_live.set_faults([SLOW_WRITES])
     worker(queues="sync")
     browser_login(page, live_app.url, "pilot.admin")
     page.goto(f"{live_app.url}/psa/my-organization/")
+    page.click("#sync-now")  # approval is required before the first push: a preview waits, nothing is pushed
+    expect(page.locator("#sync-review-link")).to_have_attribute("href", re.compile(r"^/psa/sync/preview/"))
+    expect(page.locator("#sync-summary")).to_contain_text("Approval required")
+    with app.app_context():
+        without_approval(actor, partner_id)
+    page.reload()
     page.click("#sync-now")
     page.wait_for_selector("#sync-progress-bar:text-matches('^[1-9][0-9]* / ')")
     screenshot(page, "sync-progress-card")

@@ -150,3 +150,10 @@ def _history_tx(partner_id: int, sub: Subscription, month: int, n: int) -> Billi
     return BillingTransaction(partner_id=partner_id, customer_id=sub.customer_id, subscription_id=sub.id,
                               kind=kind, period_start=start, period_end=end, quantity=quantity, unit_price=price,
                               unit_cost=Decimal("10.00"), amount=amount, currency="USD")
+
+
+def without_approval(actor, partner_id: int) -> None:
+    """The partner's pushes start at once (approval ``never``), as tests of the push itself want."""
+    from plugin.commands.sync_settings import UpdateSyncSettingsCommand
+
+    UpdateSyncSettingsCommand(actor, {"approval": "never"}, partner_id).run()

@@ -127,6 +127,21 @@
         text('sync-summary', (resp.body && resp.body.message) || 'The sync could not be started.');
         return resp;
       }
+      var waiting = resp.body && !resp.body.job_id && resp.body.awaiting_approval;
+      if (resp.body && !resp.body.job_id) {  // approval required: a preview was prepared, nothing pushed yet
+        awaiting = null; button.disabled = false;
+        var box = document.getElementById('sync-summary');
+        if (box && waiting) {
+          box.textContent = 'Approval required: a preview of ' + waiting.transactions + ' transaction(s) (net ' +
+            waiting.net + ') waits for you. ';
+          var link = document.createElement('a');
+          link.href = waiting.url; link.id = 'sync-review-link'; link.textContent = 'Review and approve';
+          box.append(link);
+        } else if (box) {
+          box.textContent = 'Nothing to push: every eligible transaction is already in ConnectWise.';
+        }
+        return resp;
+      }
       watching = true;
       poll();
       return resp;

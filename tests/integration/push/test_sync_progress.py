@@ -18,7 +18,7 @@ from plugin.daos.base import session
 from plugin.jobs import redis_connection
 from plugin.models.psa import SyncRun
 from tests.support.card import session_client
-from tests.support.push import expected_transactions, push_setup
+from tests.support.push import expected_transactions, push_setup, without_approval
 
 pytestmark = pytest.mark.usefixtures("empty_sync_queues")
 REFUSE_ONE = {"kind": "status", "status": 400, "methods": ["POST"], "path": "/additions$", "count": 1,
@@ -99,7 +99,8 @@ def test_worker_publishes_progress_in_the_db_and_the_jobs_meta(app, cw_live, wor
     monkeypatch.setenv("PSA_PUSH_PROGRESS_SECONDS", "0")
     monkeypatch.setenv("PSA_CW_REQUESTS_PER_MINUTE", "0")
     with app.app_context():
-        partner_id, _actor, customers = push_setup(cw_live, customers=2)
+        partner_id, actor, customers = push_setup(cw_live, customers=2)
+        without_approval(actor, partner_id)
         total = len(expected_transactions(customers))
     cw_live.set_faults([{"kind": "latency", "ms": 120, "methods": ["POST"], "path": "/(additions|adjustments)$"}])
     worker(queues="sync")
