@@ -126,7 +126,10 @@ def build() -> dict:
         "PSA_PUSH_LEASE_SECONDS": float(os.environ.get("PSA_PUSH_LEASE_SECONDS", "60")),
         "PSA_PUSH_MAX_TRIES": int(os.environ.get("PSA_PUSH_MAX_TRIES", "6")),
         "PSA_PUSH_MAX_BACKOFF": float(os.environ.get("PSA_PUSH_MAX_BACKOFF", "30")),
+        "PSA_PUSH_CONCURRENCY": int(os.environ.get("PSA_PUSH_CONCURRENCY", "8")),
+        "PSA_PUSH_BATCH_SIZE": int(os.environ.get("PSA_PUSH_BATCH_SIZE", "0")),  # 0: the concurrency
         "PSA_CW_REQUESTS_PER_MINUTE": int(os.environ.get("PSA_CW_REQUESTS_PER_MINUTE", "600")),
+        "PSA_CW_RATE_WINDOW_SECONDS": int(os.environ.get("PSA_CW_RATE_WINDOW_SECONDS", "60")),
         "ADDON_MANAGERS": ["plugin.addon.ConnectWiseAddon"],
         "APP_NAME": "MSP Hub",
         "APP_THEME": "",
