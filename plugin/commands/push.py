@@ -31,7 +31,8 @@ import threading
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait as wait_futures
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -299,7 +300,7 @@ class PushBillingCommand:
         rows = OutboxDAO.follow_page(self.partner_id, (PENDING, SKIPPED), after, CHUNK)
         if not rows:
             return None
-        targets = OutboxDAO.eligible(self.partner_id, [r.transaction_id for r in rows])
+        targets = OutboxDAO.targets(self.partner_id, [r.transaction_id for r in rows])
         moving = {r.id for r in rows if _follow_needed(r, targets.get(r.transaction_id))}
         for item in OutboxDAO.get_many(sorted(moving)):
             self._follow(item, targets.get(item.transaction_id))
@@ -338,13 +339,12 @@ class PushBillingCommand:
     def _push_pending(self) -> None:
         """Catalog sync for the pending rows' products, then the pending rows in batches.
 
-        Per batch: guard and lease, claim (one transaction), the creates concurrently, settle (one
-        transaction), then ``after_item`` for each of the batch's row ids.
+        Per batch: the integration guard; the claim (lease renewed in the same transaction); the creates
+        concurrently; the settle (one transaction); then ``after_item`` for each of the batch's row ids.
         """
         catalog, refusals = self._sync_catalog()
         for item_ids in self._batches(PENDING):
             self._guard()
-            self._heartbeat()
             self._run_batch(self._claim(item_ids, catalog, refusals), uncertain=False)
             for item_id in item_ids:
                 self.after_item(item_id)
@@ -368,13 +368,16 @@ class PushBillingCommand:
     @transaction
     def _claim(self, item_ids: list[int], catalog: dict[int, int | None],
                refusals: dict[int, tuple[str, str]]) -> list[dict]:
-        """Re-check a batch and mark its rows ``sending`` (committed before the calls); their snapshots.
+        """Renew the lease, re-check a batch and mark its rows ``sending`` (committed before the calls);
+        their snapshots. One query each for the rows, their eligibility and their transactions.
 
-        One query each for the rows, their eligibility and their transactions, whatever the batch size.
+        :raises LeaseLost: when the lease is no longer ours (nothing claimed).
         """
+        if not SyncLeaseDAO.renew(self.partner_id, self.token, self.lease_seconds):
+            raise LeaseLost("The push lease expired; another run may have taken over.")
         rows = [item for item in OutboxDAO.get_many(item_ids, lock=True) if item.state == PENDING]
         tx_ids = [item.transaction_id for item in rows]
-        targets = OutboxDAO.eligible(self.partner_id, tx_ids)
+        targets = OutboxDAO.targets(self.partner_id, tx_ids)
         data = PushDataDAO.transactions(tx_ids)
         snapshots = [self._claim_row(item, targets.get(item.transaction_id), *data[item.transaction_id], catalog,
                                      refusals) for item in rows]
@@ -430,8 +433,7 @@ class PushBillingCommand:
                    for snap in snapshots]
         running, lost = set(futures), None
         while running:
-            _done, running = wait_futures(running, timeout=max(self.lease_seconds / 3, 0.5),
-                                          return_when=FIRST_COMPLETED if lost is None else "ALL_COMPLETED")
+            _done, running = wait_futures(running, timeout=max(self.lease_seconds / 3, 0.5))
             if running and lost is None:
                 try:
                     self._heartbeat()

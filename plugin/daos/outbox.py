@@ -73,6 +73,20 @@ class OutboxDAO:
         return {row[0]: Target(*row) for row in session().execute(query)}
 
     @staticmethod
+    def targets(partner_id: int, transaction_ids: list[int]) -> dict[int, Target]:
+        """``eligible`` for transactions whose outbox row the caller holds pending or skipped (a batch, a chunk).
+
+        No "not pushed" test: a transaction has one outbox row (unique), and that row is not pushed. Driven
+        by the transaction ids (primary key), so its cost follows the batch, not the partner's history.
+        """
+        if not transaction_ids:
+            return {}
+        query = _mapped_join(select(Tx.id, Tx.customer_id, Tx.subscription_id, Tx.kind, CwAgreement.cw_id)
+                             .select_from(Tx))
+        query = query.where(Tx.id.in_(transaction_ids), Tx.partner_id == partner_id, *_eligible_where())
+        return {row[0]: Target(*row) for row in session().execute(query)}
+
+    @staticmethod
     def items(partner_id: int, states: tuple[str, ...]) -> list[SyncItem]:
         """The partner's outbox rows in these states, by transaction id."""
         return list(session().scalars(select(SyncItem).where(SyncItem.partner_id == partner_id,
