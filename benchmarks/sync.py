@@ -313,7 +313,8 @@ def limited_push(url, partner_id, sandbox, latency, per_minute, window) -> dict:
                         PSA_CW_RATE_WINDOW_SECONDS=window)
     calls = run["result"]["cw_calls"]
     floor = calls / per_minute * 60
-    print(f"  limited push: {run['wall']:.1f} s for {calls} calls at {per_minute}/min (floor {floor:.1f} s)", flush=True)
+    print(f"  limited push: {run['wall']:.1f} s for {calls} calls at {per_minute}/min (floor {floor:.1f} s)",
+          flush=True)
     return {"wall": run["wall"], "calls": calls, "floor": floor,
             "moving_floor": max(calls - per_minute * window / 60, 0) / per_minute * 60}
 
@@ -442,7 +443,8 @@ def print_tables(args, report: dict) -> None:
     """Markdown tables of what ran."""
     rows = report.get("rows")
     if "b" in report:
-        print(f"\n(b) first push of {rows} transactions, {args.latency_ms} ms latency, no limit ({report['backend']})\n")
+        print(f"\n(b) first push of {rows} transactions, {args.latency_ms} ms latency, no limit "
+              f"({report['backend']})\n")
         print("| concurrency | wall s | records/s | ConnectWise calls |")
         print("|---:|---:|---:|---:|")
         for concurrency, wall, calls, rate in report["b"]:

@@ -40,7 +40,7 @@ from flask import current_app
 
 from plugin.commands.base import transaction
 from plugin.commands.catalog import CatalogSync, _message
-from plugin.commands.connectwise import client_for, partner_limiter
+from plugin.commands.connectwise import client_for
 from plugin.commands.exceptions import IntegrationInactiveError, IntegrationStoppedError
 from plugin.connectwise import CWError, NewAddition, NewAdjustment
 from plugin.connectwise.client import ConnectWiseClient, is_retryable
@@ -163,7 +163,7 @@ class PushBillingCommand:
             if time.monotonic() >= deadline:
                 return self.result
             time.sleep(min(1.0, self.lease_seconds / 4))
-        self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"psa-push-{self.partner_id}")
+        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"psa-push-{self.partner_id}")
         try:
             self._guard()
             self.client = self.client or self._client()
@@ -218,19 +218,15 @@ class PushBillingCommand:
 
     def _client(self) -> ConnectWiseClient:
         """A client on the integration's credentials, throttled by the partner's shared rate limit
-        (``client_for`` adds it to every client of the partner: push, directory, lists, validation)."""
+        (``client_for`` adds ``partner_limiter`` to every client of the partner: push, refreshes, validation)."""
         integration = IntegrationDAO.for_partner(self.partner_id)
         client = client_for(integration)
         session().rollback()
         return client
 
-    def _throttle(self):
-        """The partner's shared per-minute limit (None when configured off)."""
-        return partner_limiter(self.partner_id)
-
     @transaction
     def _heartbeat(self) -> None:
-        """Renew the lease (before each batch, and while its calls are in flight).
+        """Renew the lease (before a recovery batch, and while a batch's calls outlast a third of the lease).
 
         :raises LeaseLost: when it is no longer ours.
         """
