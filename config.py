@@ -126,6 +126,8 @@ def build() -> dict:
         "PSA_PUSH_LEASE_SECONDS": float(os.environ.get("PSA_PUSH_LEASE_SECONDS", "60")),
         "PSA_PUSH_MAX_TRIES": int(os.environ.get("PSA_PUSH_MAX_TRIES", "6")),
         "PSA_PUSH_MAX_BACKOFF": float(os.environ.get("PSA_PUSH_MAX_BACKOFF", "30")),
+        "PSA_PUSH_CONCURRENCY": int(os.environ.get("PSA_PUSH_CONCURRENCY", "8")),
+        "PSA_PUSH_BATCH_SIZE": int(os.environ.get("PSA_PUSH_BATCH_SIZE", "0")),  # 0: the concurrency
         "PSA_CW_REQUESTS_PER_MINUTE": int(os.environ.get("PSA_CW_REQUESTS_PER_MINUTE", "600")),
         "PSA_PUSH_PROGRESS_SECONDS": float(os.environ.get("PSA_PUSH_PROGRESS_SECONDS", "1")),
         "PSA_ALERT_EMAIL_HOOK": os.environ.get("PSA_ALERT_EMAIL_HOOK", "plugin.alerts:log_alert_email"),
@@ -133,6 +135,7 @@ def build() -> dict:
         "PSA_PUBLIC_URL": os.environ.get("PSA_PUBLIC_URL", ""),
         "PSA_SCHEDULE_DEFAULT_TIME": os.environ.get("PSA_SCHEDULE_DEFAULT_TIME", "06:00"),
         "PSA_SCHEDULE_CATCH_UP_MINUTES": float(os.environ.get("PSA_SCHEDULE_CATCH_UP_MINUTES", "360")),
+        "PSA_CW_RATE_WINDOW_SECONDS": int(os.environ.get("PSA_CW_RATE_WINDOW_SECONDS", "60")),
         "ADDON_MANAGERS": ["plugin.addon.ConnectWiseAddon"],
         "APP_NAME": "MSP Hub",
         "APP_THEME": "",

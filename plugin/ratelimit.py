@@ -2,14 +2,19 @@
 
 ConnectWise limits each partner's account, not us: every worker on every machine
 takes a slot from the same moving window (``limits``' Redis strategy, atomic in
-Lua) before each request, and waits when the window is full.
+Lua) before each request, and waits when the window is full. One limiter may be
+called from several threads at once (the push's concurrent requests).
+
+The window is a minute by default; a shorter one (``window_seconds``) keeps the same
+rate with smaller bursts (``per_minute × window ÷ 60`` requests per window).
 """
 from __future__ import annotations
 
+import threading
 import time
 from typing import Callable
 
-from limits import RateLimitItemPerMinute
+from limits import RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
@@ -22,15 +27,16 @@ class PartnerRateLimiter:
     """The client's ``throttle``: blocks until the partner's window has room for one request."""
 
     def __init__(self, redis_url: str, partner_id: int, per_minute: int, *, namespace: str = "psa",
-                 max_wait: float = 300.0, sleep: Callable[[float], None] = time.sleep):
-        if per_minute < 1:
-            raise ValueError("per_minute must be at least 1")
+                 max_wait: float = 300.0, sleep: Callable[[float], None] = time.sleep, window_seconds: int = 60):
+        if per_minute < 1 or window_seconds < 1:
+            raise ValueError("per_minute and window_seconds must be at least 1")
         self.limiter = MovingWindowRateLimiter(storage_from_string(_limits_url(redis_url)))
-        self.item = RateLimitItemPerMinute(per_minute)
+        self.item = window_item(per_minute, window_seconds)
         self.keys = (f"{namespace}-cw", str(partner_id))
         self.max_wait = max_wait
         self.sleep = sleep
         self.waited = 0.0
+        self._lock = threading.Lock()
 
     def __call__(self) -> None:
         """Take one slot, waiting for the window to move if it is full.
@@ -45,11 +51,19 @@ class PartnerRateLimiter:
                 raise RateLimitTimeout(f"No ConnectWise request slot for partner {self.keys[1]} "
                                        f"within {self.max_wait:.0f} s")
             self.sleep(pause)
-            self.waited += pause
+            with self._lock:
+                self.waited += pause
 
     def clear(self) -> None:
         """Forget the partner's window (tests and operators)."""
         self.limiter.clear(self.item, *self.keys)
+
+
+def window_item(per_minute: int, window_seconds: int = 60):
+    """The moving window: ``per_minute`` a minute, or the same rate over a shorter window (at least 1)."""
+    if window_seconds == 60:
+        return RateLimitItemPerMinute(per_minute)
+    return RateLimitItemPerSecond(max(1, round(per_minute * window_seconds / 60)), window_seconds)
 
 
 def _limits_url(redis_url: str) -> str:

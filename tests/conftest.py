@@ -18,6 +18,9 @@ os.environ.setdefault("PSA_ENCRYPTION_KEYS", Fernet.generate_key().decode())
 os.environ["PSA_QUEUE_PREFIX"] = f"psa-test-{uuid.uuid4().hex[:8]}"
 os.environ.setdefault("PSA_INSTANCE_DIR", tempfile.mkdtemp(prefix="psa-instance-"))
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+# The partner's shared ConnectWise limit is off by default here: every test of the session uses the pilot's
+# partner id, so one window would pace the whole suite. Tests of the limit set it (tests/integration/push/).
+os.environ.setdefault("PSA_CW_REQUESTS_PER_MINUTE", "0")
 
 import datetime as dt  # noqa: E402
 

@@ -5,7 +5,8 @@ is looked up by identifier before any create and adopted when found (a classific
 differs from our rules is recorded, not changed: that needs the partner's consent). Category,
 subcategory and type names the rules give and ConnectWise lacks are created first. A product
 ConnectWise refuses is recorded with ConnectWise's code and message; its transactions wait.
-Outcomes are cached per partner and product (``psa_catalog_sync``), so a product costs calls once.
+Outcomes are cached per partner and product (``psa_catalog_sync``), so a product costs calls once
+(a refusal too, for the push: Retry failed forgets it, so the next push tries the product again).
 """
 from __future__ import annotations
 
@@ -53,21 +54,30 @@ def _product_view(product) -> engine.Product:
 class CatalogSync:
     """Ensures catalog items for products; ``create_once`` is the push's exactly-once helper."""
 
-    def __init__(self, partner_id: int, client: ConnectWiseClient, create_once: Callable, dry_run: bool = False):
+    def __init__(self, partner_id: int, client: ConnectWiseClient, create_once: Callable, dry_run: bool = False,
+                 retry_refused: bool = True):
         self.partner_id, self.client, self.create_once, self.dry_run = partner_id, client, create_once, dry_run
+        self.retry_refused = retry_refused  # False (the push): a refusal holds until Retry failed forgets it
         self.plan = CatalogPlan()
         self._lists: dict[str, list] | None = None
 
     def ensure(self, transaction_ids: list[int]) -> dict[int, int | None]:
         """{hub product id: catalog item id, or None when refused} for the products of these transactions."""
-        products = PushDataDAO.products_of(transaction_ids)
+        return self._ensure(PushDataDAO.products_of(transaction_ids))
+
+    def ensure_pending(self) -> dict[int, int | None]:
+        """The same for the products of the partner's pending outbox rows (the push's step; one query)."""
+        return self._ensure(PushDataDAO.pending_products(self.partner_id))
+
+    def _ensure(self, products: list) -> dict[int, int | None]:
+        """Cached outcomes first; look up, adopt or create the others."""
         cached = CatalogSyncDAO.for_products(self.partner_id, [p.id for p in products])
         result: dict[int, int | None] = {}
         todo = []
         for product in products:
             row = cached.get(product.id)
-            if row is not None and row.status == "synced":
-                result[product.id] = row.cw_id
+            if row is not None and (row.status == "synced" or not self.retry_refused):
+                result[product.id] = row.cw_id if row.status == "synced" else None
                 self.plan.cached += 1
             else:
                 todo.append(product)

@@ -1,5 +1,8 @@
-"""Build ConnectWise clients for an integration, under the configured URL policy."""
+"""Build ConnectWise clients for an integration, under the configured URL policy and the partner's
+shared request limit (every client of a partner, in every worker, takes its slots from one window)."""
 from __future__ import annotations
+
+from typing import Callable
 
 from flask import current_app
 
@@ -28,9 +31,43 @@ def pending_credentials(integration: Integration) -> dict | None:
     return (integration.pending or {}).get("credentials")
 
 
-def client_for(integration: Integration, *, pending: bool = False, **options) -> ConnectWiseClient:
+def partner_limiter(partner_id: int):
+    """The partner's shared per-minute ConnectWise request limit, or None when configured off (0).
+
+    The partner's Sync Settings limit, capped by ``PSA_CW_REQUESTS_PER_MINUTE`` (default 600), over a moving window of
+    ``PSA_CW_RATE_WINDOW_SECONDS`` (default 60; a shorter window keeps the rate with smaller bursts).
+    """
+    from plugin.commands.sync_settings import partner_requests_per_minute  # the partner's own limit (issue 9)
+    from plugin.ratelimit import PartnerRateLimiter
+
+    per_minute = partner_requests_per_minute(partner_id)
+    if per_minute < 1:
+        return None
+
+    return PartnerRateLimiter(current_app.config["REDIS_URL"], partner_id, per_minute,
+                              namespace=current_app.config["PSA_QUEUE_PREFIX"],
+                              window_seconds=int(current_app.config.get("PSA_CW_RATE_WINDOW_SECONDS", 60) or 60))
+
+
+def _chained(*steps: Callable[[], None] | None) -> Callable[[], None] | None:
+    """One throttle running each given step in order (None when there is none)."""
+    present = [step for step in steps if step is not None]
+    if len(present) < 2:
+        return present[0] if present else None
+
+    def throttle() -> None:
+        """Run every step before the request."""
+        for step in present:
+            step()
+
+    return throttle
+
+
+def client_for(integration: Integration, *, pending: bool = False, throttle: Callable[[], None] | None = None,
+               **options) -> ConnectWiseClient:
     """A client on the integration's working credentials, or (``pending=True``) on the edit
-    under validation; the private key is decrypted in memory only.
+    under validation; the private key is decrypted in memory only. Every request waits for
+    ``throttle`` (e.g. a job's guard), then for a slot of the partner's shared limit.
 
     :raises CWURLRefused: when the API URL is not (or no longer) allowed.
     :raises SecretError: when the stored private key cannot be decrypted.
@@ -45,4 +82,5 @@ def client_for(integration: Integration, *, pending: bool = False, **options) ->
                                   decrypt_secret(integration.private_key_encrypted), integration.client_id)
         api_url = integration.api_url
     return ConnectWiseClient(credentials, api_url, url_policy=url_policy(),
-                             transport=current_app.config.get("PSA_CW_TRANSPORT"), **options)
+                             transport=current_app.config.get("PSA_CW_TRANSPORT"),
+                             throttle=_chained(throttle, partner_limiter(integration.partner_id)), **options)

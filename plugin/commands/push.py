@@ -1,31 +1,41 @@
 """The billing push: eligible billing transactions into ConnectWise agreements, exactly once.
 
 One run per partner at a time, under a database lease with an expiry (renewed before each
-row; a crashed run's lease simply expires). A run:
+batch and while a batch's calls are in flight; a crashed run's lease simply expires). A run:
 
 1. recovers rows left in ``sending`` (only a dead run can have left them: we hold the lease) by
    reading ConnectWise for our reference: adopt what is there, create only what is not;
-2. brings the outbox up to date (new eligible transactions → ``pending``; pending rows that are
-   no longer eligible → ``skipped``; skipped ones eligible again → ``pending``; pending rows
+2. brings the outbox up to date in chunks (new eligible transactions → ``pending``; pending rows that
+   are no longer eligible → ``skipped``; skipped ones eligible again → ``pending``; pending rows
    follow a re-mapped subscription to its new agreement);
 3. moves the pushed rows a person chose to move to a new agreement (``moving``, or ``removing``
    left by a dead run): marks ``removing`` and commits, reads ours on the old agreement, deletes
    it only when it carries our reference, then ``pending`` for the new agreement (step 5 creates it);
 4. syncs the catalog for the products of the pending rows;
-5. pushes each pending row: checks the integration and the row's eligibility, marks it
-   ``sending`` and **commits**, calls ConnectWise, records ``pushed`` + the id and **commits**.
+5. pushes the pending rows (with an approved preview: only its transactions) in batches of
+   ``PSA_PUSH_BATCH_SIZE`` (default: the concurrency): the integration guard and the lease once per batch; one transaction re-checks the batch's eligibility
+   and marks its rows ``sending`` (**commit**); the creates run concurrently on
+   ``PSA_PUSH_CONCURRENCY`` threads (no database there); one transaction records each row's outcome
+   (``_settle``: ``pushed`` + the id, ``failed`` with ConnectWise's reason; **commit**).
 
-Transient errors retry with backoff inside the run (bounded); a POST whose outcome is unknown is
-looked up by reference before anything is created again; permanent errors fail that row with
-ConnectWise's code and message and the run goes on. No transaction is open across an HTTP call.
+The database stays single-threaded (the main thread); the threads only call ConnectWise. Transient
+errors retry with backoff per row (bounded); a POST whose outcome is unknown is looked up by reference
+before anything is created again; permanent errors fail that row with ConnectWise's code and message
+and the run goes on. A run-stopping error in any thread halts the batch's other threads before their
+next call: rows not sent go back to ``pending``, rows whose outcome is unknown stay ``sending`` for
+the next run's recovery. No transaction is open across an HTTP call.
 """
 from __future__ import annotations
 
+import contextvars
 import logging
 import random
+import threading
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -42,7 +52,8 @@ from plugin.connectwise.errors import CWAuthError, CWForbidden, CWNotFound, CWRa
 from plugin.daos.base import session
 from plugin.daos.integration import IntegrationDAO
 from plugin.daos.outbox import (
-    FAILED, MOVING, PENDING, PUSHED, REMOVING, SENDING, SKIPPED, OutboxDAO, PushDataDAO, SyncLeaseDAO, SyncRunDAO,
+    FAILED, MOVING, PENDING, PUSHED, REMOVING, SENDING, SKIPPED, CatalogSyncDAO, OutboxDAO, PushDataDAO, SyncLeaseDAO,
+    SyncRunDAO,
 )
 from plugin.domain import billing
 from plugin.domain.billing import OutboxEvent as Ev
@@ -53,6 +64,8 @@ from plugin.ratelimit import RateLimitTimeout
 log = logging.getLogger(__name__)
 RUN_STOPPERS = (CWAuthError, CWForbidden, CWURLRefused, CWTLSError)
 """Errors that concern every row (credentials, role, address): the run stops, rows stay pending."""
+CHUNK = 1000
+"""Rows read per query when streaming the outbox (refresh, recovery, pending ids)."""
 
 
 class LeaseLost(RuntimeError):
@@ -63,14 +76,31 @@ class ConnectWiseUnavailable(RuntimeError):
     """Transient errors outlasted the retries: stop the run, rows stay pending for the next."""
 
 
+class _Halted(RuntimeError):
+    """Another row of the batch met a run-stopping error: make no further call for this one."""
+
+
 @dataclass
 class Outcome:
-    """What delivering one row came to."""
+    """What delivering one row came to.
+
+    ``state``: ``pushed`` (with ``cw_id``), ``failed`` (ConnectWise's code and message), ``pending``
+    (not sent: the run stopped first) or ``sending`` (outcome unknown: left for recovery).
+    ``stop``: the run-stopping error met while delivering this row, if any.
+    """
 
     state: str
     cw_id: int | None = None
     code: str | None = None
     message: str | None = None
+    stop: BaseException | None = None
+
+
+@dataclass
+class _Track:
+    """One row's delivery: True while an earlier call's outcome is unknown (look up before creating)."""
+
+    uncertain: bool
 
 
 @dataclass
@@ -109,7 +139,7 @@ class PushBillingCommand:
 
     def __init__(self, partner_id: int, requested_by: str = "system", job_id: str | None = None,
                  after_item: Callable[[int], None] | None = None, client: ConnectWiseClient | None = None,
-                 only_transactions: set[int] | None = None):
+                 only_transactions: set[int] | None = None, concurrency: int | None = None):
         self.partner_id, self.requested_by, self.job_id = int(partner_id), requested_by, job_id
         # Sync control (issue 9): push only these transactions (an approved preview); other rows stay pending
         self.only_transactions = None if only_transactions is None else set(only_transactions)
@@ -118,10 +148,16 @@ class PushBillingCommand:
         self.token = uuid.uuid4().hex
         self.lease_seconds = _setting("PSA_PUSH_LEASE_SECONDS", 60)
         self.max_tries = int(_setting("PSA_PUSH_MAX_TRIES", 6))
+        self.max_backoff = _setting("PSA_PUSH_MAX_BACKOFF", 30)  # read here: the threads have no app context
+        self.concurrency = max(1, int(concurrency or _setting("PSA_PUSH_CONCURRENCY", 8)))
+        self.batch_size = max(1, int(_setting("PSA_PUSH_BATCH_SIZE", 0) or self.concurrency))
         self.result = RunResult(None, "running")
         self.rng = random.Random()
         self.touched_customers: set[int] = set()
         self.progress = RunProgress()
+        self._halt = threading.Event()
+        self._counting = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -135,6 +171,7 @@ class PushBillingCommand:
             if time.monotonic() >= deadline:
                 return self.result
             time.sleep(min(1.0, self.lease_seconds / 4))
+        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"psa-push-{self.partner_id}")
         try:
             self._guard()
             self.client = self.client or self._client()
@@ -154,6 +191,7 @@ class PushBillingCommand:
         except (ConnectWiseUnavailable, CWError, RateLimitTimeout) as err:
             self._stop("failed", str(err))
         finally:
+            self._pool.shutdown(wait=True)
             self._finish()
         return self.result
 
@@ -189,27 +227,16 @@ class PushBillingCommand:
         connectwise_guard(self.partner_id)()
 
     def _client(self) -> ConnectWiseClient:
-        """A client on the integration's credentials, throttled by the partner's shared rate limit."""
+        """A client on the integration's credentials, throttled by the partner's shared rate limit
+        (``client_for`` adds ``partner_limiter`` to every client of the partner: push, refreshes, validation)."""
         integration = IntegrationDAO.for_partner(self.partner_id)
-        client = client_for(integration, throttle=self._throttle())
+        client = client_for(integration)
         session().rollback()
         return client
 
-    def _throttle(self):
-        """The partner's shared per-minute limit (None when configured off)."""
-        from plugin.commands.sync_settings import partner_requests_per_minute  # the partner's limit (issue 9)
-
-        per_minute = partner_requests_per_minute(self.partner_id)
-        if per_minute < 1:
-            return None
-        from plugin.ratelimit import PartnerRateLimiter
-
-        return PartnerRateLimiter(current_app.config["REDIS_URL"], self.partner_id, per_minute,
-                                  namespace=current_app.config["PSA_QUEUE_PREFIX"])
-
     @transaction
     def _heartbeat(self) -> None:
-        """Renew the lease before a row.
+        """Renew the lease (before a recovery batch, and while a batch's calls outlast a third of the lease).
 
         :raises LeaseLost: when it is no longer ours.
         """
@@ -243,8 +270,9 @@ class PushBillingCommand:
             from plugin.daos.revenue import RevenueTotalsDAO
 
             state = ReconciliationStateDAO.for_partner(self.partner_id)
-            if state is not None:
-                RevenueTotalsDAO.recompute_customers(state, sorted(self.touched_customers))
+            touched = sorted(self.touched_customers)
+            for start in range(0, len(touched) if state is not None else 0, CHUNK):
+                RevenueTotalsDAO.recompute_customers(state, touched[start:start + CHUNK])
 
     @transaction
     def _release(self) -> None:
@@ -253,18 +281,41 @@ class PushBillingCommand:
 
     # -- outbox refresh ------------------------------------------------------------------------
 
-    @transaction
     def _refresh_outbox(self) -> None:
-        """New eligible transactions → pending; pending/skipped rows follow eligibility and mapping."""
-        eligible = OutboxDAO.eligible(self.partner_id)
-        known = OutboxDAO.known_transactions(self.partner_id)
-        new = [t for tx_id, t in eligible.items() if tx_id not in known]
-        if new:
-            rows = [_new_row(self.partner_id, t, self.result.run_id) for t in new]
-            OutboxDAO.add_pending(rows)
-            OutboxDAO.record_created(OutboxDAO.by_transactions([t.transaction_id for t in new]), self.result.run_id)
-        for item in OutboxDAO.items(self.partner_id, (PENDING, SKIPPED)):
-            self._follow(item, eligible.get(item.transaction_id))
+        """New eligible transactions → pending; pending/skipped rows follow eligibility and mapping.
+
+        In chunks of ``CHUNK`` rows, one short transaction and a few queries each (never a query per row).
+        """
+        after = 0
+        while (after := self._add_new_rows(after)) is not None:
+            pass
+        after = 0
+        while (after := self._follow_chunk(after)) is not None:
+            pass
+
+    @transaction
+    def _add_new_rows(self, after: int) -> int | None:
+        """Pending rows (and their ``created`` transitions) for a chunk of new eligible transactions;
+        the last transaction id seen, or None when there were none."""
+        new = OutboxDAO.eligible_new(self.partner_id, after, CHUNK)
+        if not new:
+            return None
+        OutboxDAO.add_pending([_new_row(self.partner_id, t, self.result.run_id) for t in new])
+        OutboxDAO.record_created(OutboxDAO.created_rows([t.transaction_id for t in new]), self.result.run_id)
+        return new[-1].transaction_id
+
+    @transaction
+    def _follow_chunk(self, after: int) -> int | None:
+        """A chunk of pending/skipped rows against the current eligibility; the last row id, or None at the end."""
+        rows = OutboxDAO.follow_page(self.partner_id, (PENDING, SKIPPED), after, CHUNK)
+        if not rows:
+            return None
+        targets = OutboxDAO.targets(self.partner_id, [r.transaction_id for r in rows])
+        moving = {r.id for r in rows if _follow_needed(r, targets.get(r.transaction_id))}
+        for item in OutboxDAO.get_many(sorted(moving)):
+            self._follow(item, targets.get(item.transaction_id))
+        session().flush()
+        return rows[-1].id
 
     def _follow(self, item, target) -> None:
         """One pending or skipped row against the current eligibility."""
@@ -272,29 +323,26 @@ class PushBillingCommand:
         if target is None:
             if item.state == PENDING:
                 _transition(item, Ev.BECAME_INELIGIBLE, run_id, "no longer eligible (unmapped or before the From Date)",
-                            reason="not eligible")
+                            reason="not eligible", flush=False)
             return
         if item.state == SKIPPED:
             _transition(item, Ev.BECAME_ELIGIBLE, run_id, f"eligible for agreement {target.agreement_cw_id}",
-                        reason=None, agreement_cw_id=target.agreement_cw_id)
+                        reason=None, agreement_cw_id=target.agreement_cw_id, flush=False)
         elif item.agreement_cw_id != target.agreement_cw_id:
             OutboxDAO.set_state(item, PENDING, "retarget", by_run=run_id,
                                 detail=f"agreement {item.agreement_cw_id} → {target.agreement_cw_id}",
-                                agreement_cw_id=target.agreement_cw_id)
+                                agreement_cw_id=target.agreement_cw_id, flush=False)
 
     # -- recovery of rows left in sending --------------------------------------------------------
 
     def _recover(self) -> None:
-        """Settle every row left in ``sending`` by a dead run: look up, adopt or create."""
-        ids = _ids(self.partner_id, SENDING)
-        for item_id in ids:
+        """Settle every row left in ``sending`` by a dead run, in batches: look up, adopt or create."""
+        for item_ids in self._batches(SENDING):
             self._guard()
             self._heartbeat()
-            snapshot = _snapshot(item_id)
-            if snapshot is None or snapshot["state"] != SENDING:
-                continue
-            self.result.counts["recovered"] += 1
-            self._settle(snapshot, self._deliver(snapshot, uncertain=True))
+            snapshots = [snap for snap in _snapshots(item_ids) if snap["state"] == SENDING]
+            self.result.counts["recovered"] += len(snapshots)
+            self._run_batch(snapshots, uncertain=True)
 
     # -- moving pushed rows to a subscription's new agreement --------------------------------------
 
@@ -429,52 +477,81 @@ class PushBillingCommand:
     # -- pushing ---------------------------------------------------------------------------------
 
     def _push_pending(self) -> None:
-        """Catalog sync for the pending rows' products, then each row in transaction order."""
-        pending = _pending_transactions(self.partner_id, self.only_transactions)
-        self._progress(total=len(pending))
+        """Catalog sync for the pending rows' products, then the pending rows in batches.
+
+        Per batch: the integration guard; the claim (lease renewed in the same transaction); the creates
+        concurrently; the settle (one transaction); then ``after_item`` for each of the batch's row ids.
+        """
+        catalog, refusals = self._sync_catalog()
+        pending = _ids(self.partner_id, PENDING, self.only_transactions) if self.only_transactions is not None else None
+        self._progress(total=len(pending) if pending is not None else _count(self.partner_id, PENDING))
+        batches = self._batches(PENDING) if pending is None else (
+            pending[start:start + self.batch_size] for start in range(0, len(pending), self.batch_size))
+        for item_ids in batches:
+            self._guard()
+            self._run_batch(self._claim(item_ids, catalog, refusals), uncertain=False)
+            for item_id in item_ids:
+                self.after_item(item_id)
+
+    def _sync_catalog(self) -> tuple[dict[int, int | None], dict[int, tuple[str, str]]]:
+        """Catalog items of the pending rows' products; ({product: item id or None}, {refused product: reason})."""
         before, writes = self.client.call_count, self.result.writes
-        catalog = CatalogSync(self.partner_id, self.client, self._create_once).ensure(pending)
+        catalog = CatalogSync(self.partner_id, self.client, self._create_once, retry_refused=False).ensure_pending()
         self.result.catalog_calls = self.client.call_count - before
         self.result.writes = writes  # the catalog's own creates are counted in catalog_calls
-        for item_id in _ids(self.partner_id, PENDING, self.only_transactions):
-            self._guard()
-            self._heartbeat()
-            snapshot = self._claim(item_id, catalog)
-            if snapshot is not None:
-                self._settle(snapshot, self._deliver(snapshot, uncertain=False))
-            self.after_item(item_id)
+        return catalog, _refusals(self.partner_id, [pid for pid, cw_id in catalog.items() if cw_id is None])
+
+    def _batches(self, state: str):
+        """The ids of the partner's rows in ``state``, read ``CHUNK`` at a time, yielded ``batch_size`` at a time."""
+        after = 0
+        while ids := _ids_after(self.partner_id, state, after, CHUNK):
+            for start in range(0, len(ids), self.batch_size):
+                yield ids[start:start + self.batch_size]
+            after = ids[-1]
 
     @transaction
-    def _claim(self, item_id: int, catalog: dict[int, int | None]) -> dict | None:
-        """Re-check the row and mark it ``sending`` (committed before the call); None to skip it."""
-        item = OutboxDAO.get(item_id, lock=True)
-        if item is None or item.state != PENDING:
-            return None
-        target = OutboxDAO.eligible(self.partner_id, [item.transaction_id]).get(item.transaction_id)
+    def _claim(self, item_ids: list[int], catalog: dict[int, int | None],
+               refusals: dict[int, tuple[str, str]]) -> list[dict]:
+        """Renew the lease, re-check a batch and mark its rows ``sending`` (committed before the calls);
+        their snapshots. One query each for the rows, their eligibility and their transactions.
+
+        :raises LeaseLost: when the lease is no longer ours (nothing claimed).
+        """
+        if not SyncLeaseDAO.renew(self.partner_id, self.token, self.lease_seconds):
+            raise LeaseLost("The push lease expired; another run may have taken over.")
+        rows = [item for item in OutboxDAO.get_many(item_ids, lock=True) if item.state == PENDING]
+        tx_ids = [item.transaction_id for item in rows]
+        targets = OutboxDAO.targets(self.partner_id, tx_ids)
+        data = PushDataDAO.transactions(tx_ids)
+        snapshots = [self._claim_row(item, targets.get(item.transaction_id), *data[item.transaction_id], catalog,
+                                     refusals) for item in rows]
+        session().flush()
+        return [snap for snap in snapshots if snap is not None]
+
+    def _claim_row(self, item, target, tx, product, catalog: dict[int, int | None],
+                   refusals: dict[int, tuple[str, str]]) -> dict | None:
+        """One row of the claim: skipped when no longer eligible, kept pending while its product is refused,
+        else ``sending``; its snapshot, or None."""
         if target is None:
             _transition(item, Ev.BECAME_INELIGIBLE, self.result.run_id,
                         "no longer eligible before its push (unmapped, disassociated or before the From Date)",
-                        reason="not eligible")
+                        reason="not eligible", flush=False)
             self.result.counts[SKIPPED] += 1
             return None
-        tx, product = PushDataDAO.transactions([item.transaction_id])[item.transaction_id]
         catalog_id = catalog.get(product.id)
         if catalog_id is None and item.record_kind == "addition":
-            return self._block(item, product)
+            return self._block(item, product, refusals.get(product.id))
         _transition(item, Ev.ATTEMPT, self.result.run_id, agreement_cw_id=target.agreement_cw_id,
-                    attempts=item.attempts + 1, sending_since=utcnow(), run_id=self.result.run_id, reason=None)
+                    attempts=item.attempts + 1, sending_since=utcnow(), run_id=self.result.run_id, reason=None,
+                    flush=False)
         return _payload_snapshot(item, tx, product, catalog_id)
 
-    def _block(self, item, product) -> None:
+    def _block(self, item, product, refusal: tuple[str, str] | None) -> None:
         """Keep a row pending while its product is refused by ConnectWise (the reason says so)."""
-        from plugin.daos.outbox import CatalogSyncDAO
-
-        row = CatalogSyncDAO.for_products(self.partner_id, [product.id]).get(product.id)
         item.reason = "product refused"
-        item.last_error_code = row.error_code if row else "ProductNotInCatalog"
+        item.last_error_code = refusal[0] if refusal else "ProductNotInCatalog"
         item.last_error_message = (f"Product {product.product_id} was refused by ConnectWise's catalog: "
-                                   f"{row.error_message if row else 'not synced'}")
-        session().flush()
+                                   f"{refusal[1] if refusal else 'not synced'}")
         self.result.counts["blocked"] += 1
         return None
 
@@ -493,20 +570,84 @@ class PushBillingCommand:
         if gone:
             self.result.counts["ineligible"] = len(gone)
 
-    # -- delivering one row ----------------------------------------------------------------------
+    # -- a batch: concurrent calls, one settle ----------------------------------------------------
+
+    def _run_batch(self, snapshots: list[dict], uncertain: bool) -> None:
+        """Deliver a claimed batch concurrently and record every outcome in one transaction.
+
+        :raises: the first run-stopping error a row met (after the batch is settled), or ``LeaseLost``.
+        """
+        if not snapshots:
+            return
+        outcomes, lost = self._send(snapshots, uncertain)
+        self._settle_all(snapshots, outcomes)
+        stop = lost or next((o.stop for o in outcomes if o.stop is not None), None)
+        if stop is not None:
+            raise stop
+
+    def _send(self, snapshots: list[dict], uncertain: bool) -> tuple[list[Outcome], LeaseLost | None]:
+        """Each row's delivery on the pool; the lease is renewed (from this thread) while they run."""
+        self._halt.clear()
+        futures = [self._pool.submit(contextvars.copy_context().run, self._deliver, snap, uncertain)
+                   for snap in snapshots]
+        running, lost = set(futures), None
+        while running:
+            _done, running = wait_futures(running, timeout=max(self.lease_seconds / 3, 0.5))
+            if running and lost is None:
+                try:
+                    self._heartbeat()
+                except LeaseLost as err:
+                    lost = err
+                    self._halt.set()
+        return [future.result() for future in futures], lost
+
+    @transaction
+    def _settle_all(self, snapshots: list[dict], outcomes: list[Outcome]) -> None:
+        """Record a batch's outcomes (one transaction, committed right after the calls)."""
+        rows = {item.id: item for item in OutboxDAO.get_many([snap["item_id"] for snap in snapshots], lock=True)}
+        for snap, outcome in zip(snapshots, outcomes):
+            item = rows.get(snap["item_id"])
+            if item is not None and item.state == SENDING:
+                self._settle(item, outcome)
+        session().flush()
+        self._progress()  # done / failures so far, in this batch's transaction (throttled)
+
+    def _settle(self, item, outcome: Outcome) -> None:
+        """Record one row's outcome: the one place where a row's outcome is recorded (inside ``_settle_all``)."""
+        run_id = self.result.run_id
+        if outcome.state == PUSHED:
+            _transition(item, Ev.SUCCEEDED, run_id, f"ConnectWise id {outcome.cw_id}", cw_record_id=outcome.cw_id,
+                        pushed_at=utcnow(), sending_since=None, last_error_code=None, last_error_message=None,
+                        flush=False)
+            self.touched_customers.add(item.customer_id)
+        elif outcome.state == FAILED:
+            _transition(item, Ev.PERMANENT_ERROR, run_id, f"{outcome.code}: {outcome.message}",
+                        sending_since=None, last_error_code=(outcome.code or "")[:100],
+                        last_error_message=outcome.message, flush=False)
+        elif outcome.state == PENDING:
+            _transition(item, Ev.TRANSIENT_ERROR, run_id, f"not sent: the run stopped ({outcome.message})",
+                        sending_since=None, flush=False)
+            return
+        else:
+            return  # outcome unknown: stays ``sending``; the next run's recovery looks it up before any create
+        self.result.counts[outcome.state] += 1
+
+    # -- delivering one row (in a pool thread: no database, no app context) ------------------------
 
     def _deliver(self, snap: dict, uncertain: bool) -> Outcome:
         """Create the row's record once: look up first when the outcome of an earlier call is unknown."""
         if snap.get("payload_error"):
             return Outcome(FAILED, code="PayloadError", message=snap["payload_error"])
+        track = _Track(uncertain)
         try:
-            record = self._create_once(lambda: self._create(snap), lambda: self._lookup(snap), uncertain=uncertain)
+            record = self._create_tracked(lambda: self._create(snap), lambda: self._lookup(snap), track)
         except _Conflict as err:
             return Outcome(FAILED, code="DuplicateInConnectWise", message=str(err))
-        except RUN_STOPPERS:
-            raise
-        except ConnectWiseUnavailable:
-            raise
+        except _Halted as err:
+            return Outcome(SENDING if track.uncertain else PENDING, message=str(err))
+        except (*RUN_STOPPERS, ConnectWiseUnavailable, RateLimitTimeout) as err:
+            self._halt.set()
+            return Outcome(SENDING if track.uncertain else PENDING, message=str(err), stop=err)
         except CWError as err:
             return Outcome(FAILED, code=err.code or type(err).__name__, message=_message(err))
         return Outcome(PUSHED, cw_id=record.id)
@@ -517,29 +658,43 @@ class PushBillingCommand:
         :raises CWError: a permanent error (validation, not found...), as ConnectWise gave it.
         :raises ConnectWiseUnavailable: transient errors outlasted the retries.
         """
+        return self._create_tracked(create, find, _Track(uncertain))
+
+    def _create_tracked(self, create: Callable[[], Any], find: Callable[[], Any], track: _Track) -> Any:
+        """``_create_once`` keeping ``track.uncertain`` up to date (what a stopped row's state must be).
+
+        :raises _Halted: another row of the batch stopped the run before this row's next call.
+        """
         for attempt in range(1, self.max_tries + 1):
+            if self._halt.is_set():
+                raise _Halted("another row of the batch stopped the run")
             try:
-                if uncertain:
+                if track.uncertain:
                     found = find()
                     if found is not None:
                         return found
-                    uncertain = False
-                self.result.writes += 1
+                    track.uncertain = False
+                self._count("writes")
                 return create()
             except CWError as err:
                 if isinstance(err, RUN_STOPPERS) or not (err.outcome_unknown or is_retryable(err)):
                     raise
-                uncertain = uncertain or err.outcome_unknown
+                track.uncertain = track.uncertain or err.outcome_unknown
                 self._backoff(err, attempt)
         raise ConnectWiseUnavailable(f"ConnectWise kept failing after {self.max_tries} tries; "
                                      "the remaining rows wait for the next run.")
 
+    def _count(self, name: str) -> None:
+        """Add one to a run counter (``writes``, ``lookups``) from any thread."""
+        with self._counting:
+            setattr(self.result, name, getattr(self.result, name) + 1)
+
     def _backoff(self, err: CWError, attempt: int) -> None:
-        """Sleep before the next try: Retry-After for a 429, else jittered exponential backoff."""
+        """Wait before the next try: Retry-After for a 429, else jittered exponential backoff (a halt cuts it short)."""
         delay = err.retry_after if isinstance(err, CWRateLimited) and err.retry_after is not None else None
         if delay is None:
             delay = self.client.retry.backoff(attempt, self.rng)
-        time.sleep(min(delay, _setting("PSA_PUSH_MAX_BACKOFF", 30)))
+        self._halt.wait(min(delay, self.max_backoff))
 
     def _create(self, snap: dict) -> Any:
         """POST the addition or adjustment."""
@@ -549,7 +704,7 @@ class PushBillingCommand:
 
     def _lookup(self, snap: dict) -> Any:
         """Read the agreement's records carrying our reference (one call); adopt one, refuse several."""
-        self.result.lookups += 1
+        self._count("lookups")
         if snap["kind"] == "addition":
             found = self.client.find_additions_by_reference(snap["agreement"], snap["reference"])
             records = [(r.id, r.serial_number) for r in found]
@@ -562,22 +717,6 @@ class PushBillingCommand:
                             f"{', '.join(map(str, decision.cw_ids))}; none was changed. Remove the extra ones "
                             "in ConnectWise, then retry.")
         return next((r for r in found if r.id == decision.cw_id), None)
-
-    @transaction
-    def _settle(self, snap: dict, outcome: Outcome) -> None:
-        """Record the row's outcome (committed right after the call)."""
-        item = OutboxDAO.get(snap["item_id"], lock=True)
-        run_id = self.result.run_id
-        if outcome.state == PUSHED:
-            _transition(item, Ev.SUCCEEDED, run_id, f"ConnectWise id {outcome.cw_id}", cw_record_id=outcome.cw_id,
-                        pushed_at=utcnow(), sending_since=None, last_error_code=None, last_error_message=None)
-            self.touched_customers.add(item.customer_id)
-        else:
-            _transition(item, Ev.PERMANENT_ERROR, run_id, f"{outcome.code}: {outcome.message}",
-                        sending_since=None, last_error_code=(outcome.code or "")[:100],
-                        last_error_message=outcome.message)
-        self.result.counts[outcome.state] += 1
-        self._progress()
 
     def _progress(self, total: int | None = None, final: bool = False) -> None:
         """Publish done / total / failures so far on the run row and in the job's meta (throttled).
@@ -619,24 +758,45 @@ def _ids(partner_id: int, state: str, only: set[int] | None = None) -> list[int]
     return [item.id for item in OutboxDAO.items(partner_id, (state,)) if item.transaction_id in only]
 
 
-@transaction
-def _pending_transactions(partner_id: int, only: set[int] | None = None) -> list[int]:
-    """Transaction ids of the pending rows (with ``only``, of those transactions alone)."""
-    return [item.transaction_id for item in OutboxDAO.items(partner_id, (PENDING,))
-            if only is None or item.transaction_id in only]
+def _follow_needed(row, target) -> bool:
+    """True when a pending/skipped row (id, transaction, state, agreement) must move for ``target``."""
+    if target is None:
+        return row.state == PENDING
+    return row.state == SKIPPED or row.agreement_cw_id != target.agreement_cw_id
 
 
 @transaction
-def _snapshot(item_id: int) -> dict | None:
-    """A ``sending`` row's payload, rebuilt from its transaction (for recovery)."""
-    item = OutboxDAO.get(item_id)
-    if item is None:
-        return None
-    tx, product = PushDataDAO.transactions([item.transaction_id])[item.transaction_id]
-    from plugin.daos.outbox import CatalogSyncDAO
+def _ids_after(partner_id: int, state: str, after: int, limit: int) -> list[int]:
+    """A chunk of row ids in one state (own short transaction)."""
+    return OutboxDAO.ids_after(partner_id, state, after, limit)
 
-    row = CatalogSyncDAO.for_products(item.partner_id, [product.id]).get(product.id)
-    return _payload_snapshot(item, tx, product, row.cw_id if row else None)
+
+@transaction
+def _count(partner_id: int, state: str) -> int:
+    """How many of the partner's rows are in one state (own short transaction)."""
+    return OutboxDAO.state_counts(partner_id).get(state, 0)
+
+
+@transaction
+def _refusals(partner_id: int, product_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """(code, message) of ConnectWise's refusal per refused product (plain values, read once per run)."""
+    rows = CatalogSyncDAO.for_products(partner_id, product_ids)
+    return {pid: (row.error_code or "ProductNotInCatalog", row.error_message or "") for pid, row in rows.items()}
+
+
+@transaction
+def _snapshots(item_ids: list[int]) -> list[dict]:
+    """``sending`` rows' payloads, rebuilt from their transactions (for recovery; a few queries per batch)."""
+    rows = OutboxDAO.get_many(item_ids)
+    data = PushDataDAO.transactions([item.transaction_id for item in rows])
+    products = sorted({product.id for _tx, product in data.values()})
+    catalog = CatalogSyncDAO.for_products(rows[0].partner_id, products) if rows else {}
+    snapshots = []
+    for item in rows:
+        tx, product = data[item.transaction_id]
+        row = catalog.get(product.id)
+        snapshots.append(_payload_snapshot(item, tx, product, row.cw_id if row else None))
+    return snapshots
 
 
 def _payload_snapshot(item, tx, product, catalog_id: int | None) -> dict:

@@ -13,6 +13,7 @@ import json
 import logging
 import random
 import ssl
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -185,6 +186,7 @@ class ConnectWiseClient:
         self.credentials = credentials
         self.retry = retry
         self.calls: Counter[tuple[str, str]] = Counter()
+        self._calls_lock = threading.Lock()  # one client serves the push's threads (httpx.Client is thread-safe)
         self._throttle = throttle
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -214,7 +216,8 @@ class ConnectWiseClient:
     @property
     def call_count(self) -> int:
         """HTTP requests sent so far (every attempt counts)."""
-        return sum(self.calls.values())
+        with self._calls_lock:
+            return sum(self.calls.values())
 
     # -- transport -------------------------------------------------------------------------
 
@@ -258,7 +261,8 @@ class ConnectWiseClient:
         """One HTTP attempt: throttle, send, count, log; the response or its typed error."""
         if self._throttle is not None:
             self._throttle()
-        self.calls[(request.method, template)] += 1
+        with self._calls_lock:
+            self.calls[(request.method, template)] += 1
         started = time.perf_counter()
         try:
             response = self._http.send(request)

@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import and_, func, or_, select, update
 
 from plugin.daos.base import session
-from plugin.daos.bulk import insert_rows
+from plugin.daos.bulk import CHUNK, insert_rows
 from plugin.domain.billing import net_amount, signed_amount
 from plugin.models.hub import BillingTransaction as Tx
 from plugin.models.hub import Product, Subscription, utcnow
@@ -74,11 +74,68 @@ class OutboxDAO:
         return {row[0]: Target(*row) for row in session().execute(query)}
 
     @staticmethod
+    def targets(partner_id: int, transaction_ids: list[int]) -> dict[int, Target]:
+        """``eligible`` for transactions whose outbox row the caller holds pending or skipped (a batch, a chunk).
+
+        No "not pushed" test: a transaction has one outbox row (unique), and that row is not pushed. Driven
+        by the transaction ids (primary key), so its cost follows the batch, not the partner's history.
+        """
+        if not transaction_ids:
+            return {}
+        query = _mapped_join(select(Tx.id, Tx.customer_id, Tx.subscription_id, Tx.kind, CwAgreement.cw_id)
+                             .select_from(Tx))
+        query = query.where(Tx.id.in_(transaction_ids), Tx.partner_id == partner_id, *_eligible_where())
+        return {row[0]: Target(*row) for row in session().execute(query)}
+
+    @staticmethod
     def items(partner_id: int, states: tuple[str, ...]) -> list[SyncItem]:
         """The partner's outbox rows in these states, by transaction id."""
         return list(session().scalars(select(SyncItem).where(SyncItem.partner_id == partner_id,
                                                              SyncItem.state.in_(states))
                                       .order_by(SyncItem.transaction_id)))
+
+    @staticmethod
+    def ids_after(partner_id: int, state: str, after: int, limit: int) -> list[int]:
+        """A chunk of the ids of the partner's rows in one state: ids above ``after``, ascending.
+
+        Rows are created in transaction order, so id order is transaction order for new rows.
+        """
+        return list(session().scalars(select(SyncItem.id).where(SyncItem.partner_id == partner_id,
+                                                                SyncItem.state == state, SyncItem.id > after)
+                                      .order_by(SyncItem.id).limit(limit)))
+
+    @staticmethod
+    def get_many(item_ids: list[int], lock: bool = False) -> list[SyncItem]:
+        """Some rows by id, ascending (FOR UPDATE on PostgreSQL when ``lock``; one query)."""
+        if not item_ids:
+            return []
+        query = select(SyncItem).where(SyncItem.id.in_(item_ids)).order_by(SyncItem.id)
+        return list(session().scalars(query.with_for_update() if lock else query))
+
+    @staticmethod
+    def eligible_new(partner_id: int, after: int, limit: int) -> list[Target]:
+        """A chunk of eligible transactions that have no outbox row yet: ids above ``after``, ascending."""
+        has_row = select(SyncItem.id).where(SyncItem.transaction_id == Tx.id).exists()
+        query = _mapped_join(select(Tx.id, Tx.customer_id, Tx.subscription_id, Tx.kind, CwAgreement.cw_id)
+                             .select_from(Tx))
+        query = query.where(Tx.partner_id == partner_id, Tx.id > after, *_eligible_where(), ~has_row)
+        return [Target(*row) for row in session().execute(query.order_by(Tx.id).limit(limit))]
+
+    @staticmethod
+    def follow_page(partner_id: int, states: tuple[str, ...], after: int, limit: int) -> list:
+        """A chunk of (id, transaction_id, state, agreement_cw_id) of rows in these states, ids above ``after``."""
+        return list(session().execute(
+            select(SyncItem.id, SyncItem.transaction_id, SyncItem.state, SyncItem.agreement_cw_id)
+            .where(SyncItem.partner_id == partner_id, SyncItem.state.in_(states), SyncItem.id > after)
+            .order_by(SyncItem.id).limit(limit)))
+
+    @staticmethod
+    def created_rows(transaction_ids: list[int]) -> list:
+        """(id, partner_id, state) of the rows of some transactions (for ``record_created``)."""
+        if not transaction_ids:
+            return []
+        return list(session().execute(select(SyncItem.id, SyncItem.partner_id, SyncItem.state)
+                                      .where(SyncItem.transaction_id.in_(transaction_ids))))
 
     @staticmethod
     def item_ids(partner_id: int, state: str) -> list[int]:
@@ -124,17 +181,19 @@ class OutboxDAO:
 
     @staticmethod
     def set_state(item: SyncItem, state: str, event: str, *, by_run: int | None, actor: str = "system",
-                  detail: str | None = None, **values) -> None:
-        """Move a row to ``state`` (already checked by the domain) and record the transition."""
+                  detail: str | None = None, flush: bool = True, **values) -> None:
+        """Move a row to ``state`` (already checked by the domain) and record the transition
+        (``flush=False``: a batch flushes once at its end)."""
         session().add(SyncTransition(item_id=item.id, partner_id=item.partner_id, from_state=item.state,
                                      to_state=state, event=event, run_id=by_run, actor=actor, detail=detail))
         item.state = state
         for key, value in values.items():
             setattr(item, key, value)
-        session().flush()
+        if flush:
+            session().flush()
 
     @staticmethod
-    def record_created(rows: list[SyncItem], run_id: int | None) -> None:
+    def record_created(rows: list, run_id: int | None) -> None:
         """Record the creation of new rows as transitions (none → pending)."""
         insert_rows(SyncTransition, [{"item_id": r.id, "partner_id": r.partner_id, "from_state": None,
                                       "to_state": r.state, "event": "created", "run_id": run_id,
@@ -177,12 +236,22 @@ class PushDataDAO:
 
     @staticmethod
     def products_of(transaction_ids: list[int]) -> list[Product]:
-        """The distinct products of some transactions."""
-        if not transaction_ids:
-            return []
+        """The distinct products of some transactions (any number of ids: queried in chunks)."""
+        found: dict[int, Product] = {}
+        for start in range(0, len(transaction_ids), CHUNK):
+            query = (select(Product).join(Subscription, Subscription.product_id == Product.id)
+                     .join(Tx, Tx.subscription_id == Subscription.id)
+                     .where(Tx.id.in_(transaction_ids[start:start + CHUNK])).distinct())
+            found.update((p.id, p) for p in session().scalars(query))
+        return sorted(found.values(), key=lambda p: p.id)
+
+    @staticmethod
+    def pending_products(partner_id: int) -> list[Product]:
+        """The distinct products of the partner's pending outbox rows (one query)."""
         query = (select(Product).join(Subscription, Subscription.product_id == Product.id)
-                 .join(Tx, Tx.subscription_id == Subscription.id).where(Tx.id.in_(transaction_ids)).distinct())
-        return list(session().scalars(query))
+                 .join(SyncItem, SyncItem.subscription_id == Subscription.id)
+                 .where(SyncItem.partner_id == partner_id, SyncItem.state == PENDING).distinct())
+        return sorted(session().scalars(query), key=lambda p: p.id)
 
     @staticmethod
     def distributor_product_keys(distributor_id: int) -> list[tuple[str, str, str]]:

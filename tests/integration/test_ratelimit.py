@@ -56,3 +56,13 @@ def test_full_window_waits_instead_of_failing():
     with pytest.raises(RateLimitTimeout):
         limiter()
     assert waits and all(0 < w <= 1.0 for w in waits)
+
+
+def test_a_shorter_window_keeps_the_rate_with_smaller_bursts():
+    namespace = f"psa-test-{uuid.uuid4().hex[:8]}"
+    limiter = PartnerRateLimiter(REDIS, 4, 120, namespace=namespace, max_wait=0.05, window_seconds=1)
+    limiter(), limiter()  # 120 a minute over 1 s: 2 per second
+    with pytest.raises(RateLimitTimeout):
+        limiter()
+    time.sleep(1.05)
+    limiter()  # the window moved on

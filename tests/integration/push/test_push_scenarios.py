@@ -129,7 +129,7 @@ def test_from_date_moved_mid_run_skips_the_rows_not_yet_sent_and_a_new_date_take
             m.from_date = dt.date(2099, 1, 1)
         session().commit()
 
-    result = PushBillingCommand(partner_id, after_item=move_from_date).run()
+    result = PushBillingCommand(partner_id, after_item=move_from_date, concurrency=1).run()  # row by row
     assert result.counts["pushed"] == 1 and result.counts["skipped"] >= 1
     assert {r.state for r in items(partner_id)} == {"pushed", "skipped"}
     for m in session().scalars(select(SubscriptionMapping).where(SubscriptionMapping.partner_id == partner_id)):
@@ -164,7 +164,7 @@ def test_remapped_subscription_sends_unpushed_rows_to_the_new_agreement_and_leav
             map_subscription(partner_id, sub, new, dt.date(2000, 1, 1))
         session().commit()
 
-    PushBillingCommand(partner_id, after_item=remap).run()
+    PushBillingCommand(partner_id, after_item=remap, concurrency=1).run()  # row by row
     rows = items(partner_id)
     assert all(r.state == "pushed" for r in rows)
     on_old = [r for r in rows if r.agreement_cw_id == old.cw_id]
@@ -215,7 +215,7 @@ def test_deactivation_mid_run_stops_before_the_next_write(ctx, cw_live):
             session().commit()
 
     start = len(cw_live.requests())
-    result = PushBillingCommand(partner_id, after_item=deactivate).run()
+    result = PushBillingCommand(partner_id, after_item=deactivate, concurrency=1).run()  # row by row
     assert result.status == "stopped" and result.counts["pushed"] == 3
     assert len([w for w in _writes(cw_live, start) if "/agreements/" in w["path"]]) == 3
     assert {r.state for r in items(partner_id)} == {"pushed", "pending"}
@@ -231,7 +231,7 @@ def test_disassociating_a_customer_mid_run_stops_its_rows(ctx, cw_live):
             mapping.ended_at, mapping.ended_by = utcnow(), "pilot.admin"
             session().commit()
 
-    result = PushBillingCommand(partner_id, after_item=disassociate).run()
+    result = PushBillingCommand(partner_id, after_item=disassociate, concurrency=1).run()  # row by row
     assert result.counts["pushed"] == 1
     assert {r.state for r in items(partner_id)} == {"pushed", "skipped"}
 

@@ -1,0 +1,93 @@
+"""Two real worker processes serving ConnectWise jobs of the SAME partner stay, together, under the
+partner's shared request limit (counted in the sandbox's own request log).
+
+The sync worker runs the billing push (8 concurrent creates); the fast worker meanwhile runs list
+and directory refreshes for that partner. The limit is 240 a minute over a 5-second moving window
+(``PSA_CW_RATE_WINDOW_SECONDS``: 20 requests in any 5 seconds), so the test takes ~20 s, not minutes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from sqlalchemy import select
+
+from plugin.daos.base import session
+from plugin.jobs import FAST, enqueue_push, get_queue, refresh_cw_lists, refresh_directory
+from plugin.models.psa import SyncRun
+from plugin.ratelimit import PartnerRateLimiter
+from tests.support.push import add_history, push_setup
+
+PER_MINUTE, WINDOW = 240, 5
+PER_WINDOW = PER_MINUTE * WINDOW // 60
+SLACK = 0.25
+"""Seconds between a slot granted in the worker and the request's arrival logged by the sandbox."""
+
+
+def _wait(predicate, timeout: float, step: float = 0.2) -> bool:
+    """Poll until ``predicate()`` or the timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
+def _times(entries: list[dict]) -> list[float]:
+    """Arrival times (epoch seconds) of logged requests, sorted."""
+    return sorted(dt.datetime.fromisoformat(e["time"]).timestamp() for e in entries)
+
+
+def _busiest_window(times: list[float], length: float) -> int:
+    """The most requests that arrived within any ``length`` seconds."""
+    best, start = 0, 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= length:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def _run_finished(partner_id: int) -> SyncRun | None:
+    """The partner's finished push run, if any."""
+    session().rollback()
+    return session().scalar(select(SyncRun).where(SyncRun.partner_id == partner_id,
+                                                  SyncRun.finished_at.is_not(None)))
+
+
+def test_two_workers_of_one_partner_never_exceed_its_shared_limit(ctx, cw_live, worker, monkeypatch):
+    for name, value in (("PSA_CW_REQUESTS_PER_MINUTE", PER_MINUTE), ("PSA_CW_RATE_WINDOW_SECONDS", WINDOW)):
+        monkeypatch.setenv(name, str(value))
+        ctx.config[name] = value
+    partner_id, _actor, customers = push_setup(cw_live, customers=2)
+    add_history(partner_id, customers, 40)
+    PartnerRateLimiter(ctx.config["REDIS_URL"], partner_id, PER_MINUTE, namespace=ctx.config["PSA_QUEUE_PREFIX"],
+                       window_seconds=WINDOW).clear()
+    since = cw_live.requests()[-1]["seq"] if cw_live.requests() else 0
+
+    sync, fast = worker(queues="sync"), worker(queues="fast")
+    enqueue_push(partner_id, "test")
+    fast_queue = get_queue(FAST)
+    for round_ in range(8):  # 8 x 3 list reads, and two full directory reads, competing with the push
+        fast_queue.enqueue(refresh_cw_lists, partner_id)
+        if round_ % 4 == 0:
+            fast_queue.enqueue(refresh_directory, partner_id, "system", 1)
+    assert _wait(lambda: _run_finished(partner_id) is not None and fast_queue.count == 0, 60)
+    assert _wait(lambda: not get_queue(FAST).started_job_registry.get_job_ids(), 20)
+    run = _run_finished(partner_id)
+    assert run.status == "succeeded", run.error
+
+    log = [e for e in cw_live.requests(since) if "/apis/3.0/" in e["path"]]
+    pushes = [e for e in log if e["method"] == "POST"]
+    others = [e for e in log if (e["method"] == "GET" and "/procurement/" in e["path"])
+              or "/company/companies" in e["path"]]
+    assert len(pushes) >= 40 and len(others) >= 24
+    # both workers were calling ConnectWise at the same time
+    assert _times(others)[0] < _times(pushes)[-1] and _times(pushes)[0] < _times(others)[-1]
+    times = _times(log)
+    assert len(times) > 2 * PER_WINDOW, "enough requests for the limit to matter"
+    assert _busiest_window(times, WINDOW - SLACK) <= PER_WINDOW
+    assert _busiest_window(times, WINDOW + SLACK) >= PER_WINDOW - 2, "the limit, not the work, set the pace"
+    assert times[-1] - times[0] >= (len(times) / PER_WINDOW - 1) * WINDOW - 1
+    sync.stop(), fast.stop()
