@@ -17,6 +17,7 @@ URL = "/api/v1/psa_sync/settings"
 
 @pytest.fixture
 def pilot(app, cw_live):
+    app.config["PSA_CW_REQUESTS_PER_MINUTE"] = 600  # the production default cap (the suite runs with 0: off)
     with app.app_context():
         partner_id, _actor = pilot_ready(cw_live, refresh=False)
         session().remove()
