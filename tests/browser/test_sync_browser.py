@@ -39,6 +39,7 @@ def _bar_values(page, timeout: float = 60) -> list[tuple[int, int]]:
 def test_sync_now_progress_failure_retry_and_alert(app, live_app, page, cw_live, worker, monkeypatch):
     monkeypatch.setenv("PSA_PUSH_PROGRESS_SECONDS", "0")
     monkeypatch.setenv("PSA_CW_REQUESTS_PER_MINUTE", "0")
+    monkeypatch.setenv("PSA_PUSH_CONCURRENCY", "2")  # small batches: the bar has steps to show
     with app.app_context():
         partner_id, actor, customers = push_setup(cw_live, customers=2)
         without_approval(actor, partner_id)
@@ -111,6 +112,7 @@ def test_sync_now_progress_failure_retry_and_alert(app, live_app, page, cw_live,
 def test_card_sync_now_shows_progress_and_viewer_reads_only(app, live_app, page, cw_live, worker, monkeypatch):
     monkeypatch.setenv("PSA_PUSH_PROGRESS_SECONDS", "0")
     monkeypatch.setenv("PSA_CW_REQUESTS_PER_MINUTE", "0")
+    monkeypatch.setenv("PSA_PUSH_CONCURRENCY", "2")  # small batches: the bar has steps to show
     with app.app_context():
         partner_id, actor, customers = push_setup(cw_live, customers=1)
         add_history(partner_id, customers, 12)

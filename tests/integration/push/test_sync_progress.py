@@ -47,7 +47,7 @@ def test_each_row_moves_the_progress_others_see(app, cw_live):
 
     cw_live.set_faults([REFUSE_ONE])
     with app.app_context():
-        result = PushBillingCommand(partner_id, "pilot.admin", after_item=after).run()
+        result = PushBillingCommand(partner_id, "pilot.admin", after_item=after, concurrency=1).run()
     assert result.status == "partial" and result.counts["failed"] == 1 and total > 3
     assert [r.progress_done for r in rows] == list(range(1, total + 1))
     assert {r.progress_total for r in rows} == {total}  # known before the first row
@@ -81,7 +81,7 @@ def test_progress_rides_on_the_rows_commits_and_is_throttled(app, cw_live, monke
         monkeypatch.setattr(run_progress.SyncRunHistoryDAO, "set_progress",
                             staticmethod(lambda *args: (writes.append(args), real_set(*args))))
         app.config["PSA_PUSH_PROGRESS_SECONDS"] = 0
-        PushBillingCommand(partner_id).run()
+        PushBillingCommand(partner_id, concurrency=1).run()
         assert len(commits) == 1 and len(writes) == total + 2  # the total, each row, the final numbers
 
         from tests.support.push import add_history
@@ -89,7 +89,7 @@ def test_progress_rides_on_the_rows_commits_and_is_throttled(app, cw_live, monke
         add_history(partner_id, customers, total + 20)
         commits.clear(), writes.clear()
         app.config["PSA_PUSH_PROGRESS_SECONDS"] = 3600
-        run = PushBillingCommand(partner_id).run()
+        run = PushBillingCommand(partner_id, concurrency=1).run()
         assert run.counts["pushed"] >= 15
         assert len(commits) == 1 and len(writes) == 2  # the total and the final numbers: rows were throttled
         assert writes[-1][1:] == (run.counts["pushed"], run.counts["pushed"], 0)
