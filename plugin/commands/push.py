@@ -237,6 +237,8 @@ class PushBillingCommand:
         """Record the run's outcome and calls, refresh the revenue totals, release the lease."""
         if self.result.run_id is None:
             return
+        if self.result.status == "running":  # an unexpected error is on its way up
+            self.result.status, self.result.error = "failed", "The run stopped on an unexpected error (worker log)."
         if self.client is not None:
             self.result.cw_calls = self.client.call_count
         try:
@@ -436,7 +438,7 @@ class PushBillingCommand:
                 except LeaseLost as err:
                     lost = err
                     self._halt.set()
-        return [future.result() for future in futures], lost
+        return [_outcome_of(future) for future in futures], lost
 
     @transaction
     def _settle_all(self, snapshots: list[dict], outcomes: list[Outcome]) -> None:
@@ -568,6 +570,13 @@ def _new_row(partner_id: int, target, run_id: int | None) -> dict:
             "record_kind": "adjustment" if target.kind == "credit" else "addition",
             "state": PENDING, "agreement_cw_id": target.agreement_cw_id, "attempts": 0,
             "run_id": run_id, "created_at": now, "updated_at": now}
+
+
+def _outcome_of(future) -> Outcome:
+    """A delivery's outcome; an unexpected error leaves the row ``sending`` (its fate is unknown) and stops the
+    run once the batch's other outcomes are recorded."""
+    error = future.exception()
+    return future.result() if error is None else Outcome(SENDING, message=repr(error), stop=error)
 
 
 def _follow_needed(row, target) -> bool:
