@@ -14,7 +14,8 @@ mapped in bulk (From Date 2000-01-01: every transaction eligible). Each push run
 - (b) first push with ``--latency-ms`` injected on every request and no limit, at each ``--compare``
   concurrency (the outbox, the catalog cache and the sandbox are reset before each);
 - (c) the same first push under a limit of ``--limit-per-minute`` (window ``--limit-window`` s),
-  against the floor: calls ÷ limit;
+  against the floor: calls ÷ limit (and the moving window's own floor, window × ⌊(calls − 1) ÷ calls
+  per window⌋: call k can only go one window after call k − calls per window);
 - (a) steady state: a new month of transactions after a full push (calls per record written, from the
   sandbox's request log, GETs included), then a push with nothing new (goal: zero calls);
 - (d) peak RSS of the child doing a ``--memory-transactions`` push (12 months of billing on enough
@@ -278,7 +279,14 @@ def child(spec: str) -> None:
 
 
 def _rss_mb() -> float:
-    """This process's peak resident set (Linux reports KiB)."""
+    """This process's peak resident set in MB: ``VmHWM`` (Linux's ``ru_maxrss`` keeps the parent's peak
+    across fork and exec, so it would report the benchmark's own size), else ``getrusage``."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -315,8 +323,9 @@ def limited_push(url, partner_id, sandbox, latency, per_minute, window) -> dict:
     floor = calls / per_minute * 60
     print(f"  limited push: {run['wall']:.1f} s for {calls} calls at {per_minute}/min (floor {floor:.1f} s)",
           flush=True)
-    return {"wall": run["wall"], "calls": calls, "floor": floor,
-            "moving_floor": max(calls - per_minute * window / 60, 0) / per_minute * 60}
+    per_window = max(1, round(per_minute * window / 60))
+    return {"wall": run["wall"], "calls": calls, "floor": floor,  # call k waits for call k - per_window's window
+            "moving_floor": window * ((calls - 1) // per_window)}
 
 
 def steady_state(app, url, partner_id, sandbox) -> dict:

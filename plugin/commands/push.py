@@ -247,6 +247,8 @@ class PushBillingCommand:
         """Record the run's outcome and calls, refresh the revenue totals, release the lease."""
         if self.result.run_id is None:
             return
+        if self.result.status == "running":  # an unexpected error is on its way up
+            self.result.status, self.result.error = "failed", "The run stopped on an unexpected error (worker log)."
         if self.client is not None:
             self.result.cw_calls = self.client.call_count
         try:
@@ -599,7 +601,7 @@ class PushBillingCommand:
                 except LeaseLost as err:
                     lost = err
                     self._halt.set()
-        return [future.result() for future in futures], lost
+        return [_outcome_of(future) for future in futures], lost
 
     @transaction
     def _settle_all(self, snapshots: list[dict], outcomes: list[Outcome]) -> None:
@@ -756,6 +758,13 @@ def _ids(partner_id: int, state: str, only: set[int] | None = None) -> list[int]
     if only is None:
         return OutboxDAO.item_ids(partner_id, state)
     return [item.id for item in OutboxDAO.items(partner_id, (state,)) if item.transaction_id in only]
+
+
+def _outcome_of(future) -> Outcome:
+    """A delivery's outcome; an unexpected error leaves the row ``sending`` (its fate is unknown) and stops the
+    run once the batch's other outcomes are recorded."""
+    error = future.exception()
+    return future.result() if error is None else Outcome(SENDING, message=repr(error), stop=error)
 
 
 def _follow_needed(row, target) -> bool:

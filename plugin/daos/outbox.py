@@ -3,7 +3,7 @@
 Eligible (BILLING.md): the customer has an active mapping, the subscription an active mapping,
 the period ends on or after the From Date, and the transaction is not pushed. A charge whose
 period starts after its subscription's end date is never eligible (a cancelled subscription is
-not billed after its end). DAOs only flush; the push command commits per item.
+not billed after its end). DAOs only flush; the push command commits per batch.
 """
 from __future__ import annotations
 
@@ -145,22 +145,10 @@ class OutboxDAO:
                                       .order_by(SyncItem.transaction_id)))
 
     @staticmethod
-    def known_transactions(partner_id: int) -> set[int]:
-        """Transaction ids that already have an outbox row."""
-        return set(session().scalars(select(SyncItem.transaction_id).where(SyncItem.partner_id == partner_id)))
-
-    @staticmethod
     def add_pending(rows: list[dict]) -> None:
         """Insert new pending rows (plain dicts)."""
         insert_rows(SyncItem, rows)
         session().flush()
-
-    @staticmethod
-    def by_transactions(transaction_ids: list[int]) -> list[SyncItem]:
-        """Rows of some transactions."""
-        if not transaction_ids:
-            return []
-        return list(session().scalars(select(SyncItem).where(SyncItem.transaction_id.in_(transaction_ids))))
 
     @staticmethod
     def get(item_id: int, lock: bool = False) -> SyncItem | None:

@@ -179,3 +179,20 @@ def test_deactivation_during_a_batch_stops_the_run_at_the_next_batch(ctx, cw_liv
     _exactly_once_for_pushed(cw_live, partner_id)
     run = session().get(SyncRun, result.run_id)
     assert run.status == "stopped" and run.writes == 4
+
+
+def test_an_unexpected_answer_in_a_batch_keeps_the_others_outcomes_and_recovery_settles_that_row(ctx, cw_live):
+    partner_id, _actor, customers = _setup(cw_live, total=16)
+    PushBillingCommand(partner_id, concurrency=8).run()  # the catalog synced once, so the fault hits a record
+    _forget_pushes(cw_live, partner_id)
+    cw_live.set_faults([{"kind": "status", "status": 201, "body": {"unexpected": True}, "methods": ["POST"],
+                         "path": "/(additions|adjustments)$", "count": 1}])  # not created; no id in the answer
+    with pytest.raises(KeyError):
+        PushBillingCommand(partner_id, concurrency=8).run()
+    states = _states(partner_id)
+    assert states == {"pushed": 7, "sending": 1, "pending": 8}, states
+    assert session().scalars(select(SyncRun.status).order_by(SyncRun.id.desc())).first() == "failed"
+    _exactly_once_for_pushed(cw_live, partner_id)
+    recovery = PushBillingCommand(partner_id, concurrency=8).run()
+    assert recovery.status == "succeeded" and recovery.counts["recovered"] == 1 and recovery.lookups == 1
+    _settled_check(cw_live, partner_id, customers)
