@@ -48,6 +48,11 @@ def _mapped_join(query):
             .join(CwAgreement, CwAgreement.id == SubscriptionMapping.agreement_id))
 
 
+def _targets():
+    """Transactions with their mappings and the columns of a ``Target``."""
+    return _mapped_join(select(Tx.id, Tx.customer_id, Tx.subscription_id, Tx.kind, CwAgreement.cw_id).select_from(Tx))
+
+
 def _eligible_where():
     """The From Date and cancelled-subscription conditions."""
     return (Tx.period_end >= SubscriptionMapping.from_date,
@@ -66,9 +71,7 @@ class OutboxDAO:
     @staticmethod
     def eligible(partner_id: int, transaction_ids: list[int] | None = None) -> dict[int, Target]:
         """Eligible, not pushed transactions of the partner (or of some ids), with their target."""
-        query = _mapped_join(select(Tx.id, Tx.customer_id, Tx.subscription_id, Tx.kind, CwAgreement.cw_id)
-                             .select_from(Tx))
-        query = query.where(Tx.partner_id == partner_id, *_eligible_where(), _not_pushed())
+        query = _targets().where(Tx.partner_id == partner_id, *_eligible_where(), _not_pushed())
         if transaction_ids is not None:
             query = query.where(Tx.id.in_(transaction_ids))
         return {row[0]: Target(*row) for row in session().execute(query)}
@@ -82,9 +85,7 @@ class OutboxDAO:
         """
         if not transaction_ids:
             return {}
-        query = _mapped_join(select(Tx.id, Tx.customer_id, Tx.subscription_id, Tx.kind, CwAgreement.cw_id)
-                             .select_from(Tx))
-        query = query.where(Tx.id.in_(transaction_ids), Tx.partner_id == partner_id, *_eligible_where())
+        query = _targets().where(Tx.id.in_(transaction_ids), Tx.partner_id == partner_id, *_eligible_where())
         return {row[0]: Target(*row) for row in session().execute(query)}
 
     @staticmethod
@@ -116,9 +117,7 @@ class OutboxDAO:
     def eligible_new(partner_id: int, after: int, limit: int) -> list[Target]:
         """A chunk of eligible transactions that have no outbox row yet: ids above ``after``, ascending."""
         has_row = select(SyncItem.id).where(SyncItem.transaction_id == Tx.id).exists()
-        query = _mapped_join(select(Tx.id, Tx.customer_id, Tx.subscription_id, Tx.kind, CwAgreement.cw_id)
-                             .select_from(Tx))
-        query = query.where(Tx.partner_id == partner_id, Tx.id > after, *_eligible_where(), ~has_row)
+        query = _targets().where(Tx.partner_id == partner_id, Tx.id > after, *_eligible_where(), ~has_row)
         return [Target(*row) for row in session().execute(query.order_by(Tx.id).limit(limit))]
 
     @staticmethod
@@ -139,7 +138,7 @@ class OutboxDAO:
 
     @staticmethod
     def item_ids(partner_id: int, state: str) -> list[int]:
-        """Ids of the partner's rows in one state, in transaction order."""
+        """Ids of the partner's rows in one state, in transaction order (the move step, an approved preview)."""
         return list(session().scalars(select(SyncItem.id).where(SyncItem.partner_id == partner_id,
                                                                 SyncItem.state == state)
                                       .order_by(SyncItem.transaction_id)))

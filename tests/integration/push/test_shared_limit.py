@@ -8,7 +8,6 @@ and directory refreshes for that partner. The limit is 240 a minute over a 5-sec
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 from sqlalchemy import select
 
@@ -16,22 +15,13 @@ from plugin.daos.base import session
 from plugin.jobs import FAST, enqueue_push, get_queue, refresh_cw_lists, refresh_directory
 from plugin.models.psa import SyncRun
 from plugin.ratelimit import PartnerRateLimiter
+from tests.integration.push.test_push_faults import _wait
 from tests.support.push import add_history, push_setup
 
 PER_MINUTE, WINDOW = 240, 5
 PER_WINDOW = PER_MINUTE * WINDOW // 60
 SLACK = 0.25
 """Seconds between a slot granted in the worker and the request's arrival logged by the sandbox."""
-
-
-def _wait(predicate, timeout: float, step: float = 0.2) -> bool:
-    """Poll until ``predicate()`` or the timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return False
 
 
 def _times(entries: list[dict]) -> list[float]:
