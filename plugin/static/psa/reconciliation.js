@@ -26,16 +26,7 @@
   }
   function debounce(fn) { var t; return function () { clearTimeout(t); t = setTimeout(fn, 250); }; }
 
-  function pager(el, page, total, onPage) {
-    var pages = Math.max(1, Math.ceil(total / PAGE));
-    var $el = $(el).empty();
-    if (pages <= 1) { return; }
-    var prev = $('<button type="button" class="btn btn-default btn-xs">&lsaquo; Prev</button>').prop('disabled', page <= 1);
-    var next = $('<button type="button" class="btn btn-default btn-xs">Next &rsaquo;</button>').prop('disabled', page >= pages);
-    prev.on('click', function () { onPage(page - 1); });
-    next.on('click', function () { onPage(page + 1); });
-    $el.append(prev, $('<span class="recon-page"></span>').text(' Page ' + page + ' of ' + pages + ' '), next);
-  }
+  function pager(el, page, total, onPage) { psaPager(el, page, total, PAGE, onPage); }
 
   /* ---- indicators, directory, chart ---- */
   function loadSummary() {

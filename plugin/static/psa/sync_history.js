@@ -31,16 +31,6 @@
   function calls(run) {
     return run.cw_calls + ' (' + run.writes + ' writes · ' + run.lookups + ' lookups · ' + run.catalog_calls + ' catalog)';
   }
-  function pager(el, page, total, size, onPage) {
-    var pages = Math.max(1, Math.ceil(total / size));
-    var $el = $(el).empty();
-    if (pages <= 1) { return; }
-    var prev = $('<button type="button" class="btn btn-default btn-xs">&lsaquo; Prev</button>').prop('disabled', page <= 1);
-    var next = $('<button type="button" class="btn btn-default btn-xs">Next &rsaquo;</button>').prop('disabled', page >= pages);
-    prev.on('click', function () { onPage(page - 1); });
-    next.on('click', function () { onPage(page + 1); });
-    $el.append(prev, $('<span class="recon-page"></span>').text(' Page ' + page + ' of ' + pages + ' '), next);
-  }
 
   /* ---- the run history ---- */
   function loadRuns() {
@@ -60,7 +50,7 @@
           $('<td class="text-right"></td>').text(calls(run)), $('<td></td>').text(run.requested_by));
         $body.append($tr);
       });
-      pager('#runs-pager', state.page, resp.body.total, RUNS_PAGE, function (p) { state.page = p; loadRuns(); });
+      psaPager('#runs-pager', state.page, resp.body.total, RUNS_PAGE, function (p) { state.page = p; loadRuns(); });
     });
   }
 
@@ -115,7 +105,7 @@
       });
       $('#failed-all').prop('checked', false);
       updateRetry();
-      pager('#failed-pager', state.page, resp.body.total, ROWS_PAGE, function (p) { state.page = p; loadRun(); });
+      psaPager('#failed-pager', state.page, resp.body.total, ROWS_PAGE, function (p) { state.page = p; loadRun(); });
     });
   }
 
