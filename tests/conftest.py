@@ -22,14 +22,13 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 # partner id, so one window would pace the whole suite. Tests of the limit set it (tests/integration/push/).
 os.environ.setdefault("PSA_CW_REQUESTS_PER_MINUTE", "0")
 
-import datetime as dt  # noqa: E402
 
 import pytest  # noqa: E402
 
 from tests.support.databases import DatabaseFactory, backend  # noqa: E402
 from tests.support.web import login  # noqa: E402,F401
 
-pytest_plugins = ["tests.support.fixtures", "tests.cw_fixtures"]
+pytest_plugins = ["tests.support.clock", "tests.support.fixtures", "tests.cw_fixtures"]
 
 DEMO_SIZE = {"customers": 20, "subscriptions_per_customer": 3, "months": 6}
 
@@ -74,7 +73,7 @@ def template_db(db_factory) -> str:
     with app.app_context():
         upgrade(revision="heads")
         ensure_roles()
-        SeedDemoDataCommand(DemoSize(**DEMO_SIZE), today=dt.date.today()).run()
+        SeedDemoDataCommand(DemoSize(**DEMO_SIZE)).run()  # the pilot's today at the pinned instant
     dispose(app)
     return url
 

@@ -11,7 +11,7 @@ Enable with ``pytest_plugins = ["tests.cw_fixtures"]`` in the root conftest.
 
 Every handle is a ``SandboxHandle``: ``base_url``, ``company_id``, ``public_key``,
 ``private_key``, ``client_id``, ``credentials``, ``client(**overrides)``,
-``set_faults(rules, seed=0)``, ``clear_faults()``, ``requests(since=0)``,
+``set_faults(rules, seed=0)``, ``clear_faults()``, ``held()``, ``wait_held(n)``, ``release(n)``, ``requests(since=0)``,
 ``state(resource, account=None, parent=None)``, ``reset()``, ``sandbox`` (the state object).
 """
 
@@ -68,6 +68,26 @@ class SandboxHandle:
     def set_faults(self, rules: list[dict[str, Any]], seed: int = 0) -> None:
         """Replace the fault rules."""
         self.sandbox.faults.configure(rules, seed)
+
+    def held(self) -> int:
+        """How many requests a ``hold`` fault is holding now."""
+        return self.sandbox.faults.held()
+
+    def wait_held(self, count: int, timeout: float = 60.0) -> None:
+        """Wait until ``count`` requests are held (an outcome, not a speed: ``timeout`` only ends a hang).
+
+        :raises AssertionError: when they never are.
+        """
+        import time
+
+        deadline = time.monotonic() + timeout
+        while self.held() < count:
+            assert time.monotonic() < deadline, f"{self.held()} request(s) held, waited for {count}"
+            time.sleep(0.02)
+
+    def release(self, count: int = 1) -> None:
+        """Let ``count`` held requests through."""
+        self.sandbox.faults.release(count)
 
     def clear_faults(self) -> None:
         """Remove every fault rule."""

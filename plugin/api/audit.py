@@ -1,13 +1,12 @@
 """REST: the audit log (Admin: every tenant; partner users: their own), as JSON pages or CSV."""
 from __future__ import annotations
 
-import datetime as dt
 
 from flask import Response, request, stream_with_context
 from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
 
-from plugin import permissions
+from plugin import clock, permissions
 from plugin.api.base import PsaApi, load
 from plugin.commands.audit import AuditListCommand, ExportAuditCommand
 from plugin.schemas.audit import AuditEventSchema, AuditFilterSchema, AuditListArgsSchema, AuditPageSchema
@@ -79,7 +78,7 @@ class AuditApi(PsaApi):
             404: {$ref: '#/components/responses/404'}
         """
         lines = ExportAuditCommand(require_actor(), load(AuditFilterSchema(), request.args)).run()
-        name = f"audit-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}.csv"
+        name = f"audit-{clock.now():%Y%m%dT%H%M%SZ}.csv"
         return Response(stream_with_context(lines), mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import select
 
+from plugin import clock
 from plugin import permissions
 from plugin.commands.base import Actor, BaseCommand, audit, transaction
 from plugin.commands.exceptions import ConflictError
@@ -18,7 +19,7 @@ from plugin.daos.hub import DistributorDAO, PartnerDAO
 from plugin.daos.tenancy import UserTenantDAO
 from plugin.demo import catalog
 from plugin.demo.generate import DemoGenerator, DemoSize
-from plugin.models.hub import BillingTransaction, Customer, Distributor, Product, Subscription, utcnow
+from plugin.models.hub import BillingTransaction, Customer, Distributor, Product, Subscription
 
 log = logging.getLogger(__name__)
 SYSTEM = Actor(user_id=None, username="system:demo-data", roles=(permissions.ADMIN,))
@@ -49,7 +50,7 @@ class SeedDemoDataCommand(BaseCommand):
 
     def __init__(self, size: DemoSize, today: dt.date | None = None):
         self.size = size
-        self.today = today or dt.date.today()
+        self.today = today or clock.today(catalog.PARTNERS[0][2])  # the pilot partner's today
 
     def validate(self) -> None:
         """Refuse to seed twice.
@@ -72,7 +73,7 @@ class SeedDemoDataCommand(BaseCommand):
         summary.users = self._users(distributor.id, partners)
         for partner, (_n, _c, _t, pilot) in zip(partners, catalog.PARTNERS):
             if pilot:
-                PartnerFeatureDAO.create(partner_id=partner.id, enabled=True, changed_at=utcnow())
+                PartnerFeatureDAO.create(partner_id=partner.id, enabled=True, changed_at=clock.now())
                 audit(SYSTEM, "feature.enable", "partner", partner.id, partner_id=partner.id,
                       distributor_id=distributor.id, before=False, after=True)
         summary.counts = self._marketplace(distributor.id, partners)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Callable
 
+from plugin import clock
 from plugin import permissions
 from plugin.commands.base import Actor, BaseCommand, audit, transaction
 from plugin.commands.connectwise import client_for
@@ -22,7 +23,7 @@ from plugin.commands.subscriptions import AutoAssociateSubscriptionsCommand
 from plugin.connectwise import CWError
 from plugin.daos.directory import CwAgreementDAO, CwCompanyDAO, ReconciliationStateDAO, chunked
 from plugin.daos.integration import IntegrationDAO
-from plugin.models.hub import utcnow
+
 
 PAGE = 1000
 ENDED = ("finished", "failed", "stopped", "canceled")
@@ -121,7 +122,7 @@ class RefreshDirectoryCommand(BaseCommand):
         """Mark the refresh running; return the incremental starting points (None: full read)."""
         state = ReconciliationStateDAO.ensure(self.partner_id, lock=True)
         self.full = self.full or state.last_refreshed_at is None
-        ReconciliationStateDAO.update(state, refresh_status="running", refresh_started_at=utcnow(),
+        ReconciliationStateDAO.update(state, refresh_status="running", refresh_started_at=clock.now(),
                                       refresh_error=None, refresh_job_id=self._job_id(),
                                       refresh_progress={"phase": "companies", **self.counts})
         if self.full:
@@ -165,7 +166,7 @@ class RefreshDirectoryCommand(BaseCommand):
             self.counts["agreements_gone"] = CwAgreementDAO.mark_missing_deleted(self.partner_id, agreements[0])
         state = ReconciliationStateDAO.ensure(self.partner_id, lock=True)
         ReconciliationStateDAO.update(
-            state, last_refreshed_at=utcnow(), refresh_progress={"phase": "mapping", **self.counts},
+            state, last_refreshed_at=clock.now(), refresh_progress={"phase": "mapping", **self.counts},
             companies_updated_since=_watermark(companies[1], state.companies_updated_since),
             agreements_updated_since=_watermark(agreements[1], state.agreements_updated_since))
         audit(self.actor, "directory.refresh", "partner", self.partner_id, partner_id=self.partner_id, **self.counts,

@@ -1,13 +1,14 @@
 """The distributor's feature toggle for one partner."""
 from __future__ import annotations
 
+from plugin import clock
 from plugin import permissions
 from plugin.commands.access import require_permission, visible_partner
 from plugin.commands.base import Actor, BaseCommand, audit, transaction
 from plugin.commands.exceptions import ForbiddenError
 from plugin.daos.feature import PartnerFeatureDAO
 from plugin.daos.hub import PartnerDAO
-from plugin.models.hub import Partner, utcnow
+from plugin.models.hub import Partner
 from plugin.models.psa import PartnerFeature
 
 
@@ -39,7 +40,7 @@ class SetPartnerFeatureCommand(BaseCommand):
             partner_id=self.partner_id, enabled=False
         )
         before = row.enabled
-        PartnerFeatureDAO.update(row, enabled=self.enabled, changed_by_id=self.actor.user_id, changed_at=utcnow())
+        PartnerFeatureDAO.update(row, enabled=self.enabled, changed_by_id=self.actor.user_id, changed_at=clock.now())
         audit(self.actor, "feature.enable" if self.enabled else "feature.disable", "partner",
               self.partner_id, partner_id=self.partner_id, distributor_id=self.partner.distributor_id,
               before=before, after=self.enabled)

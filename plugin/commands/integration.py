@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import current_app
 
+from plugin import clock
 from plugin import permissions
 from plugin.commands.access import partner_of, require_feature, require_permission
 from plugin.commands.base import Actor, BaseCommand, audit, audit_refusal, transaction
@@ -28,7 +29,7 @@ from plugin.crypto import SecretError, decrypt_secret, encrypt_secret
 from plugin.daos.feature import PartnerFeatureDAO
 from plugin.daos.integration import IntegrationDAO
 from plugin.logs import bind_log_context, log_context
-from plugin.models.hub import utcnow
+
 from plugin.models.psa import Integration
 
 GENERIC_FAILURE = "Unable to validate ConnectWise integration. Please verify the provided details and try again."
@@ -223,7 +224,7 @@ class _SaveIntegration(BaseCommand):
                 return SaveResult(self.integration.id, self.integration.validation_job_id, created=False)
             raise ConflictError("A validation of other values is already running; wait until it ends, then save again.")
         integ = self._hold({"kind": self.kind, "by_id": self.actor.user_id, "by": self.actor.username,
-                            "at": utcnow().isoformat()})
+                            "at": clock.now().isoformat()})
         job_id = validation_job_id(integ.id)
         IntegrationDAO.update(integ, validation_job_id=job_id, validation_result=None, validation_hint=None,
                               last_validation_error=None, validated_at=None)
@@ -292,7 +293,7 @@ def _abandon(job_id: str, integration_id: int, hint: str) -> None:
         return
     attempt = integ.pending
     IntegrationDAO.update(integ, pending=None, validation_result="failed", validation_hint=hint,
-                          validated_at=utcnow(), status="invalid" if integ.status == "validating" else integ.status)
+                          validated_at=clock.now(), status="invalid" if integ.status == "validating" else integ.status)
     audit(_attempt_actor(attempt), "integration.validation", OBJECT, integ.id, partner_id=integ.partner_id,
           outcome="failed", job_id=job_id, kind=attempt.get("kind"), hint=hint)
 
@@ -336,7 +337,7 @@ class DeactivateIntegrationCommand(BaseCommand):
         self.validate()
         integ = self.integration
         before, dropped = integ.status, integ.validation_job_id if integ.pending else None
-        IntegrationDAO.update(integ, status="deactivated", deactivated_at=utcnow(), pending=None,
+        IntegrationDAO.update(integ, status="deactivated", deactivated_at=clock.now(), pending=None,
                               validation_job_id=None, validation_result=None, validation_hint=None)
         audit(self.actor, "integration.deactivate", OBJECT, integ.id, partner_id=self.partner_id,
               before=before, dropped_validation=dropped)
@@ -454,7 +455,7 @@ class ValidateIntegrationCommand:
     @staticmethod
     def _succeed(integ: Integration, details: dict) -> None:
         """Activation: status active, by/at, Client ID locked. Edit: the held credentials replace the working ones."""
-        now = utcnow()
+        now = clock.now()
         values: dict[str, Any] = {"pending": None, "validation_result": "ok", "validated_at": now,
                                   "validation_hint": None, "last_validation_error": None}
         held = details.get("credentials")
@@ -471,6 +472,6 @@ class ValidateIntegrationCommand:
         """Nothing becomes active; an active integration keeps its working credentials."""
         hint = (f"Validation stopped: {error.message}" if isinstance(error, IntegrationStoppedError)
                 else hint_for(error))
-        IntegrationDAO.update(integ, pending=None, validation_result="failed", validated_at=utcnow(),
+        IntegrationDAO.update(integ, pending=None, validation_result="failed", validated_at=clock.now(),
                               validation_hint=hint[:200], last_validation_error=str(error)[:4000],
                               status="invalid" if integ.status == "validating" else integ.status)

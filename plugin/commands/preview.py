@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 
+from plugin import clock
 from plugin.commands.base import Actor, BaseCommand, audit, transaction
 from plugin.commands.exceptions import ConflictError, InvalidInputError, NotFoundError, UnavailableError
 from plugin.commands.sync import sync_scope
@@ -29,7 +30,7 @@ from plugin.daos.base import session
 from plugin.daos.control import AWAITING, PreviewRow, PreviewRowsDAO, SyncPreviewDAO
 from plugin.daos.outbox import CatalogSyncDAO
 from plugin.domain.errors import PayloadError
-from plugin.models.hub import utcnow
+
 from plugin.ratelimit import RateLimitTimeout
 
 log = logging.getLogger(__name__)
@@ -274,7 +275,7 @@ class PreviewCommand(BaseCommand):
         session().rollback()
         catalog = read_catalog(self.partner_id, self.actor.username, rows)
         summary = summarize(rows, catalog, self.page, self.page_size, self.lines)
-        return {"id": None, "status": "live", "generated_at": utcnow().isoformat(), "approval_required": required,
+        return {"id": None, "status": "live", "generated_at": clock.now().isoformat(), "approval_required": required,
                 **summary, "catalog": catalog.as_dict(), "lookups": lookups,
                 "awaiting_approval": awaiting_json(self.partner_id)}
 
@@ -411,7 +412,7 @@ class ApprovePreviewCommand(BaseCommand):
         chosen = SyncPreviewDAO.select_agreements(self.preview.id, chosen_ids)
         selection = None if chosen_ids is None else {"agreement_ids": sorted(chosen_ids)}
         if not SyncPreviewDAO.decide(self.preview.id, "approved", approved_by=self.actor.username,
-                                     approved_at=utcnow(), selection=selection):
+                                     approved_at=clock.now(), selection=selection):
             raise ConflictError("This preview was decided meanwhile; reload the page.")
         audit(self.actor, "sync.preview.approve", "sync_preview", self.preview.id, partner_id=self.partner_id,
               transactions=chosen, agreement_ids=selection and selection["agreement_ids"])
@@ -434,7 +435,7 @@ class DiscardPreviewCommand(BaseCommand):
         """Mark it discarded, audit."""
         self.validate()
         if not SyncPreviewDAO.decide(self.preview.id, "discarded", discarded_by=self.actor.username,
-                                     discarded_at=utcnow()):
+                                     discarded_at=clock.now()):
             raise ConflictError("This preview was decided meanwhile; reload the page.")
         audit(self.actor, "sync.preview.discard", "sync_preview", self.preview.id, partner_id=self.partner_id)
         return {"id": self.preview.id, "status": "discarded"}

@@ -41,6 +41,7 @@ from typing import Any, Callable
 
 from flask import current_app
 
+from plugin import clock
 from plugin.commands.base import transaction
 from plugin.commands.catalog import CatalogSync, _message
 from plugin.commands.connectwise import client_for
@@ -58,7 +59,7 @@ from plugin.daos.outbox import (
 from plugin.domain import billing
 from plugin.domain.billing import OutboxEvent as Ev
 from plugin.domain.errors import PayloadError
-from plugin.models.hub import utcnow
+
 from plugin.ratelimit import RateLimitTimeout
 
 log = logging.getLogger(__name__)
@@ -211,7 +212,7 @@ class PushBillingCommand:
             return False
         SyncRunDAO.abandon(previous)
         run = SyncRunDAO.create(partner_id=self.partner_id, status="running", requested_by=self.requested_by,
-                                job_id=self.job_id, heartbeat_at=utcnow())
+                                job_id=self.job_id, heartbeat_at=clock.now())
         SyncLeaseDAO.renew(self.partner_id, self.token, self.lease_seconds, run_id=run.id)
         self.result.run_id = run.id
         return True
@@ -264,7 +265,7 @@ class PushBillingCommand:
         """Write the run record and the touched customers' running totals."""
         run = SyncRunDAO.get(self.result.run_id)
         r = self.result
-        run.status, run.finished_at, run.counts, run.error = r.status, utcnow(), dict(r.counts), r.error
+        run.status, run.finished_at, run.counts, run.error = r.status, clock.now(), dict(r.counts), r.error
         run.cw_calls, run.writes, run.lookups, run.catalog_calls = r.cw_calls, r.writes, r.lookups, r.catalog_calls
         self._progress(final=True)
         if self.touched_customers:
@@ -388,7 +389,7 @@ class PushBillingCommand:
         else:
             _transition(item, Ev.REMOVE_ATTEMPT, self.result.run_id,
                         f"removing {item.record_kind} {item.cw_record_id} from agreement {item.agreement_cw_id}",
-                        sending_since=utcnow(), run_id=self.result.run_id)
+                        sending_since=clock.now(), run_id=self.result.run_id)
         return {"item_id": item.id, "transaction_id": item.transaction_id, "kind": item.record_kind,
                 "agreement": item.agreement_cw_id, "record_id": item.cw_record_id, "reference": item.reference,
                 "target": target_cw, "wanted": wanted}
@@ -544,7 +545,7 @@ class PushBillingCommand:
         if catalog_id is None and item.record_kind == "addition":
             return self._block(item, product, refusals.get(product.id))
         _transition(item, Ev.ATTEMPT, self.result.run_id, agreement_cw_id=target.agreement_cw_id,
-                    attempts=item.attempts + 1, sending_since=utcnow(), run_id=self.result.run_id, reason=None,
+                    attempts=item.attempts + 1, sending_since=clock.now(), run_id=self.result.run_id, reason=None,
                     flush=False)
         return _payload_snapshot(item, tx, product, catalog_id)
 
@@ -619,7 +620,7 @@ class PushBillingCommand:
         run_id = self.result.run_id
         if outcome.state == PUSHED:
             _transition(item, Ev.SUCCEEDED, run_id, f"ConnectWise id {outcome.cw_id}", cw_record_id=outcome.cw_id,
-                        pushed_at=utcnow(), sending_since=None, last_error_code=None, last_error_message=None,
+                        pushed_at=clock.now(), sending_since=None, last_error_code=None, last_error_message=None,
                         flush=False)
             self.touched_customers.add(item.customer_id)
         elif outcome.state == FAILED:
@@ -743,7 +744,7 @@ class _NotOurs(Exception):
 
 def _new_row(partner_id: int, target, run_id: int | None) -> dict:
     """A new pending outbox row for an eligible transaction."""
-    now = utcnow()
+    now = clock.now()
     return {"partner_id": partner_id, "transaction_id": target.transaction_id,
             "subscription_id": target.subscription_id, "customer_id": target.customer_id,
             "reference": billing.reference(target.transaction_id),

@@ -8,11 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.exc import IntegrityError
 
-from plugin import permissions
+from plugin import clock, permissions
 from plugin.commands.access import partner_of, require_active_integration, require_permission
 from plugin.commands.base import Actor, BaseCommand, audit, transaction
 from plugin.commands.exceptions import ConflictError, InvalidInputError, NotFoundError
@@ -45,11 +44,7 @@ def scope(actor: Actor, partner_id: int | None, write: bool = False) -> int:
 def partner_today(partner_id: int) -> dt.date:
     """Today in the partner's timezone (UTC when unknown)."""
     partner = PartnerDAO.find_by_id(partner_id)
-    try:
-        zone = ZoneInfo(partner.timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return dt.datetime.now(zone).date()
+    return clock.today(partner.timezone if partner else None)
 
 
 def add_months(month: dt.date, count: int) -> dt.date:

@@ -17,6 +17,7 @@ import logging
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from plugin import clock
 from plugin.commands.access import require_active_integration
 from plugin.commands.base import audit, transaction
 from plugin.commands.exceptions import CommandError, UnavailableError
@@ -24,7 +25,7 @@ from plugin.commands.sync_settings import default_time, schedule_of
 from plugin.daos.base import session
 from plugin.daos.control import SyncSettingsDAO
 from plugin.domain import schedule as sched
-from plugin.models.hub import utcnow
+
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class ScheduleTickCommand:
     """One tick of the scheduler: claim each due slot once and enqueue its run."""
 
     def __init__(self, now: dt.datetime | None = None):
-        self.now = now or utcnow()
+        self.now = now or clock.now()
 
     def run(self) -> list[tuple[int, dt.datetime]]:
         """(partner id, slot) of every run this tick started."""

@@ -7,12 +7,12 @@ never acknowledges). Starting a push and retrying failed rows are ``RunPushComma
 """
 from __future__ import annotations
 
+from plugin import clock
 from plugin.commands.base import Actor, BaseCommand, audit, transaction
 from plugin.commands.exceptions import ConflictError, NotFoundError
 from plugin.daos.base import session
 from plugin.daos.outbox import SyncRunDAO
 from plugin.daos.runs import ALERT_STATUSES, FailedRow, SyncRunHistoryDAO
-from plugin.models.hub import utcnow
 
 
 def _iso(value) -> str | None:
@@ -28,7 +28,7 @@ def progress_json(run) -> dict:
 
 def run_extras(run) -> dict:
     """What issue 9 adds to a run's JSON: duration, progress, and whether it alerts until acknowledged."""
-    end = run.finished_at or (utcnow() if run.status == "running" else None)
+    end = run.finished_at or (clock.now() if run.status == "running" else None)
     started = run.started_at
     if started is not None and end is not None and (started.tzinfo is None) != (end.tzinfo is None):
         started, end = started.replace(tzinfo=None), end.replace(tzinfo=None)  # SQLite hands back naive times

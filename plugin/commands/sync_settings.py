@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from plugin import clock
 from plugin.commands.base import Actor, BaseCommand, audit, transaction
 from plugin.commands.exceptions import InvalidInputError
 from plugin.commands.sync import sync_scope
@@ -26,7 +27,7 @@ from plugin.daos.control import PreviewRowsDAO, SyncSettingsDAO
 from plugin.daos.hub import PartnerDAO
 from plugin.domain import schedule as sched
 from plugin.domain.errors import DomainError
-from plugin.models.hub import utcnow
+
 
 APPROVAL_MODES = ("default", "always", "never")
 MAX_LIMIT_WITHOUT_CAP = 100_000
@@ -73,7 +74,7 @@ class EffectiveSettings:
 
     def as_dict(self, now: dt.datetime | None = None) -> dict:
         """JSON form (flat; the same names the update takes, plus what follows from them)."""
-        upcoming = sched.next_slot(self.schedule, now or utcnow())
+        upcoming = sched.next_slot(self.schedule, now or clock.now())
         local = upcoming.astimezone(self.schedule.zone) if upcoming else None
         return {"partner_id": self.partner_id, "timezone": self.timezone,
                 "schedule_enabled": self.schedule.enabled, "schedule_time": sched.format_time(self.schedule.at),
@@ -204,8 +205,8 @@ class UpdateSyncSettingsCommand(BaseCommand):
             row.requests_per_minute = self.values["requests_per_minute"]
         changes = {k: [before[k], v] for k, v in _row_values(row).items() if before[k] != v}
         if any(k in changes for k in SCHEDULE_FIELDS):
-            row.schedule_since = utcnow()  # a changed schedule counts from now: no slot already past fires
-        row.updated_by, row.updated_at = self.actor.username, utcnow()
+            row.schedule_since = clock.now()  # a changed schedule counts from now: no slot already past fires
+        row.updated_by, row.updated_at = self.actor.username, clock.now()
         session().flush()
         audit(self.actor, "sync.settings", "partner", self.partner_id, partner_id=self.partner_id, changes=changes)
         return effective_settings(self.partner_id).as_dict()

@@ -6,9 +6,10 @@ from typing import Any
 
 from sqlalchemy import exists, func, or_, select, update
 
+from plugin import clock
 from plugin.daos.base import BaseDAO, session
 from plugin.daos.bulk import insert_rows
-from plugin.models.hub import utcnow
+
 from plugin.models.psa import CustomerMapping, CwAgreement, CwCompany, ReconciliationState
 
 
@@ -41,7 +42,7 @@ def _company_values(partner_id: int, company: Any) -> dict:
     return {"partner_id": partner_id, "cw_id": company.id, "identifier": (company.identifier or "")[:60],
             "name": (company.name or "")[:200], "status": company.status,
             "types": ", ".join(company.types)[:200] or None, "deleted": company.deleted,
-            "cw_last_updated": company.last_updated, "cached_at": utcnow()}
+            "cw_last_updated": company.last_updated, "cached_at": clock.now()}
 
 
 def _agreement_values(partner_id: int, agreement: Any) -> dict:
@@ -53,7 +54,7 @@ def _agreement_values(partner_id: int, agreement: Any) -> dict:
             "end_date": agreement.end_date, "no_ending_date": agreement.no_ending_date,
             "bill_start_date": agreement.bill_start_date, "billing_cycle": agreement.billing_cycle,
             "cancelled": agreement.cancelled, "date_cancelled": agreement.date_cancelled, "deleted": False,
-            "cw_last_updated": agreement.last_updated, "cached_at": utcnow()}
+            "cw_last_updated": agreement.last_updated, "cached_at": clock.now()}
 
 
 def _upsert(model, partner_id: int, rows: list[dict]) -> tuple[int, int]:

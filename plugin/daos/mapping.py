@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from sqlalchemy import and_, case, exists, func, or_, select, update
 
+from plugin import clock
 from plugin.daos.base import BaseDAO, session
 from plugin.daos.directory import like_pattern
-from plugin.models.hub import BillingTransaction, Customer, Product, Subscription, utcnow
+from plugin.models.hub import BillingTransaction, Customer, Product, Subscription
 from plugin.models.psa import CustomerMapping, CwAgreement, CwCompany, SubscriptionMapping
 
 
@@ -54,7 +55,7 @@ class CustomerMappingDAO(BaseDAO[CustomerMapping]):
     @staticmethod
     def end(mapping: CustomerMapping, by: str) -> None:
         """Close an active mapping (kept as history)."""
-        mapping.ended_at, mapping.ended_by = utcnow(), by
+        mapping.ended_at, mapping.ended_by = clock.now(), by
         session().flush()
 
     @staticmethod
@@ -131,7 +132,7 @@ class SubscriptionMappingDAO(BaseDAO[SubscriptionMapping]):
         result = session().execute(
             update(SubscriptionMapping)
             .where(SubscriptionMapping.customer_id == customer_id, SubscriptionMapping.ended_at.is_(None))
-            .values(active=False, ended_at=utcnow(), ended_by=by)
+            .values(active=False, ended_at=clock.now(), ended_by=by)
             .execution_options(synchronize_session=False))
         return result.rowcount or 0
 
@@ -153,7 +154,6 @@ class SubscriptionMappingDAO(BaseDAO[SubscriptionMapping]):
         """Active subscription mappings of one customer."""
         return session().scalar(select(func.count(SubscriptionMapping.id)).where(
             SubscriptionMapping.customer_id == customer_id, SubscriptionMapping.ended_at.is_(None))) or 0
-
 
 
 # --- Products / Subscriptions tab (issue 7) -------------------------------------------------
@@ -267,7 +267,7 @@ class SubscriptionMappingHistoryDAO:
     @staticmethod
     def end(mapping: SubscriptionMapping, by: str) -> None:
         """Close an active mapping (kept as history)."""
-        mapping.active, mapping.ended_at, mapping.ended_by = False, utcnow(), by
+        mapping.active, mapping.ended_at, mapping.ended_by = False, clock.now(), by
         session().flush()
 
     @staticmethod

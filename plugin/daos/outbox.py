@@ -13,11 +13,12 @@ from decimal import Decimal
 
 from sqlalchemy import and_, func, or_, select, update
 
+from plugin import clock
 from plugin.daos.base import session
 from plugin.daos.bulk import CHUNK, insert_rows
 from plugin.domain.billing import net_amount, signed_amount
 from plugin.models.hub import BillingTransaction as Tx
-from plugin.models.hub import Product, Subscription, utcnow
+from plugin.models.hub import Product, Subscription
 from plugin.models.psa import (
     CatalogSync, CustomerMapping, CwAgreement, SubscriptionMapping, SyncItem, SyncLease, SyncRun, SyncTransition,
 )
@@ -184,7 +185,7 @@ class OutboxDAO:
         """Record the creation of new rows as transitions (none → pending)."""
         insert_rows(SyncTransition, [{"item_id": r.id, "partner_id": r.partner_id, "from_state": None,
                                       "to_state": r.state, "event": "created", "run_id": run_id,
-                                      "actor": "system", "at": utcnow()} for r in rows])
+                                      "actor": "system", "at": clock.now()} for r in rows])
         session().flush()
 
     @staticmethod
@@ -269,7 +270,7 @@ class CatalogSyncDAO:
             row = CatalogSync(partner_id=partner_id, product_id=product_id, **values)
             session().add(row)
         else:
-            for key, value in {**values, "synced_at": utcnow()}.items():
+            for key, value in {**values, "synced_at": clock.now()}.items():
                 setattr(row, key, value)
         session().flush()
         return row
@@ -314,7 +315,7 @@ class SyncRunDAO:
         if run_id is None:
             return
         session().execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status == "running")
-                          .values(status="abandoned", finished_at=utcnow(),
+                          .values(status="abandoned", finished_at=clock.now(),
                                   error="The worker stopped before the run finished (lease expired).")
                           .execution_options(synchronize_session=False))
         session().flush()
@@ -336,7 +337,7 @@ class SyncLeaseDAO:
     @staticmethod
     def acquire(partner_id: int, token: str, seconds: float) -> tuple[bool, int | None]:
         """Take the lease when free or expired (compare-and-set); (taken, the previous holder's run id)."""
-        now = utcnow()
+        now = clock.now()
         lease = session().scalar(select(SyncLease).where(SyncLease.partner_id == partner_id))
         previous = lease.run_id if lease is not None else None
         taken = session().execute(
@@ -349,7 +350,7 @@ class SyncLeaseDAO:
     @staticmethod
     def renew(partner_id: int, token: str, seconds: float, run_id: int | None = None) -> bool:
         """Extend our lease; False when it is no longer ours."""
-        values = {"expires_at": utcnow() + dt.timedelta(seconds=seconds)}
+        values = {"expires_at": clock.now() + dt.timedelta(seconds=seconds)}
         if run_id is not None:
             values["run_id"] = run_id
         return session().execute(
@@ -367,7 +368,7 @@ class SyncLeaseDAO:
         """True while a run holds an unexpired lease."""
         return session().scalar(select(SyncLease.id).where(
             SyncLease.partner_id == partner_id, SyncLease.holder.is_not(None),
-            SyncLease.expires_at >= utcnow())) is not None
+            SyncLease.expires_at >= clock.now())) is not None
 
     @staticmethod
     def partners_with_stale_sending() -> list[int]:

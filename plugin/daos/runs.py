@@ -12,9 +12,10 @@ from decimal import Decimal
 from flask_appbuilder.security.sqla.models import Role, User, assoc_user_role
 from sqlalchemy import func, select, update
 
+from plugin import clock
 from plugin.daos.base import session
 from plugin.models.hub import BillingTransaction as Tx
-from plugin.models.hub import Customer, Product, Subscription, utcnow
+from plugin.models.hub import Customer, Product, Subscription
 from plugin.models.psa import SyncItem, SyncLease, SyncRun, SyncTransition, UserTenant
 
 ALERT_STATUSES = ("failed", "partial", "stopped")
@@ -70,7 +71,7 @@ class SyncRunHistoryDAO:
         """Record a running run's progress (joins the caller's transaction)."""
         session().execute(update(SyncRun).where(SyncRun.id == run_id)
                           .values(progress_done=done, progress_total=total, progress_failed=failed,
-                                  heartbeat_at=utcnow())
+                                  heartbeat_at=clock.now())
                           .execution_options(synchronize_session=False))
 
     @staticmethod
@@ -78,7 +79,7 @@ class SyncRunHistoryDAO:
         """The run holding the partner's unexpired lease, if it is still running."""
         query = (select(SyncRun).join(SyncLease, SyncLease.run_id == SyncRun.id)
                  .where(SyncLease.partner_id == partner_id, SyncLease.holder.is_not(None),
-                        SyncLease.expires_at >= utcnow(), SyncRun.status == "running"))
+                        SyncLease.expires_at >= clock.now(), SyncRun.status == "running"))
         return session().scalar(query)
 
     @staticmethod
@@ -99,7 +100,7 @@ class SyncRunHistoryDAO:
         ids = list(session().scalars(select(SyncRun.id).where(*where).order_by(SyncRun.id)))
         if ids:
             session().execute(update(SyncRun).where(SyncRun.id.in_(ids))
-                              .values(acknowledged_by=username, acknowledged_at=utcnow())
+                              .values(acknowledged_by=username, acknowledged_at=clock.now())
                               .execution_options(synchronize_session=False))
             session().expire_all()
         return ids
@@ -110,7 +111,7 @@ class SyncRunHistoryDAO:
         return session().execute(
             update(SyncRun).where(SyncRun.id == run_id, SyncRun.alert_sent_at.is_(None),
                                   SyncRun.status.in_(ALERT_STATUSES))
-            .values(alert_sent_at=utcnow()).execution_options(synchronize_session=False)).rowcount == 1
+            .values(alert_sent_at=clock.now()).execution_options(synchronize_session=False)).rowcount == 1
 
     @staticmethod
     def failed_rows(run_id: int, page: int, page_size: int) -> tuple[list[FailedRow], int]:

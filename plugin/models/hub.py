@@ -13,13 +13,10 @@ from flask_appbuilder import Model
 from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from plugin import clock
+
 MONEY = Numeric(14, 4)
 QUANTITY = Numeric(14, 4)
-
-
-def utcnow() -> dt.datetime:
-    """Now, in UTC, timezone-aware."""
-    return dt.datetime.now(dt.timezone.utc)
 
 
 class Distributor(Model):
@@ -57,7 +54,7 @@ class Customer(Model):
     partner_id: Mapped[int] = mapped_column(ForeignKey("hub_partner.id"), index=True)
     external_id: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     partner: Mapped[Partner] = relationship()
     __table_args__ = (Index("ix_hub_customer_partner_name", "partner_id", "name"),)
 
@@ -131,7 +128,7 @@ class BillingTransaction(Model):
     unit_cost: Mapped[Decimal] = mapped_column(MONEY)
     amount: Mapped[Decimal] = mapped_column(MONEY)
     currency: Mapped[str] = mapped_column(String(3))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     subscription: Mapped[Subscription] = relationship()
     customer: Mapped[Customer] = relationship()
     partner: Mapped[Partner] = relationship()

@@ -15,7 +15,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from plugin.models.hub import MONEY, Customer, Distributor, Partner, Subscription, utcnow
+from plugin import clock
+from plugin.models.hub import MONEY, Customer, Distributor, Partner, Subscription
 
 USER_FK = "ab_user.id"
 
@@ -46,7 +47,7 @@ class PartnerFeature(Model):
     partner_id: Mapped[int] = mapped_column(ForeignKey("hub_partner.id"), unique=True)
     enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey(USER_FK, ondelete="SET NULL"), nullable=True)
-    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     partner: Mapped[Partner] = relationship()
 
 
@@ -73,7 +74,7 @@ class Integration(Model):
     # Outcome of the last validation ("ok" | "failed" | "cancelled") and when it ended (card issue).
     validation_result: Mapped[str | None] = mapped_column(String(12), nullable=True)
     validated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, onupdate=clock.now)
     version: Mapped[int] = mapped_column(Integer, default=1)
     partner: Mapped[Partner] = relationship()
     activated_by: Mapped[User | None] = relationship(User, foreign_keys=[activated_by_id])
@@ -94,7 +95,7 @@ class AuditEvent(Model):
 
     __tablename__ = "psa_audit_event"
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey(USER_FK, ondelete="SET NULL"), nullable=True)
     username: Mapped[str] = mapped_column(String(100))
     distributor_id: Mapped[int | None] = mapped_column(ForeignKey("hub_distributor.id"), nullable=True)
@@ -155,7 +156,7 @@ class CwCompany(Model):
     types: Mapped[str | None] = mapped_column(String(200), nullable=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     cw_last_updated: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    cached_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    cached_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     partner: Mapped[Partner] = relationship()
     __table_args__ = (
         UniqueConstraint("partner_id", "cw_id", name="uq_psa_cw_company_partner_cw"),
@@ -187,7 +188,7 @@ class CwAgreement(Model):
     date_cancelled: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     cw_last_updated: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    cached_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    cached_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     partner: Mapped[Partner] = relationship()
     company: Mapped[CwCompany | None] = relationship()
     __table_args__ = (UniqueConstraint("partner_id", "cw_id", name="uq_psa_cw_agreement_partner_cw"),)
@@ -208,7 +209,7 @@ class CustomerMapping(Model):
     score: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey(USER_FK, ondelete="SET NULL"), nullable=True)
     created_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     ended_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     partner: Mapped[Partner] = relationship()
@@ -245,7 +246,7 @@ class SubscriptionMapping(Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey(USER_FK, ondelete="SET NULL"), nullable=True)
     created_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     ended_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     # Products / Subscriptions tab (issue 7): how it was made, what it replaced, and the
@@ -307,9 +308,9 @@ class ProductRule(Model):
     product_type: Mapped[str] = mapped_column(String(50))
     product_class: Mapped[str] = mapped_column(String(12))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey(USER_FK, ondelete="SET NULL"), nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey(USER_FK, ondelete="SET NULL"), nullable=True)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, onupdate=clock.now)
     version: Mapped[int] = mapped_column(Integer, default=1)
     partner: Mapped[Partner] = relationship()
     __table_args__ = (
@@ -335,7 +336,7 @@ class ProductDefaultRule(Model):
     product_type: Mapped[str] = mapped_column(String(50))
     product_class: Mapped[str] = mapped_column(String(12))
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey(USER_FK, ondelete="SET NULL"), nullable=True)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, onupdate=clock.now)
     version: Mapped[int] = mapped_column(Integer, default=1)
     partner: Mapped[Partner] = relationship()
     __table_args__ = (
@@ -411,8 +412,8 @@ class SyncItem(Model):
     sending_since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     pushed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("psa_sync_run.id", ondelete="SET NULL"), nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now, onupdate=clock.now)
     __table_args__ = (
         CheckConstraint(f"state IN {SYNC_STATES}", name="ck_sync_item_state"),
         CheckConstraint("record_kind IN ('addition', 'adjustment')", name="ck_sync_item_kind"),
@@ -437,7 +438,7 @@ class SyncTransition(Model):
     run_id: Mapped[int | None] = mapped_column(ForeignKey("psa_sync_run.id", ondelete="SET NULL"), nullable=True)
     actor: Mapped[str] = mapped_column(String(100), default="system")
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
 
 
 class SyncRun(Model):
@@ -449,7 +450,7 @@ class SyncRun(Model):
     status: Mapped[str] = mapped_column(String(12), default="running")
     requested_by: Mapped[str] = mapped_column(String(100), default="system")
     job_id: Mapped[str | None] = mapped_column(String(120), nullable=True)
-    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     counts: Mapped[dict | None] = mapped_column(JSON, nullable=True)
@@ -500,7 +501,7 @@ class CatalogSync(Model):
     error_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     differs: Mapped[str | None] = mapped_column(Text, nullable=True)
-    synced_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    synced_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     __table_args__ = (
         UniqueConstraint("partner_id", "product_id"),
         CheckConstraint("status IN ('synced', 'refused')", name="ck_catalog_sync_status"),
@@ -527,7 +528,7 @@ class SyncSettings(Model):
     approval: Mapped[str] = mapped_column(String(8), default="default")
     requests_per_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)
     updated_by: Mapped[str] = mapped_column(String(100), default="system")
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     partner: Mapped[Partner] = relationship()
     __table_args__ = (
         CheckConstraint(f"approval IN {APPROVAL_MODES}", name="ck_sync_settings_approval"),
@@ -543,7 +544,7 @@ class SyncPreview(Model):
     partner_id: Mapped[int] = mapped_column(ForeignKey("hub_partner.id"), index=True)
     source: Mapped[str] = mapped_column(String(10), default="manual")
     prepared_by: Mapped[str] = mapped_column(String(100), default="system")
-    prepared_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    prepared_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     status: Mapped[str] = mapped_column(String(20), default="awaiting_approval")
     totals: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     catalog: Mapped[dict | None] = mapped_column(JSON, nullable=True)

@@ -1,7 +1,6 @@
 """Reconciliation Center: directory refresh, mapping rules, figures, REST and CLI, on the demo-seeded sandbox."""
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -10,7 +9,7 @@ from sqlalchemy import select
 from plugin.commands.directory import RefreshDirectoryCommand
 from plugin.commands.exceptions import ConflictError, ForbiddenError, NotFoundError
 from plugin.commands.reconciliation import (
-    MapCustomerCommand, ReconciliationSummaryCommand, UnmapCustomerCommand,
+    MapCustomerCommand, ReconciliationSummaryCommand, UnmapCustomerCommand, partner_today,
 )
 from plugin.connectwise.sandbox import records
 from plugin.connectwise.sandbox.resources import RESOURCES
@@ -24,6 +23,8 @@ from plugin.models.psa import AuditEvent, CustomerMapping, CwAgreement, CwCompan
 from tests.support import tenants
 from tests.support.reconciliation import age_sandbox_directory, pilot_ready, viewer
 from tests.support.web import csrf_token, login
+
+pytestmark = pytest.mark.calendar  # runs again at hostile dates in CI (.ci/run)
 
 API = "/api/v1/psa_reconciliation"
 
@@ -165,19 +166,20 @@ def test_running_totals_follow_mappings_and_new_transactions(app, cw_live):
         sub = _map_subscription(partner_id, customer, agreement)
         mapped_total = ReconciliationSummaryCommand(actor).run().unsynchronized_revenue
         assert mapped_total == oracle_unsynchronized(partner_id) < total
+        today = partner_today(partner_id)  # the partner's day, which may not be UTC's
         session().add(BillingTransaction(partner_id=partner_id, customer_id=customer.id, subscription_id=sub.id,
-                                         kind="credit", period_start=dt.date.today(), period_end=dt.date.today(),
+                                         kind="credit", period_start=today, period_end=today,
                                          quantity=1, unit_price=Decimal("5"), unit_cost=Decimal("4"),
                                          amount=Decimal("5"), currency="USD"))
         other_sub = session().scalar(select(Subscription).where(Subscription.partner_id == partner_id,
                                                                 Subscription.customer_id != customer.id))
         session().add(BillingTransaction(partner_id=partner_id, customer_id=other_sub.customer_id,
-                                         subscription_id=other_sub.id, kind="charge", period_start=dt.date.today(),
-                                         period_end=dt.date.today(), quantity=1, unit_price=Decimal("7.5"),
+                                         subscription_id=other_sub.id, kind="charge", period_start=today,
+                                         period_end=today, quantity=1, unit_price=Decimal("7.5"),
                                          unit_cost=Decimal("4"), amount=Decimal("7.5"), currency="USD"))
         session().commit()
         assert ReconciliationSummaryCommand(actor).run().unsynchronized_revenue == mapped_total + Decimal("7.5")
-        month = dt.date.today().replace(day=1)
+        month = today.replace(day=1)
         assert ReconciliationSummaryCommand(actor, period="this_month").run().unsynchronized_revenue == \
             oracle_unsynchronized(partner_id, month)
         assert UnmapCustomerCommand(actor, customer.id).run() == 1

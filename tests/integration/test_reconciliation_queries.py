@@ -1,12 +1,13 @@
 """The Reconciliation Center page and its list endpoints make a bounded number of SQL queries."""
 from __future__ import annotations
 
-import datetime as dt
+import pytest
 from contextlib import contextmanager
 from decimal import Decimal
 
 from sqlalchemy import event, func, select
 
+from plugin import clock
 from plugin.daos.base import session
 from plugin.daos.bulk import insert_rows, next_id, sync_sequence
 from plugin.models.hub import BillingTransaction, Customer, Product, Subscription
@@ -15,6 +16,8 @@ from plugin.commands.reconciliation import MapExactMatchesCommand
 from tests.support import tenants
 from tests.support.reconciliation import pilot_ready
 from tests.support.web import login
+
+pytestmark = pytest.mark.calendar  # runs again at hostile dates in CI (.ci/run)
 
 API = "/api/v1/psa_reconciliation"
 URLS = [
@@ -88,15 +91,15 @@ def grow(partner_id: int, customers: int, per_customer: int = 2) -> None:
     """Add customers, companies (half of them mapped), subscriptions and a transaction each."""
     product = session().scalar(select(Product.id))
     first_customer, first_company = next_id(Customer), next_id(CwCompany)
-    today = dt.date.today()
+    today = clock.today("UTC")
     insert_rows(Customer, ({"id": first_customer + i, "partner_id": partner_id, "external_id": f"QC-{i:07d}",
                             "name": f"Query Count Customer {i:05d}"} for i in range(customers)))
     insert_rows(CwCompany, ({"id": first_company + i, "partner_id": partner_id, "cw_id": 500000 + i,
                              "identifier": f"QC{i}", "name": f"Query Count Company {i:05d}", "deleted": False,
-                             "cached_at": dt.datetime.now(dt.timezone.utc)} for i in range(customers)))
+                             "cached_at": clock.now()} for i in range(customers)))
     insert_rows(CustomerMapping, ({"partner_id": partner_id, "customer_id": first_customer + i,
                                    "company_id": first_company + i, "method": "manual", "created_by": "test",
-                                   "created_at": dt.datetime.now(dt.timezone.utc)} for i in range(0, customers, 2)))
+                                   "created_at": clock.now()} for i in range(0, customers, 2)))
     first_sub, first_tx = next_id(Subscription), next_id(BillingTransaction)
     subs = [{"id": first_sub + n, "partner_id": partner_id, "customer_id": first_customer + n // per_customer,
              "product_id": product, "external_id": f"QCS-{n:08d}", "name": "Sub", "quantity": Decimal(1),

@@ -1,11 +1,11 @@
 """Helpers of the sync control tests: run a queued job here, read previews, end a customer's mapping."""
 from __future__ import annotations
 
-import datetime as dt
 
 from rq.job import Job
 from sqlalchemy import select
 
+from plugin import clock
 from plugin.daos.base import session
 from plugin.jobs import redis_connection
 from plugin.models.psa import CustomerMapping, SubscriptionMapping, SyncPreview
@@ -27,7 +27,7 @@ def preview_row(preview_id: int) -> SyncPreview:
 
 def end_customer_mapping(customer_id: int) -> None:
     """Disassociate a customer (its mapping and its subscriptions' mappings end), as the Reconciliation Center does."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = clock.now()
     for row in session().scalars(select(CustomerMapping).where(CustomerMapping.customer_id == customer_id,
                                                                CustomerMapping.ended_at.is_(None))):
         row.ended_at, row.ended_by = now, "test"

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
-import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
+
+from tests.support.clock import command
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -89,23 +92,34 @@ class WorkerProcess:
 
     def __init__(self, db_url: str, queues: str = "fast,sync", scheduler: bool = True):
         env = {**os.environ, "DATABASE_URL": db_url, "FLASK_APP": "app"}
-        args = [sys.executable, "-m", "flask", "psa", "worker", "--queues", queues,
+        args = [*command("flask", "psa", "worker"), "--queues", queues,
                 "--with-scheduler" if scheduler else "--without-scheduler"]
-        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.output = tempfile.TemporaryFile()  # a file, not a pipe: a chatty worker never blocks on a full pipe
+        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self.output, stderr=subprocess.STDOUT,
+                                     start_new_session=True)  # its own group: the work horse goes with it
 
     def stop(self, timeout: float = 10) -> str:
-        """Stop the worker (warm shutdown) and return its output."""
+        """Stop the worker (warm shutdown, then SIGKILL to it and its work horse) and return its output."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-        return self.proc.stdout.read().decode(errors="replace")
+                pass
+        self._kill_group()
+        self.output.seek(0)
+        return self.output.read().decode(errors="replace")
 
     def kill(self) -> None:
-        """SIGKILL the worker and its work horse (process group of the horse too)."""
-        self.proc.kill()
+        """SIGKILL the worker and its work horse."""
+        self._kill_group()
+
+    def _kill_group(self) -> None:
+        """SIGKILL whatever is left of the worker's process group."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.proc.wait(5)
 
 

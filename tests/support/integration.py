@@ -4,7 +4,7 @@ from __future__ import annotations
 from plugin.crypto import encrypt_secret
 from plugin.daos.base import session
 from plugin.daos.integration import IntegrationDAO
-from plugin.models.hub import utcnow
+from plugin.clock import now as utcnow
 
 
 def make_active_integration(partner_id: int, sandbox, user_id: int | None = None):

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from plugin import clock
 from plugin.commands.reconciliation import MapExactMatchesCommand
 from plugin.daos.base import session
 from plugin.models.hub import BillingTransaction, Subscription
@@ -29,7 +30,7 @@ def map_subscription(partner_id: int, subscription: Subscription, agreement: CwA
                      from_date: dt.date) -> SubscriptionMapping:
     """An active subscription mapping to ``agreement`` from ``from_date`` (any auto-association that
     mapping the customer made is ended first, as a Change would)."""
-    from plugin.models.hub import utcnow
+    from plugin.clock import now as utcnow
 
     for old in session().scalars(select(SubscriptionMapping).where(
             SubscriptionMapping.subscription_id == subscription.id, SubscriptionMapping.ended_at.is_(None))):
@@ -81,7 +82,7 @@ def unmap_others(partner_id: int, keep: list[int]) -> None:
     for mapping in session().scalars(select(CustomerMapping).where(CustomerMapping.partner_id == partner_id,
                                                                    CustomerMapping.ended_at.is_(None))):
         if mapping.customer_id not in keep:
-            mapping.ended_at, mapping.ended_by = dt.datetime.now(dt.timezone.utc), "test"
+            mapping.ended_at, mapping.ended_by = clock.now(), "test"
 
 
 def expected_transactions(customer_ids: list[int]) -> list[BillingTransaction]:

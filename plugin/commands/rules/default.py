@@ -1,13 +1,14 @@
 """Edit the partner's default rule (its attributes only; it cannot be deleted)."""
 from __future__ import annotations
 
+from plugin import clock
 from plugin import permissions
 from plugin.commands.base import Actor, BaseCommand, audit, transaction
 from plugin.commands.exceptions import ConflictError
 from plugin.commands.rules import common
 from plugin.daos.rules import DefaultRuleDAO
 from plugin.domain import rules as engine
-from plugin.models.hub import utcnow
+
 from plugin.models.psa import ProductDefaultRule
 
 
@@ -35,7 +36,7 @@ class UpdateDefaultRuleCommand(BaseCommand):
             raise ConflictError("The default rule was changed by someone else; reload and try again.")
         before = common.attribute_columns(common.attributes_of(row))
         DefaultRuleDAO.update(row, **common.attribute_columns(self.resolution.attributes),
-                              updated_by_id=self.actor.user_id, updated_at=utcnow())
+                              updated_by_id=self.actor.user_id, updated_at=clock.now())
         audit(self.actor, "rule.default.edit", common.DEFAULT_RULE, row.id, partner_id=self.partner.id,
               before=before, after=common.attribute_columns(self.resolution.attributes),
               will_create=sorted(self.resolution.new))

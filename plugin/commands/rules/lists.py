@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+from plugin import clock
 from plugin import permissions
 from plugin.commands.access import require_active_integration
 from plugin.commands.base import Actor, BaseCommand, audit, transaction
@@ -10,7 +11,7 @@ from plugin.commands.connectwise import client_for
 from plugin.commands.rules import common
 from plugin.connectwise import CWError
 from plugin.daos.rules import CwListDAO, CwListRefreshDAO
-from plugin.models.hub import utcnow
+
 from plugin.models.psa import CwListRefresh
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class RequestListsRefreshCommand(BaseCommand):
             job.delete()  # a kept, ended (e.g. failed) job must not block a new refresh
             job, created = enqueue_unique(FAST, refresh_cw_lists, self.partner.id, job_id=job_id(self.partner.id),
                                           result_ttl=0, failure_ttl=3600)
-        CwListRefreshDAO.update(state, status="queued", requested_at=utcnow())
+        CwListRefreshDAO.update(state, status="queued", requested_at=clock.now())
         audit(self.actor, "cw_lists.refresh_requested", LISTS, self.partner.id, partner_id=self.partner.id,
               queued=created)
         return state
@@ -103,7 +104,7 @@ class RefreshListsCommand(BaseCommand):
             CwListRefreshDAO.update(state, status="failed", error=error[:300])
         else:
             CwListDAO.replace(self.partner_id, entries)
-            CwListRefreshDAO.update(state, status="ok", error=None, refreshed_at=utcnow())
+            CwListRefreshDAO.update(state, status="ok", error=None, refreshed_at=clock.now())
         audit(self.actor, "cw_lists.refresh", LISTS, self.partner_id, partner_id=self.partner_id,
               outcome="ok" if error is None else "failed", entries=len(entries or []), error=error)
         return state

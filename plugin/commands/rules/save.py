@@ -1,13 +1,14 @@
 """Add a custom rule, or edit one (conditions, attributes, priority)."""
 from __future__ import annotations
 
+from plugin import clock
 from plugin import permissions
 from plugin.commands.base import Actor, BaseCommand, audit, transaction
 from plugin.commands.exceptions import ConflictError
 from plugin.commands.rules import common
 from plugin.daos.rules import ProductRuleDAO
 from plugin.domain import rules as engine
-from plugin.models.hub import utcnow
+
 from plugin.models.psa import ProductRule
 
 NEW = "new"
@@ -56,7 +57,7 @@ class SaveRuleCommand(BaseCommand):
         before = common.snapshot(self.row) if self.row is not None else None
         values = {"conditions": common.stored_conditions(self.rule.conditions),
                   **common.attribute_columns(self.rule.attributes),
-                  "updated_by_id": self.actor.user_id, "updated_at": utcnow()}
+                  "updated_by_id": self.actor.user_id, "updated_at": clock.now()}
         if self.row is None:
             self.row = ProductRuleDAO.create(partner_id=self.partner.id, priority=self.rule.priority,
                                              created_by_id=self.actor.user_id, **values)

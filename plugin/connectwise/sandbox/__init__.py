@@ -4,7 +4,9 @@
 ``/{codebase}/apis/3.0/...`` for the resources in ``resources.RESOURCES``, plus loopback-only
 admin endpoints under ``/__sandbox__/`` (never under a ConnectWise path):
 
-- ``GET|POST|DELETE /__sandbox__/faults``: read, replace (``{"rules": [...], "seed": 1}``), clear
+- ``GET|POST|DELETE /__sandbox__/faults``: read (with ``held``: requests a hold rule holds), replace
+  (``{"rules": [...], "seed": 1}``), clear
+- ``POST /__sandbox__/release``: let ``{"count": N}`` held requests through (a ``hold`` fault)
 - ``GET|DELETE /__sandbox__/requests[?since=SEQ]``: the request log, or clear it
 - ``POST /__sandbox__/reset``: reload the seed (or the JSON seed posted), clear faults and log
 - ``GET /__sandbox__/state?resource=additions[&account=demo_msp][&parent=12]``: stored records
@@ -78,6 +80,16 @@ def _admin_routes(app: Flask, sandbox: Sandbox) -> None:
                 sandbox.faults.configure(rules, int(body.get("seed", 0)) if isinstance(body, dict) else 0)
             except FaultConfigError as exc:
                 return json_response({"error": str(exc)}, 400)
+        return json_response(sandbox.faults.describe())
+
+    @app.route("/__sandbox__/release", methods=["POST"])
+    def release() -> Response:
+        """Let ``count`` requests held by a hold rule through."""
+        body = request.get_json(silent=True)
+        count = body.get("count", 1) if isinstance(body, dict) else 1
+        if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= 10_000:
+            return json_response({"error": "count must be an integer from 0 to 10000"}, 400)
+        sandbox.faults.release(count)
         return json_response(sandbox.faults.describe())
 
     @app.route("/__sandbox__/requests", methods=["GET", "DELETE"])

@@ -135,7 +135,9 @@ class Sandbox:
         """Apply latency and failure faults around the real handling."""
         api = _API_PATH.match(path)
         rest = (api.group("rest") or "/") if api else path
-        latency, fault = self.faults.draw(request.method, rest, entry["account"])
+        latency, hold, fault = self.faults.draw(request.method, rest, entry["account"])
+        if hold is not None:
+            self.faults.hold(hold.ms)
         if latency:
             time.sleep(latency / 1000)
         if fault is not None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -100,15 +99,16 @@ def test_queued_validation_stops_when_deactivated_before_it_runs(app, cw_live):
 
 def test_running_validation_stops_before_its_next_connectwise_call(app, cw_live):
     client, headers, pid = make_active(app, cw_live)
-    cw_live.set_faults([{"kind": "latency", "ms": 1500, "path": "companyinfo"}])
+    cw_live.set_faults([{"kind": "hold", "path": "companyinfo"}])
     body = edit(client, headers, form_values(cw_live)).get_json()
     seen = len(cw_live.requests())
     outcome = {}
     worker = threading.Thread(target=lambda: outcome.update(
         result=run_validation(app, body["integration_id"], body["job_id"])))
     worker.start()
-    time.sleep(0.5)  # the job is inside its first call (companyinfo)
+    cw_live.wait_held(1)  # the job is inside its first call (companyinfo)
     assert client.post("/api/v1/psa_integration/deactivate", headers=headers).status_code == 200
+    cw_live.release(1)
     worker.join(20)
     assert outcome["result"] == "stopped"
     paths = [entry["path"] for entry in cw_live.requests()[seen:]]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
+from plugin import clock
 from plugin.connectwise import conditions as c
 
 TOTAL = 20 + 2500
@@ -57,7 +58,7 @@ def test_forward_only_paging(big):
 
 def test_incremental_read_with_last_updated(big):
     with big.client() as client:
-        future = datetime.now(timezone.utc) + timedelta(days=1)
+        future = clock.now() + timedelta(days=1)
         assert list(client.iter_companies(updated_since=future)) == []
-        past = datetime.now(timezone.utc) - timedelta(days=1)
+        past = clock.now() - timedelta(days=1)
         assert client.count_companies(c.updated_since(past)) == TOTAL

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
+
+from tests.support.clock import command
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -22,7 +23,7 @@ def free_port() -> int:
 
 def test_cli_serves_companyinfo_and_applies_latency(tmp_path):
     port = free_port()
-    cmd = [sys.executable, "-m", "plugin.connectwise.sandbox", "--host", "127.0.0.1", "--port", str(port),
+    cmd = [*command("plugin.connectwise.sandbox"), "--host", "127.0.0.1", "--port", str(port),
            "--data", str(tmp_path / "cw.db"), "--latency-ms", "20"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

@@ -17,6 +17,8 @@ from tests.support.control import end_customer_mapping, preview_row, run_queued
 from tests.support.push import by_reference, cw_records, expected_transactions, items, push_setup
 from tests.support.reconciliation import viewer
 
+pytestmark = pytest.mark.calendar  # runs again at hostile dates in CI (.ci/run)
+
 
 def _groups(actor, partner_id, preview_id) -> list[dict]:
     return PreviewDetailCommand(actor, preview_id, partner_id, page_size=200, lines=0).run()["groups"]["result"]

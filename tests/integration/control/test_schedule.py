@@ -8,6 +8,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
+from plugin import clock
 from plugin.commands.integration import DeactivateIntegrationCommand
 from plugin.commands.preview import ApprovePreviewCommand
 from plugin.commands.schedule import ScheduleTickCommand
@@ -17,9 +18,12 @@ from plugin.domain.schedule import slot_instant, zone
 from plugin.jobs import SYNC, get_queue, scheduled_job_id, scheduled_sync
 from plugin.models.hub import Partner
 from plugin.models.psa import AuditEvent, PartnerFeature, SyncPreview, SyncSettings
+from tests.support.clock import command
 from tests.support.control import preview_row, run_queued
 from tests.support.dump import diff, dump_tables
 from tests.support.push import by_reference, cw_records, expected_transactions, items, push_setup
+
+pytestmark = pytest.mark.calendar  # runs again at hostile dates in CI (.ci/run)
 
 TZ = "America/New_York"
 
@@ -46,7 +50,7 @@ def _set_up(cw_live, approval: str = "never", customers: int = 1):
     UpdateSyncSettingsCommand(actor, {"schedule_enabled": True, "schedule_time": "06:00",
                                       "schedule_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
                                       "approval": approval}, partner_id).run()
-    local_day = dt.datetime.now(zone(TZ)).date() + dt.timedelta(days=2)
+    local_day = clock.today(TZ) + dt.timedelta(days=2)
     return partner_id, actor, chosen, slot_instant(local_day, dt.time(6), zone(TZ))
 
 
@@ -145,7 +149,6 @@ def test_a_scheduled_run_for_a_stopped_partner_writes_nothing(app, cw_live, stop
 def test_the_scheduler_process_enqueues_the_tick_and_a_worker_runs_it(app, db_url, cw_live, worker):
     import os
     import subprocess
-    import sys
     import time
 
     from rq.job import Job
@@ -158,7 +161,7 @@ def test_the_scheduler_process_enqueues_the_tick_and_a_worker_runs_it(app, db_ur
         get_queue(FAST).empty()
         session().remove()
     env = {**os.environ, "DATABASE_URL": db_url, "FLASK_APP": "app"}
-    proc = subprocess.Popen([sys.executable, "-m", "flask", "psa", "scheduler"], cwd=ROOT, env=env,
+    proc = subprocess.Popen(command("flask", "psa", "scheduler"), cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         with app.app_context():
@@ -186,7 +189,7 @@ def test_a_partner_without_settings_runs_daily_at_the_default_time_with_approval
     session().get(Partner, partner_id).timezone = TZ
     session().commit()
     assert session().scalar(select(SyncSettings).where(SyncSettings.partner_id == partner_id)) is None
-    slot = slot_instant(dt.datetime.now(zone(TZ)).date() + dt.timedelta(days=1), dt.time(6), zone(TZ))
+    slot = slot_instant(clock.today(TZ) + dt.timedelta(days=1), dt.time(6), zone(TZ))
     assert ScheduleTickCommand(slot - dt.timedelta(seconds=30)).run() == []
     assert session().scalar(select(SyncSettings).where(SyncSettings.partner_id == partner_id)) is None
     assert ScheduleTickCommand(slot + dt.timedelta(seconds=30)).run() == [(partner_id, slot)]

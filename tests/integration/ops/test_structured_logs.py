@@ -6,14 +6,11 @@ import base64
 import io
 import json
 import logging
-import os
-import subprocess
-import sys
 import time
 
 from plugin.logs import JsonFormatter, configure_logging, log_context, make_handler
 from tests.integration.test_reconciliation_jobs import wait_for
-from tests.support.fixtures import ROOT, WorkerProcess
+from tests.support.fixtures import WorkerProcess
 from tests.support import tenants
 from tests.support.card import activate, form_values, session_client, status
 from tests.support.reconciliation import seed_sandbox_for_pilot
@@ -41,30 +38,6 @@ def _json_lines(output: str) -> list[dict]:
     return records
 
 
-class FileWorker(WorkerProcess):
-    """A real worker whose output goes to a file (DEBUG JSON would fill a pipe nobody reads yet)."""
-
-    def __init__(self, db_url: str, path):
-        env = {**os.environ, "DATABASE_URL": db_url, "FLASK_APP": "app"}
-        self.path = path
-        self.out = open(path, "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "flask", "psa", "worker", "--queues", "fast",
-                                      "--without-scheduler"], cwd=ROOT, env=env, stdout=self.out,
-                                     stderr=subprocess.STDOUT)
-
-    def stop(self, timeout: float = 10) -> str:
-        """Stop the worker and return everything it wrote."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.out.close()
-        return self.path.read_text(errors="replace")
-
-
 def test_worker_logs_json_with_ids_and_never_the_key(app, db_url, cw_live, monkeypatch, tmp_path):
     monkeypatch.setenv("PSA_LOG_FORMAT", "json")
     monkeypatch.setenv("PSA_LOG_LEVEL", "DEBUG")
@@ -75,7 +48,7 @@ def test_worker_logs_json_with_ids_and_never_the_key(app, db_url, cw_live, monke
     started = activate(client, headers, form_values(cw_live))
     assert started.status_code == 202, started.get_data(as_text=True)
     validation_job = started.get_json()["job_id"]
-    proc = FileWorker(db_url, tmp_path / "worker.log")
+    proc = WorkerProcess(db_url, queues="fast", scheduler=False)
     try:
         assert _wait_active(client) == "active", proc.stop()[-2000:]
         _refresh_directory(app, client, headers, partner_id)

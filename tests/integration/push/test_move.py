@@ -14,6 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from plugin import clock
 from plugin.commands.directory import RefreshDirectoryCommand
 from plugin.commands.exceptions import ConflictError
 from plugin.commands.push import PushBillingCommand
@@ -25,9 +26,12 @@ from plugin.connectwise.sandbox.resources import RESOURCES
 from plugin.daos.base import session
 from plugin.daos.mapping import subscription_sync_status
 from plugin.daos.outbox import OutboxDAO
-from plugin.models.hub import BillingTransaction, Subscription, utcnow
+from plugin.models.hub import BillingTransaction, Subscription
+from plugin.clock import now as utcnow
 from plugin.models.psa import CustomerMapping, CwAgreement, SubscriptionMapping, SyncItem
 from tests.support.push import by_reference, cw_records, items, push_setup
+
+pytestmark = pytest.mark.calendar  # runs again at hostile dates in CI (.ci/run)
 
 SECOND = "Microsoft CSP - Monthly 2026"
 
@@ -282,7 +286,7 @@ def test_a_refused_delete_fails_the_row_with_the_reason_and_keeps_the_record_on_
 
 def test_a_refused_move_stays_where_it_is_when_the_partner_changes_without_move(ctx, cw_live):
     partner_id, actor, sub, old, new = _scenario(cw_live, extra_credit=False)
-    _invoice(cw_live, old.cw_id, old.cw_company_id, dt.date.today())
+    _invoice(cw_live, old.cw_id, old.cw_company_id, clock.today("America/New_York"))
     RemapSubscriptionCommand(actor, sub.id, new.id, "all", move_pushed=True).run()
     PushBillingCommand(partner_id).run()
     assert {r.state for r in _sub_rows(partner_id, sub.id)} == {"failed"}

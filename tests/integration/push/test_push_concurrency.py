@@ -16,16 +16,17 @@ from plugin.models.psa import SyncItem, SyncRun, SyncTransition
 from tests.integration.push.test_push_basic import _settled_check
 from tests.support.push import add_history, by_reference, cw_records, expected_transactions, items, push_setup
 
-TOTAL = 40
+TOTAL = 40  # at least: the demo data of the pinned day may give the two customers more
 AUTH_REFUSED = {"kind": "status", "status": 401, "methods": ["POST"],
                 "body": {"code": "ConnectWiseApi", "message": "UserNotAuthenticated", "errors": None}}
 
 
 def _setup(cw_live, total: int = TOTAL):
-    """Two customers' subscriptions mapped, their history grown to ``total`` transactions (charges, credits)."""
+    """Two customers' subscriptions mapped, their history grown to at least ``total`` transactions (charges,
+    credits); returns (partner id, actor, customers, how many transactions they have: what the day gave, or more)."""
     partner_id, actor, customers = push_setup(cw_live, customers=2)
     add_history(partner_id, customers, total)
-    return partner_id, actor, customers
+    return partner_id, actor, customers, len(expected_transactions(customers))
 
 
 def _records(cw_live, partner_id) -> dict[str, dict]:
@@ -72,22 +73,22 @@ def _exactly_once_for_pushed(cw_live, partner_id, landed: frozenset[int] = froze
 
 
 def test_concurrent_push_gives_the_same_records_as_row_by_row(ctx, cw_live):
-    partner_id, _actor, customers = _setup(cw_live)
+    partner_id, _actor, customers, total = _setup(cw_live)
     one = PushBillingCommand(partner_id, concurrency=1).run()
-    assert one.status == "succeeded" and one.counts["pushed"] == TOTAL
+    assert one.status == "succeeded" and one.counts["pushed"] == total
     row_by_row = _records(cw_live, partner_id)
     _forget_pushes(cw_live, partner_id)
 
     many = PushBillingCommand(partner_id, concurrency=8).run()
-    assert many.status == "succeeded" and many.counts["pushed"] == TOTAL
+    assert many.status == "succeeded" and many.counts["pushed"] == total
     assert _records(cw_live, partner_id) == row_by_row
     _settled_check(cw_live, partner_id, customers)
-    assert many.writes == TOTAL and many.lookups == 0
+    assert many.writes == total and many.lookups == 0
     assert many.cw_calls == many.writes + many.catalog_calls  # catalog already synced by the first run: 0
     assert many.catalog_calls == 0
     attempts = session().scalars(select(SyncTransition.event).where(SyncTransition.run_id == many.run_id,
                                                                     SyncTransition.event == "attempt")).all()
-    assert len(attempts) == TOTAL
+    assert len(attempts) == total
 
 
 @pytest.mark.parametrize("fault", [
@@ -97,14 +98,14 @@ def test_concurrent_push_gives_the_same_records_as_row_by_row(ctx, cw_live):
     {"kind": "timeout", "rate": 0.2, "ms": 500},
 ], ids=["429", "timeout-500", "commit-then-drop", "read-timeout-then-applied"])
 def test_a_fault_in_the_middle_of_a_batch_still_ends_with_each_reference_once(ctx, cw_live, fault):
-    partner_id, _actor, customers = _setup(cw_live)
+    partner_id, _actor, customers, total = _setup(cw_live)
     cw_live.set_faults([{**fault, "methods": ["POST"], "path": "/(additions|adjustments)$"}], seed=3)
     # a read timeout shorter than the fault's delay; a backoff longer than it, so the look-up sees the record
     client = cw_live.client(timeouts=Timeouts(connect=2, read=0.3, write=2, pool=2),
                             retry=RetryPolicy(max_attempts=3, max_elapsed=10, backoff_base=1.0, backoff_max=1.0))
     result = PushBillingCommand(partner_id, concurrency=8, client=client).run()
     assert result.status == "succeeded", result.error
-    assert _states(partner_id) == {"pushed": TOTAL}
+    assert _states(partner_id) == {"pushed": total}
     _settled_check(cw_live, partner_id, customers)
     faulted = [r for r in cw_live.requests() if r["fault"] == fault["kind"]]
     assert faulted, "the fault fired"
@@ -114,7 +115,7 @@ def test_a_fault_in_the_middle_of_a_batch_still_ends_with_each_reference_once(ct
 
 
 def test_a_run_stopper_mid_batch_leaves_no_row_in_sending(ctx, cw_live):
-    partner_id, _actor, customers = _setup(cw_live)
+    partner_id, _actor, customers, total = _setup(cw_live)
     seen = []
 
     def refuse_keys_after_the_first_batch(item_id):
@@ -126,7 +127,7 @@ def test_a_run_stopper_mid_batch_leaves_no_row_in_sending(ctx, cw_live):
     assert result.status == "failed" and "UserNotAuthenticated" in result.error
     states = _states(partner_id)
     assert "sending" not in states and set(states) <= {"pushed", "pending"}
-    assert 8 <= states["pushed"] < TOTAL
+    assert 8 <= states["pushed"] < total
     _exactly_once_for_pushed(cw_live, partner_id)
     refused = [r for r in cw_live.requests() if r["status"] == 401]
     assert refused, "the keys were refused in the second batch"
@@ -136,12 +137,12 @@ def test_a_run_stopper_mid_batch_leaves_no_row_in_sending(ctx, cw_live):
     cw_live.clear_faults()
     again = PushBillingCommand(partner_id, concurrency=8).run()
     assert again.status == "succeeded" and again.lookups == 0  # nothing was uncertain: no look-up needed
-    assert _states(partner_id) == {"pushed": TOTAL}
+    assert _states(partner_id) == {"pushed": total}
     _settled_check(cw_live, partner_id, customers)
 
 
 def test_an_uncertain_row_stays_sending_when_the_run_stops_and_recovery_adopts_it(ctx, cw_live):
-    partner_id, _actor, customers = _setup(cw_live, total=16)
+    partner_id, _actor, customers, total = _setup(cw_live, total=16)
     PushBillingCommand(partner_id, concurrency=8).run()  # the catalog synced once, so the faults hit records only
     _forget_pushes(cw_live, partner_id)
     # one POST lands but its answer is lost; its look-up (and every other call) is then refused
@@ -164,7 +165,7 @@ def test_an_uncertain_row_stays_sending_when_the_run_stops_and_recovery_adopts_i
 
 
 def test_deactivation_during_a_batch_stops_the_run_at_the_next_batch(ctx, cw_live):
-    partner_id, _actor, _customers = _setup(cw_live, total=20)
+    partner_id, _actor, _customers, total = _setup(cw_live, total=20)
     seen = []
 
     def deactivate(item_id):
@@ -175,14 +176,14 @@ def test_deactivation_during_a_batch_stops_the_run_at_the_next_batch(ctx, cw_liv
 
     result = PushBillingCommand(partner_id, concurrency=4, after_item=deactivate).run()
     assert result.status == "stopped" and result.counts["pushed"] == 4
-    assert _states(partner_id) == {"pushed": 4, "pending": 16}
+    assert _states(partner_id) == {"pushed": 4, "pending": total - 4}
     _exactly_once_for_pushed(cw_live, partner_id)
     run = session().get(SyncRun, result.run_id)
     assert run.status == "stopped" and run.writes == 4
 
 
 def test_an_unexpected_answer_in_a_batch_keeps_the_others_outcomes_and_recovery_settles_that_row(ctx, cw_live):
-    partner_id, _actor, customers = _setup(cw_live, total=16)
+    partner_id, _actor, customers, total = _setup(cw_live, total=16)
     PushBillingCommand(partner_id, concurrency=8).run()  # the catalog synced once, so the fault hits a record
     _forget_pushes(cw_live, partner_id)
     cw_live.set_faults([{"kind": "status", "status": 201, "body": {"unexpected": True}, "methods": ["POST"],
@@ -190,7 +191,7 @@ def test_an_unexpected_answer_in_a_batch_keeps_the_others_outcomes_and_recovery_
     with pytest.raises(KeyError):
         PushBillingCommand(partner_id, concurrency=8).run()
     states = _states(partner_id)
-    assert states == {"pushed": 7, "sending": 1, "pending": 8}, states
+    assert states == {"pushed": 7, "sending": 1, "pending": total - 8}, states
     assert session().scalars(select(SyncRun.status).order_by(SyncRun.id.desc())).first() == "failed"
     _exactly_once_for_pushed(cw_live, partner_id)
     recovery = PushBillingCommand(partner_id, concurrency=8).run()

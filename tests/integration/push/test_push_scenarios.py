@@ -2,6 +2,7 @@
 hand edits, foreign records, deactivation and un-mapping mid-run, refused products, failures."""
 from __future__ import annotations
 
+import pytest
 import datetime as dt
 from decimal import Decimal
 
@@ -13,13 +14,16 @@ from plugin.commands.sync import RetryFailedCommand, SyncItemDetailCommand, Sync
 from plugin.daos.base import session
 from plugin.daos.integration import IntegrationDAO
 from plugin.daos.outbox import subscription_sync_status
-from plugin.models.hub import BillingTransaction, Subscription, utcnow
+from plugin.models.hub import BillingTransaction, Subscription
+from plugin.clock import now as utcnow
 from plugin.models.psa import CatalogSync, CustomerMapping, SubscriptionMapping
 from tests.integration.push.test_push_basic import _settled_check
 from tests.support.push import (
     agreement_named, by_reference, cw_records, dec, expected_transactions, items, map_subscription,
     monthly_agreement, push_setup,
 )
+
+pytestmark = pytest.mark.calendar  # runs again at hostile dates in CI (.ci/run)
 
 
 def _company_of(customer_id: int) -> int:

@@ -157,8 +157,10 @@ def test_admin_endpoints(cw_sandbox, http):
     admin = httpx.Client(transport=cw_sandbox.transport, base_url="http://127.0.0.1")
     assert admin.post("/__sandbox__/faults", json={"rules": [{"kind": "429", "count": 1}], "seed": 3}).status_code == 200
     assert http.get(f"{BASE}/system/info").status_code == 429
-    assert admin.get("/__sandbox__/faults").json() == {"seed": 3, "rules": [{"kind": "429", "count": 0}]}
+    assert admin.get("/__sandbox__/faults").json() == {"seed": 3, "rules": [{"kind": "429", "count": 0}], "held": 0}
     assert admin.post("/__sandbox__/faults", json={"rules": [{"kind": "nope"}]}).status_code == 400
+    assert admin.post("/__sandbox__/release", json={"count": -1}).status_code == 400
+    assert admin.post("/__sandbox__/release", json={"count": 2}).json()["held"] == 0
     log = admin.get("/__sandbox__/requests").json()
     assert log[-1]["status"] == 429 and log[-1]["fault"] == "429" and log[-1]["account"] == cw_sandbox.company_id
     http.post(ADD, json=GOOD)
@@ -189,3 +191,22 @@ def test_seed_with_extra_companies():
     app = create_app(seed=default_seed(extra_companies=30))
     client = httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://127.0.0.1")
     assert client.get("/__sandbox__/state", params={"resource": "companies"}).json()[-1]["id"] == 1030
+
+
+def test_a_hold_fault_holds_requests_until_released(cw_sandbox, http):
+    import threading
+
+    cw_sandbox.set_faults([{"kind": "hold", "path": "/system/info"}])
+    answers = []
+    callers = [threading.Thread(target=lambda: answers.append(http.get(f"{BASE}/system/info").status_code))
+               for _ in range(3)]
+    for caller in callers:
+        caller.start()
+    cw_sandbox.wait_held(3, timeout=10)
+    assert answers == [] and cw_sandbox.held() == 3
+    cw_sandbox.release(2)
+    assert cw_sandbox.held() == 1  # let through at once, whenever their threads wake
+    cw_sandbox.clear_faults()  # clearing lets the rest through
+    for caller in callers:
+        caller.join(10)
+    assert answers == [200, 200, 200] and cw_sandbox.held() == 0
