@@ -8,20 +8,15 @@ from __future__ import annotations
 from flask import Flask
 from flask_appbuilder import AppBuilder, Model
 from flask_migrate import Migrate
-from flask_migrate.cli import upgrade as upgrade_command
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
 import config
-from plugin.logs import configure_logging
+from msphub_psa.logs import configure_logging
 
 db = SQLAlchemy(metadata=Model.metadata)
 migrate = Migrate(render_as_batch=True, compare_type=True)
 csrf = CSRFProtect()
-
-# Two Alembic branches live in migrations/: "host" (FAB security + marketplace stand-in)
-# and "psa" (the plugin's own tables). A bare `flask db upgrade` upgrades both.
-next(p for p in upgrade_command.params if p.name == "revision").default = "heads"
 
 
 def create_app(overrides: dict | None = None) -> Flask:

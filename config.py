@@ -7,6 +7,7 @@ and keeps them in ``instance/secrets.json``; tests get throw-away secrets.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import secrets
@@ -18,10 +19,6 @@ BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("PSA_INSTANCE_DIR", BASE_DIR / "instance"))
 MODES = ("production", "demo", "test")
 
-CONNECTWISE_CLOUD_HOSTS = (
-    "api-na.myconnectwise.net,api-eu.myconnectwise.net,api-au.myconnectwise.net,"
-    "api-aus.myconnectwise.net,api-za.myconnectwise.net,api-staging.connectwisedev.com"
-)
 
 
 class ConfigError(RuntimeError):
@@ -105,6 +102,17 @@ def _log_format(mode: str) -> str:
     return value
 
 
+def _plugin_settings(mode: str) -> dict:
+    """The plugin's settings (``msphub_psa.settings``) given in the environment; the plugin's defaults apply to
+    the others. The stand-in allows the sandbox on loopback in demo and test mode."""
+    from msphub_psa.settings import Settings
+
+    keys = [f.metadata["key"] for f in dataclasses.fields(Settings)]
+    values = {key: os.environ[key] for key in keys if key in os.environ and not key.startswith("PSA_CW_T")}
+    values.setdefault("PSA_CW_ALLOW_LOOPBACK_HTTP", mode in ("demo", "test"))
+    return values
+
+
 def build() -> dict:
     """Build the Flask config mapping from the environment.
 
@@ -114,29 +122,19 @@ def build() -> dict:
     local = mode in ("demo", "test")
     values = _secrets(mode)
     return {
+        **_plugin_settings(mode),
         "PSA_ENV": mode,
         "SECRET_KEY": values["SECRET_KEY"],
         "PSA_ENCRYPTION_KEYS": values["PSA_ENCRYPTION_KEYS"],
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or _default_database_url(),
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-        "PSA_QUEUE_PREFIX": os.environ.get("PSA_QUEUE_PREFIX", "psa"),
-        "PSA_CW_ALLOWED_HOSTS": os.environ.get("PSA_CW_ALLOWED_HOSTS", CONNECTWISE_CLOUD_HOSTS),
-        "PSA_CW_ALLOW_LOOPBACK_HTTP": _bool("PSA_CW_ALLOW_LOOPBACK_HTTP", local),
-        "PSA_PUSH_LEASE_SECONDS": float(os.environ.get("PSA_PUSH_LEASE_SECONDS", "60")),
-        "PSA_PUSH_MAX_TRIES": int(os.environ.get("PSA_PUSH_MAX_TRIES", "6")),
-        "PSA_PUSH_MAX_BACKOFF": float(os.environ.get("PSA_PUSH_MAX_BACKOFF", "30")),
-        "PSA_PUSH_CONCURRENCY": int(os.environ.get("PSA_PUSH_CONCURRENCY", "8")),
-        "PSA_PUSH_BATCH_SIZE": int(os.environ.get("PSA_PUSH_BATCH_SIZE", "0")),  # 0: the concurrency
-        "PSA_CW_REQUESTS_PER_MINUTE": int(os.environ.get("PSA_CW_REQUESTS_PER_MINUTE", "600")),
-        "PSA_PUSH_PROGRESS_SECONDS": float(os.environ.get("PSA_PUSH_PROGRESS_SECONDS", "1")),
-        "PSA_ALERT_EMAIL_HOOK": os.environ.get("PSA_ALERT_EMAIL_HOOK", "plugin.alerts:log_alert_email"),
-        "PSA_ALERT_EMAIL_TO": os.environ.get("PSA_ALERT_EMAIL_TO", ""),
-        "PSA_PUBLIC_URL": os.environ.get("PSA_PUBLIC_URL", ""),
-        "PSA_SCHEDULE_DEFAULT_TIME": os.environ.get("PSA_SCHEDULE_DEFAULT_TIME", "06:00"),
-        "PSA_SCHEDULE_CATCH_UP_MINUTES": float(os.environ.get("PSA_SCHEDULE_CATCH_UP_MINUTES", "360")),
-        "PSA_CW_RATE_WINDOW_SECONDS": int(os.environ.get("PSA_CW_RATE_WINDOW_SECONDS", "60")),
-        "ADDON_MANAGERS": ["plugin.addon.ConnectWiseAddon"],
+        "ADDON_MANAGERS": ["msphub_psa.addon.ConnectWiseAddon"],
+        # The stand-in host is the plugin's own: its Admin role is the plugin's, its marketplace tables may be
+        # edited from the console, and every response carries the plugin's security headers.
+        "PSA_BUILTIN_ADMIN_ROLE": True,
+        "PSA_CONSOLE_MARKETPLACE_WRITES": True,
+        "PSA_SECURITY_HEADERS": "all",
         "APP_NAME": "MSP Hub",
         "APP_THEME": "",
         "AUTH_TYPE": 1,  # AUTH_DB

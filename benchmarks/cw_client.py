@@ -18,10 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from werkzeug.serving import WSGIRequestHandler, make_server  # noqa: E402
 
-from plugin.connectwise import ApiUrlPolicy, ConnectWiseClient, Credentials  # noqa: E402
-from plugin.connectwise import conditions as c  # noqa: E402
-from plugin.connectwise.sandbox import create_app, default_seed, get_sandbox  # noqa: E402
-from plugin.connectwise.sandbox.seed import COMPANY_NAMES  # noqa: E402
+from msphub_psa.connectwise import ApiUrlPolicy, ConnectWiseClient, Credentials  # noqa: E402
+from msphub_psa.connectwise import conditions as c  # noqa: E402
+from msphub_psa.connectwise.sandbox import create_app, default_seed, get_sandbox  # noqa: E402
+from msphub_psa.connectwise.sandbox.seed import COMPANY_NAMES  # noqa: E402
 
 TOTAL = 10_000
 

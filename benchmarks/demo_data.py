@@ -50,15 +50,15 @@ def main() -> None:
     args = parser.parse_args()
     url, drop = fresh_database(args.database_url)
     try:
-        from flask_migrate import upgrade
+        from msphub_psa.demo.runner import migrate
 
         from app import create_app
-        from plugin.commands.demo import SeedDemoDataCommand, ensure_roles
-        from plugin.demo.generate import DemoSize
+        from msphub_psa.commands.demo import SeedDemoDataCommand, ensure_roles
+        from msphub_psa.demo.generate import DemoSize
 
         app = create_app({"SQLALCHEMY_DATABASE_URI": url})
         with app.app_context():
-            upgrade(revision="heads")
+            migrate(app)
             ensure_roles()
             started = time.perf_counter()
             summary = SeedDemoDataCommand(DemoSize(customers=args.customers, months=args.months,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from plugin.domain.names import suggest_many  # noqa: E402
+from msphub_psa.domain.names import suggest_many  # noqa: E402
 
 WORDS = ["Alpha", "Beta", "North", "South", "Tech", "IT", "Solutions", "Group", "Cloud", "Data",
          "Green", "River", "Stone", "Peak", "Nova", "Prime", "Smart", "Global", "Digital", "Blue"]

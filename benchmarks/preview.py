@@ -35,20 +35,21 @@ def map_everything(partner_id: int) -> None:
     """A company and a monthly agreement per customer, all mapped; every product's catalog item synced."""
     from sqlalchemy import select
 
-    from plugin.crypto import encrypt_secret
-    from plugin.daos.base import session
-    from plugin.daos.bulk import insert_rows
-    from plugin.models.hub import Customer, Partner, Product, Subscription, utcnow
-    from plugin.models.psa import (
-        CatalogSync, CustomerMapping, CwAgreement, CwCompany, Integration, SubscriptionMapping,
-    )
+    from msphub_psa.crypto import encrypt_secret
+    from msphub_psa.daos.base import session
+    from msphub_psa.daos.bulk import insert_rows
+    from msphub_psa.models.hub import Customer, Partner, Product, Subscription, utcnow
+    from msphub_psa.models.directory import PsaAgreement, PsaCompany
+    from msphub_psa.models.integration import Integration
+    from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
+    from msphub_psa.models.sync import CatalogSync
 
     now = utcnow()
     customers = session().scalars(select(Customer.id).where(Customer.partner_id == partner_id)).all()
     index = {cid: i + 1 for i, cid in enumerate(customers)}
-    insert_rows(CwCompany, ({"id": i, "partner_id": partner_id, "cw_id": i, "identifier": f"C{i}", "name": f"C{i}",
+    insert_rows(PsaCompany, ({"id": i, "partner_id": partner_id, "remote_id": i, "identifier": f"C{i}", "name": f"C{i}",
                              "deleted": False, "cached_at": now} for i in index.values()))
-    insert_rows(CwAgreement, ({"id": i, "partner_id": partner_id, "cw_id": i, "name": f"Monthly {i}", "company_id": i,
+    insert_rows(PsaAgreement, ({"id": i, "partner_id": partner_id, "remote_id": i, "name": f"Monthly {i}", "company_id": i,
                                "agreement_status": "Active", "billing_cycle": "Monthly", "cancelled": False,
                                "deleted": False, "start_date": dt.date(2000, 1, 1), "cached_at": now}
                               for i in index.values()))
@@ -62,7 +63,7 @@ def map_everything(partner_id: int) -> None:
                                        "created_by": "benchmark", "created_at": now} for sid, cid in subs))
     distributor = session().get(Partner, partner_id).distributor_id
     products = session().scalars(select(Product.id).where(Product.distributor_id == distributor)).all()
-    insert_rows(CatalogSync, ({"partner_id": partner_id, "product_id": pid, "identifier": f"P{pid}", "cw_id": pid,
+    insert_rows(CatalogSync, ({"partner_id": partner_id, "product_id": pid, "identifier": f"P{pid}", "remote_id": pid,
                                "status": "synced", "outcome": "adopted", "synced_at": now} for pid in products))
     session().add(Integration(partner_id=partner_id, status="active", client_id="bench", company_name="bench",
                               public_key="bench", private_key_encrypted=encrypt_secret("bench"),
@@ -80,14 +81,14 @@ def timed(label: str, func):
 
 def measure(partner_id: int) -> None:
     """The preview's steps, timed, and the peak memory of computing the totals."""
-    from plugin.commands.preview import CatalogView, summarize
-    from plugin.daos.base import session
-    from plugin.daos.control import AWAITING, PreviewRowsDAO, SyncPreviewDAO
+    from msphub_psa.commands.preview import CatalogView, summarize
+    from msphub_psa.daos.base import session
+    from msphub_psa.daos.control import AWAITING, PreviewRowsDAO, SyncPreviewDAO
 
     rows = timed("eligible rows (one query)", lambda: PreviewRowsDAO.eligible(partner_id))
     print(f"{'':<44} {len(rows):,} transactions")
     catalog = CatalogView(products={str(r.product_pk): {"identifier": f"P{r.product_pk}", "status": "exists",
-                                                        "cw_id": r.product_pk} for r in rows})
+                                                        "remote_id": r.product_pk} for r in rows})
     summary = timed("totals + first page (a payload per row)", lambda: summarize(rows, catalog))
     tracemalloc.start()
     summarize(rows, catalog)
@@ -118,16 +119,16 @@ def main() -> None:
     args = parser.parse_args()
     url, drop = fresh_database(args.database_url)
     try:
-        from flask_migrate import upgrade
+        from msphub_psa.demo.runner import migrate
 
         from app import create_app
-        from plugin.commands.demo import SeedDemoDataCommand, ensure_roles
-        from plugin.demo.generate import DemoSize
-        from plugin.models.psa import PartnerFeature
+        from msphub_psa.commands.demo import SeedDemoDataCommand, ensure_roles
+        from msphub_psa.demo.generate import DemoSize
+        from msphub_psa.models.tenancy import PartnerFeature
 
         app = create_app({"SQLALCHEMY_DATABASE_URI": url})
         with app.app_context():
-            upgrade(revision="heads")
+            migrate(app)
             ensure_roles()
             SeedDemoDataCommand(DemoSize(customers=args.customers,
                                          subscriptions_per_customer=args.subscriptions_per_customer,

@@ -50,16 +50,18 @@ def build_directory(partner_id: int) -> None:
 
     from sqlalchemy import select
 
-    from plugin.crypto import encrypt_secret
-    from plugin.daos.base import session
-    from plugin.daos.bulk import insert_rows
-    from plugin.models.hub import Customer, utcnow
-    from plugin.models.psa import CustomerMapping, CwCompany, Integration
+    from msphub_psa.crypto import encrypt_secret
+    from msphub_psa.daos.base import session
+    from msphub_psa.daos.bulk import insert_rows
+    from msphub_psa.models.hub import Customer, utcnow
+    from msphub_psa.models.directory import PsaCompany
+    from msphub_psa.models.integration import Integration
+    from msphub_psa.models.reconciliation import CustomerMapping
 
     rng = random.Random(7)
     customers = session().execute(select(Customer.id, Customer.name).where(Customer.partner_id == partner_id)).all()
     now = utcnow()
-    insert_rows(CwCompany, ({"id": i + 1, "partner_id": partner_id, "cw_id": i + 1, "identifier": f"C{i + 1}",
+    insert_rows(PsaCompany, ({"id": i + 1, "partner_id": partner_id, "remote_id": i + 1, "identifier": f"C{i + 1}",
                              "name": name if rng.random() < 0.7 else f"{name} Holdings {i}", "deleted": False,
                              "cached_at": now} for i, (_, name) in enumerate(customers)))
     insert_rows(CustomerMapping, ({"partner_id": partner_id, "customer_id": cid, "company_id": i + 1,
@@ -78,13 +80,14 @@ def subscription_tab_endpoints(partner_id: int) -> dict[str, str]:
 
     from sqlalchemy import select
 
-    from plugin.daos.base import session
-    from plugin.models.hub import Subscription
-    from plugin.models.psa import CustomerMapping, CwAgreement, SubscriptionMapping
+    from msphub_psa.daos.base import session
+    from msphub_psa.models.hub import Subscription
+    from msphub_psa.models.directory import PsaAgreement
+    from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
 
     mapping = session().scalar(select(CustomerMapping).where(CustomerMapping.partner_id == partner_id)
                                .order_by(CustomerMapping.id))
-    agreements = [CwAgreement(partner_id=partner_id, cw_id=10_000_000 + i, name=f"Bench Monthly {i}",
+    agreements = [PsaAgreement(partner_id=partner_id, remote_id=10_000_000 + i, name=f"Bench Monthly {i}",
                               company_id=mapping.company_id, agreement_status="Active", billing_cycle="Monthly",
                               start_date=dt.date(2020, 1, 1), bill_start_date=dt.date(2020, 1, 1), no_ending_date=True)
                   for i in range(2)]
@@ -149,17 +152,17 @@ def main() -> None:
     args = parser.parse_args()
     url, drop = fresh_database(args.database_url)
     try:
-        from flask_migrate import upgrade
+        from msphub_psa.demo.runner import migrate
 
         from app import create_app
-        from plugin.commands.demo import SeedDemoDataCommand, ensure_roles
-        from plugin.demo.catalog import USERS
-        from plugin.demo.generate import DemoSize
+        from msphub_psa.commands.demo import SeedDemoDataCommand, ensure_roles
+        from msphub_psa.demo.catalog import USERS
+        from msphub_psa.demo.generate import DemoSize
         from tests.support import tenants
 
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False})
         with app.app_context():
-            upgrade(revision="heads")
+            migrate(app)
             ensure_roles()
             started = time.perf_counter()
             summary = SeedDemoDataCommand(DemoSize(customers=args.customers, months=args.months,

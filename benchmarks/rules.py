@@ -2,7 +2,7 @@
 first page of a Matching Products window from the database.
 
 Run: ``python benchmarks/rules.py [--products N] [--rules N] [--runs N] [--database-url URL]
-[--skip-db]``. Prints the median (and min/max) time of :func:`plugin.domain.rules.counts`
+[--skip-db]``. Prints the median (and min/max) time of :func:`msphub_psa.domain.rules.counts`
 with the products already in memory (goal < 0.5 s), then loads the same products into a
 fresh database (SQLite temp file, or a new PostgreSQL database next to ``--database-url``;
 migrated, then dropped) and times ``MatchingProductsCommand`` (first page of 25, through
@@ -20,7 +20,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("PSA_ENV", "test")
 
-from plugin.domain.rules import (  # noqa: E402
+from msphub_psa.domain.rules import (  # noqa: E402
     Attributes, Condition, Product, Rule, RuleValidationError, counts, validate_rule,
 )
 
@@ -124,19 +124,21 @@ def bench_window(products: list[Product], rules: list[Rule], url: str | None, ru
 
 def _bench_window_on(products: list[Product], rules: list[Rule], db_url: str, runs: int) -> None:
     """Seed one distributor, partner, active integration and the rules; time three windows."""
-    from flask_migrate import upgrade
+    from msphub_psa.demo.runner import migrate
 
     from app import create_app
-    from plugin.commands.base import Actor
-    from plugin.commands.rules.matching import MatchingProductsCommand
-    from plugin.daos.base import session
-    from plugin.models.hub import Distributor, Partner
-    from plugin.models.hub import Product as ProductRow
-    from plugin.models.psa import Integration, PartnerFeature, ProductRule
+    from msphub_psa.commands.base import Actor
+    from msphub_psa.commands.rules.matching import MatchingProductsCommand
+    from msphub_psa.daos.base import session
+    from msphub_psa.models.hub import Distributor, Partner
+    from msphub_psa.models.hub import Product as ProductRow
+    from msphub_psa.models.integration import Integration
+    from msphub_psa.models.rules import ProductRule
+    from msphub_psa.models.tenancy import PartnerFeature
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": db_url})
     with app.app_context():
-        upgrade(revision="heads")
+        migrate(app)
         dist = Distributor(name="Bench")
         session().add(dist)
         session().flush()

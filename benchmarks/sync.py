@@ -60,13 +60,13 @@ FROM_DATE = dt.date(2000, 1, 1)
 
 
 class SandboxProcess:
-    """``python -m plugin.connectwise.sandbox`` on a free loopback port, seeded from a JSON file."""
+    """``python -m msphub_psa.connectwise.sandbox`` on a free loopback port, seeded from a JSON file."""
 
     def __init__(self, seed: dict):
         self.seed = seed
         self.seed_file = Path(tempfile.mkdtemp()) / "seed.json"
         self.seed_file.write_text(json.dumps(seed))
-        self.proc = subprocess.Popen([sys.executable, "-m", "plugin.connectwise.sandbox", "--port", "0",
+        self.proc = subprocess.Popen([sys.executable, "-m", "msphub_psa.connectwise.sandbox", "--port", "0",
                                       "--seed", str(self.seed_file)], cwd=Path(__file__).resolve().parents[1],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline()
@@ -108,7 +108,7 @@ class SandboxProcess:
 
 def sandbox_seed(customer_names: list[str]) -> dict:
     """The demo account with one company per customer (exact name) and its agreements; no records yet."""
-    from plugin.connectwise.sandbox import seed as cw_seed
+    from msphub_psa.connectwise.sandbox import seed as cw_seed
 
     demo, other = cw_seed.default_seed()["accounts"]
     companies = [cw_seed.company(i, name) for i, name in enumerate(customer_names, start=1)]
@@ -122,8 +122,8 @@ def sandbox_seed(customer_names: list[str]) -> dict:
 
 def seed_hub(subscriptions: int, months: int) -> int:
     """Demo data sized for ``subscriptions`` (20 per customer); the pilot's partner id."""
-    from plugin.commands.demo import SeedDemoDataCommand, ensure_roles
-    from plugin.demo.generate import DemoSize
+    from msphub_psa.commands.demo import SeedDemoDataCommand, ensure_roles
+    from msphub_psa.demo.generate import DemoSize
     from tests.support import tenants
 
     ensure_roles()
@@ -136,8 +136,8 @@ def customer_names(partner_id: int) -> list[str]:
     """The partner's customer names, by id."""
     from sqlalchemy import select
 
-    from plugin.daos.base import session
-    from plugin.models.hub import Customer
+    from msphub_psa.daos.base import session
+    from msphub_psa.models.hub import Customer
 
     return list(session().scalars(select(Customer.name).where(Customer.partner_id == partner_id)
                                   .order_by(Customer.id)))
@@ -147,9 +147,9 @@ def connect(partner_id: int, sandbox: SandboxProcess) -> None:
     """An active integration on the sandbox, the directory read, every customer and subscription mapped."""
     from types import SimpleNamespace
 
-    from plugin.commands.directory import RefreshDirectoryCommand
-    from plugin.connectwise.sandbox import seed as cw_seed
-    from plugin.tenancy import actor_for_user, find_user
+    from msphub_psa.commands.directory import RefreshDirectoryCommand
+    from msphub_psa.connectwise.sandbox import seed as cw_seed
+    from msphub_psa.tenancy import actor_for_user, find_user
     from tests.support.integration import make_active_integration
 
     make_active_integration(partner_id, SimpleNamespace(  # what it reads from a sandbox handle
@@ -164,7 +164,7 @@ def analyze() -> None:
     """Refresh the planner's statistics after the bulk load (autovacuum would, a little later)."""
     from sqlalchemy import text
 
-    from plugin.daos.base import session
+    from msphub_psa.daos.base import session
 
     session().execute(text("ANALYZE"))
     session().commit()
@@ -174,21 +174,22 @@ def map_everything(partner_id: int) -> None:
     """Bulk: each customer to the company of its name, each subscription to that company's monthly agreement."""
     from sqlalchemy import select
 
-    from plugin.daos.base import session
-    from plugin.daos.bulk import insert_rows
-    from plugin.models.hub import Customer, Subscription, utcnow
-    from plugin.models.psa import CustomerMapping, CwAgreement, CwCompany, SubscriptionMapping
+    from msphub_psa.daos.base import session
+    from msphub_psa.daos.bulk import insert_rows
+    from msphub_psa.models.hub import Customer, Subscription, utcnow
+    from msphub_psa.models.directory import PsaAgreement, PsaCompany
+    from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
 
     now = utcnow()
-    companies = dict(session().execute(select(CwCompany.name, CwCompany.id)
-                                       .where(CwCompany.partner_id == partner_id)).all())
+    companies = dict(session().execute(select(PsaCompany.name, PsaCompany.id)
+                                       .where(PsaCompany.partner_id == partner_id)).all())
     customers = session().execute(select(Customer.id, Customer.name).where(Customer.partner_id == partner_id)).all()
     company_of = {cid: companies[name] for cid, name in customers}
     insert_rows(CustomerMapping, ({"partner_id": partner_id, "customer_id": cid, "company_id": company,
                                    "method": "manual", "created_by": "benchmark", "created_at": now}
                                   for cid, company in company_of.items()))
-    monthly = dict(session().execute(select(CwAgreement.company_id, CwAgreement.id).where(
-        CwAgreement.partner_id == partner_id, CwAgreement.name == "Microsoft CSP - Monthly")).all())
+    monthly = dict(session().execute(select(PsaAgreement.company_id, PsaAgreement.id).where(
+        PsaAgreement.partner_id == partner_id, PsaAgreement.name == "Microsoft CSP - Monthly")).all())
     subs = session().execute(select(Subscription.id, Subscription.customer_id)
                              .where(Subscription.partner_id == partner_id)).all()
     insert_rows(SubscriptionMapping, ({"partner_id": partner_id, "customer_id": cust, "subscription_id": sid,
@@ -200,8 +201,8 @@ def map_everything(partner_id: int) -> None:
 
 def eligible_count(partner_id: int) -> int:
     """Transactions a first push sends."""
-    from plugin.daos.base import session
-    from plugin.daos.outbox import SyncFiguresDAO
+    from msphub_psa.daos.base import session
+    from msphub_psa.daos.outbox import SyncFiguresDAO
 
     count, _net = SyncFiguresDAO.pending_push(partner_id)
     session().rollback()
@@ -212,8 +213,8 @@ def forget_pushes(partner_id: int) -> None:
     """Empty the outbox, the runs, the lease and the catalog cache (the sandbox is reset alongside)."""
     from sqlalchemy import delete
 
-    from plugin.daos.base import session
-    from plugin.models.psa import CatalogSync, SyncItem, SyncLease, SyncRun, SyncTransition
+    from msphub_psa.daos.base import session
+    from msphub_psa.models.sync import CatalogSync, SyncItem, SyncLease, SyncRun, SyncTransition
 
     for model in (SyncTransition, SyncItem, SyncRun, SyncLease, CatalogSync):
         session().execute(delete(model).where(model.partner_id == partner_id))
@@ -224,11 +225,11 @@ def add_month(partner_id: int) -> int:
     """A new month: one more monthly charge for each active subscription billed monthly; how many."""
     from sqlalchemy import func, select
 
-    from plugin.daos.base import session
-    from plugin.daos.bulk import insert_rows
-    from plugin.demo.generate import add_months
-    from plugin.models.hub import BillingTransaction as Tx
-    from plugin.models.hub import Product, Subscription
+    from msphub_psa.daos.base import session
+    from msphub_psa.daos.bulk import insert_rows
+    from msphub_psa.demo.generate import add_months
+    from msphub_psa.models.hub import BillingTransaction as Tx
+    from msphub_psa.models.hub import Product, Subscription
 
     last = (select(Tx.subscription_id, func.max(Tx.period_end).label("end")).where(Tx.partner_id == partner_id)
             .group_by(Tx.subscription_id).subquery())
@@ -266,7 +267,7 @@ def child(spec: str) -> None:
     """The child's body: build the app (as a worker does), push, report."""
     values = json.loads(spec)
     from app import create_app
-    from plugin.commands.push import PushBillingCommand
+    from msphub_psa.commands.push import PushBillingCommand
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": values["url"], **values["config"]})
     with app.app_context():
@@ -309,8 +310,8 @@ def first_pushes(url, partner_id, sandbox, concurrencies, latency, rows) -> list
         run = push_in_child(url, partner_id, PSA_PUSH_CONCURRENCY=concurrency, PSA_CW_REQUESTS_PER_MINUTE=0)
         result = run["result"]
         assert result["status"] == "succeeded" and result["counts"].get("pushed") == rows, result
-        out.append((concurrency, run["wall"], result["cw_calls"], rows / run["wall"]))
-        print(f"  first push, concurrency {concurrency}: {run['wall']:.1f} s, {result['cw_calls']} calls", flush=True)
+        out.append((concurrency, run["wall"], result["psa_calls"], rows / run["wall"]))
+        print(f"  first push, concurrency {concurrency}: {run['wall']:.1f} s, {result['psa_calls']} calls", flush=True)
     return out
 
 
@@ -319,7 +320,7 @@ def limited_push(url, partner_id, sandbox, latency, per_minute, window) -> dict:
     reset(partner_id, sandbox, latency)
     run = push_in_child(url, partner_id, PSA_PUSH_CONCURRENCY=8, PSA_CW_REQUESTS_PER_MINUTE=per_minute,
                         PSA_CW_RATE_WINDOW_SECONDS=window)
-    calls = run["result"]["cw_calls"]
+    calls = run["result"]["psa_calls"]
     floor = calls / per_minute * 60
     print(f"  limited push: {run['wall']:.1f} s for {calls} calls at {per_minute}/min (floor {floor:.1f} s)",
           flush=True)
@@ -342,12 +343,12 @@ def steady_state(app, url, partner_id, sandbox) -> dict:
     assert written == added, (written, added, month["result"])
     return {"added": added, "written": written, "calls": month_calls, "per_record": sum(month_calls.values()) / written,
             "wall": month["wall"], "idle_calls": idle_calls, "idle_wall": idle["wall"],
-            "client_calls": month["result"]["cw_calls"], "idle_client_calls": idle["result"]["cw_calls"]}
+            "client_calls": month["result"]["psa_calls"], "idle_client_calls": idle["result"]["psa_calls"]}
 
 
 def reset(partner_id: int, sandbox: SandboxProcess, latency: int) -> None:
     """Nothing pushed yet: outbox, runs and catalog cache emptied; the sandbox back to its seed."""
-    from plugin.daos.base import session
+    from msphub_psa.daos.base import session
 
     forget_pushes(partner_id)
     session().remove()
@@ -379,13 +380,13 @@ def memory_push(database_url, transactions: int) -> dict:
 
 def build(url: str, subscriptions: int, months: int):
     """Migrated, seeded database; (app, pilot partner id)."""
-    from flask_migrate import upgrade
+    from msphub_psa.demo.runner import migrate
 
     from app import create_app
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
-        upgrade(revision="heads")
+        migrate(app)
         started = time.perf_counter()
         partner_id = seed_hub(subscriptions, months)
         print(f"  seeded {subscriptions} subscriptions ({months} month(s)) in {time.perf_counter() - started:.0f} s",

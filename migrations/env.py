@@ -41,9 +41,22 @@ target_db = current_app.extensions['migrate'].db
 
 
 def get_metadata():
-    if hasattr(target_db, 'metadatas'):
-        return target_db.metadatas[None]
-    return target_db.metadata
+    """FAB's tables and the marketplace relations: the host's. The plugin's own tables are left to its
+    migrations (``flask psa db upgrade``)."""
+    from msphub_psa.models.base import Base
+
+    return [target_db.metadata, Base.metadata]
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    """Never the plugin's tables (nor its version table)."""
+    if type_ == "table":
+        from msphub_psa.models.base import is_contract
+
+        if obj is not None and not reflected:
+            return obj.metadata is target_db.metadata or is_contract(obj)
+        return not (name or "").startswith("psa_")
+    return True
 
 
 def run_migrations_offline():
@@ -95,6 +108,7 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            include_object=include_object,
             **conf_args
         )
 

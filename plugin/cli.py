@@ -8,9 +8,10 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from plugin.commands.base import Actor
-from plugin.commands.exceptions import CommandError
-from plugin.tenancy import actor_for_user, find_user
+from msphub_psa.settings import settings
+from msphub_psa.commands.base import Actor
+from msphub_psa.commands.exceptions import CommandError
+from msphub_psa.tenancy import actor_for_user, find_user
 
 
 class CommandErrorAware(click.Group):
@@ -46,7 +47,7 @@ AS_OPTION = click.option("--as", "username", required=True, help="Act as this us
 @with_appcontext
 def init_cmd() -> None:
     """Create the plugin's roles (idempotent)."""
-    from plugin.commands.demo import ensure_roles
+    from msphub_psa.commands.demo import ensure_roles
 
     created = ensure_roles()
     click.echo(f"Roles created: {', '.join(created)}" if created else "Roles already present.")
@@ -59,7 +60,7 @@ def feature_cli() -> None:
 
 def _set_feature(partner_id: int, username: str, enabled: bool) -> None:
     """Run the toggle command as ``username`` and say what it did."""
-    from plugin.commands.feature import SetPartnerFeatureCommand
+    from msphub_psa.commands.feature import SetPartnerFeatureCommand
 
     SetPartnerFeatureCommand(as_actor(username), partner_id, enabled).run()
     click.echo(f"ConnectWise integration {'enabled' if enabled else 'disabled'} for partner {partner_id}.")
@@ -88,7 +89,7 @@ def feature_disable(partner_id: int, username: str) -> None:
 @with_appcontext
 def feature_list(username: str) -> None:
     """List the partners of your distributor (Admin: all) with their toggle."""
-    from plugin.commands.feature import ListPartnerFeaturesCommand
+    from msphub_psa.commands.feature import ListPartnerFeaturesCommand
 
     for partner, toggle in ListPartnerFeaturesCommand(as_actor(username)).run():
         state = "enabled" if toggle and toggle.enabled else "disabled"
@@ -100,14 +101,65 @@ def feature_list(username: str) -> None:
 @with_appcontext
 def health_cmd() -> None:
     """Database, Redis, queue depths and live workers (exit status 1 when unhealthy)."""
-    from plugin.commands.health import CheckHealthCommand
+    from msphub_psa.commands.health import CheckHealthCommand
 
     health = CheckHealthCommand().run()
-    click.echo(f"database {'ok' if health.database else 'DOWN'}, redis {'ok' if health.redis else 'DOWN'}, "
+    click.echo(f"database {'ok' if health.database else 'DOWN'}, schema {'ok' if health.schema_ok else 'NOT OK'}, "
+               f"redis {'ok' if health.redis else 'DOWN'}, "
                f"workers {health.workers}, queues {health.queues}")
     for error in health.errors:
         click.echo(f"  {error}", err=True)
     sys.exit(0 if health.ok else 1)
+
+
+@psa_cli.group("db")
+def db_cli() -> None:
+    """The plugin's own tables: migrations shipped in the package, with a version table of their own."""
+
+
+@db_cli.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Create or migrate the plugin's tables (run after the host's own migrations)."""
+    from msphub_psa.daos.schema import SchemaError, upgrade
+
+    try:
+        before, after = upgrade(revision)
+    except SchemaError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"The plugin's tables: {before or 'none'} -> {after}." if before != after
+               else f"The plugin's tables are already at {after}.")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade(revision: str) -> None:
+    """Migrate the plugin's tables down to REVISION (``base`` drops them all, with their data)."""
+    from msphub_psa.daos.schema import downgrade
+
+    before, after = downgrade(revision)
+    click.echo(f"The plugin's tables: {before or 'none'} -> {after or 'none'}.")
+
+
+@db_cli.command("check")
+@with_appcontext
+def db_check() -> None:
+    """Are the plugin's tables at head, and does the database satisfy the marketplace contract? (exit 1 if not)"""
+    from msphub_psa.commands.health import schema_errors
+    from msphub_psa.daos.schema import state
+
+    found = state()
+    click.echo(f"The plugin's tables: {found.current or 'none'} (head {found.head})"
+               f"{'' if found.at_head else ' — run `flask psa db upgrade`'}")
+    click.echo("Marketplace contract: " + ("satisfied" if not found.contract_problems
+                                          else f"{len(found.contract_problems)} problem(s)"))
+    for line in schema_errors(found)[0 if found.at_head else 1:]:
+        click.echo(f"  {line}", err=True)
+    for note in found.contract_notes:
+        click.echo(f"  note: {note}")
+    sys.exit(0 if found.ok else 1)
 
 
 @psa_cli.command("demo-data")
@@ -119,8 +171,8 @@ def health_cmd() -> None:
 @with_appcontext
 def demo_data(seed: int, customers: int, subscriptions_per_customer: int, months: int, today) -> None:
     """Seed deterministic demo data and print the demo logins."""
-    from plugin.commands.demo import SeedDemoDataCommand
-    from plugin.demo.generate import DemoSize
+    from msphub_psa.commands.demo import SeedDemoDataCommand
+    from msphub_psa.demo.generate import DemoSize
 
     started = time.perf_counter()
     size = DemoSize(seed=seed, customers=customers, subscriptions_per_customer=subscriptions_per_customer,
@@ -140,12 +192,12 @@ def demo_data(seed: int, customers: int, subscriptions_per_customer: int, months
 @with_appcontext
 def worker_cmd(queues: str, burst: bool, with_scheduler: bool, name: str | None) -> None:
     """Run an RQ worker inside this application."""
-    from plugin.jobs import make_worker
+    from msphub_psa.jobs import make_worker
 
     kinds = [q.strip() for q in queues.split(",") if q.strip()]
     worker = make_worker(current_app._get_current_object(), kinds, name)
     if "sync" in kinds:
-        from plugin.jobs import enqueue_stale_pushes
+        from msphub_psa.jobs import enqueue_stale_pushes
 
         enqueue_stale_pushes()  # a killed worker's push is not re-run by RQ: recover its rows now
     worker.work(burst=burst, with_scheduler=with_scheduler)
@@ -157,9 +209,9 @@ def worker_cmd(queues: str, burst: bool, with_scheduler: bool, name: str | None)
 @with_appcontext
 def demo_cmd(host: str, port: int) -> None:
     """Run the demo: migrate, seed, start Redis if needed, the worker and the web app."""
-    from plugin.demo.runner import run_demo
+    from msphub_psa.demo.runner import run_demo
 
-    if current_app.config["PSA_ENV"] == "production":
+    if settings().env == "production":
         raise click.ClickException("The demo runs with PSA_ENV=demo (generated secrets, SQLite by default).")
     run_demo(current_app._get_current_object(), host, port)
 
@@ -176,10 +228,10 @@ def sandbox_cmd(host: str, port: int, data_path: str | None, seed_path: str | No
     """Serve the ConnectWise sandbox on loopback (plain HTTP)."""
     from werkzeug.serving import make_server
 
-    from plugin.connectwise.sandbox import create_app
-    from plugin.connectwise.sandbox.seed import DEMO_CLIENT_ID, DEMO_COMPANY_ID, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY
-    from plugin.daos.hub import CustomerDAO
-    from plugin.demo.sandbox_seed import demo_seed
+    from msphub_psa.connectwise.sandbox import create_app
+    from msphub_psa.connectwise.sandbox.seed import DEMO_CLIENT_ID, DEMO_COMPANY_ID, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY
+    from msphub_psa.daos.hub import CustomerDAO
+    from msphub_psa.demo.sandbox_seed import demo_seed
 
     if host not in ("127.0.0.1", "::1", "localhost"):
         raise click.ClickException("The sandbox serves loopback only.")
@@ -223,7 +275,7 @@ def credential_options(func):
 
 def _values(client_id, company_name, public_key, private_key_file, api_url):
     """The CLI options as the command's input (the key read from its file, stripped)."""
-    from plugin.commands.integration import CredentialsInput
+    from msphub_psa.commands.integration import CredentialsInput
 
     key = private_key_file.read().strip() if private_key_file is not None else ""
     return CredentialsInput(company_name=company_name, public_key=public_key, api_url=api_url,
@@ -234,7 +286,7 @@ def _report(actor: Actor, partner_id: int, result, wait: float) -> None:
     """Print the job, then (with --wait) the outcome once the validation ends."""
     import time
 
-    from plugin.commands.integration_status import IntegrationStatusCommand
+    from msphub_psa.commands.integration_status import IntegrationStatusCommand
 
     click.echo(f"Validation {'queued' if result.created else 'already running'}: job {result.job_id}")
     deadline = time.monotonic() + wait
@@ -264,7 +316,7 @@ def _print_state(state: dict) -> None:
 @with_appcontext
 def integration_activate(partner_id, client_id, company_name, public_key, private_key_file, api_url, wait, username):
     """Activate: store the details and queue their validation."""
-    from plugin.commands.integration import ActivateIntegrationCommand
+    from msphub_psa.commands.integration import ActivateIntegrationCommand
 
     actor = as_actor(username)
     values = _values(client_id, company_name, public_key, private_key_file, api_url)
@@ -278,7 +330,7 @@ def integration_activate(partner_id, client_id, company_name, public_key, privat
 @with_appcontext
 def integration_edit(partner_id, client_id, company_name, public_key, private_key_file, api_url, wait, username):
     """Edit an active integration (validated before it replaces the working credentials)."""
-    from plugin.commands.integration import EditIntegrationCommand
+    from msphub_psa.commands.integration import EditIntegrationCommand
 
     actor = as_actor(username)
     values = _values(client_id, company_name, public_key, private_key_file, api_url)
@@ -291,7 +343,7 @@ def integration_edit(partner_id, client_id, company_name, public_key, private_ke
 @with_appcontext
 def integration_status(partner_id: int, username: str) -> None:
     """Show the integration's status."""
-    from plugin.commands.integration_status import IntegrationStatusCommand
+    from msphub_psa.commands.integration_status import IntegrationStatusCommand
 
     _print_state(IntegrationStatusCommand(as_actor(username), partner_id).run())
 
@@ -302,7 +354,7 @@ def integration_status(partner_id: int, username: str) -> None:
 @with_appcontext
 def integration_deactivate(partner_id: int, username: str) -> None:
     """Deactivate: PSA pages and jobs stop; mappings and history are kept."""
-    from plugin.commands.integration import DeactivateIntegrationCommand
+    from msphub_psa.commands.integration import DeactivateIntegrationCommand
 
     DeactivateIntegrationCommand(as_actor(username), partner_id).run()
     click.echo(f"ConnectWise integration deactivated for partner {partner_id}.")
@@ -322,7 +374,7 @@ def directory_cli() -> None:
 @with_appcontext
 def directory_refresh(partner_id: int, username: str, full: bool, enqueue: bool) -> None:
     """Refresh the ConnectWise companies and agreements, then map exact-name matches."""
-    from plugin.commands.directory import RefreshDirectoryCommand, RequestDirectoryRefreshCommand
+    from msphub_psa.commands.directory import RefreshDirectoryCommand, RequestDirectoryRefreshCommand
 
     actor = as_actor(username)
     if enqueue:
@@ -341,7 +393,7 @@ def directory_refresh(partner_id: int, username: str, full: bool, enqueue: bool)
 @with_appcontext
 def directory_status(partner_id: int, username: str) -> None:
     """The directory refresh state and the cache's counts."""
-    from plugin.commands.reconciliation import ReconciliationSummaryCommand
+    from msphub_psa.commands.reconciliation import ReconciliationSummaryCommand
 
     directory = ReconciliationSummaryCommand(as_actor(username), partner_id).run().directory
     for key, value in directory.items():
@@ -359,11 +411,11 @@ def directory_status(partner_id: int, username: str) -> None:
 def directory_companies(partner_id: int, username: str, search: str, include_mapped: bool, page: int,
                         page_size: int) -> None:
     """List the cached ConnectWise companies (the Customers tab's right-hand list)."""
-    from plugin.commands.reconciliation import CompanyListCommand
+    from msphub_psa.commands.reconciliation import CompanyListCommand
 
     rows, total = CompanyListCommand(as_actor(username), search, page, page_size, include_mapped, partner_id).run()
     for company in rows:
-        click.echo(f"{company.id:>8}  #{company.cw_id:<8} {company.name}")
+        click.echo(f"{company.id:>8}  #{company.remote_id:<8} {company.name}")
     click.echo(f"{total} compan{'y' if total == 1 else 'ies'}; page {page}.")
 
 
@@ -381,7 +433,7 @@ def reconciliation_cli() -> None:
 @with_appcontext
 def reconciliation_summary(partner_id: int, username: str, period: str, chart: bool) -> None:
     """The indicators: unmapped customers and subscriptions, unsynchronized revenue, pending push, failed."""
-    from plugin.commands.reconciliation import ReconciliationSummaryCommand
+    from msphub_psa.commands.reconciliation import ReconciliationSummaryCommand
 
     command = ReconciliationSummaryCommand(as_actor(username), partner_id, period)
     summary = command.run()
@@ -413,12 +465,12 @@ def customers_cli() -> None:
 @with_appcontext
 def customers_list(partner_id: int, username: str, state: str, search: str, page: int, page_size: int) -> None:
     """List unmapped or mapped customers with their unsynchronized revenue."""
-    from plugin.commands.reconciliation import CustomerListCommand
+    from msphub_psa.commands.reconciliation import CustomerListCommand
 
     rows, total = CustomerListCommand(as_actor(username), state, search, page, page_size, partner_id=partner_id).run()
     for row in rows:
         customer, company, mapping = row["customer"], row["company"], row["mapping"]
-        target = f" -> {company.name} (#{company.cw_id}) [{mapping.method} by {mapping.created_by}]" if company else ""
+        target = f" -> {company.name} (#{company.remote_id}) [{mapping.method} by {mapping.created_by}]" if company else ""
         click.echo(f"{customer.id:>8}  {customer.name}{target}  unsynchronized {row['unsynchronized']:.2f}  "
                    f"subscriptions {row['subscriptions_mapped']}/{row['subscriptions']}")
     click.echo(f"{total} {state} customer(s); page {page}.")
@@ -431,7 +483,7 @@ def customers_list(partner_id: int, username: str, state: str, search: str, page
 @with_appcontext
 def customers_suggestions(partner_id: int, username: str, customer_ids: tuple[int, ...]) -> None:
     """Near-match ConnectWise companies for customers, scored, with the reason (never mapped by this)."""
-    from plugin.commands.reconciliation import SuggestionsCommand
+    from msphub_psa.commands.reconciliation import SuggestionsCommand
 
     found = SuggestionsCommand(as_actor(username), list(customer_ids), partner_id=partner_id).run()
     for customer_id, items in found.items():
@@ -445,18 +497,18 @@ def customers_suggestions(partner_id: int, username: str, customer_ids: tuple[in
 @AS_OPTION
 @click.option("--customer", "customer_id", type=int, required=True)
 @click.option("--company", "company_id", type=int, default=None, help="Cached company id.")
-@click.option("--cw-company", "cw_company_id", type=int, default=None, help="ConnectWise company id.")
+@click.option("--cw-company", "remote_company_id", type=int, default=None, help="ConnectWise company id.")
 @with_appcontext
 def customers_map(partner_id: int, username: str, customer_id: int, company_id: int | None,
-                  cw_company_id: int | None) -> None:
+                  remote_company_id: int | None) -> None:
     """Map a customer to a ConnectWise company (by cached id or ConnectWise id)."""
-    from plugin.commands.reconciliation import MapCustomerCommand
+    from msphub_psa.commands.reconciliation import MapCustomerCommand
 
-    if (company_id is None) == (cw_company_id is None):
+    if (company_id is None) == (remote_company_id is None):
         raise click.UsageError("Give --company or --cw-company (one of them).")
-    mapping = MapCustomerCommand(as_actor(username), customer_id, company_id, cw_company_id,
+    mapping = MapCustomerCommand(as_actor(username), customer_id, company_id, remote_company_id,
                                  partner_id=partner_id).run()
-    click.echo(f"Customer {mapping.customer_id} mapped to {mapping.company.name} (#{mapping.company.cw_id}).")
+    click.echo(f"Customer {mapping.customer_id} mapped to {mapping.company.name} (#{mapping.company.remote_id}).")
 
 
 @customers_cli.command("unmap")
@@ -466,7 +518,7 @@ def customers_map(partner_id: int, username: str, customer_id: int, company_id: 
 @with_appcontext
 def customers_unmap(partner_id: int, username: str, customer_id: int) -> None:
     """Disassociate a customer (its subscription mappings end; what was pushed stays in ConnectWise)."""
-    from plugin.commands.reconciliation import UnmapCustomerCommand
+    from msphub_psa.commands.reconciliation import UnmapCustomerCommand
 
     ended = UnmapCustomerCommand(as_actor(username), customer_id, partner_id).run()
     click.echo(f"Customer {customer_id} disassociated; {ended} subscription mapping(s) ended.")
@@ -479,7 +531,7 @@ def customers_unmap(partner_id: int, username: str, customer_id: int) -> None:
 @with_appcontext
 def customers_automap(partner_id: int, username: str, dry_run: bool) -> None:
     """Map every exact, case-sensitive name match (list them first with --dry-run)."""
-    from plugin.commands.reconciliation import ExactMatchesPreviewCommand, MapExactMatchesCommand
+    from msphub_psa.commands.reconciliation import ExactMatchesPreviewCommand, MapExactMatchesCommand
 
     actor = as_actor(username)
     if dry_run:
@@ -531,7 +583,7 @@ def _echo_overview(data: dict) -> None:
 
 def _echo_preview(result) -> None:
     """Print a preview's moves."""
-    from plugin.schemas.rules import dump_preview
+    from msphub_psa.schemas.rules import dump_preview
 
     moves = dump_preview(result)["moves"]
     click.echo("\n".join(f"{m['text']}." for m in moves) if moves else "No product would change rule.")
@@ -548,8 +600,8 @@ def rules_cli() -> None:
 @with_appcontext
 def rules_list(partner_id: int, username: str) -> None:
     """List the rules in priority order with the products each classifies."""
-    from plugin.commands.rules.overview import RulesOverviewCommand
-    from plugin.schemas.rules import dump_overview
+    from msphub_psa.commands.rules.overview import RulesOverviewCommand
+    from msphub_psa.schemas.rules import dump_overview
 
     _echo_overview(dump_overview(RulesOverviewCommand(as_actor(username), partner_id).run()))
 
@@ -561,9 +613,9 @@ def rules_list(partner_id: int, username: str) -> None:
 @with_appcontext
 def rules_add(partner_id, conditions, category, subcategory, type_, product_class, priority, preview, username):
     """Add a custom rule (or, with --preview, show what it would change)."""
-    from plugin.commands.rules.common import RuleData
-    from plugin.commands.rules.preview import PreviewRuleChangeCommand
-    from plugin.commands.rules.save import SaveRuleCommand
+    from msphub_psa.commands.rules.common import RuleData
+    from msphub_psa.commands.rules.preview import PreviewRuleChangeCommand
+    from msphub_psa.commands.rules.save import SaveRuleCommand
 
     data = RuleData(_conditions(conditions), category or "", subcategory or "", type_ or "", product_class or "",
                     priority)
@@ -583,10 +635,10 @@ def rules_add(partner_id, conditions, category, subcategory, type_, product_clas
 def rules_edit(partner_id, rule_id, conditions, category, subcategory, type_, product_class, priority, preview,
                username):
     """Edit a rule (options not given keep their value); the default rule: `rules default`."""
-    from plugin.commands.rules.common import RuleData
-    from plugin.commands.rules.overview import RulesOverviewCommand
-    from plugin.commands.rules.preview import PreviewRuleChangeCommand
-    from plugin.commands.rules.save import SaveRuleCommand
+    from msphub_psa.commands.rules.common import RuleData
+    from msphub_psa.commands.rules.overview import RulesOverviewCommand
+    from msphub_psa.commands.rules.preview import PreviewRuleChangeCommand
+    from msphub_psa.commands.rules.save import SaveRuleCommand
 
     actor = as_actor(username)
     current = next((v.row for v in RulesOverviewCommand(actor, partner_id).run().rules if v.row.id == rule_id), None)
@@ -611,9 +663,9 @@ def rules_edit(partner_id, rule_id, conditions, category, subcategory, type_, pr
 @with_appcontext
 def rules_move(partner_id, rule_id, priority, direction, username):
     """Change a rule's priority (--priority N, --up or --down)."""
-    from plugin.commands.rules.common import RuleData
-    from plugin.commands.rules.move import MoveRuleCommand
-    from plugin.commands.rules.preview import PreviewRuleChangeCommand
+    from msphub_psa.commands.rules.common import RuleData
+    from msphub_psa.commands.rules.move import MoveRuleCommand
+    from msphub_psa.commands.rules.preview import PreviewRuleChangeCommand
 
     actor = as_actor(username)
     _echo_preview(PreviewRuleChangeCommand(actor, "move", RuleData(priority=priority), rule_id=rule_id,
@@ -630,8 +682,8 @@ def rules_move(partner_id, rule_id, priority, direction, username):
 @with_appcontext
 def rules_delete(partner_id, rule_id, yes, username):
     """Delete a custom rule (the default rule cannot be deleted)."""
-    from plugin.commands.rules.delete import DeleteRuleCommand
-    from plugin.commands.rules.preview import PreviewRuleChangeCommand
+    from msphub_psa.commands.rules.delete import DeleteRuleCommand
+    from msphub_psa.commands.rules.preview import PreviewRuleChangeCommand
 
     actor = as_actor(username)
     _echo_preview(PreviewRuleChangeCommand(actor, "delete", rule_id=rule_id).run())
@@ -650,7 +702,7 @@ def rules_delete(partner_id, rule_id, yes, username):
 @with_appcontext
 def rules_matching(partner_id, rule_id, page, page_size, search, username):
     """Matching Products of a rule: publisher, item type, product id, title."""
-    from plugin.commands.rules.matching import MatchingProductsCommand
+    from msphub_psa.commands.rules.matching import MatchingProductsCommand
 
     result = MatchingProductsCommand(as_actor(username), rule_id, page, page_size, search).run()
     for item, claimed in zip(result.items, result.claimed_by):
@@ -669,8 +721,8 @@ def rules_matching(partner_id, rule_id, page, page_size, search, username):
 @with_appcontext
 def rules_default(partner_id, category, subcategory, type_, product_class, username):
     """Edit the default rule's attributes."""
-    from plugin.commands.rules.common import RuleData
-    from plugin.commands.rules.default import UpdateDefaultRuleCommand
+    from msphub_psa.commands.rules.common import RuleData
+    from msphub_psa.commands.rules.default import UpdateDefaultRuleCommand
 
     UpdateDefaultRuleCommand(as_actor(username), RuleData([], category, subcategory, type_, product_class),
                              partner_id).run()
@@ -684,7 +736,7 @@ def rules_default(partner_id, category, subcategory, type_, product_class, usern
 @with_appcontext
 def rules_refresh_lists(partner_id, queue, username):
     """Refresh the cached ConnectWise categories, subcategories and product types."""
-    from plugin.commands.rules.lists import RefreshListsCommand, RequestListsRefreshCommand
+    from msphub_psa.commands.rules.lists import RefreshListsCommand, RequestListsRefreshCommand
 
     actor = as_actor(username)
     if queue:
@@ -711,14 +763,14 @@ def subscriptions_cli() -> None:
 @with_appcontext
 def subscriptions_list(partner_id: int, username: str, customer_id: int, history: bool) -> None:
     """List a mapped customer's subscriptions: agreement, From Date, sync status, or why unmapped."""
-    from plugin.commands.subscriptions import CustomerSubscriptionsCommand, SubscriptionHistoryCommand
+    from msphub_psa.commands.subscriptions import CustomerSubscriptionsCommand, SubscriptionHistoryCommand
 
     actor = as_actor(username)
     found = CustomerSubscriptionsCommand(actor, customer_id, partner_id).run()
     click.echo(f"{found.customer.name} [{found.customer.external_id}] -> {found.mapping.company.name}")
     for row in found.rows:
         sub, mapping = row["subscription"], row["mapping"]
-        target = (f"{row['agreement'].name} (#{row['agreement'].cw_id}) from {mapping.from_date} "
+        target = (f"{row['agreement'].name} (#{row['agreement'].remote_id}) from {mapping.from_date} "
                   f"[{mapping.method} by {mapping.created_by}]") if mapping else f"not mapped: {row['unmapped_reason']}"
         click.echo(f"{sub.id:>8}  {sub.name} x{sub.quantity:f} ({sub.external_id})  -> {target}  "
                    f"sync: {row['sync']['status']}")
@@ -737,7 +789,7 @@ def subscriptions_list(partner_id: int, username: str, customer_id: int, history
 @with_appcontext
 def subscriptions_agreements(partner_id: int, username: str, customer_id: int) -> None:
     """The agreements a mapped customer's subscriptions can go to: eligibility, From Date lower bound, warnings."""
-    from plugin.commands.subscriptions import AgreementOptionsCommand
+    from msphub_psa.commands.subscriptions import AgreementOptionsCommand
 
     found = AgreementOptionsCommand(as_actor(username), customer_id, partner_id).run()
     click.echo(f"{found['customer'].name} -> {found['company'].name} (today {found['today']})")
@@ -766,7 +818,7 @@ def _from_date_options(func):
 def subscriptions_map(partner_id: int, username: str, customer_id: int, agreement_id: int,
                       subscription_ids: tuple[int, ...], from_date) -> None:
     """Map unmapped subscriptions of a mapped customer to one agreement, in one transaction."""
-    from plugin.commands.subscriptions import MapSubscriptionsCommand
+    from msphub_psa.commands.subscriptions import MapSubscriptionsCommand
 
     created = MapSubscriptionsCommand(as_actor(username), customer_id, agreement_id, list(subscription_ids),
                                       "custom" if from_date else "all", from_date.date() if from_date else None,
@@ -789,7 +841,7 @@ def subscriptions_map(partner_id: int, username: str, customer_id: int, agreemen
 def subscriptions_remap(partner_id: int, username: str, subscription_id: int, agreement_id: int, from_date,
                         move_pushed: bool, preview: bool) -> None:
     """Change a subscription's agreement and/or From Date (the old mapping is kept as history)."""
-    from plugin.commands.subscriptions import RemapPreviewCommand, RemapSubscriptionCommand
+    from msphub_psa.commands.subscriptions import RemapPreviewCommand, RemapSubscriptionCommand
 
     args = (as_actor(username), subscription_id, agreement_id, "custom" if from_date else "all",
             from_date.date() if from_date else None)
@@ -824,8 +876,8 @@ def _echo_plan(plan) -> None:
 @with_appcontext
 def subscriptions_automap(partner_id: int, username: str | None, customer_ids: tuple[int, ...]) -> None:
     """Auto-associate unmapped subscriptions of mapped customers; the host runs it when subscriptions are created."""
-    from plugin.commands.directory import system_actor
-    from plugin.commands.subscriptions import AutoAssociateSubscriptionsCommand
+    from msphub_psa.commands.directory import system_actor
+    from msphub_psa.commands.subscriptions import AutoAssociateSubscriptionsCommand
 
     actor = as_actor(username) if username else system_actor(partner_id)
     result = AutoAssociateSubscriptionsCommand(actor, partner_id, list(customer_ids) or None).run()
@@ -858,9 +910,9 @@ def audit_cli() -> None:
 def audit_export(partner_id, since, until, username_filter, action, object_type, object_id, outcome, output,
                  username):
     """Export the audit log as CSV (the same filters and tenant scope as the page and the API)."""
-    from plugin.api.reconciliation import load
-    from plugin.commands.audit import ExportAuditCommand
-    from plugin.schemas.audit import AuditFilterSchema
+    from msphub_psa.api.reconciliation import load
+    from msphub_psa.commands.audit import ExportAuditCommand
+    from msphub_psa.schemas.audit import AuditFilterSchema
 
     raw = {"partner_id": partner_id, "since": since, "until": until, "username": username_filter,
            "action": action, "object_type": object_type, "object_id": object_id, "outcome": outcome}
@@ -874,7 +926,7 @@ def audit_export(partner_id, since, until, username_filter, action, object_type,
 @with_appcontext
 def rotate_keys(username: str) -> None:
     """Re-encrypt every stored secret under the newest PSA_ENCRYPTION_KEYS key (Admin)."""
-    from plugin.commands.keys import RotateKeysCommand
+    from msphub_psa.commands.keys import RotateKeysCommand
 
     result = RotateKeysCommand(as_actor(username)).run()
     click.echo(f"Re-encrypted {result.secrets} secret(s) of {result.integrations} integration(s) under the newest "
@@ -903,7 +955,7 @@ def _echo_json(data) -> None:
 @with_appcontext
 def sync_run(partner_id: int, inline: bool, username: str) -> None:
     """Push the partner's eligible billing transactions to ConnectWise."""
-    from plugin.commands.sync import RunPushCommand
+    from msphub_psa.commands.sync import RunPushCommand
 
     command = RunPushCommand(as_actor(username), partner_id)
     _echo_json(command.run_inline() if inline else command.run())
@@ -915,7 +967,7 @@ def sync_run(partner_id: int, inline: bool, username: str) -> None:
 @with_appcontext
 def sync_status(partner_id: int, username: str) -> None:
     """Rows per state, latest runs, failed rows with ConnectWise's reasons, refused products."""
-    from plugin.commands.sync import SyncStatusCommand
+    from msphub_psa.commands.sync import SyncStatusCommand
 
     _echo_json(SyncStatusCommand(as_actor(username), partner_id).run().as_dict())
 
@@ -927,7 +979,7 @@ def sync_status(partner_id: int, username: str) -> None:
 @with_appcontext
 def sync_show_item(partner_id: int, item_id: int, username: str) -> None:
     """One outbox row with every state transition it went through."""
-    from plugin.commands.sync import SyncItemDetailCommand
+    from msphub_psa.commands.sync import SyncItemDetailCommand
 
     _echo_json(SyncItemDetailCommand(as_actor(username), item_id, partner_id).run())
 
@@ -939,7 +991,7 @@ def sync_show_item(partner_id: int, item_id: int, username: str) -> None:
 @with_appcontext
 def sync_retry_failed(partner_id: int, item_ids: tuple[int, ...], username: str) -> None:
     """Return failed rows to pending (the next push sends them again)."""
-    from plugin.commands.sync import RetryFailedCommand
+    from msphub_psa.commands.sync import RetryFailedCommand
 
     count = RetryFailedCommand(as_actor(username), partner_id, list(item_ids) or None).run()
     click.echo(f"{count} failed row(s) returned to pending.")
@@ -951,7 +1003,7 @@ def sync_retry_failed(partner_id: int, item_ids: tuple[int, ...], username: str)
 @with_appcontext
 def sync_progress(partner_id: int, username: str) -> None:
     """The running push's progress (done / total, failures so far), a queued push, the open alert, the last run."""
-    from plugin.commands.sync_runs import SyncProgressCommand
+    from msphub_psa.commands.sync_runs import SyncProgressCommand
 
     _echo_json(SyncProgressCommand(as_actor(username), partner_id).run())
 
@@ -964,7 +1016,7 @@ def sync_progress(partner_id: int, username: str) -> None:
 @with_appcontext
 def sync_runs(partner_id: int, page: int, page_size: int, username: str) -> None:
     """The run history, newest first: times, status, counts by outcome, ConnectWise calls."""
-    from plugin.commands.sync_runs import SyncRunsCommand
+    from msphub_psa.commands.sync_runs import SyncRunsCommand
 
     result = SyncRunsCommand(as_actor(username), partner_id, page, page_size).run()
     click.echo(f"{result['total']} run(s); page {page}")
@@ -972,7 +1024,7 @@ def sync_runs(partner_id: int, page: int, page_size: int, username: str) -> None
         counts = ", ".join(f"{k} {v}" for k, v in sorted(run["counts"].items())) or "-"
         flag = "  ALERT (not acknowledged)" if run["alert"] else ""
         click.echo(f"#{run['id']:<6} {run['status']:<10} {run['started_at']}  {run['duration_seconds']}s  {counts}  "
-                   f"calls {run['cw_calls']} (writes {run['writes']}, lookups {run['lookups']}, "
+                   f"calls {run['psa_calls']} (writes {run['writes']}, lookups {run['lookups']}, "
                    f"catalog {run['catalog_calls']}){flag}")
 
 
@@ -985,7 +1037,7 @@ def sync_runs(partner_id: int, page: int, page_size: int, username: str) -> None
 @with_appcontext
 def sync_show_run(partner_id: int, run_id: int, page: int, page_size: int, username: str) -> None:
     """One run and the rows that failed in it, with ConnectWise's code and reason (JSON)."""
-    from plugin.commands.sync_runs import SyncRunFailuresCommand
+    from msphub_psa.commands.sync_runs import SyncRunFailuresCommand
 
     _echo_json(SyncRunFailuresCommand(as_actor(username), run_id, partner_id, page, page_size).run())
 
@@ -997,7 +1049,7 @@ def sync_show_run(partner_id: int, run_id: int, page: int, page_size: int, usern
 @with_appcontext
 def sync_acknowledge(partner_id: int, run_id: int, username: str) -> None:
     """Acknowledge a failed, partial or stopped run's alert (and any older open one)."""
-    from plugin.commands.sync_runs import AcknowledgeRunAlertCommand
+    from msphub_psa.commands.sync_runs import AcknowledgeRunAlertCommand
 
     result = AcknowledgeRunAlertCommand(as_actor(username), run_id, partner_id).run()
     ids = ", ".join(f"#{i}" for i in result["acknowledged"])
@@ -1026,7 +1078,7 @@ def _echo_sync_preview(data: dict) -> None:
                f"({groups['total']} in all):")
     for g in groups["result"]:
         click.echo(f"  {g['customer_name']} -> {g['agreement_name']} (agreement id {g['agreement_id']}, ConnectWise "
-                   f"#{g['agreement_cw_id']}): {g['additions']} addition(s) {g['charges']}, {g['adjustments']} "
+                   f"#{g['agreement_remote_id']}): {g['additions']} addition(s) {g['charges']}, {g['adjustments']} "
                    f"adjustment(s) {g['credits']}, net {g['net']}")
         for line in g["lines"]:
             qty = f"{line['quantity']} x {line['unit_price']} = " if line["quantity"] is not None else ""
@@ -1054,7 +1106,7 @@ def _paging_options(func):
 def sync_preview(partner_id: int, preview_id: int | None, as_json: bool, page: int, page_size: int, lines: int,
                  username: str) -> None:
     """What a push would create now (dry run; nothing is written), or a prepared preview."""
-    from plugin.commands.preview import PreviewCommand, PreviewDetailCommand
+    from msphub_psa.commands.preview import PreviewCommand, PreviewDetailCommand
 
     actor = as_actor(username)
     if preview_id:
@@ -1070,7 +1122,7 @@ def sync_preview(partner_id: int, preview_id: int | None, as_json: bool, page: i
 @with_appcontext
 def sync_prepare(partner_id: int, username: str) -> None:
     """Prepare a preview awaiting approval (a newer one expires the previous)."""
-    from plugin.commands.preview import PreparePreviewCommand, PreviewDetailCommand
+    from msphub_psa.commands.preview import PreparePreviewCommand, PreviewDetailCommand
 
     actor = as_actor(username)
     preview_id = PreparePreviewCommand(actor, partner_id).run()
@@ -1089,7 +1141,7 @@ def sync_prepare(partner_id: int, username: str) -> None:
 @with_appcontext
 def sync_approve(partner_id: int, preview_id: int, agreement_ids: tuple[int, ...], inline: bool, username: str) -> None:
     """Approve a preview: push exactly its transactions (of the chosen agreements) that are still eligible."""
-    from plugin.commands.preview import ApprovePreviewCommand
+    from msphub_psa.commands.preview import ApprovePreviewCommand
 
     command = ApprovePreviewCommand(as_actor(username), preview_id, partner_id, list(agreement_ids) or None)
     _echo_json(command.run_inline() if inline else command.run())
@@ -1103,7 +1155,7 @@ def sync_approve(partner_id: int, preview_id: int, agreement_ids: tuple[int, ...
 @with_appcontext
 def sync_push(partner_id: int, agreement_ids: tuple[int, ...], inline: bool, username: str) -> None:
     """Prepare a preview and approve it at once (all, or the groups of some agreements)."""
-    from plugin.commands.preview import ApprovePreviewCommand, PreparePreviewCommand
+    from msphub_psa.commands.preview import ApprovePreviewCommand, PreparePreviewCommand
 
     actor = as_actor(username)
     preview_id = PreparePreviewCommand(actor, partner_id).run()
@@ -1121,7 +1173,7 @@ def sync_push(partner_id: int, agreement_ids: tuple[int, ...], inline: bool, use
 @with_appcontext
 def sync_discard(partner_id: int, preview_id: int, username: str) -> None:
     """Discard a preview awaiting approval."""
-    from plugin.commands.preview import DiscardPreviewCommand
+    from msphub_psa.commands.preview import DiscardPreviewCommand
 
     _echo_json(DiscardPreviewCommand(as_actor(username), preview_id, partner_id).run())
 
@@ -1137,7 +1189,7 @@ def sync_discard(partner_id: int, preview_id: int, username: str) -> None:
 @with_appcontext
 def sync_settings(partner_id: int, schedule, at, days, approval, limit, username: str) -> None:
     """Show the sync settings, or change the ones given (the others stay)."""
-    from plugin.commands.sync_settings import SyncSettingsCommand, UpdateSyncSettingsCommand
+    from msphub_psa.commands.sync_settings import SyncSettingsCommand, UpdateSyncSettingsCommand
 
     actor = as_actor(username)
     values = {k: v for k, v in {"schedule_enabled": None if schedule is None else schedule == "on",
@@ -1164,10 +1216,10 @@ def _int_or_text(value: str):
 @with_appcontext
 def scheduler_cmd(once: bool, name: str | None) -> None:
     """Enqueue the sync schedule's tick every minute (RQ's cron scheduler); several may run, a slot runs once."""
-    from plugin.jobs import make_scheduler
+    from msphub_psa.jobs import make_scheduler
 
     if once:
-        from plugin.commands.schedule import ScheduleTickCommand
+        from msphub_psa.commands.schedule import ScheduleTickCommand
 
         for partner_id, slot in ScheduleTickCommand().run():
             click.echo(f"partner {partner_id}: scheduled run for {slot.isoformat()} enqueued")
@@ -1187,6 +1239,6 @@ def catalog_cli() -> None:
 @with_appcontext
 def catalog_sync(partner_id: int, dry_run: bool, username: str) -> None:
     """Adopt or create the catalog items of the products of eligible transactions."""
-    from plugin.commands.sync import CatalogSyncCommand
+    from msphub_psa.commands.sync import CatalogSyncCommand
 
     _echo_json(CatalogSyncCommand(as_actor(username), partner_id, dry_run).run())

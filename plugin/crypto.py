@@ -6,7 +6,8 @@ under the newest key. Keys come from config, never from the database.
 from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from flask import current_app
+
+from msphub_psa.settings import settings
 
 
 class SecretError(RuntimeError):
@@ -15,7 +16,7 @@ class SecretError(RuntimeError):
 
 def _fernet() -> MultiFernet:
     """The MultiFernet of the configured keys."""
-    keys = [k.strip() for k in current_app.config["PSA_ENCRYPTION_KEYS"].split(",") if k.strip()]
+    keys = list(settings().encryption_keys)
     return MultiFernet([Fernet(k.encode()) for k in keys])
 
 

@@ -18,9 +18,10 @@ from rq import Queue, Worker
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job
 
-from plugin.commands.access import require_feature
-from plugin.commands.exceptions import ConflictError, FeatureDisabledError, UnavailableError
-from plugin.logs import log_context
+from msphub_psa.settings import settings
+from msphub_psa.commands.access import require_feature
+from msphub_psa.commands.exceptions import ConflictError, FeatureDisabledError, UnavailableError
+from msphub_psa.logs import log_context
 
 log = logging.getLogger(__name__)
 FAST, SYNC = "fast", "sync"
@@ -28,15 +29,15 @@ FAST, SYNC = "fast", "sync"
 
 def redis_connection() -> Redis:
     """One Redis connection per app, from ``REDIS_URL``."""
-    ext = current_app.extensions.setdefault("psa", {})
+    ext = current_app.extensions.setdefault("msphub_psa", {})
     if "redis" not in ext:
-        ext["redis"] = Redis.from_url(current_app.config["REDIS_URL"])
+        ext["redis"] = Redis.from_url(settings().redis_url)
     return ext["redis"]
 
 
 def queue_name(kind: str) -> str:
     """Full queue name for ``fast`` or ``sync``."""
-    return f"{current_app.config['PSA_QUEUE_PREFIX']}-{kind}"
+    return f"{settings().queue_prefix}-{kind}"
 
 
 def get_queue(kind: str) -> Queue:
@@ -127,7 +128,7 @@ def validation_job_id(integration_id: int) -> str:
     attempt is enqueued once (``unique=True``) and a repeated save of the same values while it
     runs reuses the stored id, so a double click or two tabs give one job.
     """
-    return f"{current_app.config['PSA_QUEUE_PREFIX']}-validate-integration-{integration_id}-{uuid.uuid4().hex[:12]}"
+    return f"{settings().queue_prefix}-validate-integration-{integration_id}-{uuid.uuid4().hex[:12]}"
 
 
 def enqueue_validation(integration_id: int, job_id: str) -> Job:
@@ -150,7 +151,7 @@ def partner_lock(name: str, partner_id: int, timeout: float = 30, wait: float = 
     :raises UnavailableError: Redis does not answer.
     :raises ConflictError: another request held the lock for longer than ``wait`` seconds.
     """
-    key = f"{current_app.config['PSA_QUEUE_PREFIX']}:lock:{name}:{partner_id}"
+    key = f"{settings().queue_prefix}:lock:{name}:{partner_id}"
     try:
         lock = redis_connection().lock(key, timeout=timeout, blocking_timeout=wait)
         acquired = lock.acquire()
@@ -175,7 +176,7 @@ def connectwise_guard(partner_id: int, job_id: str | None = None):
     deactivation committed by another process stops a queued or running job at its next call.
     With ``job_id`` it also requires that this validation attempt is still the current one.
     """
-    from plugin.commands.integration import IntegrationGuard
+    from msphub_psa.commands.integration import IntegrationGuard
 
     return IntegrationGuard(partner_id, job_id)
 
@@ -184,7 +185,7 @@ def validate_integration(integration_id: int) -> str:
     """Job: check the credentials under validation against ConnectWise and record the outcome."""
     from rq import get_current_job
 
-    from plugin.commands.integration import ValidateIntegrationCommand
+    from msphub_psa.commands.integration import ValidateIntegrationCommand
 
     job = get_current_job()
     return ValidateIntegrationCommand(integration_id, job.id if job else None).run()
@@ -209,10 +210,10 @@ def refresh_directory(partner_id: int, username: str, full: int = 0) -> dict | s
     """
     from rq import get_current_job
 
-    from plugin.commands.base import audit_refusal
-    from plugin.commands.directory import RefreshDirectoryCommand, system_actor
-    from plugin.commands.exceptions import CommandError
-    from plugin.tenancy import actor_for_user, find_user
+    from msphub_psa.commands.base import audit_refusal
+    from msphub_psa.commands.directory import RefreshDirectoryCommand, system_actor
+    from msphub_psa.commands.exceptions import CommandError
+    from msphub_psa.tenancy import actor_for_user, find_user
 
     if not partner_may_run(partner_id, "refresh_directory"):
         return "skipped"
@@ -238,8 +239,8 @@ def refresh_directory(partner_id: int, username: str, full: int = 0) -> dict | s
 @partner_logged
 def refresh_cw_lists(partner_id: int) -> str:
     """Job (fast queue): refresh the partner's cached ConnectWise categories, subcategories, types."""
-    from plugin.commands.exceptions import IntegrationInactiveError
-    from plugin.commands.rules.lists import RefreshListsCommand
+    from msphub_psa.commands.exceptions import IntegrationInactiveError
+    from msphub_psa.commands.rules.lists import RefreshListsCommand
 
     if not partner_may_run(partner_id, "refresh_cw_lists"):
         return "skipped: feature off"
@@ -256,7 +257,7 @@ def refresh_cw_lists(partner_id: int) -> str:
 
 def push_job_id(partner_id: int) -> str:
     """The push job's business key: one per partner (queue prefix keeps databases apart)."""
-    return f"{current_app.config['PSA_QUEUE_PREFIX']}-push-{int(partner_id)}"
+    return f"{settings().queue_prefix}-push-{int(partner_id)}"
 
 
 WAITING_STATUSES = frozenset({"queued", "deferred", "scheduled"})
@@ -276,7 +277,7 @@ def enqueue_push(partner_id: int, requested_by: str = "system", preview_id: int 
     :raises UnavailableError: when Redis does not answer.
     """
     key = push_job_id(partner_id)
-    pointer = f"{current_app.config['PSA_QUEUE_PREFIX']}:waiting:{key}"
+    pointer = f"{settings().queue_prefix}:waiting:{key}"
     args = (int(partner_id), requested_by) + ((int(preview_id),) if preview_id else ())
     try:
         waiting = None if preview_id else _waiting_job(pointer)
@@ -284,7 +285,7 @@ def enqueue_push(partner_id: int, requested_by: str = "system", preview_id: int 
             return waiting, False
         suffix = f"-p{int(preview_id)}" if preview_id else ""
         job, created = enqueue_unique(SYNC, push_billing, *args, job_id=f"{key}{suffix}-{uuid.uuid4().hex[:12]}",
-                                      timeout=int(current_app.config.get("PSA_PUSH_JOB_TIMEOUT", 3600)),
+                                      timeout=settings().push_job_timeout,
                                       result_ttl=3600, failure_ttl=86400)
         if not preview_id:
             redis_connection().set(pointer, job.id, ex=86400)
@@ -310,13 +311,13 @@ def push_billing(partner_id: int, requested_by: str = "system", preview_id: int 
     (with ``preview_id``: only the transactions chosen in that approved preview)."""
     from rq import get_current_job
 
-    from plugin.commands.push import PushBillingCommand
+    from msphub_psa.commands.push import PushBillingCommand
 
     if not partner_may_run(partner_id, "push_billing"):
         return "skipped: feature off"
     job = get_current_job()
     if preview_id:
-        from plugin.commands.preview import push_approved
+        from msphub_psa.commands.preview import push_approved
 
         return push_approved(int(partner_id), int(preview_id), requested_by, job.id if job else None)
     return PushBillingCommand(int(partner_id), requested_by, job.id if job else None).run(wait=True).as_dict()
@@ -324,8 +325,8 @@ def push_billing(partner_id: int, requested_by: str = "system", preview_id: int 
 
 def enqueue_stale_pushes() -> list[int]:
     """Enqueue a push for every partner with rows left in ``sending`` (run at a worker's start)."""
-    from plugin.daos.base import session
-    from plugin.daos.outbox import SyncLeaseDAO
+    from msphub_psa.daos.base import session
+    from msphub_psa.daos.outbox import SyncLeaseDAO
 
     partners = SyncLeaseDAO.partners_with_stale_sending()
     session().rollback()
@@ -350,7 +351,7 @@ def publish_job_progress(values: dict) -> None:
 
 def push_waiting(partner_id: int) -> bool:
     """True while a push of the partner waits in the queue (not started yet); False when Redis does not answer."""
-    pointer = f"{current_app.config['PSA_QUEUE_PREFIX']}:waiting:{push_job_id(partner_id)}"
+    pointer = f"{settings().queue_prefix}:waiting:{push_job_id(partner_id)}"
     try:
         return _waiting_job(pointer) is not None
     except RedisError:
@@ -360,14 +361,14 @@ def push_waiting(partner_id: int) -> bool:
 
 def schedule_tick() -> list[str]:
     """Job (fast queue, every minute from ``flask psa scheduler``): start the partners' due runs."""
-    from plugin.commands.schedule import ScheduleTickCommand
+    from msphub_psa.commands.schedule import ScheduleTickCommand
 
     return [f"{partner_id}@{slot.isoformat()}" for partner_id, slot in ScheduleTickCommand().run()]
 
 
 def scheduled_job_id(partner_id: int, slot) -> str:
     """The scheduled run's business key: the partner and the slot (a slot runs once)."""
-    return f"{current_app.config['PSA_QUEUE_PREFIX']}-scheduled-{int(partner_id)}-{slot:%Y%m%dT%H%MZ}"
+    return f"{settings().queue_prefix}-scheduled-{int(partner_id)}-{slot:%Y%m%dT%H%MZ}"
 
 
 def enqueue_scheduled(partner_id: int, slot) -> Job:
@@ -378,7 +379,7 @@ def enqueue_scheduled(partner_id: int, slot) -> Job:
     try:
         job, _created = enqueue_unique(SYNC, scheduled_sync, int(partner_id), slot.isoformat(),
                                        job_id=scheduled_job_id(partner_id, slot),
-                                       timeout=int(current_app.config.get("PSA_PUSH_JOB_TIMEOUT", 3600)),
+                                       timeout=settings().push_job_timeout,
                                        result_ttl=86400, failure_ttl=86400)
     except RedisError as exc:
         raise UnavailableError("The job queue does not answer; the scheduled sync could not be started.") from exc
@@ -390,7 +391,7 @@ def scheduled_sync(partner_id: int, slot: str) -> dict:
     """Job (sync queue): the partner's scheduled run: a preview awaiting approval, or the push."""
     from rq import get_current_job
 
-    from plugin.commands.schedule import ScheduledSyncCommand
+    from msphub_psa.commands.schedule import ScheduledSyncCommand
 
     job = get_current_job()
     return ScheduledSyncCommand(int(partner_id), slot, job.id if job else None).run()
@@ -398,7 +399,7 @@ def scheduled_sync(partner_id: int, slot: str) -> dict:
 
 def tick_name() -> str:
     """The cron job's name in RQ (per queue prefix, so deployments sharing a Redis stay apart)."""
-    return f"{current_app.config['PSA_QUEUE_PREFIX']}-schedule-tick"
+    return f"{settings().queue_prefix}-schedule-tick"
 
 
 def make_scheduler(app: Flask, name: str | None = None):

@@ -3,6 +3,12 @@
 Roles are FAB *builtin* roles: their permissions are these patterns, checked in
 memory (``re.fullmatch`` semantics through anchored patterns); only the role
 rows live in the database. Nothing else in the plugin names a permission.
+
+The plugin knows its roles by key (``ADMIN``, ``DISTRIBUTOR_ADMIN``, ``PARTNER_ADMIN``,
+``PARTNER_VIEWER``); their names in the host are settings (``PSA_ROLE_*``), so an actor's
+roles are keys (:func:`role_keys`) and FAB sees names (:func:`builtin_roles`). The host's admin
+role is declared builtin only where ``PSA_BUILTIN_ADMIN_ROLE`` says so: a host's own admin role
+keeps the permissions the host gave it.
 """
 from __future__ import annotations
 
@@ -65,11 +71,12 @@ MENU_MARKETPLACE = "Marketplace"
 MENU_SYNC = "Billing Sync"  # issue 9: Sync now, progress, run history, alerts
 MENU_SYNC_RUNS, MENU_SYNC_ITEMS = "Sync Runs", "Sync Outbox"  # console views (issue 9)
 
-ADMIN = "Admin"
-DISTRIBUTOR_ADMIN = "Distributor Admin"
-PARTNER_ADMIN = "Partner Admin"
-PARTNER_VIEWER = "Partner Viewer"
+ADMIN = "admin"
+DISTRIBUTOR_ADMIN = "distributor_admin"
+PARTNER_ADMIN = "partner_admin"
+PARTNER_VIEWER = "partner_viewer"
 PARTNER_ROLES = (PARTNER_ADMIN, PARTNER_VIEWER)
+ROLE_KEYS = (ADMIN, DISTRIBUTOR_ADMIN, PARTNER_ADMIN, PARTNER_VIEWER)
 
 _SELF_SERVICE = [
     ("^UserInfoEditView$", "^(can_this_form_get|can_this_form_post)$"),
@@ -109,10 +116,29 @@ ROLES: dict[str, list[tuple[str, str]]] = {
 }
 
 
-def role_allows(role_names: list[str] | tuple[str, ...], permission: str, resource: str) -> bool:
-    """True when one of the roles grants ``permission`` on ``resource``."""
+def role_allows(role_keys: list[str] | tuple[str, ...], permission: str, resource: str) -> bool:
+    """True when one of the roles (keys) grants ``permission`` on ``resource``."""
     return any(
         re.match(view, resource) and re.match(perm, permission)
-        for name in role_names
-        for view, perm in ROLES.get(name, [])
+        for key in role_keys
+        for view, perm in ROLES.get(key, [])
     )
+
+
+def role_names(config) -> dict[str, str]:
+    """Each role key's name in the host (``config``: the plugin's settings)."""
+    return {ADMIN: config.role_admin, DISTRIBUTOR_ADMIN: config.role_distributor_admin,
+            PARTNER_ADMIN: config.role_partner_admin, PARTNER_VIEWER: config.role_partner_viewer}
+
+
+def role_keys(names, config) -> tuple[str, ...]:
+    """The keys of the roles named ``names`` (names the plugin does not know are left out)."""
+    by_name = {name: key for key, name in role_names(config).items()}
+    return tuple(sorted(by_name[name] for name in set(names) if name in by_name))
+
+
+def builtin_roles(config) -> dict[str, list[list[str]]]:
+    """FAB's ``builtin_roles`` entries the plugin declares: its roles, and the admin role only when asked."""
+    names = role_names(config)
+    return {names[key]: [list(pair) for pair in pairs] for key, pairs in ROLES.items()
+            if key != ADMIN or config.builtin_admin_role}

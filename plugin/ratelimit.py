@@ -58,6 +58,13 @@ class PartnerRateLimiter:
         """Forget the partner's window (tests and operators)."""
         self.limiter.clear(self.item, *self.keys)
 
+    def recent_grants(self) -> list[float]:
+        """When the window's last slots were granted (epoch seconds, newest first; at most the limit's amount):
+        what every worker took from this partner's window."""
+        storage = self.limiter.storage
+        key = storage.prefixed_key(self.item.key_for(*self.keys))
+        return [float(value) for value in storage.get_connection().lrange(key, 0, -1)]
+
 
 def window_item(per_minute: int, window_seconds: int = 60):
     """The moving window: ``per_minute`` a minute, or the same rate over a shorter window (at least 1)."""

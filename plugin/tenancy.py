@@ -7,21 +7,24 @@ from flask import current_app, g, has_request_context, request
 from flask_appbuilder.models.filters import BaseFilter
 from sqlalchemy import false
 
-from plugin.commands.base import Actor
-from plugin.daos.hub import PartnerDAO
-from plugin.daos.tenancy import UserTenantDAO
-from plugin.logs import bind_log_context
+from msphub_psa import permissions
+from msphub_psa.commands.base import Actor
+from msphub_psa.daos.hub import PartnerDAO
+from msphub_psa.daos.tenancy import UserTenantDAO
+from msphub_psa.logs import bind_log_context
+from msphub_psa.settings import settings
 
 
 def actor_for_user(user: Any) -> Actor:
     """Build the Actor of a FAB user from its roles and tenant row."""
     tenant = UserTenantDAO.for_user(user.id)
-    roles = tuple(sorted(role.name for role in user.roles))
+    roles = permissions.role_keys((role.name for role in user.roles), settings())
     return Actor(
         user_id=user.id, username=user.username, roles=roles,
         distributor_id=tenant.distributor_id if tenant else None,
         partner_id=tenant.partner_id if tenant else None,
         timezone=(tenant.timezone if tenant and tenant.timezone else "UTC"),
+        full_name=f"{getattr(user, 'first_name', '') or ''} {getattr(user, 'last_name', '') or ''}".strip(),
     )
 
 

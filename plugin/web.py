@@ -1,4 +1,5 @@
-"""Web plumbing shared by every page: menus that hide, errors, headers, RQ dashboard."""
+"""Web plumbing shared by every page: menus that hide, errors, CSRF and headers on the plugin's own routes,
+the access log, the RQ dashboard. Nothing here assumes the host protects the plugin's routes."""
 from __future__ import annotations
 
 import logging
@@ -7,13 +8,16 @@ import time
 import uuid
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, jsonify, render_template, request
+from flask import Flask, current_app, g, has_request_context, jsonify, render_template, request
 from flask_appbuilder.menu import Menu, MenuItem
+from flask_wtf.csrf import generate_csrf, validate_csrf
+from wtforms.validators import ValidationError
 
-from plugin.commands import access
-from plugin.commands.exceptions import CommandError
-from plugin.logs import bind_log_context, unbind_log_context
-from plugin.tenancy import current_actor, request_cache
+from msphub_psa.commands import access
+from msphub_psa.commands.exceptions import CommandError
+from msphub_psa.logs import bind_log_context, unbind_log_context
+from msphub_psa.settings import EXTENSION, settings
+from msphub_psa.tenancy import current_actor, request_cache
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +34,14 @@ SECURITY_HEADERS = {
 }
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def psa_menu_visible() -> bool:
-    """True when the current user's partner has the feature on and an active integration."""
+    """True when the current user's partner has the feature on and an active integration (False with no
+    request or no user: FAB asks at start-up)."""
+    if not has_request_context():
+        return False
     cache = request_cache()
     if "psa_menu_visible" not in cache:
         actor = current_actor()
@@ -46,11 +56,22 @@ def psa_menu_visible() -> bool:
     return cache["psa_menu_visible"]
 
 
+def partner_user_visible() -> bool:
+    """True for a signed-in partner user (My Organization belongs to a partner)."""
+    if not has_request_context():
+        return False
+    actor = current_actor()
+    return actor is not None and actor.partner_id is not None
+
+
 class ConditionalMenu:
-    """Mixin: ``get_list`` drops items (and children) whose ``cond`` is false."""
+    """Mixin: ``get_list`` drops items (and children) whose ``cond`` is false, in a request. Outside a request
+    (FAB registering menu permissions at start-up) every item counts."""
 
     def get_list(self):
         """Only the items that should render now, children filtered too."""
+        if not has_request_context():
+            return super().get_list()
         return [self._visible(item) for item in super().get_list() if item.should_render()]
 
     def _visible(self, item: MenuItem) -> MenuItem:
@@ -87,8 +108,35 @@ def handle_command_error(error: CommandError):
     ), error.status
 
 
+def _plugin_route() -> bool:
+    """True when the request is for one of the plugin's routes (its pages, APIs, static files, RQ dashboard)."""
+    return request.blueprint in current_app.extensions[EXTENSION].get("blueprints", ())
+
+
+def protect_plugin_writes():
+    """The plugin's routes refuse a write without the session's CSRF token (form field ``csrf_token`` or header
+    ``X-CSRFToken``), whatever the host's CSRF set-up; API calls with a bearer token need none."""
+    if request.method in SAFE_METHODS or not _plugin_route() or request.blueprint == "rq_dashboard":
+        return None
+    if request.headers.get("Authorization", "").startswith("Bearer ") and request.path.startswith("/api/"):
+        return None
+    token = request.headers.get("X-CSRFToken") or request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
+    try:
+        validate_csrf(token)
+    except ValidationError as exc:
+        message = f"CSRF check failed: {exc}"
+        if _wants_json():
+            return jsonify(message=message), 400
+        return render_template("psa/error.html", status=400, title="Please reload the page", message=message,
+                               errors={}, base_template=current_app.appbuilder.base_template,
+                               appbuilder=current_app.appbuilder), 400
+    return None
+
+
 def add_security_headers(response):
-    """Standard security headers on every response."""
+    """Standard security headers on the plugin's routes (every response where the host opts in)."""
+    if settings().security_headers != "all" and not (has_request_context() and _plugin_route()):
+        return response
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     if request.is_secure:
@@ -113,7 +161,6 @@ def install_rq_dashboard(app: Flask) -> None:
     """Mount rq-dashboard at /psa/rq behind the Admin check."""
     import rq_dashboard
 
-    app.config.setdefault("RQ_DASHBOARD_REDIS_URL", [app.config["REDIS_URL"]])
     if "rq_dashboard" not in app.blueprints:
         app.register_blueprint(rq_dashboard.blueprint, url_prefix="/psa/rq")
     csrf = app.extensions.get("csrf")
@@ -123,12 +170,12 @@ def install_rq_dashboard(app: Flask) -> None:
 
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-access_log = logging.getLogger("plugin.access")
+access_log = logging.getLogger("msphub_psa.access")
 
 
 def start_request_log() -> None:
     """Give the request an id (the caller's ``X-Request-Id`` when sane) bound to every record it logs;
-    :func:`plugin.tenancy.current_actor` adds the user and partner once the request knows them."""
+    :func:`msphub_psa.tenancy.current_actor` adds the user and partner once the request knows them."""
     env = request.environ
     given = request.headers.get("X-Request-Id", "")
     env["psa.request_id"] = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
@@ -178,9 +225,20 @@ def end_request_log(_exc=None) -> None:
         unbind_log_context(token)
 
 
+def plugin_blueprints(appbuilder) -> frozenset[str]:
+    """The blueprints of the plugin's views and APIs, its static files and the RQ dashboard."""
+    ours = {view.blueprint.name for view in appbuilder.baseviews
+            if type(view).__module__.startswith("msphub_psa.") and getattr(view, "blueprint", None) is not None}
+    return frozenset(ours | {"psa", "rq_dashboard"})
+
+
 def install_web_hooks(app: Flask) -> None:
-    """Error handler, security headers, access log with request ids, and the RQ dashboard."""
+    """Error handler, the plugin's CSRF check and security headers, access log with request ids, the RQ
+    dashboard, and ``csrf_token()`` in templates (where the host has no CSRFProtect)."""
+    app.extensions[EXTENSION]["blueprints"] = plugin_blueprints(app.appbuilder)
+    app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
     app.register_error_handler(CommandError, handle_command_error)
+    app.before_request(protect_plugin_writes)
     app.before_request(start_request_log)
     app.after_request(add_security_headers)
     app.after_request(finish_request_log)

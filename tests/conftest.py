@@ -63,15 +63,15 @@ def dispose(app) -> None:
 @pytest.fixture(scope="session")
 def template_db(db_factory) -> str:
     """A migrated database with roles and demo data, cloned by each test."""
-    from flask_migrate import upgrade
+    from msphub_psa.demo.runner import migrate
 
-    from plugin.commands.demo import SeedDemoDataCommand, ensure_roles
-    from plugin.demo.generate import DemoSize
+    from msphub_psa.commands.demo import SeedDemoDataCommand, ensure_roles
+    from msphub_psa.demo.generate import DemoSize
 
     url = db_factory.empty()
     app = make_app(url)
     with app.app_context():
-        upgrade(revision="heads")
+        migrate(app)
         ensure_roles()
         SeedDemoDataCommand(DemoSize(**DEMO_SIZE)).run()  # the pilot's today at the pinned instant
     dispose(app)

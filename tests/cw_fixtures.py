@@ -26,9 +26,9 @@ import httpx
 import pytest
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from plugin.connectwise import ApiUrlPolicy, ConnectWiseClient, Credentials, RetryPolicy, Timeouts
-from plugin.connectwise.sandbox import Sandbox, create_app, default_seed, get_sandbox
-from plugin.connectwise.sandbox import seed as seed_module
+from msphub_psa.connectwise import ApiUrlPolicy, ConnectWiseClient, Credentials, RetryPolicy, Timeouts
+from msphub_psa.connectwise.sandbox import Sandbox, create_app, default_seed, get_sandbox
+from msphub_psa.connectwise.sandbox import seed as seed_module
 
 FAST_RETRY = RetryPolicy(max_attempts=3, max_elapsed=10.0, backoff_base=0.05, backoff_max=0.2)
 TEST_TIMEOUTS = Timeouts(connect=2.0, read=5.0, write=5.0, pool=2.0)

@@ -6,11 +6,11 @@ from flask import Response, request, stream_with_context
 from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
 
-from plugin import clock, permissions
-from plugin.api.base import PsaApi, load
-from plugin.commands.audit import AuditListCommand, ExportAuditCommand
-from plugin.schemas.audit import AuditEventSchema, AuditFilterSchema, AuditListArgsSchema, AuditPageSchema
-from plugin.views.guards import require_actor
+from msphub_psa import clock, permissions
+from msphub_psa.api.base import PsaApi, load
+from msphub_psa.commands.audit import AuditListCommand, ExportAuditCommand
+from msphub_psa.schemas.audit import AuditEventSchema, AuditFilterSchema, AuditListArgsSchema, AuditPageSchema
+from msphub_psa.views.guards import require_actor
 
 _FILTER_PARAMS = """
           - {in: query, name: username, schema: {type: string, maxLength: 100}}

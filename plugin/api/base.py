@@ -1,4 +1,4 @@
-"""Base of the plugin's REST APIs: permissions as data, CSRF for cookie sessions, documented errors."""
+"""Base of the plugin's REST APIs: permissions as data, JSON bodies, documented errors."""
 from __future__ import annotations
 
 import copy
@@ -7,15 +7,13 @@ import json
 from apispec import APISpec
 from flask import jsonify, request
 from flask_appbuilder.api import BaseApi
-from flask_wtf.csrf import validate_csrf
 from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 from sqlalchemy.exc import DataError
 from werkzeug.routing import IntegerConverter
-from wtforms.validators import ValidationError
 
-from plugin import permissions
-from plugin.commands.exceptions import InvalidInputError
+from msphub_psa import permissions
+from msphub_psa.commands.exceptions import InvalidInputError
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -101,17 +99,6 @@ def check_json_body():
     return None
 
 
-def check_cookie_csrf():
-    """Browser (cookie) sessions must send ``X-CSRFToken`` on writes; bearer tokens need not."""
-    if request.method in SAFE_METHODS or request.headers.get("Authorization"):
-        return None
-    try:
-        validate_csrf(request.headers.get("X-CSRFToken", ""))
-    except ValidationError as exc:
-        return jsonify(message=f"CSRF check failed: {exc}"), 400
-    return None
-
-
 class PsaApi(BaseApi):
     """A plugin API: ``/api/v1/<resource_name>/``, read/write permissions on one resource."""
 
@@ -119,9 +106,8 @@ class PsaApi(BaseApi):
     allow_browser_login = True
 
     def create_blueprint(self, appbuilder, *args, **kwargs):
-        """Add the cookie-session CSRF check to the API's blueprint."""
+        """Add the JSON body check to the API's blueprint (CSRF: ``msphub_psa.web.protect_plugin_writes``)."""
         blueprint = super().create_blueprint(appbuilder, *args, **kwargs)
-        blueprint.before_request(check_cookie_csrf)
         blueprint.before_request(check_json_body)
         return blueprint
 
@@ -176,7 +162,7 @@ class DbIdConverter(IntegerConverter):
 
 def _data_error(error: DataError):
     """A value the database refuses (a number out of its range, text too long): 400, nothing kept."""
-    from plugin.daos.base import session
+    from msphub_psa.daos.base import session
 
     session().rollback()
     return jsonify(message="A value is out of range for this field; nothing was changed."), 400

@@ -5,11 +5,11 @@ from flask import request
 from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
 
-from plugin import permissions
-from plugin.api.base import PsaApi, load
-from plugin.commands.feature import ListPartnerFeaturesCommand, SetPartnerFeatureCommand
-from plugin.schemas.feature import FeaturePutSchema, FeatureSchema
-from plugin.views.guards import require_actor
+from msphub_psa import permissions
+from msphub_psa.api.base import PsaApi, load
+from msphub_psa.commands.feature import ListPartnerFeaturesCommand, SetPartnerFeatureCommand
+from msphub_psa.schemas.feature import FeaturePutSchema, FeatureSchema
+from msphub_psa.views.guards import require_actor
 
 
 def _row(partner, toggle) -> dict:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_appbuilder.api import BaseApi, expose
 
-from plugin.commands.health import CheckHealthCommand
+from msphub_psa.commands.health import CheckHealthCommand
 
 
 class HealthApi(BaseApi):
@@ -18,8 +18,9 @@ class HealthApi(BaseApi):
         ---
         get:
           description: >-
-            200 when the database and Redis answer and at least one worker serves the
-            queues; 503 otherwise. Public: no tenant data.
+            200 when the database answers (the plugin's schema at head, the marketplace contract
+            satisfied), Redis answers and at least one worker serves the queues; 503 otherwise.
+            Public: no tenant data (``flask psa health`` prints the details).
           responses:
             200:
               description: Healthy
@@ -30,6 +31,7 @@ class HealthApi(BaseApi):
                     properties:
                       status: {type: string, enum: [ok, degraded]}
                       database: {type: boolean}
+                      schema: {type: boolean, description: "the plugin's tables at head, the marketplace contract satisfied"}
                       redis: {type: boolean}
                       workers: {type: integer}
                       queues: {type: object, additionalProperties: {type: integer}}
@@ -40,5 +42,13 @@ class HealthApi(BaseApi):
         health = CheckHealthCommand().run()
         return self.response(
             200 if health.ok else 503, status="ok" if health.ok else "degraded", database=health.database,
-            redis=health.redis, workers=health.workers, queues=health.queues, errors=health.errors,
+            schema=health.schema_ok, redis=health.redis, workers=health.workers, queues=health.queues,
+            errors=public_errors(health.errors),
         )
+
+
+def public_errors(errors: list[str]) -> list[str]:
+    """The errors without the names of the host's relations (the CLI prints those)."""
+    contract = [e for e in errors if e.startswith("contract:")]
+    shown = [e for e in errors if not e.startswith("contract:")]
+    return shown + ([f"contract: {len(contract)} problem(s); `flask psa health` names them"] if contract else [])

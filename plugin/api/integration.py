@@ -5,15 +5,15 @@ from flask import request
 from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
 
-from plugin import permissions
-from plugin.api.base import PsaApi, load
-from plugin.commands.exceptions import InvalidInputError
-from plugin.commands.integration import (
+from msphub_psa import permissions
+from msphub_psa.api.base import PsaApi, load
+from msphub_psa.commands.exceptions import InvalidInputError
+from msphub_psa.commands.integration import (
     ActivateIntegrationCommand, CredentialsInput, DeactivateIntegrationCommand, EditIntegrationCommand,
 )
-from plugin.commands.integration_status import IntegrationStatusCommand
-from plugin.schemas.integration import IntegrationSavedSchema, IntegrationSaveSchema, IntegrationStatusSchema
-from plugin.views.guards import require_actor
+from msphub_psa.commands.integration_status import IntegrationStatusCommand
+from msphub_psa.schemas.integration import IntegrationSavedSchema, IntegrationSaveSchema, IntegrationStatusSchema
+from msphub_psa.views.guards import require_actor
 
 
 def requested_partner() -> int | None:

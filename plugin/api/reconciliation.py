@@ -8,25 +8,25 @@ from flask import request
 from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
 
-from plugin import permissions
-from plugin.api.base import PsaApi, load
-from plugin.commands.directory import RequestDirectoryRefreshCommand
-from plugin.commands.reconciliation import (
+from msphub_psa import permissions
+from msphub_psa.api.base import PsaApi, load
+from msphub_psa.commands.directory import RequestDirectoryRefreshCommand
+from msphub_psa.commands.reconciliation import (
     PERIODS, CompanyListCommand, CustomerListCommand, ExactMatchesPreviewCommand, MapCustomerCommand,
     MapExactMatchesCommand, ReconciliationSummaryCommand, SuggestionsCommand, UnmapCustomerCommand,
 )
-from plugin.commands.subscriptions import (
+from msphub_psa.commands.subscriptions import (
     AgreementOptionsCommand, AutoAssociateSubscriptionsCommand, CustomerSubscriptionsCommand, MapSubscriptionsCommand,
     RemapPreviewCommand, RemapSubscriptionCommand, SubscriptionHistoryCommand,
 )
-from plugin.schemas.reconciliation import (
+from msphub_psa.schemas.reconciliation import (
     CompanyListArgsSchema, CompanySchema, CustomerListArgsSchema, CustomerRowSchema, MapCustomerSchema,
     MapExactSchema, PeriodArgsSchema, RefreshSchema, SuggestionArgsSchema,
 )
-from plugin.schemas.reconciliation import (  # Products / Subscriptions tab (issue 7)
+from msphub_psa.schemas.reconciliation import (  # Products / Subscriptions tab (issue 7)
     AutomapSchema, MapSubscriptionsSchema, RemapPreviewArgsSchema, RemapSubscriptionSchema,
 )
-from plugin.views.guards import partner_scope
+from msphub_psa.views.guards import partner_scope
 
 _CENT = Decimal("0.01")
 
@@ -226,7 +226,7 @@ class ReconciliationApi(PsaApi):
         """
         actor, partner_id = partner_scope(need="active")
         body = load(MapCustomerSchema(), request.get_json(silent=True) or {})
-        mapping = MapCustomerCommand(actor, body["customer_id"], body["company_id"], body["cw_company_id"],
+        mapping = MapCustomerCommand(actor, body["customer_id"], body["company_id"], body["remote_company_id"],
                                      body["method"], body["score"], partner_id).run()
         return self.response(201, id=mapping.id, customer_id=mapping.customer_id, company=company_json(mapping.company),
                              method=mapping.method, mapped_by=mapping.created_by, mapped_at=utc_iso(mapping.created_at))
@@ -541,7 +541,7 @@ def _agreement_json(agreement) -> dict | None:
     """A cached agreement as the tab shows it."""
     if agreement is None:
         return None
-    return {"id": agreement.id, "cw_id": agreement.cw_id, "name": agreement.name, "type": agreement.type_name,
+    return {"id": agreement.id, "remote_id": agreement.remote_id, "name": agreement.name, "type": agreement.type_name,
             "billing_start_date": _iso(agreement.bill_start_date), "start_date": _iso(agreement.start_date),
             "end_date": _iso(agreement.end_date), "billing_cycle": agreement.billing_cycle,
             "status": agreement.agreement_status, "cancelled": bool(agreement.cancelled)}

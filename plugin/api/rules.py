@@ -5,18 +5,18 @@ from flask import request
 from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
 
-from plugin import permissions
-from plugin.api.base import PsaApi, load
-from plugin.commands.rules.default import UpdateDefaultRuleCommand
-from plugin.commands.rules.delete import DeleteRuleCommand
-from plugin.commands.rules.lists import RequestListsRefreshCommand
-from plugin.commands.rules.matching import MatchingProductsCommand
-from plugin.commands.rules.move import MoveRuleCommand
-from plugin.commands.rules.overview import RulesOverviewCommand
-from plugin.commands.rules.preview import PreviewRuleChangeCommand
-from plugin.commands.rules.save import SaveRuleCommand
-from plugin.schemas import rules as schemas
-from plugin.views.guards import require_actor
+from msphub_psa import permissions
+from msphub_psa.api.base import PsaApi, load
+from msphub_psa.commands.rules.default import UpdateDefaultRuleCommand
+from msphub_psa.commands.rules.delete import DeleteRuleCommand
+from msphub_psa.commands.rules.lists import RequestListsRefreshCommand
+from msphub_psa.commands.rules.matching import MatchingProductsCommand
+from msphub_psa.commands.rules.move import MoveRuleCommand
+from msphub_psa.commands.rules.overview import RulesOverviewCommand
+from msphub_psa.commands.rules.preview import PreviewRuleChangeCommand
+from msphub_psa.commands.rules.save import SaveRuleCommand
+from msphub_psa.schemas import rules as schemas
+from msphub_psa.views.guards import require_actor
 
 
 def partner_arg() -> int | None:

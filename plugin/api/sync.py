@@ -6,17 +6,17 @@ from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
 from marshmallow import Schema, fields, validate
 
-from plugin import permissions
-from plugin.api.base import PsaApi, load
-from plugin.commands.sync import (
+from msphub_psa import permissions
+from msphub_psa.api.base import PsaApi, load
+from msphub_psa.commands.sync import (
     RetryFailedCommand, RunPushCommand, SyncItemDetailCommand, SyncRunDetailCommand, SyncStatusCommand,
 )
-from plugin.commands.sync_runs import (
+from msphub_psa.commands.sync_runs import (
     AcknowledgeRunAlertCommand, SyncProgressCommand, SyncRunFailuresCommand, SyncRunsCommand,
 )
-from plugin.schemas import sync as sync_schemas
-from plugin.schemas.sync import RunPageArgsSchema
-from plugin.views.guards import partner_scope
+from msphub_psa.schemas import sync as sync_schemas
+from msphub_psa.schemas.sync import RunPageArgsSchema
+from msphub_psa.views.guards import partner_scope
 
 
 class RetryFailedSchema(Schema):

@@ -5,16 +5,16 @@ from flask import request
 from flask_appbuilder.api import expose
 from flask_appbuilder.security.decorators import protect
 
-from plugin import permissions
-from plugin.api.base import PsaApi, load
-from plugin.commands.preview import (
+from msphub_psa import permissions
+from msphub_psa.api.base import PsaApi, load
+from msphub_psa.commands.preview import (
     ApprovePreviewCommand, DiscardPreviewCommand, PreparePreviewCommand, PreviewCommand, PreviewDetailCommand,
 )
-from plugin.commands.sync_settings import SyncSettingsCommand, UpdateSyncSettingsCommand
-from plugin.schemas.sync_control import (
+from msphub_psa.commands.sync_settings import SyncSettingsCommand, UpdateSyncSettingsCommand
+from msphub_psa.schemas.sync_control import (
     ApproveSchema, PreviewArgsSchema, PreviewOutSchema, SyncSettingsOutSchema, SyncSettingsSchema,
 )
-from plugin.views.guards import partner_scope
+from msphub_psa.views.guards import partner_scope
 
 _PAGING = """
           - {in: query, name: page, schema: {type: integer, minimum: 1, maximum: 100000}}

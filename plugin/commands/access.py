@@ -1,16 +1,16 @@
 """Guards every command uses: tenant, permission, feature and integration state."""
 from __future__ import annotations
 
-from plugin import permissions
-from plugin.commands.base import Actor
-from plugin.commands.exceptions import (
+from msphub_psa import permissions
+from msphub_psa.commands.base import Actor
+from msphub_psa.commands.exceptions import (
     FeatureDisabledError, ForbiddenError, IntegrationInactiveError, NotFoundError,
 )
-from plugin.daos.feature import PartnerFeatureDAO
-from plugin.daos.hub import PartnerDAO
-from plugin.daos.integration import IntegrationDAO
-from plugin.models.hub import Partner
-from plugin.models.psa import Integration
+from msphub_psa.daos.feature import PartnerFeatureDAO
+from msphub_psa.daos.hub import PartnerDAO
+from msphub_psa.daos.integration import IntegrationDAO
+from msphub_psa.models.hub import Partner
+from msphub_psa.models.integration import Integration
 
 
 def require_permission(actor: Actor, permission: str, resource: str) -> None:

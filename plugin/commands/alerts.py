@@ -3,26 +3,26 @@
 Called by the push when its run has been recorded (``PushBillingCommand._finish``). A compare-and-set
 on ``psa_sync_run.alert_sent_at`` makes it once per run, whoever calls it and however often; pages
 that poll never send anything. Recipients: ``PSA_ALERT_EMAIL_TO`` (comma-separated) and the
-partner's active Partner Admin users. The hook is ``PSA_ALERT_EMAIL_HOOK`` (see ``plugin.alerts``).
+partner's active Partner Admin users. The hook is ``PSA_ALERT_EMAIL_HOOK`` (see ``msphub_psa.alerts``).
 """
 from __future__ import annotations
 
 import logging
 
-from flask import current_app
 
-from plugin.alerts import AlertEmail, load_hook
-from plugin.commands.base import transaction
-from plugin.daos.hub import PartnerDAO
-from plugin.daos.outbox import SyncRunDAO
-from plugin.daos.runs import SyncRunHistoryDAO
+from msphub_psa.settings import settings
+from msphub_psa.alerts import AlertEmail, load_hook
+from msphub_psa.commands.base import transaction
+from msphub_psa.daos.hub import PartnerDAO
+from msphub_psa.daos.outbox import SyncRunDAO
+from msphub_psa.daos.runs import SyncRunHistoryDAO
 
 log = logging.getLogger(__name__)
 
 
 def notify_run_alert(run_id: int | None) -> bool:
     """Hand the run's alert e-mail to the configured hook once; True when it was handed over now."""
-    path = current_app.config.get("PSA_ALERT_EMAIL_HOOK")
+    path = settings().alert_email_hook
     if run_id is None or not path:
         return False
     try:
@@ -53,14 +53,14 @@ def _claim(run_id: int) -> AlertEmail | None:
 
 def _recipients(partner_id: int) -> tuple[str, ...]:
     """``PSA_ALERT_EMAIL_TO`` and the partner's Partner Admins, without duplicates."""
-    configured = [a.strip() for a in str(current_app.config.get("PSA_ALERT_EMAIL_TO") or "").split(",") if a.strip()]
+    configured = [a.strip() for a in settings().alert_email_to.split(",") if a.strip()]
     return tuple(dict.fromkeys(configured + SyncRunHistoryDAO.partner_admin_emails(partner_id)))
 
 
 def build_email(run, partner_name: str, to: tuple[str, ...]) -> AlertEmail:
     """Subject and plain-text body: status, times, counts by outcome, the error, a link to the run."""
     counts = dict(run.counts or {})
-    link = f"{str(current_app.config.get('PSA_PUBLIC_URL') or '').rstrip('/')}/psa/sync/runs/{run.id}"
+    link = f"{settings().public_url.rstrip('/')}/psa/sync/runs/{run.id}"
     outcome = ", ".join(f"{name} {count}" for name, count in sorted(counts.items())) or "no rows"
     lines = [f"The ConnectWise billing sync of {partner_name} ended {run.status} (run {run.id}).",
              f"Started {run.started_at:%Y-%m-%d %H:%M} UTC, ended "

@@ -9,11 +9,11 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from plugin import permissions
-from plugin.commands.access import partner_of, require_permission, visible_partner
-from plugin.commands.base import Actor, BaseCommand
-from plugin.commands.exceptions import ForbiddenError
-from plugin.daos.audit import EXPORT_COLUMNS, AuditDAO
+from msphub_psa import permissions
+from msphub_psa.commands.access import partner_of, require_permission, visible_partner
+from msphub_psa.commands.base import Actor, BaseCommand
+from msphub_psa.commands.exceptions import ForbiddenError
+from msphub_psa.daos.audit import EXPORT_COLUMNS, AuditDAO
 
 log = logging.getLogger(__name__)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -9,10 +9,10 @@ from typing import Any, Callable, TypeVar
 
 from sqlalchemy.orm.exc import StaleDataError
 
-from plugin import permissions
-from plugin.commands.exceptions import ConflictError
-from plugin.daos.audit import AuditDAO
-from plugin.daos.base import session
+from msphub_psa import permissions
+from msphub_psa.commands.exceptions import ConflictError
+from msphub_psa.daos.audit import AuditDAO
+from msphub_psa.daos.base import session
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -28,7 +28,13 @@ class Actor:
     distributor_id: int | None = None
     partner_id: int | None = None
     timezone: str = "UTC"
+    full_name: str = ""
     extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def label(self) -> str:
+        """The full name with the username (``Pat Pilot (pilot.admin)``), or the username alone."""
+        return f"{self.full_name} ({self.username})" if self.full_name else self.username
 
     @property
     def is_admin(self) -> bool:

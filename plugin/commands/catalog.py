@@ -14,17 +14,17 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from plugin.commands.base import transaction
-from plugin.commands.rules.common import default_rule, domain_rules, attributes_of
-from plugin.connectwise import CWError, NewCatalogItem
-from plugin.connectwise.client import ConnectWiseClient, is_retryable
-from plugin.connectwise.errors import CWAuthError, CWForbidden, CWHTTPError
-from plugin.daos.base import session
-from plugin.daos.hub import PartnerDAO
-from plugin.daos.outbox import CatalogSyncDAO, PushDataDAO
-from plugin.domain import billing
-from plugin.domain import rules as engine
-from plugin.domain.errors import PayloadError
+from msphub_psa.commands.base import transaction
+from msphub_psa.commands.rules.common import default_rule, domain_rules, attributes_of
+from msphub_psa.connectwise import CWError, NewCatalogItem
+from msphub_psa.connectwise.client import ConnectWiseClient, is_retryable
+from msphub_psa.connectwise.errors import CWAuthError, CWForbidden, CWHTTPError
+from msphub_psa.daos.base import session
+from msphub_psa.daos.hub import PartnerDAO
+from msphub_psa.daos.outbox import CatalogSyncDAO, PushDataDAO
+from msphub_psa.domain import billing
+from msphub_psa.domain import rules as engine
+from msphub_psa.domain.errors import PayloadError
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class CatalogSync:
         for product in products:
             row = cached.get(product.id)
             if row is not None and (row.status == "synced" or not self.retry_refused):
-                result[product.id] = row.cw_id if row.status == "synced" else None
+                result[product.id] = row.remote_id if row.status == "synced" else None
                 self.plan.cached += 1
             else:
                 todo.append(product)
@@ -128,10 +128,10 @@ class CatalogSync:
                 "product_class": attrs.product_class}
         differs = [f"{k}: ConnectWise {theirs[k]!r}, rules {ours[k]!r}" for k in ours
                    if theirs[k] is not None and (theirs[k] or "").casefold() != (ours[k] or "").casefold()]
-        self.plan.adopt.append({"product_id": product.id, "identifier": identifier, "cw_id": found.id,
+        self.plan.adopt.append({"product_id": product.id, "identifier": identifier, "remote_id": found.id,
                                 "differs": differs})
         if not self.dry_run:
-            _record(self.partner_id, product.id, identifier=identifier, cw_id=found.id, status="synced",
+            _record(self.partner_id, product.id, identifier=identifier, remote_id=found.id, status="synced",
                     outcome="adopted", error_code=None, error_message=None, differs="; ".join(differs) or None)
         return found.id
 
@@ -144,8 +144,8 @@ class CatalogSync:
                               product_class=attrs.product_class)
         created = self.create_once(lambda: self.client.create_catalog_item(item),
                                    lambda: self.client.find_catalog_item(identifier))
-        self.plan.create.append({"product_id": product.id, "identifier": identifier, "cw_id": created.id})
-        _record(self.partner_id, product.id, identifier=identifier, cw_id=created.id, status="synced",
+        self.plan.create.append({"product_id": product.id, "identifier": identifier, "remote_id": created.id})
+        _record(self.partner_id, product.id, identifier=identifier, remote_id=created.id, status="synced",
                 outcome="created", error_code=None, error_message=None, differs=None)
         return created.id
 
@@ -156,7 +156,7 @@ class CatalogSync:
         self.plan.refused.append({"product_id": product.id, "identifier": identifier, "code": code,
                                   "message": message})
         if not self.dry_run:
-            _record(self.partner_id, product.id, identifier=identifier, cw_id=None, status="refused",
+            _record(self.partner_id, product.id, identifier=identifier, remote_id=None, status="refused",
                     outcome="refused", error_code=code, error_message=message, differs=None)
         return None
 
@@ -216,7 +216,7 @@ def _record(partner_id: int, product_id: int, **values) -> None:
 @transaction
 def _default_row(partner_id: int):
     """The partner's default rule, created with the guide's values on first need."""
-    from plugin.commands.directory import system_actor
+    from msphub_psa.commands.directory import system_actor
 
     return default_rule(system_actor(partner_id), partner_id)
 

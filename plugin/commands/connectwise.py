@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import current_app
 
-from plugin.connectwise import ApiUrl, ApiUrlPolicy, ConnectWiseClient, Credentials
-from plugin.crypto import decrypt_secret
-from plugin.models.psa import Integration
+from msphub_psa.settings import settings
+from msphub_psa.connectwise import ApiUrl, ApiUrlPolicy, ConnectWiseClient, Credentials
+from msphub_psa.crypto import decrypt_secret
+from msphub_psa.models.integration import Integration
 
 
 def url_policy() -> ApiUrlPolicy:
     """The API URL policy from config: allowed hosts, loopback http only where allowed."""
-    hosts = [h.strip() for h in current_app.config.get("PSA_CW_ALLOWED_HOSTS", "").split(",") if h.strip()]
-    return ApiUrlPolicy(hosts, allow_loopback_http=bool(current_app.config.get("PSA_CW_ALLOW_LOOPBACK_HTTP")),
-                        resolver=current_app.config.get("PSA_CW_RESOLVER"))
+    config = settings()
+    return ApiUrlPolicy(list(config.cw_allowed_hosts), allow_loopback_http=config.cw_allow_loopback_http,
+                        resolver=config.cw_resolver)
 
 
 def check_api_url(url: str) -> ApiUrl:
@@ -37,16 +37,16 @@ def partner_limiter(partner_id: int):
     The partner's Sync Settings limit, capped by ``PSA_CW_REQUESTS_PER_MINUTE`` (default 600), over a moving window of
     ``PSA_CW_RATE_WINDOW_SECONDS`` (default 60; a shorter window keeps the rate with smaller bursts).
     """
-    from plugin.commands.sync_settings import partner_requests_per_minute  # the partner's own limit (issue 9)
-    from plugin.ratelimit import PartnerRateLimiter
+    from msphub_psa.commands.sync_settings import partner_requests_per_minute  # the partner's own limit (issue 9)
+    from msphub_psa.ratelimit import PartnerRateLimiter
 
     per_minute = partner_requests_per_minute(partner_id)
     if per_minute < 1:
         return None
 
-    return PartnerRateLimiter(current_app.config["REDIS_URL"], partner_id, per_minute,
-                              namespace=current_app.config["PSA_QUEUE_PREFIX"],
-                              window_seconds=int(current_app.config.get("PSA_CW_RATE_WINDOW_SECONDS", 60) or 60))
+    config = settings()
+    return PartnerRateLimiter(config.redis_url, partner_id, per_minute, namespace=config.queue_prefix,
+                              window_seconds=config.cw_rate_window_seconds)
 
 
 def _chained(*steps: Callable[[], None] | None) -> Callable[[], None] | None:
@@ -82,5 +82,5 @@ def client_for(integration: Integration, *, pending: bool = False, throttle: Cal
                                   decrypt_secret(integration.private_key_encrypted), integration.client_id)
         api_url = integration.api_url
     return ConnectWiseClient(credentials, api_url, url_policy=url_policy(),
-                             transport=current_app.config.get("PSA_CW_TRANSPORT"),
+                             transport=settings().cw_transport,
                              throttle=_chained(throttle, partner_limiter(integration.partner_id)), **options)

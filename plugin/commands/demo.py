@@ -8,28 +8,30 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import select
 
-from plugin import clock
-from plugin import permissions
-from plugin.commands.base import Actor, BaseCommand, audit, transaction
-from plugin.commands.exceptions import ConflictError
-from plugin.daos import bulk
-from plugin.daos.base import session
-from plugin.daos.feature import PartnerFeatureDAO
-from plugin.daos.hub import DistributorDAO, PartnerDAO
-from plugin.daos.tenancy import UserTenantDAO
-from plugin.demo import catalog
-from plugin.demo.generate import DemoGenerator, DemoSize
-from plugin.models.hub import BillingTransaction, Customer, Distributor, Product, Subscription
+from msphub_psa import clock
+from msphub_psa import permissions
+from msphub_psa.settings import settings
+from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
+from msphub_psa.commands.exceptions import ConflictError
+from msphub_psa.daos import bulk
+from msphub_psa.daos.base import session
+from msphub_psa.daos.feature import PartnerFeatureDAO
+from msphub_psa.daos.hub import DistributorDAO, PartnerDAO
+from msphub_psa.daos.tenancy import UserTenantDAO
+from msphub_psa.demo import catalog
+from msphub_psa.demo.generate import DemoGenerator, DemoSize
+from msphub_psa.models.hub import BillingTransaction, Customer, Distributor, Product, Subscription
 
 log = logging.getLogger(__name__)
 SYSTEM = Actor(user_id=None, username="system:demo-data", roles=(permissions.ADMIN,))
 
 
 def ensure_roles() -> list[str]:
-    """Create the plugin's role rows if missing (their permissions are builtin data)."""
+    """Create the plugin's role rows if missing (their permissions are builtin data); the host's admin role
+    only where the plugin declares it (``PSA_BUILTIN_ADMIN_ROLE``)."""
     sm = current_app.appbuilder.sm
     created = []
-    for name in (*permissions.ROLES, sm.auth_role_public):
+    for name in (*permissions.builtin_roles(settings()), sm.auth_role_public):
         if sm.find_role(name) is None:
             sm.add_role(name)
             created.append(name)
@@ -83,14 +85,15 @@ class SeedDemoDataCommand(BaseCommand):
         """One user per role (and an admin per other partner), tied to its tenant."""
         sm = current_app.appbuilder.sm
         users = []
+        names = permissions.role_names(settings())
         for username, role, tenant, password, first, last in catalog.USERS:
             user = sm.find_user(username=username) or sm.add_user(
-                username, first, last, f"{username}@example.com", sm.find_role(role), password=password)
+                username, first, last, f"{username}@example.com", sm.find_role(names[role]), password=password)
             if tenant == "distributor":
                 UserTenantDAO.assign(user.id, distributor_id=distributor_id)
             elif tenant is not None:
                 UserTenantDAO.assign(user.id, partner_id=partners[tenant].id)
-            users.append((username, role, password))
+            users.append((username, names[role], password))
         return users
 
     def _marketplace(self, distributor_id: int, partners: list) -> dict[str, int]:

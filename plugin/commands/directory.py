@@ -13,16 +13,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Callable
 
-from plugin import clock
-from plugin import permissions
-from plugin.commands.base import Actor, BaseCommand, audit, transaction
-from plugin.commands.connectwise import client_for
-from plugin.commands.exceptions import CommandError
-from plugin.commands.reconciliation import MapExactMatchesCommand, scope
-from plugin.commands.subscriptions import AutoAssociateSubscriptionsCommand
-from plugin.connectwise import CWError
-from plugin.daos.directory import CwAgreementDAO, CwCompanyDAO, ReconciliationStateDAO, chunked
-from plugin.daos.integration import IntegrationDAO
+from msphub_psa.settings import settings
+from msphub_psa import clock
+from msphub_psa import permissions
+from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
+from msphub_psa.commands.connectwise import client_for
+from msphub_psa.commands.exceptions import CommandError
+from msphub_psa.commands.reconciliation import MapExactMatchesCommand, scope
+from msphub_psa.commands.subscriptions import AutoAssociateSubscriptionsCommand
+from msphub_psa.connectwise import CWError
+from msphub_psa.daos.directory import PsaAgreementDAO, PsaCompanyDAO, ReconciliationStateDAO, chunked
+from msphub_psa.daos.integration import IntegrationDAO
 
 
 PAGE = 1000
@@ -33,9 +34,8 @@ Progress = Callable[[dict], None]
 
 def refresh_job_id(partner_id: int) -> str:
     """The business key of a partner's directory refresh (one at a time per deployment's queues)."""
-    from flask import current_app
 
-    return f"{current_app.config['PSA_QUEUE_PREFIX']}-directory-{partner_id}"
+    return f"{settings().queue_prefix}-directory-{partner_id}"
 
 
 def system_actor(partner_id: int) -> Actor:
@@ -62,7 +62,7 @@ class RequestDirectoryRefreshCommand(BaseCommand):
     @transaction
     def run(self) -> tuple[str, bool]:
         """Enqueue (or find the running) job; return (job id, newly queued)."""
-        from plugin.jobs import FAST, enqueue_unique, refresh_directory
+        from msphub_psa.jobs import FAST, enqueue_unique, refresh_directory
 
         self.validate()
         args = (FAST, refresh_directory, self.partner_id, self.actor.username, int(self.full))
@@ -103,8 +103,8 @@ class RefreshDirectoryCommand(BaseCommand):
         since_companies, since_agreements = self._begin()
         try:
             with client_for(IntegrationDAO.for_partner(self.partner_id)) as client:
-                companies = self._read("companies", client.iter_companies, CwCompanyDAO, since_companies)
-                agreements = self._read("agreements", client.iter_agreements, CwAgreementDAO, since_agreements)
+                companies = self._read("companies", client.iter_companies, PsaCompanyDAO, since_companies)
+                agreements = self._read("agreements", client.iter_agreements, PsaAgreementDAO, since_agreements)
         except CWError as err:
             self._fail(err)
             raise DirectoryRefreshError(f"ConnectWise could not be read: {err}") from err
@@ -160,10 +160,10 @@ class RefreshDirectoryCommand(BaseCommand):
     @transaction
     def _finish(self, companies: tuple, agreements: tuple) -> None:
         """Link agreements to companies, mark vanished rows (full read), record success."""
-        CwAgreementDAO.link_companies(self.partner_id)
+        PsaAgreementDAO.link_companies(self.partner_id)
         if self.full:
-            self.counts["companies_gone"] = CwCompanyDAO.mark_missing_deleted(self.partner_id, companies[0])
-            self.counts["agreements_gone"] = CwAgreementDAO.mark_missing_deleted(self.partner_id, agreements[0])
+            self.counts["companies_gone"] = PsaCompanyDAO.mark_missing_deleted(self.partner_id, companies[0])
+            self.counts["agreements_gone"] = PsaAgreementDAO.mark_missing_deleted(self.partner_id, agreements[0])
         state = ReconciliationStateDAO.ensure(self.partner_id, lock=True)
         ReconciliationStateDAO.update(
             state, last_refreshed_at=clock.now(), refresh_progress={"phase": "mapping", **self.counts},

@@ -1,15 +1,15 @@
 """The distributor's feature toggle for one partner."""
 from __future__ import annotations
 
-from plugin import clock
-from plugin import permissions
-from plugin.commands.access import require_permission, visible_partner
-from plugin.commands.base import Actor, BaseCommand, audit, transaction
-from plugin.commands.exceptions import ForbiddenError
-from plugin.daos.feature import PartnerFeatureDAO
-from plugin.daos.hub import PartnerDAO
-from plugin.models.hub import Partner
-from plugin.models.psa import PartnerFeature
+from msphub_psa import clock
+from msphub_psa import permissions
+from msphub_psa.commands.access import require_permission, visible_partner
+from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
+from msphub_psa.commands.exceptions import ForbiddenError
+from msphub_psa.daos.feature import PartnerFeatureDAO
+from msphub_psa.daos.hub import PartnerDAO
+from msphub_psa.models.hub import Partner
+from msphub_psa.models.tenancy import PartnerFeature
 
 
 class SetPartnerFeatureCommand(BaseCommand):

@@ -1,4 +1,5 @@
-"""Health of the integration's dependencies: database, Redis, queues and workers."""
+"""Health of the integration's dependencies: database (the plugin's schema at head, the marketplace contract
+satisfied), Redis, queues and workers."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,8 +8,9 @@ from redis.exceptions import RedisError
 from rq import Worker
 from sqlalchemy.exc import SQLAlchemyError
 
-from plugin.daos.base import ping_database
-from plugin.jobs import FAST, SYNC, get_queue, redis_connection
+from msphub_psa.daos import schema
+from msphub_psa.daos.base import ping_database
+from msphub_psa.jobs import FAST, SYNC, get_queue, redis_connection
 
 
 @dataclass
@@ -16,6 +18,7 @@ class Health:
     """The result of one health check."""
 
     database: bool = False
+    schema: schema.SchemaState | None = None
     redis: bool = False
     queues: dict[str, int] = field(default_factory=dict)
     workers: int = 0
@@ -23,8 +26,14 @@ class Health:
 
     @property
     def ok(self) -> bool:
-        """Healthy when the database and Redis answer and a worker serves the queues."""
-        return self.database and self.redis and self.workers > 0
+        """Healthy when the database answers with the plugin's schema at head and the marketplace contract
+        satisfied, Redis answers and a worker serves the queues."""
+        return self.database and self.schema_ok and self.redis and self.workers > 0
+
+    @property
+    def schema_ok(self) -> bool:
+        """The plugin's tables at head and the marketplace contract satisfied."""
+        return self.schema is not None and self.schema.ok
 
 
 class CheckHealthCommand:
@@ -36,8 +45,11 @@ class CheckHealthCommand:
         try:
             ping_database()
             health.database = True
+            health.schema = schema.state()
         except SQLAlchemyError as exc:
             health.errors.append(f"database: {type(exc).__name__}")
+        if health.schema is not None:
+            health.errors += schema_errors(health.schema)
         try:
             queues = [get_queue(kind) for kind in (FAST, SYNC)]
             health.redis = bool(redis_connection().ping())
@@ -48,3 +60,10 @@ class CheckHealthCommand:
         except (RedisError, OSError) as exc:
             health.errors.append(f"redis: {type(exc).__name__}")
         return health
+
+
+def schema_errors(state: schema.SchemaState) -> list[str]:
+    """What is wrong with the plugin's schema or the marketplace contract, one line each."""
+    errors = [] if state.at_head else [
+        f"schema: the plugin's tables are at {state.current or 'nothing'}, not {state.head}: run `flask psa db upgrade`"]
+    return errors + [f"contract: {problem}" for problem in state.contract_problems]

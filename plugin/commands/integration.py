@@ -11,26 +11,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
 
-from plugin import clock
-from plugin import permissions
-from plugin.commands.access import partner_of, require_feature, require_permission
-from plugin.commands.base import Actor, BaseCommand, audit, audit_refusal, transaction
-from plugin.commands.connectwise import check_api_url, client_for, pending_credentials
-from plugin.commands.exceptions import (
+from msphub_psa.settings import settings
+from msphub_psa import clock
+from msphub_psa import permissions
+from msphub_psa.commands.access import partner_of, require_feature, require_permission
+from msphub_psa.commands.base import Actor, BaseCommand, audit, audit_refusal, transaction
+from msphub_psa.commands.connectwise import check_api_url, client_for, pending_credentials
+from msphub_psa.commands.exceptions import (
     CommandError, ConflictError, InvalidInputError, IntegrationStoppedError, NotFoundError, UnavailableError,
 )
-from plugin.connectwise import (
+from msphub_psa.connectwise import (
     ConnectWiseClient, CWAuthError, CWCompanyNotFound, CWError, CWForbidden, CWNotFound, CWTimeout,
     CWTransportError, CWURLRefused, RetryPolicy, Timeouts,
 )
-from plugin.crypto import SecretError, decrypt_secret, encrypt_secret
-from plugin.daos.feature import PartnerFeatureDAO
-from plugin.daos.integration import IntegrationDAO
-from plugin.logs import bind_log_context, log_context
+from msphub_psa.crypto import SecretError, decrypt_secret, encrypt_secret
+from msphub_psa.daos.feature import PartnerFeatureDAO
+from msphub_psa.daos.integration import IntegrationDAO
+from msphub_psa.logs import bind_log_context, log_context
 
-from plugin.models.psa import Integration
+from msphub_psa.models.integration import Integration
 
 GENERIC_FAILURE = "Unable to validate ConnectWise integration. Please verify the provided details and try again."
 EDIT_KEPT = "Your changes were not applied: the previous ConnectWise credentials remain active."
@@ -56,7 +56,7 @@ STALLED_HINT = "The validation did not finish (no worker picked it up, or it was
 
 def validation_timeouts() -> Timeouts:
     """Timeouts of the validation's calls (``PSA_CW_VALIDATION_TIMEOUT`` seconds to read, default 15)."""
-    read = float(current_app.config.get("PSA_CW_VALIDATION_TIMEOUT", 15.0))
+    read = settings().cw_validation_timeout
     return Timeouts(connect=min(5.0, read), read=read, write=read, pool=min(5.0, read))
 
 
@@ -96,7 +96,7 @@ class SaveResult:
 
 def validation_running(integration: Integration | None) -> bool:
     """True while a validation attempt of this integration is queued or running."""
-    from plugin.jobs import job_alive
+    from msphub_psa.jobs import job_alive
 
     return bool(integration and integration.pending and job_alive(integration.validation_job_id))
 
@@ -132,7 +132,7 @@ class _SaveIntegration(BaseCommand):
 
     def run(self) -> SaveResult:
         """Under a per-partner lock: store, then enqueue (or join) the validation job."""
-        from plugin.jobs import enqueue_validation, partner_lock
+        from msphub_psa.jobs import enqueue_validation, partner_lock
 
         try:
             self.partner_id = partner_of(self.actor, self.requested_partner)
@@ -216,7 +216,7 @@ class _SaveIntegration(BaseCommand):
     @transaction
     def _store(self) -> SaveResult:
         """Validate, then hold the values and name the attempt's job (or join the running one)."""
-        from plugin.jobs import validation_job_id
+        from msphub_psa.jobs import validation_job_id
 
         self.validate()
         if validation_running(self.integration):
@@ -224,6 +224,7 @@ class _SaveIntegration(BaseCommand):
                 return SaveResult(self.integration.id, self.integration.validation_job_id, created=False)
             raise ConflictError("A validation of other values is already running; wait until it ends, then save again.")
         integ = self._hold({"kind": self.kind, "by_id": self.actor.user_id, "by": self.actor.username,
+                            "by_name": self.actor.label,
                             "at": clock.now().isoformat()})
         job_id = validation_job_id(integ.id)
         IntegrationDAO.update(integ, validation_job_id=job_id, validation_result=None, validation_hint=None,
@@ -464,6 +465,7 @@ class ValidateIntegrationCommand:
                           private_key_encrypted=held["private_key"].encode("ascii"))
         if details.get("kind") == "activate":
             values.update(status="active", activated_by_id=details.get("by_id"), activated_at=now,
+                          activated_by_name=details.get("by_name") or details.get("by"),
                           client_id_locked=True, deactivated_at=None)
         IntegrationDAO.update(integ, **values)
 

@@ -5,15 +5,15 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from plugin import permissions
-from plugin.commands.access import partner_of, require_feature, require_permission
-from plugin.commands.base import Actor, BaseCommand
-from plugin.commands.integration import EDIT_KEPT, GENERIC_FAILURE, STALLED_HINT, validation_running
-from plugin.daos.feature import PartnerFeatureDAO
-from plugin.daos.hub import PartnerDAO
-from plugin.daos.integration import IntegrationDAO
-from plugin.daos.tenancy import user_timezone
-from plugin.models.psa import Integration
+from msphub_psa import permissions
+from msphub_psa.commands.access import partner_of, require_feature, require_permission
+from msphub_psa.commands.base import Actor, BaseCommand
+from msphub_psa.commands.integration import EDIT_KEPT, GENERIC_FAILURE, STALLED_HINT, validation_running
+from msphub_psa.daos.feature import PartnerFeatureDAO
+from msphub_psa.daos.hub import PartnerDAO
+from msphub_psa.daos.integration import IntegrationDAO
+from msphub_psa.daos.tenancy import user_timezone
+from msphub_psa.models.integration import Integration
 
 LABELS = {None: "Not activated", "inactive": "Not activated", "validating": "Validating", "active": "Active",
           "invalid": "Not activated", "deactivated": "Deactivated"}
@@ -30,14 +30,6 @@ def local_time(moment: dt.datetime | None, tz_name: str) -> str | None:
     except (ZoneInfoNotFoundError, ValueError):
         zone, tz_name = ZoneInfo("UTC"), "UTC"
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z").strip()
-
-
-def _user_label(user) -> str | None:
-    """A user's full name with the username, or None."""
-    if user is None:
-        return None
-    name = f"{user.first_name or ''} {user.last_name or ''}".strip()
-    return f"{name} ({user.username})" if name else user.username
 
 
 class IntegrationStatusCommand(BaseCommand):
@@ -86,7 +78,7 @@ class IntegrationStatusCommand(BaseCommand):
             "message": GENERIC_FAILURE if failed else None,
             "hint": STALLED_HINT if stalled else (integ.validation_hint if failed else None),
             "edit_failed": failed and status == "active",
-            "activated_by": _user_label(integ.activated_by) if integ else None,
+            "activated_by": integ.activated_by_name if integ else None,
             "activated_at": integ.activated_at.isoformat() if integ and integ.activated_at else None,
             "activated_at_display": local_time(integ.activated_at, tz_name) if integ else None,
             "deactivated_at_display": local_time(integ.deactivated_at, tz_name) if integ else None,

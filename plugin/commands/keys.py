@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from plugin.commands.base import Actor, BaseCommand, audit, transaction
-from plugin.commands.exceptions import ConflictError, ForbiddenError
-from plugin.crypto import SecretError, rotate
-from plugin.daos.integration import IntegrationDAO
-from plugin.models.psa import Integration
+from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
+from msphub_psa.commands.exceptions import ConflictError, ForbiddenError
+from msphub_psa.crypto import SecretError, rotate
+from msphub_psa.daos.integration import IntegrationDAO
+from msphub_psa.models.integration import Integration
 
 
 @dataclass

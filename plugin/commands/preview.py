@@ -21,17 +21,17 @@ from typing import NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 
-from plugin import clock
-from plugin.commands.base import Actor, BaseCommand, audit, transaction
-from plugin.commands.exceptions import ConflictError, InvalidInputError, NotFoundError, UnavailableError
-from plugin.commands.sync import sync_scope
-from plugin.connectwise import CWError
-from plugin.daos.base import session
-from plugin.daos.control import AWAITING, PreviewRow, PreviewRowsDAO, SyncPreviewDAO
-from plugin.daos.outbox import CatalogSyncDAO
-from plugin.domain.errors import PayloadError
+from msphub_psa import clock
+from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
+from msphub_psa.commands.exceptions import ConflictError, InvalidInputError, NotFoundError, UnavailableError
+from msphub_psa.commands.sync import sync_scope
+from msphub_psa.connectwise import CWError
+from msphub_psa.daos.base import session
+from msphub_psa.daos.control import AWAITING, PreviewRow, PreviewRowsDAO, SyncPreviewDAO
+from msphub_psa.daos.outbox import CatalogSyncDAO
+from msphub_psa.domain.errors import PayloadError
 
-from plugin.ratelimit import RateLimitTimeout
+from msphub_psa.ratelimit import RateLimitTimeout
 
 log = logging.getLogger(__name__)
 CENT = Decimal("0.01")
@@ -63,17 +63,17 @@ class CatalogView:
     new_lists: list[str] = field(default_factory=list)
     refused: list[dict] = field(default_factory=list)
     differs: list[dict] = field(default_factory=list)
-    cw_calls: int = 0
+    psa_calls: int = 0
     error: str | None = None
 
     def product(self, product_pk: int) -> dict:
-        """One product's entry ({identifier, status, cw_id})."""
-        return self.products.get(str(product_pk), {"identifier": None, "status": "unknown", "cw_id": None})
+        """One product's entry ({identifier, status, remote_id})."""
+        return self.products.get(str(product_pk), {"identifier": None, "status": "unknown", "remote_id": None})
 
     def as_dict(self) -> dict:
         """JSON form (also what a prepared preview stores)."""
         return {"products": self.products, "create": self.create, "new_lists": self.new_lists,
-                "refused": self.refused, "differs": self.differs, "cw_calls": self.cw_calls, "error": self.error}
+                "refused": self.refused, "differs": self.differs, "psa_calls": self.psa_calls, "error": self.error}
 
     @classmethod
     def from_dict(cls, data: dict | None) -> CatalogView:
@@ -83,8 +83,8 @@ class CatalogView:
 
 def read_catalog(partner_id: int, username: str, rows: list[PreviewRow]) -> CatalogView:
     """The catalog sync's dry run for the products of ``rows`` (reads ConnectWise; writes nothing)."""
-    from plugin.commands.catalog import CatalogSync
-    from plugin.commands.push import PushBillingCommand
+    from msphub_psa.commands.catalog import CatalogSync
+    from msphub_psa.commands.push import PushBillingCommand
 
     first_tx = {}
     titles = {}
@@ -102,9 +102,9 @@ def read_catalog(partner_id: int, username: str, rows: list[PreviewRow]) -> Cata
     except (CWError, RateLimitTimeout) as err:
         session().rollback()
         view.error = f"ConnectWise's catalog could not be read: {err}"
-        view.cw_calls = push.client.call_count if push.client is not None else 0
+        view.psa_calls = push.client.call_count if push.client is not None else 0
         return view
-    view.cw_calls = push.client.call_count
+    view.psa_calls = push.client.call_count
     _fill_catalog(view, partner_id, sync.plan, ids, titles)
     return view
 
@@ -113,16 +113,16 @@ def _fill_catalog(view: CatalogView, partner_id: int, plan, ids: dict, titles: d
     """Each product's status from the dry run's plan and the catalog cache."""
     cached = CatalogSyncDAO.for_products(partner_id, list(ids))
     session().rollback()
-    for pk, cw_id in ids.items():
+    for pk, remote_id in ids.items():
         row = cached.get(pk)
         view.products[str(pk)] = {"identifier": row.identifier if row else None,
-                                  "status": "exists" if cw_id else "unknown", "cw_id": cw_id}
+                                  "status": "exists" if remote_id else "unknown", "remote_id": remote_id}
     for entry in plan.adopt:
         view.products[str(entry["product_id"])]["identifier"] = entry["identifier"]
         if entry["differs"]:
             view.differs.append({**entry, "title": titles.get(entry["product_id"])})
     for entry, status in [(e, "create") for e in plan.create] + [(e, "refused") for e in plan.refused]:
-        view.products[str(entry["product_id"])] = {"identifier": entry["identifier"], "status": status, "cw_id": None}
+        view.products[str(entry["product_id"])] = {"identifier": entry["identifier"], "status": status, "remote_id": None}
     view.create = [{**e, "title": titles.get(e["product_id"])} for e in plan.create]
     view.refused = [{**e, "title": titles.get(e["product_id"])} for e in plan.refused]
     view.new_lists = sorted(set(plan.new_lists))
@@ -133,8 +133,8 @@ def _fill_catalog(view: CatalogView, partner_id: int, plan, ids: dict, titles: d
 
 def line_of(row: PreviewRow, catalog: CatalogView) -> dict:
     """One record a push would create for ``row``, built with the push's own payload builder."""
-    from plugin.commands.push import build_payload
-    from plugin.domain.billing import reference
+    from msphub_psa.commands.push import build_payload
+    from msphub_psa.domain.billing import reference
 
     entry = catalog.product(row.product_pk)
     kind = "adjustment" if row.kind == "credit" else "addition"
@@ -143,7 +143,7 @@ def line_of(row: PreviewRow, catalog: CatalogView) -> dict:
             "period_end": row.period_end.isoformat(), "quantity": None, "unit_price": None, "amount": None,
             "description": None, "status": "ok", "error": None}
     try:
-        payload = build_payload(row, _Product(row.product_title, row.product_code), entry.get("cw_id") or 0)
+        payload = build_payload(row, _Product(row.product_title, row.product_code), entry.get("remote_id") or 0)
     except PayloadError as err:
         return {**line, "status": "error", "error": str(err)}
     if kind == "addition":
@@ -195,7 +195,7 @@ def summarize(rows: list[PreviewRow], catalog: CatalogView, page: int = 1, page_
         if key not in groups:
             groups[key] = {"customer_id": row.customer_id, "customer_name": row.customer_name,
                            "company_name": row.company_name, "agreement_id": row.agreement_id,
-                           "agreement_cw_id": row.agreement_cw_id, "agreement_name": row.agreement_name,
+                           "agreement_remote_id": row.agreement_remote_id, "agreement_name": row.agreement_name,
                            **_blank_totals()}
             members[key] = []
         line = line_of(row, catalog)
@@ -218,7 +218,7 @@ def lookups_json(partner_id: int) -> dict:
     """Rows left in ``sending``: a push reads ConnectWise for each before creating anything."""
     count, rows = PreviewRowsDAO.sending(partner_id, LOOKUPS_SHOWN)
     return {"count": count, "result": [{"item_id": r[0], "transaction_id": r[1], "reference": r[2], "kind": r[3],
-                                        "agreement_cw_id": r[4]} for r in rows]}
+                                        "agreement_remote_id": r[4]} for r in rows]}
 
 
 def preview_meta(preview) -> dict:
@@ -267,7 +267,7 @@ class PreviewCommand(BaseCommand):
 
     def run(self) -> dict:
         """Rows, the catalog's dry run, totals, the page of groups, the look-ups."""
-        from plugin.commands.sync_settings import approval_required
+        from msphub_psa.commands.sync_settings import approval_required
 
         self.validate()
         rows = PreviewRowsDAO.eligible(self.partner_id)
@@ -342,7 +342,7 @@ class PreviewDetailCommand(BaseCommand):
 
     def run(self) -> dict:
         """The preview as JSON."""
-        from plugin.commands.sync_settings import approval_required
+        from msphub_psa.commands.sync_settings import approval_required
 
         self.validate()
         rows = PreviewRowsDAO.of_preview(self.preview.id)
@@ -388,7 +388,7 @@ class ApprovePreviewCommand(BaseCommand):
 
     def run(self) -> dict:
         """Approve (committed), then enqueue the push of the chosen transactions; 503 reopens the preview."""
-        from plugin.jobs import enqueue_push
+        from msphub_psa.jobs import enqueue_push
 
         chosen = self._approve()
         try:
@@ -485,7 +485,7 @@ def _approved_transactions(partner_id: int, preview_id: int) -> set[int] | None:
 
 def push_approved(partner_id: int, preview_id: int, requested_by: str, job_id: str | None = None) -> dict:
     """Push an approved preview's chosen transactions (the push job's body for a preview); record the outcome."""
-    from plugin.commands.push import PushBillingCommand
+    from msphub_psa.commands.push import PushBillingCommand
 
     chosen = _approved_transactions(partner_id, preview_id)
     if chosen is None:

@@ -39,28 +39,28 @@ from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from flask import current_app
 
-from plugin import clock
-from plugin.commands.base import transaction
-from plugin.commands.catalog import CatalogSync, _message
-from plugin.commands.connectwise import client_for
-from plugin.commands.exceptions import IntegrationInactiveError, IntegrationStoppedError
-from plugin.commands.run_progress import RunProgress
-from plugin.connectwise import CWError, NewAddition, NewAdjustment
-from plugin.connectwise.client import ConnectWiseClient, is_retryable
-from plugin.connectwise.errors import CWAuthError, CWForbidden, CWNotFound, CWRateLimited, CWTLSError, CWURLRefused
-from plugin.daos.base import session
-from plugin.daos.integration import IntegrationDAO
-from plugin.daos.outbox import (
+from msphub_psa.settings import settings
+from msphub_psa import clock
+from msphub_psa.commands.base import transaction
+from msphub_psa.commands.catalog import CatalogSync, _message
+from msphub_psa.commands.connectwise import client_for
+from msphub_psa.commands.exceptions import IntegrationInactiveError, IntegrationStoppedError
+from msphub_psa.commands.run_progress import RunProgress
+from msphub_psa.connectwise import CWError, NewAddition, NewAdjustment
+from msphub_psa.connectwise.client import ConnectWiseClient, is_retryable
+from msphub_psa.connectwise.errors import CWAuthError, CWForbidden, CWNotFound, CWRateLimited, CWTLSError, CWURLRefused
+from msphub_psa.daos.base import session
+from msphub_psa.daos.integration import IntegrationDAO
+from msphub_psa.daos.outbox import (
     FAILED, MOVING, PENDING, PUSHED, REMOVING, SENDING, SKIPPED, CatalogSyncDAO, OutboxDAO, PushDataDAO, SyncLeaseDAO,
     SyncRunDAO,
 )
-from plugin.domain import billing
-from plugin.domain.billing import OutboxEvent as Ev
-from plugin.domain.errors import PayloadError
+from msphub_psa.domain import billing
+from msphub_psa.domain.billing import OutboxEvent as Ev
+from msphub_psa.domain.errors import PayloadError
 
-from plugin.ratelimit import RateLimitTimeout
+from msphub_psa.ratelimit import RateLimitTimeout
 
 log = logging.getLogger(__name__)
 RUN_STOPPERS = (CWAuthError, CWForbidden, CWURLRefused, CWTLSError)
@@ -85,13 +85,13 @@ class _Halted(RuntimeError):
 class Outcome:
     """What delivering one row came to.
 
-    ``state``: ``pushed`` (with ``cw_id``), ``failed`` (ConnectWise's code and message), ``pending``
+    ``state``: ``pushed`` (with ``remote_id``), ``failed`` (ConnectWise's code and message), ``pending``
     (not sent: the run stopped first) or ``sending`` (outcome unknown: left for recovery).
     ``stop``: the run-stopping error met while delivering this row, if any.
     """
 
     state: str
-    cw_id: int | None = None
+    remote_id: int | None = None
     code: str | None = None
     message: str | None = None
     stop: BaseException | None = None
@@ -111,7 +111,7 @@ class RunResult:
     run_id: int | None
     status: str
     counts: Counter = field(default_factory=Counter)
-    cw_calls: int = 0
+    psa_calls: int = 0
     writes: int = 0
     lookups: int = 0
     catalog_calls: int = 0
@@ -120,13 +120,8 @@ class RunResult:
     def as_dict(self) -> dict:
         """JSON form (the job's result)."""
         return {"run_id": self.run_id, "status": self.status, "counts": dict(self.counts),
-                "cw_calls": self.cw_calls, "writes": self.writes, "lookups": self.lookups,
+                "psa_calls": self.psa_calls, "writes": self.writes, "lookups": self.lookups,
                 "catalog_calls": self.catalog_calls, "error": self.error}
-
-
-def _setting(name: str, default: float) -> float:
-    """A numeric push setting from config."""
-    return float(current_app.config.get(name, default))
 
 
 def _transition(item, event: Ev, by_run: int | None, detail: str | None = None, /, **values) -> None:
@@ -147,11 +142,12 @@ class PushBillingCommand:
         self.after_item = after_item or (lambda _item_id: None)
         self.client = client
         self.token = uuid.uuid4().hex
-        self.lease_seconds = _setting("PSA_PUSH_LEASE_SECONDS", 60)
-        self.max_tries = int(_setting("PSA_PUSH_MAX_TRIES", 6))
-        self.max_backoff = _setting("PSA_PUSH_MAX_BACKOFF", 30)  # read here: the threads have no app context
-        self.concurrency = max(1, int(concurrency or _setting("PSA_PUSH_CONCURRENCY", 8)))
-        self.batch_size = max(1, int(_setting("PSA_PUSH_BATCH_SIZE", 0) or self.concurrency))
+        config = settings()  # read here: the threads have no app context
+        self.lease_seconds = config.push_lease_seconds
+        self.max_tries = config.push_max_tries
+        self.max_backoff = config.push_max_backoff
+        self.concurrency = max(1, int(concurrency or config.push_concurrency))
+        self.batch_size = max(1, config.push_batch_size or self.concurrency)
         self.result = RunResult(None, "running")
         self.rng = random.Random()
         self.touched_customers: set[int] = set()
@@ -223,7 +219,7 @@ class PushBillingCommand:
 
         :raises IntegrationStoppedError:
         """
-        from plugin.jobs import connectwise_guard
+        from msphub_psa.jobs import connectwise_guard
 
         connectwise_guard(self.partner_id)()
 
@@ -251,12 +247,12 @@ class PushBillingCommand:
         if self.result.status == "running":  # an unexpected error is on its way up
             self.result.status, self.result.error = "failed", "The run stopped on an unexpected error (worker log)."
         if self.client is not None:
-            self.result.cw_calls = self.client.call_count
+            self.result.psa_calls = self.client.call_count
         try:
             self._record_run()
         finally:
             self._release()
-        from plugin.commands.alerts import notify_run_alert  # issue 9: once per failed/partial/stopped run
+        from msphub_psa.commands.alerts import notify_run_alert  # issue 9: once per failed/partial/stopped run
 
         notify_run_alert(self.result.run_id)
 
@@ -266,11 +262,11 @@ class PushBillingCommand:
         run = SyncRunDAO.get(self.result.run_id)
         r = self.result
         run.status, run.finished_at, run.counts, run.error = r.status, clock.now(), dict(r.counts), r.error
-        run.cw_calls, run.writes, run.lookups, run.catalog_calls = r.cw_calls, r.writes, r.lookups, r.catalog_calls
+        run.psa_calls, run.writes, run.lookups, run.catalog_calls = r.psa_calls, r.writes, r.lookups, r.catalog_calls
         self._progress(final=True)
         if self.touched_customers:
-            from plugin.daos.directory import ReconciliationStateDAO
-            from plugin.daos.revenue import RevenueTotalsDAO
+            from msphub_psa.daos.directory import ReconciliationStateDAO
+            from msphub_psa.daos.revenue import RevenueTotalsDAO
 
             state = ReconciliationStateDAO.for_partner(self.partner_id)
             touched = sorted(self.touched_customers)
@@ -329,12 +325,12 @@ class PushBillingCommand:
                             reason="not eligible", flush=False)
             return
         if item.state == SKIPPED:
-            _transition(item, Ev.BECAME_ELIGIBLE, run_id, f"eligible for agreement {target.agreement_cw_id}",
-                        reason=None, agreement_cw_id=target.agreement_cw_id, flush=False)
-        elif item.agreement_cw_id != target.agreement_cw_id:
+            _transition(item, Ev.BECAME_ELIGIBLE, run_id, f"eligible for agreement {target.agreement_remote_id}",
+                        reason=None, agreement_remote_id=target.agreement_remote_id, flush=False)
+        elif item.agreement_remote_id != target.agreement_remote_id:
             OutboxDAO.set_state(item, PENDING, "retarget", by_run=run_id,
-                                detail=f"agreement {item.agreement_cw_id} → {target.agreement_cw_id}",
-                                agreement_cw_id=target.agreement_cw_id, flush=False)
+                                detail=f"agreement {item.agreement_remote_id} → {target.agreement_remote_id}",
+                                agreement_remote_id=target.agreement_remote_id, flush=False)
 
     # -- recovery of rows left in sending --------------------------------------------------------
 
@@ -375,23 +371,23 @@ class PushBillingCommand:
         if item is None or item.state not in (MOVING, REMOVING):
             return None
         target = OutboxDAO.eligible(self.partner_id, [item.transaction_id]).get(item.transaction_id)
-        target_cw = target.agreement_cw_id if target is not None else None
-        wanted = target_cw is not None and target_cw != item.agreement_cw_id
+        target_cw = target.agreement_remote_id if target is not None else None
+        wanted = target_cw is not None and target_cw != item.agreement_remote_id
         if item.state == REMOVING:
             self.result.counts["recovered"] += 1
         elif not wanted:
             _transition(item, Ev.MOVE_CANCELLED, self.result.run_id,
                         f"move cancelled: {'no longer eligible' if target is None else 'mapped to this agreement again'}"
-                        f"; stays on agreement {item.agreement_cw_id}")
+                        f"; stays on agreement {item.agreement_remote_id}")
             self.result.counts["move_cancelled"] += 1
             self.touched_customers.add(item.customer_id)
             return None
         else:
             _transition(item, Ev.REMOVE_ATTEMPT, self.result.run_id,
-                        f"removing {item.record_kind} {item.cw_record_id} from agreement {item.agreement_cw_id}",
+                        f"removing {item.record_kind} {item.remote_record_id} from agreement {item.agreement_remote_id}",
                         sending_since=clock.now(), run_id=self.result.run_id)
         return {"item_id": item.id, "transaction_id": item.transaction_id, "kind": item.record_kind,
-                "agreement": item.agreement_cw_id, "record_id": item.cw_record_id, "reference": item.reference,
+                "agreement": item.agreement_remote_id, "record_id": item.remote_record_id, "reference": item.reference,
                 "target": target_cw, "wanted": wanted}
 
     def _remove(self, snap: dict) -> Outcome:
@@ -406,13 +402,13 @@ class PushBillingCommand:
             if record_id is None:
                 return Outcome(PENDING)
             if not snap["wanted"]:
-                return Outcome(PUSHED, cw_id=record_id)
+                return Outcome(PUSHED, remote_id=record_id)
             self.result.writes += 1
             if snap["kind"] == "addition":
                 self.client.delete_addition(snap["agreement"], record_id)
             else:
                 self.client.delete_adjustment(snap["agreement"], record_id)
-            return Outcome(PENDING, cw_id=record_id)
+            return Outcome(PENDING, remote_id=record_id)
         except (_Conflict, _NotOurs) as err:
             return Outcome(FAILED, code=err.code, message=str(err))
         except CWNotFound:
@@ -461,15 +457,15 @@ class PushBillingCommand:
         item = OutboxDAO.get(snap["item_id"], lock=True)
         run_id, old = self.result.run_id, snap["agreement"]
         if outcome.state == PENDING:
-            target = snap["target"] or item.agreement_cw_id
-            done = f"ours ({outcome.cw_id}) removed" if outcome.cw_id else "ours already gone"
+            target = snap["target"] or item.agreement_remote_id
+            done = f"ours ({outcome.remote_id}) removed" if outcome.remote_id else "ours already gone"
             _transition(item, Ev.REMOVED, run_id, f"{done} from agreement {old}; to push to agreement {target}",
-                        agreement_cw_id=target, cw_record_id=None, pushed_at=None, sending_since=None, reason=None,
+                        agreement_remote_id=target, remote_record_id=None, pushed_at=None, sending_since=None, reason=None,
                         last_error_code=None, last_error_message=None)
             self.result.counts["removed"] += 1
         elif outcome.state == PUSHED:
-            _transition(item, Ev.MOVE_CANCELLED, run_id, f"move no longer wanted; ours ({outcome.cw_id}) stays on "
-                        f"agreement {old}", cw_record_id=outcome.cw_id, sending_since=None)
+            _transition(item, Ev.MOVE_CANCELLED, run_id, f"move no longer wanted; ours ({outcome.remote_id}) stays on "
+                        f"agreement {old}", remote_record_id=outcome.remote_id, sending_since=None)
             self.result.counts["move_cancelled"] += 1
             self.touched_customers.add(item.customer_id)
         else:
@@ -502,7 +498,7 @@ class PushBillingCommand:
         catalog = CatalogSync(self.partner_id, self.client, self._create_once, retry_refused=False).ensure_pending()
         self.result.catalog_calls = self.client.call_count - before
         self.result.writes = writes  # the catalog's own creates are counted in catalog_calls
-        return catalog, _refusals(self.partner_id, [pid for pid, cw_id in catalog.items() if cw_id is None])
+        return catalog, _refusals(self.partner_id, [pid for pid, remote_id in catalog.items() if remote_id is None])
 
     def _batches(self, state: str):
         """The ids of the partner's rows in ``state``, read ``CHUNK`` at a time, yielded ``batch_size`` at a time."""
@@ -544,7 +540,7 @@ class PushBillingCommand:
         catalog_id = catalog.get(product.id)
         if catalog_id is None and item.record_kind == "addition":
             return self._block(item, product, refusals.get(product.id))
-        _transition(item, Ev.ATTEMPT, self.result.run_id, agreement_cw_id=target.agreement_cw_id,
+        _transition(item, Ev.ATTEMPT, self.result.run_id, agreement_remote_id=target.agreement_remote_id,
                     attempts=item.attempts + 1, sending_since=clock.now(), run_id=self.result.run_id, reason=None,
                     flush=False)
         return _payload_snapshot(item, tx, product, catalog_id)
@@ -565,7 +561,7 @@ class PushBillingCommand:
         """Count chosen transactions no longer eligible (no row, skipped, or pushed by an earlier run)."""
         if self.only_transactions is None:
             return
-        from plugin.daos.control import outbox_states
+        from msphub_psa.daos.control import outbox_states
 
         states = outbox_states(sorted(self.only_transactions))
         gone = [t for t in self.only_transactions if states.get(t, (SKIPPED, None))[0] == SKIPPED
@@ -619,7 +615,7 @@ class PushBillingCommand:
         """Record one row's outcome: the one place where a row's outcome is recorded (inside ``_settle_all``)."""
         run_id = self.result.run_id
         if outcome.state == PUSHED:
-            _transition(item, Ev.SUCCEEDED, run_id, f"ConnectWise id {outcome.cw_id}", cw_record_id=outcome.cw_id,
+            _transition(item, Ev.SUCCEEDED, run_id, f"ConnectWise id {outcome.remote_id}", remote_record_id=outcome.remote_id,
                         pushed_at=clock.now(), sending_since=None, last_error_code=None, last_error_message=None,
                         flush=False)
             self.touched_customers.add(item.customer_id)
@@ -653,7 +649,7 @@ class PushBillingCommand:
             return Outcome(SENDING if track.uncertain else PENDING, message=str(err), stop=err)
         except CWError as err:
             return Outcome(FAILED, code=err.code or type(err).__name__, message=_message(err))
-        return Outcome(PUSHED, cw_id=record.id)
+        return Outcome(PUSHED, remote_id=record.id)
 
     def _create_once(self, create: Callable[[], Any], find: Callable[[], Any], uncertain: bool = False) -> Any:
         """Create a record exactly once: bounded retries with backoff; look up whenever an outcome is unknown.
@@ -719,7 +715,7 @@ class PushBillingCommand:
             raise _Conflict(f"Several ConnectWise records carry {snap['reference']}: ids "
                             f"{', '.join(map(str, decision.cw_ids))}; none was changed. Remove the extra ones "
                             "in ConnectWise, then retry.")
-        return next((r for r in found if r.id == decision.cw_id), None)
+        return next((r for r in found if r.id == decision.remote_id), None)
 
     def _progress(self, total: int | None = None, final: bool = False) -> None:
         """Publish done / total / failures so far on the run row and in the job's meta (throttled).
@@ -749,7 +745,7 @@ def _new_row(partner_id: int, target, run_id: int | None) -> dict:
             "subscription_id": target.subscription_id, "customer_id": target.customer_id,
             "reference": billing.reference(target.transaction_id),
             "record_kind": "adjustment" if target.kind == "credit" else "addition",
-            "state": PENDING, "agreement_cw_id": target.agreement_cw_id, "attempts": 0,
+            "state": PENDING, "agreement_remote_id": target.agreement_remote_id, "attempts": 0,
             "run_id": run_id, "created_at": now, "updated_at": now}
 
 
@@ -772,7 +768,7 @@ def _follow_needed(row, target) -> bool:
     """True when a pending/skipped row (id, transaction, state, agreement) must move for ``target``."""
     if target is None:
         return row.state == PENDING
-    return row.state == SKIPPED or row.agreement_cw_id != target.agreement_cw_id
+    return row.state == SKIPPED or row.agreement_remote_id != target.agreement_remote_id
 
 
 @transaction
@@ -805,14 +801,14 @@ def _snapshots(item_ids: list[int]) -> list[dict]:
     for item in rows:
         tx, product = data[item.transaction_id]
         row = catalog.get(product.id)
-        snapshots.append(_payload_snapshot(item, tx, product, row.cw_id if row else None))
+        snapshots.append(_payload_snapshot(item, tx, product, row.remote_id if row else None))
     return snapshots
 
 
 def _payload_snapshot(item, tx, product, catalog_id: int | None) -> dict:
     """Plain values for the call (no ORM objects cross the HTTP call)."""
     snap = {"item_id": item.id, "state": item.state, "transaction_id": tx.id, "kind": item.record_kind,
-            "agreement": item.agreement_cw_id, "reference": item.reference, "payload": None, "payload_error": None}
+            "agreement": item.agreement_remote_id, "reference": item.reference, "payload": None, "payload_error": None}
     try:
         snap["payload"] = build_payload(tx, product, catalog_id)
     except PayloadError as err:

@@ -11,19 +11,20 @@ from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
 
-from plugin import clock, permissions
-from plugin.commands.access import partner_of, require_active_integration, require_permission
-from plugin.commands.base import Actor, BaseCommand, audit, transaction
-from plugin.commands.exceptions import ConflictError, InvalidInputError, NotFoundError
-from plugin.daos.base import session
-from plugin.daos.directory import CwCompanyDAO, ReconciliationStateDAO
-from plugin.daos.hub import PartnerDAO
-from plugin.daos.mapping import CustomerMappingDAO, ReconciliationCustomerDAO, SubscriptionMappingDAO
-from plugin.daos.outbox import SyncFiguresDAO
-from plugin.daos.revenue import RevenueTotalsDAO
-from plugin.commands.sync import pending_and_failed
-from plugin.domain import names
-from plugin.models.psa import CustomerMapping, CwCompany
+from msphub_psa import clock, permissions
+from msphub_psa.commands.access import partner_of, require_active_integration, require_permission
+from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
+from msphub_psa.commands.exceptions import ConflictError, InvalidInputError, NotFoundError
+from msphub_psa.daos.base import session
+from msphub_psa.daos.directory import PsaCompanyDAO, ReconciliationStateDAO
+from msphub_psa.daos.hub import PartnerDAO
+from msphub_psa.daos.mapping import CustomerMappingDAO, ReconciliationCustomerDAO, SubscriptionMappingDAO
+from msphub_psa.daos.outbox import SyncFiguresDAO
+from msphub_psa.daos.revenue import RevenueTotalsDAO
+from msphub_psa.commands.sync import pending_and_failed
+from msphub_psa.domain import names
+from msphub_psa.models.directory import PsaCompany
+from msphub_psa.models.reconciliation import CustomerMapping
 
 PERIODS = {"this_month": "This month", "last_3_months": "Last 3 months", "all": "All time"}
 MANUAL_METHODS = ("manual", "suggestion")
@@ -193,10 +194,10 @@ class CompanyListCommand(BaseCommand):
         self.partner_id = scope(self.actor, self.partner_id)
         self.offset, self.limit = _page(self.page, self.page_size)
 
-    def run(self) -> tuple[list[CwCompany], int]:
+    def run(self) -> tuple[list[PsaCompany], int]:
         """The companies of the page and the total."""
         self.validate()
-        return CwCompanyDAO.page(self.partner_id, self.search, self.offset, self.limit, self.include_mapped)
+        return PsaCompanyDAO.page(self.partner_id, self.search, self.offset, self.limit, self.include_mapped)
 
 
 _INDEXES: dict[tuple, names.CompanyIndex] = {}
@@ -204,7 +205,7 @@ _INDEXES: dict[tuple, names.CompanyIndex] = {}
 
 def company_index(partner_id: int) -> names.CompanyIndex:
     """The name index of the partner's cached companies, rebuilt when the cache changed."""
-    rows = CwCompanyDAO.match_rows(partner_id)
+    rows = PsaCompanyDAO.match_rows(partner_id)
     key = (partner_id, hash(tuple(rows)))
     if key not in _INDEXES:
         for old in [k for k in _INDEXES if k[0] == partner_id]:
@@ -240,18 +241,18 @@ class SuggestionsCommand(BaseCommand):
         return result
 
 
-def _company_label(company: CwCompany) -> str:
+def _company_label(company: PsaCompany) -> str:
     """A company as messages name it."""
-    return f"{company.name} (ConnectWise #{company.cw_id})"
+    return f"{company.name} (ConnectWise #{company.remote_id})"
 
 
 class MapCustomerCommand(BaseCommand):
     """Map one customer to one cached ConnectWise company (manual or an accepted suggestion)."""
 
     def __init__(self, actor: Actor, customer_id: int, company_id: int | None = None,
-                 cw_company_id: int | None = None, method: str = "manual", score: int | None = None,
+                 remote_company_id: int | None = None, method: str = "manual", score: int | None = None,
                  partner_id: int | None = None):
-        self.actor, self.customer_id, self.company_id, self.cw_company_id = actor, customer_id, company_id, cw_company_id
+        self.actor, self.customer_id, self.company_id, self.remote_company_id = actor, customer_id, company_id, remote_company_id
         self.method, self.score, self.partner_id = method, score, partner_id
 
     def validate(self) -> None:
@@ -272,21 +273,21 @@ class MapCustomerCommand(BaseCommand):
             raise InvalidInputError(f"{_company_label(self.company)} is deleted in ConnectWise and cannot be mapped.")
         self._check_free()
 
-    def _find_company(self) -> CwCompany:
+    def _find_company(self) -> PsaCompany:
         """The cached company by local id or ConnectWise id.
 
         :raises NotFoundError: with a hint to refresh when a ConnectWise id is not cached.
         """
         if self.company_id is not None:
-            company = CwCompanyDAO.in_partner(self.partner_id, self.company_id)
+            company = PsaCompanyDAO.in_partner(self.partner_id, self.company_id)
             if company is None:
                 raise NotFoundError(f"Company {self.company_id} not found.")
             return company
-        if self.cw_company_id is None:
+        if self.remote_company_id is None:
             raise InvalidInputError("Choose a ConnectWise company.", {"company_id": ["Required."]})
-        company = CwCompanyDAO.by_cw_id(self.partner_id, self.cw_company_id)
+        company = PsaCompanyDAO.by_cw_id(self.partner_id, self.remote_company_id)
         if company is None:
-            raise NotFoundError(f"ConnectWise company #{self.cw_company_id} is not in the local directory. "
+            raise NotFoundError(f"ConnectWise company #{self.remote_company_id} is not in the local directory. "
                                 "Refresh the ConnectWise directory, then try again.")
         return company
 
@@ -314,9 +315,9 @@ class MapCustomerCommand(BaseCommand):
             self._check_free()
             raise ConflictError("This customer or company was mapped by someone else; reload.") from exc
         audit(self.actor, "customer.map", "customer", self.customer.id, partner_id=self.partner_id,
-              company_id=self.company.id, cw_company_id=self.company.cw_id, company=self.company.name,
+              company_id=self.company.id, remote_company_id=self.company.remote_id, company=self.company.name,
               method=self.method, score=self.score)
-        from plugin.commands.subscriptions import auto_associate  # noqa: PLC0415 - it imports this module
+        from msphub_psa.commands.subscriptions import auto_associate  # noqa: PLC0415 - it imports this module
 
         self.auto = auto_associate(self.actor, self.partner_id, [self.customer.id])
         return mapping
@@ -349,7 +350,7 @@ class UnmapCustomerCommand(BaseCommand):
         ended = SubscriptionMappingDAO.end_for_customer(self.customer.id, self.actor.username)
         RevenueTotalsDAO.recompute_customers(state, [self.customer.id])
         audit(self.actor, "customer.unmap", "customer", self.customer.id, partner_id=self.partner_id,
-              company_id=company.id, cw_company_id=company.cw_id, company=company.name,
+              company_id=company.id, remote_company_id=company.remote_id, company=company.name,
               mapping_id=self.mapping.id, subscription_mappings_ended=ended)
         return ended
 
@@ -381,7 +382,7 @@ class ExactMatchesPreviewCommand(BaseCommand):
 def exact_preview(partner_id: int) -> ExactPreview:
     """Exact matches over every customer and cached company (BILLING.md "Names and matching")."""
     customers = ReconciliationCustomerDAO.match_rows(partner_id)
-    companies = CwCompanyDAO.match_rows(partner_id)
+    companies = PsaCompanyDAO.match_rows(partner_id)
     mapped_customers, mapped_companies = CustomerMappingDAO.mapped_ids(partner_id)
     found = names.exact_matches(customers, companies, mapped_customers, mapped_companies)
     customer_names, company_rows = dict(customers), {row[0]: row for row in companies}
@@ -421,7 +422,7 @@ class MapExactMatchesCommand(BaseCommand):
         except IntegrityError as exc:
             raise ConflictError("Mappings changed while mapping exact matches; reload and try again.") from exc
         if pairs:
-            from plugin.commands.subscriptions import auto_associate  # noqa: PLC0415 - it imports this module
+            from msphub_psa.commands.subscriptions import auto_associate  # noqa: PLC0415 - it imports this module
 
             auto_associate(self.actor, self.partner_id, [p[0] for p in pairs])
         return pairs

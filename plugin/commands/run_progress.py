@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-from flask import current_app
 
-from plugin.daos.base import session
-from plugin.daos.runs import SyncRunHistoryDAO
+from msphub_psa.settings import settings
+from msphub_psa.daos.base import session
+from msphub_psa.daos.runs import SyncRunHistoryDAO
 
 DONE_OUTCOMES = ("pushed", "failed", "skipped", "blocked")
 """Run counts that mean a row is dealt with in this run (``recovered`` rows are counted again as pushed/failed)."""
@@ -24,7 +24,7 @@ class RunProgress:
 
     def __init__(self) -> None:
         self.total: int | None = None
-        self.interval = float(current_app.config.get("PSA_PUSH_PROGRESS_SECONDS", 1.0))
+        self.interval = settings().push_progress_seconds
         self._last = float("-inf")
 
     def publish(self, run_id: int | None, counts: Counter, total: int | None = None, final: bool = False) -> None:
@@ -40,6 +40,6 @@ class RunProgress:
         SyncRunHistoryDAO.set_progress(run_id, done, self.total, values["failed"])
         if total is not None:
             session().commit()
-        from plugin.jobs import publish_job_progress
+        from msphub_psa.jobs import publish_job_progress
 
         publish_job_progress(values)

@@ -1,8 +1,8 @@
 """The sync schedule: a tick (every minute) finds the partners whose slot is due and starts their run.
 
-The tick (job ``plugin.jobs.schedule_tick``, enqueued every minute by ``flask psa scheduler``)
+The tick (job ``msphub_psa.jobs.schedule_tick``, enqueued every minute by ``flask psa scheduler``)
 looks only at partners whose feature is on and whose integration is active, computes each one's
-due slot (``plugin.domain.schedule``), **claims** it by compare-and-set on the partner's settings
+due slot (``msphub_psa.domain.schedule``), **claims** it by compare-and-set on the partner's settings
 row (a slot is claimed once, whatever the number of schedulers and workers), and enqueues
 ``scheduled_sync(partner_id, slot)`` under a job id made of the partner and the slot.
 
@@ -14,17 +14,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from plugin import clock
-from plugin.commands.access import require_active_integration
-from plugin.commands.base import audit, transaction
-from plugin.commands.exceptions import CommandError, UnavailableError
-from plugin.commands.sync_settings import default_time, schedule_of
-from plugin.daos.base import session
-from plugin.daos.control import SyncSettingsDAO
-from plugin.domain import schedule as sched
+from msphub_psa.settings import settings
+from msphub_psa import clock
+from msphub_psa.commands.access import require_active_integration
+from msphub_psa.commands.base import audit, transaction
+from msphub_psa.commands.exceptions import CommandError, UnavailableError
+from msphub_psa.commands.sync_settings import default_time, schedule_of
+from msphub_psa.daos.base import session
+from msphub_psa.daos.control import SyncSettingsDAO
+from msphub_psa.domain import schedule as sched
 
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 def catch_up_window() -> dt.timedelta:
     """How late a slot may still fire (``PSA_SCHEDULE_CATCH_UP_MINUTES``, default 360)."""
-    return dt.timedelta(minutes=float(current_app.config.get("PSA_SCHEDULE_CATCH_UP_MINUTES", 360)))
+    return dt.timedelta(minutes=settings().schedule_catch_up_minutes)
 
 
 class ScheduleTickCommand:
@@ -43,7 +43,7 @@ class ScheduleTickCommand:
 
     def run(self) -> list[tuple[int, dt.datetime]]:
         """(partner id, slot) of every run this tick started."""
-        from plugin.jobs import enqueue_scheduled
+        from msphub_psa.jobs import enqueue_scheduled
 
         started = []
         for partner_id, slot in self._due():
@@ -100,10 +100,10 @@ class ScheduledSyncCommand:
 
     def run(self) -> dict:
         """Nothing (and nothing written) when the feature or the integration is off."""
-        from plugin.commands.directory import system_actor
-        from plugin.commands.preview import PreparePreviewCommand
-        from plugin.commands.push import PushBillingCommand
-        from plugin.commands.sync_settings import approval_required
+        from msphub_psa.commands.directory import system_actor
+        from msphub_psa.commands.preview import PreparePreviewCommand
+        from msphub_psa.commands.push import PushBillingCommand
+        from msphub_psa.commands.sync_settings import approval_required
 
         reason = _stopped(self.partner_id)
         if reason:

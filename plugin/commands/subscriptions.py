@@ -12,21 +12,22 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 
-from plugin.commands.base import Actor, BaseCommand, audit, transaction
-from plugin.commands.exceptions import ConflictError, InvalidInputError, NotFoundError
-from plugin.commands.reconciliation import partner_today, scope
-from plugin.daos.base import session
-from plugin.daos.directory import CwAgreementDAO, ReconciliationStateDAO
-from plugin.daos.hub import PartnerDAO
-from plugin.daos.mapping import (
+from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
+from msphub_psa.commands.exceptions import ConflictError, InvalidInputError, NotFoundError
+from msphub_psa.commands.reconciliation import partner_today, scope
+from msphub_psa.daos.base import session
+from msphub_psa.daos.directory import PsaAgreementDAO, ReconciliationStateDAO
+from msphub_psa.daos.hub import PartnerDAO
+from msphub_psa.daos.mapping import (
     CustomerMappingDAO, ReconciliationCustomerDAO, SubscriptionMappingDAO, SubscriptionMappingHistoryDAO,
     SubscriptionRowsDAO, subscription_sync_status, transaction_push_states,
 )
-from plugin.daos.outbox import REMOVING, SENDING, OutboxDAO
-from plugin.daos.revenue import RevenueTotalsDAO
-from plugin.domain import billing, periods
-from plugin.domain.errors import EmptyFromDateRangeError, FromDateOutOfRangeError
-from plugin.models.psa import CustomerMapping, CwAgreement, SubscriptionMapping
+from msphub_psa.daos.outbox import REMOVING, SENDING, OutboxDAO
+from msphub_psa.daos.revenue import RevenueTotalsDAO
+from msphub_psa.domain import billing, periods
+from msphub_psa.domain.errors import EmptyFromDateRangeError, FromDateOutOfRangeError
+from msphub_psa.models.directory import PsaAgreement
+from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
 
 MODES = ("all", "custom")
 MAX_SELECTION = 500
@@ -35,7 +36,7 @@ MAX_SELECTION = 500
 # --- conversions to the pure domain ----------------------------------------------------------
 
 
-def domain_agreement(agreement: CwAgreement) -> periods.Agreement:
+def domain_agreement(agreement: PsaAgreement) -> periods.Agreement:
     """A cached agreement as eligibility sees it (ConnectWise exposes no agreement currency)."""
     return periods.Agreement(
         id=agreement.id, company_id=agreement.company_id, cancelled=bool(agreement.cancelled),
@@ -51,12 +52,12 @@ def domain_subscription(subscription, frequency: str, company_id: int | None, cu
                                 frequency=frequency, currency=currency, mapped_agreement_id=mapped_agreement_id)
 
 
-def agreement_bound(agreement: CwAgreement) -> dt.date | None:
+def agreement_bound(agreement: PsaAgreement) -> dt.date | None:
     """The agreement's side of the From Date's lower bound: billing start, else start."""
     return agreement.bill_start_date or agreement.start_date
 
 
-def allowed_range(agreement: CwAgreement, subscriptions: list, today: dt.date) -> periods.DateRange:
+def allowed_range(agreement: PsaAgreement, subscriptions: list, today: dt.date) -> periods.DateRange:
     """Allowed From Dates for all these subscriptions on this agreement (the latest lower bound).
 
     :raises InvalidInputError: when no date is possible yet (a bound after today).
@@ -69,7 +70,7 @@ def allowed_range(agreement: CwAgreement, subscriptions: list, today: dt.date) -
     return periods.DateRange(max(r.lower for r in ranges), today)
 
 
-def resolve_from_date(mode: str, custom: dt.date | None, agreement: CwAgreement, subscription,
+def resolve_from_date(mode: str, custom: dt.date | None, agreement: PsaAgreement, subscription,
                       allowed: periods.DateRange, today: dt.date) -> dt.date:
     """The From Date of one subscription: its own "all history" bound, or the validated custom date.
 
@@ -92,13 +93,13 @@ def resolve_from_date(mode: str, custom: dt.date | None, agreement: CwAgreement,
 
 
 def check_agreement(partner_id: int, agreement_id: int, company_id: int, subscription, frequency: str,
-                    currency: str, today: dt.date) -> tuple[CwAgreement, periods.Eligibility]:
+                    currency: str, today: dt.date) -> tuple[PsaAgreement, periods.Eligibility]:
     """The agreement, if it belongs to the customer's company and can take billing now.
 
     :raises NotFoundError: another partner's or company's agreement (or unknown).
     :raises InvalidInputError: deleted, cancelled, expired, inactive, ended or not started.
     """
-    agreement = CwAgreementDAO.in_partner(partner_id, agreement_id)
+    agreement = PsaAgreementDAO.in_partner(partner_id, agreement_id)
     if agreement is None or agreement.company_id != company_id:
         raise NotFoundError(f"Agreement {agreement_id} not found for this customer's ConnectWise company.")
     if agreement.deleted:
@@ -165,7 +166,7 @@ class CustomerSubscriptionsCommand(BaseCommand):
         today, currency = partner_today(self.partner_id), PartnerDAO.find_by_id(self.partner_id).currency
         found = SubscriptionRowsDAO.for_customer(self.customer.id)
         status = subscription_sync_status(self.partner_id, [row[0].id for row in found])
-        agreements = [domain_agreement(a) for a in CwAgreementDAO.live_for_companies(
+        agreements = [domain_agreement(a) for a in PsaAgreementDAO.live_for_companies(
             self.partner_id, [self.mapping.company_id])] if any(row[2] is None for row in found) else []
         result = CustomerSubscriptions(self.customer, self.mapping, currency, today)
         for subscription, frequency, mapping, agreement in found:
@@ -194,7 +195,7 @@ class AgreementOptionsCommand(BaseCommand):
         self.validate()
         today, currency = partner_today(self.partner_id), PartnerDAO.find_by_id(self.partner_id).currency
         options = []
-        for agreement in CwAgreementDAO.live_for_companies(self.partner_id, [self.mapping.company_id]):
+        for agreement in PsaAgreementDAO.live_for_companies(self.partner_id, [self.mapping.company_id]):
             probe = {f: periods.Subscription(0, agreement.company_id, today, f, currency)
                      for f in periods.Frequency}
             checks = {f: periods.agreement_eligibility(domain_agreement(agreement), s, today) for f, s in probe.items()}
@@ -276,7 +277,7 @@ class MapSubscriptionsCommand(BaseCommand):
             raise ConflictError("A selected subscription was mapped by someone else meanwhile; reload.") from exc
         for mapping in created:
             audit(self.actor, "subscription.map", "subscription", mapping.subscription_id, partner_id=self.partner_id,
-                  customer_id=self.customer.id, agreement_id=self.agreement.id, cw_agreement_id=self.agreement.cw_id,
+                  customer_id=self.customer.id, agreement_id=self.agreement.id, cw_agreement_id=self.agreement.remote_id,
                   agreement=self.agreement.name, from_date_mode=self.mode, from_date=mapping.from_date.isoformat(),
                   mapping_id=mapping.id, warnings=self.warnings or None)
         recompute_revenue(self.partner_id, [self.customer.id])
@@ -292,7 +293,7 @@ class RemapPlan:
 
     subscription: object
     current: SubscriptionMapping
-    agreement: CwAgreement
+    agreement: PsaAgreement
     from_date: dt.date
     allowed: periods.DateRange
     preview: billing.RemapPreview
@@ -339,8 +340,8 @@ class RemapPreviewCommand(BaseCommand):
         transactions = [billing.TransactionState(*row[:8]) for row in rows]
         current = self.current.agreement
         preview = billing.remap_preview(
-            transactions, billing.MappingTarget(current.cw_id, self.current.from_date, current.name),
-            billing.MappingTarget(self.agreement.cw_id, self.from_date, self.agreement.name))
+            transactions, billing.MappingTarget(current.remote_id, self.current.from_date, current.name),
+            billing.MappingTarget(self.agreement.remote_id, self.from_date, self.agreement.name))
         pushed = sum(1 for tx in transactions if tx.held)
         candidates = set(preview.move_candidates)
         move_from = sorted({row[8] or f"ConnectWise agreement #{row[6]}" for row in rows if row[0] in candidates})
@@ -394,7 +395,7 @@ class RemapSubscriptionCommand(BaseCommand):
         audit(self.actor, "subscription.remap", "subscription", old.subscription_id, partner_id=partner_id,
               mapping_id=new.id, previous_mapping_id=old.id, previous_agreement_id=old.agreement_id,
               previous_from_date=old.from_date.isoformat(), agreement_id=plan.agreement.id,
-              cw_agreement_id=plan.agreement.cw_id, agreement=plan.agreement.name,
+              cw_agreement_id=plan.agreement.remote_id, agreement=plan.agreement.name,
               from_date_mode=new.from_date_mode, from_date=new.from_date.isoformat(),
               to_new=len(plan.preview.to_new), to_skip=len(plan.preview.to_skip), move_candidates=len(candidates),
               move_pushed=self.move_pushed, moves_requested=requested, moves_cancelled=cancelled,
@@ -402,7 +403,7 @@ class RemapSubscriptionCommand(BaseCommand):
         recompute_revenue(partner_id, [old.customer_id])
         return new, plan
 
-    def _apply_move_choice(self, subscription_id: int, moving: set[int], agreement: CwAgreement,
+    def _apply_move_choice(self, subscription_id: int, moving: set[int], agreement: PsaAgreement,
                            mapping_id: int) -> tuple[int, int]:
         """Rows chosen to move → ``moving``; a move asked earlier (or refused) and not chosen now → ``pushed``.
 
@@ -416,16 +417,16 @@ class RemapSubscriptionCommand(BaseCommand):
         requested = cancelled = 0
         actor = self.actor.username
         for item in rows:
-            if not billing.in_connectwise(item.state, item.cw_record_id):
+            if not billing.in_connectwise(item.state, item.remote_record_id):
                 continue
             if item.transaction_id in moving and item.state != billing.OutboxState.MOVING:
                 _move_event(item, billing.OutboxEvent.MOVE_REQUESTED, actor,
-                            f"move from agreement {item.agreement_cw_id} to {agreement.cw_id} ({agreement.name}), "
+                            f"move from agreement {item.agreement_remote_id} to {agreement.remote_id} ({agreement.name}), "
                             f"mapping {mapping_id}", last_error_code=None, last_error_message=None, reason=None)
                 requested += 1
             elif item.transaction_id not in moving and item.state != billing.OutboxState.PUSHED:
                 _move_event(item, billing.OutboxEvent.MOVE_CANCELLED, actor,
-                            f"not moved by the change to mapping {mapping_id}: stays on agreement {item.agreement_cw_id}",
+                            f"not moved by the change to mapping {mapping_id}: stays on agreement {item.agreement_remote_id}",
                             last_error_code=None, last_error_message=None, reason=None)
                 cancelled += 1
         return requested, cancelled
@@ -465,7 +466,7 @@ def auto_associate(actor: Actor, partner_id: int, customer_ids: list[int] | None
         return result
     today, currency = partner_today(partner_id), PartnerDAO.find_by_id(partner_id).currency
     by_company: dict[int, list[periods.Agreement]] = {}
-    for agreement in CwAgreementDAO.live_for_companies(partner_id, sorted({row[2] for row in rows})):
+    for agreement in PsaAgreementDAO.live_for_companies(partner_id, sorted({row[2] for row in rows})):
         by_company.setdefault(agreement.company_id, []).append(domain_agreement(agreement))
     for subscription, frequency, company_id in rows:
         decision = periods.auto_association(domain_subscription(subscription, frequency, company_id, currency),

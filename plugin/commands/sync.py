@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from plugin import permissions
-from plugin.commands.access import partner_of, require_active_integration, require_permission
-from plugin.commands.base import Actor, BaseCommand, audit, transaction
-from plugin.commands.exceptions import InvalidInputError, NotFoundError
-from plugin.daos.base import session
-from plugin.daos.outbox import FAILED, CatalogSyncDAO, OutboxDAO, SyncFiguresDAO, SyncLeaseDAO, SyncRunDAO
-from plugin.domain import billing
+from msphub_psa import permissions
+from msphub_psa.commands.access import partner_of, require_active_integration, require_permission
+from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
+from msphub_psa.commands.exceptions import InvalidInputError, NotFoundError
+from msphub_psa.daos.base import session
+from msphub_psa.daos.outbox import FAILED, CatalogSyncDAO, OutboxDAO, SyncFiguresDAO, SyncLeaseDAO, SyncRunDAO
+from msphub_psa.domain import billing
 
 
 def sync_scope(actor: Actor, partner_id: int | None, write: bool = False) -> int:
@@ -26,12 +26,12 @@ def sync_scope(actor: Actor, partner_id: int | None, write: bool = False) -> int
 
 def run_json(run) -> dict:
     """A run record (no secrets: ids, times, counts, calls; progress and alert state, issue 9)."""
-    from plugin.commands.sync_runs import run_extras
+    from msphub_psa.commands.sync_runs import run_extras
 
     return {"id": run.id, "status": run.status, "requested_by": run.requested_by,
             "started_at": run.started_at.isoformat() if run.started_at else None,
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-            "counts": run.counts or {}, "cw_calls": run.cw_calls, "writes": run.writes, "lookups": run.lookups,
+            "counts": run.counts or {}, "psa_calls": run.psa_calls, "writes": run.writes, "lookups": run.lookups,
             "catalog_calls": run.catalog_calls, "error": run.error, **run_extras(run)}
 
 
@@ -39,7 +39,7 @@ def item_json(item) -> dict:
     """An outbox row."""
     return {"id": item.id, "transaction_id": item.transaction_id, "reference": item.reference,
             "subscription_id": item.subscription_id, "kind": item.record_kind, "state": item.state,
-            "agreement_cw_id": item.agreement_cw_id, "cw_record_id": item.cw_record_id, "attempts": item.attempts,
+            "agreement_remote_id": item.agreement_remote_id, "remote_record_id": item.remote_record_id, "attempts": item.attempts,
             "reason": item.reason, "error_code": item.last_error_code, "error_message": item.last_error_message,
             "run_id": item.run_id}
 
@@ -54,7 +54,7 @@ class SyncStatus:
     runs: list = field(default_factory=list)
     failed: list = field(default_factory=list)
     refused_products: list = field(default_factory=list)
-    live: dict = field(default_factory=dict)  # issue 9: progress, queued, alert (plugin.commands.sync_runs)
+    live: dict = field(default_factory=dict)  # issue 9: progress, queued, alert (msphub_psa.commands.sync_runs)
     control: dict = field(default_factory=dict)  # sync control (issue 9): awaiting_approval, approval, schedule
 
     def as_dict(self) -> dict:
@@ -81,7 +81,7 @@ class SyncStatusCommand(BaseCommand):
                    "period_end": tx.period_end.isoformat()} for item, tx in OutboxDAO.failed_page(self.partner_id)]
         refused = [{"product_id": r.product_id, "identifier": r.identifier, "code": r.error_code,
                     "message": r.error_message} for r in CatalogSyncDAO.refused(self.partner_id)]
-        from plugin.commands.sync_runs import live_state
+        from msphub_psa.commands.sync_runs import live_state
 
         status = SyncStatus(self.partner_id, OutboxDAO.state_counts(self.partner_id),
                             SyncLeaseDAO.is_held(self.partner_id),
@@ -93,8 +93,8 @@ class SyncStatusCommand(BaseCommand):
 
 def control_status(partner_id: int) -> dict:
     """Sync control's part of the status (issue 9): the preview awaiting approval, approval, next run."""
-    from plugin.commands.preview import awaiting_json
-    from plugin.commands.sync_settings import effective_settings
+    from msphub_psa.commands.preview import awaiting_json
+    from msphub_psa.commands.sync_settings import effective_settings
 
     settings = effective_settings(partner_id).as_dict()
     return {"awaiting_approval": awaiting_json(partner_id), "approval_required": settings["approval_required"],
@@ -120,7 +120,7 @@ class RunPushCommand(BaseCommand):
     @transaction
     def _enqueue(self) -> dict:
         """Enqueue the job and audit it."""
-        from plugin.jobs import enqueue_push
+        from msphub_psa.jobs import enqueue_push
 
         self.validate()
         job, created = enqueue_push(self.partner_id, self.actor.username)
@@ -131,14 +131,14 @@ class RunPushCommand(BaseCommand):
     @transaction
     def _needs_approval(self) -> bool:
         """Checks, then whether the partner's pushes must be approved first (sync control, issue 9)."""
-        from plugin.commands.sync_settings import approval_required
+        from msphub_psa.commands.sync_settings import approval_required
 
         self.validate()
         return approval_required(self.partner_id)
 
     def _prepare(self) -> dict:
         """Sync now with approval required: a preview awaiting approval, nothing pushed."""
-        from plugin.commands.preview import PreparePreviewCommand, awaiting_json
+        from msphub_psa.commands.preview import PreparePreviewCommand, awaiting_json
 
         preview_id = PreparePreviewCommand(self.actor, self.partner_id).run()
         awaiting = awaiting_json(self.partner_id)
@@ -147,7 +147,7 @@ class RunPushCommand(BaseCommand):
 
     def run_inline(self) -> dict:
         """Run the push in this process (the CLI's ``--inline``), after the same checks; audited."""
-        from plugin.commands.push import PushBillingCommand
+        from msphub_psa.commands.push import PushBillingCommand
 
         if self._needs_approval():
             return self._prepare()
@@ -188,7 +188,7 @@ class RetryFailedCommand(BaseCommand):
         rows = [r for r in OutboxDAO.items(self.partner_id, (FAILED,))
                 if self.item_ids is None or r.id in set(self.item_ids)]
         for item in rows:
-            event = billing.retry_event(item.cw_record_id)  # a refused move is asked again: it is still in ConnectWise
+            event = billing.retry_event(item.remote_record_id)  # a refused move is asked again: it is still in ConnectWise
             new = billing.transition(item.state, event)
             OutboxDAO.set_state(item, new.value, event.value, by_run=None, actor=self.actor.username,
                                 detail="Retry failed", reason=None)
@@ -252,8 +252,8 @@ class CatalogSyncCommand(BaseCommand):
 
     def run(self) -> dict:
         """Adopt or create the catalog items (or, dry, say what would happen); audit a real sync."""
-        from plugin.commands.catalog import CatalogSync
-        from plugin.commands.push import PushBillingCommand
+        from msphub_psa.commands.catalog import CatalogSync
+        from msphub_psa.commands.push import PushBillingCommand
 
         self.validate()
         ids = sorted(OutboxDAO.eligible(self.partner_id))
@@ -261,7 +261,7 @@ class CatalogSyncCommand(BaseCommand):
         push.client = push._client()
         sync = CatalogSync(self.partner_id, push.client, push._create_once, dry_run=self.dry_run)
         sync.ensure(ids)
-        plan = {**sync.plan.as_dict(), "cw_calls": push.client.call_count, "dry_run": self.dry_run}
+        plan = {**sync.plan.as_dict(), "psa_calls": push.client.call_count, "dry_run": self.dry_run}
         if not self.dry_run:
             _audit_catalog(self.actor, self.partner_id, plan)
         return plan

@@ -7,12 +7,12 @@ never acknowledges). Starting a push and retrying failed rows are ``RunPushComma
 """
 from __future__ import annotations
 
-from plugin import clock
-from plugin.commands.base import Actor, BaseCommand, audit, transaction
-from plugin.commands.exceptions import ConflictError, NotFoundError
-from plugin.daos.base import session
-from plugin.daos.outbox import SyncRunDAO
-from plugin.daos.runs import ALERT_STATUSES, FailedRow, SyncRunHistoryDAO
+from msphub_psa import clock
+from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
+from msphub_psa.commands.exceptions import ConflictError, NotFoundError
+from msphub_psa.daos.base import session
+from msphub_psa.daos.outbox import SyncRunDAO
+from msphub_psa.daos.runs import ALERT_STATUSES, FailedRow, SyncRunHistoryDAO
 
 
 def _iso(value) -> str | None:
@@ -47,7 +47,7 @@ def alert_json(run, unacknowledged: int) -> dict:
 
 def live_state(partner_id: int) -> dict:
     """``progress`` of the running run (or null), ``queued`` (a push waits for a worker), ``alert`` (or null)."""
-    from plugin.jobs import push_waiting
+    from msphub_psa.jobs import push_waiting
 
     running = SyncRunHistoryDAO.running(partner_id)
     alert, count = SyncRunHistoryDAO.open_alerts(partner_id)
@@ -68,7 +68,7 @@ def failed_row_json(row: FailedRow) -> dict:
 
 def _scope(actor: Actor, partner_id: int | None, write: bool = False) -> int:
     """Tenant, active integration and role on the SYNC resource."""
-    from plugin.commands.sync import sync_scope
+    from msphub_psa.commands.sync import sync_scope
 
     return sync_scope(actor, partner_id, write)
 
@@ -93,7 +93,7 @@ class SyncProgressCommand(BaseCommand):
 
     def run(self) -> dict:
         """The live state and the latest run."""
-        from plugin.commands.sync import run_json
+        from msphub_psa.commands.sync import run_json
 
         self.validate()
         latest = SyncRunDAO.recent(self.partner_id, 1)
@@ -114,7 +114,7 @@ class SyncRunsCommand(BaseCommand):
 
     def run(self) -> dict:
         """``{total, page, page_size, result: [run]}``."""
-        from plugin.commands.sync import run_json
+        from msphub_psa.commands.sync import run_json
 
         self.validate()
         runs, total = SyncRunHistoryDAO.page(self.partner_id, self.page, self.page_size)
@@ -137,7 +137,7 @@ class SyncRunFailuresCommand(BaseCommand):
 
     def run(self) -> dict:
         """``{run, total, page, page_size, result: [failed row]}``."""
-        from plugin.commands.sync import run_json
+        from msphub_psa.commands.sync import run_json
 
         self.validate()
         rows, total = SyncRunHistoryDAO.failed_rows(self.found.id, self.page, self.page_size)
@@ -166,7 +166,7 @@ class AcknowledgeRunAlertCommand(BaseCommand):
     @transaction
     def run(self) -> dict:
         """Acknowledge (idempotent: an acknowledged run stays as it was) and audit; the run and the ids cleared."""
-        from plugin.commands.sync import run_json
+        from msphub_psa.commands.sync import run_json
 
         self.validate()
         ids = SyncRunHistoryDAO.acknowledge(self.partner_id, self.found.id, self.actor.username)

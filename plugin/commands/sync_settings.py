@@ -16,17 +16,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from flask import current_app
 
-from plugin import clock
-from plugin.commands.base import Actor, BaseCommand, audit, transaction
-from plugin.commands.exceptions import InvalidInputError
-from plugin.commands.sync import sync_scope
-from plugin.daos.base import session
-from plugin.daos.control import PreviewRowsDAO, SyncSettingsDAO
-from plugin.daos.hub import PartnerDAO
-from plugin.domain import schedule as sched
-from plugin.domain.errors import DomainError
+from msphub_psa.settings import settings
+from msphub_psa import clock
+from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
+from msphub_psa.commands.exceptions import InvalidInputError
+from msphub_psa.commands.sync import sync_scope
+from msphub_psa.daos.base import session
+from msphub_psa.daos.control import PreviewRowsDAO, SyncSettingsDAO
+from msphub_psa.daos.hub import PartnerDAO
+from msphub_psa.domain import schedule as sched
+from msphub_psa.domain.errors import DomainError
 
 
 APPROVAL_MODES = ("default", "always", "never")
@@ -36,12 +36,12 @@ MAX_LIMIT_WITHOUT_CAP = 100_000
 
 def operator_cap() -> int:
     """The operator's requests-per-minute cap (0: none)."""
-    return max(int(current_app.config.get("PSA_CW_REQUESTS_PER_MINUTE", 0) or 0), 0)
+    return settings().cw_requests_per_minute
 
 
 def default_time() -> str:
     """The default schedule time (``PSA_SCHEDULE_DEFAULT_TIME``, 06:00)."""
-    return str(current_app.config.get("PSA_SCHEDULE_DEFAULT_TIME", sched.DEFAULT_TIME))
+    return settings().schedule_default_time
 
 
 @dataclass

@@ -5,8 +5,8 @@ from collections.abc import Iterator
 
 from sqlalchemy import Row, Select, func, select
 
-from plugin.daos.base import BaseDAO, session
-from plugin.models.psa import AuditEvent
+from msphub_psa.daos.base import BaseDAO, session
+from msphub_psa.models.tenancy import AuditEvent
 
 
 EXPORT_COLUMNS = ("id", "at", "username", "partner_id", "distributor_id", "action", "object_type", "object_id",

@@ -5,7 +5,7 @@ from typing import Iterable
 
 from sqlalchemy import func, insert, select, text
 
-from plugin.daos.base import session
+from msphub_psa.daos.base import session
 
 CHUNK = 5000
 

@@ -1,6 +1,6 @@
 """Queries of billing sync control: settings and schedule slots, preview rows, prepared previews.
 
-Preview rows use the outbox's own eligibility (``plugin.daos.outbox``: the same joins and
+Preview rows use the outbox's own eligibility (``msphub_psa.daos.outbox``: the same joins and
 conditions as ``OutboxDAO.eligible``), minus the rows a run does not push (``failed`` waits for
 Retry failed, ``sending`` is looked up first), so a preview and the push cannot disagree.
 """
@@ -11,14 +11,15 @@ from typing import NamedTuple
 
 from sqlalchemy import and_, func, select, update
 
-from plugin.daos.base import session
-from plugin.daos.bulk import insert_rows
-from plugin.daos.outbox import FAILED, PUSHED, SENDING, _eligible_where, _mapped_join, _not_pushed
-from plugin.models.hub import BillingTransaction as Tx
-from plugin.models.hub import Customer, Partner, Product, Subscription
-from plugin.models.psa import (
-    CwAgreement, CwCompany, Integration, PartnerFeature, SyncItem, SyncPreview, SyncPreviewItem, SyncSettings,
-)
+from msphub_psa.daos.base import session
+from msphub_psa.daos.bulk import insert_rows
+from msphub_psa.daos.outbox import FAILED, PUSHED, SENDING, _eligible_where, _mapped_join, _not_pushed
+from msphub_psa.models.hub import BillingTransaction as Tx
+from msphub_psa.models.hub import Customer, Partner, Product, Subscription
+from msphub_psa.models.directory import PsaAgreement, PsaCompany
+from msphub_psa.models.integration import Integration
+from msphub_psa.models.sync import SyncItem, SyncPreview, SyncPreviewItem, SyncSettings
+from msphub_psa.models.tenancy import PartnerFeature
 
 AWAITING = "awaiting_approval"
 
@@ -40,14 +41,14 @@ class PreviewRow(NamedTuple):
     product_code: str
     product_title: str
     agreement_id: int
-    agreement_cw_id: int
+    agreement_remote_id: int
     agreement_name: str
     company_name: str | None
 
 
 _ROW_COLUMNS = (Tx.id, Tx.kind, Tx.period_start, Tx.period_end, Tx.quantity, Tx.unit_price, Tx.unit_cost, Tx.amount,
-                Tx.customer_id, Customer.name, Product.id, Product.product_id, Product.title, CwAgreement.id,
-                CwAgreement.cw_id, CwAgreement.name, CwCompany.name)
+                Tx.customer_id, Customer.name, Product.id, Product.product_id, Product.title, PsaAgreement.id,
+                PsaAgreement.remote_id, PsaAgreement.name, PsaCompany.name)
 
 
 def _waiting_elsewhere():
@@ -59,7 +60,7 @@ def _with_names(query):
     """Join product, customer and the agreement's company for display."""
     return (query.join(Product, Product.id == Subscription.product_id)
             .join(Customer, Customer.id == Tx.customer_id)
-            .outerjoin(CwCompany, CwCompany.id == CwAgreement.company_id))
+            .outerjoin(PsaCompany, PsaCompany.id == PsaAgreement.company_id))
 
 
 class PreviewRowsDAO:
@@ -78,7 +79,7 @@ class PreviewRowsDAO:
         query = (select(*_ROW_COLUMNS).select_from(SyncPreviewItem)
                  .join(Tx, Tx.id == SyncPreviewItem.transaction_id)
                  .join(Subscription, Subscription.id == Tx.subscription_id)
-                 .join(CwAgreement, CwAgreement.id == SyncPreviewItem.agreement_id))
+                 .join(PsaAgreement, PsaAgreement.id == SyncPreviewItem.agreement_id))
         query = _with_names(query).where(SyncPreviewItem.preview_id == preview_id)
         if selected_only:
             query = query.where(SyncPreviewItem.selected.is_(True))
@@ -90,7 +91,7 @@ class PreviewRowsDAO:
         where = (SyncItem.partner_id == partner_id, SyncItem.state == SENDING)
         count = session().scalar(select(func.count()).select_from(SyncItem).where(*where))
         rows = session().execute(select(SyncItem.id, SyncItem.transaction_id, SyncItem.reference,
-                                        SyncItem.record_kind, SyncItem.agreement_cw_id)
+                                        SyncItem.record_kind, SyncItem.agreement_remote_id)
                                  .where(*where).order_by(SyncItem.transaction_id).limit(limit)).all()
         return count, [tuple(r) for r in rows]
 
@@ -105,8 +106,8 @@ class PreviewRowsDAO:
         """Those of ``ids`` that are cached agreements of the partner."""
         if not ids:
             return set()
-        return set(session().scalars(select(CwAgreement.id).where(CwAgreement.partner_id == partner_id,
-                                                                  CwAgreement.id.in_(ids))))
+        return set(session().scalars(select(PsaAgreement.id).where(PsaAgreement.partner_id == partner_id,
+                                                                  PsaAgreement.id.in_(ids))))
 
 
 class SyncSettingsDAO:

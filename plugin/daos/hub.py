@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import LargeBinary, and_, cast, false, func, not_, or_, select, true
 
-from plugin.daos.base import BaseDAO, session
-from plugin.models.hub import (
+from msphub_psa.daos.base import BaseDAO, session
+from msphub_psa.models.hub import (
     BillingTransaction, Customer, Distributor, Partner, Product, Subscription,
 )
 
@@ -42,7 +42,7 @@ class CustomerDAO(BaseDAO[Customer]):
     @staticmethod
     def names_of_pilot() -> list[str]:
         """Customer names of the first partner whose feature is on (the demo's pilot), by id."""
-        from plugin.models.psa import PartnerFeature
+        from msphub_psa.models.tenancy import PartnerFeature
 
         pilot = select(PartnerFeature.partner_id).where(PartnerFeature.enabled.is_(True)).order_by(
             PartnerFeature.partner_id).limit(1).scalar_subquery()

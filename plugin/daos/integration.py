@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from plugin.daos.base import BaseDAO, session
-from plugin.models.psa import Integration
+from msphub_psa.daos.base import BaseDAO, session
+from msphub_psa.models.integration import Integration
 
 
 class IntegrationDAO(BaseDAO[Integration]):

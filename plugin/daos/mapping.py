@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from sqlalchemy import and_, case, exists, func, or_, select, update
 
-from plugin import clock
-from plugin.daos.base import BaseDAO, session
-from plugin.daos.directory import like_pattern
-from plugin.models.hub import BillingTransaction, Customer, Product, Subscription
-from plugin.models.psa import CustomerMapping, CwAgreement, CwCompany, SubscriptionMapping
+from msphub_psa import clock
+from msphub_psa.daos.base import BaseDAO, session
+from msphub_psa.daos.directory import like_pattern
+from msphub_psa.models.hub import BillingTransaction, Customer, Product, Subscription
+from msphub_psa.models.directory import PsaAgreement, PsaCompany
+from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
 
 
 def _active_customer_mapping():
@@ -64,9 +65,9 @@ class CustomerMappingDAO(BaseDAO[CustomerMapping]):
         where = [CustomerMapping.partner_id == partner_id, CustomerMapping.ended_at.is_(None)]
         if search:
             pattern = like_pattern(search)
-            where.append(or_(_customer_search(search), func.lower(CwCompany.name).like(pattern, escape="\\")))
-        base = select(CustomerMapping, Customer, CwCompany).join(Customer, Customer.id == CustomerMapping.customer_id) \
-            .join(CwCompany, CwCompany.id == CustomerMapping.company_id).where(*where)
+            where.append(or_(_customer_search(search), func.lower(PsaCompany.name).like(pattern, escape="\\")))
+        base = select(CustomerMapping, Customer, PsaCompany).join(Customer, Customer.id == CustomerMapping.customer_id) \
+            .join(PsaCompany, PsaCompany.id == CustomerMapping.company_id).where(*where)
         total = session().scalar(select(func.count()).select_from(base.subquery()))
         rows = session().execute(base.order_by(func.lower(Customer.name), Customer.name, Customer.id).offset(offset).limit(limit)).all()
         return [tuple(row) for row in rows], total or 0
@@ -171,7 +172,7 @@ def subscription_sync_status(partner_id: int, subscription_ids: list[int]) -> di
     """
     if not subscription_ids:
         return {}
-    from plugin.daos.outbox import subscription_sync_status as outbox_status
+    from msphub_psa.daos.outbox import subscription_sync_status as outbox_status
 
     mapped = set(session().scalars(select(SubscriptionMapping.subscription_id).where(
         SubscriptionMapping.partner_id == partner_id, SubscriptionMapping.subscription_id.in_(subscription_ids),
@@ -191,15 +192,15 @@ def transaction_push_states(subscription_id: int) -> list[tuple]:
 
     A transaction without an outbox row yet is ``pending`` (not pushed).
     """
-    from plugin.models.psa import SyncItem
+    from msphub_psa.models.sync import SyncItem
 
     rows = session().execute(select(BillingTransaction.id, BillingTransaction.period_start,
                                     BillingTransaction.period_end, BillingTransaction.kind, BillingTransaction.amount,
-                                    func.coalesce(SyncItem.state, "pending"), SyncItem.agreement_cw_id,
-                                    SyncItem.cw_record_id, CwAgreement.name)
+                                    func.coalesce(SyncItem.state, "pending"), SyncItem.agreement_remote_id,
+                                    SyncItem.remote_record_id, PsaAgreement.name)
                              .outerjoin(SyncItem, SyncItem.transaction_id == BillingTransaction.id)
-                             .outerjoin(CwAgreement, and_(CwAgreement.partner_id == SyncItem.partner_id,
-                                                          CwAgreement.cw_id == SyncItem.agreement_cw_id))
+                             .outerjoin(PsaAgreement, and_(PsaAgreement.partner_id == SyncItem.partner_id,
+                                                          PsaAgreement.remote_id == SyncItem.agreement_remote_id))
                              .where(BillingTransaction.subscription_id == subscription_id)
                              .order_by(BillingTransaction.period_start, BillingTransaction.id)).all()
     return [tuple(row) for row in rows]
@@ -211,11 +212,11 @@ class SubscriptionRowsDAO:
     @staticmethod
     def for_customer(customer_id: int) -> list[tuple]:
         """(subscription, billing frequency, active mapping or None, its agreement or None) by name (one query)."""
-        query = (select(Subscription, Product.billing_frequency, SubscriptionMapping, CwAgreement)
+        query = (select(Subscription, Product.billing_frequency, SubscriptionMapping, PsaAgreement)
                  .join(Product, Product.id == Subscription.product_id)
                  .outerjoin(SubscriptionMapping, and_(SubscriptionMapping.subscription_id == Subscription.id,
                                                       SubscriptionMapping.ended_at.is_(None)))
-                 .outerjoin(CwAgreement, CwAgreement.id == SubscriptionMapping.agreement_id)
+                 .outerjoin(PsaAgreement, PsaAgreement.id == SubscriptionMapping.agreement_id)
                  .where(Subscription.customer_id == customer_id)
                  .order_by(func.lower(Subscription.name), Subscription.id))
         return [tuple(row) for row in session().execute(query).all()]

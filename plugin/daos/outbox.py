@@ -13,15 +13,15 @@ from decimal import Decimal
 
 from sqlalchemy import and_, func, or_, select, update
 
-from plugin import clock
-from plugin.daos.base import session
-from plugin.daos.bulk import CHUNK, insert_rows
-from plugin.domain.billing import net_amount, signed_amount
-from plugin.models.hub import BillingTransaction as Tx
-from plugin.models.hub import Product, Subscription
-from plugin.models.psa import (
-    CatalogSync, CustomerMapping, CwAgreement, SubscriptionMapping, SyncItem, SyncLease, SyncRun, SyncTransition,
-)
+from msphub_psa import clock
+from msphub_psa.daos.base import session
+from msphub_psa.daos.bulk import CHUNK, insert_rows
+from msphub_psa.domain.billing import net_amount, signed_amount
+from msphub_psa.models.hub import BillingTransaction as Tx
+from msphub_psa.models.hub import Product, Subscription
+from msphub_psa.models.directory import PsaAgreement
+from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
+from msphub_psa.models.sync import CatalogSync, SyncItem, SyncLease, SyncRun, SyncTransition
 
 PUSHED, PENDING, SENDING, FAILED, SKIPPED = "pushed", "pending", "sending", "failed", "skipped"
 MOVING, REMOVING = "moving", "removing"
@@ -35,7 +35,7 @@ class Target:
     customer_id: int
     subscription_id: int
     kind: str
-    agreement_cw_id: int
+    agreement_remote_id: int
 
 
 def _mapped_join(query):
@@ -46,12 +46,12 @@ def _mapped_join(query):
             .join(SubscriptionMapping, and_(SubscriptionMapping.subscription_id == Tx.subscription_id,
                                             SubscriptionMapping.ended_at.is_(None),
                                             SubscriptionMapping.active.is_(True)))
-            .join(CwAgreement, CwAgreement.id == SubscriptionMapping.agreement_id))
+            .join(PsaAgreement, PsaAgreement.id == SubscriptionMapping.agreement_id))
 
 
 def _targets():
     """Transactions with their mappings and the columns of a ``Target``."""
-    return _mapped_join(select(Tx.id, Tx.customer_id, Tx.subscription_id, Tx.kind, CwAgreement.cw_id).select_from(Tx))
+    return _mapped_join(select(Tx.id, Tx.customer_id, Tx.subscription_id, Tx.kind, PsaAgreement.remote_id).select_from(Tx))
 
 
 def _eligible_where():
@@ -123,9 +123,9 @@ class OutboxDAO:
 
     @staticmethod
     def follow_page(partner_id: int, states: tuple[str, ...], after: int, limit: int) -> list:
-        """A chunk of (id, transaction_id, state, agreement_cw_id) of rows in these states, ids above ``after``."""
+        """A chunk of (id, transaction_id, state, agreement_remote_id) of rows in these states, ids above ``after``."""
         return list(session().execute(
-            select(SyncItem.id, SyncItem.transaction_id, SyncItem.state, SyncItem.agreement_cw_id)
+            select(SyncItem.id, SyncItem.transaction_id, SyncItem.state, SyncItem.agreement_remote_id)
             .where(SyncItem.partner_id == partner_id, SyncItem.state.in_(states), SyncItem.id > after)
             .order_by(SyncItem.id).limit(limit)))
 

@@ -16,10 +16,10 @@ from decimal import Decimal
 from sqlalchemy import Date, and_, case, cast, delete, exists, func, select, update
 from sqlalchemy.sql import Select
 
-from plugin.daos.base import session
-from plugin.daos.bulk import insert_rows
-from plugin.models.hub import BillingTransaction as Tx
-from plugin.models.psa import CustomerMapping, ReconciliationState, RevenueMonth, SubscriptionMapping
+from msphub_psa.daos.base import session
+from msphub_psa.daos.bulk import insert_rows
+from msphub_psa.models.hub import BillingTransaction as Tx
+from msphub_psa.models.reconciliation import CustomerMapping, ReconciliationState, RevenueMonth, SubscriptionMapping
 
 
 def _month_of(column):
@@ -40,7 +40,7 @@ def _not_pushed(query: Select) -> Select:
     The billing push calls :meth:`RevenueTotalsDAO.recompute_customers` for the customers whose
     rows it marked pushed, at the end of each run.
     """
-    from plugin.models.psa import SyncItem
+    from msphub_psa.models.sync import SyncItem
 
     pushed = select(SyncItem.id).where(SyncItem.transaction_id == Tx.id, SyncItem.state == "pushed").exists()
     return query.where(~pushed)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, select
 
-from plugin.daos.base import BaseDAO, session
-from plugin.models.psa import CwListEntry, CwListRefresh, ProductDefaultRule, ProductRule
+from msphub_psa.daos.base import BaseDAO, session
+from msphub_psa.models.directory import PsaListEntry, PsaListRefresh
+from msphub_psa.models.rules import ProductDefaultRule, ProductRule
 
 
 class ProductRuleDAO(BaseDAO[ProductRule]):
@@ -60,36 +61,36 @@ class DefaultRuleDAO(BaseDAO[ProductDefaultRule]):
         return session().scalar(select(ProductDefaultRule).where(ProductDefaultRule.partner_id == partner_id))
 
 
-class CwListDAO(BaseDAO[CwListEntry]):
+class CwListDAO(BaseDAO[PsaListEntry]):
     """The cached ConnectWise categories, subcategories and product types of a partner."""
 
-    model_cls = CwListEntry
+    model_cls = PsaListEntry
 
     @staticmethod
-    def for_partner(partner_id: int) -> list[CwListEntry]:
+    def for_partner(partner_id: int) -> list[PsaListEntry]:
         """Every cached entry of the partner, by kind and name."""
-        query = select(CwListEntry).where(CwListEntry.partner_id == partner_id)
-        return list(session().scalars(query.order_by(CwListEntry.kind, CwListEntry.name, CwListEntry.cw_id)))
+        query = select(PsaListEntry).where(PsaListEntry.partner_id == partner_id)
+        return list(session().scalars(query.order_by(PsaListEntry.kind, PsaListEntry.name, PsaListEntry.remote_id)))
 
     @staticmethod
     def replace(partner_id: int, entries: list[dict]) -> None:
         """Replace the partner's cached lists with ``entries`` (dicts of the columns)."""
-        session().execute(delete(CwListEntry).where(CwListEntry.partner_id == partner_id))
-        session().add_all(CwListEntry(partner_id=partner_id, **entry) for entry in entries)
+        session().execute(delete(PsaListEntry).where(PsaListEntry.partner_id == partner_id))
+        session().add_all(PsaListEntry(partner_id=partner_id, **entry) for entry in entries)
         session().flush()
 
 
-class CwListRefreshDAO(BaseDAO[CwListRefresh]):
+class PsaListRefreshDAO(BaseDAO[PsaListRefresh]):
     """When the partner's lists were last refreshed."""
 
-    model_cls = CwListRefresh
+    model_cls = PsaListRefresh
 
     @staticmethod
-    def for_partner(partner_id: int) -> CwListRefresh | None:
+    def for_partner(partner_id: int) -> PsaListRefresh | None:
         """The refresh state, or None when never requested."""
-        return session().scalar(select(CwListRefresh).where(CwListRefresh.partner_id == partner_id))
+        return session().scalar(select(PsaListRefresh).where(PsaListRefresh.partner_id == partner_id))
 
     @classmethod
-    def get_or_create(cls, partner_id: int) -> CwListRefresh:
+    def get_or_create(cls, partner_id: int) -> PsaListRefresh:
         """The refresh state, created as ``never`` when missing."""
         return cls.for_partner(partner_id) or cls.create(partner_id=partner_id, status="never")

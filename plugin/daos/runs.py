@@ -12,11 +12,12 @@ from decimal import Decimal
 from flask_appbuilder.security.sqla.models import Role, User, assoc_user_role
 from sqlalchemy import func, select, update
 
-from plugin import clock
-from plugin.daos.base import session
-from plugin.models.hub import BillingTransaction as Tx
-from plugin.models.hub import Customer, Product, Subscription
-from plugin.models.psa import SyncItem, SyncLease, SyncRun, SyncTransition, UserTenant
+from msphub_psa import clock
+from msphub_psa.daos.base import session
+from msphub_psa.models.hub import BillingTransaction as Tx
+from msphub_psa.models.hub import Customer, Product, Subscription
+from msphub_psa.models.sync import SyncItem, SyncLease, SyncRun, SyncTransition
+from msphub_psa.models.tenancy import UserTenant
 
 ALERT_STATUSES = ("failed", "partial", "stopped")
 """Run outcomes that flag the card and the Reconciliation Center until acknowledged (and send the email)."""

@@ -63,12 +63,13 @@ DISTRIBUTOR = "Northwind Cloud Distribution"
 
 # username, role, tenant ("distributor" or partner index), password, first, last
 USERS = [
-    ("admin", "Admin", None, "admin-demo-2026", "Ada", "Admin"),
-    ("distributor", "Distributor Admin", "distributor", "distributor-demo-2026", "Dana", "Distributor"),
-    ("pilot.admin", "Partner Admin", 0, "pilot-admin-demo-2026", "Pat", "Pilot"),
-    ("pilot.viewer", "Partner Viewer", 0, "pilot-viewer-demo-2026", "Val", "Viewer"),
-    ("fabrikam.admin", "Partner Admin", 1, "fabrikam-admin-demo-2026", "Fabian", "Kraft"),
-    ("tailspin.admin", "Partner Admin", 2, "tailspin-admin-demo-2026", "Tara", "Spin"),
+    # username, role key (its name in the host: the PSA_ROLE_* settings), tenant, password, first, last name
+    ("admin", "admin", None, "admin-demo-2026", "Ada", "Admin"),
+    ("distributor", "distributor_admin", "distributor", "distributor-demo-2026", "Dana", "Distributor"),
+    ("pilot.admin", "partner_admin", 0, "pilot-admin-demo-2026", "Pat", "Pilot"),
+    ("pilot.viewer", "partner_viewer", 0, "pilot-viewer-demo-2026", "Val", "Viewer"),
+    ("fabrikam.admin", "partner_admin", 1, "fabrikam-admin-demo-2026", "Fabian", "Kraft"),
+    ("tailspin.admin", "partner_admin", 2, "tailspin-admin-demo-2026", "Tara", "Spin"),
 ]
 
 MARKUP = Decimal("1.20")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterator
 
-from plugin.demo import catalog
+from msphub_psa.demo import catalog
 
 CENT = Decimal("0.01")
 

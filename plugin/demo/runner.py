@@ -21,6 +21,9 @@ from redis import Redis
 from redis.exceptions import RedisError
 from werkzeug.serving import run_simple
 
+from msphub_psa.settings import EXTENSION
+from msphub_psa.settings import install as install_settings
+
 
 SANDBOX_PORT = 8765
 
@@ -99,20 +102,38 @@ def ensure_redis(url: str, instance: Path, procs: DemoProcesses) -> str:
     raise click.ClickException(f"The Redis started for the demo does not answer at {started}.")
 
 
-def prepare_database(app: Flask) -> None:
-    """Migrate, create roles and seed the demo data once."""
+def migrate(app: Flask) -> None:
+    """The stand-in host's migrations (Flask-Migrate: FAB's tables, the marketplace), then the plugin's own.
+
+    :raises click.ClickException: when the database is an old demo's (the plugin's revisions in the host's
+        version table): delete ``instance/`` and start again.
+    """
+    from alembic.util.exc import CommandError as AlembicError
     from flask_migrate import upgrade
 
-    from plugin.commands.demo import SeedDemoDataCommand, ensure_roles
-    from plugin.commands.exceptions import ConflictError
-    from plugin.demo.generate import DemoSize
+    from msphub_psa.daos import schema
+    from msphub_psa.logs import configure_logging
 
     with app.app_context():
-        upgrade(revision="heads")
-        from plugin.logs import configure_logging
-
+        try:
+            upgrade()
+        except AlembicError as exc:
+            raise click.ClickException(
+                f"This database was made by an older version of the demo ({exc}). Delete the instance/ folder "
+                "(its database and secrets) and run the demo again.") from exc
+        schema.upgrade()
         # Alembic's fileConfig just replaced the root logger's handlers: put ours back.
         configure_logging(app.config.get("PSA_LOG_FORMAT", "text"), app.config.get("PSA_LOG_LEVEL", "INFO"))
+
+
+def prepare_database(app: Flask) -> None:
+    """Migrate, create roles and seed the demo data once."""
+    from msphub_psa.commands.demo import SeedDemoDataCommand, ensure_roles
+    from msphub_psa.commands.exceptions import ConflictError
+    from msphub_psa.demo.generate import DemoSize
+
+    migrate(app)
+    with app.app_context():
         ensure_roles()
         try:
             summary = SeedDemoDataCommand(DemoSize()).run()
@@ -123,12 +144,15 @@ def prepare_database(app: Flask) -> None:
 
 def print_logins(url: str) -> None:
     """Print the URL, the demo logins and the sandbox credentials."""
-    from plugin.connectwise.sandbox import seed as cw
-    from plugin.demo.catalog import USERS
+    from msphub_psa.connectwise.sandbox import seed as cw
+    from msphub_psa.demo.catalog import USERS
+    from msphub_psa.permissions import role_names
+    from msphub_psa.settings import settings
 
     click.echo(f"\nMSP Hub demo: {url}/login/\n")
+    names = role_names(settings())
     for username, role, _tenant, password, _first, _last in USERS:
-        click.echo(f"  {role:<18} {username:<16} {password}")
+        click.echo(f"  {names[role]:<18} {username:<16} {password}")
     click.echo(f"\nConnectWise sandbox (activate the pilot partner's card with these):\n"
                f"  Client ID    {cw.DEMO_CLIENT_ID}\n  Company Name {cw.DEMO_COMPANY_ID}\n"
                f"  Public Key   {cw.DEMO_PUBLIC_KEY}\n  Private Key  {cw.DEMO_PRIVATE_KEY}\n"
@@ -145,8 +169,9 @@ def run_demo(app: Flask, host: str, port: int) -> None:
     try:
         prepare_database(app)
         redis_url = ensure_redis(app.config["REDIS_URL"], instance, procs)
-        app.config["REDIS_URL"] = redis_url
-        app.config["RQ_DASHBOARD_REDIS_URL"] = [redis_url]
+        app.config.update(REDIS_URL=redis_url, RQ_DASHBOARD_REDIS_URL=[redis_url])
+        install_settings(app)  # the web app's queues and limits on the Redis the demo runs
+        app.extensions[EXTENSION].pop("redis", None)
         env = {**os.environ, "PSA_ENV": app.config["PSA_ENV"], "REDIS_URL": redis_url,
                "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "FLASK_APP": "app"}
         procs.start([sys.executable, "-m", "flask", "psa", "worker"], env, "RQ worker (fast, sync queues)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from plugin.connectwise.sandbox import seed as cw_seed
+from msphub_psa.connectwise.sandbox import seed as cw_seed
 
 SUFFIX_VARIANTS = (" LLC", " Inc.", " Ltd")
 CW_ONLY = ("Globex Corporation", "Initech", "Umbrella Holdings", "Stark Industries", "Wayne Enterprises")

@@ -23,7 +23,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from plugin.domain.errors import IllegalTransitionError, PayloadError
+from msphub_psa.domain.errors import IllegalTransitionError, PayloadError
 
 REFERENCE_PREFIX = "MSPHUB-T"
 """Our records in ConnectWise carry ``MSPHUB-T<transaction id>``."""
@@ -329,7 +329,7 @@ def allowed_events(state: str) -> frozenset[OutboxEvent]:
     return frozenset(event for (source, event) in TRANSITIONS if source == OutboxState(state))
 
 
-def in_connectwise(state: str, cw_record_id: int | None) -> bool:
+def in_connectwise(state: str, remote_record_id: int | None) -> bool:
     """True when the row's record is in ConnectWise: pushed, waiting to move, or a refused move.
 
     A ``failed`` row keeps a ConnectWise id only when ConnectWise refused to remove it from
@@ -337,12 +337,12 @@ def in_connectwise(state: str, cw_record_id: int | None) -> bool:
     """
     state = OutboxState(state)
     return state in (OutboxState.PUSHED, OutboxState.MOVING, OutboxState.REMOVING) or (
-        state == OutboxState.FAILED and cw_record_id is not None)
+        state == OutboxState.FAILED and remote_record_id is not None)
 
 
-def retry_event(cw_record_id: int | None) -> OutboxEvent:
+def retry_event(remote_record_id: int | None) -> OutboxEvent:
     """What "Retry failed" does to a failed row: a refused move is asked again, a failed push goes back to pending."""
-    return OutboxEvent.MOVE_REQUESTED if cw_record_id is not None else OutboxEvent.RETRY
+    return OutboxEvent.MOVE_REQUESTED if remote_record_id is not None else OutboxEvent.RETRY
 
 
 # --- recovery of an uncertain row ------------------------------------------------------
@@ -364,7 +364,7 @@ class Recovery:
     cw_ids: tuple[int, ...] = ()
 
     @property
-    def cw_id(self) -> int | None:
+    def remote_id(self) -> int | None:
         """The id to adopt, for ADOPT only."""
         return self.cw_ids[0] if self.action == RecoveryAction.ADOPT else None
 
@@ -377,7 +377,7 @@ def recovery_decision(transaction_id: int, records: Iterable[tuple[int, str | No
     that also returned ``MSPHUB-T123`` for ``MSPHUB-T12`` is harmless. Nothing is
     ever deleted: a conflict is for a person to resolve.
     """
-    ids = tuple(sorted({cw_id for cw_id, text in records if parse_reference(text) == transaction_id}))
+    ids = tuple(sorted({remote_id for remote_id, text in records if parse_reference(text) == transaction_id}))
     if not ids:
         return Recovery(RecoveryAction.CREATE)
     if len(ids) == 1:

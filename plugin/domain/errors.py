@@ -1,6 +1,6 @@
 """Typed errors of the domain layer.
 
-Every error raised on purpose by ``plugin.domain`` derives from :class:`DomainError`,
+Every error raised on purpose by ``msphub_psa.domain`` derives from :class:`DomainError`,
 so a command can map the whole family to a ``CommandError`` (with its HTTP status)
 in one place. The messages are written for the partner: a page may show them as is.
 """

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from plugin.domain.errors import AlreadyMappedError, EmptyFromDateRangeError, FromDateOutOfRangeError
+from msphub_psa.domain.errors import AlreadyMappedError, EmptyFromDateRangeError, FromDateOutOfRangeError
 
 NO_ELIGIBLE_AGREEMENT = "no eligible agreement in ConnectWise"
 """Auto-association's reason when no agreement is eligible."""

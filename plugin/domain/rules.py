@@ -40,7 +40,7 @@ from itertools import compress, repeat
 from operator import attrgetter
 from typing import Any
 
-from plugin.domain.errors import RuleValidationError
+from msphub_psa.domain.errors import RuleValidationError
 
 FIELDS = ("publisher", "item_type", "product_id", "title", "billing_term", "billing_frequency")
 """The product fields a condition may test."""

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from plugin.domain.errors import DomainError
+from msphub_psa.domain.errors import DomainError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 """Weekday names in ``date.weekday()`` order."""

@@ -44,15 +44,15 @@ class MapCustomerSchema(Schema):
 
     customer_id = fields.Integer(required=True, strict=True)
     company_id = fields.Integer(strict=True, load_default=None, metadata={"description": "Cached company id"})
-    cw_company_id = fields.Integer(strict=True, load_default=None, metadata={"description": "ConnectWise company id"})
+    remote_company_id = fields.Integer(strict=True, load_default=None, metadata={"description": "ConnectWise company id"})
     method = fields.String(load_default="manual", validate=validate.OneOf(["manual", "suggestion"]))
     score = fields.Integer(load_default=None, validate=validate.Range(min=0, max=100))
 
     @validates_schema
     def one_company(self, data, **_):
-        """Exactly one of company_id and cw_company_id."""
-        if (data.get("company_id") is None) == (data.get("cw_company_id") is None):
-            raise ValidationError("Give company_id or cw_company_id (one of them).", "company_id")
+        """Exactly one of company_id and remote_company_id."""
+        if (data.get("company_id") is None) == (data.get("remote_company_id") is None):
+            raise ValidationError("Give company_id or remote_company_id (one of them).", "company_id")
 
 
 class MapExactSchema(Schema):
@@ -71,7 +71,7 @@ class CompanySchema(Schema):
     """A cached ConnectWise company."""
 
     id = fields.Integer()
-    cw_id = fields.Integer()
+    remote_id = fields.Integer()
     identifier = fields.String()
     name = fields.String()
     status = fields.String(allow_none=True)

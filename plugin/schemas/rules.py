@@ -116,7 +116,7 @@ def dump_default(row, count: int, new) -> dict:
 
 def dump_lists(lists, refresh) -> dict:
     """The cached ConnectWise lists and when they were refreshed."""
-    from plugin.domain.rules import PRODUCT_CLASSES
+    from msphub_psa.domain.rules import PRODUCT_CLASSES
 
     return {
         "categories": [{"id": e.id, "name": e.name} for e in lists.categories],
@@ -171,7 +171,7 @@ def dump_matching(page) -> dict:
 
 def rule_data(body: dict):
     """A loaded body as the commands' RuleData."""
-    from plugin.commands.rules.common import RuleData
+    from msphub_psa.commands.rules.common import RuleData
 
     return RuleData(conditions=body.get("conditions") or [], category=body.get("category", ""),
                     subcategory=body.get("subcategory", ""), type=body.get("type", ""),

@@ -40,7 +40,7 @@ class SyncRunSchema(Schema):
     finished_at = fields.String(allow_none=True)
     duration_seconds = fields.Float(allow_none=True)
     counts = fields.Dict(keys=fields.String(), values=fields.Integer())
-    cw_calls = fields.Integer()
+    psa_calls = fields.Integer()
     writes = fields.Integer()
     lookups = fields.Integer()
     catalog_calls = fields.Integer()

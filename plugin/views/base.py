@@ -6,8 +6,8 @@ from flask_appbuilder import ModelView, expose
 from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import inspect as sa_inspect
 
-from plugin import permissions
-from plugin.tenancy import TenantFilter, current_actor
+from msphub_psa import permissions
+from msphub_psa.tenancy import TenantFilter, current_actor
 
 
 def _tenant_column(model) -> str | None:

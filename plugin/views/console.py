@@ -3,16 +3,19 @@ from __future__ import annotations
 
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
-from plugin import permissions
-from plugin.models.hub import BillingTransaction, Customer, Distributor, Partner, Product, Subscription
-from plugin.models.psa import (
-    AuditEvent, CwListEntry, CwListRefresh, Integration, PartnerFeature, ProductDefaultRule, ProductRule, UserTenant,
-)
-from plugin.views.base import TenantModelView
+from msphub_psa import permissions
+from msphub_psa.models.hub import BillingTransaction, Customer, Distributor, Partner, Product, Subscription
+from msphub_psa.models.directory import PsaAgreement, PsaCompany, PsaListEntry, PsaListRefresh
+from msphub_psa.models.integration import Integration
+from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
+from msphub_psa.models.rules import ProductDefaultRule, ProductRule
+from msphub_psa.models.sync import SyncItem, SyncRun
+from msphub_psa.models.tenancy import AuditEvent, PartnerFeature, UserTenant
+from msphub_psa.views.base import TenantModelView
 
 
 class ReadOnlyMixin:
-    """No add, edit or delete: the marketplace data is MSP Hub's."""
+    """No add, edit or delete: read only (the marketplace data is the host's; caches and history are the jobs')."""
 
     base_permissions = [permissions.READ]
 
@@ -140,20 +143,20 @@ class ProductDefaultRuleView(TenantModelView):
     search_columns = ["partner", "category"]
 
 
-class CwListEntryView(TenantModelView):
+class PsaListEntryView(TenantModelView):
     """The cached ConnectWise categories, subcategories and product types."""
 
-    datamodel = SQLAInterface(CwListEntry)
+    datamodel = SQLAInterface(PsaListEntry)
     class_permission_name = permissions.RULES
     base_permissions = [permissions.READ]
-    list_columns = ["partner", "kind", "cw_id", "name", "category_cw_id", "inactive"]
+    list_columns = ["partner", "kind", "remote_id", "name", "category_remote_id", "inactive"]
     search_columns = ["partner", "kind", "name"]
 
 
-class CwListRefreshView(TenantModelView):
+class PsaListRefreshView(TenantModelView):
     """When each partner's ConnectWise lists were last refreshed."""
 
-    datamodel = SQLAInterface(CwListRefresh)
+    datamodel = SQLAInterface(PsaListRefresh)
     class_permission_name = permissions.RULES
     base_permissions = [permissions.READ]
     list_columns = ["partner", "status", "refreshed_at", "requested_at", "error"]
@@ -171,36 +174,34 @@ CONSOLE_VIEWS = [
     (CustomerView, "Customers", permissions.MENU_MARKETPLACE, "fa-users"),
     (SubscriptionView, "Subscriptions", permissions.MENU_MARKETPLACE, "fa-refresh"),
     (BillingTransactionView, "Billing Transactions", permissions.MENU_MARKETPLACE, "fa-money"),
-    # Configure Product Defaults (issue 5)
     (ProductRuleView, "Product Rules", "Console", "fa-tags"),
     (ProductDefaultRuleView, "Default Product Rules", "Console", "fa-tag"),
-    (CwListEntryView, "ConnectWise Lists", "Console", "fa-list"),
-    (CwListRefreshView, "ConnectWise List Refreshes", "Console", "fa-refresh"),
+    (PsaListEntryView, "ConnectWise Lists", "Console", "fa-list"),
+    (PsaListRefreshView, "ConnectWise List Refreshes", "Console", "fa-refresh"),
 ]
 
 
-# --- Reconciliation Center (issue 6): directory cache and mappings, read only --------------
-from plugin.models.psa import CustomerMapping, CwAgreement, CwCompany, SubscriptionMapping  # noqa: E402
+# --- Reconciliation Center: directory cache and mappings, read only --------------------------
 
 
-class CwCompanyView(ReadOnlyMixin, TenantModelView):
+class PsaCompanyView(ReadOnlyMixin, TenantModelView):
     """The cached ConnectWise companies (refreshed by the directory job)."""
 
-    datamodel = SQLAInterface(CwCompany)
+    datamodel = SQLAInterface(PsaCompany)
     class_permission_name = permissions.RECONCILIATION
-    list_columns = ["partner", "cw_id", "identifier", "name", "status", "deleted", "cw_last_updated", "cached_at"]
-    search_columns = ["partner", "cw_id", "identifier", "name", "deleted"]
+    list_columns = ["partner", "remote_id", "identifier", "name", "status", "deleted", "remote_updated_at", "cached_at"]
+    search_columns = ["partner", "remote_id", "identifier", "name", "deleted"]
     base_order = ("name", "asc")
 
 
-class CwAgreementView(ReadOnlyMixin, TenantModelView):
+class PsaAgreementView(ReadOnlyMixin, TenantModelView):
     """The cached ConnectWise agreements."""
 
-    datamodel = SQLAInterface(CwAgreement)
+    datamodel = SQLAInterface(PsaAgreement)
     class_permission_name = permissions.RECONCILIATION
-    list_columns = ["partner", "cw_id", "name", "company", "type_name", "billing_cycle", "start_date", "end_date",
+    list_columns = ["partner", "remote_id", "name", "company", "type_name", "billing_cycle", "start_date", "end_date",
                     "bill_start_date", "cancelled", "deleted"]
-    search_columns = ["partner", "cw_id", "name", "company", "billing_cycle", "cancelled", "deleted"]
+    search_columns = ["partner", "remote_id", "name", "company", "billing_cycle", "cancelled", "deleted"]
 
 
 class CustomerMappingView(ReadOnlyMixin, TenantModelView):
@@ -226,15 +227,14 @@ class SubscriptionMappingView(ReadOnlyMixin, TenantModelView):
 
 
 CONSOLE_VIEWS += [
-    (CwCompanyView, "ConnectWise Companies", "Console", "fa-building-o"),
-    (CwAgreementView, "ConnectWise Agreements", "Console", "fa-file-text-o"),
+    (PsaCompanyView, "ConnectWise Companies", "Console", "fa-building-o"),
+    (PsaAgreementView, "ConnectWise Agreements", "Console", "fa-file-text-o"),
     (CustomerMappingView, "Customer Mappings", "Console", "fa-link"),
     (SubscriptionMappingView, "Subscription Mappings", "Console", "fa-chain"),
 ]
 
 
-# --- Billing sync (issue 9): runs and outbox rows, read only, tenant-scoped ----------------------
-from plugin.models.psa import SyncItem, SyncRun  # noqa: E402
+# --- Billing sync: runs and outbox rows, read only, tenant-scoped -------------------------------
 
 
 class SyncRunView(ReadOnlyMixin, TenantModelView):
@@ -242,15 +242,15 @@ class SyncRunView(ReadOnlyMixin, TenantModelView):
 
     datamodel = SQLAInterface(SyncRun)
     class_permission_name = permissions.SYNC
-    list_columns = ["id", "partner", "status", "requested_by", "started_at", "finished_at", "counts", "cw_calls",
+    list_columns = ["id", "partner", "status", "requested_by", "started_at", "finished_at", "counts", "psa_calls",
                     "acknowledged_by"]
     show_columns = ["id", "partner", "status", "requested_by", "job_id", "started_at", "heartbeat_at", "finished_at",
-                    "counts", "cw_calls", "writes", "lookups", "catalog_calls", "progress_done", "progress_total",
+                    "counts", "psa_calls", "writes", "lookups", "catalog_calls", "progress_done", "progress_total",
                     "progress_failed", "error", "acknowledged_by", "acknowledged_at", "alert_sent_at"]
     search_columns = ["partner", "status", "requested_by", "started_at", "acknowledged_by"]
     base_order = ("id", "desc")
     list_title, show_title = "Sync Runs", "Sync Run"
-    label_columns = {"cw_calls": "ConnectWise Calls", "catalog_calls": "Catalog Calls", "counts": "Rows by Outcome",
+    label_columns = {"psa_calls": "ConnectWise Calls", "catalog_calls": "Catalog Calls", "counts": "Rows by Outcome",
                      "alert_sent_at": "Alert E-mail Sent At"}
 
 
@@ -259,15 +259,15 @@ class SyncItemView(ReadOnlyMixin, TenantModelView):
 
     datamodel = SQLAInterface(SyncItem)
     class_permission_name = permissions.SYNC
-    list_columns = ["id", "partner", "reference", "record_kind", "state", "agreement_cw_id", "cw_record_id",
+    list_columns = ["id", "partner", "reference", "record_kind", "state", "agreement_remote_id", "remote_record_id",
                     "attempts", "last_error_code", "run_id", "updated_at"]
     show_columns = ["id", "partner", "reference", "transaction_id", "subscription_id", "customer_id", "record_kind",
-                    "state", "reason", "agreement_cw_id", "cw_record_id", "attempts", "last_error_code",
+                    "state", "reason", "agreement_remote_id", "remote_record_id", "attempts", "last_error_code",
                     "last_error_message", "sending_since", "pushed_at", "run_id", "created_at", "updated_at"]
     search_columns = ["partner", "state", "reference", "record_kind", "last_error_code", "run_id", "transaction_id"]
     base_order = ("id", "desc")
     list_title, show_title = "Sync Outbox", "Outbox Row"
-    label_columns = {"agreement_cw_id": "Agreement (ConnectWise Id)", "cw_record_id": "ConnectWise Record Id",
+    label_columns = {"agreement_remote_id": "Agreement (ConnectWise Id)", "remote_record_id": "ConnectWise Record Id",
                      "run_id": "Run", "last_error_code": "Last Error Code", "last_error_message": "Last Error"}
 
 
@@ -275,3 +275,16 @@ CONSOLE_VIEWS += [
     (SyncRunView, permissions.MENU_SYNC_RUNS, "Console", "fa-play-circle"),
     (SyncItemView, permissions.MENU_SYNC_ITEMS, "Console", "fa-inbox"),
 ]
+
+
+MARKETPLACE_EDITABLE = (DistributorView, PartnerView, ProductView)
+
+
+def console_views(marketplace_writes: bool) -> list[tuple[type, str, str, str]]:
+    """(view, name, category, icon) of the console; the marketplace's views read only unless the host lets the
+    plugin write its marketplace relations (``PSA_CONSOLE_MARKETPLACE_WRITES``)."""
+    if marketplace_writes:
+        return list(CONSOLE_VIEWS)
+    return [(type(view.__name__, (ReadOnlyMixin, view), {"__doc__": view.__doc__})
+             if view in MARKETPLACE_EDITABLE else view, name, category, icon)
+            for view, name, category, icon in CONSOLE_VIEWS]

@@ -5,11 +5,11 @@ from flask import flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 
-from plugin import permissions
-from plugin.commands.feature import SetPartnerFeatureCommand
-from plugin.daos.feature import PartnerFeatureDAO
-from plugin.daos.hub import PartnerDAO
-from plugin.views.guards import require_actor
+from msphub_psa import permissions
+from msphub_psa.commands.feature import SetPartnerFeatureCommand
+from msphub_psa.daos.feature import PartnerFeatureDAO
+from msphub_psa.daos.hub import PartnerDAO
+from msphub_psa.views.guards import require_actor
 
 
 class PartnerFeaturesView(BaseView):

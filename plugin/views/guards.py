@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import abort
 
-from plugin.commands import access
-from plugin.commands.base import Actor
-from plugin.commands.exceptions import NotFoundError
-from plugin.tenancy import current_actor
+from msphub_psa.commands import access
+from msphub_psa.commands.base import Actor
+from msphub_psa.commands.exceptions import NotFoundError
+from msphub_psa.tenancy import current_actor
 
 
 def require_actor() -> Actor:

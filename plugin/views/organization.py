@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 
-from plugin import permissions
-from plugin.commands.integration_status import IntegrationStatusCommand
-from plugin.daos.feature import PartnerFeatureDAO
-from plugin.daos.hub import PartnerDAO
-from plugin.schemas.integration import HELP
-from plugin.views.guards import partner_scope
+from msphub_psa import permissions
+from msphub_psa.commands.integration_status import IntegrationStatusCommand
+from msphub_psa.daos.feature import PartnerFeatureDAO
+from msphub_psa.daos.hub import PartnerDAO
+from msphub_psa.schemas.integration import HELP
+from msphub_psa.views.guards import partner_scope
 
 
 class MyOrganizationView(BaseView):

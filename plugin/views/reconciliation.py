@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 
-from plugin import permissions
-from plugin.commands.reconciliation import PERIODS
-from plugin.daos.hub import PartnerDAO
-from plugin.views.guards import partner_scope
+from msphub_psa import permissions
+from msphub_psa.commands.reconciliation import PERIODS
+from msphub_psa.daos.hub import PartnerDAO
+from msphub_psa.views.guards import partner_scope
 
 
 class ReconciliationView(BaseView):
@@ -22,7 +22,7 @@ class ReconciliationView(BaseView):
     @has_access
     def index(self):
         """Render the page shell (active integration required)."""
-        from plugin.commands.preview import awaiting_json  # sync control (issue 9): the approval banner
+        from msphub_psa.commands.preview import awaiting_json  # sync control (issue 9): the approval banner
 
         actor, partner_id = partner_scope(need="active")
         return self.render_template(

@@ -7,12 +7,12 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from redis.exceptions import RedisError
 
-from plugin import permissions
-from plugin.commands.rules.lists import RequestListsRefreshCommand
-from plugin.commands.rules.overview import RulesOverviewCommand
-from plugin.domain import rules as engine
-from plugin.schemas.rules import dump_overview
-from plugin.views.guards import partner_scope
+from msphub_psa import permissions
+from msphub_psa.commands.rules.lists import RequestListsRefreshCommand
+from msphub_psa.commands.rules.overview import RulesOverviewCommand
+from msphub_psa.domain import rules as engine
+from msphub_psa.schemas.rules import dump_overview
+from msphub_psa.views.guards import partner_scope
 
 log = logging.getLogger(__name__)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 
-from plugin import permissions
-from plugin.commands.sync import SyncRunDetailCommand
-from plugin.daos.hub import PartnerDAO
-from plugin.views.guards import partner_scope
+from msphub_psa import permissions
+from msphub_psa.commands.sync import SyncRunDetailCommand
+from msphub_psa.daos.hub import PartnerDAO
+from msphub_psa.views.guards import partner_scope
 
 
 class SyncHistoryView(BaseView):

@@ -5,14 +5,14 @@ from flask import request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 
-from plugin import permissions
-from plugin.commands.preview import awaiting_json
-from plugin.commands.exceptions import NotFoundError
-from plugin.commands.sync_settings import SyncSettingsCommand
-from plugin.daos.base import session
-from plugin.daos.control import SyncPreviewDAO
-from plugin.daos.hub import PartnerDAO
-from plugin.views.guards import partner_scope
+from msphub_psa import permissions
+from msphub_psa.commands.preview import awaiting_json
+from msphub_psa.commands.exceptions import NotFoundError
+from msphub_psa.commands.sync_settings import SyncSettingsCommand
+from msphub_psa.daos.base import session
+from msphub_psa.daos.control import SyncPreviewDAO
+from msphub_psa.daos.hub import PartnerDAO
+from msphub_psa.views.guards import partner_scope
 
 
 class SyncPreviewView(BaseView):

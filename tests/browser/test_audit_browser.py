@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from plugin.commands.base import Actor, audit, transaction
+from msphub_psa.commands.base import Actor, audit, transaction
 from tests.support import tenants
 from tests.support.fixtures import browser_login, screenshot
 

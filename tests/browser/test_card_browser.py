@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from plugin.commands.integration import GENERIC_FAILURE
+from msphub_psa.commands.integration import GENERIC_FAILURE
 from tests.support.fixtures import ROOT, browser_login, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]

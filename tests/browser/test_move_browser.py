@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from plugin.commands.push import PushBillingCommand
+from msphub_psa.commands.push import PushBillingCommand
 from tests.integration.push.test_move import _ours, _scenario, _sub_rows
 from tests.support.fixtures import browser_login, screenshot
 
@@ -16,7 +16,7 @@ def test_change_popup_moves_pushed_transactions(app, live_app, page, cw_live):
     with app.app_context():
         partner_id, _actor, sub, old, new = _scenario(cw_live, extra_credit=False)
         ids = dict(sub=sub.id, customer=sub.customer_id, new=new.id, new_name=new.name, old_name=old.name,
-                   old_cw=old.cw_id, new_cw=new.cw_id, pushed=len(_sub_rows(partner_id, sub.id)))
+                   old_cw=old.remote_id, new_cw=new.remote_id, pushed=len(_sub_rows(partner_id, sub.id)))
     browser_login(page, live_app.url, "pilot.admin")
     page.goto(f"{live_app.url}/psa/reconciliation/")
     page.click("#tab-subscriptions")

@@ -7,10 +7,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from plugin.commands.reconciliation import MapExactMatchesCommand
-from plugin.daos.base import session
-from plugin.domain.periods import SEVERAL_ELIGIBLE_AGREEMENTS
-from plugin.models.psa import SubscriptionMapping
+from msphub_psa.commands.reconciliation import MapExactMatchesCommand
+from msphub_psa.daos.base import session
+from msphub_psa.domain.periods import SEVERAL_ELIGIBLE_AGREEMENTS
+from msphub_psa.models.reconciliation import SubscriptionMapping
 from tests.support.fixtures import browser_login, screenshot
 from tests.support.reconciliation import pilot_ready
 from tests.support.subscriptions import agreement, customer_with_subscriptions

@@ -9,8 +9,8 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import expect
 
-from plugin.daos.base import session
-from plugin.models.hub import Customer
+from msphub_psa.daos.base import session
+from msphub_psa.models.hub import Customer
 from tests.support.fixtures import browser_login, screenshot
 from tests.support.push import add_history, expected_transactions, items, push_setup, without_approval
 

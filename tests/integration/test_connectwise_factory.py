@@ -1,10 +1,11 @@
 """An integration's client reaches the sandbox over real HTTP with its decrypted key."""
 from __future__ import annotations
 
-from plugin.commands.connectwise import client_for
-from plugin.crypto import decrypt_secret, encrypt_secret, rotate
+from msphub_psa.commands.connectwise import client_for
+from msphub_psa.crypto import decrypt_secret, encrypt_secret, rotate
 from tests.support import tenants
 from tests.support.integration import make_active_integration
+from tests.support.settings import configure
 
 
 def test_client_for_active_integration_checks_credentials(app, cw_live):
@@ -24,7 +25,7 @@ def test_secret_round_trip_and_rotation(app):
         from cryptography.fernet import Fernet
 
         old = app.config["PSA_ENCRYPTION_KEYS"]
-        app.config["PSA_ENCRYPTION_KEYS"] = Fernet.generate_key().decode() + "," + old
+        configure(app, PSA_ENCRYPTION_KEYS=Fernet.generate_key().decode() + "," + old)
         rotated = rotate(token)
-        app.config["PSA_ENCRYPTION_KEYS"] = app.config["PSA_ENCRYPTION_KEYS"].split(",")[0]
+        configure(app, PSA_ENCRYPTION_KEYS=app.config["PSA_ENCRYPTION_KEYS"].split(",")[0])
         assert decrypt_secret(rotated) == "s3cr3t"

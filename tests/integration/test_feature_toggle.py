@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from plugin.daos.base import session
-from plugin.daos.feature import PartnerFeatureDAO
-from plugin.models.psa import AuditEvent
+from msphub_psa.daos.base import session
+from msphub_psa.daos.feature import PartnerFeatureDAO
+from msphub_psa.models.tenancy import AuditEvent
 from tests.support import tenants
 from tests.support.web import api_token, csrf_token, login
 

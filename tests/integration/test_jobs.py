@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from plugin.jobs import enqueue_unique, redis_connection
+from msphub_psa.jobs import enqueue_unique, redis_connection
 from tests.support import tenants
 from tests.support.jobs import mark_if_allowed
 

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from plugin.ratelimit import PartnerRateLimiter, RateLimitTimeout
+from msphub_psa.ratelimit import PartnerRateLimiter, RateLimitTimeout
 
 REDIS = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 

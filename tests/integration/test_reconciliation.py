@@ -6,20 +6,22 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from plugin.commands.directory import RefreshDirectoryCommand
-from plugin.commands.exceptions import ConflictError, ForbiddenError, NotFoundError
-from plugin.commands.reconciliation import (
+from msphub_psa.commands.directory import RefreshDirectoryCommand
+from msphub_psa.commands.exceptions import ConflictError, ForbiddenError, NotFoundError
+from msphub_psa.commands.reconciliation import (
     MapCustomerCommand, ReconciliationSummaryCommand, UnmapCustomerCommand, partner_today,
 )
-from plugin.connectwise.sandbox import records
-from plugin.connectwise.sandbox.resources import RESOURCES
-from plugin.daos.base import session
-from plugin.daos.directory import ReconciliationStateDAO
-from plugin.daos.mapping import CustomerMappingDAO
-from plugin.daos.revenue import RevenueTotalsDAO
-from plugin.domain.billing import net_amount
-from plugin.models.hub import BillingTransaction, Customer, Subscription
-from plugin.models.psa import AuditEvent, CustomerMapping, CwAgreement, CwCompany, SubscriptionMapping
+from msphub_psa.connectwise.sandbox import records
+from msphub_psa.connectwise.sandbox.resources import RESOURCES
+from msphub_psa.daos.base import session
+from msphub_psa.daos.directory import ReconciliationStateDAO
+from msphub_psa.daos.mapping import CustomerMappingDAO
+from msphub_psa.daos.revenue import RevenueTotalsDAO
+from msphub_psa.domain.billing import net_amount
+from msphub_psa.models.hub import BillingTransaction, Customer, Subscription
+from msphub_psa.models.directory import PsaAgreement, PsaCompany
+from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
+from msphub_psa.models.tenancy import AuditEvent
 from tests.support import tenants
 from tests.support.reconciliation import age_sandbox_directory, pilot_ready, viewer
 from tests.support.web import csrf_token, login
@@ -31,7 +33,7 @@ API = "/api/v1/psa_reconciliation"
 
 def company_named(partner_id, name):
     """The cached company with exactly this name."""
-    return session().scalar(select(CwCompany).where(CwCompany.partner_id == partner_id, CwCompany.name == name))
+    return session().scalar(select(PsaCompany).where(PsaCompany.partner_id == partner_id, PsaCompany.name == name))
 
 
 def customer_named(partner_id, name):
@@ -67,8 +69,8 @@ def test_refresh_caches_directory_and_maps_exact_matches_only(app, cw_live):
         assert CustomerMappingDAO.active_for_customer(pharmacy.id) is None
         audits = session().scalars(select(AuditEvent).where(AuditEvent.action == "customer.map")).all()
         assert len(audits) == len(mappings) and {a.username for a in audits} == {"pilot.admin"}
-        agreement = session().scalar(select(CwAgreement).where(CwAgreement.partner_id == partner_id))
-        assert agreement.company_id is not None and agreement.company.cw_id == agreement.cw_company_id
+        agreement = session().scalar(select(PsaAgreement).where(PsaAgreement.partner_id == partner_id))
+        assert agreement.company_id is not None and agreement.company.remote_id == agreement.remote_company_id
 
 
 def test_incremental_refresh_reads_changes_and_marks_soft_deleted(app, cw_live):
@@ -79,7 +81,7 @@ def test_incremental_refresh_reads_changes_and_marks_soft_deleted(app, cw_live):
         # The next read re-reads the newest second (overlap); records older than that are not read again.
         age_sandbox_directory(cw_live, "2024-06-01T00:00:00Z")
         victim = company_named(partner_id, "Northwind Traders")
-        record = cw_live.sandbox.store.get(cw_live.company_id, "companies", victim.cw_id)
+        record = cw_live.sandbox.store.get(cw_live.company_id, "companies", victim.remote_id)
         records.remove(cw_live.sandbox.store, cw_live.company_id, RESOURCES["companies"], record)
         since = len(cw_live.requests())
         result = RefreshDirectoryCommand(actor, partner_id).run()
@@ -105,7 +107,7 @@ def test_map_conflicts_not_found_and_viewer(app, cw_live):
             MapCustomerCommand(actor, other.id, company.id).run()
         assert "contoso pharmacy" in err.value.message
         with pytest.raises(NotFoundError) as err:
-            MapCustomerCommand(actor, other.id, cw_company_id=987654).run()
+            MapCustomerCommand(actor, other.id, remote_company_id=987654).run()
         assert "Refresh the ConnectWise directory" in err.value.message
         b_customer = tenants.first_customer(tenants.other().id)
         with pytest.raises(NotFoundError):
@@ -156,13 +158,13 @@ def test_running_totals_follow_mappings_and_new_transactions(app, cw_live):
         MapCustomerCommand(actor, customer.id, company.id).run()
         # Issue 7: mapping the customer auto-associates subscriptions with exactly one eligible agreement.
         assert ReconciliationSummaryCommand(actor).run().unsynchronized_revenue == oracle_unsynchronized(partner_id)
-        from plugin.daos.mapping import SubscriptionMappingDAO
+        from msphub_psa.daos.mapping import SubscriptionMappingDAO
 
         SubscriptionMappingDAO.end_for_customer(customer.id, "test")
         RevenueTotalsDAO.recompute_customers(ReconciliationStateDAO.ensure(partner_id), [customer.id])
         session().commit()
         assert ReconciliationSummaryCommand(actor).run().unsynchronized_revenue == total  # subscriptions unmapped again
-        agreement = session().scalar(select(CwAgreement).where(CwAgreement.company_id == company.id))
+        agreement = session().scalar(select(PsaAgreement).where(PsaAgreement.company_id == company.id))
         sub = _map_subscription(partner_id, customer, agreement)
         mapped_total = ReconciliationSummaryCommand(actor).run().unsynchronized_revenue
         assert mapped_total == oracle_unsynchronized(partner_id) < total
@@ -217,7 +219,7 @@ def test_rest_map_list_unmap_and_bad_input(app, client, cw_live):
     assert client.post(f"{API}/mappings", headers=headers, json={"customer_id": pharmacy,
                                                                  "company_id": 999999}).status_code == 404
     with app.app_context():  # another tenant's cached company id answers 404 too
-        b_company = CwCompany(partner_id=tenants.other().id, cw_id=5, identifier="B5", name="B company")
+        b_company = PsaCompany(partner_id=tenants.other().id, remote_id=5, identifier="B5", name="B company")
         session().add(b_company)
         session().commit()
         b_company_id = b_company.id
@@ -272,17 +274,17 @@ def test_cli_refresh_list_map_unmap_automap(app, cw_live):
     out = runner.invoke(args=["psa", "customers", "automap", *base, "--dry-run"])
     assert out.exit_code == 0 and "0 customer(s) would be mapped" in out.output, out.output
     with app.app_context():
-        cw_id = company_named(partner_id, "Contoso Pharmacy").cw_id
-    out = runner.invoke(args=["psa", "customers", "map", *base, "--customer", str(pharmacy), "--cw-company", str(cw_id)])
+        remote_id = company_named(partner_id, "Contoso Pharmacy").remote_id
+    out = runner.invoke(args=["psa", "customers", "map", *base, "--customer", str(pharmacy), "--cw-company", str(remote_id)])
     assert out.exit_code == 0 and "Contoso Pharmacy" in out.output, out.output
     out = runner.invoke(args=["psa", "customers", "map", *base, "--customer", str(pharmacy), "--cw-company", "424242"])
     assert out.exit_code == 2 and "Error (404)" in out.output and "Refresh the ConnectWise directory" in out.output
-    out = runner.invoke(args=["psa", "customers", "map", *base, "--customer", str(pharmacy), "--cw-company", str(cw_id)])
+    out = runner.invoke(args=["psa", "customers", "map", *base, "--customer", str(pharmacy), "--cw-company", str(remote_id)])
     assert out.exit_code == 2 and "Error (409)" in out.output and "already mapped" in out.output
     out = runner.invoke(args=["psa", "customers", "list", *base, "--state", "mapped", "--search", "pharmacy"])
     assert "contoso pharmacy -> Contoso Pharmacy" in out.output
     out = runner.invoke(args=["psa", "customers", "unmap", *base, "--customer", str(pharmacy)])
     assert out.exit_code == 0 and "disassociated" in out.output
     out = runner.invoke(args=["psa", "customers", "map", "--partner", str(partner_id), "--as", "pilot.viewer",
-                              "--customer", str(pharmacy), "--cw-company", str(cw_id)])
+                              "--customer", str(pharmacy), "--cw-company", str(remote_id)])
     assert out.exit_code == 2 and "Error (403)" in out.output

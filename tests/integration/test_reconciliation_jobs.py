@@ -6,9 +6,10 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from plugin.daos.base import session
-from plugin.daos.directory import ReconciliationStateDAO
-from plugin.models.psa import CustomerMapping, CwCompany
+from msphub_psa.daos.base import session
+from msphub_psa.daos.directory import ReconciliationStateDAO
+from msphub_psa.models.directory import PsaCompany
+from msphub_psa.models.reconciliation import CustomerMapping
 from tests.support.reconciliation import pilot_ready
 from tests.support.web import csrf_token, login
 
@@ -43,7 +44,7 @@ def test_refresh_button_runs_on_the_fast_queue_and_maps_exact_matches(app, clien
     assert status == "done", (error, proc.stop())
     assert progress["companies"] == len(cw_live.state("companies"))
     with app.app_context():
-        assert session().scalar(select(func.count(CwCompany.id)).where(CwCompany.partner_id == partner_id)) > 0
+        assert session().scalar(select(func.count(PsaCompany.id)).where(PsaCompany.partner_id == partner_id)) > 0
         exact = session().scalars(select(CustomerMapping).where(CustomerMapping.partner_id == partner_id)).all()
         assert exact and {m.created_by for m in exact} == {"pilot.admin"} and {m.method for m in exact} == {"exact"}
     body = client.get(f"{API}/directory").get_json()

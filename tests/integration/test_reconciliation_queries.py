@@ -7,12 +7,13 @@ from decimal import Decimal
 
 from sqlalchemy import event, func, select
 
-from plugin import clock
-from plugin.daos.base import session
-from plugin.daos.bulk import insert_rows, next_id, sync_sequence
-from plugin.models.hub import BillingTransaction, Customer, Product, Subscription
-from plugin.models.psa import CustomerMapping, CwCompany, SubscriptionMapping
-from plugin.commands.reconciliation import MapExactMatchesCommand
+from msphub_psa import clock
+from msphub_psa.daos.base import session
+from msphub_psa.daos.bulk import insert_rows, next_id, sync_sequence
+from msphub_psa.models.hub import BillingTransaction, Customer, Product, Subscription
+from msphub_psa.models.directory import PsaCompany
+from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
+from msphub_psa.commands.reconciliation import MapExactMatchesCommand
 from tests.support import tenants
 from tests.support.reconciliation import pilot_ready
 from tests.support.web import login
@@ -90,11 +91,11 @@ def subscription_tab_counts(app, client, engine) -> dict[str, int]:
 def grow(partner_id: int, customers: int, per_customer: int = 2) -> None:
     """Add customers, companies (half of them mapped), subscriptions and a transaction each."""
     product = session().scalar(select(Product.id))
-    first_customer, first_company = next_id(Customer), next_id(CwCompany)
+    first_customer, first_company = next_id(Customer), next_id(PsaCompany)
     today = clock.today("UTC")
     insert_rows(Customer, ({"id": first_customer + i, "partner_id": partner_id, "external_id": f"QC-{i:07d}",
                             "name": f"Query Count Customer {i:05d}"} for i in range(customers)))
-    insert_rows(CwCompany, ({"id": first_company + i, "partner_id": partner_id, "cw_id": 500000 + i,
+    insert_rows(PsaCompany, ({"id": first_company + i, "partner_id": partner_id, "remote_id": 500000 + i,
                              "identifier": f"QC{i}", "name": f"Query Count Company {i:05d}", "deleted": False,
                              "cached_at": clock.now()} for i in range(customers)))
     insert_rows(CustomerMapping, ({"partner_id": partner_id, "customer_id": first_customer + i,
@@ -111,7 +112,7 @@ def grow(partner_id: int, customers: int, per_customer: int = 2) -> None:
                                       "period_end": today, "quantity": Decimal(1), "unit_price": Decimal(10),
                                       "unit_cost": Decimal(8), "amount": Decimal(10), "currency": "USD"}
                                      for n, s in enumerate(subs)))
-    for model in (Customer, CwCompany, CustomerMapping, Subscription, BillingTransaction):
+    for model in (Customer, PsaCompany, CustomerMapping, Subscription, BillingTransaction):
         sync_sequence(model)
     session().commit()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import os
 
-from plugin.jobs import redis_connection
+from msphub_psa.jobs import redis_connection
 from tests.support.web import PASSWORDS, api_token, login
 
 PAGES = ["/", "/psa/my-organization/", "/psa/partner-features/", "/customerview/list/",
@@ -41,8 +41,9 @@ def test_integration_private_key_appears_nowhere(app, cw_live, caplog):
     """Card issue: the private key (good and bad) after activation, a failed edit and a deactivation."""
     from sqlalchemy import select
 
-    from plugin.daos.base import session
-    from plugin.models.psa import AuditEvent, Integration
+    from msphub_psa.daos.base import session
+    from msphub_psa.models.integration import Integration
+    from msphub_psa.models.tenancy import AuditEvent
     from tests.support.card import activate, edit, form_values, run_validation, session_client
 
     caplog.set_level(logging.DEBUG)
@@ -79,10 +80,11 @@ def test_push_keeps_the_private_key_out_of_job_data_runs_and_outbox(app, cw_live
     """Billing push: the private key is in no push job's data, run record, outbox row, transition or answer."""
     from sqlalchemy import select
 
-    from plugin.commands.push import PushBillingCommand
-    from plugin.daos.base import session
-    from plugin.jobs import enqueue_push
-    from plugin.models.psa import AuditEvent, SyncItem, SyncRun, SyncTransition
+    from msphub_psa.commands.push import PushBillingCommand
+    from msphub_psa.daos.base import session
+    from msphub_psa.jobs import enqueue_push
+    from msphub_psa.models.sync import SyncItem, SyncRun, SyncTransition
+    from msphub_psa.models.tenancy import AuditEvent
     from tests.support.push import push_setup
     from tests.support.card import session_client
 

@@ -6,16 +6,17 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from plugin.commands.exceptions import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from plugin.commands.reconciliation import MapCustomerCommand, ReconciliationSummaryCommand, partner_today
-from plugin.commands.subscriptions import (
+from msphub_psa.commands.exceptions import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from msphub_psa.commands.reconciliation import MapCustomerCommand, ReconciliationSummaryCommand, partner_today
+from msphub_psa.commands.subscriptions import (
     AutoAssociateSubscriptionsCommand, CustomerSubscriptionsCommand, MapSubscriptionsCommand, RemapPreviewCommand,
     RemapSubscriptionCommand,
 )
-from plugin.daos.base import session
-from plugin.daos.mapping import subscription_sync_status
-from plugin.domain.periods import NO_ELIGIBLE_AGREEMENT, SEVERAL_ELIGIBLE_AGREEMENTS, current_period_start
-from plugin.models.psa import AuditEvent, SubscriptionMapping
+from msphub_psa.daos.base import session
+from msphub_psa.daos.mapping import subscription_sync_status
+from msphub_psa.domain.periods import NO_ELIGIBLE_AGREEMENT, SEVERAL_ELIGIBLE_AGREEMENTS, current_period_start
+from msphub_psa.models.reconciliation import SubscriptionMapping
+from msphub_psa.models.tenancy import AuditEvent
 from tests.integration.test_reconciliation import oracle_unsynchronized
 from tests.support.reconciliation import pilot_ready, viewer
 from tests.support.subscriptions import agreement, customer_with_subscriptions
@@ -91,7 +92,7 @@ def test_auto_association_never_overrides_a_manual_mapping(app, cw_live):
 
 
 def test_directory_refresh_auto_associates_demo_subscriptions(app, cw_live):
-    from plugin.commands.directory import RefreshDirectoryCommand
+    from msphub_psa.commands.directory import RefreshDirectoryCommand
 
     with app.app_context():
         partner_id, actor = pilot_ready(cw_live, refresh=False)
@@ -260,7 +261,7 @@ def test_rest_partner_b_ids_answer_404(app, client, cw_live):
     ids, markers, _ = b_records(app)
     login(client, "pilot.admin")
     headers = {"X-CSRFToken": csrf_token(client, "/psa/reconciliation/")}
-    b_sub, b_customer, b_agreement = ids["Subscription"], ids["Customer"], ids["CwAgreement"]
+    b_sub, b_customer, b_agreement = ids["Subscription"], ids["Customer"], ids["PsaAgreement"]
     answers = [
         client.get(f"{API}/customers/{b_customer}/subscriptions"),
         client.get(f"{API}/customers/{b_customer}/agreements"),

@@ -14,11 +14,12 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from plugin.daos.base import session
-from plugin.models.hub import BillingTransaction, Customer, Subscription
-from plugin.models.psa import (
-    AuditEvent, CustomerMapping, Integration, PartnerFeature, ProductDefaultRule, ProductRule, SubscriptionMapping,
-)
+from msphub_psa.daos.base import session
+from msphub_psa.models.hub import BillingTransaction, Customer, Subscription
+from msphub_psa.models.integration import Integration
+from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
+from msphub_psa.models.rules import ProductDefaultRule, ProductRule
+from msphub_psa.models.tenancy import AuditEvent, PartnerFeature
 from tests.support import tenants
 from tests.support.web import api_token, csrf_token, login
 
@@ -63,7 +64,7 @@ def b_records(app):
         recon_ids, recon_markers = b_reconciliation_records(b.id, customer, sub)  # Reconciliation Center
         ids.update(recon_ids)
         markers += recon_markers
-        ids["Agreement"] = recon_ids["CwAgreement"]  # Products / Subscriptions tab: any ``agreement_id`` argument
+        ids["Agreement"] = recon_ids["PsaAgreement"]  # Products / Subscriptions tab: any ``agreement_id`` argument
         # Configure Product Defaults: a rule and a default rule of B's (ids and a marker only B has)
         rule = ProductRule(partner_id=b.id, priority=1, category="B-ONLY-CATEGORY", subcategory="S", product_type="T",
                            product_class="Agreement",
@@ -88,7 +89,7 @@ def b_records(app):
 
 def b_integration(partner_id: int) -> Integration:
     """An active ConnectWise integration of B (card issue), with a marker company name."""
-    from plugin.crypto import encrypt_secret
+    from msphub_psa.crypto import encrypt_secret
 
     row = Integration(partner_id=partner_id, status="active", client_id="b-client", client_id_locked=True,
                       company_name="b_marker_company", public_key="BPublic", api_url="https://api-eu.myconnectwise.net",
@@ -100,12 +101,13 @@ def b_integration(partner_id: int) -> Integration:
 
 def b_reconciliation_records(partner_id, customer, sub):
     """B's cached company and agreement, customer and subscription mappings (issue 6)."""
-    from plugin.models.psa import CustomerMapping, CwAgreement, CwCompany, SubscriptionMapping
+    from msphub_psa.models.directory import PsaAgreement, PsaCompany
+    from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
 
-    company = CwCompany(partner_id=partner_id, cw_id=777001, identifier="BOnlyCompany", name="B-only Company Zeta")
+    company = PsaCompany(partner_id=partner_id, remote_id=777001, identifier="BOnlyCompany", name="B-only Company Zeta")
     session().add(company)
     session().flush()
-    agreement = CwAgreement(partner_id=partner_id, cw_id=888001, name="B-only Agreement Zeta", company_id=company.id)
+    agreement = PsaAgreement(partner_id=partner_id, remote_id=888001, name="B-only Agreement Zeta", company_id=company.id)
     session().add(agreement)
     session().flush()
     mapping = CustomerMapping(partner_id=partner_id, customer_id=customer.id, company_id=company.id, method="manual",
@@ -115,14 +117,14 @@ def b_reconciliation_records(partner_id, customer, sub):
                                       created_by="fabrikam.admin")
     session().add_all([mapping, sub_mapping])
     session().commit()
-    ids = {"CwCompany": company.id, "CwAgreement": agreement.id, "CustomerMapping": mapping.id,
+    ids = {"PsaCompany": company.id, "PsaAgreement": agreement.id, "CustomerMapping": mapping.id,
            "SubscriptionMapping": sub_mapping.id}
     return ids, ["B-only Company Zeta", "B-only Agreement Zeta"]
 
 
 def _plugin_view(view) -> bool:
     """True for the plugin's own views and APIs."""
-    return type(view).__module__.startswith("plugin.")
+    return type(view).__module__.startswith("msphub_psa.")
 
 
 def routes(app, ids):
@@ -213,18 +215,18 @@ def test_card_endpoints_with_partner_b_id_answer_404(app, client):
 
 def b_sync_records(partner_id, tx):
     """B's push run and a failed outbox row (billing push), with a marker only B has."""
-    from plugin.models.psa import SyncItem, SyncRun
+    from msphub_psa.models.sync import SyncItem, SyncRun
 
     run = SyncRun(partner_id=partner_id, status="partial", requested_by="fabrikam.admin", error="B-ONLY-RUN-ERROR")
     session().add(run)
     session().flush()
     item = SyncItem(partner_id=partner_id, transaction_id=tx.id, subscription_id=tx.subscription_id,
                     customer_id=tx.customer_id, reference=f"MSPHUB-T{tx.id}", record_kind="addition", state="failed",
-                    agreement_cw_id=888001, last_error_code="B-ONLY-CODE", last_error_message="B-ONLY-SYNC-MESSAGE",
+                    agreement_remote_id=888001, last_error_code="B-ONLY-CODE", last_error_message="B-ONLY-SYNC-MESSAGE",
                     run_id=run.id)
     session().add(item)
     # Billing sync control (issue 9): a preview of B's awaiting approval
-    from plugin.models.psa import SyncPreview
+    from msphub_psa.models.sync import SyncPreview
 
     preview = SyncPreview(partner_id=partner_id, source="manual", prepared_by="fabrikam.admin",
                           status="awaiting_approval", totals={"transactions": 1, "net": "1.00"},
@@ -237,7 +239,7 @@ def b_sync_records(partner_id, tx):
 
 def b_sync_snapshot(partner_id):
     """B's outbox rows (state, attempts), runs (status, alert acknowledgement), previews (status) and sync settings."""
-    from plugin.models.psa import SyncItem, SyncPreview, SyncRun, SyncSettings
+    from msphub_psa.models.sync import SyncItem, SyncPreview, SyncRun, SyncSettings
 
     return (tuple(session().execute(select(SyncItem.id, SyncItem.state, SyncItem.attempts)
                                     .where(SyncItem.partner_id == partner_id)).all()),

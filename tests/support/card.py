@@ -1,9 +1,9 @@
 """Helpers of the ConnectWise card tests: save through the REST API, run the job's body in-process."""
 from __future__ import annotations
 
-from plugin.commands.integration import ValidateIntegrationCommand
-from plugin.daos.base import session
-from plugin.daos.integration import IntegrationDAO
+from msphub_psa.commands.integration import ValidateIntegrationCommand
+from msphub_psa.daos.base import session
+from msphub_psa.daos.integration import IntegrationDAO
 from tests.support.web import csrf_token, login
 
 

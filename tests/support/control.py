@@ -5,10 +5,11 @@ from __future__ import annotations
 from rq.job import Job
 from sqlalchemy import select
 
-from plugin import clock
-from plugin.daos.base import session
-from plugin.jobs import redis_connection
-from plugin.models.psa import CustomerMapping, SubscriptionMapping, SyncPreview
+from msphub_psa import clock
+from msphub_psa.daos.base import session
+from msphub_psa.jobs import redis_connection
+from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
+from msphub_psa.models.sync import SyncPreview
 
 
 def run_queued(job_id: str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_appbuilder import Model
 from sqlalchemy import select
 
-from plugin.daos.base import session
+from msphub_psa.daos.base import session
 
 PREFIXES = ("psa_", "hub_")
 

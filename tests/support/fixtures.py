@@ -60,10 +60,14 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    """A fresh browser context and page per test."""
+    """A fresh browser context and page per test. Waits are for outcomes: their timeouts only end a hang, and
+    are long enough for a machine busy with a second copy of the suite."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=30_000)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     pg = context.new_page()
-    pg.set_default_timeout(10_000)
+    pg.set_default_timeout(30_000)
     yield pg
     context.close()
 
@@ -143,7 +147,7 @@ def worker(db_url):
 def empty_sync_queues(app):
     """Empty this process's queues before and after the test: a push another test enqueued and no worker ran
     would show as ``queued`` or run on this test's worker (the tests share one ``PSA_QUEUE_PREFIX``)."""
-    from plugin.jobs import FAST, SYNC, get_queue
+    from msphub_psa.jobs import FAST, SYNC, get_queue
 
     def empty() -> None:
         with app.app_context():

@@ -1,10 +1,10 @@
 """Put an active ConnectWise integration in place directly (for features past activation)."""
 from __future__ import annotations
 
-from plugin.crypto import encrypt_secret
-from plugin.daos.base import session
-from plugin.daos.integration import IntegrationDAO
-from plugin.clock import now as utcnow
+from msphub_psa.crypto import encrypt_secret
+from msphub_psa.daos.base import session
+from msphub_psa.daos.integration import IntegrationDAO
+from msphub_psa.clock import now as utcnow
 
 
 def make_active_integration(partner_id: int, sandbox, user_id: int | None = None):
@@ -14,6 +14,7 @@ def make_active_integration(partner_id: int, sandbox, user_id: int | None = None
         public_key=sandbox.public_key, private_key_encrypted=encrypt_secret(sandbox.private_key),
         api_url=sandbox.base_url)
     IntegrationDAO.update(row, status="active", client_id_locked=True, activated_at=utcnow(),
-                          activated_by_id=user_id, api_url=sandbox.base_url)
+                          activated_by_id=user_id, activated_by_name="Pat Pilot (pilot.admin)",
+                          api_url=sandbox.base_url)
     session().commit()
     return row

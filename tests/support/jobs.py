@@ -1,7 +1,7 @@
 """A job used only by the tests of the job plumbing: it marks Redis when allowed to run."""
 from __future__ import annotations
 
-from plugin.jobs import partner_may_run, redis_connection
+from msphub_psa.jobs import partner_may_run, redis_connection
 
 
 def mark_if_allowed(partner_id: int, key: str) -> str:

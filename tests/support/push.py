@@ -7,30 +7,32 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from plugin import clock
-from plugin.commands.reconciliation import MapExactMatchesCommand
-from plugin.daos.base import session
-from plugin.models.hub import BillingTransaction, Subscription
-from plugin.models.psa import CustomerMapping, CwAgreement, SubscriptionMapping, SyncItem
+from msphub_psa import clock
+from msphub_psa.commands.reconciliation import MapExactMatchesCommand
+from msphub_psa.daos.base import session
+from msphub_psa.models.hub import BillingTransaction, Subscription
+from msphub_psa.models.directory import PsaAgreement
+from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
+from msphub_psa.models.sync import SyncItem
 from tests.support.reconciliation import pilot_ready
 
 
-def monthly_agreement(company_id: int) -> CwAgreement:
+def monthly_agreement(company_id: int) -> PsaAgreement:
     """The company's active monthly agreement in the cache."""
-    return session().scalar(select(CwAgreement).where(CwAgreement.company_id == company_id,
-                                                      CwAgreement.name == "Microsoft CSP - Monthly"))
+    return session().scalar(select(PsaAgreement).where(PsaAgreement.company_id == company_id,
+                                                      PsaAgreement.name == "Microsoft CSP - Monthly"))
 
 
-def agreement_named(company_id: int, name: str) -> CwAgreement:
+def agreement_named(company_id: int, name: str) -> PsaAgreement:
     """One of the company's cached agreements by name."""
-    return session().scalar(select(CwAgreement).where(CwAgreement.company_id == company_id, CwAgreement.name == name))
+    return session().scalar(select(PsaAgreement).where(PsaAgreement.company_id == company_id, PsaAgreement.name == name))
 
 
-def map_subscription(partner_id: int, subscription: Subscription, agreement: CwAgreement,
+def map_subscription(partner_id: int, subscription: Subscription, agreement: PsaAgreement,
                      from_date: dt.date) -> SubscriptionMapping:
     """An active subscription mapping to ``agreement`` from ``from_date`` (any auto-association that
     mapping the customer made is ended first, as a Change would)."""
-    from plugin.clock import now as utcnow
+    from msphub_psa.clock import now as utcnow
 
     for old in session().scalars(select(SubscriptionMapping).where(
             SubscriptionMapping.subscription_id == subscription.id, SubscriptionMapping.ended_at.is_(None))):
@@ -102,7 +104,7 @@ def cw_records(cw_live, agreement_cw_ids) -> tuple[list[dict], list[dict]]:
 
 def by_reference(records: list[dict], field: str) -> Counter:
     """How many records carry each of our references."""
-    from plugin.domain.billing import parse_reference
+    from msphub_psa.domain.billing import parse_reference
 
     return Counter(parse_reference(r.get(field)) for r in records if parse_reference(r.get(field)))
 
@@ -155,6 +157,6 @@ def _history_tx(partner_id: int, sub: Subscription, month: int, n: int) -> Billi
 
 def without_approval(actor, partner_id: int) -> None:
     """The partner's pushes start at once (approval ``never``), as tests of the push itself want."""
-    from plugin.commands.sync_settings import UpdateSyncSettingsCommand
+    from msphub_psa.commands.sync_settings import UpdateSyncSettingsCommand
 
     UpdateSyncSettingsCommand(actor, {"approval": "never"}, partner_id).run()

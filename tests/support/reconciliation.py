@@ -1,9 +1,9 @@
 """Set-ups for Reconciliation Center tests: the sandbox seeded from the pilot's demo customers."""
 from __future__ import annotations
 
-from plugin.daos.hub import CustomerDAO
-from plugin.demo.sandbox_seed import demo_seed
-from plugin.tenancy import actor_for_user, find_user
+from msphub_psa.daos.hub import CustomerDAO
+from msphub_psa.demo.sandbox_seed import demo_seed
+from msphub_psa.tenancy import actor_for_user, find_user
 from tests.support import tenants
 from tests.support.integration import make_active_integration
 
@@ -19,7 +19,7 @@ def seed_sandbox_for_pilot(cw_live) -> dict:
 
 def pilot_ready(cw_live, refresh: bool = True):
     """The pilot with an active integration on the demo-seeded sandbox, directory refreshed; (partner id, actor)."""
-    from plugin.commands.directory import RefreshDirectoryCommand
+    from msphub_psa.commands.directory import RefreshDirectoryCommand
 
     partner_id = tenants.pilot().id
     seed_sandbox_for_pilot(cw_live)

@@ -7,9 +7,10 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from plugin.daos.base import session
-from plugin.models.hub import BillingTransaction, Customer, Product, Subscription
-from plugin.models.psa import CustomerMapping, CwAgreement, CwCompany
+from msphub_psa.daos.base import session
+from msphub_psa.models.hub import BillingTransaction, Customer, Product, Subscription
+from msphub_psa.models.directory import PsaAgreement, PsaCompany
+from msphub_psa.models.reconciliation import CustomerMapping
 
 _SEQ = itertools.count(1)
 
@@ -19,10 +20,10 @@ def product(frequency: str = "monthly") -> Product:
     return session().scalar(select(Product).where(Product.billing_frequency == frequency).order_by(Product.id))
 
 
-def agreement(partner_id: int, company: CwCompany, name: str, cycle: str = "Monthly", **values) -> CwAgreement:
+def agreement(partner_id: int, company: PsaCompany, name: str, cycle: str = "Monthly", **values) -> PsaAgreement:
     """A cached, active agreement of ``company`` (billing since 2024-01-01 unless given)."""
     n = next(_SEQ)
-    row = CwAgreement(partner_id=partner_id, cw_id=900000 + n, name=name, cw_company_id=company.cw_id,
+    row = PsaAgreement(partner_id=partner_id, remote_id=900000 + n, name=name, remote_company_id=company.remote_id,
                       company_id=company.id, type_name=values.pop("type_name", "Managed Services"),
                       agreement_status=values.pop("agreement_status", "Active"),
                       start_date=values.pop("start_date", dt.date(2024, 1, 1)),
@@ -38,7 +39,7 @@ def customer_with_subscriptions(partner_id: int, name: str, count: int = 3, mapp
     """(customer, company, [subscriptions]) with one monthly transaction per subscription per month since ``start``."""
     n = next(_SEQ)
     customer = Customer(partner_id=partner_id, external_id=f"SUBT-{n:05d}", name=name)
-    company = CwCompany(partner_id=partner_id, cw_id=800000 + n, identifier=f"SubT{n}", name=f"{name} (CW)")
+    company = PsaCompany(partner_id=partner_id, remote_id=800000 + n, identifier=f"SubT{n}", name=f"{name} (CW)")
     session().add_all([customer, company])
     session().flush()
     item = product(frequency)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from plugin.daos.base import session
-from plugin.demo import catalog
-from plugin.models.hub import Customer, Distributor, Partner
+from msphub_psa.daos.base import session
+from msphub_psa.demo import catalog
+from msphub_psa.models.hub import Customer, Distributor, Partner
 
 
 def partner(name_or_index) -> Partner:

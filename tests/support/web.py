@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from plugin.demo.catalog import USERS
+from msphub_psa.demo.catalog import USERS
 
 PASSWORDS = {username: password for username, _role, _tenant, password, _f, _l in USERS}
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|name="csrf-token" content="([^"]+)"')

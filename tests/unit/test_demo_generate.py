@@ -2,8 +2,8 @@
 import datetime as dt
 from decimal import Decimal
 
-from plugin.demo import catalog
-from plugin.demo.generate import DemoGenerator, DemoSize, add_months, customer_names, periods
+from msphub_psa.demo import catalog
+from msphub_psa.demo.generate import DemoGenerator, DemoSize, add_months, customer_names, periods
 
 TODAY = dt.date(2026, 11, 26)
 

@@ -1,5 +1,5 @@
 """Roles are data: what each grants."""
-from plugin import permissions as p
+from msphub_psa import permissions as p
 
 
 def test_admin_may_do_anything():

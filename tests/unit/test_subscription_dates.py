@@ -6,16 +6,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from plugin.commands.exceptions import InvalidInputError
-from plugin.commands.subscriptions import allowed_range, domain_agreement, resolve_from_date
-from plugin.models.psa import CwAgreement
+from msphub_psa.commands.exceptions import InvalidInputError
+from msphub_psa.commands.subscriptions import allowed_range, domain_agreement, resolve_from_date
+from msphub_psa.models.directory import PsaAgreement
 
 TODAY = dt.date(2026, 11, 26)
 
 
 def agreement(**values):
     """A transient cached agreement."""
-    return CwAgreement(**{"id": 1, "company_id": 5, "name": "A", "agreement_status": "Active", "cancelled": False,
+    return PsaAgreement(**{"id": 1, "company_id": 5, "name": "A", "agreement_status": "Active", "cancelled": False,
                           "no_ending_date": True, **values})
 
 

@@ -1,1 +1,1 @@
-"""Configure Product Defaults: one use case per module, all over ``plugin.domain.rules``."""
+"""Configure Product Defaults: one use case per module, all over ``msphub_psa.domain.rules``."""

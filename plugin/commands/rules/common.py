@@ -6,16 +6,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from plugin import permissions
-from plugin.commands.access import partner_of, require_active_integration, require_permission, visible_partner
-from plugin.commands.base import Actor, audit
-from plugin.commands.exceptions import InvalidInputError, NotFoundError
-from plugin.daos.hub import PartnerDAO, RuleProductDAO
-from plugin.daos.rules import CwListDAO, DefaultRuleDAO, ProductRuleDAO
-from plugin.domain import rules as engine
-from plugin.domain.errors import RuleValidationError
-from plugin.models.hub import Partner
-from plugin.models.psa import ProductDefaultRule, ProductRule
+from msphub_psa import permissions
+from msphub_psa.commands.access import partner_of, require_active_integration, require_permission, visible_partner
+from msphub_psa.commands.base import Actor, audit
+from msphub_psa.commands.exceptions import InvalidInputError, NotFoundError
+from msphub_psa.daos.hub import PartnerDAO, RuleProductDAO
+from msphub_psa.daos.rules import CwListDAO, DefaultRuleDAO, ProductRuleDAO
+from msphub_psa.domain import rules as engine
+from msphub_psa.domain.errors import RuleValidationError
+from msphub_psa.models.hub import Partner
+from msphub_psa.models.rules import ProductDefaultRule, ProductRule
 
 RULE = "product_rule"
 DEFAULT_RULE = "product_default_rule"
@@ -116,7 +116,7 @@ def cw_lists(partner_id: int) -> engine.CwLists:
     by_kind: dict[str, list[engine.ListEntry]] = {"category": [], "subcategory": [], "type": []}
     for entry in CwListDAO.for_partner(partner_id):
         if not entry.inactive:
-            by_kind[entry.kind].append(engine.ListEntry(entry.cw_id, entry.name, entry.category_cw_id))
+            by_kind[entry.kind].append(engine.ListEntry(entry.remote_id, entry.name, entry.category_remote_id))
     return engine.CwLists(tuple(by_kind["category"]), tuple(by_kind["subcategory"]), tuple(by_kind["type"]))
 
 

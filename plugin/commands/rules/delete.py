@@ -1,11 +1,11 @@
 """Delete a custom rule (the default rule has no delete)."""
 from __future__ import annotations
 
-from plugin import permissions
-from plugin.commands.base import Actor, BaseCommand, audit, transaction
-from plugin.commands.exceptions import ConflictError
-from plugin.commands.rules import common
-from plugin.daos.rules import ProductRuleDAO
+from msphub_psa import permissions
+from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
+from msphub_psa.commands.exceptions import ConflictError
+from msphub_psa.commands.rules import common
+from msphub_psa.daos.rules import ProductRuleDAO
 
 
 class DeleteRuleCommand(BaseCommand):

@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import logging
 
-from plugin import clock
-from plugin import permissions
-from plugin.commands.access import require_active_integration
-from plugin.commands.base import Actor, BaseCommand, audit, transaction
-from plugin.commands.connectwise import client_for
-from plugin.commands.rules import common
-from plugin.connectwise import CWError
-from plugin.daos.rules import CwListDAO, CwListRefreshDAO
+from msphub_psa.settings import settings
+from msphub_psa import clock
+from msphub_psa import permissions
+from msphub_psa.commands.access import require_active_integration
+from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
+from msphub_psa.commands.connectwise import client_for
+from msphub_psa.commands.rules import common
+from msphub_psa.connectwise import CWError
+from msphub_psa.daos.rules import CwListDAO, PsaListRefreshDAO
 
-from plugin.models.psa import CwListRefresh
+from msphub_psa.models.directory import PsaListRefresh
 
 log = logging.getLogger(__name__)
 SYSTEM = Actor(None, "system:cw-lists")
@@ -22,9 +23,8 @@ ENDED = ("finished", "failed", "stopped", "canceled")
 
 def job_id(partner_id: int) -> str:
     """The refresh job's business key (one per partner at a time; RQ job ids are global, so prefixed)."""
-    from flask import current_app
 
-    return f"{current_app.config['PSA_QUEUE_PREFIX']}-cw-lists-{partner_id}"
+    return f"{settings().queue_prefix}-cw-lists-{partner_id}"
 
 
 class RequestListsRefreshCommand(BaseCommand):
@@ -39,19 +39,19 @@ class RequestListsRefreshCommand(BaseCommand):
         self.partner = common.scope(self.actor, self.partner_id, self.permission)
 
     @transaction
-    def run(self) -> CwListRefresh:
+    def run(self) -> PsaListRefresh:
         """Mark as queued, enqueue once per partner, audit."""
-        from plugin.jobs import FAST, enqueue_unique, refresh_cw_lists
+        from msphub_psa.jobs import FAST, enqueue_unique, refresh_cw_lists
 
         self.validate()
-        state = CwListRefreshDAO.get_or_create(self.partner.id)
+        state = PsaListRefreshDAO.get_or_create(self.partner.id)
         job, created = enqueue_unique(FAST, refresh_cw_lists, self.partner.id, job_id=job_id(self.partner.id),
                                       result_ttl=0, failure_ttl=3600)
         if not created and job.get_status(refresh=True) in ENDED:
             job.delete()  # a kept, ended (e.g. failed) job must not block a new refresh
             job, created = enqueue_unique(FAST, refresh_cw_lists, self.partner.id, job_id=job_id(self.partner.id),
                                           result_ttl=0, failure_ttl=3600)
-        CwListRefreshDAO.update(state, status="queued", requested_at=clock.now())
+        PsaListRefreshDAO.update(state, status="queued", requested_at=clock.now())
         audit(self.actor, "cw_lists.refresh_requested", LISTS, self.partner.id, partner_id=self.partner.id,
               queued=created)
         return state
@@ -63,12 +63,12 @@ def fetch_entries(integration) -> list[dict]:
     :raises CWError: whatever the client raises.
     """
     with client_for(integration) as client:
-        entries = [{"kind": "category", "cw_id": c.id, "name": c.name, "inactive": c.inactive}
+        entries = [{"kind": "category", "remote_id": c.id, "name": c.name, "inactive": c.inactive}
                    for c in client.iter_categories()]
-        entries += [{"kind": "subcategory", "cw_id": s.id, "name": s.name, "inactive": s.inactive,
-                     "category_cw_id": s.category.id if s.category else None}
+        entries += [{"kind": "subcategory", "remote_id": s.id, "name": s.name, "inactive": s.inactive,
+                     "category_remote_id": s.category.id if s.category else None}
                     for s in client.iter_subcategories()]
-        entries += [{"kind": "type", "cw_id": t.id, "name": t.name, "inactive": t.inactive}
+        entries += [{"kind": "type", "remote_id": t.id, "name": t.name, "inactive": t.inactive}
                     for t in client.iter_product_types()]
     return entries
 
@@ -86,7 +86,7 @@ class RefreshListsCommand(BaseCommand):
             common.scope(self.actor, self.partner_id, permissions.WRITE)
         self.integration = require_active_integration(self.partner_id)
 
-    def run(self) -> CwListRefresh:
+    def run(self) -> PsaListRefresh:
         """Fetch outside any transaction, then store the result (or the failure)."""
         self.validate()
         try:
@@ -97,14 +97,14 @@ class RefreshListsCommand(BaseCommand):
         return self._store(entries, None)
 
     @transaction
-    def _store(self, entries: list[dict] | None, error: str | None) -> CwListRefresh:
+    def _store(self, entries: list[dict] | None, error: str | None) -> PsaListRefresh:
         """Replace the cache (on success) and record the outcome, audited."""
-        state = CwListRefreshDAO.get_or_create(self.partner_id)
+        state = PsaListRefreshDAO.get_or_create(self.partner_id)
         if entries is None:
-            CwListRefreshDAO.update(state, status="failed", error=error[:300])
+            PsaListRefreshDAO.update(state, status="failed", error=error[:300])
         else:
             CwListDAO.replace(self.partner_id, entries)
-            CwListRefreshDAO.update(state, status="ok", error=None, refreshed_at=clock.now())
+            PsaListRefreshDAO.update(state, status="ok", error=None, refreshed_at=clock.now())
         audit(self.actor, "cw_lists.refresh", LISTS, self.partner_id, partner_id=self.partner_id,
               outcome="ok" if error is None else "failed", entries=len(entries or []), error=error)
         return state

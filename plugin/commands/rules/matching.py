@@ -5,12 +5,12 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from plugin import permissions
-from plugin.commands.base import Actor, BaseCommand
-from plugin.commands.exceptions import InvalidInputError
-from plugin.commands.rules import common
-from plugin.daos.hub import RuleProductDAO
-from plugin.domain import rules as engine
+from msphub_psa import permissions
+from msphub_psa.commands.base import Actor, BaseCommand
+from msphub_psa.commands.exceptions import InvalidInputError
+from msphub_psa.commands.rules import common
+from msphub_psa.daos.hub import RuleProductDAO
+from msphub_psa.domain import rules as engine
 
 MAX_PAGE_SIZE = 200
 MAX_SEARCH = 100

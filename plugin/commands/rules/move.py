@@ -1,12 +1,12 @@
 """Change a custom rule's priority (the others shift; every count follows)."""
 from __future__ import annotations
 
-from plugin import permissions
-from plugin.commands.base import Actor, BaseCommand, audit, transaction
-from plugin.commands.exceptions import InvalidInputError
-from plugin.commands.rules import common
-from plugin.daos.rules import ProductRuleDAO
-from plugin.models.psa import ProductRule
+from msphub_psa import permissions
+from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
+from msphub_psa.commands.exceptions import InvalidInputError
+from msphub_psa.commands.rules import common
+from msphub_psa.daos.rules import ProductRuleDAO
+from msphub_psa.models.rules import ProductRule
 
 DIRECTIONS = {"up": -1, "down": 1}
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from plugin import permissions
-from plugin.commands.base import Actor, BaseCommand, transaction
-from plugin.commands.rules import common
-from plugin.daos.rules import CwListRefreshDAO
-from plugin.domain import rules as engine
-from plugin.models.psa import CwListRefresh, ProductDefaultRule, ProductRule
+from msphub_psa import permissions
+from msphub_psa.commands.base import Actor, BaseCommand, transaction
+from msphub_psa.commands.rules import common
+from msphub_psa.daos.rules import PsaListRefreshDAO
+from msphub_psa.domain import rules as engine
+from msphub_psa.models.directory import PsaListRefresh
+from msphub_psa.models.rules import ProductDefaultRule, ProductRule
 
 
 @dataclass
@@ -34,7 +35,7 @@ class Overview:
     rules: list[RuleView]
     total_products: int
     lists: engine.CwLists
-    refresh: CwListRefresh | None
+    refresh: PsaListRefresh | None
     can_write: bool
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -66,7 +67,7 @@ class RulesOverviewCommand(BaseCommand):
                           [engine.describe(c) for c in rule.conditions]) for row, rule in zip(rows, rules)]
         return Overview(partner_id, default, counted[engine.DEFAULT_KEY],
                         new_names(common.attributes_of(default), lists), views, len(products), lists,
-                        CwListRefreshDAO.for_partner(partner_id), self.actor.can(permissions.WRITE, permissions.RULES))
+                        PsaListRefreshDAO.for_partner(partner_id), self.actor.can(permissions.WRITE, permissions.RULES))
 
 
 def new_names(attributes: engine.Attributes, lists: engine.CwLists) -> frozenset[str]:

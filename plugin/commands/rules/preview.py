@@ -4,13 +4,13 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from plugin import permissions
-from plugin.commands.base import Actor, BaseCommand
-from plugin.commands.exceptions import InvalidInputError
-from plugin.commands.rules import common
-from plugin.commands.rules.move import target_position
-from plugin.commands.rules.save import NEW, checked
-from plugin.domain import rules as engine
+from msphub_psa import permissions
+from msphub_psa.commands.base import Actor, BaseCommand
+from msphub_psa.commands.exceptions import InvalidInputError
+from msphub_psa.commands.rules import common
+from msphub_psa.commands.rules.move import target_position
+from msphub_psa.commands.rules.save import NEW, checked
+from msphub_psa.domain import rules as engine
 
 ACTIONS = ("create", "edit", "move", "delete")
 

@@ -1,15 +1,15 @@
 """Add a custom rule, or edit one (conditions, attributes, priority)."""
 from __future__ import annotations
 
-from plugin import clock
-from plugin import permissions
-from plugin.commands.base import Actor, BaseCommand, audit, transaction
-from plugin.commands.exceptions import ConflictError
-from plugin.commands.rules import common
-from plugin.daos.rules import ProductRuleDAO
-from plugin.domain import rules as engine
+from msphub_psa import clock
+from msphub_psa import permissions
+from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
+from msphub_psa.commands.exceptions import ConflictError
+from msphub_psa.commands.rules import common
+from msphub_psa.daos.rules import ProductRuleDAO
+from msphub_psa.domain import rules as engine
 
-from plugin.models.psa import ProductRule
+from msphub_psa.models.rules import ProductRule
 
 NEW = "new"
 

@@ -1,4 +1,4 @@
-"""Run the sandbox: ``python -m plugin.connectwise.sandbox --host 127.0.0.1 --port 8765 --data FILE``."""
+"""Run the sandbox: ``python -m msphub_psa.connectwise.sandbox --host 127.0.0.1 --port 8765 --data FILE``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .seed import default_seed
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
-    parser = argparse.ArgumentParser(prog="python -m plugin.connectwise.sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m msphub_psa.connectwise.sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--data", default=None, help="SQLite file (default: in memory)")

@@ -177,7 +177,7 @@
       resp.body.result.forEach(function (co) {
         var $li = $('<li class="list-group-item recon-company"></li>');
         $li.append($('<span class="recon-name"></span>').text(co.name),
-          $('<span class="text-muted small"></span>').text(' ' + co.identifier + ' · #' + co.cw_id));
+          $('<span class="text-muted small"></span>').text(' ' + co.identifier + ' · #' + co.remote_id));
         selectable($li, 'company', co.id, co.name);
         if (canWrite) {
           $li.on('dragover', function (e) { e.preventDefault(); $li.addClass('recon-drop'); });
@@ -354,7 +354,7 @@
     $('#assoc-error').addClass('hidden').text('');
     $('#assoc-customer').text(data.customer.name);
     $('#assoc-customer-id').text('(' + data.customer.external_id + ')');
-    $('#assoc-company').text(data.customer.company ? data.customer.company.name + ' (ConnectWise #' + data.customer.company.cw_id + ')' : '');
+    $('#assoc-company').text(data.customer.company ? data.customer.company.name + ' (ConnectWise #' + data.customer.company.remote_id + ')' : '');
     $('#assoc-search').val('');
     $('#assoc-mode-all').prop('checked', true);
     $('#assoc-from-date').val('');

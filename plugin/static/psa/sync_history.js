@@ -29,7 +29,7 @@
     return $('<span class="label"></span>').addClass(window.psaSyncStatusClass(status)).text(status);
   }
   function calls(run) {
-    return run.cw_calls + ' (' + run.writes + ' writes · ' + run.lookups + ' lookups · ' + run.catalog_calls + ' catalog)';
+    return run.psa_calls + ' (' + run.writes + ' writes · ' + run.lookups + ' lookups · ' + run.catalog_calls + ' catalog)';
   }
 
   /* ---- the run history ---- */

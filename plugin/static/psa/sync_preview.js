@@ -133,7 +133,7 @@
   function renderCatalog(c) {
     var $body = $('#catalog-body').empty();
     $('#catalog-summary').text(c.error ? '' : (c.create.length + ' item(s) and ' + c.new_lists.length + ' classification value(s) to create' +
-      (c.cw_calls ? ' — ' + c.cw_calls + ' ConnectWise read(s) to find out' : '')));
+      (c.psa_calls ? ' — ' + c.psa_calls + ' ConnectWise read(s) to find out' : '')));
     if (c.error) { $body.append($('<div class="alert alert-danger"></div>').text(c.error)); }
     if (!c.create.length && !c.new_lists.length && !c.refused.length && !c.differs.length && !c.error) {
       $body.append($('<span class="text-muted" id="catalog-nothing"></span>').text('Every product already has its catalog item; nothing will be created.'));
@@ -164,7 +164,7 @@
     $('#lookups-panel').toggleClass('hidden', !l.count);
     var $tb = $('#lookups-table tbody').empty();
     l.result.forEach(function (r) {
-      $tb.append($('<tr></tr>').append($('<td></td>').text(r.reference), $('<td></td>').text(r.kind), $('<td></td>').text('#' + r.agreement_cw_id)));
+      $tb.append($('<tr></tr>').append($('<td></td>').text(r.reference), $('<td></td>').text(r.kind), $('<td></td>').text('#' + r.agreement_remote_id)));
     });
   }
   function renderGroups(g) {
@@ -179,7 +179,7 @@
       var $row = $('<tr class="psa-sync-group"></tr>').attr('data-agreement', id).attr('data-customer', grp.customer_id).append(
         $('<td class="psa-sync-check"></td>').append($check),
         $('<td></td>').append($('<strong></strong>').text(grp.customer_name), grp.company_name ? $('<div class="text-muted small"></div>').text('ConnectWise: ' + grp.company_name) : ''),
-        $('<td></td>').append(document.createTextNode(grp.agreement_name + ' '), $('<span class="text-muted small"></span>').text('#' + grp.agreement_cw_id)),
+        $('<td></td>').append(document.createTextNode(grp.agreement_name + ' '), $('<span class="text-muted small"></span>').text('#' + grp.agreement_remote_id)),
         $('<td class="text-right"></td>').text(grp.additions), $('<td class="text-right"></td>').text(grp.adjustments),
         $('<td class="text-right"></td>').text(money(grp.charges)), $('<td class="text-right"></td>').text(money(grp.credits)),
         $('<td class="text-right"></td>').append($('<strong></strong>').text(money(grp.net))), $('<td></td>').append($toggle));

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from plugin.commands.integration import GENERIC_FAILURE
-from plugin.crypto import decrypt_secret
-from plugin.daos.base import session
-from plugin.models.psa import AuditEvent
+from msphub_psa.commands.integration import GENERIC_FAILURE
+from msphub_psa.crypto import decrypt_secret
+from msphub_psa.daos.base import session
+from msphub_psa.models.tenancy import AuditEvent
 from tests.support import tenants
 from tests.support.card import activate, form_values, integration_of, run_validation, session_client, status
+from tests.support.settings import configure
 
 
 def pilot_id(app) -> int:
@@ -65,7 +66,7 @@ def test_wrong_private_key_gives_generic_message_hint_and_audited_cause(app, cw_
 
 def test_each_failed_check_has_its_hint(app, cw_live):
     client, headers = session_client(app)
-    app.config["PSA_CW_VALIDATION_TIMEOUT"] = 0.5
+    configure(app, PSA_CW_VALIDATION_TIMEOUT=0.5)
     cases = [
         (form_values(cw_live, company_name="no_such_company"), "did not find this company", "CWCompanyNotFound"),
         (form_values(cw_live, client_id="00000000-0000-0000-0000-000000000000"), "refused the keys or the Client ID",
@@ -134,7 +135,7 @@ def test_the_plugin_static_files_are_served(app):
 
 def test_queue_down_answers_503_and_stores_nothing(app, cw_live):
     client, headers = session_client(app)
-    app.config["REDIS_URL"] = "redis://127.0.0.1:9/0"  # nothing listens there
+    configure(app, REDIS_URL="redis://127.0.0.1:9/0")  # nothing listens there
     app.extensions.get("psa", {}).pop("redis", None)
     response = activate(client, headers, form_values(cw_live))
     assert response.status_code == 503 and "nothing was saved" in response.get_json()["message"]

@@ -5,10 +5,10 @@ import threading
 
 import pytest
 
-from plugin.commands.exceptions import IntegrationStoppedError
-from plugin.commands.integration import EDIT_KEPT, GENERIC_FAILURE
-from plugin.crypto import decrypt_secret
-from plugin.jobs import connectwise_guard, get_queue
+from msphub_psa.commands.exceptions import IntegrationStoppedError
+from msphub_psa.commands.integration import EDIT_KEPT, GENERIC_FAILURE
+from msphub_psa.crypto import decrypt_secret
+from msphub_psa.jobs import connectwise_guard, get_queue
 from tests.support import tenants
 from tests.support.card import (
     activate, edit, form_values, integration_of, run_validation, session_client, status,

@@ -5,9 +5,10 @@ import socket
 
 import pytest
 
-from plugin.jobs import get_queue
+from msphub_psa.jobs import get_queue
 from tests.support import tenants
 from tests.support.card import activate, form_values, integration_of, run_validation, session_client, status
+from tests.support.settings import configure
 
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -49,7 +50,7 @@ def no_sockets(monkeypatch):
 def test_unsafe_api_urls_are_refused_at_save(app, cw_live, no_sockets, url, reason):
     client, headers = session_client(app)
     queued = len(_queue(app))
-    app.config["PSA_CW_RESOLVER"] = lambda host: ["203.0.113.10"]
+    configure(app, PSA_CW_RESOLVER=lambda host: ["203.0.113.10"])
     response = activate(client, headers, form_values(cw_live, api_url=url))
     assert response.status_code == 400, response.get_data(as_text=True)
     assert reason in response.get_json()["errors"]["api_url"][0]
@@ -62,7 +63,7 @@ def test_unsafe_api_urls_are_refused_at_save(app, cw_live, no_sockets, url, reas
 def test_allowed_host_resolving_to_private_or_metadata_address_is_refused(app, cw_live, no_sockets):
     client, headers = session_client(app)
     for address in ("10.0.0.1", "169.254.169.254", "127.0.0.1", "fd00::1"):
-        app.config["PSA_CW_RESOLVER"] = lambda host, a=address: [a]
+        configure(app, PSA_CW_RESOLVER=lambda host, a=address: [a])
         response = activate(client, headers, form_values(cw_live, api_url="https://api-na.myconnectwise.net"))
         assert response.status_code == 400
         assert "non-public address" in response.get_json()["errors"]["api_url"][0]
@@ -78,7 +79,7 @@ def test_job_refuses_a_url_the_policy_no_longer_allows(app, cw_live, no_sockets)
     """A URL stored while allowed, refused by the job after the policy changed: no connection."""
     client, headers = session_client(app)
     body = activate(client, headers, form_values(cw_live)).get_json()  # loopback http allowed in test
-    app.config["PSA_CW_ALLOW_LOOPBACK_HTTP"] = False
+    configure(app, PSA_CW_ALLOW_LOOPBACK_HTTP=False)
     assert run_validation(app, body["integration_id"], body["job_id"]) == "failed"
     state = status(client)
     assert state["status"] == "invalid" and "API URL is not allowed" in state["hint"]
@@ -87,7 +88,7 @@ def test_job_refuses_a_url_the_policy_no_longer_allows(app, cw_live, no_sockets)
 
 def test_public_address_on_an_allowed_host_passes_the_save_check(app, cw_live, no_sockets):
     client, headers = session_client(app)
-    app.config["PSA_CW_RESOLVER"] = lambda host: ["52.1.2.3"]  # never contacted: no job runs here
+    configure(app, PSA_CW_RESOLVER=lambda host: ["52.1.2.3"])  # never contacted: no job runs here
     response = activate(client, headers, form_values(cw_live, api_url="api-eu.myconnectwise.net/v2025_1/apis/3.0/"))
     assert response.status_code == 202, response.get_data(as_text=True)
     assert response.get_json()["status"]["api_url"] == "https://api-eu.myconnectwise.net/v2025_1/apis/3.0"

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from plugin.cli import psa_cli
+from msphub_psa.cli import psa_cli
 from tests.support import tenants
 from tests.support.card import activate, form_values, session_client, status
 

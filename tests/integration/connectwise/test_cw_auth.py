@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from plugin.connectwise import CWAuthError, CWCompanyNotFound
-from plugin.connectwise.sandbox import seed
+from msphub_psa.connectwise import CWAuthError, CWCompanyNotFound
+from msphub_psa.connectwise.sandbox import seed
 
 
 def test_valid_credentials(cw_live_client):

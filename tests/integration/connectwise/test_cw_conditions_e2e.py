@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugin.connectwise import conditions as c
+from msphub_psa.connectwise import conditions as c
 
 HOSTILE = ['O\'Brien "IT" & Co', "Café Müller GmbH", "100% Uptime *Networks*", "Bracket [Test] Ltd",
            "Smith & Sons Plumbing", "Ærø Shipping ApS", "Fabrikam, Inc."]

@@ -15,8 +15,8 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from plugin.connectwise import Credentials, CWForbidden, CWNotFound, CWValidationError, NewAddition, NewAdjustment
-from plugin.connectwise.sandbox import seed
+from msphub_psa.connectwise import Credentials, CWForbidden, CWNotFound, CWValidationError, NewAddition, NewAdjustment
+from msphub_psa.connectwise.sandbox import seed
 
 AGREEMENT = 1
 

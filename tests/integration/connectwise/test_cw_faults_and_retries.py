@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from plugin.connectwise import (
+from msphub_psa.connectwise import (
     CWConnectionLost,
     CWForbidden,
     CWNotFound,
@@ -24,7 +24,7 @@ from plugin.connectwise import (
     RetryPolicy,
     Timeouts,
 )
-from plugin.connectwise.sandbox import seed
+from msphub_psa.connectwise.sandbox import seed
 
 ADDITIONS = "/finance/agreements/1/additions"
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from plugin import clock
-from plugin.connectwise import conditions as c
+from msphub_psa import clock
+from msphub_psa.connectwise import conditions as c
 
 TOTAL = 20 + 2500
 LIST = ("GET", "/company/companies")

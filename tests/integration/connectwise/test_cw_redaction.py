@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from plugin.connectwise import CWError, NewAddition
+from msphub_psa.connectwise import CWError, NewAddition
 
 
 def test_private_key_never_leaks(cw_live, caplog, capsys):
@@ -37,10 +37,10 @@ def test_private_key_never_leaks(cw_live, caplog, capsys):
 
 
 def test_each_request_is_logged_with_status_duration_and_request_id(cw_live, caplog):
-    caplog.set_level(logging.DEBUG, logger="plugin.connectwise.client")
+    caplog.set_level(logging.DEBUG, logger="msphub_psa.connectwise.client")
     with cw_live.client() as client:
         client.get_company(1)
-    (record,) = [r for r in caplog.records if r.name == "plugin.connectwise.client"]
+    (record,) = [r for r in caplog.records if r.name == "msphub_psa.connectwise.client"]
     message = record.getMessage()
     assert "GET /company/companies/1 -> 200 in" in message and " ms " in message
     request_id = cw_live.requests()[-1]

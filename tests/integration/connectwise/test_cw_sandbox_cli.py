@@ -1,4 +1,4 @@
-"""``python -m plugin.connectwise.sandbox`` serves on loopback with a SQLite file."""
+"""``python -m msphub_psa.connectwise.sandbox`` serves on loopback with a SQLite file."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def free_port() -> int:
 
 def test_cli_serves_companyinfo_and_applies_latency(tmp_path):
     port = free_port()
-    cmd = [*command("plugin.connectwise.sandbox"), "--host", "127.0.0.1", "--port", str(port),
+    cmd = [*command("msphub_psa.connectwise.sandbox"), "--host", "127.0.0.1", "--port", str(port),
            "--data", str(tmp_path / "cw.db"), "--latency-ms", "20"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from plugin.commands.exceptions import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from plugin.commands.preview import (
+from msphub_psa.commands.exceptions import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from msphub_psa.commands.preview import (
     ApprovePreviewCommand, DiscardPreviewCommand, PreparePreviewCommand, PreviewDetailCommand,
 )
-from plugin.commands.sync import RunPushCommand, SyncStatusCommand
-from plugin.commands.sync_settings import UpdateSyncSettingsCommand, approval_required
-from plugin.daos.base import session
-from plugin.models.psa import AuditEvent, CwAgreement, SyncRun
+from msphub_psa.commands.sync import RunPushCommand, SyncStatusCommand
+from msphub_psa.commands.sync_settings import UpdateSyncSettingsCommand, approval_required
+from msphub_psa.daos.base import session
+from msphub_psa.models.directory import PsaAgreement
+from msphub_psa.models.sync import SyncRun
+from msphub_psa.models.tenancy import AuditEvent
 from tests.support.control import end_customer_mapping, preview_row, run_queued
 from tests.support.push import by_reference, cw_records, expected_transactions, items, push_setup
 from tests.support.reconciliation import viewer
@@ -35,7 +37,7 @@ def test_subset_push_pushes_exactly_the_chosen_groups_and_the_rest_stays_pending
     groups = _groups(actor, partner_id, preview_id)
     assert len(groups) >= 3 and all(g["selected"] for g in groups)
     chosen = groups[1]
-    all_agreements = {g["agreement_cw_id"] for g in groups}
+    all_agreements = {g["agreement_remote_id"] for g in groups}
 
     result = ApprovePreviewCommand(actor, preview_id, partner_id, [chosen["agreement_id"]]).run_inline()
 
@@ -92,8 +94,8 @@ def test_approve_refuses_bad_choices_and_the_viewer(ctx, cw_live):
     partner_id, actor, _customers = push_setup(cw_live, customers=1)
     preview_id = PreparePreviewCommand(actor, partner_id).run()
     in_preview = {g["agreement_id"] for g in _groups(actor, partner_id, preview_id)}
-    outside = session().scalar(select(CwAgreement.id).where(CwAgreement.partner_id == partner_id,
-                                                            CwAgreement.id.not_in(in_preview)))
+    outside = session().scalar(select(PsaAgreement.id).where(PsaAgreement.partner_id == partner_id,
+                                                            PsaAgreement.id.not_in(in_preview)))
     with pytest.raises(InvalidInputError):
         ApprovePreviewCommand(actor, preview_id, partner_id, []).run()
     with pytest.raises(InvalidInputError):

@@ -7,13 +7,13 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from plugin import clock
-from plugin.commands.preview import PreviewCommand
-from plugin.commands.push import PushBillingCommand
-from plugin.daos.base import session
-from plugin.daos.outbox import OutboxDAO
-from plugin.models.hub import BillingTransaction
-from plugin.models.psa import SyncItem
+from msphub_psa import clock
+from msphub_psa.commands.preview import PreviewCommand
+from msphub_psa.commands.push import PushBillingCommand
+from msphub_psa.daos.base import session
+from msphub_psa.daos.outbox import OutboxDAO
+from msphub_psa.models.hub import BillingTransaction
+from msphub_psa.models.sync import SyncItem
 from tests.support.push import dec, expected_transactions, items, push_setup
 
 pytestmark = pytest.mark.calendar  # runs again at hostile dates in CI (.ci/run)
@@ -64,7 +64,7 @@ def test_preview_writes_nothing_and_push_then_writes_exactly_it(ctx, cw_live):
     assert result.status == "succeeded" and result.counts["pushed"] == len(txs)
 
     catalog = {c["id"]: c["identifier"] for c in cw_live.state("catalog")}
-    created = sorted(identifier for cw_id, identifier in catalog.items() if cw_id not in seeded)
+    created = sorted(identifier for remote_id, identifier in catalog.items() if remote_id not in seeded)
     assert created == sorted(c["identifier"] for c in data["catalog"]["create"])
     for value in data["catalog"]["new_lists"]:
         kind, name = value.split(": ", 1)
@@ -72,9 +72,9 @@ def test_preview_writes_nothing_and_push_then_writes_exactly_it(ctx, cw_live):
         assert name in [r["name"] for r in cw_live.state(resource)]
     seen = 0
     for group in data["groups"]["result"]:
-        for record in cw_live.state("additions", parent=group["agreement_cw_id"]):
+        for record in cw_live.state("additions", parent=group["agreement_remote_id"]):
             g, line = lines[record["serialNumber"]]
-            assert g["agreement_cw_id"] == group["agreement_cw_id"] and line["kind"] == "addition"
+            assert g["agreement_remote_id"] == group["agreement_remote_id"] and line["kind"] == "addition"
             assert dec(record["quantity"]) == dec(line["quantity"])
             assert dec(record["unitPrice"]) == dec(line["unit_price"])
             assert dec(record["quantity"]) * dec(record["unitPrice"]) == dec(line["amount"])
@@ -83,10 +83,10 @@ def test_preview_writes_nothing_and_push_then_writes_exactly_it(ctx, cw_live):
             assert record["invoiceDescription"] == line["description"]
             assert catalog[record["product"]["id"]] == line["catalog"]["identifier"]
             seen += 1
-        for record in cw_live.state("adjustments", parent=group["agreement_cw_id"]):
+        for record in cw_live.state("adjustments", parent=group["agreement_remote_id"]):
             reference = record["description"].rsplit(" ", 1)[-1]
             g, line = lines[reference]
-            assert g["agreement_cw_id"] == group["agreement_cw_id"] and line["kind"] == "adjustment"
+            assert g["agreement_remote_id"] == group["agreement_remote_id"] and line["kind"] == "adjustment"
             assert dec(record["amount"]) == dec(line["amount"]) < 0
             assert record["description"] == line["description"]
             seen += 1

@@ -8,16 +8,17 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from plugin import clock
-from plugin.commands.integration import DeactivateIntegrationCommand
-from plugin.commands.preview import ApprovePreviewCommand
-from plugin.commands.schedule import ScheduleTickCommand
-from plugin.commands.sync_settings import UpdateSyncSettingsCommand
-from plugin.daos.base import session
-from plugin.domain.schedule import slot_instant, zone
-from plugin.jobs import SYNC, get_queue, scheduled_job_id, scheduled_sync
-from plugin.models.hub import Partner
-from plugin.models.psa import AuditEvent, PartnerFeature, SyncPreview, SyncSettings
+from msphub_psa import clock
+from msphub_psa.commands.integration import DeactivateIntegrationCommand
+from msphub_psa.commands.preview import ApprovePreviewCommand
+from msphub_psa.commands.schedule import ScheduleTickCommand
+from msphub_psa.commands.sync_settings import UpdateSyncSettingsCommand
+from msphub_psa.daos.base import session
+from msphub_psa.domain.schedule import slot_instant, zone
+from msphub_psa.jobs import SYNC, get_queue, scheduled_job_id, scheduled_sync
+from msphub_psa.models.hub import Partner
+from msphub_psa.models.sync import SyncPreview, SyncSettings
+from msphub_psa.models.tenancy import AuditEvent, PartnerFeature
 from tests.support.clock import command
 from tests.support.control import preview_row, run_queued
 from tests.support.dump import diff, dump_tables
@@ -107,7 +108,7 @@ def test_a_scheduled_run_with_approval_prepares_a_preview_and_pushes_nothing_unt
 
     ApprovePreviewCommand(actor, preview.id, partner_id).run_inline()
     txs = expected_transactions(chosen)
-    agreements = {r.agreement_cw_id for r in items(partner_id)}
+    agreements = {r.agreement_remote_id for r in items(partner_id)}
     additions, adjustments = cw_records(cw_live, agreements)
     pushed = set(by_reference(additions, "serialNumber")) | set(by_reference(adjustments, "description"))
     assert pushed == {t.id for t in txs}
@@ -153,7 +154,7 @@ def test_the_scheduler_process_enqueues_the_tick_and_a_worker_runs_it(app, db_ur
 
     from rq.job import Job
 
-    from plugin.jobs import FAST, redis_connection
+    from msphub_psa.jobs import FAST, redis_connection
     from tests.support.fixtures import ROOT
 
     with app.app_context():
@@ -168,7 +169,7 @@ def test_the_scheduler_process_enqueues_the_tick_and_a_worker_runs_it(app, db_ur
             deadline, ticks = time.monotonic() + 20, []
             while not ticks and time.monotonic() < deadline:
                 ticks = [j for j in get_queue(FAST).job_ids if Job.fetch(j, connection=redis_connection())
-                         .func_name == "plugin.jobs.schedule_tick"]
+                         .func_name == "msphub_psa.jobs.schedule_tick"]
                 time.sleep(0.2)
             assert ticks, "the scheduler enqueued no tick"
             worker(queues="fast")

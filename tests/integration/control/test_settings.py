@@ -5,19 +5,21 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from plugin.commands.connectwise import partner_limiter
-from plugin.daos.base import session
-from plugin.models.psa import AuditEvent, SyncSettings
+from msphub_psa.commands.connectwise import partner_limiter
+from msphub_psa.daos.base import session
+from msphub_psa.models.sync import SyncSettings
+from msphub_psa.models.tenancy import AuditEvent
 from tests.support.card import session_client
 from tests.support.dump import diff, dump_tables
 from tests.support.reconciliation import pilot_ready
+from tests.support.settings import configure
 
 URL = "/api/v1/psa_sync/settings"
 
 
 @pytest.fixture
 def pilot(app, cw_live):
-    app.config["PSA_CW_REQUESTS_PER_MINUTE"] = 600  # the production default cap (the suite runs with 0: off)
+    configure(app, PSA_CW_REQUESTS_PER_MINUTE=600)  # the production default cap (the suite runs with 0: off)
     with app.app_context():
         partner_id, _actor = pilot_ready(cw_live, refresh=False)
         session().remove()
@@ -86,14 +88,14 @@ def test_bad_input_is_a_clear_400_and_saves_nothing(app, pilot):
 
 
 def test_no_operator_cap_allows_any_positive_limit(app, pilot):
-    app.config["PSA_CW_REQUESTS_PER_MINUTE"] = 0
+    configure(app, PSA_CW_REQUESTS_PER_MINUTE=0)
     client, headers = session_client(app)
     assert client.get(URL).get_json()["effective_requests_per_minute"] == 0
     assert client.put(URL, json={"requests_per_minute": 5000}, headers=headers).get_json()[
         "effective_requests_per_minute"] == 5000
     with app.app_context():
         assert partner_limiter(pilot).item.amount == 5000
-        app.config["PSA_CW_REQUESTS_PER_MINUTE"] = 100  # the operator lowers the cap later: it wins
+        configure(app, PSA_CW_REQUESTS_PER_MINUTE=100)  # the operator lowers the cap later: it wins
         assert partner_limiter(pilot).item.amount == 100
 
 

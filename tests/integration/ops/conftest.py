@@ -4,21 +4,22 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from plugin.daos.base import session
-from plugin.models.psa import CwCompany, ProductRule
+from msphub_psa.daos.base import session
+from msphub_psa.models.directory import PsaCompany
+from msphub_psa.models.rules import ProductRule
 from tests.support import tenants
 
 
 @pytest.fixture
 def pilot_ids(app, cw_live) -> dict[str, int]:
     """Ids of the pilot's own records, by the names the routes and the spec use."""
-    from plugin.commands.reconciliation import MapCustomerCommand
+    from msphub_psa.commands.reconciliation import MapCustomerCommand
     from tests.support.reconciliation import pilot_ready
 
     with app.app_context():
         partner_id, actor = pilot_ready(cw_live)
         customer = tenants.first_customer(partner_id)
-        company = session().scalar(select(CwCompany).where(CwCompany.partner_id == partner_id).order_by(CwCompany.id))
+        company = session().scalar(select(PsaCompany).where(PsaCompany.partner_id == partner_id).order_by(PsaCompany.id))
         MapCustomerCommand(actor, customer.id, company_id=company.id).run()
         rule = ProductRule(partner_id=partner_id, priority=1, category="Own", subcategory="S", product_type="T",
                            product_class="Agreement",
@@ -35,7 +36,7 @@ def _empty_queues_after(app):
     """The sweeps enqueue real jobs (refreshes) that no worker runs here: drop them so a later test's worker
     on the same queues (this process's ``PSA_QUEUE_PREFIX``) does not run them against its own database."""
     yield
-    from plugin.jobs import FAST, SYNC, get_queue
+    from msphub_psa.jobs import FAST, SYNC, get_queue
 
     with app.app_context():
         for kind in (FAST, SYNC):

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from plugin.commands.base import Actor, audit, scrub, transaction
+from msphub_psa.commands.base import Actor, audit, scrub, transaction
 from tests.support import tenants
 from tests.support.web import api_token, login
 
@@ -16,7 +16,7 @@ from tests.support.web import api_token, login
 @transaction
 def _event(partner_id, action, at=None, username="pilot.admin", **detail):
     """Record one audit event (optionally back-dated)."""
-    from plugin.daos.audit import AuditDAO
+    from msphub_psa.daos.audit import AuditDAO
 
     audit(Actor(None, username), action, "customer", 7, partner_id=partner_id, **detail)
     if at is not None:

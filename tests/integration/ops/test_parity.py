@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from plugin.daos.base import session
-from plugin.models.psa import CustomerMapping
+from msphub_psa.daos.base import session
+from msphub_psa.models.reconciliation import CustomerMapping
 from tests.support import tenants
 from tests.support.reconciliation import pilot_ready
 

@@ -1,8 +1,8 @@
 """The README's `curl` session (Operations → The REST API from a shell), call for call, with a JWT."""
 from __future__ import annotations
 
-from plugin.commands.directory import RefreshDirectoryCommand
-from plugin.tenancy import actor_for_user, find_user
+from msphub_psa.commands.directory import RefreshDirectoryCommand
+from msphub_psa.tenancy import actor_for_user, find_user
 from tests.support import tenants
 from tests.support.reconciliation import seed_sandbox_for_pilot
 from tests.support.integration import make_active_integration
@@ -30,7 +30,7 @@ def test_readme_curl_session(app, cw_live):
     customer = unmapped["result"][0]
     assert {"id", "name", "unsynchronized"} <= set(customer)
     companies = client.get(f"{api}/psa_reconciliation/companies?q=contoso", headers=auth).get_json()["result"]
-    assert companies and {"id", "cw_id", "name"} <= set(companies[0])
+    assert companies and {"id", "remote_id", "name"} <= set(companies[0])
     assert client.get(f"{api}/psa_reconciliation/suggestions?customer_ids={customer['id']}",
                       headers=auth).status_code == 200
     mapped = client.post(f"{api}/psa_reconciliation/mappings", headers=auth,

@@ -4,11 +4,13 @@ from __future__ import annotations
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from plugin.crypto import decrypt_secret, encrypt_secret
-from plugin.daos.base import session
-from plugin.models.psa import AuditEvent, Integration
+from msphub_psa.crypto import decrypt_secret, encrypt_secret
+from msphub_psa.daos.base import session
+from msphub_psa.models.integration import Integration
+from msphub_psa.models.tenancy import AuditEvent
 from tests.support import tenants
 from tests.support.integration import make_active_integration
+from tests.support.settings import configure
 
 
 def _setup(app, cw_live):
@@ -26,11 +28,11 @@ def test_rotate_keys_re_encrypts_every_secret(app, cw_live):
     old = app.config["PSA_ENCRYPTION_KEYS"]
     integration_id = _setup(app, cw_live)
     new = Fernet.generate_key().decode()
-    app.config["PSA_ENCRYPTION_KEYS"] = f"{new},{old}"
+    configure(app, PSA_ENCRYPTION_KEYS=f"{new},{old}")
     result = app.test_cli_runner().invoke(args=["psa", "rotate-keys", "--as", "admin"])
     assert result.exit_code == 0, result.output
     assert "Re-encrypted 2 secret(s) of 1 integration(s)" in result.output
-    app.config["PSA_ENCRYPTION_KEYS"] = new  # the old key removed: everything still opens
+    configure(app, PSA_ENCRYPTION_KEYS=new)  # the old key removed: everything still opens
     with app.app_context():
         row = session().get(Integration, integration_id)
         assert decrypt_secret(row.private_key_encrypted) == cw_live.private_key
@@ -48,9 +50,9 @@ def test_rotate_keys_is_admin_only_and_all_or_nothing(app, cw_live):
     assert result.exit_code == 2 and "403" in result.output
     with app.app_context():
         before = bytes(session().get(Integration, integration_id).private_key_encrypted)
-    app.config["PSA_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()  # the old key dropped too early
+    configure(app, PSA_ENCRYPTION_KEYS=Fernet.generate_key().decode())  # the old key dropped too early
     result = runner.invoke(args=["psa", "rotate-keys", "--as", "admin"])
     assert result.exit_code == 2 and "409" in result.output and "nothing was re-encrypted" in result.output
-    app.config["PSA_ENCRYPTION_KEYS"] = old
+    configure(app, PSA_ENCRYPTION_KEYS=old)
     with app.app_context():
         assert bytes(session().get(Integration, integration_id).private_key_encrypted) == before

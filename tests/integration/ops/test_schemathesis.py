@@ -15,7 +15,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from schemathesis.checks import not_a_server_error
 
-from plugin.connectwise.sandbox.seed import DEMO_PRIVATE_KEY
+from msphub_psa.connectwise.sandbox.seed import DEMO_PRIVATE_KEY
 from tests.support.reconciliation import pilot_ready
 from tests.support.web import api_token
 

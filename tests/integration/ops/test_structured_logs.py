@@ -8,7 +8,7 @@ import json
 import logging
 import time
 
-from plugin.logs import JsonFormatter, configure_logging, log_context, make_handler
+from msphub_psa.logs import JsonFormatter, configure_logging, log_context, make_handler
 from tests.integration.test_reconciliation_jobs import wait_for
 from tests.support.fixtures import WorkerProcess
 from tests.support import tenants
@@ -57,16 +57,16 @@ def test_worker_logs_json_with_ids_and_never_the_key(app, db_url, cw_live, monke
     basic = base64.b64encode(f"{cw_live.company_id}+{cw_live.public_key}:{cw_live.private_key}".encode()).decode()
     assert cw_live.private_key not in output and basic not in output
     records = _json_lines(output)
-    cw_calls = [r for r in records if r.get("cw_path")]
-    validation = [r for r in cw_calls if r.get("job_id") == validation_job]
+    psa_calls = [r for r in records if r.get("cw_path")]
+    validation = [r for r in psa_calls if r.get("job_id") == validation_job]
     assert {r["cw_path"] for r in validation} >= {"/system/info"}
-    for record in cw_calls:
+    for record in psa_calls:
         assert record["partner_id"] == partner_id and record["job_id"]
         assert record["cw_method"] == "GET" and record["cw_status"] == 200 and record["duration_ms"] >= 0
         assert record["cw_request_id"] and record["attempt"] == 1
-    directory_calls = [r for r in cw_calls if "directory" in r["job_id"]]
+    directory_calls = [r for r in psa_calls if "directory" in r["job_id"]]
     assert any(r["cw_path"].startswith("/company/companies") for r in directory_calls)
-    assert all(r.get("job") == "plugin.jobs.refresh_directory" for r in directory_calls)
+    assert all(r.get("job") == "msphub_psa.jobs.refresh_directory" for r in directory_calls)
     audits = {r["action"]: r for r in records if r.get("action")}
     assert audits["integration.validation"]["job_id"] == validation_job
     assert audits["integration.validation"]["partner_id"] == partner_id
@@ -116,8 +116,8 @@ def test_web_requests_log_one_access_line_with_request_user_and_partner(app, cli
     stream = io.StringIO()
     handler = make_handler("json", stream)
     logging.getLogger().addHandler(handler)
-    previous = logging.getLogger("plugin.access").level
-    logging.getLogger("plugin.access").setLevel(logging.INFO)
+    previous = logging.getLogger("msphub_psa.access").level
+    logging.getLogger("msphub_psa.access").setLevel(logging.INFO)
     try:
         with app.app_context():
             partner_id = tenants.pilot().id
@@ -129,8 +129,8 @@ def test_web_requests_log_one_access_line_with_request_user_and_partner(app, cli
         page = client.get("/psa/reconciliation/")
     finally:
         logging.getLogger().removeHandler(handler)
-        logging.getLogger("plugin.access").setLevel(previous)
-    lines = [line for line in _json_lines(stream.getvalue()) if line["logger"] == "plugin.access"]
+        logging.getLogger("msphub_psa.access").setLevel(previous)
+    lines = [line for line in _json_lines(stream.getvalue()) if line["logger"] == "msphub_psa.access"]
     api = next(line for line in lines if line["http_path"] == "/api/v1/psa_integration/")
     assert response.headers["X-Request-Id"] == "caller-req-0001" == api["request_id"]
     assert (api["http_method"], api["http_status"], api["user"], api["partner_id"]) == (

@@ -9,7 +9,7 @@ import pytest
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RoutingException
 
-from plugin import permissions
+from msphub_psa import permissions
 
 from tests.integration.ops.spec_walk import fill_path, served_spec, write_operations
 from tests.integration.test_tenant_isolation import _plugin_view, routes
@@ -25,7 +25,7 @@ def plugin_write_routes(app, ids):
     """(url, method) of every plugin route that accepts a method other than GET."""
     views = {type(v).__name__: v for v in app.appbuilder.baseviews}
     by_model = {"Customer": ids["customer_id"], "Partner": ids["partner_id"], "Rule": ids["rule_id"],
-                "ProductRule": ids["rule_id"], "CwCompany": ids["company_id"]}
+                "ProductRule": ids["rule_id"], "PsaCompany": ids["company_id"]}
     for url, methods in routes(app, by_model):
         view = views.get(_endpoint_view(app, url))
         if view is None or not _plugin_view(view):

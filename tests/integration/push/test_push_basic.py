@@ -7,10 +7,10 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from plugin.commands.push import PushBillingCommand
-from plugin.daos.base import session
-from plugin.models.hub import BillingTransaction
-from plugin.models.psa import SyncRun, SyncTransition
+from msphub_psa.commands.push import PushBillingCommand
+from msphub_psa.daos.base import session
+from msphub_psa.models.hub import BillingTransaction
+from msphub_psa.models.sync import SyncRun, SyncTransition
 from tests.support.push import by_reference, cw_records, dec, expected_transactions, items, push_setup
 
 pytestmark = pytest.mark.calendar  # runs again at hostile dates in CI (.ci/run)
@@ -20,7 +20,7 @@ def _settled_check(cw_live, partner_id, customers):
     """Every eligible transaction exactly once in ConnectWise, amounts and dates equal."""
     txs = expected_transactions(customers)
     rows = items(partner_id)
-    agreements = {r.agreement_cw_id for r in rows}
+    agreements = {r.agreement_remote_id for r in rows}
     additions, adjustments = cw_records(cw_live, agreements)
     add_refs, adj_refs = by_reference(additions, "serialNumber"), by_reference(adjustments, "description")
     charges = [t for t in txs if t.kind == "charge"]
@@ -42,15 +42,15 @@ def test_push_pushes_every_eligible_transaction_once_and_second_run_writes_nothi
     assert first.status == "succeeded", first.error
     txs, additions, adjustments = _settled_check(cw_live, partner_id, customers)
     assert first.counts["pushed"] == len(txs) > 0
-    assert all(r.state == "pushed" and r.cw_record_id for r in items(partner_id))
+    assert all(r.state == "pushed" and r.remote_record_id for r in items(partner_id))
     # calls = catalog calls + one POST per record (no faults: no look-ups)
-    assert first.cw_calls == first.catalog_calls + first.writes + first.lookups
+    assert first.psa_calls == first.catalog_calls + first.writes + first.lookups
     assert first.writes == len(txs) and first.lookups == 0
 
     start = len(cw_live.requests())
     second = PushBillingCommand(partner_id).run()
     assert second.status == "succeeded"
-    assert second.cw_calls == 0 and second.writes == 0
+    assert second.psa_calls == 0 and second.writes == 0
     assert [r for r in cw_live.requests()[start:] if r["method"] != "GET"] == []
 
     sub_tx = txs[-1]
@@ -63,8 +63,8 @@ def test_push_pushes_every_eligible_transaction_once_and_second_run_writes_nothi
     session().commit()
     third = PushBillingCommand(partner_id).run()
     assert third.counts["pushed"] == 1
-    assert third.cw_calls == third.writes + third.lookups == 1
+    assert third.psa_calls == third.writes + third.lookups == 1
     run = session().get(SyncRun, third.run_id)
-    assert run.status == "succeeded" and run.cw_calls == 1 and run.finished_at is not None
+    assert run.status == "succeeded" and run.psa_calls == 1 and run.finished_at is not None
     transitions = session().scalars(select(SyncTransition.event).where(SyncTransition.run_id == third.run_id)).all()
     assert sorted(transitions) == ["attempt", "created", "succeeded"]

@@ -8,11 +8,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, select
 
-from plugin.commands.push import PushBillingCommand
-from plugin.connectwise import RetryPolicy, Timeouts
-from plugin.daos.base import session
-from plugin.daos.integration import IntegrationDAO
-from plugin.models.psa import SyncItem, SyncRun, SyncTransition
+from msphub_psa.commands.push import PushBillingCommand
+from msphub_psa.connectwise import RetryPolicy, Timeouts
+from msphub_psa.daos.base import session
+from msphub_psa.daos.integration import IntegrationDAO
+from msphub_psa.models.sync import SyncItem, SyncRun, SyncTransition
 from tests.integration.push.test_push_basic import _settled_check
 from tests.support.push import add_history, by_reference, cw_records, expected_transactions, items, push_setup
 
@@ -31,7 +31,7 @@ def _setup(cw_live, total: int = TOTAL):
 
 def _records(cw_live, partner_id) -> dict[str, dict]:
     """Our records in the sandbox by reference, without what ConnectWise assigns (ids, timestamps)."""
-    additions, adjustments = cw_records(cw_live, {r.agreement_cw_id for r in items(partner_id)})
+    additions, adjustments = cw_records(cw_live, {r.agreement_remote_id for r in items(partner_id)})
     found = {}
     for record in additions + adjustments:
         key = record.get("serialNumber") or record["description"].rsplit(" ", 1)[-1]
@@ -43,7 +43,7 @@ def _records(cw_live, partner_id) -> dict[str, dict]:
 def _forget_pushes(cw_live, partner_id) -> None:
     """Remove our records from the sandbox and the outbox, so the same transactions are pushed anew."""
     store = cw_live.sandbox.store
-    for row in {r.agreement_cw_id for r in items(partner_id)}:
+    for row in {r.agreement_remote_id for r in items(partner_id)}:
         for resource in ("additions", "adjustments"):
             for record in list(store.scan(cw_live.company_id, resource, row)):
                 store.delete(cw_live.company_id, resource, record["id"])
@@ -64,12 +64,12 @@ def _exactly_once_for_pushed(cw_live, partner_id, landed: frozenset[int] = froze
     """Every pushed row has exactly one record in the sandbox, with its id; no other row has one
     (but the transactions ``landed`` whose answer was lost)."""
     rows = items(partner_id)
-    additions, adjustments = cw_records(cw_live, {r.agreement_cw_id for r in rows})
+    additions, adjustments = cw_records(cw_live, {r.agreement_remote_id for r in rows})
     refs = by_reference(additions, "serialNumber") + by_reference(adjustments, "description")
     pushed = {r.transaction_id for r in rows if r.state == "pushed"}
     assert set(refs) == pushed | landed and set(refs.values()) <= {1}
     ids = {r["id"] for r in additions + adjustments}
-    assert all(r.cw_record_id in ids for r in rows if r.state == "pushed")
+    assert all(r.remote_record_id in ids for r in rows if r.state == "pushed")
 
 
 def test_concurrent_push_gives_the_same_records_as_row_by_row(ctx, cw_live):
@@ -84,7 +84,7 @@ def test_concurrent_push_gives_the_same_records_as_row_by_row(ctx, cw_live):
     assert _records(cw_live, partner_id) == row_by_row
     _settled_check(cw_live, partner_id, customers)
     assert many.writes == total and many.lookups == 0
-    assert many.cw_calls == many.writes + many.catalog_calls  # catalog already synced by the first run: 0
+    assert many.psa_calls == many.writes + many.catalog_calls  # catalog already synced by the first run: 0
     assert many.catalog_calls == 0
     attempts = session().scalars(select(SyncTransition.event).where(SyncTransition.run_id == many.run_id,
                                                                     SyncTransition.event == "attempt")).all()
@@ -111,7 +111,7 @@ def test_a_fault_in_the_middle_of_a_batch_still_ends_with_each_reference_once(ct
     assert faulted, "the fault fired"
     if fault["kind"] in ("drop", "timeout"):  # outcome unknown: looked up before any create
         assert result.lookups >= 1
-        assert result.cw_calls == result.catalog_calls + result.writes + result.lookups
+        assert result.psa_calls == result.catalog_calls + result.writes + result.lookups
 
 
 def test_a_run_stopper_mid_batch_leaves_no_row_in_sending(ctx, cw_live):

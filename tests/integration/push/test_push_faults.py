@@ -15,11 +15,12 @@ import pytest
 
 from sqlalchemy import func, select
 
-from plugin.daos.base import session
-from plugin.jobs import enqueue_push
-from plugin.models.psa import SyncItem, SyncRun
+from msphub_psa.daos.base import session
+from msphub_psa.jobs import enqueue_push
+from msphub_psa.models.sync import SyncItem, SyncRun
 from tests.integration.push.test_push_basic import _settled_check
 from tests.support.push import add_history, expected_transactions, push_setup
+from tests.support.settings import configure
 
 TOTAL = 120
 FAULTS = [
@@ -74,7 +75,7 @@ def _wait(predicate, timeout: float, step: float = 0.1) -> bool:
 def test_exactly_once_under_faults_and_sigkill(ctx, cw_live, worker, monkeypatch, forget_killed_workers):
     monkeypatch.setenv("PSA_PUSH_LEASE_SECONDS", "3")
     monkeypatch.setenv("PSA_CW_REQUESTS_PER_MINUTE", "0")
-    ctx.config["PSA_PUSH_LEASE_SECONDS"] = 3
+    configure(ctx, PSA_PUSH_LEASE_SECONDS=3)
     partner_id, _actor, customers = push_setup(cw_live, customers=4)
     add_history(partner_id, customers, TOTAL)
     total = len(expected_transactions(customers))  # TOTAL or more, as the pinned day's demo data gives
@@ -114,7 +115,7 @@ def forget_killed_workers(ctx):
     yield
     from rq import Worker
 
-    from plugin.jobs import queue_name, redis_connection
+    from msphub_psa.jobs import queue_name, redis_connection
 
     ours = {queue_name("fast"), queue_name("sync")}
     for rq_worker in Worker.all(connection=redis_connection()):

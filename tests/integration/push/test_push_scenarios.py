@@ -8,15 +8,16 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from plugin.commands.push import PushBillingCommand
-from plugin.commands.reconciliation import ReconciliationSummaryCommand
-from plugin.commands.sync import RetryFailedCommand, SyncItemDetailCommand, SyncStatusCommand
-from plugin.daos.base import session
-from plugin.daos.integration import IntegrationDAO
-from plugin.daos.outbox import subscription_sync_status
-from plugin.models.hub import BillingTransaction, Subscription
-from plugin.clock import now as utcnow
-from plugin.models.psa import CatalogSync, CustomerMapping, SubscriptionMapping
+from msphub_psa.commands.push import PushBillingCommand
+from msphub_psa.commands.reconciliation import ReconciliationSummaryCommand
+from msphub_psa.commands.sync import RetryFailedCommand, SyncItemDetailCommand, SyncStatusCommand
+from msphub_psa.daos.base import session
+from msphub_psa.daos.integration import IntegrationDAO
+from msphub_psa.daos.outbox import subscription_sync_status
+from msphub_psa.models.hub import BillingTransaction, Subscription
+from msphub_psa.clock import now as utcnow
+from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
+from msphub_psa.models.sync import CatalogSync
 from tests.integration.push.test_push_basic import _settled_check
 from tests.support.push import (
     agreement_named, by_reference, cw_records, dec, expected_transactions, items, map_subscription,
@@ -59,7 +60,7 @@ def test_credit_becomes_a_negative_adjustment_with_our_reference(ctx, cw_live):
     sub = _subs(customers[0])[0]
     credit = _add_tx(sub, "credit", dt.date(2026, 3, 1), dt.date(2026, 3, 31), "-15.40")
     assert PushBillingCommand(partner_id).run().status == "succeeded"
-    agreement = monthly_agreement(_company_of(customers[0])).cw_id
+    agreement = monthly_agreement(_company_of(customers[0])).remote_id
     adjustments = [a for a in cw_live.state("adjustments", parent=agreement)
                    if a["description"].endswith(f"MSPHUB-T{credit.id}")]
     assert len(adjustments) == 1
@@ -74,7 +75,7 @@ def test_prorated_charge_bills_mspubs_exact_amount(ctx, cw_live):
     exact = _add_tx(sub, "charge", dt.date(2026, 4, 15), dt.date(2026, 4, 30), "10.00", qty=4, price="5.00")
     odd = _add_tx(sub, "charge", dt.date(2026, 5, 15), dt.date(2026, 5, 31), "10.00", qty=3, price="5.00")
     PushBillingCommand(partner_id).run()
-    additions, _ = cw_records(cw_live, [monthly_agreement(_company_of(customers[0])).cw_id])
+    additions, _ = cw_records(cw_live, [monthly_agreement(_company_of(customers[0])).remote_id])
     by_serial = {a["serialNumber"]: a for a in additions}
     first, second = by_serial[f"MSPHUB-T{exact.id}"], by_serial[f"MSPHUB-T{odd.id}"]
     assert (dec(first["quantity"]), dec(first["unitPrice"])) == (Decimal(4), Decimal("2.5"))
@@ -91,7 +92,7 @@ def test_cancelled_subscription_is_not_billed_after_its_end(ctx, cw_live):
     after = _add_tx(sub, "charge", dt.date(2026, 7, 1), dt.date(2026, 7, 31), "20.00")
     refund = _add_tx(sub, "credit", dt.date(2026, 7, 1), dt.date(2026, 7, 31), "-20.00")
     PushBillingCommand(partner_id).run()
-    additions, adjustments = cw_records(cw_live, [monthly_agreement(_company_of(customers[0])).cw_id])
+    additions, adjustments = cw_records(cw_live, [monthly_agreement(_company_of(customers[0])).remote_id])
     refs = by_reference(additions, "serialNumber")
     assert refs[inside.id] == 1 and after.id not in refs
     assert by_reference(adjustments, "description")[refund.id] == 1
@@ -171,10 +172,10 @@ def test_remapped_subscription_sends_unpushed_rows_to_the_new_agreement_and_leav
     PushBillingCommand(partner_id, after_item=remap, concurrency=1).run()  # row by row
     rows = items(partner_id)
     assert all(r.state == "pushed" for r in rows)
-    on_old = [r for r in rows if r.agreement_cw_id == old.cw_id]
-    on_new = [r for r in rows if r.agreement_cw_id == new.cw_id]
+    on_old = [r for r in rows if r.agreement_remote_id == old.remote_id]
+    on_new = [r for r in rows if r.agreement_remote_id == new.remote_id]
     assert len(on_old) == 1 and len(on_new) == len(rows) - 1
-    old_adds, old_adjs = cw_records(cw_live, [old.cw_id])
+    old_adds, old_adjs = cw_records(cw_live, [old.remote_id])
     assert len(by_reference(old_adds, "serialNumber")) + len(by_reference(old_adjs, "description")) == 1
     start = len(cw_live.requests())
     PushBillingCommand(partner_id).run()  # a pushed row never moves by itself
@@ -183,10 +184,10 @@ def test_remapped_subscription_sends_unpushed_rows_to_the_new_agreement_and_leav
 
 def test_hand_edits_and_records_without_our_reference_are_left_alone(ctx, cw_live):
     partner_id, _actor, customers = push_setup(cw_live, customers=1)
-    agreement = monthly_agreement(_company_of(customers[0])).cw_id
+    agreement = monthly_agreement(_company_of(customers[0])).remote_id
     client = cw_live.client()
     catalog_id = cw_live.state("catalog")[0]["id"]
-    from plugin.connectwise import NewAddition
+    from msphub_psa.connectwise import NewAddition
 
     foreign = client.create_addition(agreement, NewAddition(product_id=catalog_id, quantity=Decimal(7),
                                                             invoice_description="Set up by hand"))
@@ -265,7 +266,7 @@ def test_a_product_connectwise_refuses_waits_and_the_others_go_on(ctx, cw_live):
 
 def test_cancelled_agreement_fails_the_row_with_connectwises_reason_and_retry_failed(ctx, cw_live):
     partner_id, actor, customers = push_setup(cw_live, customers=2)
-    agreement = monthly_agreement(_company_of(customers[0])).cw_id
+    agreement = monthly_agreement(_company_of(customers[0])).remote_id
     record = cw_live.sandbox.store.get(cw_live.company_id, "agreements", agreement)
     record["cancelledFlag"], record["agreementStatus"] = True, "Cancelled"
     cw_live.sandbox.store.update(cw_live.company_id, "agreements", record)
@@ -303,12 +304,12 @@ def test_call_count_is_records_written_plus_lookups_for_uncertain_rows(ctx, cw_l
     for month in range(1, 7):
         _add_tx(sub, "charge", dt.date(2027, month, 1), dt.date(2027, month, 28), "20.00")
     cw_live.set_faults([{"kind": "drop", "methods": ["POST"], "path": "/additions$", "count": 2}])
-    before = len(cw_live.state("additions", parent=monthly_agreement(_company_of(customers[0])).cw_id))
+    before = len(cw_live.state("additions", parent=monthly_agreement(_company_of(customers[0])).remote_id))
     result = PushBillingCommand(partner_id).run()
-    after = len(cw_live.state("additions", parent=monthly_agreement(_company_of(customers[0])).cw_id))
+    after = len(cw_live.state("additions", parent=monthly_agreement(_company_of(customers[0])).remote_id))
     assert result.counts["pushed"] == 6 and after - before == 6
     assert result.lookups == 2 and result.catalog_calls == 0
-    assert result.cw_calls == (after - before) + result.lookups
+    assert result.psa_calls == (after - before) + result.lookups
     _settled_check(cw_live, partner_id, customers)
 
 
@@ -317,9 +318,9 @@ def test_a_second_record_with_our_reference_is_a_conflict_nothing_is_deleted(ctx
     PushBillingCommand(partner_id).run()
     sub = _subs(customers[0])[0]
     tx = _add_tx(sub, "charge", dt.date(2027, 9, 1), dt.date(2027, 9, 30), "20.00")
-    agreement = monthly_agreement(_company_of(customers[0])).cw_id
-    catalog_id = session().scalar(select(CatalogSync.cw_id).where(CatalogSync.product_id == sub.product_id))
-    from plugin.connectwise import NewAddition
+    agreement = monthly_agreement(_company_of(customers[0])).remote_id
+    catalog_id = session().scalar(select(CatalogSync.remote_id).where(CatalogSync.product_id == sub.product_id))
+    from msphub_psa.connectwise import NewAddition
 
     client = cw_live.client()
     for _ in range(2):  # someone created our reference twice already (e.g. a copy of an addition)
@@ -334,8 +335,8 @@ def test_a_second_record_with_our_reference_is_a_conflict_nothing_is_deleted(ctx
 
 
 def test_one_push_per_partner_at_a_time_and_an_expired_lease_is_taken_over(ctx, cw_live):
-    from plugin.daos.outbox import SyncLeaseDAO
-    from plugin.models.psa import SyncRun
+    from msphub_psa.daos.outbox import SyncLeaseDAO
+    from msphub_psa.models.sync import SyncRun
 
     partner_id, _actor, _customers = push_setup(cw_live, customers=1)
     SyncLeaseDAO.ensure(partner_id)

@@ -7,14 +7,16 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from plugin.cli import psa_cli
-from plugin.commands.alerts import notify_run_alert
-from plugin.commands.push import PushBillingCommand
-from plugin.daos.base import session
-from plugin.models.psa import AuditEvent, SyncRun
+from msphub_psa.cli import psa_cli
+from msphub_psa.commands.alerts import notify_run_alert
+from msphub_psa.commands.push import PushBillingCommand
+from msphub_psa.daos.base import session
+from msphub_psa.models.sync import SyncRun
+from msphub_psa.models.tenancy import AuditEvent
 from tests.support import alerts, tenants
 from tests.support.card import session_client
 from tests.support.push import expected_transactions, push_setup
+from tests.support.settings import configure
 
 pytestmark = pytest.mark.usefixtures("empty_sync_queues")
 REFUSE_ONE = {"kind": "status", "status": 400, "methods": ["POST"], "path": "/additions$", "count": 1,
@@ -34,8 +36,8 @@ def _partial_run(app, cw_live) -> tuple[int, int, int]:
 
 
 def test_partial_run_alerts_until_acknowledged_and_emails_once(app, cw_live):
-    app.config["PSA_ALERT_EMAIL_HOOK"] = "tests.support.alerts:record"
-    app.config["PSA_ALERT_EMAIL_TO"] = "billing-ops@example.com, pilot.admin@example.com"
+    configure(app, PSA_ALERT_EMAIL_HOOK="tests.support.alerts:record")
+    configure(app, PSA_ALERT_EMAIL_TO="billing-ops@example.com, pilot.admin@example.com")
     alerts.SENT.clear()
     partner_id, run_id, rows = _partial_run(app, cw_live)
     assert len(alerts.SENT) == 1
@@ -77,7 +79,7 @@ def test_partial_run_alerts_until_acknowledged_and_emails_once(app, cw_live):
 
 
 def test_acknowledge_refuses_other_tenants_and_runs_without_alert(app, cw_live):
-    app.config["PSA_ALERT_EMAIL_HOOK"] = ""  # off: nothing is handed over, nothing breaks
+    configure(app, PSA_ALERT_EMAIL_HOOK="")  # off: nothing is handed over, nothing breaks
     partner_id, run_id, _rows = _partial_run(app, cw_live)
     with app.app_context():
         other = SyncRun(partner_id=tenants.other().id, status="failed", requested_by="fabrikam.admin",
@@ -110,11 +112,11 @@ def test_acknowledge_refuses_other_tenants_and_runs_without_alert(app, cw_live):
 
 
 def test_one_acknowledgement_clears_older_open_alerts(app, cw_live):
-    app.config["PSA_ALERT_EMAIL_HOOK"] = "tests.support.alerts:record"
+    configure(app, PSA_ALERT_EMAIL_HOOK="tests.support.alerts:record")
     alerts.SENT.clear()
     partner_id, first, _rows = _partial_run(app, cw_live)
     with app.app_context():
-        from plugin.commands.exceptions import IntegrationStoppedError
+        from msphub_psa.commands.exceptions import IntegrationStoppedError
 
         stopped = PushBillingCommand(partner_id, "pilot.admin")
         stopped._guard = lambda: (_ for _ in ()).throw(IntegrationStoppedError("The integration was deactivated."))
@@ -131,10 +133,10 @@ def test_one_acknowledgement_clears_older_open_alerts(app, cw_live):
 
 def test_default_hook_logs_the_email_without_secrets(app, cw_live, caplog, monkeypatch):
     # Alembic's fileConfig (the session's migrations) disables loggers that existed before it ran
-    monkeypatch.setattr(logging.getLogger("plugin.alerts"), "disabled", False)
-    caplog.set_level(logging.INFO, logger="plugin.alerts")
+    monkeypatch.setattr(logging.getLogger("msphub_psa.alerts"), "disabled", False)
+    caplog.set_level(logging.INFO, logger="msphub_psa.alerts")
     partner_id, run_id, _rows = _partial_run(app, cw_live)
-    lines = [r for r in caplog.records if r.name == "plugin.alerts"]
+    lines = [r for r in caplog.records if r.name == "msphub_psa.alerts"]
     assert len(lines) == 1
     record = lines[0]
     assert record.getMessage().startswith("would send to pilot.admin@example.com: ConnectWise billing sync partial")
@@ -145,8 +147,8 @@ def test_default_hook_logs_the_email_without_secrets(app, cw_live, caplog, monke
 
 
 def test_a_failing_mailer_does_not_fail_the_run(app, cw_live, caplog, monkeypatch):
-    monkeypatch.setattr(logging.getLogger("plugin.commands.alerts"), "disabled", False)
-    app.config["PSA_ALERT_EMAIL_HOOK"] = "tests.support.alerts.explode"
+    monkeypatch.setattr(logging.getLogger("msphub_psa.commands.alerts"), "disabled", False)
+    configure(app, PSA_ALERT_EMAIL_HOOK="tests.support.alerts.explode")
     partner_id, run_id, _rows = _partial_run(app, cw_live)
     assert any("alert e-mail of run" in r.getMessage() for r in caplog.records)
     with app.app_context():

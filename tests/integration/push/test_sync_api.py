@@ -1,7 +1,7 @@
 """REST for the billing push, and the Reconciliation Center's figures over HTTP."""
 from __future__ import annotations
 
-from plugin.commands.push import PushBillingCommand
+from msphub_psa.commands.push import PushBillingCommand
 from tests.support.card import session_client
 from tests.support.push import expected_transactions, push_setup
 
@@ -15,9 +15,9 @@ def test_sync_api_status_run_retry_and_viewer(app, cw_live):
     assert summary["pending_push_count"] == total and summary["failed_count"] == 0
     assert float(summary["pending_push"]) != 0
     with app.app_context():
-        from plugin.daos.outbox import subscription_sync_status
-        from plugin.models.hub import Subscription
-        from plugin.daos.base import session
+        from msphub_psa.daos.outbox import subscription_sync_status
+        from msphub_psa.models.hub import Subscription
+        from msphub_psa.daos.base import session
         from sqlalchemy import select
 
         subs = sorted({t.subscription_id for t in expected_transactions(customers)})
@@ -28,7 +28,7 @@ def test_sync_api_status_run_retry_and_viewer(app, cw_live):
         assert {statuses[s] for s in subs} == {("synced", None)} and statuses[other] == ("none", None)
     status = client.get("/api/v1/psa_sync/").get_json()
     assert status["states"] == {"pushed": total} and status["runs"][0]["id"] == run.run_id
-    assert status["runs"][0]["cw_calls"] == run.cw_calls
+    assert status["runs"][0]["psa_calls"] == run.psa_calls
     detail = client.get(f"/api/v1/psa_sync/runs/{run.run_id}").get_json()
     assert detail["counts"] == {"pushed": total}
     summary = client.get("/api/v1/psa_reconciliation/summary").get_json()

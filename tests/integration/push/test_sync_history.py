@@ -8,11 +8,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from plugin.cli import psa_cli
-from plugin.commands.push import PushBillingCommand
-from plugin.daos.base import session
-from plugin.models.hub import BillingTransaction, Product, Subscription
-from plugin.models.psa import SyncItem, SyncRun
+from msphub_psa.cli import psa_cli
+from msphub_psa.commands.push import PushBillingCommand
+from msphub_psa.daos.base import session
+from msphub_psa.models.hub import BillingTransaction, Product, Subscription
+from msphub_psa.models.sync import SyncItem, SyncRun
 from tests.support import tenants
 from tests.support.card import session_client
 from tests.support.push import expected_transactions, items, push_setup

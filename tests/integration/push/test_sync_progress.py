@@ -12,13 +12,14 @@ import pytest
 from rq.job import Job
 from sqlalchemy import select
 
-from plugin.commands import run_progress
-from plugin.commands.push import PushBillingCommand
-from plugin.daos.base import session
-from plugin.jobs import redis_connection
-from plugin.models.psa import SyncRun
+from msphub_psa.commands import run_progress
+from msphub_psa.commands.push import PushBillingCommand
+from msphub_psa.daos.base import session
+from msphub_psa.jobs import redis_connection
+from msphub_psa.models.sync import SyncRun
 from tests.support.card import session_client
 from tests.support.push import expected_transactions, push_setup, without_approval
+from tests.support.settings import configure
 
 pytestmark = pytest.mark.usefixtures("empty_sync_queues")
 REFUSE_ONE = {"kind": "status", "status": 400, "methods": ["POST"], "path": "/additions$", "count": 1,
@@ -33,7 +34,7 @@ def _committed_progress(partner_id: int):
 
 
 def test_each_row_moves_the_progress_others_see(app, cw_live):
-    app.config["PSA_PUSH_PROGRESS_SECONDS"] = 0
+    configure(app, PSA_PUSH_PROGRESS_SECONDS=0)
     with app.app_context():
         partner_id, _actor, customers = push_setup(cw_live, customers=2)
         total = len(expected_transactions(customers))
@@ -80,7 +81,7 @@ def test_progress_rides_on_the_rows_commits_and_is_throttled(app, cw_live, monke
         monkeypatch.setattr(run_progress, "session", CountingSession())
         monkeypatch.setattr(run_progress.SyncRunHistoryDAO, "set_progress",
                             staticmethod(lambda *args: (writes.append(args), real_set(*args))))
-        app.config["PSA_PUSH_PROGRESS_SECONDS"] = 0
+        configure(app, PSA_PUSH_PROGRESS_SECONDS=0)
         PushBillingCommand(partner_id, concurrency=1).run()
         assert len(commits) == 1 and len(writes) == total + 2  # the total, each row, the final numbers
 
@@ -88,7 +89,7 @@ def test_progress_rides_on_the_rows_commits_and_is_throttled(app, cw_live, monke
 
         add_history(partner_id, customers, total + 20)
         commits.clear(), writes.clear()
-        app.config["PSA_PUSH_PROGRESS_SECONDS"] = 3600
+        configure(app, PSA_PUSH_PROGRESS_SECONDS=3600)
         run = PushBillingCommand(partner_id, concurrency=1).run()
         assert run.counts["pushed"] >= 15
         assert len(commits) == 1 and len(writes) == 2  # the total and the final numbers: rows were throttled

@@ -4,9 +4,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from plugin.daos.base import session
-from plugin.models.hub import Product
-from plugin.models.psa import AuditEvent, ProductRule
+from msphub_psa.daos.base import session
+from msphub_psa.models.hub import Product
+from msphub_psa.models.rules import ProductRule
+from msphub_psa.models.tenancy import AuditEvent
 from tests.support import tenants
 from tests.support.integration import make_active_integration
 from tests.support.web import csrf_token, login

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugin.domain import rules as engine
+from msphub_psa.domain import rules as engine
 from tests.integration.rules.conftest import ATTRS, MS_NCE, Api, product_count, rule_body, rows_and_audit
 
 
@@ -128,8 +128,8 @@ def test_viewer_reads_but_cannot_write(client, active, app):
 def test_every_change_is_audited(admin_api, app):
     from sqlalchemy import select
 
-    from plugin.daos.base import session
-    from plugin.models.psa import AuditEvent
+    from msphub_psa.daos.base import session
+    from msphub_psa.models.tenancy import AuditEvent
 
     rule_id = admin_api.send("POST", "", rule_body()).get_json()["id"]
     admin_api.send("POST", "", rule_body([{"field": "publisher", "operator": "contains", "value": "soft"}]))
@@ -145,7 +145,7 @@ def test_every_change_is_audited(admin_api, app):
 
 def test_engine_and_api_agree(admin_api, app):
     """The page's counts are the engine's counts over the same products."""
-    from plugin.daos.hub import RuleProductDAO
+    from msphub_psa.daos.hub import RuleProductDAO
     from tests.support import tenants
 
     admin_api.send("POST", "", rule_body())

@@ -1,8 +1,8 @@
 """Partner A never reaches partner B's rules, whatever the route (on top of the URL-map sweep)."""
 from __future__ import annotations
 
-from plugin.daos.base import session
-from plugin.models.psa import ProductRule
+from msphub_psa.daos.base import session
+from msphub_psa.models.rules import ProductRule
 from tests.integration.rules.conftest import rule_body
 from tests.support import tenants
 from tests.support.integration import make_active_integration

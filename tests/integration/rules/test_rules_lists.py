@@ -6,9 +6,9 @@ import time
 import pytest
 from sqlalchemy import select
 
-from plugin.commands.rules.lists import RefreshListsCommand
-from plugin.daos.base import session
-from plugin.models.psa import CwListEntry, CwListRefresh
+from msphub_psa.commands.rules.lists import RefreshListsCommand
+from msphub_psa.daos.base import session
+from msphub_psa.models.directory import PsaListEntry, PsaListRefresh
 from tests.integration.rules.conftest import ATTRS, rows_and_audit, rule_body
 from tests.support import tenants
 
@@ -59,8 +59,8 @@ def test_failed_refresh_keeps_the_cache_and_says_so(app, active, cw_live):
     cw_live.set_faults([{"kind": "status", "status": 403, "path": "/procurement/"}])
     status = refresh(app, active)
     with app.app_context():
-        state = session().scalar(select(CwListRefresh).where(CwListRefresh.partner_id == active))
-        cached = session().scalars(select(CwListEntry).where(CwListEntry.partner_id == active)).all()
+        state = session().scalar(select(PsaListRefresh).where(PsaListRefresh.partner_id == active))
+        cached = session().scalars(select(PsaListEntry).where(PsaListEntry.partner_id == active)).all()
     assert status == "failed" and state.error and len(cached) == 7
 
 
@@ -79,7 +79,7 @@ def test_refresh_button_queues_the_job_and_the_worker_runs_it(app, active, admin
 
 
 def test_refresh_job_skips_a_partner_without_the_feature(app, cw_live):
-    from plugin.jobs import refresh_cw_lists
+    from msphub_psa.jobs import refresh_cw_lists
 
     with app.app_context():
         other = tenants.other().id

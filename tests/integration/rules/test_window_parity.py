@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import random
 
-from plugin.daos.base import session
-from plugin.daos.hub import RuleProductDAO
-from plugin.domain import rules as engine
-from plugin.models.hub import Product
+from msphub_psa.daos.base import session
+from msphub_psa.daos.hub import RuleProductDAO
+from msphub_psa.domain import rules as engine
+from msphub_psa.models.hub import Product
 from tests.support import tenants
 
 PIECES = ["Micro", "micro", "MICRO", "soft", "Soft", " ", "  ", "\t", "Straße", "STRASSE", "strasse", "Café",

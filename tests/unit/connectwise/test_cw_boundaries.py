@@ -1,4 +1,4 @@
-"""plugin.connectwise imports only the standard library, httpx (client) and flask/werkzeug (sandbox)."""
+"""msphub_psa.connectwise imports only the standard library, httpx (client) and flask/werkzeug (sandbox)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import ast
 import sys
 from pathlib import Path
 
-import plugin.connectwise
+import msphub_psa.connectwise
 
-PACKAGE = Path(plugin.connectwise.__file__).parent
+PACKAGE = Path(msphub_psa.connectwise.__file__).parent
 STDLIB = set(sys.stdlib_module_names)
 FORBIDDEN = {"flask_appbuilder", "sqlalchemy", "redis", "rq"}
 
 
 def imported_roots(path: Path) -> set[str]:
-    """Absolute top-level modules (or ``plugin.x`` paths) imported by a module."""
+    """Absolute top-level modules (or ``msphub_psa.x`` paths) imported by a module."""
     roots = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -34,7 +34,7 @@ def test_every_module_imports_only_what_it_may():
             root = name.split(".")[0]
             assert root not in FORBIDDEN, f"{path}: {name}"
             if root == "plugin":
-                assert name.startswith("plugin.connectwise"), f"{path} imports {name}"
+                assert name.startswith("msphub_psa.connectwise"), f"{path} imports {name}"
             else:
                 assert root in STDLIB or root in allowed or root == "__future__", f"{path} imports {name}"
 
@@ -44,6 +44,6 @@ def test_relative_imports_stay_inside_the_package():
         depth = len(path.relative_to(PACKAGE).parts) - 1
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.level:
-                assert node.level <= depth + 1, f"{path} reaches outside plugin.connectwise"
+                assert node.level <= depth + 1, f"{path} reaches outside msphub_psa.connectwise"
                 if "sandbox" not in path.relative_to(PACKAGE).parts:
                     assert not (node.module or "").startswith("sandbox"), f"client module {path} imports the sandbox"

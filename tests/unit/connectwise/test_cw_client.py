@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from plugin.connectwise import CWRateLimited, CWServerError, NewAdjustment, NewCatalogItem, RetryPolicy, patch_ops
-from plugin.connectwise import conditions as c
+from msphub_psa.connectwise import CWRateLimited, CWServerError, NewAdjustment, NewCatalogItem, RetryPolicy, patch_ops
+from msphub_psa.connectwise import conditions as c
 
 
 def test_types_parse_money_as_decimal(cw_client):

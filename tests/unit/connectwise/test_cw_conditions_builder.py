@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from plugin.connectwise import conditions as c
-from plugin.connectwise.sandbox.conditions import compile_condition
+from msphub_psa.connectwise import conditions as c
+from msphub_psa.connectwise.sandbox.conditions import compile_condition
 
 
 def test_literals():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugin.connectwise import errors as e
+from msphub_psa.connectwise import errors as e
 
 
 @pytest.mark.parametrize("status, cls", [

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from plugin.connectwise.sandbox import create_app, get_sandbox
-from plugin.connectwise.sandbox.seed import DEMO_CLIENT_ID, DEMO_COMPANY_ID, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY
-from plugin.connectwise import Credentials
+from msphub_psa.connectwise.sandbox import create_app, get_sandbox
+from msphub_psa.connectwise.sandbox.seed import DEMO_CLIENT_ID, DEMO_COMPANY_ID, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY
+from msphub_psa.connectwise import Credentials
 
 HEADERS = Credentials(DEMO_COMPANY_ID, DEMO_PUBLIC_KEY, DEMO_PRIVATE_KEY, DEMO_CLIENT_ID).headers()
 ADD = "/v4_6_release/apis/3.0/finance/agreements/1/additions"

@@ -1,10 +1,10 @@
-"""Pins the public API of plugin.connectwise."""
+"""Pins the public API of msphub_psa.connectwise."""
 
 from __future__ import annotations
 
 import inspect
 
-import plugin.connectwise as cw
+import msphub_psa.connectwise as cw
 
 EXPECTED = {
     "Addition", "Adjustment", "Agreement", "AgreementType", "ApiUrl", "ApiUrlPolicy", "CWAuthError",

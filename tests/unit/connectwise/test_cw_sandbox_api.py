@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from plugin.connectwise.sandbox import create_app, default_seed
+from msphub_psa.connectwise.sandbox import create_app, default_seed
 
 BASE = "/v4_6_release/apis/3.0"
 ADD = f"{BASE}/finance/agreements/1/additions"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from plugin.connectwise.sandbox.conditions import ConditionError, compile_condition, like_regex
-from plugin.connectwise.sandbox.resources import RESOURCES
+from msphub_psa.connectwise.sandbox.conditions import ConditionError, compile_condition, like_regex
+from msphub_psa.connectwise.sandbox.resources import RESOURCES
 
 COMPANIES = RESOURCES["companies"]
 ACME = {"id": 5, "name": "Acme Corp", "identifier": "Acme5", "deletedFlag": False,

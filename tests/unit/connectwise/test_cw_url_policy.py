@@ -7,7 +7,7 @@ import socket
 import httpx
 import pytest
 
-from plugin.connectwise import ApiUrlPolicy, ConnectWiseClient, Credentials, CWURLRefused
+from msphub_psa.connectwise import ApiUrlPolicy, ConnectWiseClient, Credentials, CWURLRefused
 
 PUBLIC = {"api-na.myconnectwise.net": ["52.1.2.3"], "api-eu.myconnectwise.net": ["2a05:d018::1"],
           "api-au.myconnectwise.net": ["10.1.2.3"], "api-za.myconnectwise.net": ["169.254.169.254"],

@@ -6,7 +6,7 @@ from decimal import Decimal as D
 from hypothesis import given
 from hypothesis import strategies as st
 
-from plugin.domain.billing import addition_pricing
+from msphub_psa.domain.billing import addition_pricing
 
 
 def test_full_period_keeps_quantity_and_resale_price():

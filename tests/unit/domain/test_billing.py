@@ -10,14 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from plugin.domain.billing import (
+from msphub_psa.domain.billing import (
     MAX_ADJUSTMENT_DESCRIPTION, MAX_DESCRIPTION, MAX_IDENTIFIER, MAX_INVOICE_DESCRIPTION, MAX_SERIAL_NUMBER,
     TRANSITIONS, MappingTarget, OutboxEvent, OutboxState, RecoveryAction, Transaction, TransactionState,
     addition_payload, adjustment_payload, allowed_events, catalog_description, catalog_identifier,
     catalog_identifiers, customer_description, json_number, net_amount, parse_reference, products_to_qualify,
     in_connectwise, recovery_decision, reference, remap_preview, retry_event, transition,
 )
-from plugin.domain.errors import IllegalTransitionError, PayloadError
+from msphub_psa.domain.errors import IllegalTransitionError, PayloadError
 
 JAN = (date(2026, 1, 1), date(2026, 1, 31))
 
@@ -262,17 +262,17 @@ def test_unknown_state_or_event_is_refused():
 
 def test_recovery_adopts_the_single_record():
     decision = recovery_decision(12, [(501, "MSPHUB-T12")])
-    assert decision.action == RecoveryAction.ADOPT and decision.cw_id == 501
+    assert decision.action == RecoveryAction.ADOPT and decision.remote_id == 501
 
 
 def test_recovery_creates_when_nothing_carries_the_reference():
     decision = recovery_decision(12, [(502, "MSPHUB-T123"), (503, None), (504, "hand-made")])
-    assert decision.action == RecoveryAction.CREATE and decision.cw_ids == () and decision.cw_id is None
+    assert decision.action == RecoveryAction.CREATE and decision.cw_ids == () and decision.remote_id is None
 
 
 def test_recovery_flags_duplicates_and_never_picks_one():
     decision = recovery_decision(12, [(601, "MSPHUB-T12"), (600, "Credit: x MSPHUB-T12"), (601, "MSPHUB-T12")])
-    assert decision.action == RecoveryAction.CONFLICT and decision.cw_ids == (600, 601) and decision.cw_id is None
+    assert decision.action == RecoveryAction.CONFLICT and decision.cw_ids == (600, 601) and decision.remote_id is None
 
 
 # --- revenue --------------------------------------------------------------------------------------

@@ -9,15 +9,15 @@ import datetime as dt
 import pytest
 import time_machine
 
-from plugin import clock
-from plugin.commands.reconciliation import add_months as add_calendar_months
-from plugin.commands.reconciliation import period_start
-from plugin.domain.errors import EmptyFromDateRangeError
-from plugin.domain.periods import (
+from msphub_psa import clock
+from msphub_psa.commands.reconciliation import add_months as add_calendar_months
+from msphub_psa.commands.reconciliation import period_start
+from msphub_psa.domain.errors import EmptyFromDateRangeError
+from msphub_psa.domain.periods import (
     Agreement, Ineligibility, Subscription, add_months, agreement_eligibility, auto_association,
     current_period_start, from_date_range, is_eligible_transaction,
 )
-from plugin.domain.schedule import Schedule, due_slot, next_slot, parse_time, slot_instant, zone
+from msphub_psa.domain.schedule import Schedule, due_slot, next_slot, parse_time, slot_instant, zone
 
 FIRST, LAST = dt.date(2027, 1, 1), dt.date(2028, 12, 31)
 DAYS = [FIRST + dt.timedelta(days=n) for n in range((LAST - FIRST).days + 1)]

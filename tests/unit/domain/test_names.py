@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 import unicodedata
 
-from plugin.domain.names import (
+from msphub_psa.domain.names import (
     CompanyIndex, ExclusionReason, NameKeys, SuggestionReason, exact_matches, name_tokens,
     normalize_exact, strip_legal_suffix, suggest, suggest_many,
 )

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from plugin.domain.errors import AlreadyMappedError, EmptyFromDateRangeError, FromDateOutOfRangeError
-from plugin.domain.periods import (
+from msphub_psa.domain.errors import AlreadyMappedError, EmptyFromDateRangeError, FromDateOutOfRangeError
+from msphub_psa.domain.periods import (
     NO_ELIGIBLE_AGREEMENT, SEVERAL_ELIGIBLE_AGREEMENTS, Agreement, DateRange, Ineligibility, Subscription,
     add_months, agreement_eligibility, auto_association, current_period_start, cycle_kind,
     from_date_range, is_eligible_transaction, validate_custom_from_date,

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plugin.domain.errors import RuleValidationError
-from plugin.domain.rules import (
+from msphub_psa.domain.errors import RuleValidationError
+from msphub_psa.domain.rules import (
     DEFAULT_KEY, Attributes, Condition, DefaultRule, Move, Product, Rule, assign, canonical_conditions,
     classify, classify_all, counts, first_match, matching, normalize, normalize_many,
     preview_change, rule_errors, validate_default, validate_rule,
@@ -284,7 +284,7 @@ def test_default_rule_validation():
 
 # --- ConnectWise lists, search, descriptions (Configure Product Defaults) ------------------
 
-from plugin.domain.rules import (  # noqa: E402
+from msphub_psa.domain.rules import (  # noqa: E402
     GUIDE_DEFAULT, CwLists, ListEntry, describe, resolve_attributes, search_matches,
 )
 

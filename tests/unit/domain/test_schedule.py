@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from plugin.domain.schedule import (
+from msphub_psa.domain.schedule import (
     Schedule, ScheduleError, day_names, due_slot, next_slot, parse_days, parse_time, slot_instant, zone,
 )
 
