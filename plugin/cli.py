@@ -53,6 +53,27 @@ def init_cmd() -> None:
     click.echo(f"Roles created: {', '.join(created)}" if created else "Roles already present.")
 
 
+@psa_cli.group("tenants")
+def tenants_cli() -> None:
+    """Which distributor or partner each user of the host acts for."""
+
+
+@tenants_cli.command("assign")
+@click.option("--user", "user", required=True, help="The host user's username.")
+@click.option("--partner", "partner_id", type=int, default=None, help="The partner the user acts for.")
+@click.option("--distributor", "distributor_id", type=int, default=None, help="Or the distributor.")
+@click.option("--timezone", default=None, help="The user's timezone (IANA name), if not the tenant's.")
+@AS_OPTION
+@with_appcontext
+def tenants_assign(user: str, partner_id: int | None, distributor_id: int | None, timezone: str | None,
+                   username: str) -> None:
+    """Tie a user to one partner or one distributor (Admin)."""
+    from msphub_psa.commands.tenancy import AssignTenantCommand, TenantInput
+
+    scope = AssignTenantCommand(as_actor(username), TenantInput(user, distributor_id, partner_id, timezone)).run()
+    click.echo(f"{user} acts for {scope}.")
+
+
 @psa_cli.group("feature")
 def feature_cli() -> None:
     """The distributor's per-partner feature toggle."""
@@ -191,9 +212,15 @@ def demo_data(seed: int, customers: int, subscriptions_per_customer: int, months
 @click.option("--name", default=None, help="Worker name (unique per host).")
 @with_appcontext
 def worker_cmd(queues: str, burst: bool, with_scheduler: bool, name: str | None) -> None:
-    """Run an RQ worker inside this application."""
+    """Run an RQ worker inside this application (refused while the plugin's tables are not at head or the
+    marketplace contract is not satisfied: its jobs would fail)."""
+    from msphub_psa.commands.health import schema_errors
+    from msphub_psa.daos.schema import state
     from msphub_psa.jobs import make_worker
 
+    problems = schema_errors(state())
+    if problems:
+        raise click.ClickException("The worker cannot start: " + "; ".join(problems))
     kinds = [q.strip() for q in queues.split(",") if q.strip()]
     worker = make_worker(current_app._get_current_object(), kinds, name)
     if "sync" in kinds:

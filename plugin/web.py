@@ -232,12 +232,33 @@ def plugin_blueprints(appbuilder) -> frozenset[str]:
     return frozenset(ours | {"psa", "rq_dashboard"})
 
 
+def check_schema_once() -> None:
+    """On the process's first request: log an error naming what is wrong with the plugin's tables or the
+    marketplace contract (``flask psa db check`` says the same); requests go on either way."""
+    ext = current_app.extensions[EXTENSION]
+    if ext.get("schema_checked"):
+        return
+    ext["schema_checked"] = True
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from msphub_psa.commands.health import schema_errors
+    from msphub_psa.daos import schema
+
+    try:
+        problems = schema_errors(schema.state())
+    except SQLAlchemyError as exc:
+        problems = [f"database: {type(exc).__name__}"]
+    for problem in problems:
+        log.error("ConnectWise PSA plugin: %s", problem)
+
+
 def install_web_hooks(app: Flask) -> None:
     """Error handler, the plugin's CSRF check and security headers, access log with request ids, the RQ
     dashboard, and ``csrf_token()`` in templates (where the host has no CSRFProtect)."""
     app.extensions[EXTENSION]["blueprints"] = plugin_blueprints(app.appbuilder)
     app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
     app.register_error_handler(CommandError, handle_command_error)
+    app.before_request(check_schema_once)
     app.before_request(protect_plugin_writes)
     app.before_request(start_request_log)
     app.after_request(add_security_headers)

@@ -12,7 +12,7 @@ from msphub_psa import clock
 from msphub_psa import permissions
 from msphub_psa.settings import settings
 from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
-from msphub_psa.commands.exceptions import ConflictError
+from msphub_psa.commands.exceptions import ConflictError, ForbiddenError
 from msphub_psa.daos import bulk
 from msphub_psa.daos.base import session
 from msphub_psa.daos.feature import PartnerFeatureDAO
@@ -55,10 +55,14 @@ class SeedDemoDataCommand(BaseCommand):
         self.today = today or clock.today(catalog.PARTNERS[0][2])  # the pilot partner's today
 
     def validate(self) -> None:
-        """Refuse to seed twice.
+        """Refuse outside the demo and test modes (it writes the marketplace relations), and to seed twice.
 
+        :raises ForbiddenError: in production mode.
         :raises ConflictError: the demo distributor already exists.
         """
+        if not settings().local:
+            raise ForbiddenError("Demo data writes the marketplace tables: only in the demo and test modes "
+                                 "(PSA_ENV=demo or test).")
         if session().scalar(select(Distributor).where(Distributor.name == catalog.DISTRIBUTOR)):
             raise ConflictError("Demo data is already present in this database.")
 

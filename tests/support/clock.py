@@ -4,7 +4,7 @@
 :data:`DEFAULT_NOW`, so no test depends on the day it runs. ``time-machine`` moves every reading of the time
 (``datetime.now``, ``date.today``, ``time.time``; not the monotonic clock), and time ticks from there.
 
-Worker, scheduler and sandbox processes are started through :func:`command` (``python -m tests.support.clock``),
+Worker, scheduler and sandbox processes are started through :func:`command` (``tests/support/travel.py``),
 which travels to the same instant: the test sets ``PSA_TEST_CLOCK`` to ``<pinned instant>@<real epoch>`` when
 it starts, so each process computes the same "now" however late it starts.
 """
@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import runpy
 import sys
-import time
+from pathlib import Path
 
 import pytest
 import time_machine
 
+from tests.support.travel import ANCHOR, real_time
+
+TRAVEL = Path(__file__).with_name("travel.py")
 DEFAULT_NOW = "2026-11-18T15:00:00+00:00"  # a Wednesday in the middle of a month, far from any DST switch
 ENV = "PSA_TEST_NOW"
-ANCHOR = "PSA_TEST_CLOCK"
 
 
 def pinned() -> dt.datetime:
@@ -31,30 +32,17 @@ def pinned() -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
-def _real_time() -> float:
-    """The machine's real time, whatever travel is on."""
-    return time_machine.escape_hatch.time.time() if time_machine.escape_hatch.is_travelling() else time.time()
-
-
-def destination() -> dt.datetime:
-    """Where a process started now travels to: the anchor's instant plus the real time since the anchor."""
-    raw = os.environ.get(ANCHOR)
-    if not raw:
-        return pinned()
-    instant, real = raw.rsplit("@", 1)
-    return dt.datetime.fromisoformat(instant) + dt.timedelta(seconds=_real_time() - float(real))
-
-
-def command(*args: str) -> list[str]:
-    """``python -m <args>`` run at the suite's time (e.g. ``command("flask", "psa", "worker")``)."""
-    return [sys.executable, "-m", "tests.support.clock", *args]
+def command(*args: str, python: str = sys.executable) -> list[str]:
+    """``python -m <args>`` run at the suite's time (e.g. ``command("flask", "psa", "worker")``); ``python`` may be
+    another virtualenv's interpreter (it needs ``time-machine``)."""
+    return [python, str(TRAVEL), *args]
 
 
 @pytest.fixture(autouse=True)
 def pinned_clock():
     """Each test starts at the pinned instant; processes it starts join it (see :func:`command`)."""
     instant = pinned()
-    os.environ[ANCHOR] = f"{instant.isoformat()}@{_real_time()!r}"
+    os.environ[ANCHOR] = f"{instant.isoformat()}@{real_time()!r}"
     with time_machine.travel(instant, tick=True):
         yield instant
 
@@ -69,14 +57,3 @@ def pytest_configure(config) -> None:
 def pytest_report_header(config) -> str:
     """Say which instant the suite runs at."""
     return f"pinned clock: {pinned().isoformat()} ({ENV} to change it)"
-
-
-def main() -> None:
-    """``python -m tests.support.clock MODULE [ARGS...]``: run MODULE as ``__main__`` at the suite's time."""
-    module, sys.argv = sys.argv[1], sys.argv[1:]
-    time_machine.travel(destination(), tick=True).start()
-    runpy.run_module(module, run_name="__main__", alter_sys=True)
-
-
-if __name__ == "__main__":
-    main()
