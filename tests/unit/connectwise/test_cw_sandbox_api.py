@@ -1,4 +1,4 @@
-"""The sandbox's HTTP contract, in-process: validation, 404s, paging headers, writes, admin."""
+"""The sandbox's HTTP contract, in-process: validation, 404s, paging headers, URL limit, writes, admin."""
 
 from __future__ import annotations
 
@@ -210,3 +210,23 @@ def test_a_hold_fault_holds_requests_until_released(cw_sandbox, http):
     for caller in callers:
         caller.join(10)
     assert answers == [200, 200, 200] and cw_sandbox.held() == 0
+
+
+def url_of_length(length):
+    """A companies URL with a ``conditions`` exactly ``length`` characters long in all."""
+    def url(n):
+        return str(httpx.Request("GET", f"http://127.0.0.1{BASE}/company/companies",
+                                 params={"conditions": f'name = "{"x" * n}"'}).url)
+    return url(length - len(url(0)))
+
+
+def test_a_url_over_2000_characters_is_refused_with_414_before_anything_else(http, cw_sandbox):
+    assert len(url_of_length(2000)) == 2000 and len(url_of_length(2001)) == 2001
+    assert http.get(url_of_length(2000)).status_code == 200
+    cw_sandbox.set_faults([{"kind": "500"}])
+    refused = http.get(url_of_length(2001), headers={"Authorization": "Basic bm9wZQ=="})  # bad auth too
+    assert refused.status_code == 414 and "HTTP Error 414. The request URL is too long." in refused.text
+    assert refused.headers["content-type"].startswith("text/html")
+    entry = cw_sandbox.requests()[-1]
+    assert entry["status"] == 414 and entry["fault"] is None and len(entry["query"]) > 1900
+
