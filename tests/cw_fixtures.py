@@ -8,6 +8,7 @@ Enable with ``pytest_plugins = ["tests.cw_fixtures"]`` in the root conftest.
 - ``cw_live``: that server, reset to the default seed (state, faults, log) for each test.
 - ``cw_live_client``: a client on ``cw_live`` over real HTTP.
 - ``cw_big_live``: a module-scoped real server whose demo account has 2,500 extra companies.
+- ``cw_both``: parametrised: ``cw_sandbox``, then ``cw_live`` (a test using it runs once on each).
 
 Every handle is a ``SandboxHandle``: ``base_url``, ``company_id``, ``public_key``,
 ``private_key``, ``client_id``, ``credentials``, ``client(**overrides)``,
@@ -176,6 +177,12 @@ def cw_live_client(cw_live: SandboxHandle) -> Iterator[ConnectWiseClient]:
     """A client on the real HTTP sandbox with the demo credentials."""
     with cw_live.client() as client:
         yield client
+
+
+@pytest.fixture(params=["in-process", "live"])
+def cw_both(request: pytest.FixtureRequest) -> SandboxHandle:
+    """The in-process sandbox, then the real HTTP one: the test runs once on each."""
+    return request.getfixturevalue("cw_sandbox" if request.param == "in-process" else "cw_live")
 
 
 @pytest.fixture(scope="module")
