@@ -52,6 +52,7 @@ from .types import (
     Category,
     Company,
     CompanyInfo,
+    Invoice,
     NewAddition,
     NewAdjustment,
     NewCatalogItem,
@@ -534,6 +535,12 @@ class ConnectWiseClient:
         """
         self._request("DELETE", "/finance/agreements/{id}/adjustments/{itemId}",
                       id=agreement_id, itemId=adjustment_id)
+
+    # -- invoices --------------------------------------------------------------------------------------
+
+    def iter_invoices(self, conditions: cond.Condition | str | None = None, **kw: Any) -> Iterator[Invoice]:
+        """Invoices matching ``conditions`` (e.g. ``agreement/id = 12``), lazily; read-only for the product."""
+        return self._list(Invoice.from_json, "/finance/invoices", conditions, **kw)
 
     # -- catalog ---------------------------------------------------------------------------------------
 

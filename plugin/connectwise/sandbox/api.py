@@ -12,16 +12,16 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from itertools import count
 from typing import Any
 from urllib.parse import quote
 
 from flask import Response, request
 
-from . import listing, records
+from . import invoicing, listing, records
 from .conditions import ConditionError
 from .faults import CW_TIMEOUT_BODY, Fault, FaultInjector
 from .resources import RESOURCES, InvalidObject, Resource, TypeFailure
@@ -120,6 +120,22 @@ class Sandbox:
         """Log entries with ``seq > since``."""
         with self._log_lock:
             return [e for e in self.requests if e["seq"] > since]
+
+    def invoice_run(self, account: str, period_start: date,
+                    agreement_ids: Iterable[int] | None = None) -> dict[str, Any]:
+        """ConnectWise's agreement invoicing for one calendar month (see ``invoicing``).
+
+        Returns ``{"periodStart", "periodEnd", "created": [invoice, ...], "skipped": [{"agreementId",
+        "reason"}, ...]}``; a second run for the same month creates nothing.
+
+        :raises KeyError: for an unknown account.
+        :raises ValueError: when ``period_start`` is not the first day of a month.
+        :raises records.NotFound: for an agreement id the account does not have.
+        """
+        found = self.store.account(account)
+        if found is None:
+            raise KeyError(f"Unknown sandbox account {account!r}")
+        return invoicing.run(self.store, found["companyId"], period_start, agreement_ids)
 
     # -- request handling ---------------------------------------------------------------------
 

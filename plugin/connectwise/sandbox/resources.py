@@ -394,7 +394,7 @@ RESOURCES: dict[str, Resource] = {r.name: r for r in (
         delete_check=_not_invoiced("agreementAdjustment", "adjustment")),
     Resource("invoices", "/finance/invoices", "invoice", {
         "invoiceNumber": S(15), "type": E(INVOICE_TYPES, required=True), "company": R("companies", True),
-        "agreement": R("agreements"), "status": R(), "date": DT, "dueDate": DT, "total": D, "balance": D,
-        "applyToType": S(), "applyToId": I,
+        "agreement": R("agreements"), "status": R(), "date": DT, "dueDate": DT, "subtotal": D, "salesTax": D,
+        "total": D, "balance": D, "applyToType": S(), "applyToId": I, "reference": S(50),
     }, index=("agreement", "id")),
 )}

@@ -1,4 +1,4 @@
-"""The sandbox's HTTP contract, in-process: validation, 404s, paging headers, URL limit, writes, admin."""
+"""The sandbox's HTTP contract, in-process: validation, 404s, paging headers, URL limit, writes, admin, invoice run."""
 
 from __future__ import annotations
 
@@ -230,3 +230,19 @@ def test_a_url_over_2000_characters_is_refused_with_414_before_anything_else(htt
     entry = cw_sandbox.requests()[-1]
     assert entry["status"] == 414 and entry["fault"] is None and len(entry["query"]) > 1900
 
+
+def test_invoice_run_endpoint(cw_sandbox):
+    admin = httpx.Client(transport=cw_sandbox.transport, base_url="http://127.0.0.1")
+    run = admin.post("/__sandbox__/invoice-run", json={"periodStart": "2025-01-01", "agreementIds": [1]})
+    assert run.status_code == 200
+    (invoice,) = run.json()["created"]
+    assert invoice["total"] == 158.4 and invoice["date"] == "2025-01-31T00:00:00Z"
+    again = admin.post("/__sandbox__/invoice-run", json={"periodStart": "2025-01-01", "account": "DEMO_MSP"}).json()
+    assert all(i["agreement"]["id"] != 1 for i in again["created"])
+    assert {"agreementId": 1, "reason": "already invoiced on 202501-1"} in again["skipped"]
+    for bad in ({"periodStart": "2025-01-02"}, {"periodStart": "January"}, {}, {"periodStart": "2025-01-01",
+                                                                                  "agreementIds": ["1"]}):
+        assert admin.post("/__sandbox__/invoice-run", json=bad).status_code == 400, bad
+    assert admin.post("/__sandbox__/invoice-run", json={"periodStart": "2025-01-01", "account": "nope"}).status_code == 404
+    missing = admin.post("/__sandbox__/invoice-run", json={"periodStart": "2025-01-01", "agreementIds": [999]})
+    assert missing.status_code == 404 and "999" in missing.json()["error"]
