@@ -8,18 +8,22 @@ Enable with ``pytest_plugins = ["tests.cw_fixtures"]`` in the root conftest.
 - ``cw_live``: that server, reset to the default seed (state, faults, log) for each test.
 - ``cw_live_client``: a client on ``cw_live`` over real HTTP.
 - ``cw_big_live``: a module-scoped real server whose demo account has 2,500 extra companies.
+- ``cw_both``: parametrised: ``cw_sandbox``, then ``cw_live`` (a test using it runs once on each).
 
 Every handle is a ``SandboxHandle``: ``base_url``, ``company_id``, ``public_key``,
 ``private_key``, ``client_id``, ``credentials``, ``client(**overrides)``,
 ``set_faults(rules, seed=0)``, ``clear_faults()``, ``held()``, ``wait_held(n)``, ``release(n)``, ``requests(since=0)``,
-``state(resource, account=None, parent=None)``, ``reset()``, ``sandbox`` (the state object).
+``state(resource, account=None, parent=None)``, ``invoice_run(period_start, agreement_ids=None,
+account=None)`` (ConnectWise's agreement invoicing for one calendar month, see docs/sandbox.md),
+``reset()``, ``sandbox`` (the state object).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import httpx
@@ -101,6 +105,11 @@ class SandboxHandle:
         """Every stored record of ``resource`` (of the demo account by default)."""
         return list(self.sandbox.store.scan(account or self.company_id, resource, parent))
 
+    def invoice_run(self, period_start: date, agreement_ids: Iterable[int] | None = None,
+                    account: str | None = None) -> dict[str, Any]:
+        """Invoice the month starting at ``period_start`` (the demo account's agreements by default)."""
+        return self.sandbox.invoice_run(account or self.company_id, period_start, agreement_ids)
+
     def reset(self) -> None:
         """Back to the seed, no faults, empty log."""
         self.sandbox.reset()
@@ -176,6 +185,12 @@ def cw_live_client(cw_live: SandboxHandle) -> Iterator[ConnectWiseClient]:
     """A client on the real HTTP sandbox with the demo credentials."""
     with cw_live.client() as client:
         yield client
+
+
+@pytest.fixture(params=["in-process", "live"])
+def cw_both(request: pytest.FixtureRequest) -> SandboxHandle:
+    """The in-process sandbox, then the real HTTP one: the test runs once on each."""
+    return request.getfixturevalue("cw_sandbox" if request.param == "in-process" else "cw_live")
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,12 @@
 """ConnectWise Manage REST client: one ``httpx.Client``, typed errors, bounded retries.
 
-Every endpoint method is one ``_request``/``_list`` call. Retries: GET, PUT, PATCH and DELETE
-on 429 (honouring ``Retry-After``), 502/503/504, ConnectWise's timeout-500 and transport
-failures, with exponential backoff and jitter, bounded by ``RetryPolicy``. A POST is never
-retried: it raises, and ``error.outcome_unknown`` tells the caller to look its record up
+Every endpoint method is one ``_request``/``_list`` call, except the batched reads by id or
+identifier (``get_agreements``, ``get_companies``, ``find_catalog_items``), which pack their
+values into as few ``in (...)`` requests as ConnectWise's 2,000-character URL limit allows
+(``batching``). Retries: GET, PUT, PATCH and DELETE on 429 (honouring ``Retry-After``),
+502/503/504, ConnectWise's timeout-500 and transport failures, with exponential backoff and
+jitter, bounded by ``RetryPolicy``. A POST is never retried: it raises, and
+``error.outcome_unknown`` tells the caller to look its record up
 (``find_additions_by_reference``) before creating it again.
 """
 
@@ -16,7 +19,7 @@ import ssl
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -27,6 +30,7 @@ import httpx
 
 from . import conditions as cond
 from .auth import Credentials, redact_headers
+from .batching import pack
 from .errors import (
     CWCompanyNotFound,
     CWConnectionLost,
@@ -48,6 +52,7 @@ from .types import (
     Category,
     Company,
     CompanyInfo,
+    Invoice,
     NewAddition,
     NewAdjustment,
     NewCatalogItem,
@@ -59,6 +64,8 @@ from .urls import ApiUrlPolicy
 
 DEFAULT_API_VERSION = "2025.8"
 MAX_PAGE_SIZE = 1000
+MAX_URL_LENGTH = 2000  # ConnectWise's guidance: keep every request URL within 2,000 characters
+PAGE_ROOM = len("&page=99")  # left free in a batched read's URL, so a follow-up page would still fit
 RETRYABLE_METHODS = frozenset({"GET", "PUT", "PATCH", "DELETE"})
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 T = TypeVar("T")
@@ -346,6 +353,38 @@ class ConnectWiseClient:
         for page in self.iter_pages(template, *args, **kw):
             yield from map(parse, page)
 
+    def _url_length(self, template: str, params: Mapping[str, str]) -> int:
+        """Length of the URL httpx sends for a GET of ``template`` with ``params``."""
+        request = self._http.build_request("GET", self.api.base_url + template, params=params)
+        return len(str(request.url))
+
+    def _in_conditions(self, template: str, name: str, values: list[cond.Value]) -> Iterator[cond.Condition]:
+        """``name in (...)`` conditions covering ``values`` in as few URLs of ``MAX_URL_LENGTH`` as possible.
+
+        :raises ValueError: when one value alone cannot fit in a URL.
+        """
+        params = {"conditions": f"{cond.field(name)} in ()", "pageSize": str(MAX_PAGE_SIZE)}
+        capacity = MAX_URL_LENGTH - PAGE_ROOM - self._url_length(template, params)
+        costs = [(_encoded_length(cond.literal(v)), v) for v in values]
+        for batch in pack(costs, capacity, _encoded_length(","), MAX_PAGE_SIZE):
+            yield from self._fitting(template, name, batch)
+
+    def _fitting(self, template: str, name: str, batch: list[cond.Value]) -> Iterator[cond.Condition]:
+        """``name in (batch)``, checked against the URL httpx builds (halved if ever longer than reckoned)."""
+        condition = cond.in_(name, batch, compact=True)
+        params = {"conditions": str(condition), "pageSize": str(MAX_PAGE_SIZE)}
+        if self._url_length(template, params) + PAGE_ROOM <= MAX_URL_LENGTH or len(batch) == 1:
+            yield condition
+            return
+        yield from self._fitting(template, name, batch[:len(batch) // 2])
+        yield from self._fitting(template, name, batch[len(batch) // 2:])
+
+    def _read_in(self, parse: Callable[[dict[str, Any]], T], template: str, name: str,
+                 values: list[cond.Value]) -> Iterator[T]:
+        """Records whose ``name`` is one of ``values``: batched ``in`` conditions, pages of 1,000."""
+        for condition in self._in_conditions(template, name, values):
+            yield from self._list(parse, template, condition, page_size=MAX_PAGE_SIZE)
+
     def _count(self, template: str, conditions: cond.Condition | str | None = None, **ids: Any) -> int:
         """``/count`` of a list endpoint."""
         params = {"conditions": str(conditions)} if conditions else None
@@ -393,6 +432,15 @@ class ConnectWiseClient:
         """Number of companies matching ``conditions``."""
         return self._count("/company/companies", conditions)
 
+    def get_companies(self, ids: Iterable[int]) -> dict[int, Company]:
+        """Companies by id (soft-deleted ones included), in as few calls as the URL limit allows.
+
+        Ids ConnectWise does not have are simply absent from the answer.
+        """
+        wanted = sorted({_record_id(i) for i in ids})
+        found = {c.id: c for c in self._read_in(Company.from_json, "/company/companies", "id", wanted)}
+        return dict(sorted(found.items()))
+
     # -- agreements ----------------------------------------------------------------------------------
 
     def iter_agreements(self, conditions: cond.Condition | str | None = None, **kw: Any) -> Iterator[Agreement]:
@@ -402,6 +450,12 @@ class ConnectWiseClient:
     def get_agreement(self, agreement_id: int) -> Agreement:
         """One agreement by id."""
         return Agreement.from_json(self._json("GET", "/finance/agreements/{id}", id=agreement_id))
+
+    def get_agreements(self, ids: Iterable[int]) -> dict[int, Agreement]:
+        """Agreements by id, in as few calls as the URL limit allows; unknown ids are simply absent."""
+        wanted = sorted({_record_id(i) for i in ids})
+        found = {a.id: a for a in self._read_in(Agreement.from_json, "/finance/agreements", "id", wanted)}
+        return dict(sorted(found.items()))
 
     def iter_agreement_types(self, conditions: cond.Condition | str | None = None, **kw: Any) -> Iterator[AgreementType]:
         """Agreement types, lazily."""
@@ -482,6 +536,12 @@ class ConnectWiseClient:
         self._request("DELETE", "/finance/agreements/{id}/adjustments/{itemId}",
                       id=agreement_id, itemId=adjustment_id)
 
+    # -- invoices --------------------------------------------------------------------------------------
+
+    def iter_invoices(self, conditions: cond.Condition | str | None = None, **kw: Any) -> Iterator[Invoice]:
+        """Invoices matching ``conditions`` (e.g. ``agreement/id = 12``), lazily; read-only for the product."""
+        return self._list(Invoice.from_json, "/finance/invoices", conditions, **kw)
+
     # -- catalog ---------------------------------------------------------------------------------------
 
     def iter_catalog_items(self, conditions: cond.Condition | str | None = None, **kw: Any) -> Iterator[CatalogItem]:
@@ -491,6 +551,23 @@ class ConnectWiseClient:
     def find_catalog_item(self, identifier: str) -> CatalogItem | None:
         """The catalog item with this identifier, or None."""
         return next(self.iter_catalog_items(cond.eq("identifier", identifier), page_size=1), None)
+
+    def find_catalog_items(self, identifiers: Iterable[str]) -> dict[str, list[CatalogItem]]:
+        """Each wanted identifier -> every catalog item ConnectWise finds equal to it, in the fewest calls.
+
+        Equal as ConnectWise compares (letter case and trailing spaces ignored, ``conditions.fold``),
+        active or not: each item keeps its exact ``identifier``, ``id`` and ``inactive``. An identifier
+        nothing matches maps to ``[]``.
+
+        :raises TypeError: for an identifier that is not a string.
+        :raises ValueError: for an identifier too long to fit in a request URL.
+        """
+        wanted = list(dict.fromkeys(_identifier(i) for i in identifiers))
+        keys = {cond.fold(text): text for text in reversed(wanted)}  # one literal per way ConnectWise compares
+        found: dict[str, dict[int, CatalogItem]] = {}
+        for item in self._read_in(CatalogItem.from_json, "/procurement/catalog", "identifier", list(keys.values())):
+            found.setdefault(cond.fold(item.identifier), {})[item.id] = item
+        return {text: list(found.get(cond.fold(text), {}).values()) for text in wanted}
 
     def create_catalog_item(self, item: NewCatalogItem) -> CatalogItem:
         """POST a catalog item; never retried."""
@@ -526,6 +603,31 @@ class ConnectWiseClient:
         """POST a product type."""
         body = {"name": name, **({"typeXref": type_xref} if type_xref else {})}
         return ProductType.from_json(self._json("POST", "/procurement/types", body=body))
+
+
+def _encoded_length(text: str) -> int:
+    """Characters ``text`` takes in a query string as httpx encodes it."""
+    return len(str(httpx.QueryParams({"c": text}))) - len("c=")
+
+
+def _record_id(value: Any) -> int:
+    """A record id.
+
+    :raises TypeError: for a value that is not an integer.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"A record id must be an int, not {type(value).__name__}")
+    return value
+
+
+def _identifier(value: Any) -> str:
+    """A catalog identifier.
+
+    :raises TypeError: for a value that is not a string.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"A catalog identifier must be a str, not {type(value).__name__}")
+    return value
 
 
 def _body(response: httpx.Response) -> Any:

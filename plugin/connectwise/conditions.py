@@ -136,20 +136,25 @@ def like(name: str, pattern: str) -> Condition:
     return Condition(f"{field(name)} like {quote(pattern)}")
 
 
-def in_(name: str, values: Iterable[Value]) -> Condition:
-    """``name in (v1, v2, ...)``.
+def in_(name: str, values: Iterable[Value], *, compact: bool = False) -> Condition:
+    """``name in (v1, v2, ...)``; ``compact`` drops the space after each comma (``(1,2,3)``).
 
     :raises ValueError: for an empty list, which ConnectWise cannot express.
     """
     rendered = [literal(v) for v in values]
     if not rendered:
         raise ValueError("in_() needs at least one value")
-    return Condition(f"{field(name)} in ({', '.join(rendered)})")
+    return Condition(f"{field(name)} in ({(',' if compact else ', ').join(rendered)})")
 
 
-def not_in(name: str, values: Iterable[Value]) -> Condition:
+def not_in(name: str, values: Iterable[Value], *, compact: bool = False) -> Condition:
     """``name not in (v1, v2, ...)``."""
-    return Condition(in_(name, values).text.replace(" in (", " not in (", 1))
+    return Condition(in_(name, values, compact=compact).text.replace(" in (", " not in (", 1))
+
+
+def fold(text: str) -> str:
+    """How ConnectWise compares strings with ``=``/``in`` (SQL Server): letter case and trailing spaces ignored."""
+    return text.casefold().rstrip(" ")
 
 
 def updated_since(moment: datetime) -> Condition:

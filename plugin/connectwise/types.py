@@ -296,6 +296,62 @@ class CatalogItem:
 
 
 @dataclass(frozen=True)
+class Invoice:
+    """``/finance/invoices`` record (ConnectWise makes them; the product only reads them)."""
+
+    id: int
+    invoice_number: str | None
+    type: str | None
+    company: Ref | None
+    agreement: Ref | None
+    status: str | None
+    date: date | None
+    due_date: date | None
+    subtotal: Decimal | None
+    sales_tax: Decimal | None
+    total: Decimal | None
+    balance: Decimal | None
+    apply_to_type: str | None
+    apply_to_id: int | None
+    reference: str | None
+    last_updated: datetime | None
+    raw: Json = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: Json) -> Invoice:
+        """Parse an invoice."""
+        return cls(
+            int(data["id"]),
+            data.get("invoiceNumber"),
+            data.get("type"),
+            Ref.from_json(data.get("company")),
+            Ref.from_json(data.get("agreement")),
+            (data.get("status") or {}).get("name"),
+            _date(data.get("date")),
+            _date(data.get("dueDate")),
+            _dec(data.get("subtotal")),
+            _dec(data.get("salesTax")),
+            _dec(data.get("total")),
+            _dec(data.get("balance")),
+            data.get("applyToType"),
+            data.get("applyToId"),
+            data.get("reference"),
+            _updated(data),
+            data,
+        )
+
+    @property
+    def company_id(self) -> int | None:
+        """The invoiced company's id."""
+        return self.company.id if self.company else None
+
+    @property
+    def agreement_id(self) -> int | None:
+        """The agreement's id (``Agreement`` invoices)."""
+        return self.agreement.id if self.agreement else None
+
+
+@dataclass(frozen=True)
 class Category:
     """``/procurement/categories`` record."""
 

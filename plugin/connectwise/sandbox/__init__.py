@@ -11,15 +11,22 @@ admin endpoints under ``/__sandbox__/`` (never under a ConnectWise path):
 - ``POST /__sandbox__/reset``: reload the seed (or the JSON seed posted), clear faults and log
 - ``GET /__sandbox__/state?resource=additions[&account=demo_msp][&parent=12]``: stored records
 - ``GET /__sandbox__/accounts``: account ids and their credentials (it is a sandbox)
+- ``POST /__sandbox__/invoice-run``: ConnectWise's agreement invoicing for one calendar month
+  (``{"periodStart": "2026-10-01", "account": "demo_msp", "agreementIds": [1, 2]}``; account and
+  agreementIds optional), answering what ``Sandbox.invoice_run`` returns
+
+docs/sandbox.md describes each of them, the fault kinds, the refusal rules and the invoicing run.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, abort, request
 
+from . import records
 from .api import Sandbox, drop_middleware, json_response
 from .faults import FaultConfigError, FaultInjector
 from .resources import RESOURCES
@@ -118,7 +125,32 @@ def _admin_routes(app: Flask, sandbox: Sandbox) -> None:
         parent = int(request.args["parent"]) if request.args.get("parent") else None
         return json_response(list(sandbox.store.scan(account, name, parent)))
 
+    @app.route("/__sandbox__/invoice-run", methods=["POST"])
+    def invoice_run() -> Response:
+        """Run the agreement invoicing for one calendar month."""
+        body = request.get_json(silent=True)
+        try:
+            run = _invoice_run_args(body, sandbox.seed["accounts"][0]["companyId"])
+            return json_response(sandbox.invoice_run(*run))
+        except (KeyError, records.NotFound) as exc:
+            return json_response({"error": str(exc.args[0] if exc.args else exc)}, 404)
+        except ValueError as exc:
+            return json_response({"error": str(exc)}, 400)
+
     @app.route("/__sandbox__/accounts")
     def accounts() -> Response:
         """Accounts with their credentials."""
         return json_response(list(sandbox.store.accounts().values()))
+
+
+def _invoice_run_args(body: Any, default_account: str) -> tuple[str, date, list[int] | None]:
+    """(account, period start, agreement ids) of an invoice-run request.
+
+    :raises ValueError: for a missing or malformed field.
+    """
+    if not isinstance(body, dict) or not isinstance(body.get("periodStart"), str):
+        raise ValueError('Send {"periodStart": "YYYY-MM-01"} (optional "account", "agreementIds").')
+    ids = body.get("agreementIds")
+    if ids is not None and (not isinstance(ids, list) or not all(type(i) is int for i in ids)):
+        raise ValueError("agreementIds must be a list of integers.")
+    return str(body.get("account") or default_account), date.fromisoformat(body["periodStart"]), ids

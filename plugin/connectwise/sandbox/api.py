@@ -12,15 +12,16 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from itertools import count
 from typing import Any
+from urllib.parse import quote
 
 from flask import Response, request
 
-from . import listing, records
+from . import invoicing, listing, records
 from .conditions import ConditionError
 from .faults import CW_TIMEOUT_BODY, Fault, FaultInjector
 from .resources import RESOURCES, InvalidObject, Resource, TypeFailure
@@ -29,6 +30,14 @@ from .store import Store
 
 API_VERSION = "2025.8"
 DROP_FLAG = "cw_sandbox.drop"
+MAX_URL_LENGTH = 2000  # ConnectWise's documented limit; a longer URL gets IIS's 414 (❓ inferred status)
+URL_TOO_LONG_PAGE = (
+    '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">\r\n'
+    "<HTML><HEAD><TITLE>Request URL Too Long</TITLE>\r\n"
+    '<META HTTP-EQUIV="Content-Type" Content="text/html; charset=us-ascii"></HEAD>\r\n'
+    "<BODY><h2>Request URL Too Long</h2>\r\n<hr><p>HTTP Error 414. The request URL is too long.</p>\r\n"
+    "</BODY></HTML>\r\n"
+)
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _API_PATH = re.compile(r"^/(?P<codebase>[^/]+)/apis/3\.0(?P<rest>/.*)?$", re.IGNORECASE)
 _COMPANYINFO = re.compile(r"^/login/companyinfo/(?P<company>[^/]+)/?$", re.IGNORECASE)
@@ -112,6 +121,22 @@ class Sandbox:
         with self._log_lock:
             return [e for e in self.requests if e["seq"] > since]
 
+    def invoice_run(self, account: str, period_start: date,
+                    agreement_ids: Iterable[int] | None = None) -> dict[str, Any]:
+        """ConnectWise's agreement invoicing for one calendar month (see ``invoicing``).
+
+        Returns ``{"periodStart", "periodEnd", "created": [invoice, ...], "skipped": [{"agreementId",
+        "reason"}, ...]}``; a second run for the same month creates nothing.
+
+        :raises KeyError: for an unknown account.
+        :raises ValueError: when ``period_start`` is not the first day of a month.
+        :raises records.NotFound: for an agreement id the account does not have.
+        """
+        found = self.store.account(account)
+        if found is None:
+            raise KeyError(f"Unknown sandbox account {account!r}")
+        return invoicing.run(self.store, found["companyId"], period_start, agreement_ids)
+
     # -- request handling ---------------------------------------------------------------------
 
     def handle(self, path: str) -> Response:
@@ -132,7 +157,9 @@ class Sandbox:
         return response
 
     def _faulted(self, path: str, entry: dict[str, Any]) -> Response:
-        """Apply latency and failure faults around the real handling."""
+        """Refuse an over-long URL as the front end would; else apply faults around the real handling."""
+        if len(request_url()) > MAX_URL_LENGTH:
+            return Response(URL_TOO_LONG_PAGE, status=414, content_type="text/html; charset=us-ascii")
         api = _API_PATH.match(path)
         rest = (api.group("rest") or "/") if api else path
         latency, hold, fault = self.faults.draw(request.method, rest, entry["account"])
@@ -245,6 +272,17 @@ def _early_fault(fault: Fault) -> Response | None:
     if fault.kind == "timeout":
         time.sleep(fault.ms / 1000)
     return None
+
+
+def request_url() -> str:
+    """The URL as the client sent it: scheme, host, path and the still-encoded query."""
+    environ = request.environ
+    target = environ.get("REQUEST_URI") or environ.get("RAW_URI")
+    if not target:  # in-process (WSGITransport): rebuild it from the decoded path and the raw query
+        path = quote(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""), safe="/!$&'()*+,;=:@-._~")
+        query = environ.get("QUERY_STRING", "")
+        target = path + (f"?{query}" if query else "")
+    return f"{environ.get('wsgi.url_scheme', 'http')}://{request.host}{target}"
 
 
 def _claimed_company() -> str | None:

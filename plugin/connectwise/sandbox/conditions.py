@@ -8,10 +8,14 @@ Grammar (keywords and field names case-insensitive)::
     op      := = | != | < | <= | > | >= | [NOT] LIKE | [NOT] CONTAINS
     value   := "str" | 'str' (backslash escapes) | number | True | False | null | [datetime]
 
-Semantics follow SQL Server, which ConnectWise runs on: strings compare case-insensitively,
-``null`` only matches ``= null``/``!= null``, ``like``/``contains`` patterns use ``%``/``*``
-(any run), ``_`` (one char) and ``[...]`` (a character set, so ``[[]`` is a literal ``[``).
-A path through a list (``types/id``) matches when any element does.
+Semantics follow SQL Server's default collation (case-insensitive, accent-sensitive), which
+ConnectWise runs on: every string comparison (``= != < <= > >= in``, ``not in``, ``contains``,
+``like``) ignores letter case (Python's ``casefold``), and ``=``/``!=``/``<``/``in`` ignore
+trailing spaces as SQL Server's padded comparison does (``like``/``contains`` do not: their
+trailing spaces are significant, as for SQL Server's Unicode LIKE). ``null`` only matches
+``= null``/``!= null``, ``like``/``contains`` patterns use ``%``/``*`` (any run), ``_`` (one
+char) and ``[...]`` (a character set, so ``[[]`` is a literal ``[``). A path through a list
+(``types/id``) matches when any element does.
 """
 
 from __future__ import annotations
@@ -166,7 +170,9 @@ class _Parser:
             if not isinstance(value, str):
                 raise ConditionError(f"{op} needs a string value")
             test = _like(getter, f"%{value}%" if op == "contains" else value)
-        return (lambda r: not test(r)) if negate else test
+        if not negate:
+            return test
+        return lambda r: any(v is not None for v in getter(r)) and not test(r)  # SQL: NOT on null is not true
 
     def value_list(self) -> list[Any]:
         """``( value, value, ... )``."""
@@ -237,12 +243,17 @@ def _normalise(value: Any, like: Any) -> Any:
             return parse_datetime(str(value))
     except (InvalidOperation, ValueError):
         return None
-    return str(value).casefold()
+    return text_key(str(value))
+
+
+def text_key(text: str) -> str:
+    """How SQL Server's default collation compares a string: case-insensitive, trailing spaces ignored."""
+    return text.casefold().rstrip(" ")
 
 
 def _literal(value: Any) -> Any:
-    """Comparable form of a literal (strings casefolded)."""
-    return value.casefold() if isinstance(value, str) else value
+    """Comparable form of a literal (strings as ``text_key``)."""
+    return text_key(value) if isinstance(value, str) else value
 
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
@@ -274,9 +285,20 @@ def _compare(getter: Callable[[dict], list], op: str, literal: Any) -> Predicate
 
 
 def _in(getter: Callable[[dict], list], literals: Iterable[Any]) -> Predicate:
-    """Predicate for ``field in (...)``."""
-    tests = [_compare(getter, "=", lit) for lit in literals]
-    return lambda r: any(t(r) for t in tests)
+    """Predicate for ``field in (...)``: one set look-up per kind of literal (a list may hold 1,000)."""
+    groups: dict[type, tuple[Any, set[Any]]] = {}
+    for lit in literals:
+        if isinstance(lit, _Null):
+            continue  # SQL: x in (null) is never true
+        groups.setdefault(type(lit), (lit, set()))[1].add(_literal(lit))
+
+    def test(record: dict) -> bool:
+        for value in getter(record):
+            for sample, keys in groups.values():
+                if value is not None and _normalise(value, sample) in keys:
+                    return True
+        return False
+    return test
 
 
 def like_regex(pattern: str) -> re.Pattern[str]:
@@ -304,8 +326,8 @@ def like_regex(pattern: str) -> re.Pattern[str]:
 
 def _like(getter: Callable[[dict], list], pattern: str) -> Predicate:
     """Predicate for ``field like pattern``."""
-    regex = like_regex(pattern)
-    return lambda r: any(v is not None and regex.fullmatch(str(v)) for v in getter(r))
+    regex = like_regex(pattern.casefold())
+    return lambda r: any(v is not None and regex.fullmatch(str(v).casefold()) for v in getter(r))
 
 
 def compile_condition(text: str | None, known: Callable[[str], str | None]) -> Predicate | None:

@@ -119,7 +119,7 @@ def build(store: Store, account: str, resource: Resource, fields: Record, *,
     if resource.compute:
         resource.compute(record)
     if check and resource.check:
-        errors += resource.check(store, account, record, parent)
+        errors += resource.check(store, account, record, parent, existing)
     if errors:
         raise InvalidObject(resource.object_name, errors)
     return _stamp(record, existing)

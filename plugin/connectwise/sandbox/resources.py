@@ -68,7 +68,7 @@ class Resource:
     index: tuple[str, ...] = ()
     soft_delete: bool = False
     post_only: tuple[str, ...] = ()
-    check: Callable[[Any, str, Record, Record | None], list[dict]] | None = None
+    check: Callable[[Any, str, Record, Record | None, Record | None], list[dict]] | None = None  # (.., parent, existing)
     compute: Callable[[Record], None] | None = None
     delete_check: Callable[[Any, str, Record], list[dict]] | None = None
     lower: dict[str, str] = field(init=False)
@@ -267,13 +267,63 @@ def _addition_amounts(record: Record) -> None:
     record["margin"] = float(qty * (price - cost))
 
 
-def _addition_rules(store: Any, account: str, record: Record, agreement: Record | None) -> list[dict]:
-    """Additions: agreement open, quantity not negative, dates in order."""
-    errors, obj = [], "agreementAddition"
-    status = (agreement or {}).get("agreementStatus")
-    if status in ("Cancelled", "Expired"):
-        errors.append(field_error(
-            "InvalidAgreement", f"Additions cannot be added to a {status.lower()} agreement.", obj, "agreementId"))
+def agreement_refusals(store: Any, account: str, agreement: Record | None, obj: str, noun: str) -> list[dict]:
+    """Why ``noun`` cannot be written on this agreement (❓ inferred wording and codes), else ``[]``.
+
+    Refused: a cancelled agreement, an expired or inactive one, one whose end date has passed (even
+    if its stored ``agreementStatus`` predates that), and one whose company is soft-deleted or has a
+    company status flagged ``inactiveFlag``.
+    """
+    if agreement is None:
+        return []
+    errors = []
+    reason = agreement_closed(agreement, datetime.now(timezone.utc))
+    if reason:
+        errors.append(field_error("InvalidAgreement", f"{noun} cannot be added to a {reason} agreement.",
+                                  obj, "agreementId"))
+    company = store.get(account, "companies", (agreement.get("company") or {}).get("id", 0)) or {}
+    status = store.get(account, "companyStatuses", (company.get("status") or {}).get("id", 0)) or {}
+    if company.get("deletedFlag"):
+        errors.append(field_error("InvalidCompany", f"{noun} cannot be added: the agreement's company "
+                                  f"{company.get('identifier')} has been deleted.", obj, "agreementId"))
+    if status.get("inactiveFlag"):
+        errors.append(field_error("InvalidCompany", f"{noun} cannot be added: the agreement's company "
+                                  f"{company.get('identifier')} has the inactive status {status.get('name')!r}.",
+                                  obj, "agreementId"))
+    return errors
+
+
+def agreement_closed(agreement: Record, now: datetime) -> str | None:
+    """``cancelled``, ``expired`` or ``inactive`` when the agreement takes no new records at ``now``, else None."""
+    status = agreement.get("agreementStatus")
+    if agreement.get("cancelledFlag") or status == "Cancelled":
+        return "cancelled"
+    if status in ("Expired", "Inactive"):
+        return status.lower()
+    end = agreement.get("endDate")
+    if end and not agreement.get("noEndingDateFlag") and parse_datetime(end).date() < now.date():
+        return "expired"
+    return None
+
+
+def _inactive_product(store: Any, account: str, record: Record, existing: Record | None) -> list[dict]:
+    """An addition may not take an inactive catalog item (checked when the product is set or changed)."""
+    product_id = (record.get("product") or {}).get("id")
+    if product_id is None or (existing and (existing.get("product") or {}).get("id") == product_id):
+        return []
+    item = store.get(account, "catalog", product_id)
+    if item is None or not item.get("inactiveFlag"):
+        return []
+    return [field_error("InactiveProduct", f"product {item.get('identifier')} is inactive and cannot be added.",
+                        "agreementAddition", "product")]
+
+
+def _addition_rules(store: Any, account: str, record: Record, agreement: Record | None,
+                    existing: Record | None) -> list[dict]:
+    """Additions: agreement and its company open, product active, quantity not negative, dates in order."""
+    obj = "agreementAddition"
+    errors = agreement_refusals(store, account, agreement, obj, "Additions")
+    errors += _inactive_product(store, account, record, existing)
     if record.get("quantity") is not None and record["quantity"] < 0:
         errors.append(field_error("OutOfRange", "The field quantity must be greater than or equal to 0.", obj, "quantity"))
     start, end = record.get("effectiveDate"), record.get("cancelledDate")
@@ -282,12 +332,10 @@ def _addition_rules(store: Any, account: str, record: Record, agreement: Record 
     return errors
 
 
-def _adjustment_rules(store: Any, account: str, record: Record, agreement: Record | None) -> list[dict]:
-    """Adjustments: not on a cancelled agreement."""
-    if (agreement or {}).get("agreementStatus") == "Cancelled":
-        return [field_error("InvalidAgreement", "Adjustments cannot be added to a cancelled agreement.",
-                            "agreementAdjustment", "agreementId")]
-    return []
+def _adjustment_rules(store: Any, account: str, record: Record, agreement: Record | None,
+                      existing: Record | None) -> list[dict]:
+    """Adjustments: agreement and its company open."""
+    return agreement_refusals(store, account, agreement, "agreementAdjustment", "Adjustments")
 
 
 def invoiced_by(store: Any, account: str, record: Record) -> Record | None:
@@ -318,7 +366,8 @@ def _not_invoiced(resource_name: str, noun: str) -> Callable[[Any, str, Record],
     return check
 
 
-def _catalog_rules(store: Any, account: str, record: Record, parent: Record | None) -> list[dict]:
+def _catalog_rules(store: Any, account: str, record: Record, parent: Record | None,
+                   existing: Record | None) -> list[dict]:
     """Catalog items: the category defaults to, and must be, the subcategory's category."""
     sub = store.get(account, "subcategories", (record.get("subcategory") or {}).get("id", 0))
     if sub is None:
@@ -394,7 +443,7 @@ RESOURCES: dict[str, Resource] = {r.name: r for r in (
         delete_check=_not_invoiced("agreementAdjustment", "adjustment")),
     Resource("invoices", "/finance/invoices", "invoice", {
         "invoiceNumber": S(15), "type": E(INVOICE_TYPES, required=True), "company": R("companies", True),
-        "agreement": R("agreements"), "status": R(), "date": DT, "dueDate": DT, "total": D, "balance": D,
-        "applyToType": S(), "applyToId": I,
+        "agreement": R("agreements"), "status": R(), "date": DT, "dueDate": DT, "subtotal": D, "salesTax": D,
+        "total": D, "balance": D, "applyToType": S(), "applyToId": I, "reference": S(50),
     }, index=("agreement", "id")),
 )}

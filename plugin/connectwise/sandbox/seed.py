@@ -69,7 +69,8 @@ SECTIONS = (
     ("additions", "additions"), ("adjustments", "adjustments"),
 )
 DEFAULTS = {
-    "companyStatuses": [{"id": 1, "name": "Active", "defaultFlag": True}, {"id": 2, "name": "Inactive"}],
+    "companyStatuses": [{"id": 1, "name": "Active", "defaultFlag": True},
+                        {"id": 2, "name": "Inactive", "inactiveFlag": True}],
     "companyTypes": [{"id": 1, "name": "Client", "defaultFlag": True}, {"id": 2, "name": "Prospect"},
                      {"id": 3, "name": "Vendor", "vendorFlag": True}, {"id": 4, "name": "Partner"}],
     "billingCycles": [{"id": 1, "name": "Monthly"}, {"id": 2, "name": "Quarterly"},

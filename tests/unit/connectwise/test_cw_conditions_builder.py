@@ -62,3 +62,10 @@ def test_round_trip_through_the_sandbox_parser(value):
     contains = compile_condition(str(c.contains("name", value)), known)
     assert eq({"name": value}) and not eq({"name": value + "x"}) and not eq({"name": "other"})
     assert contains({"name": f"pre{value}post"}) and not contains({"name": "other"})
+
+
+def test_compact_lists_and_fold():
+    assert str(c.in_("id", [1, 2, 3], compact=True)) == "id in (1,2,3)"
+    assert str(c.not_in("identifier", ['a"b', "c"], compact=True)) == 'identifier not in ("a\\"b","c")'
+    assert c.fold("ABC  ") == c.fold("abc") == "abc" and c.fold(" abc") != c.fold("abc")
+    assert c.fold("STRASSE") == c.fold("Straße")

@@ -11,16 +11,18 @@ EXPECTED = {
     "CWCompanyNotFound", "CWConnectionLost", "CWError", "CWForbidden", "CWHTTPError", "CWNotFound",
     "CWRateLimited", "CWServerError", "CWTLSError", "CWTimeout", "CWTransportError", "CWURLRefused",
     "CWUnreachable", "CWValidationError", "CatalogItem", "Category", "Company", "CompanyInfo",
-    "ConnectWiseClient", "Credentials", "DEFAULT_ALLOWED_HOSTS", "NewAddition", "NewAdjustment",
+    "ConnectWiseClient", "Credentials", "DEFAULT_ALLOWED_HOSTS", "Invoice", "NewAddition", "NewAdjustment",
     "NewCatalogItem", "ProductType", "Ref", "RetryPolicy", "Subcategory", "SystemInfo", "Timeouts",
     "conditions", "error_from_response", "is_retryable", "patch_ops", "redact_headers",
 }
 CLIENT_METHODS = {
     "company_info", "system_info", "check_credentials", "iter_pages", "iter_companies", "get_company",
-    "count_companies", "iter_agreements", "get_agreement", "iter_agreement_types", "iter_additions",
+    "count_companies", "get_companies", "iter_agreements", "get_agreement", "get_agreements",
+    "iter_agreement_types", "iter_additions",
     "get_addition", "find_additions_by_reference", "create_addition", "update_addition", "cancel_addition",
     "delete_addition", "iter_adjustments", "get_adjustment", "find_adjustments_by_reference", "create_adjustment",
-    "delete_adjustment", "iter_catalog_items", "find_catalog_item", "create_catalog_item",
+    "delete_adjustment", "iter_invoices", "iter_catalog_items", "find_catalog_item", "find_catalog_items",
+    "create_catalog_item",
     "update_catalog_item", "iter_categories", "create_category", "iter_subcategories",
     "create_subcategory", "iter_product_types", "create_product_type", "close",
 }

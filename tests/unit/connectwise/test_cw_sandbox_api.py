@@ -1,4 +1,4 @@
-"""The sandbox's HTTP contract, in-process: validation, 404s, paging headers, writes, admin."""
+"""The sandbox's HTTP contract, in-process: validation, refusals, 404s, paging headers, URL limit, writes, admin."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import httpx
 import pytest
 
 from msphub_psa.connectwise.sandbox import create_app, default_seed
+from msphub_psa.connectwise.sandbox.records import index_value
+from msphub_psa.connectwise.sandbox.resources import RESOURCES
 
 BASE = "/v4_6_release/apis/3.0"
 ADD = f"{BASE}/finance/agreements/1/additions"
@@ -210,3 +212,82 @@ def test_a_hold_fault_holds_requests_until_released(cw_sandbox, http):
     for caller in callers:
         caller.join(10)
     assert answers == [200, 200, 200] and cw_sandbox.held() == 0
+
+
+def url_of_length(length):
+    """A companies URL with a ``conditions`` exactly ``length`` characters long in all."""
+    def url(n):
+        return str(httpx.Request("GET", f"http://127.0.0.1{BASE}/company/companies",
+                                 params={"conditions": f'name = "{"x" * n}"'}).url)
+    return url(length - len(url(0)))
+
+
+def test_a_url_over_2000_characters_is_refused_with_414_before_anything_else(http, cw_sandbox):
+    assert len(url_of_length(2000)) == 2000 and len(url_of_length(2001)) == 2001
+    assert http.get(url_of_length(2000)).status_code == 200
+    cw_sandbox.set_faults([{"kind": "500"}])
+    refused = http.get(url_of_length(2001), headers={"Authorization": "Basic bm9wZQ=="})  # bad auth too
+    assert refused.status_code == 414 and "HTTP Error 414. The request URL is too long." in refused.text
+    assert refused.headers["content-type"].startswith("text/html")
+    entry = cw_sandbox.requests()[-1]
+    assert entry["status"] == 414 and entry["fault"] is None and len(entry["query"]) > 1900
+
+
+def edit_stored(cw_sandbox, resource, record_id, **changes):
+    """Change a stored record behind the API's back (as a person would in ConnectWise's screens)."""
+    store, account = cw_sandbox.sandbox.store, cw_sandbox.company_id
+    record = {**store.get(account, resource, record_id), **changes}
+    store.update(account, resource, record, index_value(RESOURCES[resource], record))
+
+
+def test_an_inactive_product_is_refused_on_create_and_when_set(http, cw_sandbox):
+    edit_stored(cw_sandbox, "catalog", 2, inactiveFlag=True)
+    body = refused(http.post(ADD, json={**GOOD, "product": {"id": 2}}))
+    (error,) = body["errors"]
+    assert error["field"] == "product" and error["code"] == "InactiveProduct" and "CFQ7TTC0LDPB-P1Y-A" in error["message"]
+    created = http.post(ADD, json=GOOD).json()
+    assert error_fields(http.patch(f"{ADD}/{created['id']}", json=[
+        {"op": "replace", "path": "product", "value": {"id": 2}}])) == {"product"}
+    edit_stored(cw_sandbox, "catalog", 1, inactiveFlag=True)  # its product became inactive after it was added
+    patched = http.patch(f"{ADD}/{created['id']}", json=[{"op": "replace", "path": "quantity", "value": 4}])
+    assert patched.status_code == 200 and patched.json()["quantity"] == 4
+
+
+@pytest.mark.parametrize("change, code", [
+    (("companies", 1, {"deletedFlag": True}), "InvalidCompany"),
+    (("companies", 1, {"status": {"id": 2, "name": "Inactive"}}), "InvalidCompany"),
+    (("agreements", 1, {"endDate": "2020-12-31T00:00:00Z", "noEndingDateFlag": False}), "InvalidAgreement"),
+    (("agreements", 1, {"cancelledFlag": True}), "InvalidAgreement"),
+])
+def test_additions_and_adjustments_are_refused_on_closed_agreements_and_companies(http, cw_sandbox, change, code):
+    edit_stored(cw_sandbox, *change[:2], **change[2])  # an agreement's stored agreementStatus still says Active
+    for path, body in ((ADD, GOOD), (f"{BASE}/finance/agreements/1/adjustments", {"amount": 5, "description": "x"})):
+        (error,) = refused(http.post(path, json=body))["errors"]
+        assert error["code"] == code and error["field"] == "agreementId"
+    assert {e["code"] for e in refused(http.patch(f"{ADD}/1", json=[
+        {"op": "replace", "path": "quantity", "value": 3}]))["errors"]} == {code}
+    assert http.post(f"{BASE}/finance/agreements/3/additions", json=GOOD).status_code == 201  # company 2's
+
+
+def test_adjustments_on_expired_agreements_are_refused(http):
+    expired = http.get(f"{BASE}/finance/agreements", params={"conditions": 'agreementStatus="Expired"'}).json()[0]
+    body = refused(http.post(f"{BASE}/finance/agreements/{expired['id']}/adjustments",
+                             json={"amount": 5, "description": "x"}))
+    assert body["errors"][0]["field"] == "agreementId" and "expired" in body["errors"][0]["message"]
+
+
+def test_invoice_run_endpoint(cw_sandbox):
+    admin = httpx.Client(transport=cw_sandbox.transport, base_url="http://127.0.0.1")
+    run = admin.post("/__sandbox__/invoice-run", json={"periodStart": "2025-01-01", "agreementIds": [1]})
+    assert run.status_code == 200
+    (invoice,) = run.json()["created"]
+    assert invoice["total"] == 158.4 and invoice["date"] == "2025-01-31T00:00:00Z"
+    again = admin.post("/__sandbox__/invoice-run", json={"periodStart": "2025-01-01", "account": "DEMO_MSP"}).json()
+    assert all(i["agreement"]["id"] != 1 for i in again["created"])
+    assert {"agreementId": 1, "reason": "already invoiced on 202501-1"} in again["skipped"]
+    for bad in ({"periodStart": "2025-01-02"}, {"periodStart": "January"}, {}, {"periodStart": "2025-01-01",
+                                                                                  "agreementIds": ["1"]}):
+        assert admin.post("/__sandbox__/invoice-run", json=bad).status_code == 400, bad
+    assert admin.post("/__sandbox__/invoice-run", json={"periodStart": "2025-01-01", "account": "nope"}).status_code == 404
+    missing = admin.post("/__sandbox__/invoice-run", json={"periodStart": "2025-01-01", "agreementIds": [999]})
+    assert missing.status_code == 404 and "999" in missing.json()["error"]

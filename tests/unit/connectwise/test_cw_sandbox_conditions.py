@@ -78,3 +78,27 @@ def test_syntax_errors(text):
 def test_empty_condition_is_no_filter():
     assert compile_condition("", COMPANIES.known) is None
     assert compile_condition("   ", COMPANIES.known) is None
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('identifier = "ACME5"', True), ('identifier != "acme5"', False), ('name = "aCmE cORP"', True),
+    ('name in ("x", "ACME CORP")', True), ('name not in ("acme corp")', False), ('name not in ("x")', True),
+    ('name contains "ME CO"', True), ('name not contains "me co"', False), ('name like "ACME%"', True),
+    ('name not like "a%"', False), ('identifier > "ACME4"', True), ('identifier < "acme6"', True),
+    ('name = "Acme Corp   "', True), ('name in ("ACME CORP ")', True),  # trailing spaces pad, as in SQL Server
+    ('name like "Acme Corp "', False), ('name contains "Corp "', False),  # ...but not in like/contains
+    ('name = " Acme Corp"', False), ('name = "Ácme Corp"', False),  # leading spaces and accents count
+])
+def test_string_comparisons_ignore_case_like_sql_server(text, expected):
+    assert matches(text) is expected
+
+
+def test_negated_tests_do_not_match_null_like_sql():
+    for text in ('city not in ("x")', 'city not like "x%"', 'city not contains "x"'):
+        assert matches(text) is False
+    assert matches('city not in ("x")', {**ACME, "city": "Springfield"}) is True
+
+
+def test_full_case_folding():
+    record = {**ACME, "name": "Straße"}
+    assert matches('name = "STRASSE"', record)
