@@ -81,7 +81,7 @@ def timed(label: str, func):
 
 def measure(partner_id: int) -> None:
     """The preview's steps, timed, and the peak memory of computing the totals."""
-    from msphub_psa.commands.preview import CatalogView, summarize
+    from msphub_psa.commands.billing.preview import CatalogView, summarize
     from msphub_psa.daos.base import session
     from msphub_psa.daos.control import AWAITING, PreviewRowsDAO, SyncPreviewDAO
 

@@ -267,7 +267,7 @@ def child(spec: str) -> None:
     """The child's body: build the app (as a worker does), push, report."""
     values = json.loads(spec)
     from app import create_app
-    from msphub_psa.commands.push import PushBillingCommand
+    from msphub_psa.commands.billing.orchestrator import PushBillingCommand
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": values["url"], **values["config"]})
     with app.app_context():

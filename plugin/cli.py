@@ -216,7 +216,8 @@ def worker_cmd(queues: str, burst: bool, with_scheduler: bool, name: str | None)
     marketplace contract is not satisfied: its jobs would fail)."""
     from msphub_psa.commands.health import schema_errors
     from msphub_psa.daos.schema import state
-    from msphub_psa.jobs import make_worker
+    from msphub_psa.commands.billing.recovery import ResumeStalePushesCommand
+    from msphub_psa.worker import make_worker
 
     problems = schema_errors(state())
     if problems:
@@ -224,9 +225,7 @@ def worker_cmd(queues: str, burst: bool, with_scheduler: bool, name: str | None)
     kinds = [q.strip() for q in queues.split(",") if q.strip()]
     worker = make_worker(current_app._get_current_object(), kinds, name)
     if "sync" in kinds:
-        from msphub_psa.jobs import enqueue_stale_pushes
-
-        enqueue_stale_pushes()  # a killed worker's push is not re-run by RQ: recover its rows now
+        ResumeStalePushesCommand().run()  # a killed worker's push is not re-run by RQ: recover its rows now
     worker.work(burst=burst, with_scheduler=with_scheduler)
 
 
@@ -982,7 +981,7 @@ def _echo_json(data) -> None:
 @with_appcontext
 def sync_run(partner_id: int, inline: bool, username: str) -> None:
     """Push the partner's eligible billing transactions to ConnectWise."""
-    from msphub_psa.commands.sync import RunPushCommand
+    from msphub_psa.commands.billing.status import RunPushCommand
 
     command = RunPushCommand(as_actor(username), partner_id)
     _echo_json(command.run_inline() if inline else command.run())
@@ -994,7 +993,7 @@ def sync_run(partner_id: int, inline: bool, username: str) -> None:
 @with_appcontext
 def sync_status(partner_id: int, username: str) -> None:
     """Rows per state, latest runs, failed rows with ConnectWise's reasons, refused products."""
-    from msphub_psa.commands.sync import SyncStatusCommand
+    from msphub_psa.commands.billing.status import SyncStatusCommand
 
     _echo_json(SyncStatusCommand(as_actor(username), partner_id).run().as_dict())
 
@@ -1006,7 +1005,7 @@ def sync_status(partner_id: int, username: str) -> None:
 @with_appcontext
 def sync_show_item(partner_id: int, item_id: int, username: str) -> None:
     """One outbox row with every state transition it went through."""
-    from msphub_psa.commands.sync import SyncItemDetailCommand
+    from msphub_psa.commands.billing.status import SyncItemDetailCommand
 
     _echo_json(SyncItemDetailCommand(as_actor(username), item_id, partner_id).run())
 
@@ -1018,7 +1017,7 @@ def sync_show_item(partner_id: int, item_id: int, username: str) -> None:
 @with_appcontext
 def sync_retry_failed(partner_id: int, item_ids: tuple[int, ...], username: str) -> None:
     """Return failed rows to pending (the next push sends them again)."""
-    from msphub_psa.commands.sync import RetryFailedCommand
+    from msphub_psa.commands.billing.status import RetryFailedCommand
 
     count = RetryFailedCommand(as_actor(username), partner_id, list(item_ids) or None).run()
     click.echo(f"{count} failed row(s) returned to pending.")
@@ -1030,7 +1029,7 @@ def sync_retry_failed(partner_id: int, item_ids: tuple[int, ...], username: str)
 @with_appcontext
 def sync_progress(partner_id: int, username: str) -> None:
     """The running push's progress (done / total, failures so far), a queued push, the open alert, the last run."""
-    from msphub_psa.commands.sync_runs import SyncProgressCommand
+    from msphub_psa.commands.billing.runs import SyncProgressCommand
 
     _echo_json(SyncProgressCommand(as_actor(username), partner_id).run())
 
@@ -1043,7 +1042,7 @@ def sync_progress(partner_id: int, username: str) -> None:
 @with_appcontext
 def sync_runs(partner_id: int, page: int, page_size: int, username: str) -> None:
     """The run history, newest first: times, status, counts by outcome, ConnectWise calls."""
-    from msphub_psa.commands.sync_runs import SyncRunsCommand
+    from msphub_psa.commands.billing.runs import SyncRunsCommand
 
     result = SyncRunsCommand(as_actor(username), partner_id, page, page_size).run()
     click.echo(f"{result['total']} run(s); page {page}")
@@ -1064,7 +1063,7 @@ def sync_runs(partner_id: int, page: int, page_size: int, username: str) -> None
 @with_appcontext
 def sync_show_run(partner_id: int, run_id: int, page: int, page_size: int, username: str) -> None:
     """One run and the rows that failed in it, with ConnectWise's code and reason (JSON)."""
-    from msphub_psa.commands.sync_runs import SyncRunFailuresCommand
+    from msphub_psa.commands.billing.runs import SyncRunFailuresCommand
 
     _echo_json(SyncRunFailuresCommand(as_actor(username), run_id, partner_id, page, page_size).run())
 
@@ -1076,7 +1075,7 @@ def sync_show_run(partner_id: int, run_id: int, page: int, page_size: int, usern
 @with_appcontext
 def sync_acknowledge(partner_id: int, run_id: int, username: str) -> None:
     """Acknowledge a failed, partial or stopped run's alert (and any older open one)."""
-    from msphub_psa.commands.sync_runs import AcknowledgeRunAlertCommand
+    from msphub_psa.commands.billing.runs import AcknowledgeRunAlertCommand
 
     result = AcknowledgeRunAlertCommand(as_actor(username), run_id, partner_id).run()
     ids = ", ".join(f"#{i}" for i in result["acknowledged"])
@@ -1133,7 +1132,7 @@ def _paging_options(func):
 def sync_preview(partner_id: int, preview_id: int | None, as_json: bool, page: int, page_size: int, lines: int,
                  username: str) -> None:
     """What a push would create now (dry run; nothing is written), or a prepared preview."""
-    from msphub_psa.commands.preview import PreviewCommand, PreviewDetailCommand
+    from msphub_psa.commands.billing.preview import PreviewCommand, PreviewDetailCommand
 
     actor = as_actor(username)
     if preview_id:
@@ -1149,7 +1148,7 @@ def sync_preview(partner_id: int, preview_id: int | None, as_json: bool, page: i
 @with_appcontext
 def sync_prepare(partner_id: int, username: str) -> None:
     """Prepare a preview awaiting approval (a newer one expires the previous)."""
-    from msphub_psa.commands.preview import PreparePreviewCommand, PreviewDetailCommand
+    from msphub_psa.commands.billing.preview import PreparePreviewCommand, PreviewDetailCommand
 
     actor = as_actor(username)
     preview_id = PreparePreviewCommand(actor, partner_id).run()
@@ -1168,7 +1167,7 @@ def sync_prepare(partner_id: int, username: str) -> None:
 @with_appcontext
 def sync_approve(partner_id: int, preview_id: int, agreement_ids: tuple[int, ...], inline: bool, username: str) -> None:
     """Approve a preview: push exactly its transactions (of the chosen agreements) that are still eligible."""
-    from msphub_psa.commands.preview import ApprovePreviewCommand
+    from msphub_psa.commands.billing.preview import ApprovePreviewCommand
 
     command = ApprovePreviewCommand(as_actor(username), preview_id, partner_id, list(agreement_ids) or None)
     _echo_json(command.run_inline() if inline else command.run())
@@ -1182,7 +1181,7 @@ def sync_approve(partner_id: int, preview_id: int, agreement_ids: tuple[int, ...
 @with_appcontext
 def sync_push(partner_id: int, agreement_ids: tuple[int, ...], inline: bool, username: str) -> None:
     """Prepare a preview and approve it at once (all, or the groups of some agreements)."""
-    from msphub_psa.commands.preview import ApprovePreviewCommand, PreparePreviewCommand
+    from msphub_psa.commands.billing.preview import ApprovePreviewCommand, PreparePreviewCommand
 
     actor = as_actor(username)
     preview_id = PreparePreviewCommand(actor, partner_id).run()
@@ -1200,7 +1199,7 @@ def sync_push(partner_id: int, agreement_ids: tuple[int, ...], inline: bool, use
 @with_appcontext
 def sync_discard(partner_id: int, preview_id: int, username: str) -> None:
     """Discard a preview awaiting approval."""
-    from msphub_psa.commands.preview import DiscardPreviewCommand
+    from msphub_psa.commands.billing.preview import DiscardPreviewCommand
 
     _echo_json(DiscardPreviewCommand(as_actor(username), preview_id, partner_id).run())
 
@@ -1216,7 +1215,7 @@ def sync_discard(partner_id: int, preview_id: int, username: str) -> None:
 @with_appcontext
 def sync_settings(partner_id: int, schedule, at, days, approval, limit, username: str) -> None:
     """Show the sync settings, or change the ones given (the others stay)."""
-    from msphub_psa.commands.sync_settings import SyncSettingsCommand, UpdateSyncSettingsCommand
+    from msphub_psa.commands.billing.settings import SyncSettingsCommand, UpdateSyncSettingsCommand
 
     actor = as_actor(username)
     values = {k: v for k, v in {"schedule_enabled": None if schedule is None else schedule == "on",
@@ -1243,10 +1242,10 @@ def _int_or_text(value: str):
 @with_appcontext
 def scheduler_cmd(once: bool, name: str | None) -> None:
     """Enqueue the sync schedule's tick every minute (RQ's cron scheduler); several may run, a slot runs once."""
-    from msphub_psa.jobs import make_scheduler
+    from msphub_psa.worker import make_scheduler
 
     if once:
-        from msphub_psa.commands.schedule import ScheduleTickCommand
+        from msphub_psa.commands.billing.schedule import ScheduleTickCommand
 
         for partner_id, slot in ScheduleTickCommand().run():
             click.echo(f"partner {partner_id}: scheduled run for {slot.isoformat()} enqueued")
@@ -1266,6 +1265,6 @@ def catalog_cli() -> None:
 @with_appcontext
 def catalog_sync(partner_id: int, dry_run: bool, username: str) -> None:
     """Adopt or create the catalog items of the products of eligible transactions."""
-    from msphub_psa.commands.sync import CatalogSyncCommand
+    from msphub_psa.commands.billing.status import CatalogSyncCommand
 
     _echo_json(CatalogSyncCommand(as_actor(username), partner_id, dry_run).run())

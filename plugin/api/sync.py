@@ -8,10 +8,10 @@ from marshmallow import Schema, fields, validate
 
 from msphub_psa import permissions
 from msphub_psa.api.base import PsaApi, load
-from msphub_psa.commands.sync import (
+from msphub_psa.commands.billing.status import (
     RetryFailedCommand, RunPushCommand, SyncItemDetailCommand, SyncRunDetailCommand, SyncStatusCommand,
 )
-from msphub_psa.commands.sync_runs import (
+from msphub_psa.commands.billing.runs import (
     AcknowledgeRunAlertCommand, SyncProgressCommand, SyncRunFailuresCommand, SyncRunsCommand,
 )
 from msphub_psa.schemas import sync as sync_schemas

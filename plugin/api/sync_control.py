@@ -7,10 +7,10 @@ from flask_appbuilder.security.decorators import protect
 
 from msphub_psa import permissions
 from msphub_psa.api.base import PsaApi, load
-from msphub_psa.commands.preview import (
+from msphub_psa.commands.billing.preview import (
     ApprovePreviewCommand, DiscardPreviewCommand, PreparePreviewCommand, PreviewCommand, PreviewDetailCommand,
 )
-from msphub_psa.commands.sync_settings import SyncSettingsCommand, UpdateSyncSettingsCommand
+from msphub_psa.commands.billing.settings import SyncSettingsCommand, UpdateSyncSettingsCommand
 from msphub_psa.schemas.sync_control import (
     ApproveSchema, PreviewArgsSchema, PreviewOutSchema, SyncSettingsOutSchema, SyncSettingsSchema,
 )

@@ -13,29 +13,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Callable
 
-from msphub_psa.settings import settings
 from msphub_psa import clock
 from msphub_psa import permissions
 from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
-from msphub_psa.commands.connectwise import client_for
-from msphub_psa.commands.exceptions import CommandError
+from msphub_psa.commands.psa_client import client_for
+from msphub_psa.commands.exceptions import CommandError, UnavailableError
 from msphub_psa.commands.reconciliation import MapExactMatchesCommand, scope
 from msphub_psa.commands.subscriptions import AutoAssociateSubscriptionsCommand
 from msphub_psa.connectwise import CWError
 from msphub_psa.daos.directory import PsaAgreementDAO, PsaCompanyDAO, ReconciliationStateDAO, chunked
 from msphub_psa.daos.integration import IntegrationDAO
+from msphub_psa.jobqueue import QueueUnavailable, current_job_id, enqueue_directory_refresh
 
 
 PAGE = 1000
-ENDED = ("finished", "failed", "stopped", "canceled")
 OVERLAP = dt.timedelta(seconds=1)
 Progress = Callable[[dict], None]
-
-
-def refresh_job_id(partner_id: int) -> str:
-    """The business key of a partner's directory refresh (one at a time per deployment's queues)."""
-
-    return f"{settings().queue_prefix}-directory-{partner_id}"
 
 
 def system_actor(partner_id: int) -> Actor:
@@ -61,16 +54,15 @@ class RequestDirectoryRefreshCommand(BaseCommand):
 
     @transaction
     def run(self) -> tuple[str, bool]:
-        """Enqueue (or find the running) job; return (job id, newly queued)."""
-        from msphub_psa.jobs import FAST, enqueue_unique, refresh_directory
+        """Enqueue (or find the running) job; return (job id, newly queued).
 
+        :raises UnavailableError: the job queue does not answer.
+        """
         self.validate()
-        args = (FAST, refresh_directory, self.partner_id, self.actor.username, int(self.full))
-        options = {"job_id": refresh_job_id(self.partner_id), "result_ttl": 0, "failure_ttl": 3600}
-        job, created = enqueue_unique(*args, **options)
-        if not created and job.get_status(refresh=True) in ENDED:
-            job.delete()  # a kept failed run must not block a new one
-            job, created = enqueue_unique(*args, **options)
+        try:
+            job, created = enqueue_directory_refresh(self.partner_id, self.actor.username, self.full)
+        except QueueUnavailable as exc:
+            raise UnavailableError("The job queue does not answer; the directory could not be refreshed.") from exc
         if created:
             state = ReconciliationStateDAO.ensure(self.partner_id, lock=True)
             ReconciliationStateDAO.update(state, refresh_status="queued", refresh_job_id=job.id,
@@ -129,12 +121,10 @@ class RefreshDirectoryCommand(BaseCommand):
             return None, None
         return _aware(state.companies_updated_since), _aware(state.agreements_updated_since)
 
-    def _job_id(self) -> str | None:
+    @staticmethod
+    def _job_id() -> str | None:
         """The RQ job running this command, if any."""
-        from rq import get_current_job
-
-        job = get_current_job()
-        return job.id if job else None
+        return current_job_id()
 
     def _read(self, kind: str, source, dao, since: dt.datetime | None) -> tuple[set[int], dt.datetime | None]:
         """Read one resource page by page; return (ids seen, newest lastUpdated seen)."""

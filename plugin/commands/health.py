@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from redis.exceptions import RedisError
-from rq import Worker
 from sqlalchemy.exc import SQLAlchemyError
 
 from msphub_psa.daos import schema
 from msphub_psa.daos.base import ping_database
-from msphub_psa.jobs import FAST, SYNC, get_queue, redis_connection
+from msphub_psa.jobqueue import QueueUnavailable, queue_state
 
 
 @dataclass
@@ -51,14 +49,10 @@ class CheckHealthCommand:
         if health.schema is not None:
             health.errors += schema_errors(health.schema)
         try:
-            queues = [get_queue(kind) for kind in (FAST, SYNC)]
-            health.redis = bool(redis_connection().ping())
-            health.queues = {q.name: len(q) for q in queues}
-            names = {q.name for q in queues}
-            health.workers = sum(1 for w in Worker.all(connection=redis_connection())
-                                 if names & set(w.queue_names()))
-        except (RedisError, OSError) as exc:
-            health.errors.append(f"redis: {type(exc).__name__}")
+            health.queues, health.workers = queue_state()
+            health.redis = True
+        except QueueUnavailable as exc:
+            health.errors.append(f"redis: {exc}")
         return health
 
 

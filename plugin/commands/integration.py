@@ -8,6 +8,8 @@ failed edit never touches the working credentials of an active integration.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +19,7 @@ from msphub_psa import clock
 from msphub_psa import permissions
 from msphub_psa.commands.access import partner_of, require_feature, require_permission
 from msphub_psa.commands.base import Actor, BaseCommand, audit, audit_refusal, transaction
-from msphub_psa.commands.connectwise import check_api_url, client_for, pending_credentials
+from msphub_psa.commands.psa_client import check_api_url, client_for, pending_credentials
 from msphub_psa.commands.exceptions import (
     CommandError, ConflictError, InvalidInputError, IntegrationStoppedError, NotFoundError, UnavailableError,
 )
@@ -28,6 +30,7 @@ from msphub_psa.connectwise import (
 from msphub_psa.crypto import SecretError, decrypt_secret, encrypt_secret
 from msphub_psa.daos.feature import PartnerFeatureDAO
 from msphub_psa.daos.integration import IntegrationDAO
+from msphub_psa.jobqueue import LockBusy, QueueUnavailable, enqueue_validation, job_alive, partner_lock, validation_job_id
 from msphub_psa.logs import bind_log_context, log_context
 
 from msphub_psa.models.integration import Integration
@@ -94,10 +97,28 @@ class SaveResult:
     created: bool
 
 
+@contextmanager
+def _save_lock(partner_id: int) -> Iterator[None]:
+    """Saves of one partner, one at a time (a Redis lock).
+
+    :raises UnavailableError: the queue (Redis) does not answer.
+    :raises ConflictError: another save held the lock too long.
+    """
+    lock = partner_lock("integration-save", partner_id)
+    try:
+        lock.__enter__()
+    except QueueUnavailable as exc:
+        raise UnavailableError("The job queue does not answer; nothing was saved. Try again later.") from exc
+    except LockBusy as exc:
+        raise ConflictError("Another change of this integration is in progress; try again.") from exc
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
+
+
 def validation_running(integration: Integration | None) -> bool:
     """True while a validation attempt of this integration is queued or running."""
-    from msphub_psa.jobs import job_alive
-
     return bool(integration and integration.pending and job_alive(integration.validation_job_id))
 
 
@@ -132,26 +153,27 @@ class _SaveIntegration(BaseCommand):
 
     def run(self) -> SaveResult:
         """Under a per-partner lock: store, then enqueue (or join) the validation job."""
-        from msphub_psa.jobs import enqueue_validation, partner_lock
-
         try:
             self.partner_id = partner_of(self.actor, self.requested_partner)
-            with partner_lock("integration-save", self.partner_id):
+            with _save_lock(self.partner_id):
                 result = self._store()
                 if result.created:
-                    self._enqueue(enqueue_validation, result)
+                    self._enqueue(result)
         except CommandError as err:
             self._refused(err)
             raise
         return result
 
-    def _enqueue(self, enqueue, result: SaveResult) -> None:
-        """Enqueue the job; when the queue is down, end the attempt so the card does not spin."""
+    def _enqueue(self, result: SaveResult) -> None:
+        """Enqueue the job; when the queue is down, end the attempt so the card does not spin.
+
+        :raises UnavailableError: the queue does not answer.
+        """
         try:
-            enqueue(result.integration_id, result.job_id)
-        except UnavailableError:
+            enqueue_validation(result.integration_id, result.job_id)
+        except QueueUnavailable as exc:
             _abandon(result.job_id, result.integration_id, QUEUE_DOWN_HINT)
-            raise
+            raise UnavailableError("The job queue does not answer; the validation could not be started.") from exc
 
     def _refused(self, err: CommandError) -> None:
         """Audit a refusal on the actor's own tenant (never on another tenant's records)."""
@@ -216,8 +238,6 @@ class _SaveIntegration(BaseCommand):
     @transaction
     def _store(self) -> SaveResult:
         """Validate, then hold the values and name the attempt's job (or join the running one)."""
-        from msphub_psa.jobs import validation_job_id
-
         self.validate()
         if validation_running(self.integration):
             if self._same_as_running():

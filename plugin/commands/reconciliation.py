@@ -21,7 +21,7 @@ from msphub_psa.daos.hub import PartnerDAO
 from msphub_psa.daos.mapping import CustomerMappingDAO, ReconciliationCustomerDAO, SubscriptionMappingDAO
 from msphub_psa.daos.outbox import SyncFiguresDAO
 from msphub_psa.daos.revenue import RevenueTotalsDAO
-from msphub_psa.commands.sync import pending_and_failed
+from msphub_psa.commands.billing.status import pending_and_failed
 from msphub_psa.domain import names
 from msphub_psa.models.directory import PsaCompany
 from msphub_psa.models.reconciliation import CustomerMapping

@@ -417,7 +417,7 @@ class RemapSubscriptionCommand(BaseCommand):
         requested = cancelled = 0
         actor = self.actor.username
         for item in rows:
-            if not billing.in_connectwise(item.state, item.remote_record_id):
+            if not billing.in_psa(item.state, item.remote_record_id):
                 continue
             if item.transaction_id in moving and item.state != billing.OutboxState.MOVING:
                 _move_event(item, billing.OutboxEvent.MOVE_REQUESTED, actor,

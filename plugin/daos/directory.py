@@ -62,9 +62,9 @@ def _upsert(model, partner_id: int, rows: list[dict]) -> tuple[int, int]:
     """Insert or update cache rows by (partner, cw id); return (inserted, updated)."""
     if not rows:
         return 0, 0
-    cw_ids = [row["remote_id"] for row in rows]
+    remote_ids = [row["remote_id"] for row in rows]
     existing = dict(session().execute(
-        select(model.remote_id, model.id).where(model.partner_id == partner_id, model.remote_id.in_(cw_ids))).all())
+        select(model.remote_id, model.id).where(model.partner_id == partner_id, model.remote_id.in_(remote_ids))).all())
     updates = [{**row, "id": existing[row["remote_id"]]} for row in rows if row["remote_id"] in existing]
     inserts = [row for row in rows if row["remote_id"] not in existing]
     if updates:
@@ -85,11 +85,11 @@ class PsaCompanyDAO(BaseDAO[PsaCompany]):
         return _upsert(PsaCompany, partner_id, [_company_values(partner_id, c) for c in companies])
 
     @staticmethod
-    def mark_missing_deleted(partner_id: int, seen_cw_ids: set[int]) -> int:
+    def mark_missing_deleted(partner_id: int, seen_remote_ids: set[int]) -> int:
         """After a full read: companies ConnectWise no longer lists are marked deleted."""
         ids = [row_id for row_id, remote_id in session().execute(
             select(PsaCompany.id, PsaCompany.remote_id).where(PsaCompany.partner_id == partner_id,
-                                                        PsaCompany.deleted.is_(False))) if remote_id not in seen_cw_ids]
+                                                        PsaCompany.deleted.is_(False))) if remote_id not in seen_remote_ids]
         for start in range(0, len(ids), 500):
             session().execute(update(PsaCompany).where(PsaCompany.id.in_(ids[start:start + 500])).values(deleted=True))
         return len(ids)
@@ -153,11 +153,11 @@ class PsaAgreementDAO(BaseDAO[PsaAgreement]):
                           .values(company_id=company).execution_options(synchronize_session=False))
 
     @staticmethod
-    def mark_missing_deleted(partner_id: int, seen_cw_ids: set[int]) -> int:
+    def mark_missing_deleted(partner_id: int, seen_remote_ids: set[int]) -> int:
         """After a full read: agreements ConnectWise no longer lists are marked deleted."""
         ids = [row_id for row_id, remote_id in session().execute(
             select(PsaAgreement.id, PsaAgreement.remote_id).where(PsaAgreement.partner_id == partner_id,
-                                                            PsaAgreement.deleted.is_(False))) if remote_id not in seen_cw_ids]
+                                                            PsaAgreement.deleted.is_(False))) if remote_id not in seen_remote_ids]
         for start in range(0, len(ids), 500):
             session().execute(update(PsaAgreement).where(PsaAgreement.id.in_(ids[start:start + 500]))
                               .values(deleted=True))

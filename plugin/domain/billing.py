@@ -1,13 +1,10 @@
-"""What a billing transaction becomes in ConnectWise (BILLING.md).
+"""What a billing transaction becomes in the partner's PSA (docs/billing.md), whatever the PSA.
 
-- Our reference ``MSPHUB-T<transaction id>``: in ``serialNumber`` for additions, at the
-  end of ``description`` for adjustments.
+- Our reference ``MSPHUB-T<transaction id>``, carried by every record we create (where, is the adapter's
+  business: ConnectWise puts it in an addition's ``serialNumber`` and at the end of an adjustment's description).
 - Catalog identity: the product id, qualified by term and frequency where one product
   id is sold on several; at most 60 characters, deterministic.
-- Payloads: plain dicts in ConnectWise's JSON field names. Money comes in as
-  ``Decimal`` and goes out as a JSON number (an ``int`` when whole, else a ``float``
-  whose ``repr`` is exactly the decimal value); a value a float cannot carry exactly
-  (over 15 significant digits) raises :class:`PayloadError` instead of being rounded.
+- The texts of a charge and of a credit, and the charge's pricing so the PSA bills exactly MSP Hub's amount.
 - The outbox state machine, the recovery decision for a row left in ``sending``, the
   preview of a mapping change, and the net revenue figure.
 """
@@ -26,7 +23,7 @@ from typing import Any
 from msphub_psa.domain.errors import IllegalTransitionError, PayloadError
 
 REFERENCE_PREFIX = "MSPHUB-T"
-"""Our records in ConnectWise carry ``MSPHUB-T<transaction id>``."""
+"""Our records in the PSA carry ``MSPHUB-T<transaction id>``."""
 MAX_IDENTIFIER = 60
 """Catalog ``identifier`` length (60 in the older spec; the 2025 one allows 75)."""
 MAX_DESCRIPTION = 60
@@ -34,11 +31,9 @@ MAX_DESCRIPTION = 60
 MAX_CUSTOMER_DESCRIPTION = 6000
 """Catalog ``customerDescription`` length."""
 MAX_INVOICE_DESCRIPTION = 6000
-"""Addition ``invoiceDescription`` length."""
-MAX_SERIAL_NUMBER = 50
-"""Addition ``serialNumber`` length."""
+"""A charge's invoice text length (the strictest PSA's: ConnectWise's)."""
 MAX_ADJUSTMENT_DESCRIPTION = 1000
-"""Adjustment ``description`` length."""
+"""A credit's description length (ConnectWise's)."""
 ELLIPSIS = "…"
 _HASH_LENGTH = 10
 _REFERENCE = re.compile(r"(?<![0-9A-Za-z-])MSPHUB-T([1-9][0-9]*)(?![0-9A-Za-z])")
@@ -167,31 +162,7 @@ def customer_description(title: str) -> str:
     return shorten(_clean(title), MAX_CUSTOMER_DESCRIPTION)
 
 
-# --- payloads ----------------------------------------------------------------------
-
-
-def json_number(value: Decimal | int | str) -> int | float:
-    """A money or quantity value as a JSON number: int when whole, else an exact float.
-
-    :raises PayloadError: for a float input, a non-finite value, or one a float
-        cannot carry exactly.
-    """
-    if isinstance(value, float):
-        raise PayloadError("Money and quantities must be Decimal, not float.")
-    number = Decimal(value)
-    if not number.is_finite():
-        raise PayloadError(f"{value!r} is not a finite number.")
-    if number == number.to_integral_value():
-        return int(number)
-    result = float(number)
-    if Decimal(repr(result)) != number:
-        raise PayloadError(f"{value} has more significant digits than ConnectWise can take exactly.")
-    return result
-
-
-def cw_datetime(day: date) -> str:
-    """A date in ConnectWise's datetime form, ``YYYY-MM-DDT00:00:00Z``."""
-    return f"{day.isoformat()}T00:00:00Z"
+# --- texts ------------------------------------------------------------------------
 
 
 def _period_text(start: date, end: date) -> str:
@@ -217,40 +188,6 @@ def adjustment_description(tx: Any) -> str:
     return _fit_product(f"Credit: {_clean(tx.product_title)}", suffix, MAX_ADJUSTMENT_DESCRIPTION)
 
 
-def addition_payload(tx: Any, catalog_item_id: int) -> dict[str, Any]:
-    """The agreement addition for a charge, bounded to its period.
-
-    :raises PayloadError: when ``tx`` is not a charge, or a value is not exact.
-    """
-    if tx.kind != Kind.CHARGE:
-        raise PayloadError(f"Transaction {tx.id} is a {tx.kind}; only a charge becomes an addition.")
-    return {
-        "product": {"id": catalog_item_id},
-        "billCustomer": "Billable",
-        "quantity": json_number(tx.quantity),
-        "unitPrice": json_number(tx.unit_price),
-        "unitCost": json_number(tx.unit_cost),
-        "effectiveDate": cw_datetime(tx.period_start),
-        "cancelledDate": cw_datetime(tx.period_end),
-        "invoiceDescription": invoice_description(tx),
-        "serialNumber": reference(tx.id),
-    }
-
-
-def adjustment_payload(tx: Any) -> dict[str, Any]:
-    """The agreement adjustment for a credit: a negative amount at the credit's date.
-
-    :raises PayloadError: when ``tx`` is not a credit, or the amount is not exact.
-    """
-    if tx.kind != Kind.CREDIT:
-        raise PayloadError(f"Transaction {tx.id} is a {tx.kind}; only a credit becomes an adjustment.")
-    return {
-        "amount": json_number(-abs(Decimal(tx.amount))),
-        "effectiveDate": cw_datetime(tx.period_start),
-        "description": adjustment_description(tx),
-    }
-
-
 # --- the outbox --------------------------------------------------------------------
 
 
@@ -270,8 +207,8 @@ class OutboxEvent(StrEnum):
     """What happens to an outbox row."""
 
     ATTEMPT = "attempt"                      # marked sending, committed, before the call
-    SUCCEEDED = "succeeded"                  # ConnectWise answered with the record's id
-    PERMANENT_ERROR = "permanent_error"      # ConnectWise refused it (code and message kept)
+    SUCCEEDED = "succeeded"                  # the PSA answered with the record's id
+    PERMANENT_ERROR = "permanent_error"      # the PSA refused it (code and message kept)
     TRANSIENT_ERROR = "transient_error"      # no answer worth keeping; try again later
     BECAME_INELIGIBLE = "became_ineligible"  # before the From Date, or subscription unmapped
     BECAME_ELIGIBLE = "became_eligible"      # a new From Date or mapping takes it in again
@@ -280,7 +217,7 @@ class OutboxEvent(StrEnum):
     MOVE_CANCELLED = "move_cancelled"        # the move is no longer wanted: it stays where it is, pushed
     REMOVE_ATTEMPT = "remove_attempt"        # marked removing, committed, before reading and deleting ours
     REMOVED = "removed"                      # ours is gone from the old agreement: push it to the new one
-    REMOVE_REFUSED = "remove_refused"        # ConnectWise refused the delete (or it is not ours): a person decides
+    REMOVE_REFUSED = "remove_refused"        # the PSA refused the delete (or it is not ours): a person decides
 
 
 TRANSITIONS: dict[tuple[OutboxState, OutboxEvent], OutboxState] = {
@@ -308,7 +245,7 @@ call, reads our record on the old agreement, deletes it only when it carries our
 then ``pending`` (the normal push creates it on the new agreement: exactly once, one call).
 A refused delete is ``failed`` with the record still on the old agreement; only a person
 moves it on (Retry failed asks again; a Change without Move keeps it where it is).
-``failed`` rows whose record is in ConnectWise are refused moves (see ``in_connectwise``).
+``failed`` rows whose record is in ConnectWise are refused moves (see ``in_psa``).
 """
 
 
@@ -329,10 +266,10 @@ def allowed_events(state: str) -> frozenset[OutboxEvent]:
     return frozenset(event for (source, event) in TRANSITIONS if source == OutboxState(state))
 
 
-def in_connectwise(state: str, remote_record_id: int | None) -> bool:
-    """True when the row's record is in ConnectWise: pushed, waiting to move, or a refused move.
+def in_psa(state: str, remote_record_id: int | None) -> bool:
+    """True when the row's record is in the PSA: pushed, waiting to move, or a refused move.
 
-    A ``failed`` row keeps a ConnectWise id only when ConnectWise refused to remove it from
+    A ``failed`` row keeps a PSA record id only when the PSA refused to remove it from
     the old agreement (a failed push never got one).
     """
     state = OutboxState(state)
@@ -358,21 +295,21 @@ class RecoveryAction(StrEnum):
 
 @dataclass(frozen=True)
 class Recovery:
-    """The recovery decision and the ConnectWise ids it concerns (sorted)."""
+    """The recovery decision and the PSA record ids it concerns (sorted)."""
 
     action: RecoveryAction
-    cw_ids: tuple[int, ...] = ()
+    remote_ids: tuple[int, ...] = ()
 
     @property
     def remote_id(self) -> int | None:
         """The id to adopt, for ADOPT only."""
-        return self.cw_ids[0] if self.action == RecoveryAction.ADOPT else None
+        return self.remote_ids[0] if self.action == RecoveryAction.ADOPT else None
 
 
 def recovery_decision(transaction_id: int, records: Iterable[tuple[int, str | None]]) -> Recovery:
-    """Adopt, create or flag, from the records found in ConnectWise for a ``sending`` row.
+    """Adopt, create or flag, from the records found in the PSA for a ``sending`` row.
 
-    ``records`` are (ConnectWise id, serialNumber or description) as read back; only
+    ``records`` are (PSA record id, the text carrying the reference) as read back; only
     those whose reference is exactly this transaction's count, so a loose search
     that also returned ``MSPHUB-T123`` for ``MSPHUB-T12`` is harmless. Nothing is
     ever deleted: a conflict is for a person to resolve.
@@ -424,7 +361,7 @@ class TransactionState:
     @property
     def held(self) -> bool:
         """Its record is in ConnectWise (pushed, waiting to move, or a refused move)."""
-        return in_connectwise(self.state, self.record_id) and OutboxState(self.state) != OutboxState.REMOVING
+        return in_psa(self.state, self.record_id) and OutboxState(self.state) != OutboxState.REMOVING
 
 
 @dataclass(frozen=True)

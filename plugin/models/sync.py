@@ -45,7 +45,7 @@ class SyncItem(Base):
     partner: Mapped[Partner] = contract_ref("Partner", "partner_id", "SyncItem")
     __table_args__ = (
         CheckConstraint(f"state IN {SYNC_STATES}", name="state"),
-        CheckConstraint("record_kind IN ('addition', 'adjustment')", name="kind"),
+        CheckConstraint("record_kind IN ('charge', 'credit')", name="kind"),
         Index("ix_psa_sync_item_partner_state", "partner_id", "state"),
     )
 

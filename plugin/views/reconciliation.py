@@ -22,7 +22,7 @@ class ReconciliationView(BaseView):
     @has_access
     def index(self):
         """Render the page shell (active integration required)."""
-        from msphub_psa.commands.preview import awaiting_json  # sync control (issue 9): the approval banner
+        from msphub_psa.commands.billing.preview import awaiting_json  # sync control (issue 9): the approval banner
 
         actor, partner_id = partner_scope(need="active")
         return self.render_template(

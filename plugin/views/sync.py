@@ -5,7 +5,7 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 
 from msphub_psa import permissions
-from msphub_psa.commands.sync import SyncRunDetailCommand
+from msphub_psa.commands.billing.status import SyncRunDetailCommand
 from msphub_psa.daos.hub import PartnerDAO
 from msphub_psa.views.guards import partner_scope
 

@@ -6,9 +6,9 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 
 from msphub_psa import permissions
-from msphub_psa.commands.preview import awaiting_json
+from msphub_psa.commands.billing.preview import awaiting_json
 from msphub_psa.commands.exceptions import NotFoundError
-from msphub_psa.commands.sync_settings import SyncSettingsCommand
+from msphub_psa.commands.billing.settings import SyncSettingsCommand
 from msphub_psa.daos.base import session
 from msphub_psa.daos.control import SyncPreviewDAO
 from msphub_psa.daos.hub import PartnerDAO

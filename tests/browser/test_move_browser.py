@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from msphub_psa.commands.push import PushBillingCommand
+from msphub_psa.commands.billing.orchestrator import PushBillingCommand
 from tests.integration.push.test_move import _ours, _scenario, _sub_rows
 from tests.support.fixtures import browser_login, screenshot
 

@@ -1,7 +1,7 @@
 """An integration's client reaches the sandbox over real HTTP with its decrypted key."""
 from __future__ import annotations
 
-from msphub_psa.commands.connectwise import client_for
+from msphub_psa.commands.psa_client import client_for
 from msphub_psa.crypto import decrypt_secret, encrypt_secret, rotate
 from tests.support import tenants
 from tests.support.integration import make_active_integration

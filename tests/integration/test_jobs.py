@@ -6,9 +6,10 @@ import uuid
 
 import pytest
 
-from msphub_psa.jobs import enqueue_unique, redis_connection
+from msphub_psa.jobqueue import enqueue_unique, redis_connection
 from tests.support import tenants
-from tests.support.jobs import mark_if_allowed
+
+MARK = "tests.support.jobs.mark_if_allowed"
 
 pytestmark = pytest.mark.worker
 
@@ -28,7 +29,7 @@ def test_job_for_partner_with_feature_off_has_no_side_effect(app, worker):
     with app.app_context():
         pilot, other = tenants.pilot().id, tenants.other().id
         keys = {p: f"psa-test-{uuid.uuid4().hex}" for p in (pilot, other)}
-        jobs = {p: enqueue_unique("fast", mark_if_allowed, p, keys[p], job_id=f"test-{keys[p]}")[0]
+        jobs = {p: enqueue_unique("fast", MARK, p, keys[p], job_id=f"test-{keys[p]}")[0]
                 for p in (pilot, other)}
     proc = worker(queues="fast")
     with app.app_context():
@@ -42,7 +43,7 @@ def test_job_for_partner_with_feature_off_has_no_side_effect(app, worker):
 def test_same_job_id_is_enqueued_once(app):
     with app.app_context():
         job_id = f"test-{uuid.uuid4().hex}"
-        first, created = enqueue_unique("fast", mark_if_allowed, 1, "k", job_id=job_id)
-        again, created_again = enqueue_unique("fast", mark_if_allowed, 1, "k", job_id=job_id)
+        first, created = enqueue_unique("fast", MARK, 1, "k", job_id=job_id)
+        again, created_again = enqueue_unique("fast", MARK, 1, "k", job_id=job_id)
         assert created and not created_again and again.id == first.id
         first.delete()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import os
 
-from msphub_psa.jobs import redis_connection
+from msphub_psa.jobqueue import redis_connection
 from tests.support.web import PASSWORDS, api_token, login
 
 PAGES = ["/", "/psa/my-organization/", "/psa/partner-features/", "/customerview/list/",
@@ -80,9 +80,9 @@ def test_push_keeps_the_private_key_out_of_job_data_runs_and_outbox(app, cw_live
     """Billing push: the private key is in no push job's data, run record, outbox row, transition or answer."""
     from sqlalchemy import select
 
-    from msphub_psa.commands.push import PushBillingCommand
+    from msphub_psa.commands.billing.orchestrator import PushBillingCommand
     from msphub_psa.daos.base import session
-    from msphub_psa.jobs import enqueue_push
+    from msphub_psa.jobqueue import enqueue_push
     from msphub_psa.models.sync import SyncItem, SyncRun, SyncTransition
     from msphub_psa.models.tenancy import AuditEvent
     from tests.support.push import push_setup

@@ -221,7 +221,7 @@ def b_sync_records(partner_id, tx):
     session().add(run)
     session().flush()
     item = SyncItem(partner_id=partner_id, transaction_id=tx.id, subscription_id=tx.subscription_id,
-                    customer_id=tx.customer_id, reference=f"MSPHUB-T{tx.id}", record_kind="addition", state="failed",
+                    customer_id=tx.customer_id, reference=f"MSPHUB-T{tx.id}", record_kind="charge", state="failed",
                     agreement_remote_id=888001, last_error_code="B-ONLY-CODE", last_error_message="B-ONLY-SYNC-MESSAGE",
                     run_id=run.id)
     session().add(item)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from msphub_psa import clock
 from msphub_psa.daos.base import session
-from msphub_psa.jobs import redis_connection
+from msphub_psa.jobqueue import redis_connection
 from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
 from msphub_psa.models.sync import SyncPreview
 

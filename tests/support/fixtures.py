@@ -147,7 +147,7 @@ def worker(db_url):
 def empty_sync_queues(app):
     """Empty this process's queues before and after the test: a push another test enqueued and no worker ran
     would show as ``queued`` or run on this test's worker (the tests share one ``PSA_QUEUE_PREFIX``)."""
-    from msphub_psa.jobs import FAST, SYNC, get_queue
+    from msphub_psa.jobqueue import FAST, SYNC, get_queue
 
     def empty() -> None:
         with app.app_context():

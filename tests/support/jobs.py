@@ -1,7 +1,8 @@
 """A job used only by the tests of the job plumbing: it marks Redis when allowed to run."""
 from __future__ import annotations
 
-from msphub_psa.jobs import partner_may_run, redis_connection
+from msphub_psa.jobqueue import redis_connection
+from msphub_psa.tasks import partner_may_run
 
 
 def mark_if_allowed(partner_id: int, key: str) -> str:

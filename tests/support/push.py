@@ -157,6 +157,6 @@ def _history_tx(partner_id: int, sub: Subscription, month: int, n: int) -> Billi
 
 def without_approval(actor, partner_id: int) -> None:
     """The partner's pushes start at once (approval ``never``), as tests of the push itself want."""
-    from msphub_psa.commands.sync_settings import UpdateSyncSettingsCommand
+    from msphub_psa.commands.billing.settings import UpdateSyncSettingsCommand
 
     UpdateSyncSettingsCommand(actor, {"approval": "never"}, partner_id).run()

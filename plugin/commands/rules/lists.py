@@ -3,30 +3,22 @@ from __future__ import annotations
 
 import logging
 
-from msphub_psa.settings import settings
 from msphub_psa import clock
 from msphub_psa import permissions
 from msphub_psa.commands.access import require_active_integration
+from msphub_psa.commands.exceptions import UnavailableError
 from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
-from msphub_psa.commands.connectwise import client_for
+from msphub_psa.commands.psa_client import client_for
 from msphub_psa.commands.rules import common
 from msphub_psa.connectwise import CWError
 from msphub_psa.daos.rules import CwListDAO, PsaListRefreshDAO
 
 from msphub_psa.models.directory import PsaListRefresh
+from msphub_psa.jobqueue import QueueUnavailable, enqueue_list_refresh
 
 log = logging.getLogger(__name__)
 SYSTEM = Actor(None, "system:cw-lists")
 LISTS = "cw_lists"
-ENDED = ("finished", "failed", "stopped", "canceled")
-
-
-def job_id(partner_id: int) -> str:
-    """The refresh job's business key (one per partner at a time; RQ job ids are global, so prefixed)."""
-
-    return f"{settings().queue_prefix}-cw-lists-{partner_id}"
-
-
 class RequestListsRefreshCommand(BaseCommand):
     """Queue a refresh of the partner's ConnectWise lists on the fast queue."""
 
@@ -40,17 +32,16 @@ class RequestListsRefreshCommand(BaseCommand):
 
     @transaction
     def run(self) -> PsaListRefresh:
-        """Mark as queued, enqueue once per partner, audit."""
-        from msphub_psa.jobs import FAST, enqueue_unique, refresh_cw_lists
+        """Mark as queued, enqueue once per partner, audit.
 
+        :raises UnavailableError: the job queue does not answer.
+        """
         self.validate()
         state = PsaListRefreshDAO.get_or_create(self.partner.id)
-        job, created = enqueue_unique(FAST, refresh_cw_lists, self.partner.id, job_id=job_id(self.partner.id),
-                                      result_ttl=0, failure_ttl=3600)
-        if not created and job.get_status(refresh=True) in ENDED:
-            job.delete()  # a kept, ended (e.g. failed) job must not block a new refresh
-            job, created = enqueue_unique(FAST, refresh_cw_lists, self.partner.id, job_id=job_id(self.partner.id),
-                                          result_ttl=0, failure_ttl=3600)
+        try:
+            _job, created = enqueue_list_refresh(self.partner.id)
+        except QueueUnavailable as exc:
+            raise UnavailableError("The job queue does not answer; the lists could not be refreshed.") from exc
         PsaListRefreshDAO.update(state, status="queued", requested_at=clock.now())
         audit(self.actor, "cw_lists.refresh_requested", LISTS, self.partner.id, partner_id=self.partner.id,
               queued=created)

@@ -337,7 +337,7 @@ def upgrade():
     sa.Column('run_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("record_kind IN ('addition', 'adjustment')", name=op.f('ck_psa_sync_item_kind')),
+    sa.CheckConstraint("record_kind IN ('charge', 'credit')", name=op.f('ck_psa_sync_item_kind')),
     sa.CheckConstraint("state IN ('pending', 'sending', 'pushed', 'failed', 'skipped', 'moving', 'removing')", name=op.f('ck_psa_sync_item_state')),
     sa.ForeignKeyConstraint(['run_id'], ['psa_sync_run.id'], name=op.f('fk_psa_sync_item_run_id_psa_sync_run'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_psa_sync_item')),

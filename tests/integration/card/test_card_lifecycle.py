@@ -8,7 +8,8 @@ import pytest
 from msphub_psa.commands.exceptions import IntegrationStoppedError
 from msphub_psa.commands.integration import EDIT_KEPT, GENERIC_FAILURE
 from msphub_psa.crypto import decrypt_secret
-from msphub_psa.jobs import connectwise_guard, get_queue
+from msphub_psa.jobqueue import get_queue
+from msphub_psa.commands.integration import IntegrationGuard
 from tests.support import tenants
 from tests.support.card import (
     activate, edit, form_values, integration_of, run_validation, session_client, status,
@@ -119,7 +120,7 @@ def test_running_validation_stops_before_its_next_connectwise_call(app, cw_live)
 def test_guard_for_later_jobs_rereads_the_status(app, cw_live):
     client, headers, pid = make_active(app, cw_live)
     with app.app_context():
-        guard = connectwise_guard(pid)
+        guard = IntegrationGuard(pid)
         guard()  # active: passes
     assert client.post("/api/v1/psa_integration/deactivate", headers=headers).status_code == 200
     with app.app_context():

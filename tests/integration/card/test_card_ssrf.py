@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from msphub_psa.jobs import get_queue
+from msphub_psa.jobqueue import get_queue
 from tests.support import tenants
 from tests.support.card import activate, form_values, integration_of, run_validation, session_client, status
 from tests.support.settings import configure

@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import select
 
 from msphub_psa.commands.exceptions import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from msphub_psa.commands.preview import (
+from msphub_psa.commands.billing.preview import (
     ApprovePreviewCommand, DiscardPreviewCommand, PreparePreviewCommand, PreviewDetailCommand,
 )
-from msphub_psa.commands.sync import RunPushCommand, SyncStatusCommand
-from msphub_psa.commands.sync_settings import UpdateSyncSettingsCommand, approval_required
+from msphub_psa.commands.billing.status import RunPushCommand, SyncStatusCommand
+from msphub_psa.commands.billing.settings import UpdateSyncSettingsCommand, approval_required
 from msphub_psa.daos.base import session
 from msphub_psa.models.directory import PsaAgreement
 from msphub_psa.models.sync import SyncRun

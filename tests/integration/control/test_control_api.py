@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from msphub_psa.commands.preview import PreparePreviewCommand
+from msphub_psa.commands.billing.preview import PreparePreviewCommand
 from tests.support.card import session_client
 from tests.support.control import preview_row, run_queued
 from tests.support.push import expected_transactions, items, push_setup

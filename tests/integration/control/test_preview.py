@@ -8,8 +8,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from msphub_psa import clock
-from msphub_psa.commands.preview import PreviewCommand
-from msphub_psa.commands.push import PushBillingCommand
+from msphub_psa.commands.billing.preview import PreviewCommand
+from msphub_psa.commands.billing.orchestrator import PushBillingCommand
 from msphub_psa.daos.base import session
 from msphub_psa.daos.outbox import OutboxDAO
 from msphub_psa.models.hub import BillingTransaction

@@ -10,12 +10,13 @@ from sqlalchemy import select
 
 from msphub_psa import clock
 from msphub_psa.commands.integration import DeactivateIntegrationCommand
-from msphub_psa.commands.preview import ApprovePreviewCommand
-from msphub_psa.commands.schedule import ScheduleTickCommand
-from msphub_psa.commands.sync_settings import UpdateSyncSettingsCommand
+from msphub_psa.commands.billing.preview import ApprovePreviewCommand
+from msphub_psa.commands.billing.schedule import ScheduleTickCommand
+from msphub_psa.commands.billing.settings import UpdateSyncSettingsCommand
 from msphub_psa.daos.base import session
 from msphub_psa.domain.schedule import slot_instant, zone
-from msphub_psa.jobs import SYNC, get_queue, scheduled_job_id, scheduled_sync
+from msphub_psa.jobqueue import SYNC, get_queue, scheduled_job_id
+from msphub_psa.tasks import scheduled_sync
 from msphub_psa.models.hub import Partner
 from msphub_psa.models.sync import SyncPreview, SyncSettings
 from msphub_psa.models.tenancy import AuditEvent, PartnerFeature
@@ -154,7 +155,7 @@ def test_the_scheduler_process_enqueues_the_tick_and_a_worker_runs_it(app, db_ur
 
     from rq.job import Job
 
-    from msphub_psa.jobs import FAST, redis_connection
+    from msphub_psa.jobqueue import FAST, redis_connection
     from tests.support.fixtures import ROOT
 
     with app.app_context():
@@ -169,7 +170,7 @@ def test_the_scheduler_process_enqueues_the_tick_and_a_worker_runs_it(app, db_ur
             deadline, ticks = time.monotonic() + 20, []
             while not ticks and time.monotonic() < deadline:
                 ticks = [j for j in get_queue(FAST).job_ids if Job.fetch(j, connection=redis_connection())
-                         .func_name == "msphub_psa.jobs.schedule_tick"]
+                         .func_name == "msphub_psa.tasks.schedule_tick"]
                 time.sleep(0.2)
             assert ticks, "the scheduler enqueued no tick"
             worker(queues="fast")

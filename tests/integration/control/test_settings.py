@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from msphub_psa.commands.connectwise import partner_limiter
+from msphub_psa.commands.psa_client import partner_limiter
 from msphub_psa.daos.base import session
 from msphub_psa.models.sync import SyncSettings
 from msphub_psa.models.tenancy import AuditEvent

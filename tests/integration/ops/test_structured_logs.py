@@ -66,7 +66,7 @@ def test_worker_logs_json_with_ids_and_never_the_key(app, db_url, cw_live, monke
         assert record["cw_request_id"] and record["attempt"] == 1
     directory_calls = [r for r in psa_calls if "directory" in r["job_id"]]
     assert any(r["cw_path"].startswith("/company/companies") for r in directory_calls)
-    assert all(r.get("job") == "msphub_psa.jobs.refresh_directory" for r in directory_calls)
+    assert all(r.get("job") == "msphub_psa.tasks.refresh_directory" for r in directory_calls)
     audits = {r["action"]: r for r in records if r.get("action")}
     assert audits["integration.validation"]["job_id"] == validation_job
     assert audits["integration.validation"]["partner_id"] == partner_id

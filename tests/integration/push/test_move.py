@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 from msphub_psa import clock
 from msphub_psa.commands.directory import RefreshDirectoryCommand
 from msphub_psa.commands.exceptions import ConflictError
-from msphub_psa.commands.push import PushBillingCommand
+from msphub_psa.commands.billing.orchestrator import PushBillingCommand
 from msphub_psa.commands.reconciliation import ReconciliationSummaryCommand
 from msphub_psa.commands.subscriptions import RemapPreviewCommand, RemapSubscriptionCommand
-from msphub_psa.commands.sync import RetryFailedCommand, SyncItemDetailCommand, SyncStatusCommand
+from msphub_psa.commands.billing.status import RetryFailedCommand, SyncItemDetailCommand, SyncStatusCommand
 from msphub_psa.connectwise.sandbox import records
 from msphub_psa.connectwise.sandbox.resources import RESOURCES
 from msphub_psa.daos.base import session
@@ -210,11 +210,12 @@ def test_a_row_left_in_removing_is_recovered_by_reading_first(ctx, cw_live, dele
     partner_id, actor, sub, old, new = _scenario(cw_live)
     RemapSubscriptionCommand(actor, sub.id, new.id, "all", move_pushed=True).run()
     moving = [r for r in _sub_rows(partner_id, sub.id) if r.state == "moving"]
-    assert any(r.record_kind == "adjustment" for r in moving) and any(r.record_kind == "addition" for r in moving)
+    assert any(r.record_kind == "credit" for r in moving) and any(r.record_kind == "charge" for r in moving)
     for row in moving:  # the dead run had marked them removing and committed; the DELETE landed (or not)
         OutboxDAO.set_state(row, "removing", "remove_attempt", by_run=None, detail="killed after this commit")
         if delete_landed:
-            cw_live.sandbox.store.delete(cw_live.company_id, f"{row.record_kind}s", row.remote_record_id)
+            resource = {"charge": "additions", "credit": "adjustments"}[row.record_kind]
+            cw_live.sandbox.store.delete(cw_live.company_id, resource, row.remote_record_id)
     session().commit()
     assert OutboxDAO.state_counts(partner_id)["removing"] == len(moving)
     with pytest.raises(ConflictError, match="being pushed"):  # no Change while a removal is in flight
@@ -317,7 +318,7 @@ def test_a_role_without_delete_rights_fails_that_row_and_the_run_goes_on(ctx, cw
 def test_a_record_without_our_reference_is_never_deleted(ctx, cw_live):
     partner_id, actor, sub, old, new = _scenario(cw_live, extra_credit=False)
     rows = _sub_rows(partner_id, sub.id)
-    edited = next(r for r in rows if r.record_kind == "addition")
+    edited = next(r for r in rows if r.record_kind == "charge")
     other = {r.remote_record_id for r in rows if r.id != edited.id}
     edited_id, edited_tx, edited_record = edited.id, edited.transaction_id, edited.remote_record_id
     store = cw_live.sandbox.store
@@ -346,7 +347,7 @@ def test_a_record_id_pointing_at_a_foreign_record_is_never_deleted(ctx, cw_live)
     foreign = cw_live.client().create_addition(old.remote_id, NewAddition(
         product_id=catalog_id, quantity=Decimal(2), invoice_description="Set up by hand",
         serial_number=f"MSPHUB-T{10 ** 9}"))  # someone else's reference
-    row = next(r for r in _sub_rows(partner_id, sub.id) if r.record_kind == "addition")
+    row = next(r for r in _sub_rows(partner_id, sub.id) if r.record_kind == "charge")
     ours_id = row.remote_record_id
     row.remote_record_id = foreign.id
     session().commit()

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from msphub_psa.commands.push import PushBillingCommand
+from msphub_psa.commands.billing.orchestrator import PushBillingCommand
 from msphub_psa.daos.base import session
 from msphub_psa.models.hub import BillingTransaction
 from msphub_psa.models.sync import SyncRun, SyncTransition

@@ -8,8 +8,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, select
 
-from msphub_psa.commands.push import PushBillingCommand
+from msphub_psa.commands.billing.orchestrator import PushBillingCommand
 from msphub_psa.connectwise import RetryPolicy, Timeouts
+from msphub_psa.connectwise.adapter import ConnectWisePsa
 from msphub_psa.daos.base import session
 from msphub_psa.daos.integration import IntegrationDAO
 from msphub_psa.models.sync import SyncItem, SyncRun, SyncTransition
@@ -103,7 +104,7 @@ def test_a_fault_in_the_middle_of_a_batch_still_ends_with_each_reference_once(ct
     # a read timeout shorter than the fault's delay; a backoff longer than it, so the look-up sees the record
     client = cw_live.client(timeouts=Timeouts(connect=2, read=0.3, write=2, pool=2),
                             retry=RetryPolicy(max_attempts=3, max_elapsed=10, backoff_base=1.0, backoff_max=1.0))
-    result = PushBillingCommand(partner_id, concurrency=8, client=client).run()
+    result = PushBillingCommand(partner_id, concurrency=8, client=ConnectWisePsa(client)).run()
     assert result.status == "succeeded", result.error
     assert _states(partner_id) == {"pushed": total}
     _settled_check(cw_live, partner_id, customers)

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from msphub_psa.daos.base import session
-from msphub_psa.jobs import enqueue_push
+from msphub_psa.jobqueue import enqueue_push
 from msphub_psa.models.sync import SyncItem, SyncRun
 from tests.integration.push.test_push_basic import _settled_check
 from tests.support.push import add_history, expected_transactions, push_setup
@@ -115,7 +115,7 @@ def forget_killed_workers(ctx):
     yield
     from rq import Worker
 
-    from msphub_psa.jobs import queue_name, redis_connection
+    from msphub_psa.jobqueue import queue_name, redis_connection
 
     ours = {queue_name("fast"), queue_name("sync")}
     for rq_worker in Worker.all(connection=redis_connection()):

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from msphub_psa.commands.push import PushBillingCommand
+from msphub_psa.commands.billing.orchestrator import PushBillingCommand
 from msphub_psa.commands.reconciliation import ReconciliationSummaryCommand
-from msphub_psa.commands.sync import RetryFailedCommand, SyncItemDetailCommand, SyncStatusCommand
+from msphub_psa.commands.billing.status import RetryFailedCommand, SyncItemDetailCommand, SyncStatusCommand
 from msphub_psa.daos.base import session
 from msphub_psa.daos.integration import IntegrationDAO
 from msphub_psa.daos.outbox import subscription_sync_status
@@ -329,7 +329,7 @@ def test_a_second_record_with_our_reference_is_a_conflict_nothing_is_deleted(ctx
     cw_live.set_faults([{"kind": "500", "methods": ["POST"], "path": "/additions$", "count": 1}])
     result = PushBillingCommand(partner_id).run()
     row = next(r for r in items(partner_id) if r.transaction_id == tx.id)
-    assert row.state == "failed" and row.last_error_code == "DuplicateInConnectWise"
+    assert row.state == "failed" and row.last_error_code == "DuplicateReference"
     assert result.counts["failed"] == 1
     assert by_reference(cw_live.state("additions", parent=agreement), "serialNumber")[tx.id] == 2
 

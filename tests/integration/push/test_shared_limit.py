@@ -15,7 +15,8 @@ import datetime as dt
 from sqlalchemy import select
 
 from msphub_psa.daos.base import session
-from msphub_psa.jobs import FAST, enqueue_push, get_queue, refresh_cw_lists, refresh_directory
+from msphub_psa.jobqueue import FAST, enqueue_push, get_queue
+from msphub_psa.tasks import refresh_cw_lists, refresh_directory
 from msphub_psa.models.sync import SyncRun
 from msphub_psa.ratelimit import PartnerRateLimiter
 from tests.integration.push.test_push_faults import _wait

@@ -8,8 +8,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from msphub_psa.cli import psa_cli
-from msphub_psa.commands.alerts import notify_run_alert
-from msphub_psa.commands.push import PushBillingCommand
+from msphub_psa.commands.billing.alerts import notify_run_alert
+from msphub_psa.commands.billing.orchestrator import PushBillingCommand
 from msphub_psa.daos.base import session
 from msphub_psa.models.sync import SyncRun
 from msphub_psa.models.tenancy import AuditEvent
@@ -119,7 +119,8 @@ def test_one_acknowledgement_clears_older_open_alerts(app, cw_live):
         from msphub_psa.commands.exceptions import IntegrationStoppedError
 
         stopped = PushBillingCommand(partner_id, "pilot.admin")
-        stopped._guard = lambda: (_ for _ in ()).throw(IntegrationStoppedError("The integration was deactivated."))
+        stopped.run_state.guard = lambda: (_ for _ in ()).throw(
+            IntegrationStoppedError("The integration was deactivated."))
         second = stopped.run()
         assert second.status == "stopped"
     assert [e.run_id for e in alerts.SENT] == [first, second.run_id]
@@ -147,7 +148,7 @@ def test_default_hook_logs_the_email_without_secrets(app, cw_live, caplog, monke
 
 
 def test_a_failing_mailer_does_not_fail_the_run(app, cw_live, caplog, monkeypatch):
-    monkeypatch.setattr(logging.getLogger("msphub_psa.commands.alerts"), "disabled", False)
+    monkeypatch.setattr(logging.getLogger("msphub_psa.commands.billing.alerts"), "disabled", False)
     configure(app, PSA_ALERT_EMAIL_HOOK="tests.support.alerts.explode")
     partner_id, run_id, _rows = _partial_run(app, cw_live)
     assert any("alert e-mail of run" in r.getMessage() for r in caplog.records)

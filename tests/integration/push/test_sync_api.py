@@ -1,7 +1,7 @@
 """REST for the billing push, and the Reconciliation Center's figures over HTTP."""
 from __future__ import annotations
 
-from msphub_psa.commands.push import PushBillingCommand
+from msphub_psa.commands.billing.orchestrator import PushBillingCommand
 from tests.support.card import session_client
 from tests.support.push import expected_transactions, push_setup
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from msphub_psa.cli import psa_cli
-from msphub_psa.commands.push import PushBillingCommand
+from msphub_psa.commands.billing.orchestrator import PushBillingCommand
 from msphub_psa.daos.base import session
 from msphub_psa.models.hub import BillingTransaction, Product, Subscription
 from msphub_psa.models.sync import SyncItem, SyncRun

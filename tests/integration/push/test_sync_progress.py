@@ -12,10 +12,10 @@ import pytest
 from rq.job import Job
 from sqlalchemy import select
 
-from msphub_psa.commands import run_progress
-from msphub_psa.commands.push import PushBillingCommand
+from msphub_psa.commands.billing import progress as run_progress
+from msphub_psa.commands.billing.orchestrator import PushBillingCommand
 from msphub_psa.daos.base import session
-from msphub_psa.jobs import redis_connection
+from msphub_psa.jobqueue import redis_connection
 from msphub_psa.models.sync import SyncRun
 from tests.support.card import session_client
 from tests.support.push import expected_transactions, push_setup, without_approval

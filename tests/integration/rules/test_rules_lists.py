@@ -79,7 +79,7 @@ def test_refresh_button_queues_the_job_and_the_worker_runs_it(app, active, admin
 
 
 def test_refresh_job_skips_a_partner_without_the_feature(app, cw_live):
-    from msphub_psa.jobs import refresh_cw_lists
+    from msphub_psa.tasks import refresh_cw_lists
 
     with app.app_context():
         other = tenants.other().id

@@ -1,8 +1,7 @@
-"""Billing: references, catalog identity, payloads, the outbox, recovery and remap previews."""
+"""Billing: references, catalog identity, texts, the outbox, recovery and remap previews."""
 from __future__ import annotations
 
 import calendar
-import json
 from datetime import date
 from decimal import Decimal
 
@@ -11,11 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from msphub_psa.domain.billing import (
-    MAX_ADJUSTMENT_DESCRIPTION, MAX_DESCRIPTION, MAX_IDENTIFIER, MAX_INVOICE_DESCRIPTION, MAX_SERIAL_NUMBER,
-    TRANSITIONS, MappingTarget, OutboxEvent, OutboxState, RecoveryAction, Transaction, TransactionState,
-    addition_payload, adjustment_payload, allowed_events, catalog_description, catalog_identifier,
-    catalog_identifiers, customer_description, json_number, net_amount, parse_reference, products_to_qualify,
-    in_connectwise, recovery_decision, reference, remap_preview, retry_event, transition,
+    MAX_ADJUSTMENT_DESCRIPTION, MAX_DESCRIPTION, MAX_IDENTIFIER, MAX_INVOICE_DESCRIPTION, TRANSITIONS, MappingTarget,
+    OutboxEvent, OutboxState, RecoveryAction, Transaction, TransactionState, adjustment_description, allowed_events,
+    catalog_description, catalog_identifier, catalog_identifiers, customer_description, in_psa, invoice_description,
+    net_amount, parse_reference, products_to_qualify, recovery_decision, reference, remap_preview, retry_event,
+    transition,
 )
 from msphub_psa.domain.errors import IllegalTransitionError, PayloadError
 
@@ -67,9 +66,9 @@ def test_reference_needs_a_positive_int(bad):
 
 
 @given(st.integers(1, 10**30))
-def test_reference_always_parses_back_and_fits_the_serial_number(tx_id):
+def test_reference_always_parses_back_and_fits_a_serial_number(tx_id):
     assert parse_reference(f"note {reference(tx_id)}") == tx_id
-    assert len(reference(tx_id)) <= MAX_SERIAL_NUMBER
+    assert len(reference(tx_id)) <= 50  # ConnectWise's serialNumber
 
 
 # --- catalog identity ---------------------------------------------------------------------
@@ -123,64 +122,23 @@ def test_catalog_description_is_cut_with_an_ellipsis():
         catalog_description("   ")
 
 
-# --- payloads -------------------------------------------------------------------------------
+# --- texts ----------------------------------------------------------------------------------
 
 
-def test_addition_payload():
-    payload = addition_payload(charge(), 77)
-    assert payload == {
-        "product": {"id": 77}, "billCustomer": "Billable", "quantity": 3, "unitPrice": 12.5, "unitCost": 10.1,
-        "effectiveDate": "2026-01-01T00:00:00Z", "cancelledDate": "2026-01-31T00:00:00Z",
-        "invoiceDescription": "Microsoft 365 Business Basic (2026-01-01 to 2026-01-31)",
-        "serialNumber": "MSPHUB-T12",
-    }
-    assert json.loads(json.dumps(payload)) == payload
-
-
-def test_adjustment_payload_is_negative_and_ends_with_the_reference():
-    payload = adjustment_payload(credit())
-    assert payload == {
-        "amount": -12.34, "effectiveDate": "2026-01-01T00:00:00Z",
-        "description": "Credit: Microsoft 365 Business Basic (2026-01-01 to 2026-01-31) MSPHUB-T13",
-    }
-    assert adjustment_payload(credit(amount=Decimal("-5")))["amount"] == -5
+def test_texts_name_the_product_and_period_and_the_credit_ends_with_the_reference():
+    assert invoice_description(charge()) == "Microsoft 365 Business Basic (2026-01-01 to 2026-01-31)"
+    assert adjustment_description(credit()) == \
+        "Credit: Microsoft 365 Business Basic (2026-01-01 to 2026-01-31) MSPHUB-T13"
 
 
 def test_long_titles_are_cut_but_never_the_reference_or_period():
     title = "Very long product " * 500
-    adjustment = adjustment_payload(credit(tx_id=987654321, title=title))["description"]
+    adjustment = adjustment_description(credit(tx_id=987654321, title=title))
     assert MAX_ADJUSTMENT_DESCRIPTION - 1 <= len(adjustment) <= MAX_ADJUSTMENT_DESCRIPTION
     assert adjustment.endswith("… (2026-01-01 to 2026-01-31) MSPHUB-T987654321")
     assert parse_reference(adjustment) == 987654321
-    invoice = addition_payload(charge(title=title), 1)["invoiceDescription"]
+    invoice = invoice_description(charge(title=title))
     assert len(invoice) <= MAX_INVOICE_DESCRIPTION and invoice.endswith("(2026-01-01 to 2026-01-31)")
-
-
-def test_payload_kinds_are_checked():
-    with pytest.raises(PayloadError):
-        addition_payload(credit(), 1)
-    with pytest.raises(PayloadError):
-        adjustment_payload(charge())
-
-
-@pytest.mark.parametrize("value, expected", [
-    (Decimal("3.0000"), 3), (Decimal("12.3400"), 12.34), (Decimal("-0.0001"), -0.0001),
-    (Decimal("9999999999.9999"), 9999999999.9999), (7, 7), ("1.5", 1.5),
-])
-def test_json_number(value, expected):
-    result = json_number(value)
-    assert result == expected and type(result) is type(expected)
-
-
-@pytest.mark.parametrize("bad", [1.5, Decimal("NaN"), Decimal("Infinity"), Decimal("0.12345678901234567891")])
-def test_json_number_refuses_what_it_cannot_carry_exactly(bad):
-    with pytest.raises(PayloadError):
-        json_number(bad)
-
-
-@given(st.decimals(min_value=Decimal("-9999999999.9999"), max_value=Decimal("9999999999.9999"), places=4))
-def test_money_columns_survive_json_exactly(value):
-    assert Decimal(repr(json_number(value))) == value
 
 
 # --- the outbox state machine ------------------------------------------------------------------
@@ -247,7 +205,7 @@ def test_a_refused_removal_is_failed_and_only_a_person_moves_it_on():
     ("pushed", 1, True), ("moving", 1, True), ("removing", 1, True), ("failed", 1, True), ("failed", None, False),
     ("pending", None, False), ("sending", None, False), ("skipped", None, False)])
 def test_in_connectwise(state, record, expected):
-    assert in_connectwise(state, record) is expected
+    assert in_psa(state, record) is expected
 
 
 def test_unknown_state_or_event_is_refused():
@@ -267,12 +225,12 @@ def test_recovery_adopts_the_single_record():
 
 def test_recovery_creates_when_nothing_carries_the_reference():
     decision = recovery_decision(12, [(502, "MSPHUB-T123"), (503, None), (504, "hand-made")])
-    assert decision.action == RecoveryAction.CREATE and decision.cw_ids == () and decision.remote_id is None
+    assert decision.action == RecoveryAction.CREATE and decision.remote_ids == () and decision.remote_id is None
 
 
 def test_recovery_flags_duplicates_and_never_picks_one():
     decision = recovery_decision(12, [(601, "MSPHUB-T12"), (600, "Credit: x MSPHUB-T12"), (601, "MSPHUB-T12")])
-    assert decision.action == RecoveryAction.CONFLICT and decision.cw_ids == (600, 601) and decision.remote_id is None
+    assert decision.action == RecoveryAction.CONFLICT and decision.remote_ids == (600, 601) and decision.remote_id is None
 
 
 # --- revenue --------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from msphub_psa.commands.exceptions import ConflictError, NotFoundError
 from msphub_psa.daos.base import session
 from msphub_psa.daos.outbox import SyncRunDAO
 from msphub_psa.daos.runs import ALERT_STATUSES, FailedRow, SyncRunHistoryDAO
+from msphub_psa.jobqueue import push_waiting
 
 
 def _iso(value) -> str | None:
@@ -47,8 +48,6 @@ def alert_json(run, unacknowledged: int) -> dict:
 
 def live_state(partner_id: int) -> dict:
     """``progress`` of the running run (or null), ``queued`` (a push waits for a worker), ``alert`` (or null)."""
-    from msphub_psa.jobs import push_waiting
-
     running = SyncRunHistoryDAO.running(partner_id)
     alert, count = SyncRunHistoryDAO.open_alerts(partner_id)
     return {"progress": progress_json(running) if running is not None else None,
@@ -68,7 +67,7 @@ def failed_row_json(row: FailedRow) -> dict:
 
 def _scope(actor: Actor, partner_id: int | None, write: bool = False) -> int:
     """Tenant, active integration and role on the SYNC resource."""
-    from msphub_psa.commands.sync import sync_scope
+    from msphub_psa.commands.billing.status import sync_scope
 
     return sync_scope(actor, partner_id, write)
 
@@ -93,7 +92,7 @@ class SyncProgressCommand(BaseCommand):
 
     def run(self) -> dict:
         """The live state and the latest run."""
-        from msphub_psa.commands.sync import run_json
+        from msphub_psa.commands.billing.status import run_json
 
         self.validate()
         latest = SyncRunDAO.recent(self.partner_id, 1)
@@ -114,7 +113,7 @@ class SyncRunsCommand(BaseCommand):
 
     def run(self) -> dict:
         """``{total, page, page_size, result: [run]}``."""
-        from msphub_psa.commands.sync import run_json
+        from msphub_psa.commands.billing.status import run_json
 
         self.validate()
         runs, total = SyncRunHistoryDAO.page(self.partner_id, self.page, self.page_size)
@@ -137,7 +136,7 @@ class SyncRunFailuresCommand(BaseCommand):
 
     def run(self) -> dict:
         """``{run, total, page, page_size, result: [failed row]}``."""
-        from msphub_psa.commands.sync import run_json
+        from msphub_psa.commands.billing.status import run_json
 
         self.validate()
         rows, total = SyncRunHistoryDAO.failed_rows(self.found.id, self.page, self.page_size)
@@ -166,7 +165,7 @@ class AcknowledgeRunAlertCommand(BaseCommand):
     @transaction
     def run(self) -> dict:
         """Acknowledge (idempotent: an acknowledged run stays as it was) and audit; the run and the ids cleared."""
-        from msphub_psa.commands.sync import run_json
+        from msphub_psa.commands.billing.status import run_json
 
         self.validate()
         ids = SyncRunHistoryDAO.acknowledge(self.partner_id, self.found.id, self.actor.username)

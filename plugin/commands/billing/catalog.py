@@ -1,10 +1,10 @@
-"""Catalog sync: every product of an eligible transaction exists in ConnectWise's catalog.
+"""Catalog sync: every product of an eligible transaction exists in the PSA's catalog.
 
-Identity, description and classification follow BILLING.md and the partner's rules. An item
+Identity, description and classification follow docs/billing.md and the partner's rules. An item
 is looked up by identifier before any create and adopted when found (a classification that
 differs from our rules is recorded, not changed: that needs the partner's consent). Category,
-subcategory and type names the rules give and ConnectWise lacks are created first. A product
-ConnectWise refuses is recorded with ConnectWise's code and message; its transactions wait.
+subcategory and type names the rules give and the PSA lacks are created first. A product
+the PSA refuses is recorded with the PSA's code and message; its transactions wait.
 Outcomes are cached per partner and product (``psa_catalog_sync``), so a product costs calls once
 (a refusal too, for the push: Retry failed forgets it, so the next push tries the product again).
 """
@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 from msphub_psa.commands.base import transaction
-from msphub_psa.commands.rules.common import default_rule, domain_rules, attributes_of
-from msphub_psa.connectwise import CWError, NewCatalogItem
-from msphub_psa.connectwise.client import ConnectWiseClient, is_retryable
-from msphub_psa.connectwise.errors import CWAuthError, CWForbidden, CWHTTPError
+from msphub_psa.commands.directory import system_actor
+from msphub_psa.commands.rules.common import attributes_of, default_rule, domain_rules
 from msphub_psa.daos.base import session
 from msphub_psa.daos.hub import PartnerDAO
 from msphub_psa.daos.outbox import CatalogSyncDAO, PushDataDAO
 from msphub_psa.domain import billing
 from msphub_psa.domain import rules as engine
 from msphub_psa.domain.errors import PayloadError
+from msphub_psa.psa import errors as psa
+from msphub_psa.psa.port import LIST_KINDS, PsaClient
+from msphub_psa.psa.records import ListEntry, NewCatalogItem
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def _product_view(product) -> engine.Product:
 class CatalogSync:
     """Ensures catalog items for products; ``create_once`` is the push's exactly-once helper."""
 
-    def __init__(self, partner_id: int, client: ConnectWiseClient, create_once: Callable, dry_run: bool = False,
+    def __init__(self, partner_id: int, client: PsaClient, create_once: Callable, dry_run: bool = False,
                  retry_refused: bool = True):
         self.partner_id, self.client, self.create_once, self.dry_run = partner_id, client, create_once, dry_run
         self.retry_refused = retry_refused  # False (the push): a refusal holds until Retry failed forgets it
@@ -115,9 +116,7 @@ class CatalogSync:
             return self._create(product, identifier, attrs)
         except PayloadError as err:
             return self._refuse(product, identifier, err)
-        except CWHTTPError as err:
-            if isinstance(err, (CWAuthError, CWForbidden)) or is_retryable(err):
-                raise
+        except psa.Permanent as err:
             return self._refuse(product, identifier, err)
 
     def _adopt(self, product, identifier: str, found, attrs: engine.Attributes) -> int:
@@ -140,7 +139,7 @@ class CatalogSync:
         category_id, subcategory_id, type_id = self._list_ids(attrs)
         item = NewCatalogItem(identifier=identifier, description=billing.catalog_description(product.title),
                               customer_description=billing.customer_description(product.title),
-                              subcategory_id=subcategory_id, type_id=type_id, category_id=category_id,
+                              category_id=category_id, subcategory_id=subcategory_id, type_id=type_id,
                               product_class=attrs.product_class)
         created = self.create_once(lambda: self.client.create_catalog_item(item),
                                    lambda: self.client.find_catalog_item(identifier))
@@ -150,9 +149,9 @@ class CatalogSync:
         return created.id
 
     def _refuse(self, product, identifier: str, err: Exception) -> None:
-        """Record ConnectWise's refusal; the product's transactions wait."""
+        """Record the PSA's refusal; the product's transactions wait."""
         code = getattr(err, "code", None) or type(err).__name__
-        message = _message(err)
+        message = getattr(err, "message", None) or str(err)
         self.plan.refused.append({"product_id": product.id, "identifier": identifier, "code": code,
                                   "message": message})
         if not self.dry_run:
@@ -162,16 +161,14 @@ class CatalogSync:
 
     # -- categories, subcategories, types ------------------------------------------------------
 
-    def _lists_now(self) -> dict[str, list]:
-        """ConnectWise's lists, read once per sync."""
+    def _lists_now(self) -> dict[str, list[ListEntry]]:
+        """The PSA's lists, read once per sync."""
         if self._lists is None:
-            self._lists = {"category": list(self.client.iter_categories()),
-                           "subcategory": list(self.client.iter_subcategories()),
-                           "type": list(self.client.iter_product_types())}
+            self._lists = {kind: self.client.list_entries(kind) for kind in LIST_KINDS}
         return self._lists
 
     def _plan_lists(self, attrs: engine.Attributes) -> None:
-        """Names a create would add to ConnectWise's lists (dry run)."""
+        """Names a create would add to the PSA's lists (dry run)."""
         lists = self._lists_now()
         for kind, name in (("category", attrs.category), ("subcategory", attrs.subcategory), ("type", attrs.type)):
             if not _named(lists[kind], name):
@@ -179,29 +176,28 @@ class CatalogSync:
 
     def _list_ids(self, attrs: engine.Attributes) -> tuple[int, int, int]:
         """Ids of the rule's category, subcategory (under it) and type, created where missing."""
-        lists = self._lists_now()
-        category = _named(lists["category"], attrs.category) or self._new(
-            "category", attrs.category, lambda: self.client.create_category(attrs.category),
-            lambda: _named(list(self.client.iter_categories()), attrs.category))
-        under = [s for s in lists["subcategory"] if s.category is None or s.category.id == category.id]
-        subcategory = _named(under, attrs.subcategory) or self._new(
-            "subcategory", attrs.subcategory, lambda: self.client.create_subcategory(attrs.subcategory, category.id),
-            lambda: _named([s for s in self.client.iter_subcategories()
-                            if s.category is None or s.category.id == category.id], attrs.subcategory))
-        kind = _named(lists["type"], attrs.type) or self._new(
-            "type", attrs.type, lambda: self.client.create_product_type(attrs.type),
-            lambda: _named(list(self.client.iter_product_types()), attrs.type))
+        category = self._entry("category", attrs.category)
+        subcategory = self._entry("subcategory", attrs.subcategory, category.id)
+        kind = self._entry("type", attrs.type)
         return category.id, subcategory.id, kind.id
 
-    def _new(self, kind: str, name: str, create: Callable, find: Callable) -> Any:
-        """Create a missing list value once, and remember it."""
-        created = self.create_once(create, find)
+    def _entry(self, kind: str, name: str, category_id: int | None = None) -> ListEntry:
+        """The active list entry of that name (a subcategory: under ``category_id``), created once where missing."""
+
+        def among(entries: list[ListEntry]) -> ListEntry | None:
+            return _named([e for e in entries if category_id is None or e.category_id in (None, category_id)], name)
+
+        found = among(self._lists_now()[kind])
+        if found is not None:
+            return found
+        created = self.create_once(lambda: self.client.create_list_entry(kind, name, category_id),
+                                   lambda: among(self.client.list_entries(kind)))
         self._lists_now()[kind].append(created)
         self.plan.new_lists.append(f"{kind}: {name}")
         return created
 
 
-def _named(entries: list, name: str) -> Any:
+def _named(entries: list[ListEntry], name: str) -> ListEntry | None:
     """The active entry whose name matches (case, Unicode form and outer spaces ignored), or None."""
     wanted = engine.normalize(name)
     return next((e for e in entries if not e.inactive and engine.normalize(e.name) == wanted), None)
@@ -216,14 +212,4 @@ def _record(partner_id: int, product_id: int, **values) -> None:
 @transaction
 def _default_row(partner_id: int):
     """The partner's default rule, created with the guide's values on first need."""
-    from msphub_psa.commands.directory import system_actor
-
     return default_rule(system_actor(partner_id), partner_id)
-
-
-def _message(err: Exception) -> str:
-    """ConnectWise's message and field errors, in one line."""
-    if isinstance(err, CWError):
-        details = "; ".join(str(e.get("message") or e) for e in err.errors if isinstance(e, dict))
-        return f"{err.message}{' — ' + details if details else ''}"
-    return str(err)

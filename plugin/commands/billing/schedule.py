@@ -1,6 +1,6 @@
 """The sync schedule: a tick (every minute) finds the partners whose slot is due and starts their run.
 
-The tick (job ``msphub_psa.jobs.schedule_tick``, enqueued every minute by ``flask psa scheduler``)
+The tick (job ``msphub_psa.tasks.schedule_tick``, enqueued every minute by ``flask psa scheduler``)
 looks only at partners whose feature is on and whose integration is active, computes each one's
 due slot (``msphub_psa.domain.schedule``), **claims** it by compare-and-set on the partner's settings
 row (a slot is claimed once, whatever the number of schedulers and workers), and enqueues
@@ -20,11 +20,12 @@ from msphub_psa.settings import settings
 from msphub_psa import clock
 from msphub_psa.commands.access import require_active_integration
 from msphub_psa.commands.base import audit, transaction
-from msphub_psa.commands.exceptions import CommandError, UnavailableError
-from msphub_psa.commands.sync_settings import default_time, schedule_of
+from msphub_psa.commands.exceptions import CommandError
+from msphub_psa.commands.billing.settings import default_time, schedule_of
 from msphub_psa.daos.base import session
 from msphub_psa.daos.control import SyncSettingsDAO
 from msphub_psa.domain import schedule as sched
+from msphub_psa.jobqueue import QueueUnavailable, enqueue_scheduled
 
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,6 @@ class ScheduleTickCommand:
 
     def run(self) -> list[tuple[int, dt.datetime]]:
         """(partner id, slot) of every run this tick started."""
-        from msphub_psa.jobs import enqueue_scheduled
-
         started = []
         for partner_id, slot in self._due():
             previous = self._claim(partner_id, slot)
@@ -52,7 +51,7 @@ class ScheduleTickCommand:
                 continue  # another tick claimed it
             try:
                 enqueue_scheduled(partner_id, slot)
-            except UnavailableError:
+            except QueueUnavailable:
                 self._unclaim(partner_id, slot, previous)
                 log.warning("schedule: partner=%s slot=%s not started: the job queue does not answer",
                             partner_id, slot.isoformat())
@@ -101,9 +100,9 @@ class ScheduledSyncCommand:
     def run(self) -> dict:
         """Nothing (and nothing written) when the feature or the integration is off."""
         from msphub_psa.commands.directory import system_actor
-        from msphub_psa.commands.preview import PreparePreviewCommand
-        from msphub_psa.commands.push import PushBillingCommand
-        from msphub_psa.commands.sync_settings import approval_required
+        from msphub_psa.commands.billing.preview import PreparePreviewCommand
+        from msphub_psa.commands.billing.orchestrator import PushBillingCommand
+        from msphub_psa.commands.billing.settings import approval_required
 
         reason = _stopped(self.partner_id)
         if reason:

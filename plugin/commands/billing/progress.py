@@ -14,6 +14,7 @@ from collections import Counter
 from msphub_psa.settings import settings
 from msphub_psa.daos.base import session
 from msphub_psa.daos.runs import SyncRunHistoryDAO
+from msphub_psa.jobqueue import publish_job_progress
 
 DONE_OUTCOMES = ("pushed", "failed", "skipped", "blocked")
 """Run counts that mean a row is dealt with in this run (``recovered`` rows are counted again as pushed/failed)."""
@@ -40,6 +41,4 @@ class RunProgress:
         SyncRunHistoryDAO.set_progress(run_id, done, self.total, values["failed"])
         if total is not None:
             session().commit()
-        from msphub_psa.jobs import publish_job_progress
-
         publish_job_progress(values)

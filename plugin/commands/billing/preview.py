@@ -1,9 +1,9 @@
 """Billing sync preview and approval: what a push would create now, prepared previews, approve or discard.
 
-A preview never writes to ConnectWise or to the outbox. It takes the rows a push would push
+A preview never writes to the PSA or to the outbox. It takes the rows a push would push
 (``PreviewRowsDAO.eligible``: the outbox's eligibility, without failed and sending rows), builds each
-record with the push's own ``build_payload``, and asks the catalog sync what it would create (a dry
-run: it reads ConnectWise's catalog). Rows left in ``sending`` are listed as the records a push
+record as the push does (``delivery.record_of``, checked by the PSA's adapter), and asks the catalog sync what
+it would create (a dry run: it reads the PSA's catalog). Rows left in ``sending`` are listed as the records a push
 would look up first. Totals are always complete; the groups (customer → agreement) and their lines
 are paged.
 
@@ -24,14 +24,20 @@ from sqlalchemy.exc import IntegrityError
 from msphub_psa import clock
 from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
 from msphub_psa.commands.exceptions import ConflictError, InvalidInputError, NotFoundError, UnavailableError
-from msphub_psa.commands.sync import sync_scope
-from msphub_psa.connectwise import CWError
+from msphub_psa.commands.billing.catalog import CatalogSync
+from msphub_psa.commands.billing.delivery import record_of
+from msphub_psa.commands.billing.orchestrator import PushBillingCommand
+from msphub_psa.commands.billing.status import sync_scope
+from msphub_psa.commands.psa_client import check_record, psa_for, record_name
 from msphub_psa.daos.base import session
 from msphub_psa.daos.control import AWAITING, PreviewRow, PreviewRowsDAO, SyncPreviewDAO
 from msphub_psa.daos.outbox import CatalogSyncDAO
-from msphub_psa.domain.errors import PayloadError
-
+from msphub_psa.daos.integration import IntegrationDAO
+from msphub_psa.domain import billing
+from msphub_psa.psa import errors as psa
+from msphub_psa.psa.records import CHARGE, Charge
 from msphub_psa.ratelimit import RateLimitTimeout
+from msphub_psa.jobqueue import QueueUnavailable, enqueue_push
 
 log = logging.getLogger(__name__)
 CENT = Decimal("0.01")
@@ -45,7 +51,7 @@ def money(value: Decimal) -> str:
 
 
 class _Product(NamedTuple):
-    """What ``build_payload`` reads of a product."""
+    """What ``record_of`` reads of a product."""
 
     title: str
     product_id: str
@@ -82,10 +88,7 @@ class CatalogView:
 
 
 def read_catalog(partner_id: int, username: str, rows: list[PreviewRow]) -> CatalogView:
-    """The catalog sync's dry run for the products of ``rows`` (reads ConnectWise; writes nothing)."""
-    from msphub_psa.commands.catalog import CatalogSync
-    from msphub_psa.commands.push import PushBillingCommand
-
+    """The catalog sync's dry run for the products of ``rows`` (reads the PSA; writes nothing)."""
     first_tx = {}
     titles = {}
     for row in rows:
@@ -94,17 +97,18 @@ def read_catalog(partner_id: int, username: str, rows: list[PreviewRow]) -> Cata
     view = CatalogView()
     if not first_tx:
         return view
-    push = PushBillingCommand(partner_id, username)
+    client = None
     try:
-        push.client = push._client()
-        sync = CatalogSync(partner_id, push.client, push._create_once, dry_run=True)
-        ids = sync.ensure(sorted(first_tx.values()))
-    except (CWError, RateLimitTimeout) as err:
+        client = psa_for(IntegrationDAO.for_partner(partner_id))
         session().rollback()
-        view.error = f"ConnectWise's catalog could not be read: {err}"
-        view.psa_calls = push.client.call_count if push.client is not None else 0
+        sync = CatalogSync(partner_id, client, _no_create, dry_run=True)
+        ids = sync.ensure(sorted(first_tx.values()))
+    except (psa.PsaError, RateLimitTimeout) as err:
+        session().rollback()
+        view.error = f"The PSA's catalog could not be read: {err}"
+        view.psa_calls = client.call_count if client is not None else 0
         return view
-    view.psa_calls = push.client.call_count
+    view.psa_calls = client.call_count
     _fill_catalog(view, partner_id, sync.plan, ids, titles)
     return view
 
@@ -131,29 +135,33 @@ def _fill_catalog(view: CatalogView, partner_id: int, plan, ids: dict, titles: d
 # -- lines, groups and totals ------------------------------------------------------------------------
 
 
-def line_of(row: PreviewRow, catalog: CatalogView) -> dict:
-    """One record a push would create for ``row``, built with the push's own payload builder."""
-    from msphub_psa.commands.push import build_payload
-    from msphub_psa.domain.billing import reference
+def _no_create(create, find, uncertain: bool = False):
+    """A dry run creates nothing."""
+    raise AssertionError("a dry run never creates")
 
+
+def line_of(row: PreviewRow, catalog: CatalogView) -> dict:
+    """One record a push would create for ``row``, built as the push builds it and checked by the PSA's adapter."""
     entry = catalog.product(row.product_pk)
-    kind = "adjustment" if row.kind == "credit" else "addition"
-    line = {"transaction_id": row.id, "reference": reference(row.id), "kind": kind, "product": row.product_title,
+    kind = record_name(row.kind)
+    line = {"transaction_id": row.id, "reference": billing.reference(row.id), "kind": kind, "product": row.product_title,
             "product_id": row.product_code, "catalog": entry, "period_start": row.period_start.isoformat(),
             "period_end": row.period_end.isoformat(), "quantity": None, "unit_price": None, "amount": None,
             "description": None, "status": "ok", "error": None}
     try:
-        payload = build_payload(row, _Product(row.product_title, row.product_code), entry.get("remote_id") or 0)
-    except PayloadError as err:
-        return {**line, "status": "error", "error": str(err)}
-    if kind == "addition":
-        amount = Decimal(payload.quantity) * Decimal(payload.unit_price)
-        line.update(quantity=str(payload.quantity), unit_price=str(payload.unit_price), amount=money(amount),
-                    description=payload.invoice_description)
+        record = record_of(row, _Product(row.product_title, row.product_code), entry.get("remote_id") or 0,
+                           billing.reference(row.id))
+        check_record(record)
+    except psa.Permanent as err:
+        return {**line, "status": "error", "error": err.message}
+    if isinstance(record, Charge):
+        amount = Decimal(record.quantity) * Decimal(record.unit_price)
+        line.update(quantity=str(record.quantity), unit_price=str(record.unit_price), amount=money(amount),
+                    description=record.description)
         if entry["status"] == "refused":
-            line.update(status="blocked", error="ConnectWise refused this product's catalog item; the charge waits.")
+            line.update(status="blocked", error="The PSA refused this product's catalog item; the charge waits.")
     else:
-        line.update(amount=money(payload.amount), description=payload.description)
+        line.update(amount=money(record.amount), description=record.description)
     return line
 
 
@@ -170,7 +178,7 @@ def _add(totals: dict, line: dict) -> None:
         totals["errors"] += 1
     elif line["status"] == "blocked":
         totals["blocked"] += 1
-    elif line["kind"] == "addition":
+    elif line["kind"] == record_name(CHARGE):
         totals["additions"] += 1
         totals["charges"] += Decimal(line["amount"])
     else:
@@ -267,7 +275,7 @@ class PreviewCommand(BaseCommand):
 
     def run(self) -> dict:
         """Rows, the catalog's dry run, totals, the page of groups, the look-ups."""
-        from msphub_psa.commands.sync_settings import approval_required
+        from msphub_psa.commands.billing.settings import approval_required
 
         self.validate()
         rows = PreviewRowsDAO.eligible(self.partner_id)
@@ -342,7 +350,7 @@ class PreviewDetailCommand(BaseCommand):
 
     def run(self) -> dict:
         """The preview as JSON."""
-        from msphub_psa.commands.sync_settings import approval_required
+        from msphub_psa.commands.billing.settings import approval_required
 
         self.validate()
         rows = PreviewRowsDAO.of_preview(self.preview.id)
@@ -387,15 +395,16 @@ class ApprovePreviewCommand(BaseCommand):
                                     {"agreement_ids": [f"Agreement {a} is not in this preview." for a in outside]})
 
     def run(self) -> dict:
-        """Approve (committed), then enqueue the push of the chosen transactions; 503 reopens the preview."""
-        from msphub_psa.jobs import enqueue_push
+        """Approve (committed), then enqueue the push of the chosen transactions; 503 reopens the preview.
 
+        :raises UnavailableError: the job queue does not answer (the preview awaits approval again).
+        """
         chosen = self._approve()
         try:
             job, _created = enqueue_push(self.partner_id, self.actor.username, preview_id=self.preview_id)
-        except UnavailableError:
+        except QueueUnavailable as exc:
             _reopen(self.preview_id, "The job queue did not answer; the preview awaits approval again.")
-            raise
+            raise UnavailableError("The job queue does not answer; the push could not be started.") from exc
         _set_job(self.preview_id, job.id)
         return {"job_id": job.id, "preview_id": self.preview_id, "transactions": chosen}
 
@@ -485,8 +494,6 @@ def _approved_transactions(partner_id: int, preview_id: int) -> set[int] | None:
 
 def push_approved(partner_id: int, preview_id: int, requested_by: str, job_id: str | None = None) -> dict:
     """Push an approved preview's chosen transactions (the push job's body for a preview); record the outcome."""
-    from msphub_psa.commands.push import PushBillingCommand
-
     chosen = _approved_transactions(partner_id, preview_id)
     if chosen is None:
         return {"status": "skipped", "error": f"Preview {preview_id} is not approved."}

@@ -1,14 +1,24 @@
-"""Build ConnectWise clients for an integration, under the configured URL policy and the partner's
-shared request limit (every client of a partner, in every worker, takes its slots from one window)."""
+"""Build a partner's PSA client from its integration, under the configured URL policy and the partner's shared
+request limit (every client of a partner, in every worker, takes its slots from one window).
+
+``psa_for`` gives the PSA port (what billing, the catalog and the directory use); ``client_for`` the ConnectWise
+client itself (the card's validation speaks ConnectWise's own login checks). This module is where a second PSA's
+adapter is chosen by the integration's ``psa_kind``.
+"""
 from __future__ import annotations
 
 from typing import Callable
 
 
-from msphub_psa.settings import settings
-from msphub_psa.connectwise import ApiUrl, ApiUrlPolicy, ConnectWiseClient, Credentials
+from msphub_psa.commands.billing.settings import partner_requests_per_minute
+from msphub_psa.connectwise import ApiUrl, ApiUrlPolicy, ConnectWiseClient, Credentials, CWError
+from msphub_psa.connectwise.adapter import RECORD_NAMES, ConnectWisePsa, addition_of, adjustment_of, psa_error
 from msphub_psa.crypto import decrypt_secret
 from msphub_psa.models.integration import Integration
+from msphub_psa.psa.port import PsaClient
+from msphub_psa.psa.records import Charge, Credit
+from msphub_psa.ratelimit import PartnerRateLimiter
+from msphub_psa.settings import settings
 
 
 def url_policy() -> ApiUrlPolicy:
@@ -37,9 +47,6 @@ def partner_limiter(partner_id: int):
     The partner's Sync Settings limit, capped by ``PSA_CW_REQUESTS_PER_MINUTE`` (default 600), over a moving window of
     ``PSA_CW_RATE_WINDOW_SECONDS`` (default 60; a shorter window keeps the rate with smaller bursts).
     """
-    from msphub_psa.commands.sync_settings import partner_requests_per_minute  # the partner's own limit (issue 9)
-    from msphub_psa.ratelimit import PartnerRateLimiter
-
     per_minute = partner_requests_per_minute(partner_id)
     if per_minute < 1:
         return None
@@ -84,3 +91,33 @@ def client_for(integration: Integration, *, pending: bool = False, throttle: Cal
     return ConnectWiseClient(credentials, api_url, url_policy=url_policy(),
                              transport=settings().cw_transport,
                              throttle=_chained(throttle, partner_limiter(integration.partner_id)), **options)
+
+
+def psa_for(integration: Integration, *, throttle: Callable[[], None] | None = None, **options) -> PsaClient:
+    """The partner's PSA, through the adapter of its ``psa_kind``, on the integration's working credentials.
+
+    :raises RunStopping: when the API URL is not (or no longer) allowed.
+    :raises SecretError: when the stored private key cannot be decrypted.
+    """
+    if integration.psa_kind != ConnectWisePsa.kind:
+        raise ValueError(f"No adapter for the PSA {integration.psa_kind!r}.")
+    try:
+        return ConnectWisePsa(client_for(integration, throttle=throttle, **options))
+    except CWError as err:
+        raise psa_error(err) from err
+
+
+def check_record(record: Charge | Credit, psa_kind: str = ConnectWisePsa.kind) -> None:
+    """Refuse, before any call, a record the PSA cannot take as it is (a value it cannot carry exactly).
+
+    :raises Permanent: (code ``PayloadError``) saying why.
+    """
+    if isinstance(record, Charge):
+        addition_of(record)
+    else:
+        adjustment_of(record)
+
+
+def record_name(kind: str, psa_kind: str = ConnectWisePsa.kind) -> str:
+    """What the PSA calls a charge or a credit record (ConnectWise: addition, adjustment)."""
+    return RECORD_NAMES[kind]

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from msphub_psa import permissions
 from msphub_psa.commands.access import partner_of, require_active_integration, require_permission
 from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
-from msphub_psa.commands.exceptions import InvalidInputError, NotFoundError
+from msphub_psa.commands.exceptions import InvalidInputError, NotFoundError, UnavailableError
 from msphub_psa.daos.base import session
 from msphub_psa.daos.outbox import FAILED, CatalogSyncDAO, OutboxDAO, SyncFiguresDAO, SyncLeaseDAO, SyncRunDAO
 from msphub_psa.domain import billing
+from msphub_psa.jobqueue import QueueUnavailable, enqueue_push
 
 
 def sync_scope(actor: Actor, partner_id: int | None, write: bool = False) -> int:
@@ -26,7 +27,7 @@ def sync_scope(actor: Actor, partner_id: int | None, write: bool = False) -> int
 
 def run_json(run) -> dict:
     """A run record (no secrets: ids, times, counts, calls; progress and alert state, issue 9)."""
-    from msphub_psa.commands.sync_runs import run_extras
+    from msphub_psa.commands.billing.runs import run_extras
 
     return {"id": run.id, "status": run.status, "requested_by": run.requested_by,
             "started_at": run.started_at.isoformat() if run.started_at else None,
@@ -54,7 +55,7 @@ class SyncStatus:
     runs: list = field(default_factory=list)
     failed: list = field(default_factory=list)
     refused_products: list = field(default_factory=list)
-    live: dict = field(default_factory=dict)  # issue 9: progress, queued, alert (msphub_psa.commands.sync_runs)
+    live: dict = field(default_factory=dict)  # issue 9: progress, queued, alert (msphub_psa.commands.billing.runs)
     control: dict = field(default_factory=dict)  # sync control (issue 9): awaiting_approval, approval, schedule
 
     def as_dict(self) -> dict:
@@ -81,7 +82,7 @@ class SyncStatusCommand(BaseCommand):
                    "period_end": tx.period_end.isoformat()} for item, tx in OutboxDAO.failed_page(self.partner_id)]
         refused = [{"product_id": r.product_id, "identifier": r.identifier, "code": r.error_code,
                     "message": r.error_message} for r in CatalogSyncDAO.refused(self.partner_id)]
-        from msphub_psa.commands.sync_runs import live_state
+        from msphub_psa.commands.billing.runs import live_state
 
         status = SyncStatus(self.partner_id, OutboxDAO.state_counts(self.partner_id),
                             SyncLeaseDAO.is_held(self.partner_id),
@@ -93,8 +94,8 @@ class SyncStatusCommand(BaseCommand):
 
 def control_status(partner_id: int) -> dict:
     """Sync control's part of the status (issue 9): the preview awaiting approval, approval, next run."""
-    from msphub_psa.commands.preview import awaiting_json
-    from msphub_psa.commands.sync_settings import effective_settings
+    from msphub_psa.commands.billing.preview import awaiting_json
+    from msphub_psa.commands.billing.settings import effective_settings
 
     settings = effective_settings(partner_id).as_dict()
     return {"awaiting_approval": awaiting_json(partner_id), "approval_required": settings["approval_required"],
@@ -119,11 +120,15 @@ class RunPushCommand(BaseCommand):
 
     @transaction
     def _enqueue(self) -> dict:
-        """Enqueue the job and audit it."""
-        from msphub_psa.jobs import enqueue_push
+        """Enqueue the job and audit it.
 
+        :raises UnavailableError: the job queue does not answer.
+        """
         self.validate()
-        job, created = enqueue_push(self.partner_id, self.actor.username)
+        try:
+            job, created = enqueue_push(self.partner_id, self.actor.username)
+        except QueueUnavailable as exc:
+            raise UnavailableError("The job queue does not answer; the push could not be started.") from exc
         audit(self.actor, "sync.run", "partner", self.partner_id, partner_id=self.partner_id,
               job_id=job.id, created=created)
         return {"job_id": job.id, "created": created}
@@ -131,14 +136,14 @@ class RunPushCommand(BaseCommand):
     @transaction
     def _needs_approval(self) -> bool:
         """Checks, then whether the partner's pushes must be approved first (sync control, issue 9)."""
-        from msphub_psa.commands.sync_settings import approval_required
+        from msphub_psa.commands.billing.settings import approval_required
 
         self.validate()
         return approval_required(self.partner_id)
 
     def _prepare(self) -> dict:
         """Sync now with approval required: a preview awaiting approval, nothing pushed."""
-        from msphub_psa.commands.preview import PreparePreviewCommand, awaiting_json
+        from msphub_psa.commands.billing.preview import PreparePreviewCommand, awaiting_json
 
         preview_id = PreparePreviewCommand(self.actor, self.partner_id).run()
         awaiting = awaiting_json(self.partner_id)
@@ -147,7 +152,7 @@ class RunPushCommand(BaseCommand):
 
     def run_inline(self) -> dict:
         """Run the push in this process (the CLI's ``--inline``), after the same checks; audited."""
-        from msphub_psa.commands.push import PushBillingCommand
+        from msphub_psa.commands.billing.orchestrator import PushBillingCommand
 
         if self._needs_approval():
             return self._prepare()
@@ -252,14 +257,12 @@ class CatalogSyncCommand(BaseCommand):
 
     def run(self) -> dict:
         """Adopt or create the catalog items (or, dry, say what would happen); audit a real sync."""
-        from msphub_psa.commands.catalog import CatalogSync
-        from msphub_psa.commands.push import PushBillingCommand
+        from msphub_psa.commands.billing.orchestrator import PushBillingCommand
 
         self.validate()
         ids = sorted(OutboxDAO.eligible(self.partner_id))
         push = PushBillingCommand(self.partner_id, self.actor.username)
-        push.client = push._client()
-        sync = CatalogSync(self.partner_id, push.client, push._create_once, dry_run=self.dry_run)
+        sync = push.catalog(self.dry_run)
         sync.ensure(ids)
         plan = {**sync.plan.as_dict(), "psa_calls": push.client.call_count, "dry_run": self.dry_run}
         if not self.dry_run:

@@ -1,0 +1,212 @@
+"""The billing push: eligible billing transactions into the partner's PSA agreements, exactly once.
+
+One run per partner at a time, under a database lease with an expiry (renewed before each batch and while a
+batch's calls are in flight; a crashed run's lease simply expires). A run, in order:
+
+1. recovers rows left in ``sending`` (only a dead run can have left them: we hold the lease) — ``delivery``;
+2. brings the outbox up to date with eligibility — ``outbox``;
+3. moves the pushed rows a person chose to move to a new agreement — ``move``;
+4. syncs the catalog for the products of the pending rows — ``catalog``;
+5. pushes the pending rows (with an approved preview: only its transactions) in batches — ``delivery``;
+
+then records the run (counts, calls, the touched customers' running totals), releases the lease and, for a
+failed, partial or stopped run, sends the alert. The database stays single-threaded (this thread); the delivery
+threads only call the PSA.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from msphub_psa import clock
+from msphub_psa.commands.base import transaction
+from msphub_psa.commands.billing.alerts import notify_run_alert
+from msphub_psa.commands.billing.catalog import CatalogSync
+from msphub_psa.commands.billing.delivery import Delivery
+from msphub_psa.commands.billing.move import MovePushedRows
+from msphub_psa.commands.billing.outbox import OutboxRefresh
+from msphub_psa.commands.billing.rows import RunResult
+from msphub_psa.commands.billing.run import CHUNK, LeaseLost, PsaUnavailable, PushRun
+from msphub_psa.commands.exceptions import IntegrationInactiveError, IntegrationStoppedError
+from msphub_psa.commands.psa_client import psa_for
+from msphub_psa.daos.base import session
+from msphub_psa.daos.control import outbox_states
+from msphub_psa.daos.directory import ReconciliationStateDAO
+from msphub_psa.daos.integration import IntegrationDAO
+from msphub_psa.daos.outbox import CatalogSyncDAO, SyncLeaseDAO, SyncRunDAO
+from msphub_psa.daos.revenue import RevenueTotalsDAO
+from msphub_psa.domain.billing import OutboxState
+from msphub_psa.psa import errors as psa
+from msphub_psa.psa.port import PsaClient
+from msphub_psa.ratelimit import RateLimitTimeout
+from msphub_psa.settings import settings
+
+log = logging.getLogger(__name__)
+FAILED, PUSHED, SKIPPED = OutboxState.FAILED.value, OutboxState.PUSHED.value, OutboxState.SKIPPED.value
+
+
+class PushBillingCommand:
+    """One billing push for a partner (the sync job's body; also ``flask psa sync run --inline``)."""
+
+    def __init__(self, partner_id: int, requested_by: str = "system", job_id: str | None = None,
+                 after_item: Callable[[int], None] | None = None, client: PsaClient | None = None,
+                 only_transactions: set[int] | None = None, concurrency: int | None = None):
+        config = settings()  # read here: the delivery threads have no app context
+        workers = max(1, int(concurrency or config.push_concurrency))
+        self.requested_by, self.job_id = requested_by, job_id
+        self.run_state = PushRun(
+            partner_id=int(partner_id), token=uuid.uuid4().hex, lease_seconds=config.push_lease_seconds,
+            max_tries=config.push_max_tries, max_backoff=config.push_max_backoff, concurrency=workers,
+            batch_size=max(1, config.push_batch_size or workers),
+            only_transactions=None if only_transactions is None else set(only_transactions),
+            after_item=after_item or (lambda _item_id: None), psa=client)
+        self.delivery = Delivery(self.run_state)
+
+    @property
+    def partner_id(self) -> int:
+        """The partner pushed."""
+        return self.run_state.partner_id
+
+    @property
+    def result(self) -> RunResult:
+        """The run's record in memory."""
+        return self.run_state.result
+
+    @property
+    def client(self) -> PsaClient | None:
+        """The PSA client of the run (once started)."""
+        return self.run_state.psa
+
+    def run(self, wait: bool = False) -> RunResult:
+        """Take the lease, push, record the run; ``busy`` when another run holds the lease.
+
+        With ``wait`` (the job), wait up to one lease period for it: a killed run's lease expires.
+        """
+        run = self.run_state
+        deadline = time.monotonic() + (run.lease_seconds + 2 if wait else 0)
+        while not self._start():
+            if time.monotonic() >= deadline:
+                return self.result
+            time.sleep(min(1.0, run.lease_seconds / 4))
+        run.pool = ThreadPoolExecutor(run.concurrency, thread_name_prefix=f"psa-push-{run.partner_id}")
+        try:
+            self._phases()
+        except (IntegrationStoppedError, IntegrationInactiveError) as err:
+            self._stop("stopped", err.message)
+        except LeaseLost as err:
+            self._stop("abandoned", str(err))
+        except (PsaUnavailable, psa.PsaError, RateLimitTimeout) as err:
+            self._stop("failed", str(err))
+        finally:
+            run.pool.shutdown(wait=True)
+            self._finish()
+        return self.result
+
+    def _phases(self) -> None:
+        """Recover, refresh the outbox, move, sync the catalog, push; the outcome in ``result.status``."""
+        run = self.run_state
+        run.guard()
+        run.psa = run.psa or self._client()
+        self.delivery.recover()
+        OutboxRefresh(run)()
+        MovePushedRows(run, self.delivery)()
+        self.delivery.push_pending(*self._sync_catalog())
+        self._count_ineligible()
+        counts = self.result.counts
+        self.result.status = "partial" if counts.get(FAILED) or counts.get("blocked") else "succeeded"
+
+    def catalog(self, dry_run: bool = False) -> CatalogSync:
+        """The catalog step alone, on this push's client and exactly-once creates (``flask psa catalog sync``)."""
+        self.run_state.psa = self.run_state.psa or self._client()
+        return CatalogSync(self.partner_id, self.run_state.psa, self.delivery.create_once, dry_run=dry_run)
+
+    def _stop(self, status: str, message: str) -> None:
+        """Record why the run ended early."""
+        session().rollback()
+        self.result.status, self.result.error = status, message
+        log.info("push partner=%s run=%s %s: %s", self.partner_id, self.result.run_id, status, message)
+
+    @transaction
+    def _start(self) -> bool:
+        """Acquire the lease and create the run record (one transaction)."""
+        run = self.run_state
+        SyncLeaseDAO.ensure(run.partner_id)
+        taken, previous = SyncLeaseDAO.acquire(run.partner_id, run.token, run.lease_seconds)
+        if not taken:
+            self.result.status = "busy"
+            return False
+        SyncRunDAO.abandon(previous)
+        record = SyncRunDAO.create(partner_id=run.partner_id, status="running", requested_by=self.requested_by,
+                                   job_id=self.job_id, heartbeat_at=clock.now())
+        SyncLeaseDAO.renew(run.partner_id, run.token, run.lease_seconds, run_id=record.id)
+        self.result.run_id = record.id
+        return True
+
+    def _client(self) -> PsaClient:
+        """The partner's PSA on the integration's credentials, throttled by the partner's shared rate limit."""
+        client = psa_for(IntegrationDAO.for_partner(self.partner_id))
+        session().rollback()
+        return client
+
+    def _sync_catalog(self) -> tuple[dict[int, int | None], dict[int, tuple[str, str]]]:
+        """Catalog items of the pending rows' products; ({product: item id or None}, {refused product: reason})."""
+        client, before, writes = self.run_state.psa, self.run_state.psa.call_count, self.result.writes
+        catalog = CatalogSync(self.partner_id, client, self.delivery.create_once, retry_refused=False).ensure_pending()
+        self.result.catalog_calls = client.call_count - before
+        self.result.writes = writes  # the catalog's own creates are counted in catalog_calls
+        return catalog, _refusals(self.partner_id, [pid for pid, remote_id in catalog.items() if remote_id is None])
+
+    @transaction
+    def _count_ineligible(self) -> None:
+        """Count an approved preview's transactions no longer eligible (no row, skipped, or pushed by an earlier
+        run)."""
+        only = self.run_state.only_transactions
+        if only is None:
+            return
+        states = outbox_states(sorted(only))
+        gone = [t for t in only if states.get(t, (SKIPPED, None))[0] == SKIPPED
+                or (states[t][0] == PUSHED and states[t][1] != self.result.run_id)]
+        if gone:
+            self.result.counts["ineligible"] = len(gone)
+
+    def _finish(self) -> None:
+        """Record the run's outcome and calls, refresh the revenue totals, release the lease, send the alert."""
+        if self.result.run_id is None:
+            return
+        if self.result.status == "running":  # an unexpected error is on its way up
+            self.result.status, self.result.error = "failed", "The run stopped on an unexpected error (worker log)."
+        if self.client is not None:
+            self.result.psa_calls = self.client.call_count
+        try:
+            self._record_run()
+        finally:
+            self._release()
+        notify_run_alert(self.result.run_id)
+
+    @transaction
+    def _record_run(self) -> None:
+        """Write the run record and the touched customers' running totals."""
+        record, r = SyncRunDAO.get(self.result.run_id), self.result
+        record.status, record.finished_at, record.counts, record.error = r.status, clock.now(), dict(r.counts), r.error
+        record.psa_calls, record.writes, record.lookups, record.catalog_calls = (
+            r.psa_calls, r.writes, r.lookups, r.catalog_calls)
+        self.run_state.publish_progress(final=True)
+        touched = sorted(self.run_state.touched_customers)
+        state = ReconciliationStateDAO.for_partner(self.partner_id) if touched else None
+        for start in range(0, len(touched) if state is not None else 0, CHUNK):
+            RevenueTotalsDAO.recompute_customers(state, touched[start:start + CHUNK])
+
+    @transaction
+    def _release(self) -> None:
+        """Free the lease."""
+        SyncLeaseDAO.release(self.partner_id, self.run_state.token)
+
+
+@transaction
+def _refusals(partner_id: int, product_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """(code, message) of the PSA's refusal per refused product (plain values, read once per run)."""
+    rows = CatalogSyncDAO.for_products(partner_id, product_ids)
+    return {pid: (row.error_code or "ProductNotInCatalog", row.error_message or "") for pid, row in rows.items()}

@@ -1,0 +1,99 @@
+"""What one push run shares between its phases: the partner, the lease, the PSA client, the run's counts, the
+settings read once (the delivery threads have no app context), and the errors that end a run."""
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from msphub_psa.commands.base import transaction
+from msphub_psa.commands.billing.progress import RunProgress
+from msphub_psa.commands.billing.rows import RunResult
+from msphub_psa.commands.integration import IntegrationGuard
+from msphub_psa.daos.outbox import OutboxDAO, SyncLeaseDAO
+from msphub_psa.domain import billing
+from msphub_psa.psa.port import PsaClient
+
+CHUNK = 1000
+"""Rows read per query when streaming the outbox (refresh, recovery, pending ids)."""
+
+
+class LeaseLost(RuntimeError):
+    """Our lease expired and someone else may hold it: stop before the next row."""
+
+
+class PsaUnavailable(RuntimeError):
+    """Transient errors outlasted the retries: stop the run, rows stay pending for the next."""
+
+
+class Halted(RuntimeError):
+    """Another row of the batch met a run-stopping error: make no further call for this one."""
+
+
+@dataclass
+class PushRun:
+    """One run of the push: its lease token, counts, client and settings, shared by the phases."""
+
+    partner_id: int
+    token: str
+    lease_seconds: float
+    max_tries: int
+    max_backoff: float
+    concurrency: int
+    batch_size: int
+    only_transactions: set[int] | None = None
+    after_item: Callable[[int], None] = lambda _item_id: None
+    psa: PsaClient | None = None
+    result: RunResult = field(default_factory=lambda: RunResult(None, "running"))
+    touched_customers: set[int] = field(default_factory=set)
+    progress: RunProgress = field(default_factory=RunProgress)
+    rng: random.Random = field(default_factory=random.Random)
+    halt: threading.Event = field(default_factory=threading.Event)
+    pool: ThreadPoolExecutor | None = None
+    _counting: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def run_id(self) -> int | None:
+        """The run record's id."""
+        return self.result.run_id
+
+    def count(self, name: str) -> None:
+        """Add one to a run counter (``writes``, ``lookups``) from any thread."""
+        with self._counting:
+            setattr(self.result, name, getattr(self.result, name) + 1)
+
+    @transaction
+    def guard(self) -> None:
+        """The feature is on and the integration active (re-read in its own transaction).
+
+        :raises IntegrationStoppedError:
+        """
+        IntegrationGuard(self.partner_id)()
+
+    @transaction
+    def heartbeat(self) -> None:
+        """Renew the lease.
+
+        :raises LeaseLost: when it is no longer ours.
+        """
+        self.renew()
+
+    def renew(self) -> None:
+        """Renew the lease in the caller's transaction.
+
+        :raises LeaseLost: when it is no longer ours.
+        """
+        if not SyncLeaseDAO.renew(self.partner_id, self.token, self.lease_seconds):
+            raise LeaseLost("The push lease expired; another run may have taken over.")
+
+    def transition(self, item, event: billing.OutboxEvent, detail: str | None = None, /, **values) -> None:
+        """Move a row through the domain's state machine and record it, under this run."""
+        new = billing.transition(item.state, event)
+        OutboxDAO.set_state(item, new.value, event.value, by_run=self.run_id, detail=detail, **values)
+
+    def publish_progress(self, total: int | None = None, final: bool = False) -> None:
+        """Done / total / failures so far on the run row and in the job's meta (throttled; joins the caller's
+        transaction). Call it after an outcome is counted, once with ``total``, and with ``final`` at the end."""
+        self.progress.publish(self.run_id, self.result.counts, total, final)

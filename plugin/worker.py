@@ -1,0 +1,62 @@
+"""The processes that run jobs: an RQ worker whose work horses run inside the Flask app, and RQ's cron scheduler
+enqueuing the sync schedule's tick every minute."""
+from __future__ import annotations
+
+import signal
+
+from flask import Flask
+from rq import Queue, Worker
+from rq.cron import CronScheduler
+from rq.job import Job
+
+from msphub_psa.jobqueue import FAST, get_queue, queue_name, redis_connection, tick_name
+from msphub_psa.logs import log_context
+from msphub_psa.tasks import schedule_tick
+
+
+class AppWorker(Worker):
+    """An RQ worker whose work horses run inside the Flask app context.
+
+    After the fork the child gets fresh database connections (pooled connections must not cross a fork) and
+    removes its session at the end.
+    """
+
+    flask_app: Flask | None = None
+
+    def perform_job(self, job: Job, queue: Queue, execution) -> bool:
+        """Run the job in an app context with a clean connection pool."""
+        with self.flask_app.app_context():
+            session = self.flask_app.appbuilder.session
+            session.get_bind().dispose(close=False)
+            try:
+                with log_context(job_id=job.id, queue=queue.name, job=job.func_name):
+                    return super().perform_job(job, queue, execution)
+            finally:
+                session.remove()
+
+
+def make_worker(app: Flask, kinds: list[str], name: str | None = None) -> AppWorker:
+    """A worker bound to ``app`` listening on the given queue kinds."""
+    with app.app_context():
+        queues = [get_queue(kind) for kind in kinds]
+        worker = AppWorker(queues, connection=redis_connection(), name=name)
+    worker.flask_app = app
+    return worker
+
+
+class Scheduler(CronScheduler):
+    """Stops on the first SIGINT/SIGTERM and ignores the next (Ctrl+C, then the demo stopping its children)."""
+
+    def _request_stop(self, signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        super()._request_stop(signum, frame)
+
+
+def make_scheduler(app: Flask, name: str | None = None) -> Scheduler:
+    """RQ's cron scheduler, enqueuing ``schedule_tick`` on the fast queue every minute."""
+    with app.app_context():
+        scheduler = Scheduler(connection=redis_connection(), name=name or "")
+        scheduler.register(schedule_tick, queue_name(FAST), interval=60, name=tick_name(),
+                           job_timeout=120, result_ttl=600, failure_ttl=86400)
+    return scheduler
