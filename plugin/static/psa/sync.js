@@ -14,7 +14,7 @@
   function root() { return el('psa-sync'); }
   function show(id, on) { var e = el(id); if (e) { e.classList.toggle('hidden', !on); } }
   function text(id, value) { var e = el(id); if (e) { e.textContent = value; } }
-  function when(iso) { return iso ? new Date(iso).toLocaleString() : ''; }
+  function when(iso) { return psaWhen(iso); }
 
   function countsText(counts) {
     var keys = Object.keys(counts || {}).sort(function (a, b) {
@@ -133,7 +133,7 @@
         var box = document.getElementById('sync-summary');
         if (box && waiting) {
           box.textContent = 'Approval required: a preview of ' + waiting.transactions + ' transaction(s) (net ' +
-            waiting.net + ') waits for you. ';
+            psaMoney(waiting.net) + ') waits for you. ';
           var link = document.createElement('a');
           link.href = waiting.url; link.id = 'sync-review-link'; link.textContent = 'Review and approve';
           box.append(link);
