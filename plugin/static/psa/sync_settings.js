@@ -30,7 +30,9 @@
       if (!(Number.isInteger(n) && n >= 1 && (!limitMax || n <= limitMax))) { errors.requests_per_minute = [LIMIT_TEXT]; }
     }
     if (v.schedule_enabled && !v.schedule_days.length) { errors.schedule_days = ['Choose at least one day, or turn the schedule off.']; }
-    if (!/^\d{2}:\d{2}$/.test(v.schedule_time || '')) { errors.schedule_time = ['Enter a time, such as 06:00.']; }
+    var hm = /^(\d{1,2}):(\d{2})$/.exec((v.schedule_time || '').trim());
+    if (!hm || Number(hm[1]) > 23 || Number(hm[2]) > 59) { errors.schedule_time = ['Enter a time on the 24-hour clock, such as 06:00 or 18:30.']; }
+    else { v.schedule_time = ('0' + Number(hm[1])).slice(-2) + ':' + hm[2]; }
     return errors;
   }
   function showErrors(errors, only) {
@@ -69,6 +71,10 @@
   });
   $('#f-limit').on('focus input', function () { $('#f-limit-custom').prop('checked', true); });
   /* Leaving the limit field checks it at once (the other fields cannot hold a wrong value). */
+  $('#f-time').on('blur', function (event) {
+    if (event.relatedTarget && event.relatedTarget.id === 'settings-save') { return; }
+    showErrors(localErrors(values()), 'schedule_time');
+  });
   $('#f-limit').on('blur', function (event) {
     if (event.relatedTarget && event.relatedTarget.id === 'settings-save') { return; }  // Save checks it (no jump under the click)
     showErrors(localErrors(values()), 'requests_per_minute');
