@@ -132,7 +132,7 @@ def test_approve_confirms_with_the_figures_and_follows_the_push(app, live_app, p
     watch.assert_clean()
 
 
-def test_the_approval_banner_shows_money_with_separators(app, live_app, page, cw_live):
+def test_a_waiting_preview_shows_with_money_in_the_partners_currency(app, live_app, page, cw_live):
     with app.app_context():
         push_setup(cw_live, customers=3)
     browser_login(page, live_app.url, "pilot.admin")
@@ -143,7 +143,12 @@ def test_the_approval_banner_shows_money_with_separators(app, live_app, page, cw
     banner = page.locator("#approval-banner")
     expect(banner).to_contain_text(re.compile(r"net \$\d{1,3}(,\d{3})*\.\d{2},"))
     assert not RAW_MONEY.search(banner.inner_text())
-    page.goto(f"{live_app.url}/psa/my-organization/")
+    for path in ("/psa/sync/", "/psa/my-organization/"):  # after a reload too, wherever the sync widget stands
+        page.goto(live_app.url + path)
+        awaiting = page.locator("#sync-awaiting")
+        expect(awaiting).to_contain_text(re.compile(r"awaits approval: \d+ transaction\(s\), net \$\d{1,3}(,\d{3})*\.\d{2}, "
+                                                    r"prepared by pilot\.admin on \d{4}-\d{2}-\d{2} \d{2}:\d{2}\."))
+        expect(page.locator("#sync-awaiting-link")).to_have_attribute("href", re.compile(r"^/psa/sync/preview/\?preview=\d+$"))
     page.click("#sync-now")
     expect(page.locator("#sync-summary")).to_contain_text(re.compile(r"\(net \$\d{1,3}(,\d{3})*\.\d{2}\)"))
 
