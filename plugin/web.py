@@ -366,6 +366,89 @@ def install_user_stats_chart(appbuilder) -> None:
             view.chart_widget = BarChartWidget
 
 
+MONEY_COLUMNS = frozenset({"amount", "unit_price", "unit_cost"})
+QUANTITY_COLUMNS = frozenset({"quantity"})
+COUNT_COLUMNS = frozenset({"counts"})
+
+
+def page_currency() -> str | None:
+    """The signed-in partner user's currency (None for the others: their lists may mix partners)."""
+    if not has_request_context():
+        return None
+    cache = request_cache()
+    if "psa_currency" not in cache:
+        from msphub_psa.daos.hub import PartnerDAO
+
+        actor = current_actor()
+        partner = PartnerDAO.find_by_id(actor.partner_id) if actor is not None and actor.partner_id else None
+        cache["psa_currency"] = partner.currency if partner is not None else None
+    return cache["psa_currency"]
+
+
+def format_money(value, currency: str | None = None) -> str:
+    """An amount with separators and two decimals, in ``currency`` (else the page's) as psa.js's psaMoney writes
+    it ("$169,678.46"); without a currency (Admin's mixed lists) the number alone ("169,678.46")."""
+    if value is None or value == "":
+        return ""
+    from babel.numbers import format_currency, format_decimal
+
+    currency = currency or page_currency()
+    try:
+        if currency:
+            return format_currency(value, currency, locale="en_US")
+        return format_decimal(value, format="#,##0.00", locale="en_US")
+    except (ValueError, ArithmeticError):
+        return str(value)
+
+
+def format_quantity(value) -> str:
+    """A quantity without trailing zeros ("40.0000" -> "40", "2.5000" -> "2.5")."""
+    if value is None:
+        return ""
+    from babel.numbers import format_decimal
+
+    return format_decimal(value, format="#,##0.####", locale="en_US")
+
+
+def format_counts(value) -> str:
+    """A run's rows by outcome ({"pushed": 74, "failed": 1}) as "74 pushed, 1 failed"."""
+    if not value:
+        return "nothing to push" if value == {} else ""
+    if isinstance(value, dict):
+        return ", ".join(f"{count} {outcome}" for outcome, count in value.items())
+    return str(value)
+
+
+def install_console_formats(appbuilder) -> None:
+    """The plugin's console lists and pages (FAB model views) in the pages' formats: times in the page's zone, named
+    once (psa/console_list.html, psa/console_show.html), money with separators in the partner's currency,
+    quantities without trailing zeros, a run's counts in words."""
+    from flask_appbuilder import ModelView
+
+    for view in appbuilder.baseviews:
+        if not isinstance(view, ModelView) or not type(view).__module__.startswith("msphub_psa."):
+            continue
+        table = getattr(view.datamodel.obj, "__table__", None)
+        if table is None:
+            continue
+        formats = {}
+        for column in table.columns:
+            kind = type(column.type).__name__
+            if kind == "DateTime":
+                formats[column.key] = format_when
+            elif column.key in MONEY_COLUMNS:
+                formats[column.key] = format_money
+            elif column.key in QUANTITY_COLUMNS:
+                formats[column.key] = format_quantity
+            elif column.key in COUNT_COLUMNS:
+                formats[column.key] = format_counts
+        view.formatters_columns = {**formats, **(view.formatters_columns or {})}
+        if view.list_template == ModelView.list_template:
+            view.list_template = "psa/console_list.html"
+        if view.show_template == ModelView.show_template:
+            view.show_template = "psa/console_show.html"
+
+
 def _has_rows(model) -> bool:
     """True when ``model``'s table has a row (asked once per request)."""
     cache = request_cache().setdefault("psa_has_rows", {})
@@ -397,6 +480,7 @@ def install_web_hooks(app: Flask) -> None:
     app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
     install_page_helpers(app)
     install_user_stats_chart(app.appbuilder)
+    install_console_formats(app.appbuilder)
     app.register_error_handler(CommandError, handle_command_error)
     app.before_request(protect_plugin_writes)
     app.before_request(start_request_log)

@@ -19,7 +19,7 @@ from tests.support import tenants
 
 pytestmark = pytest.mark.browser
 ZONE = "America/New_York"  # the pilot's
-RAW_MONEY = re.compile(r"(?<![\d,.$])\d{4,}\.\d{2}\b")  # 169678.46: an amount without separators
+RAW_MONEY = re.compile(r"(?<![\d,.$])(\d{4,}\.\d{2}|\d+\.\d{3,})\b")  # 169678.46, 691.2000: raw amounts
 TWELVE_HOUR = re.compile(r"\d{1,2}:\d{2}(:\d{2})?\s?[AP]M\b")
 ZONE_ABBREVIATION = re.compile(r"\b(EST|EDT|UTC|GMT)\b")
 TIME = re.compile(r"\b\d{4}-\d{2}-\d{2} \d{2}:\d{2}\b")
@@ -129,6 +129,13 @@ def test_approve_confirms_with_the_figures_and_follows_the_push(app, live_app, p
     expect(page.locator("#mapped-table tr.recon-mapped-row").first).to_be_visible()
     assert_one_format(page)
     assert_no_sideways_scroll(page, "first-push-reconciliation")
+    # The console's lists of the same data: the same formats.
+    for path in ("/syncrunview/list/", "/billingtransactionview/list/", "/syncitemview/list/"):
+        page.goto(live_app.url + path)
+        page.wait_for_load_state("networkidle")
+        assert_one_format(page, times=path != "/billingtransactionview/list/")
+        assert "{'pushed'" not in text_of(page)
+    assert re.search(r"\$\d{1,3}(,\d{3})*\.\d{2}", page.goto(live_app.url + "/billingtransactionview/list/") and text_of(page))
     watch.assert_clean()
 
 

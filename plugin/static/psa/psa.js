@@ -46,7 +46,7 @@
   /* An amount in the partner's currency with separators: psaMoney("169678.46") -> "$169,678.46". */
   window.psaMoney = function (value, currency) {
     var n = Number(value || 0);
-    try { return n.toLocaleString(undefined, {style: 'currency', currency: currency || CURRENCY}); }
+    try { return n.toLocaleString('en-US', {style: 'currency', currency: currency || CURRENCY}); }
     catch (e) { return (currency || CURRENCY) + ' ' + n.toFixed(2).replace(/\B(?=(\d{3})+(?!\d))/g, ','); }
   };
 
