@@ -33,7 +33,8 @@ from msphub_psa.views.reconciliation import ReconciliationView
 from msphub_psa.views.rules import ProductDefaultsView
 from msphub_psa.views.sync import SyncHistoryView
 from msphub_psa.views.sync_control import SyncPreviewView, SyncSettingsView
-from msphub_psa.web import install_web_hooks, make_menu_conditional, partner_user_visible, psa_menu_visible
+from msphub_psa.web import (hide_empty_permission_menus, install_web_hooks, make_menu_conditional, partner_user_visible,
+                            psa_menu_visible)
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class ConnectWiseAddon(BaseManager):
         for api in APIS:
             ab.add_api(api)
         ab.menu.find(permissions.MENU_PSA).cond = psa_menu_visible
+        hide_empty_permission_menus(ab)  # FAB's permission lists are empty with builtin roles
 
     def post_process(self) -> None:
         """Error pages, CSRF and security headers on the plugin's routes, the `flask psa` CLI, the RQ dashboard."""

@@ -9,6 +9,7 @@ from msphub_psa import permissions
 from msphub_psa.commands.feature import SetPartnerFeatureCommand
 from msphub_psa.daos.feature import PartnerFeatureDAO
 from msphub_psa.daos.hub import PartnerDAO
+from msphub_psa.daos.integration import IntegrationDAO
 from msphub_psa.views.guards import require_actor
 
 
@@ -27,8 +28,10 @@ class PartnerFeaturesView(BaseView):
         actor = require_actor()
         partners = PartnerDAO.list_for_distributor(None if actor.is_admin else actor.distributor_id or -1)
         toggles = PartnerFeatureDAO.enabled_map([p.id for p in partners])
+        integrations = {p.id: IntegrationDAO.for_partner(p.id) for p in partners}  # what a Disable would stop
         return self.render_template(
             "psa/partner_features.html", partners=partners, toggles=toggles,
+            statuses={pid: row.status if row else None for pid, row in integrations.items()},
             can_write=actor.can(permissions.WRITE, permissions.FEATURE) and actor.partner_id is None,
         )
 

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 
 import os
+import re
 
 import pytest
+from playwright.sync_api import expect
 
 from msphub_psa.commands.integration import GENERIC_FAILURE
+from tests.browser.watch import PageWatch
 from tests.support.fixtures import ROOT, browser_login, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
@@ -58,7 +61,8 @@ def test_full_activation_edit_and_deactivation(live_app, page, cw_live, worker):
     page.wait_for_selector("#connectwise-card[data-status='active']", timeout=30_000)
     assert page.inner_text("#cw-status") == "Active"
     assert "Pat Pilot" in page.inner_text("#cw-activated-by")
-    assert page.inner_text("#cw-activated-at").endswith(("EST", "EDT"))
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", page.inner_text("#cw-activated-at"))  # the page's one format
+    assert "America/New_York" in page.inner_text("#psa-zone-note")
     for action in ("#cw-edit", "#cw-deactivate", "#cw-reconciliation"):
         assert page.locator(action).is_visible()
     assert page.locator(".navbar").get_by_text("PSA Integration").count() == 1  # menu appeared, no reload
@@ -71,9 +75,10 @@ def test_full_activation_edit_and_deactivation(live_app, page, cw_live, worker):
     page.wait_for_selector("#cw-form-modal.in")
     assert page.locator("#cw-client_id").get_attribute("readonly") is not None
     fill_form(page, cw_live, private_key="Bad-Private-Key", client_id=False)
-    page.wait_for_selector("#cw-error", timeout=30_000)
-    assert GENERIC_FAILURE in page.inner_text("#cw-error")
-    assert "previous ConnectWise credentials remain active" in page.inner_text("#cw-error")
+    expect(page.locator("#cw-form-error")).to_contain_text(GENERIC_FAILURE, timeout=30_000)  # in the open form
+    assert "previous ConnectWise credentials remain active" in page.inner_text("#cw-form-error")
+    page.locator("#cw-form-modal .modal-footer").get_by_text("Cancel").click()
+    expect(page.locator("#cw-error")).to_contain_text("previous ConnectWise credentials remain active")
     assert page.inner_text("#cw-status") == "Active"
     screenshot(page, "card-5-edit-failed-still-active")
 
@@ -86,16 +91,34 @@ def test_full_activation_edit_and_deactivation(live_app, page, cw_live, worker):
     assert page.goto(f"{live_app.url}/psa/").status == 403
 
 
-def test_wrong_private_key_shows_generic_message_and_hint(live_app, page, cw_live, worker):
+def test_wrong_private_key_keeps_the_form_open_with_the_error(live_app, page, cw_live, worker):
+    """A refused key: the form stays open with the generic message and the hint in it, every field kept but the
+    private key; a corrected key then activates from the same form (issue 19)."""
     worker(queues="fast")
+    watch = PageWatch(page)
     open_card(page, live_app)
     activate(page, cw_live, private_key="Wrong-Private-Key")
-    page.wait_for_selector("#cw-error", timeout=30_000)
-    assert page.inner_text("#cw-error-message") == GENERIC_FAILURE
-    assert "refused the keys or the Client ID" in page.inner_text("#cw-hint")
+    expect(page.locator("#cw-form-status")).to_be_visible()  # "Checking these details with ConnectWise…"
+    error = page.locator("#cw-form-error")
+    expect(error).to_contain_text(GENERIC_FAILURE, timeout=30_000)
+    assert "refused the keys or the Client ID" in error.inner_text()
+    expect(page.locator("#cw-form-modal")).to_be_visible()
+    assert page.input_value("#cw-company_name") == cw_live.company_id
+    assert page.input_value("#cw-public_key") == cw_live.public_key
+    assert page.input_value("#cw-api_url") == cw_live.base_url
+    assert page.input_value("#cw-client_id") == cw_live.client_id
+    assert page.input_value("#cw-private_key") == ""
+    expect(page.locator("#cw-group-private_key")).to_have_class(re.compile("has-error"))
     assert "Wrong-Private-Key" not in page.content()
     assert page.locator(".navbar").get_by_text("PSA Integration").count() == 0
-    screenshot(page, "card-7-invalid")
+    screenshot(page, "card-7-invalid-form-open")
+
+    page.fill("#cw-private_key", cw_live.private_key)  # only the key again
+    page.click("#cw-save")
+    page.wait_for_selector("#connectwise-card[data-status='active']", timeout=30_000)
+    expect(page.locator("#cw-form-modal")).to_be_hidden()
+    assert page.locator(".navbar").get_by_text("PSA Integration").count() == 1
+    watch.assert_clean()
 
 
 def test_ssrf_refusal_shows_in_the_form(live_app, page, cw_live):
@@ -120,6 +143,7 @@ def test_viewer_sees_the_card_but_no_actions(live_app, page):
     assert page.locator("#connectwise-card").is_visible()
     assert page.locator("#cw-activate").count() == 0 and page.locator("#cw-edit").count() == 0
     assert page.locator("#cw-readonly").is_visible()
+    assert page.inner_text("#cw-readonly").startswith("You see this integration's status")
     screenshot(page, "card-9-viewer")
 
 

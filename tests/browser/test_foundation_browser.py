@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.support.fixtures import browser_login, screenshot
 
@@ -35,6 +36,9 @@ def test_turning_the_feature_on_shows_the_card(live_app, browser, page):
     page.goto(f"{live_app.url}/psa/partner-features/")
     row = page.locator("tr", has_text="Fabrikam IT Partners")
     row.get_by_role("button", name="Enable").click()
+    expect(page.locator("#feature-modal")).to_be_visible()  # a confirmation naming the partner
+    expect(page.locator("#feature-title")).to_have_text("Enable the ConnectWise integration for Fabrikam IT Partners?")
+    page.click("#feature-confirm")
     page.wait_for_load_state("networkidle")
     assert "enabled for Fabrikam IT Partners" in page.content()
     screenshot(page, "foundation-partner-features")

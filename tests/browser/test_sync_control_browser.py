@@ -37,7 +37,16 @@ def test_preview_choose_a_subset_approve_and_rows_show_synced(app, live_app, pag
     expect(page.locator("#btn-push-selected")).to_be_enabled()
     expect(page.locator("#btn-push-selected")).to_have_text("Approve selected")
     page.click("#btn-push-selected")
-    expect(page.locator("#sync-alert")).to_contain_text("succeeded", timeout=60_000)
+    # A confirmation with the chosen figures first; nothing is sent before OK (issue 19).
+    expect(page.locator("#approve-modal")).to_be_visible()
+    expect(page.locator("#approve-transactions")).to_contain_text(f"{chosen_count} transaction")
+    expect(page.locator("#approve-agreements")).to_have_text("1 agreement")
+    assert page.inner_text("#approve-net").startswith("$")
+    with app.app_context():
+        assert {r.state for r in items(partner_id)} <= {"pending"}
+    page.click("#approve-ok")
+    expect(page.locator("#approve-result")).to_contain_text("succeeded", timeout=60_000)  # where the user is
+    expect(page.locator("#sync-alert")).to_contain_text("succeeded")
     expect(page.locator("#preview-outcome")).to_contain_text("Approved by pilot.admin")
     expect(page.locator("#preview-outcome")).to_contain_text("pushed by run #")
     expect(page.locator("tr.psa-sync-group.psa-sync-unselected")).to_have_count(1)
@@ -107,7 +116,7 @@ def test_sync_settings_page_saves_and_shows_a_refused_value(app, live_app, page,
     page.check("#f-approval-never")
     page.fill("#f-limit", "0")
     page.click("#settings-save")
-    expect(page.locator("[data-error-for=requests_per_minute]")).to_contain_text("from 1 to")
+    expect(page.locator("[data-error-for=requests_per_minute]")).to_contain_text("Enter a whole number of requests a minute")
     expect(page.locator("#settings-alert")).to_contain_text("nothing was saved")
     screenshot(page, "sync-settings-error")
     page.fill("#f-limit", "120")

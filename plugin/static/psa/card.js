@@ -1,9 +1,11 @@
-/* The ConnectWise card: confirm -> form -> save (one request at a time) -> poll the status
-   endpoint while the validation job runs -> swap in the card and the menu when it ends. */
+/* The ConnectWise card: confirm -> form -> save (one request at a time) -> the form stays open and polls the
+   status endpoint while the validation job runs: a refusal shows in the form (every field kept but the private
+   key), success closes it and swaps in the card and the menu. Closed early, the card follows the job itself. */
 (function () {
   var POLL_MS = 1000;
   var STATUS_URL = '/api/v1/psa_integration/';
   var polling = false;
+  var formWatch = null;  // the save the open form waits for: {timer}
   var $ = window.jQuery;
 
   function byId(id) { return document.getElementById(id); }
@@ -18,8 +20,37 @@
     var form = byId('cw-form');
     form.reset();
     showErrors(null, {});
-    byId('cw-save').disabled = false;
+    formBusy(false);
     $('#cw-form-modal').modal('show');
+  }
+
+  /* While ConnectWise checks the values: a note in the form, fields and Save locked. */
+  function formBusy(on) {
+    byId('cw-save').disabled = on;
+    byId('cw-form-status').classList.toggle('hidden', !on);
+    $('#cw-form .form-control').prop('disabled', on);
+  }
+
+  function watchValidation() {
+    formWatch = {timer: null};
+    var tick = function () {
+      psaFetch(STATUS_URL, {method: 'GET'}).then(function (res) {
+        if (!formWatch) { return; }  // the form was closed: the card follows the job now
+        if (res.ok && res.body.validating) { formWatch.timer = setTimeout(tick, POLL_MS); return; }
+        formWatch = null;
+        formBusy(false);
+        var s = res.body || {};
+        if (res.ok && s.validation_failed) {
+          showErrors(s.message + (s.hint ? ' ' + s.hint : ''), {});
+          byId('cw-error-private_key').textContent = 'Enter the private key again.';
+          byId('cw-group-private_key').classList.add('has-error');
+          byId('cw-private_key').focus();
+          return;
+        }
+        afterHidden('cw-form-modal', refresh);
+      });
+    };
+    formWatch.timer = setTimeout(tick, POLL_MS);
   }
 
   function showErrors(message, errors) {
@@ -45,7 +76,9 @@
     psaFetch(form.getAttribute('data-url'), {method: method, json: body}).then(function (res) {
       form.elements.private_key.value = '';
       if (res.ok) {
-        afterHidden('cw-form-modal', refresh);
+        showErrors(null, {});
+        formBusy(true);
+        watchValidation();
         return;
       }
       button.disabled = false;
@@ -108,6 +141,15 @@
     else if (open === 'deactivate') { byId('cw-deactivate-error').classList.add('hidden'); $('#cw-deactivate-modal').modal('show'); }
     else if (target.id === 'cw-confirm-ok') { afterHidden('cw-confirm-modal', openForm); }
     else if (target.id === 'cw-deactivate-ok') { deactivate(target); }
+  });
+
+  /* The form closed while the check runs: the card shows Validating… and follows the job. */
+  $(document).on('hidden.bs.modal', '#cw-form-modal', function () {
+    if (formWatch) { clearTimeout(formWatch.timer); formWatch = null; refresh(); }
+  });
+  /* A refusal shown in the form also changed the card behind it: refresh it once the form is closed. */
+  $(document).on('hide.bs.modal', '#cw-form-modal', function () {
+    if (!formWatch && !byId('cw-form-error').classList.contains('hidden')) { $(this).one('hidden.bs.modal', refresh); }
   });
 
   document.addEventListener('submit', function (ev) {

@@ -6,23 +6,41 @@
   var canWrite = root.getAttribute('data-can-write') === 'true';
   var PAGE = 25;
   var state = {customerPage: 1, companyPage: 1, mappedPage: 1, subsPage: 1, period: 'all',
-               selectedCustomer: null, selectedCompany: null, currency: 'USD', polling: null};
+               selectedCustomer: null, selectedCompany: null, currency: psaCurrency, polling: null};
   var METHODS = {manual: 'Manual', exact: 'Exact name', suggestion: 'Suggestion'};
 
-  function money(value) {
-    var n = Number(value || 0);
-    try { return n.toLocaleString(undefined, {style: 'currency', currency: state.currency}); }
-    catch (e) { return state.currency + ' ' + n.toFixed(2); }
-  }
-  function when(iso) { return iso ? new Date(iso).toLocaleString() : 'never'; }
+  function money(value) { return psaMoney(value, state.currency); }
+  function when(iso) { return psaWhen(iso, {empty: 'never'}); }
   function qs(params) { return Object.keys(params).map(function (k) { return k + '=' + encodeURIComponent(params[k]); }).join('&'); }
   function alertBox(kind, text) {
     $('#recon-alert').removeClass('hidden alert-success alert-danger alert-info').addClass('alert-' + kind).text(text);
   }
-  function failed(resp) {
+  function errorOf(resp) {
     var body = resp.body || {};
-    var details = body.errors ? ' ' + Object.keys(body.errors).map(function (k) { return k + ': ' + [].concat(body.errors[k]).join(', '); }).join('; ') : '';
-    alertBox('danger', (body.message || ('Request failed (' + resp.status + ').')) + details);
+    var details = body.errors ? ' ' + Object.keys(body.errors).map(function (k) { return [].concat(body.errors[k]).join(', '); }).join('; ') : '';
+    return (body.message || ('Request failed (' + resp.status + ').')) + details;
+  }
+  function failed(resp) { alertBox('danger', errorOf(resp)); }
+
+  /* Feedback where the user acted: a notice waits for its list to be drawn again, then takes the place of the
+     row acted on (kept until the next action there), scrolled into view if it is not. */
+  var notices = {};
+  function noticeFor(list, kind, text, index) { notices[list] = {kind: kind, text: text, index: index || 0}; }
+  function placeNotice(list, $container, rowSelector, wrap) {
+    var n = notices[list];
+    if (!n) { return; }
+    delete notices[list];
+    var $box = $('<div class="alert psa-notice recon-feedback" role="status" aria-live="polite"></div>').addClass('alert-' + n.kind).text(n.text);
+    var $item = wrap($box).attr('data-notice', list);
+    var $rows = $container.children(rowSelector);
+    if (n.index < $rows.length) { $rows.eq(n.index).before($item); } else { $container.append($item); }
+    var r = $box[0].getBoundingClientRect();
+    if (r.top < 0 || r.bottom > window.innerHeight) { $box[0].scrollIntoView({block: 'center'}); }
+  }
+  function indexIn(selector, attr, id) {
+    var index = -1;
+    $(selector).each(function (i) { if (Number($(this).attr(attr)) === id) { index = i; } });
+    return Math.max(index, 0);
   }
   function debounce(fn) { var t; return function () { clearTimeout(t); t = setTimeout(fn, 250); }; }
 
@@ -55,7 +73,7 @@
     if (d.progress && d.progress.companies !== undefined && d.status === 'done') {
       text += ' (' + d.progress.companies + ' companies, ' + d.progress.agreements + ' agreements read)';
     }
-    if (d.status === 'never') { text = 'never refreshed — refresh it to load your ConnectWise companies'; }
+    if (d.status === 'never') { text = canWrite ? 'never refreshed — refresh it to load your ConnectWise companies' : 'not read from ConnectWise yet'; }
     $('#directory-status').text(text);
     var running = d.status === 'queued' || d.status === 'running';
     $('#directory-progress').toggleClass('hidden', !running);
@@ -138,6 +156,7 @@
         $list.append($li);
       });
       pager('#customer-pager', state.customerPage, resp.body.total, function (p) { state.customerPage = p; loadCustomers(); });
+      placeNotice('customers', $list, 'li', function ($box) { return $('<li class="list-group-item recon-notice-item"></li>').append($box); });
       loadSuggestions(resp.body.result.map(function (c) { return c.id; }));
     });
   }
@@ -172,7 +191,8 @@
       var $list = $('#company-list').empty();
       $('#companies-total').text(resp.body.total + ' not mapped');
       if (!resp.body.result.length) {
-        $list.append($('<li class="list-group-item text-muted"></li>').text('No unmapped ConnectWise companies in the local directory. Refresh the directory if some are missing.'));
+        $list.append($('<li class="list-group-item text-muted"></li>').text('No unmapped ConnectWise companies in the local directory.' +
+          (canWrite ? ' Refresh the directory if some are missing.' : '')));
       }
       resp.body.result.forEach(function (co) {
         var $li = $('<li class="list-group-item recon-company"></li>');
@@ -197,9 +217,12 @@
   function mapCustomer(customerId, companyId, method, score) {
     var body = {customer_id: customerId, company_id: companyId, method: method};
     if (score !== undefined) { body.score = score; }
+    var index = indexIn('#customer-list li.recon-customer', 'data-id', customerId);
+    var name = $('#customer-list li.recon-customer[data-id="' + customerId + '"] .recon-name').text();
     return psaFetch(API + '/mappings', {method: 'POST', json: body}).then(function (resp) {
-      if (!resp.ok) { failed(resp); return reloadAll(); }
-      alertBox('success', 'Mapped to ' + resp.body.company.name + '. The customer is now under Mapped and its subscriptions can be associated.');
+      if (!resp.ok) { noticeFor('customers', 'danger', errorOf(resp), index); return reloadAll(); }
+      noticeFor('customers', 'success', (name ? name + ' is mapped to ' : 'Mapped to ') + resp.body.company.name +
+        ': it is now under Mapped and its subscriptions can be associated.', index);
       state.selectedCustomer = state.selectedCompany = null;
       $('#associate').prop('disabled', true);
       return reloadAll();
@@ -223,7 +246,7 @@
           $act.append($('<button type="button" class="btn btn-default btn-xs recon-unmap">Disassociate</button>').on('click', function () {
             $('#unmap-customer').text(c.name); $('#unmap-company').text(company);
             $('#unmap-subs').text(c.subscriptions_mapped + ' of ' + c.subscriptions + ' subscriptions mapped now');
-            $('#unmap-confirm').data('customer', c.id);
+            $('#unmap-confirm').data('customer', c.id).data('name', c.name).data('company', company);
             $('#unmap-modal').modal('show');
           }));
         }
@@ -231,6 +254,7 @@
         $body.append($tr);
       });
       pager('#mapped-pager', state.mappedPage, resp.body.total, function (p) { state.mappedPage = p; loadMapped(); });
+      placeNotice('mapped', $body, 'tr', function ($box) { return $('<tr class="recon-notice-row"></tr>').append($('<td colspan="6"></td>').append($box)); });
     });
   }
 
@@ -284,6 +308,7 @@
       $('tr.recon-subs-customer[data-customer="' + customerId + '"]').after($detail);
       if (!resp.ok) { $cell.append($('<div class="text-danger"></div>').text((resp.body || {}).message || 'Could not load the subscriptions.')); return; }
       $cell.append(subscriptionTable(resp.body));
+      placeNotice('subs-' + customerId, $cell, 'table', function ($box) { return $box; });
       showTarget();
     });
   }
@@ -410,7 +435,7 @@
     psaFetch(API + '/subscription-mappings', {method: 'POST', json: body}).then(function (resp) {
       if (!resp.ok) { popupError('#assoc-error', resp); updateAssociate(); return; }
       $('#associate-modal').modal('hide');
-      alertBox('success', resp.body.mapped.length + ' subscription(s) mapped to ' + resp.body.mapped[0].agreement.name + '.');
+      noticeFor('subs-' + subs.customer.id, 'success', resp.body.mapped.length + ' subscription(s) mapped to ' + resp.body.mapped[0].agreement.name + '.');
       reloadAll();
     });
   }
@@ -501,7 +526,7 @@
       if (!resp.ok) { popupError('#change-error', resp); $('#change-confirm').prop('disabled', false); return; }
       $('#change-modal').modal('hide');
       var moving = (resp.body.mapping.move_transaction_ids || []).length;
-      alertBox('success', subs.change.name + ' is now mapped to ' + resp.body.mapping.agreement.name + ' from ' + resp.body.mapping.from_date + '.' +
+      noticeFor('subs-' + subs.customer.id, 'success', subs.change.name + ' is now mapped to ' + resp.body.mapping.agreement.name + ' from ' + resp.body.mapping.from_date + '.' +
         (moving ? ' ' + moving + ' pushed transaction(s) will move there at the next push.' : ''));
       reloadAll();
     });
@@ -544,10 +569,12 @@
     if (state.selectedCustomer && state.selectedCompany) { mapCustomer(state.selectedCustomer.id, state.selectedCompany.id, 'manual'); }
   });
   $('#unmap-confirm').on('click', function () {
-    var id = $(this).data('customer');
+    var id = $(this).data('customer'), name = $(this).data('name'), company = $(this).data('company');
+    var index = indexIn('#mapped-table tr.recon-mapped-row', 'data-customer', id);
     psaFetch(API + '/mappings/' + id, {method: 'DELETE'}).then(function (resp) {
       $('#unmap-modal').modal('hide');
-      if (!resp.ok) { failed(resp); } else { alertBox('success', 'Disassociated. The customer is back under Unmapped.'); }
+      if (!resp.ok) { noticeFor('mapped', 'danger', errorOf(resp), index); }
+      else { noticeFor('mapped', 'success', name + ' is disassociated from ' + company + ': it is back under Unmapped.', index); }
       reloadAll();
     });
   });
@@ -587,7 +614,8 @@
     var ids = $('#exact-table .exact-pick:checked').map(function () { return Number(this.value); }).get();
     psaFetch(API + '/exact-matches', {method: 'POST', json: {customer_ids: ids}}).then(function (resp) {
       $('#exact-modal').modal('hide');
-      if (!resp.ok) { failed(resp); } else { alertBox('success', resp.body.mapped.length + ' customers mapped by exact name.'); }
+      if (!resp.ok) { noticeFor('customers', 'danger', errorOf(resp), 0); }
+      else { noticeFor('customers', 'success', resp.body.mapped.length + ' customers mapped by exact name: they are now under Mapped.', 0); }
       reloadAll();
     });
   });

@@ -23,10 +23,41 @@
     var box = $('#page-message');
     box.removeClass('hidden alert-success alert-danger alert-info').addClass('alert-' + (kind || 'info')).text(text);
   }
+  /* An API error in plain words: the field messages without their field keys (the keys place them next to their
+     field, see showFieldErrors); the API's summary repeats those keys, so with field errors it is left out. */
   function errorText(body) {
-    var parts = [body.message || 'Something went wrong.'];
-    Object.keys(body.errors || {}).forEach(function (k) { parts.push(k + ': ' + body.errors[k].join(' ')); });
+    var fields = Object.keys(body.errors || {});
+    var parts = [fields.length ? 'Nothing was saved.' : (body.message || 'Something went wrong.')];
+    fields.forEach(function (k) { parts.push([].concat(body.errors[k]).join(' ')); });
     return parts;
+  }
+
+  /* Field errors next to their field. Keys: attributes.category, conditions.0.value, priority…; `all` false shows
+     only those of fields the user has left (blur) or changed, so a new rule never opens in red. Returns the
+     messages no field takes. */
+  var FIELD_IDS = {category: '#f-category', subcategory: '#f-subcategory', type: '#f-type', product_class: '#f-class',
+                   priority: '#f-priority'};
+  function fieldFor(key) {
+    var k = key.replace(/^attributes\./, ''), m = /^conditions\.(\d+)\.(field|operator|value)$/.exec(k);
+    if (m) { return $('#conditions .psa-condition-row').eq(Number(m[1])).find('[data-part=' + m[2] + ']'); }
+    if (k === 'conditions') { return $('#conditions'); }
+    return FIELD_IDS[k] ? $(FIELD_IDS[k]) : $();
+  }
+  function clearFieldErrors() {
+    $('#rule-modal .psa-field-error').remove();
+    $('#rule-modal .has-error').removeClass('has-error');
+  }
+  function showFieldErrors(errors, all) {
+    clearFieldErrors();
+    var loose = [];
+    Object.keys(errors || {}).forEach(function (key) {
+      var $field = fieldFor(key), text = [].concat(errors[key]).join(' ');
+      if (!$field.length) { loose.push(text); return; }
+      if (!all && !$field.is('[data-touched]') && !$field.find('[data-touched]').length) { return; }
+      var $box = $field.is('#conditions') ? $('#conditions-block') : $field.parent();
+      $box.addClass('has-error').append($('<p class="help-block psa-field-error"></p>').attr('data-error-for', key).text(text));
+    });
+    return loose;
   }
 
   // --- page ---------------------------------------------------------------------
@@ -77,7 +108,7 @@
         el('p', {cls: 'psa-rule-count', 'data-count': d.count, text: 'Currently applies to ' + plural(d.count) + '.'})])
     ]));
     document.getElementById('total-products').textContent = state.total_products + ' products in your catalog';
-    var l = state.lists, status = l.refreshed_at ? 'last refreshed ' + new Date(l.refreshed_at).toLocaleString() : 'never refreshed';
+    var l = state.lists, status = l.refreshed_at ? 'last refreshed ' + psaWhen(l.refreshed_at) : 'never refreshed';
     if (l.status === 'queued') { status += ' (refresh queued\u2026)'; }
     if (l.status === 'failed') { status += ' (last refresh failed: ' + l.error + ')'; }
     document.getElementById('lists-status').textContent = status;
@@ -139,8 +170,10 @@
     });
   }
   function openEditor(mode, rule) {
-    editor = {mode: mode, rule: rule};
+    editor = {mode: mode, rule: rule, submitted: false};
     $('#rule-errors').addClass('hidden').empty();
+    clearFieldErrors();
+    $('#rule-modal [data-touched]').removeAttr('data-touched');
     $('#rule-modal-title').text(mode === 'create' ? 'Add New Rule' : mode === 'edit' ? 'Edit Rule ' + rule.id : 'Edit Default Rule');
     $('#conditions-block, #priority-group, #preview-panel').toggle(mode !== 'default');
     var conditions = document.getElementById('conditions');
@@ -167,13 +200,37 @@
     clearTimeout(previewTimer);
     previewTimer = setTimeout(runPreview, 250);
   }
+  /* The empty fields of the editor, in the API's error shape (checked here first: no request goes out for them). */
+  function missing(body) {
+    var errors = {};
+    (body.conditions || []).forEach(function (c, i) {
+      if (!(Array.isArray(c.value) ? c.value.length : String(c.value || '').trim())) { errors['conditions.' + i + '.value'] = ['Enter a value.']; }
+    });
+    if (body.conditions && !body.conditions.length) { errors.conditions = ['Add at least one condition.']; }
+    [['category', 'Enter a category.'], ['subcategory', 'Enter a subcategory.'], ['type', 'Enter a type.']].forEach(function (f) {
+      if (!String(body[f[0]] || '').trim()) { errors['attributes.' + f[0]] = [f[1]]; }
+    });
+    return errors;
+  }
   function runPreview() {
-    var body = collect(), seq = ++previewSeq;
+    var body = collect(), seq = ++previewSeq, empty = missing(body);
+    if (Object.keys(empty).length) {
+      showFieldErrors(empty, editor.submitted);
+      $('#preview').empty().append($('<p class="text-muted"></p>').text(
+        'Fill in each condition and the Category, Subcategory and Type to see which products would move.'));
+      return;
+    }
     body.action = editor.mode; body.rule_id = editor.rule ? editor.rule.id : null;
     psaFetch(API + 'preview', {method: 'POST', json: body}).then(function (r) {
       if (seq !== previewSeq) { return; }
       var box = document.getElementById('preview'); box.textContent = '';
-      if (!r.ok) { box.appendChild(el('p', {cls: 'text-danger', text: 'Not valid yet: ' + errorText(r.body).slice(1).join(' ') })); return; }
+      if (!r.ok) {
+        showFieldErrors(r.body.errors, editor.submitted);
+        box.appendChild(el('p', {cls: 'text-muted', text: 'Fill in each condition and the Category, Subcategory and Type to see which products would move.'}));
+        return;
+      }
+      showFieldErrors({}, false);
+      $('#rule-errors').addClass('hidden').empty();  // every field holds now
       if (!r.body.moves.length) { box.appendChild(el('p', {text: 'No product would change rule.'})); }
       var ul = el('ul', {cls: 'psa-moves'});
       r.body.moves.forEach(function (m) { ul.appendChild(el('li', {text: m.text + '.'})); });
@@ -183,15 +240,25 @@
     });
   }
   function save() {
-    var body = collect(), url = API, method = 'POST';
+    var body = collect(), url = API, method = 'POST', empty = missing(body);
+    if (Object.keys(empty).length) {
+      editor.submitted = true;
+      showFieldErrors(empty, true);
+      $('#rule-errors').removeClass('hidden').empty().append($('<div>').text('The rule was not saved: please correct the fields marked in red.'));
+      return;
+    }
     if (editor.mode === 'edit') { url = API + editor.rule.id; method = 'PUT'; }
     if (editor.mode === 'default') { url = API + 'default'; method = 'PUT'; }
     $('#save-rule').prop('disabled', true);
     psaFetch(url, {method: method, json: body}).then(function (r) {
       $('#save-rule').prop('disabled', false);
       if (!r.ok) {
+        editor.submitted = true;
+        var loose = showFieldErrors(r.body.errors, true);
         var box = $('#rule-errors').removeClass('hidden').empty();
-        errorText(r.body).forEach(function (t) { box.append($('<div>').text(t)); });
+        box.append($('<div>').text(Object.keys(r.body.errors || {}).length ?
+          'The rule was not saved: please correct the fields marked in red.' : (r.body.message || 'The rule was not saved.')));
+        loose.forEach(function (t) { box.append($('<div>').text(t)); });
         return;
       }
       state = r.body; render(); $('#rule-modal').modal('hide');
@@ -266,6 +333,8 @@
     $('#add-condition').on('click', function () { document.getElementById('conditions').appendChild(conditionRow({})); schedulePreview(); });
     $('#f-category, #f-subcategory, #f-type, #f-class, #f-priority').on('input change', schedulePreview);
     $('#save-rule').on('click', save);
+    /* A field counts as acted on once the user leaves it or changes it: only then may its error show. */
+    $('#rule-modal').on('focusout change', 'input, select', function () { this.setAttribute('data-touched', ''); schedulePreview(); });
     $('#refresh-lists').on('click', refreshLists);
     $('#matching-search').on('input', function () {
       clearTimeout(searchTimer);

@@ -14,7 +14,7 @@
   function root() { return el('psa-sync'); }
   function show(id, on) { var e = el(id); if (e) { e.classList.toggle('hidden', !on); } }
   function text(id, value) { var e = el(id); if (e) { e.textContent = value; } }
-  function when(iso) { return iso ? new Date(iso).toLocaleString() : ''; }
+  function when(iso) { return psaWhen(iso); }
 
   function countsText(counts) {
     var keys = Object.keys(counts || {}).sort(function (a, b) {
@@ -131,9 +131,10 @@
       if (resp.body && !resp.body.job_id) {  // approval required: a preview was prepared, nothing pushed yet
         awaiting = null; button.disabled = false;
         var box = document.getElementById('sync-summary');
+        if (waiting) { showAwaiting(null); }
         if (box && waiting) {
           box.textContent = 'Approval required: a preview of ' + waiting.transactions + ' transaction(s) (net ' +
-            waiting.net + ') waits for you. ';
+            psaMoney(waiting.net) + ') waits for you. ';
           var link = document.createElement('a');
           link.href = waiting.url; link.id = 'sync-review-link'; link.textContent = 'Review and approve';
           box.append(link);
@@ -163,7 +164,27 @@
     if (target.id === 'sync-now') { syncNow(target); } else { acknowledge(target); }
   });
 
+  /* A preview awaiting approval, with its figures and a link to it (where the page has no banner of its own). */
+  function showAwaiting(a) {
+    var box = el('sync-awaiting');
+    if (!box || document.getElementById('approval-banner')) { return; }
+    box.textContent = '';
+    box.classList.toggle('hidden', !a);
+    if (!a) { return; }
+    var link = document.createElement('a');
+    link.href = a.url; link.id = 'sync-awaiting-link'; link.textContent = 'Review the preview';
+    box.append('A billing push awaits approval: ' + a.transactions + ' transaction(s), net ' + psaMoney(a.net) + ', prepared ' +
+      (a.source === 'schedule' ? 'by the schedule' : 'by ' + a.prepared_by) + ' on ' + when(a.prepared_at) + '. ', link);
+  }
+  function loadAwaiting() {
+    if (!el('sync-awaiting')) { return; }
+    psaFetch(API + '/').then(function (resp) { if (resp.ok) { showAwaiting(resp.body.awaiting_approval || null); } });
+  }
+  document.addEventListener('psa:sync-finished', loadAwaiting);
+
   /* For other scripts: refresh now (e.g. after the card is re-rendered), start a push (after Retry failed). */
-  window.psaSync = {refresh: poll, start: function () { var b = el('sync-now'); return b ? syncNow(b) : null; }};
+  window.psaSync = {refresh: function () { poll(); loadAwaiting(); },
+                   start: function () { var b = el('sync-now'); return b ? syncNow(b) : null; }};
   poll();
+  loadAwaiting();
 })();

@@ -9,18 +9,14 @@
   var RUNS_PAGE = 20, ROWS_PAGE = 25;
   var state = {page: 1};
 
-  function when(iso) { return iso ? new Date(iso).toLocaleString() : '—'; }
+  function when(iso) { return psaWhen(iso, {empty: '—'}); }
   function duration(seconds) {
     if (seconds === null || seconds === undefined) { return '—'; }
     if (seconds < 60) { return seconds.toFixed(1) + ' s'; }
     var m = Math.floor(seconds / 60), s = Math.round(seconds % 60);
     return m < 60 ? m + ' min ' + s + ' s' : Math.floor(m / 60) + ' h ' + (m % 60) + ' min';
   }
-  function money(amount, currency) {
-    var n = Number(amount);
-    try { return n.toLocaleString(undefined, {style: 'currency', currency: currency}); }
-    catch (e) { return currency + ' ' + n.toFixed(2); }
-  }
+  function money(amount, currency) { return psaMoney(amount, currency); }
   function message(kind, textValue) {
     $('#history-alert').removeClass('hidden alert-success alert-danger alert-info').addClass('alert-' + kind).text(textValue);
   }

@@ -1,20 +1,19 @@
-/* Billing Sync Preview: Preview, Sync now, groups per customer -> agreement with lines, Push selected / all, Discard. */
+/* Billing Sync Preview: Preview, Sync now, groups per customer -> agreement with lines, Push selected / all, Discard.
+   Approve all / Push selected first confirm with the figures of what is chosen (transactions, agreements, net,
+   catalog items to create), then a dialog follows the push to its end; the action bar stays at the bottom of the
+   window, and shows the push's progress when the dialog is hidden. */
 (function ($) {
   var root = document.getElementById('sync-preview');
   if (!root) { return; }
   var API = root.getAttribute('data-api');
   var canWrite = root.getAttribute('data-can-write') === 'true';
-  var currency = root.getAttribute('data-currency') || 'USD';
+  var currency = root.getAttribute('data-currency') || psaCurrency;
   var PAGE = 20, LINES = 20;
   var state = {previewId: Number(root.getAttribute('data-preview-id')) || null, data: null, page: 1,
-               unchecked: {}, collapsed: {}, polling: null};
+               unchecked: {}, collapsed: {}, polling: null, seen: {}, following: null};
 
-  function money(value) {
-    var n = Number(value || 0);
-    try { return n.toLocaleString(undefined, {style: 'currency', currency: currency}); }
-    catch (e) { return currency + ' ' + n.toFixed(2); }
-  }
-  function when(iso) { return iso ? new Date(iso).toLocaleString() : ''; }
+  function money(value) { return psaMoney(value, currency); }
+  function when(iso) { return psaWhen(iso); }
   function alertBox(kind, text) {
     $('#sync-alert').removeClass('hidden alert-success alert-danger alert-info alert-warning').addClass('alert-' + kind).text(text);
   }
@@ -24,6 +23,7 @@
     alertBox('danger', (body.message || ('Request failed (' + resp.status + ').')) + details);
   }
   function busy(on) { $('#btn-preview, #btn-sync-now, #decision-actions button').prop('disabled', on); if (!on) { updateSelection(); } }
+  function plural(n, one, many) { return n + ' ' + (n === 1 ? one : (many || one + 's')); }
 
   /* ---- loading ---- */
   function url() {
@@ -88,6 +88,7 @@
     renderGroups(d.groups);
     var deciding = canWrite && d.status === 'awaiting_approval';
     $('#decision-actions').toggleClass('hidden', !deciding);
+    sticky();
     $('#check-page').toggleClass('hidden', !deciding);
     var approve = d.approval_required || d.source === 'schedule';
     $('#btn-push-selected span').text(approve ? 'Approve selected' : 'Push selected');
@@ -173,6 +174,7 @@
     $('#groups-total').text(g.total + ' group(s)');
     g.result.forEach(function (grp) {
       var id = grp.agreement_id;
+      state.seen[id] = grp;  // its figures, for the confirmation of a selection
       var $check = deciding ? $('<input type="checkbox" class="group-check">').attr('data-agreement', id)
         .attr('aria-label', 'Push ' + grp.customer_name + ' / ' + grp.agreement_name).prop('checked', !state.unchecked[id]) : '';
       var $toggle = $('<button type="button" class="btn btn-link btn-xs group-toggle"></button>').text(state.collapsed[id] ? 'Show lines' : 'Hide lines');
@@ -227,21 +229,102 @@
     var all = (state.data && state.data.groups.agreement_ids) || [];
     return all.filter(function (id) { return !state.unchecked[id]; });
   }
+  /* The figures of the chosen groups: the preview's totals less the groups unticked (a group can only be unticked
+     where it was shown, so its figures are known). */
+  function figures(agreementIds) {
+    var t = state.data.totals, f = {transactions: t.transactions, additions: t.additions, adjustments: t.adjustments,
+      held: (t.blocked || 0) + (t.errors || 0), net: Number(t.net), agreements: state.data.groups.agreement_ids.length,
+      customers: t.customers, subset: false};
+    if (!agreementIds) { return f; }
+    f.subset = true;
+    f.agreements = agreementIds.length;
+    f.customers = null;
+    state.data.groups.agreement_ids.forEach(function (id) {
+      var g = state.seen[id];
+      if (!state.unchecked[id] || !g) { return; }
+      f.transactions -= g.transactions; f.additions -= g.additions; f.adjustments -= g.adjustments;
+      f.held -= (g.blocked || 0) + (g.errors || 0); f.net -= Number(g.net);
+    });
+    return f;
+  }
   function updateSelection() {
     if (!state.data) { return; }
     var all = state.data.groups.agreement_ids.length, n = chosen().length;
     $('#selection-count').text(n + ' of ' + all + ' group(s) selected');
+    var f = figures(n === all ? null : chosen());
+    $('#selection-figures').text(n ? '· ' + plural(f.transactions, 'transaction') + ', net ' + money(f.net) : '');
     $('#btn-push-selected').prop('disabled', n === 0 || n === all);
   }
+
+  /* ---- confirm, then follow the push ---- */
+  function approving() { return !!state.data && (state.data.approval_required || state.data.source === 'schedule'); }
+  function confirmPush(agreementIds) {
+    var f = figures(agreementIds), c = state.data.catalog, approve = approving();
+    var verb = approve ? 'Approve and push' : 'Push';
+    $('#approve-title').text(verb + (agreementIds ? ' the selected groups' : ' everything') + ' to ConnectWise?');
+    $('#approve-lead').text((agreementIds ? 'These ' + plural(f.agreements, 'agreement') + ' of the preview' : 'The whole preview') +
+      ' will be sent to ConnectWise now:');
+    $('#approve-transactions').text(plural(f.transactions - f.held, 'transaction') + ' (' + plural(f.additions, 'addition') + ', ' +
+      plural(f.adjustments, 'adjustment') + ')');
+    $('#approve-agreements').text(f.customers === null ? plural(f.agreements, 'agreement') :
+      plural(f.agreements, 'agreement') + ' of ' + plural(f.customers, 'customer'));
+    $('#approve-net').text(money(f.net));
+    var items = c.error ? 'unknown: ' + c.error : (!c.create.length && !c.new_lists.length) ? 'none: every product has its catalog item' :
+      plural(c.create.length, 'item') + (c.new_lists.length ? ' and ' + plural(c.new_lists.length, 'classification value') : '');
+    $('#approve-catalog').text(agreementIds && c.create.length ? 'up to ' + items + ' (those the selected lines need)' : items);
+    $('#approve-held').toggleClass('hidden', !f.held).text(f.held ? plural(f.held, 'transaction') +
+      ' of the selection wait for a product ConnectWise refused, or cannot be taken by ConnectWise: they are not sent.' : '');
+    $('#approve-ok').text(verb + ' ' + plural(f.transactions - f.held, 'transaction')).prop('disabled', false)
+      .data('agreements', agreementIds);
+    $('#approve-confirm, #approve-ok, #approve-cancel').removeClass('hidden');
+    $('#approve-run, #approve-hide, #approve-run-link, #approve-close, #approve-error').addClass('hidden');
+    $('#approve-modal').modal('show');
+  }
   function decide(agreementIds) {
+    $('#approve-ok').prop('disabled', true);
     busy(true);
     var body = agreementIds ? {agreement_ids: agreementIds} : {};
     psaFetch(API + '/previews/' + state.previewId + '/approve', {method: 'POST', json: body}).then(function (resp) {
       busy(false);
-      if (!resp.ok) { return failed(resp); }
-      alertBox('info', 'Pushing ' + resp.body.transactions + ' transaction(s) to ConnectWise (job ' + resp.body.job_id + ')…');
+      if (!resp.ok) {
+        $('#approve-ok').prop('disabled', false);
+        $('#approve-error').removeClass('hidden').text((resp.body && resp.body.message) || ('The push could not be started (' + resp.status + ').'));
+        return failed(resp);
+      }
+      var text = 'Pushing ' + plural(resp.body.transactions, 'transaction') + ' to ConnectWise…';
+      alertBox('info', text + ' (job ' + resp.body.job_id + ')');
+      $('#approve-title').text('Pushing to ConnectWise');
+      $('#approve-confirm, #approve-ok, #approve-cancel').addClass('hidden');
+      $('#approve-run, #approve-hide').removeClass('hidden');
+      $('#approve-result').addClass('hidden');
+      showProgress(null, true, text);
       load().then(function () { watchRun(state.previewId); });
     });
+  }
+  /* Progress in the dialog and in the sticky bar: p is the running run's progress (or null), queued whether the
+     push waits for a worker. */
+  function showProgress(p, queued, lead) {
+    var bar = document.getElementById('approve-progress-bar'), text;
+    if (p && p.total !== null && p.total !== undefined) {
+      var pct = p.total ? Math.min(100, Math.round(100 * p.done / p.total)) : 100;
+      bar.style.width = pct + '%'; bar.setAttribute('aria-valuenow', String(pct)); bar.textContent = p.done + ' / ' + p.total;
+      text = p.done + ' of ' + plural(p.total, 'transaction') + ' done, ' + (p.failed ? p.failed + ' failed so far' : 'no failures so far') +
+        ' (run #' + p.run_id + ').';
+    } else {
+      bar.style.width = '0%'; bar.textContent = '…';
+      text = lead || (p ? 'Reading what to push and checking the ConnectWise catalog…' : queued ? 'Waiting for a worker to start the push…' : 'Starting the push…');
+    }
+    $('#approve-progress').removeClass('hidden');
+    $('#approve-progress-text').text(text);
+    follow('Pushing: ' + text);
+  }
+  function follow(text) {
+    $('#push-follow').removeClass('hidden');
+    $('#push-follow-text').text(text);
+    sticky();
+  }
+  function sticky() {
+    $('#sync-sticky').toggleClass('hidden', $('#decision-actions').hasClass('hidden') && $('#push-follow').hasClass('hidden'));
   }
   function discard() {
     busy(true);
@@ -254,17 +337,27 @@
   }
   function watchRun(previewId) {
     clearInterval(state.polling);
-    var started = Date.now();
+    var started = Date.now(), ticking = false;
     state.polling = setInterval(function () {
-      var done = previewId ? psaFetch(API + '/previews/' + previewId + '?page_size=1&lines=0').then(function (r) {
-        return r.ok && (r.body.run_id || r.body.status !== 'approved') ? r.body.run_id || -1 : null;
-      }) : psaFetch(API + '/').then(function (r) { return r.ok && !r.body.running && r.body.runs.length ? r.body.runs[0].id : null; });
-      done.then(function (runId) {
-        if (!runId && Date.now() - started < 600000) { return; }
-        clearInterval(state.polling);
-        if (runId > 0) { showRun(runId); }
-        if (state.previewId) { load(); }
+      if (ticking) { return; }
+      ticking = true;
+      var live = psaFetch(API + '/progress').then(function (r) {
+        if (r.ok && previewId && (r.body.progress || r.body.queued)) { showProgress(r.body.progress, r.body.queued); }
       });
+      var done = previewId ? psaFetch(API + '/previews/' + previewId + '?page_size=1&lines=0').then(function (r) {
+        return r.ok && (r.body.run_id || r.body.status !== 'approved') ? {runId: r.body.run_id || -1, preview: r.body} : null;
+      }) : psaFetch(API + '/').then(function (r) {
+        return r.ok && !r.body.running && r.body.runs.length ? {runId: r.body.runs[0].id} : null;
+      });
+      Promise.all([live, done]).then(function (out) {
+        ticking = false;
+        var end = out[1];
+        if (!end && Date.now() - started < 600000) { return; }
+        clearInterval(state.polling);
+        if (end && end.runId > 0) { showRun(end.runId); }
+        else if (end && end.preview) { showOutcome('warning', end.preview.note || 'The push did not start; the preview awaits approval again.', null); }
+        if (state.previewId) { load(); }
+      }, function () { ticking = false; });
     }, 1000);
   }
   function showRun(runId) {
@@ -272,15 +365,36 @@
       if (!resp.ok) { return; }
       var r = resp.body, c = r.counts || {};
       var parts = Object.keys(c).map(function (k) { return c[k] + ' ' + k; });
-      alertBox(r.status === 'succeeded' ? 'success' : 'warning', 'Run #' + r.id + ' ' + r.status + ': ' + (parts.join(', ') || 'nothing to push') +
-        (r.error ? ' — ' + r.error : '') + '.');
+      var text = 'Run #' + r.id + ' ' + r.status + ': ' + (parts.join(', ') || 'nothing to push') + (r.error ? ' — ' + r.error : '') + '.';
+      var kind = r.status === 'succeeded' ? 'success' : 'warning';
+      alertBox(kind, text);
+      showOutcome(kind, text, r.id);
     });
+  }
+  /* The end of a followed push: in the dialog (if open), in the sticky bar either way. */
+  function showOutcome(kind, text, runId) {
+    var bar = document.getElementById('approve-progress-bar');
+    if (runId) { bar.style.width = '100%'; bar.textContent = 'done'; }
+    $('#approve-progress').toggleClass('hidden', !runId);
+    $('#approve-progress-text').text('');
+    $('#approve-title').text(kind === 'success' ? 'Pushed to ConnectWise' : 'The push has ended');
+    $('#approve-result').removeClass('hidden alert-success alert-warning').addClass('alert-' + kind).text(text);
+    $('#approve-hide').addClass('hidden');
+    $('#approve-close').removeClass('hidden');
+    $('#approve-run-link').toggleClass('hidden', !runId).attr('href', runId ? '/psa/sync/runs/' + runId : '/psa/sync/');
+    follow(text);
+    if (runId) { $('#push-follow-open').text('Open the run').data('href', '/psa/sync/runs/' + runId); }
   }
 
   $('#btn-preview').on('click', preview);
   $('#btn-sync-now').on('click', syncNow);
-  $('#btn-push-all').on('click', function () { decide(null); });
-  $('#btn-push-selected').on('click', function () { decide(chosen()); });
+  $('#btn-push-all').on('click', function () { confirmPush(null); });
+  $('#btn-push-selected').on('click', function () { confirmPush(chosen()); });
+  $('#approve-ok').on('click', function () { decide($(this).data('agreements') || null); });
+  $('#push-follow-open').on('click', function () {
+    var href = $(this).data('href');
+    if (href) { window.location.href = href; } else { $('#approve-modal').modal('show'); }
+  });
   $('#btn-discard').on('click', discard);
   $('#groups-table').on('change', '.group-check', function () {
     var id = Number($(this).attr('data-agreement'));
