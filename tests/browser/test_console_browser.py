@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from msphub_psa.jobs import FAST, get_queue
+from msphub_psa.jobqueue import FAST, get_queue
 from tests.browser.watch import SIZES, PageWatch, horizontal_overflow
 from tests.support.fixtures import browser_login, screenshot
 
@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("empty_sync_queues")]
 def test_rq_dashboard_fills_its_queue_table(app, live_app, page):
     with app.app_context():
         queue = get_queue(FAST)
-        queue.enqueue("msphub_psa.jobs.schedule_tick")  # no worker here: it waits, the table counts it
+        queue.enqueue("msphub_psa.tasks.schedule_tick")  # no worker here: it waits, the table counts it
         name = queue.name
     watch = PageWatch(page)
     browser_login(page, live_app.url, "admin")

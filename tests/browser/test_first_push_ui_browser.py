@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from msphub_psa.commands.sync_settings import UpdateSyncSettingsCommand
+from msphub_psa.commands.billing.settings import UpdateSyncSettingsCommand
 from tests.browser.watch import SIZES, PageWatch, horizontal_overflow
 from tests.support.fixtures import browser_login, screenshot
 from tests.support.integration import make_active_integration
