@@ -127,7 +127,7 @@ def _bench_window_on(products: list[Product], rules: list[Rule], db_url: str, ru
     from msphub_psa.demo.runner import migrate
 
     from app import create_app
-    from msphub_psa.commands.base import Actor
+    from msphub_psa.domain.actor import Actor
     from msphub_psa.commands.rules.matching import MatchingProductsCommand
     from msphub_psa.daos.base import session
     from msphub_psa.models.hub import Distributor, Partner

@@ -9,9 +9,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from msphub_psa.settings import settings
-from msphub_psa.commands.base import Actor
+from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import CommandError
-from msphub_psa.tenancy import actor_for_user, find_user
+from msphub_psa.commands.access import actor_for_user, find_user
 
 
 class CommandErrorAware(click.Group):
@@ -143,12 +143,9 @@ def db_cli() -> None:
 @with_appcontext
 def db_upgrade(revision: str) -> None:
     """Create or migrate the plugin's tables (run after the host's own migrations)."""
-    from msphub_psa.daos.schema import SchemaError, upgrade
+    from msphub_psa.commands.health import MigrateSchemaCommand
 
-    try:
-        before, after = upgrade(revision)
-    except SchemaError as exc:
-        raise click.ClickException(str(exc)) from exc
+    before, after = MigrateSchemaCommand(revision).run()
     click.echo(f"The plugin's tables: {before or 'none'} -> {after}." if before != after
                else f"The plugin's tables are already at {after}.")
 
@@ -158,9 +155,9 @@ def db_upgrade(revision: str) -> None:
 @with_appcontext
 def db_downgrade(revision: str) -> None:
     """Migrate the plugin's tables down to REVISION (``base`` drops them all, with their data)."""
-    from msphub_psa.daos.schema import downgrade
+    from msphub_psa.commands.health import MigrateSchemaCommand
 
-    before, after = downgrade(revision)
+    before, after = MigrateSchemaCommand(revision, down=True).run()
     click.echo(f"The plugin's tables: {before or 'none'} -> {after or 'none'}.")
 
 
@@ -168,10 +165,9 @@ def db_downgrade(revision: str) -> None:
 @with_appcontext
 def db_check() -> None:
     """Are the plugin's tables at head, and does the database satisfy the marketplace contract? (exit 1 if not)"""
-    from msphub_psa.commands.health import schema_errors
-    from msphub_psa.daos.schema import state
+    from msphub_psa.commands.health import SchemaStatusCommand, schema_errors
 
-    found = state()
+    found = SchemaStatusCommand().run()
     click.echo(f"The plugin's tables: {found.current or 'none'} (head {found.head})"
                f"{'' if found.at_head else ' — run `flask psa db upgrade`'}")
     click.echo("Marketplace contract: " + ("satisfied" if not found.contract_problems
@@ -214,12 +210,11 @@ def demo_data(seed: int, customers: int, subscriptions_per_customer: int, months
 def worker_cmd(queues: str, burst: bool, with_scheduler: bool, name: str | None) -> None:
     """Run an RQ worker inside this application (refused while the plugin's tables are not at head or the
     marketplace contract is not satisfied: its jobs would fail)."""
-    from msphub_psa.commands.health import schema_errors
-    from msphub_psa.daos.schema import state
     from msphub_psa.commands.billing.recovery import ResumeStalePushesCommand
+    from msphub_psa.commands.health import SchemaStatusCommand
     from msphub_psa.worker import make_worker
 
-    problems = schema_errors(state())
+    problems = SchemaStatusCommand().problems()
     if problems:
         raise click.ClickException("The worker cannot start: " + "; ".join(problems))
     kinds = [q.strip() for q in queues.split(",") if q.strip()]
@@ -256,12 +251,12 @@ def sandbox_cmd(host: str, port: int, data_path: str | None, seed_path: str | No
 
     from msphub_psa.connectwise.sandbox import create_app
     from msphub_psa.connectwise.sandbox.seed import DEMO_CLIENT_ID, DEMO_COMPANY_ID, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY
-    from msphub_psa.daos.hub import CustomerDAO
+    from msphub_psa.commands.demo import pilot_customer_names
     from msphub_psa.demo.sandbox_seed import demo_seed
 
     if host not in ("127.0.0.1", "::1", "localhost"):
         raise click.ClickException("The sandbox serves loopback only.")
-    seed = seed_path or demo_seed(CustomerDAO.names_of_pilot())
+    seed = seed_path or demo_seed(pilot_customer_names())
     faults = [{"kind": "latency", "ms": latency_ms}] if latency_ms else []
     server = make_server(host, port, create_app(data_path, seed=seed, faults=faults), threaded=True)
     click.echo(f"ConnectWise sandbox: API URL http://{host}:{server.port}  company {DEMO_COMPANY_ID}  "

@@ -17,7 +17,7 @@ from msphub_psa.commands.integration import ValidateIntegrationCommand
 from msphub_psa.commands.rules.lists import RefreshListsCommand
 from msphub_psa.jobqueue import current_job_id, publish_job_progress
 from msphub_psa.logs import log_context
-from msphub_psa.tenancy import actor_for_user, find_user
+from msphub_psa.commands.access import actor_for_user, find_user
 
 log = logging.getLogger(__name__)
 

@@ -1,31 +1,16 @@
-"""Who the current request (or CLI call) acts as, and its tenant scope."""
+"""Who the current request (or CLI call) acts as, its tenant scope, and the refusals of a page or API call."""
 from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, has_request_context, request
+from flask import abort, current_app, g, has_request_context, request
 from flask_appbuilder.models.filters import BaseFilter
 from sqlalchemy import false
 
-from msphub_psa import permissions
-from msphub_psa.commands.base import Actor
-from msphub_psa.daos.hub import PartnerDAO
-from msphub_psa.daos.tenancy import UserTenantDAO
+from msphub_psa.commands import access
+from msphub_psa.commands.exceptions import NotFoundError
+from msphub_psa.domain.actor import Actor
 from msphub_psa.logs import bind_log_context
-from msphub_psa.settings import settings
-
-
-def actor_for_user(user: Any) -> Actor:
-    """Build the Actor of a FAB user from its roles and tenant row."""
-    tenant = UserTenantDAO.for_user(user.id)
-    roles = permissions.role_keys((role.name for role in user.roles), settings())
-    return Actor(
-        user_id=user.id, username=user.username, roles=roles,
-        distributor_id=tenant.distributor_id if tenant else None,
-        partner_id=tenant.partner_id if tenant else None,
-        timezone=(tenant.timezone if tenant and tenant.timezone else "UTC"),
-        full_name=f"{getattr(user, 'first_name', '') or ''} {getattr(user, 'last_name', '') or ''}".strip(),
-    )
 
 
 def current_user_obj() -> Any | None:
@@ -48,7 +33,7 @@ def current_actor() -> Actor | None:
         return None
     cache = request_cache()
     if cache.get("actor") is None or cache["actor"].user_id != user.id:
-        cache["actor"] = actor = actor_for_user(user)
+        cache["actor"] = actor = access.actor_for_user(user)
         if has_request_context():  # every record the request logs from now on names them
             bind_log_context(user=actor.username, partner_id=actor.partner_id)
     return cache["actor"]
@@ -56,7 +41,7 @@ def current_actor() -> Actor | None:
 
 def find_user(username: str) -> Any | None:
     """A FAB user by username."""
-    return current_app.appbuilder.sm.find_user(username=username)
+    return access.find_user(username)
 
 
 class TenantFilter(BaseFilter):
@@ -76,5 +61,29 @@ class TenantFilter(BaseFilter):
         if actor.partner_id is not None:
             return query.filter(column == actor.partner_id)
         if actor.distributor_id is not None:
-            return query.filter(column.in_(PartnerDAO.ids_of_distributor(actor.distributor_id)))
+            return query.filter(column.in_(access.distributor_partner_ids(actor.distributor_id)))
         return query.filter(false())
+
+
+def require_actor() -> Actor:
+    """The current actor; 401 when anonymous."""
+    actor = current_actor()
+    if actor is None:
+        abort(401)
+    return actor
+
+
+def partner_scope(need: str | None = None) -> tuple[Actor, int]:
+    """The actor and its partner, checking the feature (``need="feature"``) or active integration.
+
+    :raises NotFoundError: the actor is not a partner user.
+    :raises FeatureDisabledError: / IntegrationInactiveError: as ``need`` asks.
+    """
+    actor = require_actor()
+    if actor.partner_id is None:
+        raise NotFoundError("This page belongs to a partner organization; sign in as a partner user.")
+    if need == "feature":
+        access.require_feature(actor.partner_id)
+    elif need == "active":
+        access.require_active_integration(actor.partner_id)
+    return actor, actor.partner_id

@@ -19,6 +19,7 @@ from wtforms.validators import ValidationError
 
 from msphub_psa.commands import access
 from msphub_psa.commands.exceptions import CommandError
+from msphub_psa.commands.health import SchemaStatusCommand
 from msphub_psa.logs import bind_log_context, unbind_log_context
 from msphub_psa.settings import EXTENSION, settings
 from msphub_psa.tenancy import current_actor, request_cache
@@ -279,16 +280,7 @@ def check_schema_once() -> None:
     if ext.get("schema_checked"):
         return
     ext["schema_checked"] = True
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from msphub_psa.commands.health import schema_errors
-    from msphub_psa.daos import schema
-
-    try:
-        problems = schema_errors(schema.state())
-    except SQLAlchemyError as exc:
-        problems = [f"database: {type(exc).__name__}"]
-    for problem in problems:
+    for problem in SchemaStatusCommand().problems():
         log.error("ConnectWise PSA plugin: %s", problem)
 
 
@@ -306,17 +298,7 @@ def page_timezone() -> str:
         return "UTC"
     cache = request_cache()
     if "psa_zone" not in cache:
-        from msphub_psa.daos.hub import PartnerDAO
-        from msphub_psa.daos.tenancy import user_timezone
-
-        actor = current_actor()
-        zone = None
-        if actor is not None:
-            zone = user_timezone(actor.user_id)
-            if not zone and actor.partner_id is not None:
-                partner = PartnerDAO.find_by_id(actor.partner_id)
-                zone = partner.timezone if partner is not None else None
-        cache["psa_zone"] = _known_zone(zone)
+        cache["psa_zone"] = _known_zone(access.actor_zone(current_actor()))
     return cache["psa_zone"]
 
 
@@ -397,11 +379,7 @@ def page_currency() -> str | None:
         return None
     cache = request_cache()
     if "psa_currency" not in cache:
-        from msphub_psa.daos.hub import PartnerDAO
-
-        actor = current_actor()
-        partner = PartnerDAO.find_by_id(actor.partner_id) if actor is not None and actor.partner_id else None
-        cache["psa_currency"] = partner.currency if partner is not None else None
+        cache["psa_currency"] = access.actor_currency(current_actor())
     return cache["psa_currency"]
 
 

@@ -10,7 +10,7 @@ from msphub_psa import clock, permissions
 from msphub_psa.api.base import PsaApi, load
 from msphub_psa.commands.audit import AuditListCommand, ExportAuditCommand
 from msphub_psa.schemas.audit import AuditEventSchema, AuditFilterSchema, AuditListArgsSchema, AuditPageSchema
-from msphub_psa.views.guards import require_actor
+from msphub_psa.tenancy import require_actor
 
 _FILTER_PARAMS = """
           - {in: query, name: username, schema: {type: string, maxLength: 100}}

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DataError
 from werkzeug.routing import IntegerConverter
 
 from msphub_psa import permissions
+from msphub_psa.commands.base import rollback
 from msphub_psa.commands.exceptions import InvalidInputError
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -162,9 +163,7 @@ class DbIdConverter(IntegerConverter):
 
 def _data_error(error: DataError):
     """A value the database refuses (a number out of its range, text too long): 400, nothing kept."""
-    from msphub_psa.daos.base import session
-
-    session().rollback()
+    rollback()
     return jsonify(message="A value is out of range for this field; nothing was changed."), 400
 
 

@@ -9,7 +9,7 @@ from msphub_psa import permissions
 from msphub_psa.api.base import PsaApi, load
 from msphub_psa.commands.feature import ListPartnerFeaturesCommand, SetPartnerFeatureCommand
 from msphub_psa.schemas.feature import FeaturePutSchema, FeatureSchema
-from msphub_psa.views.guards import require_actor
+from msphub_psa.tenancy import require_actor
 
 
 def _row(partner, toggle) -> dict:

@@ -13,7 +13,7 @@ from msphub_psa.commands.integration import (
 )
 from msphub_psa.commands.integration_status import IntegrationStatusCommand
 from msphub_psa.schemas.integration import IntegrationSavedSchema, IntegrationSaveSchema, IntegrationStatusSchema
-from msphub_psa.views.guards import require_actor
+from msphub_psa.tenancy import require_actor
 
 
 def requested_partner() -> int | None:

@@ -26,7 +26,7 @@ from msphub_psa.schemas.reconciliation import (
 from msphub_psa.schemas.reconciliation import (  # Products / Subscriptions tab (issue 7)
     AutomapSchema, MapSubscriptionsSchema, RemapPreviewArgsSchema, RemapSubscriptionSchema,
 )
-from msphub_psa.views.guards import partner_scope
+from msphub_psa.tenancy import partner_scope
 
 _CENT = Decimal("0.01")
 

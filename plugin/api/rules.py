@@ -16,7 +16,7 @@ from msphub_psa.commands.rules.overview import RulesOverviewCommand
 from msphub_psa.commands.rules.preview import PreviewRuleChangeCommand
 from msphub_psa.commands.rules.save import SaveRuleCommand
 from msphub_psa.schemas import rules as schemas
-from msphub_psa.views.guards import require_actor
+from msphub_psa.tenancy import require_actor
 
 
 def partner_arg() -> int | None:

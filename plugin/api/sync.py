@@ -16,7 +16,7 @@ from msphub_psa.commands.billing.runs import (
 )
 from msphub_psa.schemas import sync as sync_schemas
 from msphub_psa.schemas.sync import RunPageArgsSchema
-from msphub_psa.views.guards import partner_scope
+from msphub_psa.tenancy import partner_scope
 
 
 class RetryFailedSchema(Schema):

@@ -14,7 +14,7 @@ from msphub_psa.commands.billing.settings import SyncSettingsCommand, UpdateSync
 from msphub_psa.schemas.sync_control import (
     ApproveSchema, PreviewArgsSchema, PreviewOutSchema, SyncSettingsOutSchema, SyncSettingsSchema,
 )
-from msphub_psa.views.guards import partner_scope
+from msphub_psa.tenancy import partner_scope
 
 _PAGING = """
           - {in: query, name: page, schema: {type: integer, minimum: 1, maximum: 100000}}

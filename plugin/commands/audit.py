@@ -11,7 +11,8 @@ from typing import Any
 
 from msphub_psa import permissions
 from msphub_psa.commands.access import partner_of, require_permission, visible_partner
-from msphub_psa.commands.base import Actor, BaseCommand
+from msphub_psa.commands.base import BaseCommand
+from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import ForbiddenError
 from msphub_psa.daos.audit import EXPORT_COLUMNS, AuditDAO
 

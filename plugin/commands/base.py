@@ -4,46 +4,17 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
 from sqlalchemy.orm.exc import StaleDataError
 
-from msphub_psa import permissions
 from msphub_psa.commands.exceptions import ConflictError
+from msphub_psa.domain.actor import Actor
 from msphub_psa.daos.audit import AuditDAO
 from msphub_psa.daos.base import session
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who runs a command: a FAB user with its roles and tenant."""
-
-    user_id: int | None
-    username: str
-    roles: tuple[str, ...] = ()
-    distributor_id: int | None = None
-    partner_id: int | None = None
-    timezone: str = "UTC"
-    full_name: str = ""
-    extra: dict = field(default_factory=dict, compare=False)
-
-    @property
-    def label(self) -> str:
-        """The full name with the username (``Pat Pilot (pilot.admin)``), or the username alone."""
-        return f"{self.full_name} ({self.username})" if self.full_name else self.username
-
-    @property
-    def is_admin(self) -> bool:
-        """True for the platform Admin (sees every tenant)."""
-        return permissions.ADMIN in self.roles
-
-    def can(self, permission: str, resource: str) -> bool:
-        """True when a role grants ``permission`` on ``resource``."""
-        return permissions.role_allows(self.roles, permission, resource)
 
 
 def transaction(func: F) -> F:
@@ -97,6 +68,11 @@ def scrub(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [scrub(v) for v in value]
     return value
+
+
+def rollback() -> None:
+    """End the current transaction without keeping anything (a request the database refused)."""
+    session().rollback()
 
 
 @transaction

@@ -11,12 +11,13 @@ from sqlalchemy import select
 from msphub_psa import clock
 from msphub_psa import permissions
 from msphub_psa.settings import settings
-from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
+from msphub_psa.commands.base import BaseCommand, audit, transaction
+from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import ConflictError, ForbiddenError
 from msphub_psa.daos import bulk
 from msphub_psa.daos.base import session
 from msphub_psa.daos.feature import PartnerFeatureDAO
-from msphub_psa.daos.hub import DistributorDAO, PartnerDAO
+from msphub_psa.daos.hub import CustomerDAO, DistributorDAO, PartnerDAO
 from msphub_psa.daos.tenancy import UserTenantDAO
 from msphub_psa.demo import catalog
 from msphub_psa.demo.generate import DemoGenerator, DemoSize
@@ -132,3 +133,8 @@ class SeedDemoDataCommand(BaseCommand):
                 subs, txs = [], []
         counts["subscriptions"] += bulk.insert_rows(Subscription, subs)
         counts["transactions"] += bulk.insert_rows(BillingTransaction, txs)
+
+
+def pilot_customer_names() -> list[str]:
+    """The customer names of the demo's pilot partner (the sandbox's companies match them)."""
+    return CustomerDAO.names_of_pilot()

@@ -15,12 +15,14 @@ from typing import Callable
 
 from msphub_psa import clock
 from msphub_psa import permissions
-from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
-from msphub_psa.commands.psa_client import client_for
+from msphub_psa.commands.base import BaseCommand, audit, transaction
+from msphub_psa.domain.actor import Actor
+from msphub_psa.commands.psa_client import psa_for
 from msphub_psa.commands.exceptions import CommandError, UnavailableError
-from msphub_psa.commands.reconciliation import MapExactMatchesCommand, scope
+from msphub_psa.commands.access import reconciliation_scope as scope
+from msphub_psa.commands.reconciliation import MapExactMatchesCommand
 from msphub_psa.commands.subscriptions import AutoAssociateSubscriptionsCommand
-from msphub_psa.connectwise import CWError
+from msphub_psa.psa.errors import PsaError
 from msphub_psa.daos.directory import PsaAgreementDAO, PsaCompanyDAO, ReconciliationStateDAO, chunked
 from msphub_psa.daos.integration import IntegrationDAO
 from msphub_psa.jobqueue import QueueUnavailable, current_job_id, enqueue_directory_refresh
@@ -94,10 +96,10 @@ class RefreshDirectoryCommand(BaseCommand):
         self.validate()
         since_companies, since_agreements = self._begin()
         try:
-            with client_for(IntegrationDAO.for_partner(self.partner_id)) as client:
+            with psa_for(IntegrationDAO.for_partner(self.partner_id)) as client:
                 companies = self._read("companies", client.iter_companies, PsaCompanyDAO, since_companies)
                 agreements = self._read("agreements", client.iter_agreements, PsaAgreementDAO, since_agreements)
-        except CWError as err:
+        except PsaError as err:
             self._fail(err)
             raise DirectoryRefreshError(f"ConnectWise could not be read: {err}") from err
         self._finish(companies, agreements)
@@ -129,7 +131,7 @@ class RefreshDirectoryCommand(BaseCommand):
     def _read(self, kind: str, source, dao, since: dt.datetime | None) -> tuple[set[int], dt.datetime | None]:
         """Read one resource page by page; return (ids seen, newest lastUpdated seen)."""
         seen, newest = set(), None
-        for batch in chunked(source(updated_since=since, page_size=PAGE, order_by="id asc"), PAGE):
+        for batch in chunked(source(updated_since=since), PAGE):
             seen.update(record.id for record in batch)
             stamps = [r.last_updated for r in batch if r.last_updated]
             newest = max([newest, *stamps]) if newest else (max(stamps) if stamps else None)
@@ -170,7 +172,7 @@ class RefreshDirectoryCommand(BaseCommand):
         self.progress_cb({"phase": "done", **self.counts})
 
     @transaction
-    def _fail(self, err: CWError) -> None:
+    def _fail(self, err: PsaError) -> None:
         """Record the failure on the state row and in the audit."""
         state = ReconciliationStateDAO.ensure(self.partner_id, lock=True)
         message = f"ConnectWise could not be read ({type(err).__name__}): {err}"[:1000]

@@ -4,9 +4,11 @@ from __future__ import annotations
 from msphub_psa import clock
 from msphub_psa import permissions
 from msphub_psa.commands.access import require_permission, visible_partner
-from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
+from msphub_psa.commands.base import BaseCommand, audit, transaction
+from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import ForbiddenError
 from msphub_psa.daos.feature import PartnerFeatureDAO
+from msphub_psa.daos.integration import IntegrationDAO
 from msphub_psa.daos.hub import PartnerDAO
 from msphub_psa.models.hub import Partner
 from msphub_psa.models.tenancy import PartnerFeature
@@ -68,3 +70,7 @@ class ListPartnerFeaturesCommand(BaseCommand):
         partners = PartnerDAO.list_for_distributor(None if self.actor.is_admin else self.actor.distributor_id or -1)
         toggles = PartnerFeatureDAO.enabled_map([p.id for p in partners])
         return [(p, toggles.get(p.id)) for p in partners]
+
+    def statuses(self, partner_ids: list[int]) -> dict[int, str | None]:
+        """Each partner's integration status (None: never activated): what a Disable would stop."""
+        return IntegrationDAO.statuses(partner_ids)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from msphub_psa.commands.exceptions import ConflictError
 from msphub_psa.daos import schema
 from msphub_psa.daos.base import ping_database
 from msphub_psa.jobqueue import QueueUnavailable, queue_state
@@ -61,3 +62,35 @@ def schema_errors(state: schema.SchemaState) -> list[str]:
     errors = [] if state.at_head else [
         f"schema: the plugin's tables are at {state.current or 'nothing'}, not {state.head}: run `flask psa db upgrade`"]
     return errors + [f"contract: {problem}" for problem in state.contract_problems]
+
+
+class SchemaStatusCommand:
+    """The plugin's tables and the marketplace contract in this database (``flask psa db check``)."""
+
+    def run(self) -> schema.SchemaState:
+        """Where the database stands."""
+        return schema.state()
+
+    def problems(self) -> list[str]:
+        """What is wrong, one line each (the database not answering included); never raises."""
+        try:
+            return schema_errors(schema.state())
+        except SQLAlchemyError as exc:
+            return [f"database: {type(exc).__name__}"]
+
+
+class MigrateSchemaCommand:
+    """Migrate the plugin's tables (``flask psa db upgrade`` / ``downgrade``)."""
+
+    def __init__(self, revision: str = "head", down: bool = False):
+        self.revision, self.down = revision, down
+
+    def run(self) -> tuple[str | None, str | None]:
+        """(revision before, revision after).
+
+        :raises ConflictError: plugin tables exist that its migrations did not create (the message says what to do).
+        """
+        try:
+            return schema.downgrade(self.revision) if self.down else schema.upgrade(self.revision)
+        except schema.SchemaError as exc:
+            raise ConflictError(str(exc)) from exc

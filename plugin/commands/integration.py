@@ -18,7 +18,8 @@ from msphub_psa.settings import settings
 from msphub_psa import clock
 from msphub_psa import permissions
 from msphub_psa.commands.access import partner_of, require_feature, require_permission
-from msphub_psa.commands.base import Actor, BaseCommand, audit, audit_refusal, transaction
+from msphub_psa.commands.base import BaseCommand, audit, audit_refusal, transaction
+from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.psa_client import check_api_url, client_for, pending_credentials
 from msphub_psa.commands.exceptions import (
     CommandError, ConflictError, InvalidInputError, IntegrationStoppedError, NotFoundError, UnavailableError,

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from msphub_psa import permissions
 from msphub_psa.commands.access import partner_of, require_feature, require_permission
-from msphub_psa.commands.base import Actor, BaseCommand
+from msphub_psa.commands.base import BaseCommand
+from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.integration import EDIT_KEPT, GENERIC_FAILURE, STALLED_HINT, validation_running
 from msphub_psa.daos.feature import PartnerFeatureDAO
 from msphub_psa.daos.hub import PartnerDAO

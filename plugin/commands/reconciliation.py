@@ -11,9 +11,10 @@ from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
 
-from msphub_psa import clock, permissions
-from msphub_psa.commands.access import partner_of, require_active_integration, require_permission
-from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
+from msphub_psa.commands.access import partner_today, reconciliation_scope as scope
+from msphub_psa.commands.subscriptions import auto_associate
+from msphub_psa.commands.base import BaseCommand, audit, transaction
+from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import ConflictError, InvalidInputError, NotFoundError
 from msphub_psa.daos.base import session
 from msphub_psa.daos.directory import PsaCompanyDAO, ReconciliationStateDAO
@@ -21,7 +22,7 @@ from msphub_psa.daos.hub import PartnerDAO
 from msphub_psa.daos.mapping import CustomerMappingDAO, ReconciliationCustomerDAO, SubscriptionMappingDAO
 from msphub_psa.daos.outbox import SyncFiguresDAO
 from msphub_psa.daos.revenue import RevenueTotalsDAO
-from msphub_psa.commands.billing.status import pending_and_failed
+from msphub_psa.commands.billing.common import pending_and_failed
 from msphub_psa.domain import names
 from msphub_psa.models.directory import PsaCompany
 from msphub_psa.models.reconciliation import CustomerMapping
@@ -29,23 +30,6 @@ from msphub_psa.models.reconciliation import CustomerMapping
 PERIODS = {"this_month": "This month", "last_3_months": "Last 3 months", "all": "All time"}
 MANUAL_METHODS = ("manual", "suggestion")
 MAX_PAGE_SIZE = 200
-
-
-def scope(actor: Actor, partner_id: int | None, write: bool = False) -> int:
-    """The partner acted on, after tenant, active-integration and role checks.
-
-    :raises NotFoundError: / FeatureDisabledError: / IntegrationInactiveError: / ForbiddenError:
-    """
-    partner = partner_of(actor, partner_id)
-    require_active_integration(partner)
-    require_permission(actor, permissions.WRITE if write else permissions.READ, permissions.RECONCILIATION)
-    return partner
-
-
-def partner_today(partner_id: int) -> dt.date:
-    """Today in the partner's timezone (UTC when unknown)."""
-    partner = PartnerDAO.find_by_id(partner_id)
-    return clock.today(partner.timezone if partner else None)
 
 
 def add_months(month: dt.date, count: int) -> dt.date:
@@ -317,8 +301,6 @@ class MapCustomerCommand(BaseCommand):
         audit(self.actor, "customer.map", "customer", self.customer.id, partner_id=self.partner_id,
               company_id=self.company.id, remote_company_id=self.company.remote_id, company=self.company.name,
               method=self.method, score=self.score)
-        from msphub_psa.commands.subscriptions import auto_associate  # noqa: PLC0415 - it imports this module
-
         self.auto = auto_associate(self.actor, self.partner_id, [self.customer.id])
         return mapping
 
@@ -422,8 +404,6 @@ class MapExactMatchesCommand(BaseCommand):
         except IntegrityError as exc:
             raise ConflictError("Mappings changed while mapping exact matches; reload and try again.") from exc
         if pairs:
-            from msphub_psa.commands.subscriptions import auto_associate  # noqa: PLC0415 - it imports this module
-
-            auto_associate(self.actor, self.partner_id, [p[0] for p in pairs])
+                auto_associate(self.actor, self.partner_id, [p[0] for p in pairs])
         return pairs
 

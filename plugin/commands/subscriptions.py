@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 
-from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
+from msphub_psa.commands.base import BaseCommand, audit, transaction
+from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import ConflictError, InvalidInputError, NotFoundError
-from msphub_psa.commands.reconciliation import partner_today, scope
+from msphub_psa.commands.access import partner_today
+from msphub_psa.commands.access import reconciliation_scope as scope
 from msphub_psa.daos.base import session
 from msphub_psa.daos.directory import PsaAgreementDAO, ReconciliationStateDAO
 from msphub_psa.daos.hub import PartnerDAO

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
+from msphub_psa.commands.base import BaseCommand, audit, transaction
+from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import ForbiddenError, InvalidInputError, NotFoundError
 from msphub_psa.daos.hub import DistributorDAO, PartnerDAO
 from msphub_psa.daos.tenancy import UserTenantDAO
-from msphub_psa.tenancy import find_user
+from msphub_psa.daos.users import UserDAO
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class AssignTenantCommand(BaseCommand):
         if (self.data.distributor_id is None) == (self.data.partner_id is None):
             raise InvalidInputError("Give a distributor or a partner (one of them).",
                                     {"tenant": ["Exactly one of distributor and partner."]})
-        self.user = find_user(self.data.username)
+        self.user = UserDAO.find_by_username(self.data.username)
         if self.user is None:
             raise NotFoundError(f"No user named {self.data.username!r}.")
         if self.data.partner_id is not None and PartnerDAO.find_by_id(self.data.partner_id) is None:

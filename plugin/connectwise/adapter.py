@@ -249,12 +249,12 @@ class ConnectWisePsa:
     def iter_companies(self, updated_since: dt.datetime | None = None) -> Iterator[Company]:
         """Companies, lazily, by id (changed since ``updated_since``)."""
         for company in _mapped_iter(lambda: self.client.iter_companies(
-                page_size=1000, forward_only=True, updated_since=updated_since)):
+                page_size=1000, order_by="id asc", updated_since=updated_since)):
             yield company_of(company)
 
     def iter_agreements(self, updated_since: dt.datetime | None = None) -> Iterator[Agreement]:
         """Agreements, lazily, by id (changed since ``updated_since``)."""
         for agreement in _mapped_iter(lambda: self.client.iter_agreements(
-                page_size=1000, forward_only=True, updated_since=updated_since)):
+                page_size=1000, order_by="id asc", updated_since=updated_since)):
             yield agreement_of(agreement)
 

@@ -10,6 +10,7 @@ from msphub_psa import clock
 from msphub_psa.daos.base import BaseDAO, session
 from msphub_psa.daos.bulk import insert_rows
 
+from msphub_psa.psa.records import Agreement, Company
 from msphub_psa.models.directory import PsaAgreement, PsaCompany
 from msphub_psa.models.reconciliation import CustomerMapping, ReconciliationState
 
@@ -38,20 +39,19 @@ class ReconciliationStateDAO(BaseDAO[ReconciliationState]):
             partner_id=partner_id, refresh_status="never", revenue_watermark=0)
 
 
-def _company_values(partner_id: int, company: Any) -> dict:
-    """Cache columns of one ``connectwise.Company``."""
+def _company_values(partner_id: int, company: Company) -> dict:
+    """Cache columns of one PSA company."""
     return {"partner_id": partner_id, "remote_id": company.id, "identifier": (company.identifier or "")[:60],
             "name": (company.name or "")[:200], "status": company.status,
             "types": ", ".join(company.types)[:200] or None, "deleted": company.deleted,
             "remote_updated_at": company.last_updated, "cached_at": clock.now()}
 
 
-def _agreement_values(partner_id: int, agreement: Any) -> dict:
-    """Cache columns of one ``connectwise.Agreement``."""
+def _agreement_values(partner_id: int, agreement: Agreement) -> dict:
+    """Cache columns of one PSA agreement."""
     return {"partner_id": partner_id, "remote_id": agreement.id, "name": (agreement.name or "")[:200],
-            "remote_company_id": agreement.company.id if agreement.company else None,
-            "type_name": agreement.type.name if agreement.type else None,
-            "agreement_status": agreement.agreement_status, "start_date": agreement.start_date,
+            "remote_company_id": agreement.company_id, "type_name": agreement.type_name,
+            "agreement_status": agreement.status, "start_date": agreement.start_date,
             "end_date": agreement.end_date, "no_ending_date": agreement.no_ending_date,
             "bill_start_date": agreement.bill_start_date, "billing_cycle": agreement.billing_cycle,
             "cancelled": agreement.cancelled, "date_cancelled": agreement.date_cancelled, "deleted": False,

@@ -7,6 +7,7 @@ from msphub_psa.daos.base import BaseDAO, session
 from msphub_psa.models.hub import (
     BillingTransaction, Customer, Distributor, Partner, Product, Subscription,
 )
+from msphub_psa.models.tenancy import PartnerFeature
 
 
 class DistributorDAO(BaseDAO[Distributor]):
@@ -42,8 +43,6 @@ class CustomerDAO(BaseDAO[Customer]):
     @staticmethod
     def names_of_pilot() -> list[str]:
         """Customer names of the first partner whose feature is on (the demo's pilot), by id."""
-        from msphub_psa.models.tenancy import PartnerFeature
-
         pilot = select(PartnerFeature.partner_id).where(PartnerFeature.enabled.is_(True)).order_by(
             PartnerFeature.partner_id).limit(1).scalar_subquery()
         return list(session().scalars(select(Customer.name).where(Customer.partner_id == pilot).order_by(Customer.id)))

@@ -9,6 +9,8 @@ from msphub_psa.daos.directory import like_pattern
 from msphub_psa.models.hub import BillingTransaction, Customer, Product, Subscription
 from msphub_psa.models.directory import PsaAgreement, PsaCompany
 from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
+from msphub_psa.daos.outbox import subscription_sync_status as outbox_status
+from msphub_psa.models.sync import SyncItem
 
 
 def _active_customer_mapping():
@@ -172,8 +174,6 @@ def subscription_sync_status(partner_id: int, subscription_ids: list[int]) -> di
     """
     if not subscription_ids:
         return {}
-    from msphub_psa.daos.outbox import subscription_sync_status as outbox_status
-
     mapped = set(session().scalars(select(SubscriptionMapping.subscription_id).where(
         SubscriptionMapping.partner_id == partner_id, SubscriptionMapping.subscription_id.in_(subscription_ids),
         SubscriptionMapping.ended_at.is_(None))))
@@ -192,8 +192,6 @@ def transaction_push_states(subscription_id: int) -> list[tuple]:
 
     A transaction without an outbox row yet is ``pending`` (not pushed).
     """
-    from msphub_psa.models.sync import SyncItem
-
     rows = session().execute(select(BillingTransaction.id, BillingTransaction.period_start,
                                     BillingTransaction.period_end, BillingTransaction.kind, BillingTransaction.amount,
                                     func.coalesce(SyncItem.state, "pending"), SyncItem.agreement_remote_id,

@@ -20,6 +20,7 @@ from msphub_psa.daos.base import session
 from msphub_psa.daos.bulk import insert_rows
 from msphub_psa.models.hub import BillingTransaction as Tx
 from msphub_psa.models.reconciliation import CustomerMapping, ReconciliationState, RevenueMonth, SubscriptionMapping
+from msphub_psa.models.sync import SyncItem
 
 
 def _month_of(column):
@@ -40,8 +41,6 @@ def _not_pushed(query: Select) -> Select:
     The billing push calls :meth:`RevenueTotalsDAO.recompute_customers` for the customers whose
     rows it marked pushed, at the end of each run.
     """
-    from msphub_psa.models.sync import SyncItem
-
     pushed = select(SyncItem.id).where(SyncItem.transaction_id == Tx.id, SyncItem.state == "pushed").exists()
     return query.where(~pushed)
 

@@ -6,11 +6,9 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 
 from msphub_psa import permissions
-from msphub_psa.commands.feature import SetPartnerFeatureCommand
-from msphub_psa.daos.feature import PartnerFeatureDAO
-from msphub_psa.daos.hub import PartnerDAO
-from msphub_psa.daos.integration import IntegrationDAO
-from msphub_psa.views.guards import require_actor
+from msphub_psa.commands.access import partner_record
+from msphub_psa.commands.feature import ListPartnerFeaturesCommand, SetPartnerFeatureCommand
+from msphub_psa.tenancy import require_actor
 
 
 class PartnerFeaturesView(BaseView):
@@ -26,12 +24,13 @@ class PartnerFeaturesView(BaseView):
     def index(self):
         """Render the partners and their toggles."""
         actor = require_actor()
-        partners = PartnerDAO.list_for_distributor(None if actor.is_admin else actor.distributor_id or -1)
-        toggles = PartnerFeatureDAO.enabled_map([p.id for p in partners])
-        integrations = {p.id: IntegrationDAO.for_partner(p.id) for p in partners}  # what a Disable would stop
+        command = ListPartnerFeaturesCommand(actor)
+        rows = command.run()
+        partners = [partner for partner, _toggle in rows]
         return self.render_template(
-            "psa/partner_features.html", partners=partners, toggles=toggles,
-            statuses={pid: row.status if row else None for pid, row in integrations.items()},
+            "psa/partner_features.html", partners=partners,
+            toggles={partner.id: toggle for partner, toggle in rows if toggle is not None},
+            statuses=command.statuses([p.id for p in partners]),
             can_write=actor.can(permissions.WRITE, permissions.FEATURE) and actor.partner_id is None,
         )
 
@@ -41,6 +40,6 @@ class PartnerFeaturesView(BaseView):
         """Enable or disable one partner's integration, then come back to the list."""
         enabled = request.form.get("enabled") == "1"
         SetPartnerFeatureCommand(require_actor(), partner_id, enabled).run()
-        partner = PartnerDAO.find_by_id(partner_id)
+        partner = partner_record(partner_id)
         flash(f"ConnectWise integration {'enabled' if enabled else 'disabled'} for {partner.name}.", "success")
         return redirect(url_for("PartnerFeaturesView.index"))

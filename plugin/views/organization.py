@@ -6,10 +6,9 @@ from flask_appbuilder.security.decorators import has_access
 
 from msphub_psa import permissions
 from msphub_psa.commands.integration_status import IntegrationStatusCommand
-from msphub_psa.daos.feature import PartnerFeatureDAO
-from msphub_psa.daos.hub import PartnerDAO
+from msphub_psa.commands.access import feature_enabled, partner_record
 from msphub_psa.schemas.integration import HELP
-from msphub_psa.views.guards import partner_scope
+from msphub_psa.tenancy import partner_scope
 
 
 class MyOrganizationView(BaseView):
@@ -25,10 +24,10 @@ class MyOrganizationView(BaseView):
     def index(self):
         """Render the page with the Integrations tab."""
         actor, partner_id = partner_scope()
-        feature_on = PartnerFeatureDAO.is_enabled(partner_id)
+        feature_on = feature_enabled(partner_id)
         return self.render_template(
             "psa/my_organization.html",
-            partner=PartnerDAO.find_by_id(partner_id),
+            partner=partner_record(partner_id),
             feature_on=feature_on,
             state=IntegrationStatusCommand(actor, partner_id).run() if feature_on else None,
             help=HELP,
@@ -51,6 +50,6 @@ class PsaHomeView(BaseView):
         """Render the overview with links to the PSA pages."""
         actor, partner_id = partner_scope(need="active")
         return self.render_template(
-            "psa/psa_home.html", partner=PartnerDAO.find_by_id(partner_id),
+            "psa/psa_home.html", partner=partner_record(partner_id),
             state=IntegrationStatusCommand(actor, partner_id).run(), actor=actor,
         )

@@ -6,8 +6,9 @@ from flask_appbuilder.security.decorators import has_access
 
 from msphub_psa import permissions
 from msphub_psa.commands.reconciliation import PERIODS
-from msphub_psa.daos.hub import PartnerDAO
-from msphub_psa.views.guards import partner_scope
+from msphub_psa.commands.access import partner_record
+from msphub_psa.commands.billing.preview import awaiting_json
+from msphub_psa.tenancy import partner_scope
 
 
 class ReconciliationView(BaseView):
@@ -22,12 +23,10 @@ class ReconciliationView(BaseView):
     @has_access
     def index(self):
         """Render the page shell (active integration required)."""
-        from msphub_psa.commands.billing.preview import awaiting_json  # sync control (issue 9): the approval banner
-
         actor, partner_id = partner_scope(need="active")
         return self.render_template(
-            "psa/reconciliation.html", partner=PartnerDAO.find_by_id(partner_id), periods=PERIODS,
+            "psa/reconciliation.html", partner=partner_record(partner_id), periods=PERIODS,
             can_write=actor.can(permissions.WRITE, permissions.RECONCILIATION),
             can_sync=actor.can(permissions.WRITE, permissions.SYNC),  # billing sync widget (issue 9)
-            awaiting_approval=awaiting_json(partner_id),
+            awaiting_approval=awaiting_json(partner_id),  # the approval banner
         )

@@ -12,7 +12,7 @@ from msphub_psa.commands.rules.lists import RequestListsRefreshCommand
 from msphub_psa.commands.rules.overview import RulesOverviewCommand
 from msphub_psa.domain import rules as engine
 from msphub_psa.schemas.rules import dump_overview
-from msphub_psa.views.guards import partner_scope
+from msphub_psa.tenancy import partner_scope
 
 log = logging.getLogger(__name__)
 

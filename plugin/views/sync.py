@@ -6,8 +6,8 @@ from flask_appbuilder.security.decorators import has_access
 
 from msphub_psa import permissions
 from msphub_psa.commands.billing.status import SyncRunDetailCommand
-from msphub_psa.daos.hub import PartnerDAO
-from msphub_psa.views.guards import partner_scope
+from msphub_psa.commands.access import partner_record
+from msphub_psa.tenancy import partner_scope
 
 
 class SyncHistoryView(BaseView):
@@ -23,7 +23,7 @@ class SyncHistoryView(BaseView):
     def index(self):
         """The run history (active integration required)."""
         actor, partner_id = partner_scope(need="active")
-        return self.render_template("psa/sync_history.html", partner=PartnerDAO.find_by_id(partner_id), run=None,
+        return self.render_template("psa/sync_history.html", partner=partner_record(partner_id), run=None,
                                     can_sync=actor.can(permissions.WRITE, permissions.SYNC))
 
     @expose("/runs/<psa_id:run_id>")
@@ -32,5 +32,5 @@ class SyncHistoryView(BaseView):
         """One run: its figures and the rows that failed in it (another partner's run is 404)."""
         actor, partner_id = partner_scope(need="active")
         run = SyncRunDetailCommand(actor, run_id, partner_id).run()
-        return self.render_template("psa/sync_history.html", partner=PartnerDAO.find_by_id(partner_id), run=run,
+        return self.render_template("psa/sync_history.html", partner=partner_record(partner_id), run=run,
                                     can_sync=actor.can(permissions.WRITE, permissions.SYNC))

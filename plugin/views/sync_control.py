@@ -6,13 +6,10 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 
 from msphub_psa import permissions
-from msphub_psa.commands.billing.preview import awaiting_json
-from msphub_psa.commands.exceptions import NotFoundError
+from msphub_psa.commands.access import partner_record
+from msphub_psa.commands.billing.preview import awaiting_json, require_preview
 from msphub_psa.commands.billing.settings import SyncSettingsCommand
-from msphub_psa.daos.base import session
-from msphub_psa.daos.control import SyncPreviewDAO
-from msphub_psa.daos.hub import PartnerDAO
-from msphub_psa.views.guards import partner_scope
+from msphub_psa.tenancy import partner_scope
 
 
 class SyncPreviewView(BaseView):
@@ -31,10 +28,9 @@ class SyncPreviewView(BaseView):
         settings = SyncSettingsCommand(actor, partner_id).run()
         awaiting = awaiting_json(partner_id)
         preview_id = request.args.get("preview", type=int)
-        if preview_id is not None and SyncPreviewDAO.in_partner(partner_id, preview_id) is None:
-            raise NotFoundError(f"Preview {preview_id} not found.")
-        partner = PartnerDAO.find_by_id(partner_id)
-        session().rollback()
+        if preview_id is not None:
+            require_preview(partner_id, preview_id)
+        partner = partner_record(partner_id)
         return self.render_template(
             "psa/sync_preview.html", partner=partner, settings=settings, awaiting=awaiting,
             preview_id=preview_id or (awaiting or {}).get("id"),
@@ -57,7 +53,7 @@ class SyncSettingsView(BaseView):
         actor, partner_id = partner_scope(need="active")
         settings = SyncSettingsCommand(actor, partner_id).run()
         return self.render_template(
-            "psa/sync_settings.html", partner=PartnerDAO.find_by_id(partner_id), settings=settings,
+            "psa/sync_settings.html", partner=partner_record(partner_id), settings=settings,
             weekdays=[("mon", "Mon"), ("tue", "Tue"), ("wed", "Wed"), ("thu", "Thu"), ("fri", "Fri"),
                       ("sat", "Sat"), ("sun", "Sun")],
             can_write=actor.can(permissions.WRITE, permissions.SYNC),

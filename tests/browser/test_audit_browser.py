@@ -6,7 +6,8 @@ import io
 
 import pytest
 
-from msphub_psa.commands.base import Actor, audit, transaction
+from msphub_psa.commands.base import audit, transaction
+from msphub_psa.domain.actor import Actor
 from tests.support import tenants
 from tests.support.fixtures import browser_login, screenshot
 

@@ -6,10 +6,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from msphub_psa.commands.access import partner_today
 from msphub_psa.commands.directory import RefreshDirectoryCommand
 from msphub_psa.commands.exceptions import ConflictError, ForbiddenError, NotFoundError
 from msphub_psa.commands.reconciliation import (
-    MapCustomerCommand, ReconciliationSummaryCommand, UnmapCustomerCommand, partner_today,
+    MapCustomerCommand, ReconciliationSummaryCommand, UnmapCustomerCommand,
 )
 from msphub_psa.connectwise.sandbox import records
 from msphub_psa.connectwise.sandbox.resources import RESOURCES

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from msphub_psa.commands.exceptions import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
-from msphub_psa.commands.reconciliation import MapCustomerCommand, ReconciliationSummaryCommand, partner_today
+from msphub_psa.commands.access import partner_today
+from msphub_psa.commands.reconciliation import MapCustomerCommand, ReconciliationSummaryCommand
 from msphub_psa.commands.subscriptions import (
     AutoAssociateSubscriptionsCommand, CustomerSubscriptionsCommand, MapSubscriptionsCommand, RemapPreviewCommand,
     RemapSubscriptionCommand,

@@ -22,12 +22,14 @@ from typing import NamedTuple
 from sqlalchemy.exc import IntegrityError
 
 from msphub_psa import clock
-from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
+from msphub_psa.commands.base import BaseCommand, audit, transaction
+from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import ConflictError, InvalidInputError, NotFoundError, UnavailableError
 from msphub_psa.commands.billing.catalog import CatalogSync
 from msphub_psa.commands.billing.delivery import record_of
 from msphub_psa.commands.billing.orchestrator import PushBillingCommand
-from msphub_psa.commands.billing.status import sync_scope
+from msphub_psa.commands.billing.common import sync_scope
+from msphub_psa.commands.billing.settings import approval_required
 from msphub_psa.commands.psa_client import check_record, psa_for, record_name
 from msphub_psa.daos.base import session
 from msphub_psa.daos.control import AWAITING, PreviewRow, PreviewRowsDAO, SyncPreviewDAO
@@ -85,6 +87,12 @@ class CatalogView:
     def from_dict(cls, data: dict | None) -> CatalogView:
         """Back from the stored form."""
         return cls(**{k: v for k, v in (data or {}).items() if k in cls.__dataclass_fields__})
+
+
+def require_preview(partner_id: int, preview_id: int) -> None:
+    """:raises NotFoundError: the preview is not the partner's (or does not exist)."""
+    if SyncPreviewDAO.in_partner(partner_id, preview_id) is None:
+        raise NotFoundError(f"Preview {preview_id} not found.")
 
 
 def read_catalog(partner_id: int, username: str, rows: list[PreviewRow]) -> CatalogView:
@@ -275,8 +283,6 @@ class PreviewCommand(BaseCommand):
 
     def run(self) -> dict:
         """Rows, the catalog's dry run, totals, the page of groups, the look-ups."""
-        from msphub_psa.commands.billing.settings import approval_required
-
         self.validate()
         rows = PreviewRowsDAO.eligible(self.partner_id)
         lookups, required = lookups_json(self.partner_id), approval_required(self.partner_id)
@@ -350,8 +356,6 @@ class PreviewDetailCommand(BaseCommand):
 
     def run(self) -> dict:
         """The preview as JSON."""
-        from msphub_psa.commands.billing.settings import approval_required
-
         self.validate()
         rows = PreviewRowsDAO.of_preview(self.preview.id)
         chosen = (self.preview.selection or {}).get("agreement_ids")

@@ -3,12 +3,13 @@
 Same checks as every sync command (``sync_scope``): tenant (another partner's run is 404), the
 feature and the active integration, and the role on the SYNC resource (a Partner Viewer reads,
 never acknowledges). Starting a push and retrying failed rows are ``RunPushCommand`` and
-``RetryFailedCommand`` (plugin/commands/sync.py).
+``RetryFailedCommand`` (``status``).
 """
 from __future__ import annotations
 
-from msphub_psa import clock
-from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
+from msphub_psa.commands.base import BaseCommand, audit, transaction
+from msphub_psa.domain.actor import Actor
+from msphub_psa.commands.billing.common import iso, progress_json, run_json, sync_scope
 from msphub_psa.commands.exceptions import ConflictError, NotFoundError
 from msphub_psa.daos.base import session
 from msphub_psa.daos.outbox import SyncRunDAO
@@ -16,33 +17,10 @@ from msphub_psa.daos.runs import ALERT_STATUSES, FailedRow, SyncRunHistoryDAO
 from msphub_psa.jobqueue import push_waiting
 
 
-def _iso(value) -> str | None:
-    """A datetime as ISO text (None stays None)."""
-    return value.isoformat() if value else None
-
-
-def progress_json(run) -> dict:
-    """``{"run_id", "done", "total", "failed"}`` of a run (``total`` is null until the rows are counted)."""
-    return {"run_id": run.id, "done": run.progress_done or 0, "total": run.progress_total,
-            "failed": run.progress_failed or 0}
-
-
-def run_extras(run) -> dict:
-    """What issue 9 adds to a run's JSON: duration, progress, and whether it alerts until acknowledged."""
-    end = run.finished_at or (clock.now() if run.status == "running" else None)
-    started = run.started_at
-    if started is not None and end is not None and (started.tzinfo is None) != (end.tzinfo is None):
-        started, end = started.replace(tzinfo=None), end.replace(tzinfo=None)  # SQLite hands back naive times
-    return {"duration_seconds": round((end - started).total_seconds(), 1) if started and end else None,
-            "progress": progress_json(run),
-            "alert": run.status in ALERT_STATUSES and run.acknowledged_at is None,
-            "acknowledged_by": run.acknowledged_by, "acknowledged_at": _iso(run.acknowledged_at)}
-
-
 def alert_json(run, unacknowledged: int) -> dict:
     """The banner's content: the newest unacknowledged failed/partial/stopped run, and how many are open."""
     return {"run_id": run.id, "status": run.status, "counts": run.counts or {}, "error": run.error,
-            "started_at": _iso(run.started_at), "finished_at": _iso(run.finished_at),
+            "started_at": iso(run.started_at), "finished_at": iso(run.finished_at),
             "unacknowledged": unacknowledged}
 
 
@@ -65,13 +43,6 @@ def failed_row_json(row: FailedRow) -> dict:
             "customer_id": row.customer_id, "customer": row.customer}
 
 
-def _scope(actor: Actor, partner_id: int | None, write: bool = False) -> int:
-    """Tenant, active integration and role on the SYNC resource."""
-    from msphub_psa.commands.billing.status import sync_scope
-
-    return sync_scope(actor, partner_id, write)
-
-
 def _run_of(partner_id: int, run_id: int):
     """The partner's run. :raises NotFoundError: unknown or another partner's."""
     run = SyncRunDAO.in_partner(partner_id, run_id)
@@ -88,12 +59,10 @@ class SyncProgressCommand(BaseCommand):
 
     def validate(self) -> None:
         """Tenant, integration, read permission."""
-        self.partner_id = _scope(self.actor, self.partner_id)
+        self.partner_id = sync_scope(self.actor, self.partner_id)
 
     def run(self) -> dict:
         """The live state and the latest run."""
-        from msphub_psa.commands.billing.status import run_json
-
         self.validate()
         latest = SyncRunDAO.recent(self.partner_id, 1)
         result = {**live_state(self.partner_id), "last_run": run_json(latest[0]) if latest else None}
@@ -109,12 +78,10 @@ class SyncRunsCommand(BaseCommand):
 
     def validate(self) -> None:
         """Tenant, integration, read permission."""
-        self.partner_id = _scope(self.actor, self.partner_id)
+        self.partner_id = sync_scope(self.actor, self.partner_id)
 
     def run(self) -> dict:
         """``{total, page, page_size, result: [run]}``."""
-        from msphub_psa.commands.billing.status import run_json
-
         self.validate()
         runs, total = SyncRunHistoryDAO.page(self.partner_id, self.page, self.page_size)
         result = {"total": total, "page": self.page, "page_size": self.page_size, "result": [run_json(r) for r in runs]}
@@ -131,13 +98,11 @@ class SyncRunFailuresCommand(BaseCommand):
 
     def validate(self) -> None:
         """Tenant, integration, read permission; another partner's run is not found."""
-        self.partner_id = _scope(self.actor, self.partner_id)
+        self.partner_id = sync_scope(self.actor, self.partner_id)
         self.found = _run_of(self.partner_id, self.run_id)
 
     def run(self) -> dict:
         """``{run, total, page, page_size, result: [failed row]}``."""
-        from msphub_psa.commands.billing.status import run_json
-
         self.validate()
         rows, total = SyncRunHistoryDAO.failed_rows(self.found.id, self.page, self.page_size)
         result = {"run": run_json(self.found), "total": total, "page": self.page, "page_size": self.page_size,
@@ -157,7 +122,7 @@ class AcknowledgeRunAlertCommand(BaseCommand):
 
         :raises ConflictError: the run did not fail (nothing to acknowledge).
         """
-        self.partner_id = _scope(self.actor, self.partner_id, write=True)
+        self.partner_id = sync_scope(self.actor, self.partner_id, write=True)
         self.found = _run_of(self.partner_id, self.run_id)
         if self.found.status not in ALERT_STATUSES:
             raise ConflictError(f"Run {self.run_id} is {self.found.status}: there is no alert to acknowledge.")
@@ -165,8 +130,6 @@ class AcknowledgeRunAlertCommand(BaseCommand):
     @transaction
     def run(self) -> dict:
         """Acknowledge (idempotent: an acknowledged run stays as it was) and audit; the run and the ids cleared."""
-        from msphub_psa.commands.billing.status import run_json
-
         self.validate()
         ids = SyncRunHistoryDAO.acknowledge(self.partner_id, self.found.id, self.actor.username)
         if ids:

@@ -21,7 +21,10 @@ from msphub_psa import clock
 from msphub_psa.commands.access import require_active_integration
 from msphub_psa.commands.base import audit, transaction
 from msphub_psa.commands.exceptions import CommandError
-from msphub_psa.commands.billing.settings import default_time, schedule_of
+from msphub_psa.commands.billing.orchestrator import PushBillingCommand
+from msphub_psa.commands.billing.preview import PreparePreviewCommand
+from msphub_psa.commands.billing.settings import approval_required, default_time, schedule_of
+from msphub_psa.commands.directory import system_actor
 from msphub_psa.daos.base import session
 from msphub_psa.daos.control import SyncSettingsDAO
 from msphub_psa.domain import schedule as sched
@@ -99,11 +102,6 @@ class ScheduledSyncCommand:
 
     def run(self) -> dict:
         """Nothing (and nothing written) when the feature or the integration is off."""
-        from msphub_psa.commands.directory import system_actor
-        from msphub_psa.commands.billing.preview import PreparePreviewCommand
-        from msphub_psa.commands.billing.orchestrator import PushBillingCommand
-        from msphub_psa.commands.billing.settings import approval_required
-
         reason = _stopped(self.partner_id)
         if reason:
             log.info("scheduled sync partner=%s slot=%s skipped: %s", self.partner_id, self.slot, reason)

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 
 from msphub_psa.settings import settings
 from msphub_psa import clock
-from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
+from msphub_psa.commands.base import BaseCommand, audit, transaction
+from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import InvalidInputError
-from msphub_psa.commands.billing.status import sync_scope
+from msphub_psa.commands.billing.common import sync_scope
 from msphub_psa.daos.base import session
 from msphub_psa.daos.control import PreviewRowsDAO, SyncSettingsDAO
 from msphub_psa.daos.hub import PartnerDAO

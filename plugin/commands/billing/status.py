@@ -7,42 +7,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from msphub_psa import permissions
-from msphub_psa.commands.access import partner_of, require_active_integration, require_permission
-from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
+from msphub_psa.commands.base import BaseCommand, audit, transaction
+from msphub_psa.domain.actor import Actor
+from msphub_psa.commands.billing.common import item_json, run_json, sync_scope
+from msphub_psa.commands.billing.orchestrator import PushBillingCommand
+from msphub_psa.commands.billing.preview import PreparePreviewCommand, awaiting_json
+from msphub_psa.commands.billing.runs import live_state
+from msphub_psa.commands.billing.settings import approval_required, effective_settings
 from msphub_psa.commands.exceptions import InvalidInputError, NotFoundError, UnavailableError
 from msphub_psa.daos.base import session
-from msphub_psa.daos.outbox import FAILED, CatalogSyncDAO, OutboxDAO, SyncFiguresDAO, SyncLeaseDAO, SyncRunDAO
+from msphub_psa.daos.outbox import FAILED, CatalogSyncDAO, OutboxDAO, SyncLeaseDAO, SyncRunDAO
 from msphub_psa.domain import billing
 from msphub_psa.jobqueue import QueueUnavailable, enqueue_push
-
-
-def sync_scope(actor: Actor, partner_id: int | None, write: bool = False) -> int:
-    """The partner acted on, after tenant, active-integration and role checks."""
-    partner = partner_of(actor, partner_id)
-    require_active_integration(partner)
-    require_permission(actor, permissions.WRITE if write else permissions.READ, permissions.SYNC)
-    return partner
-
-
-def run_json(run) -> dict:
-    """A run record (no secrets: ids, times, counts, calls; progress and alert state, issue 9)."""
-    from msphub_psa.commands.billing.runs import run_extras
-
-    return {"id": run.id, "status": run.status, "requested_by": run.requested_by,
-            "started_at": run.started_at.isoformat() if run.started_at else None,
-            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-            "counts": run.counts or {}, "psa_calls": run.psa_calls, "writes": run.writes, "lookups": run.lookups,
-            "catalog_calls": run.catalog_calls, "error": run.error, **run_extras(run)}
-
-
-def item_json(item) -> dict:
-    """An outbox row."""
-    return {"id": item.id, "transaction_id": item.transaction_id, "reference": item.reference,
-            "subscription_id": item.subscription_id, "kind": item.record_kind, "state": item.state,
-            "agreement_remote_id": item.agreement_remote_id, "remote_record_id": item.remote_record_id, "attempts": item.attempts,
-            "reason": item.reason, "error_code": item.last_error_code, "error_message": item.last_error_message,
-            "run_id": item.run_id}
 
 
 @dataclass
@@ -82,8 +58,6 @@ class SyncStatusCommand(BaseCommand):
                    "period_end": tx.period_end.isoformat()} for item, tx in OutboxDAO.failed_page(self.partner_id)]
         refused = [{"product_id": r.product_id, "identifier": r.identifier, "code": r.error_code,
                     "message": r.error_message} for r in CatalogSyncDAO.refused(self.partner_id)]
-        from msphub_psa.commands.billing.runs import live_state
-
         status = SyncStatus(self.partner_id, OutboxDAO.state_counts(self.partner_id),
                             SyncLeaseDAO.is_held(self.partner_id),
                             [run_json(r) for r in SyncRunDAO.recent(self.partner_id, 10)], failed, refused,
@@ -94,9 +68,6 @@ class SyncStatusCommand(BaseCommand):
 
 def control_status(partner_id: int) -> dict:
     """Sync control's part of the status (issue 9): the preview awaiting approval, approval, next run."""
-    from msphub_psa.commands.billing.preview import awaiting_json
-    from msphub_psa.commands.billing.settings import effective_settings
-
     settings = effective_settings(partner_id).as_dict()
     return {"awaiting_approval": awaiting_json(partner_id), "approval_required": settings["approval_required"],
             "next_run_at": settings["next_run_at"]}
@@ -136,15 +107,11 @@ class RunPushCommand(BaseCommand):
     @transaction
     def _needs_approval(self) -> bool:
         """Checks, then whether the partner's pushes must be approved first (sync control, issue 9)."""
-        from msphub_psa.commands.billing.settings import approval_required
-
         self.validate()
         return approval_required(self.partner_id)
 
     def _prepare(self) -> dict:
         """Sync now with approval required: a preview awaiting approval, nothing pushed."""
-        from msphub_psa.commands.billing.preview import PreparePreviewCommand, awaiting_json
-
         preview_id = PreparePreviewCommand(self.actor, self.partner_id).run()
         awaiting = awaiting_json(self.partner_id)
         session().rollback()
@@ -152,8 +119,6 @@ class RunPushCommand(BaseCommand):
 
     def run_inline(self) -> dict:
         """Run the push in this process (the CLI's ``--inline``), after the same checks; audited."""
-        from msphub_psa.commands.billing.orchestrator import PushBillingCommand
-
         if self._needs_approval():
             return self._prepare()
         self._audit_inline()
@@ -257,8 +222,6 @@ class CatalogSyncCommand(BaseCommand):
 
     def run(self) -> dict:
         """Adopt or create the catalog items (or, dry, say what would happen); audit a real sync."""
-        from msphub_psa.commands.billing.orchestrator import PushBillingCommand
-
         self.validate()
         ids = sorted(OutboxDAO.eligible(self.partner_id))
         push = PushBillingCommand(self.partner_id, self.actor.username)
@@ -276,11 +239,3 @@ def _audit_catalog(actor: Actor, partner_id: int, plan: dict) -> None:
     audit(actor, "catalog.sync", "partner", partner_id, partner_id=partner_id,
           created=len(plan["create"]), adopted=len(plan["adopt"]), refused=len(plan["refused"]),
           new_lists=plan["new_lists"])
-
-
-def pending_and_failed(partner_id: int, since=None) -> dict:
-    """The Reconciliation Center's Pending push and Failed figures."""
-    pending_count, pending_net = SyncFiguresDAO.pending_push(partner_id, since)
-    failed_count, failed_net = SyncFiguresDAO.failed(partner_id, since)
-    return {"pending_push": pending_net, "pending_push_count": pending_count,
-            "failed": failed_net, "failed_count": failed_count}

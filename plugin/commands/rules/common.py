@@ -8,7 +8,8 @@ from typing import Any
 
 from msphub_psa import permissions
 from msphub_psa.commands.access import partner_of, require_active_integration, require_permission, visible_partner
-from msphub_psa.commands.base import Actor, audit
+from msphub_psa.commands.base import audit
+from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import InvalidInputError, NotFoundError
 from msphub_psa.daos.hub import PartnerDAO, RuleProductDAO
 from msphub_psa.daos.rules import CwListDAO, DefaultRuleDAO, ProductRuleDAO

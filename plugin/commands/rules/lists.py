@@ -7,10 +7,12 @@ from msphub_psa import clock
 from msphub_psa import permissions
 from msphub_psa.commands.access import require_active_integration
 from msphub_psa.commands.exceptions import UnavailableError
-from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
-from msphub_psa.commands.psa_client import client_for
+from msphub_psa.commands.base import BaseCommand, audit, transaction
+from msphub_psa.domain.actor import Actor
+from msphub_psa.commands.psa_client import psa_for
 from msphub_psa.commands.rules import common
-from msphub_psa.connectwise import CWError
+from msphub_psa.psa.errors import PsaError
+from msphub_psa.psa.port import LIST_KINDS
 from msphub_psa.daos.rules import CwListDAO, PsaListRefreshDAO
 
 from msphub_psa.models.directory import PsaListRefresh
@@ -51,17 +53,12 @@ class RequestListsRefreshCommand(BaseCommand):
 def fetch_entries(integration) -> list[dict]:
     """Read the three lists from ConnectWise (no transaction open meanwhile).
 
-    :raises CWError: whatever the client raises.
+    :raises PsaError: whatever the PSA answered.
     """
-    with client_for(integration) as client:
-        entries = [{"kind": "category", "remote_id": c.id, "name": c.name, "inactive": c.inactive}
-                   for c in client.iter_categories()]
-        entries += [{"kind": "subcategory", "remote_id": s.id, "name": s.name, "inactive": s.inactive,
-                     "category_remote_id": s.category.id if s.category else None}
-                    for s in client.iter_subcategories()]
-        entries += [{"kind": "type", "remote_id": t.id, "name": t.name, "inactive": t.inactive}
-                    for t in client.iter_product_types()]
-    return entries
+    with psa_for(integration) as client:
+        return [{"kind": kind, "remote_id": entry.id, "name": entry.name, "inactive": entry.inactive,
+                 **({"category_remote_id": entry.category_id} if kind == "subcategory" else {})}
+                for kind in LIST_KINDS for entry in client.list_entries(kind)]
 
 
 class RefreshListsCommand(BaseCommand):
@@ -82,9 +79,9 @@ class RefreshListsCommand(BaseCommand):
         self.validate()
         try:
             entries = fetch_entries(self.integration)
-        except CWError as err:
-            log.warning("cw lists refresh failed partner=%s error=%s", self.partner_id, type(err).__name__)
-            return self._store(None, f"ConnectWise could not be read: {err.__class__.__name__}. Try again later.")
+        except PsaError as err:
+            log.warning("cw lists refresh failed partner=%s error=%s", self.partner_id, err.code)
+            return self._store(None, f"ConnectWise could not be read: {err.code}. Try again later.")
         return self._store(entries, None)
 
     @transaction

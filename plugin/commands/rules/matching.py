@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from msphub_psa import permissions
-from msphub_psa.commands.base import Actor, BaseCommand
+from msphub_psa.commands.base import BaseCommand
+from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import InvalidInputError
 from msphub_psa.commands.rules import common
 from msphub_psa.daos.hub import RuleProductDAO

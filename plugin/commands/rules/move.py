@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from msphub_psa import permissions
-from msphub_psa.commands.base import Actor, BaseCommand, audit, transaction
+from msphub_psa.commands.base import BaseCommand, audit, transaction
+from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import InvalidInputError
 from msphub_psa.commands.rules import common
 from msphub_psa.daos.rules import ProductRuleDAO

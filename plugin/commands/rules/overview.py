@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from msphub_psa import permissions
-from msphub_psa.commands.base import Actor, BaseCommand, transaction
+from msphub_psa.commands.base import BaseCommand, transaction
+from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.rules import common
 from msphub_psa.daos.rules import PsaListRefreshDAO
 from msphub_psa.domain import rules as engine

@@ -5,7 +5,8 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 
 from msphub_psa import permissions
-from msphub_psa.commands.base import Actor, BaseCommand
+from msphub_psa.commands.base import BaseCommand
+from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import InvalidInputError
 from msphub_psa.commands.rules import common
 from msphub_psa.commands.rules.move import target_position

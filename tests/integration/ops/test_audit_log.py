@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from msphub_psa.commands.base import Actor, audit, scrub, transaction
+from msphub_psa.commands.base import audit, scrub, transaction
+from msphub_psa.domain.actor import Actor
 from tests.support import tenants
 from tests.support.web import api_token, login
 

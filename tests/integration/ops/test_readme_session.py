@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from msphub_psa.commands.directory import RefreshDirectoryCommand
-from msphub_psa.tenancy import actor_for_user, find_user
+from msphub_psa.commands.access import actor_for_user, find_user
 from tests.support import tenants
 from tests.support.reconciliation import seed_sandbox_for_pilot
 from tests.support.integration import make_active_integration
