@@ -11,6 +11,7 @@ import uuid
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.numbers import format_currency, format_decimal
 from flask import Flask, current_app, g, has_request_context, jsonify, render_template, request
 from flask_appbuilder.menu import Menu, MenuItem
 from flask_appbuilder.widgets import RenderTemplateWidget
@@ -388,8 +389,6 @@ def format_money(value, currency: str | None = None) -> str:
     it ("$169,678.46"); without a currency (Admin's mixed lists) the number alone ("169,678.46")."""
     if value is None or value == "":
         return ""
-    from babel.numbers import format_currency, format_decimal
-
     currency = currency or page_currency()
     try:
         if currency:
@@ -403,8 +402,6 @@ def format_quantity(value) -> str:
     """A quantity without trailing zeros ("40.0000" -> "40", "2.5000" -> "2.5")."""
     if value is None:
         return ""
-    from babel.numbers import format_decimal
-
     return format_decimal(value, format="#,##0.####", locale="en_US")
 
 

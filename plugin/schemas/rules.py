@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate
+from msphub_psa.domain.rules import PRODUCT_CLASSES
+from msphub_psa.commands.rules.common import RuleData
 
 
 class ConditionValue(fields.Field):
@@ -116,8 +118,6 @@ def dump_default(row, count: int, new) -> dict:
 
 def dump_lists(lists, refresh) -> dict:
     """The cached ConnectWise lists and when they were refreshed."""
-    from msphub_psa.domain.rules import PRODUCT_CLASSES
-
     return {
         "categories": [{"id": e.id, "name": e.name} for e in lists.categories],
         "subcategories": [{"id": e.id, "name": e.name, "category_id": e.category_id} for e in lists.subcategories],
@@ -171,8 +171,6 @@ def dump_matching(page) -> dict:
 
 def rule_data(body: dict):
     """A loaded body as the commands' RuleData."""
-    from msphub_psa.commands.rules.common import RuleData
-
     return RuleData(conditions=body.get("conditions") or [], category=body.get("category", ""),
                     subcategory=body.get("subcategory", ""), type=body.get("type", ""),
                     product_class=body.get("product_class", ""), priority=body.get("priority"),

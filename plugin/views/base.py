@@ -8,6 +8,7 @@ from sqlalchemy import inspect as sa_inspect
 
 from msphub_psa import permissions
 from msphub_psa.tenancy import TenantFilter, current_actor
+from flask import request
 
 
 def _tenant_column(model) -> str | None:
@@ -86,7 +87,5 @@ class TenantModelView(ModelView):
     @has_access
     def action_post(self):
         """Multi-row action, refusing rows outside the tenant."""
-        from flask import request
-
         action = self.actions.get(request.form.get("action", "")) or abort(404)
         return action.func(self._scoped_items(request.form.getlist("rowid")))

@@ -17,6 +17,7 @@ from msphub_psa.domain import rules as engine
 from msphub_psa.domain.errors import RuleValidationError
 from msphub_psa.models.hub import Partner
 from msphub_psa.models.rules import ProductDefaultRule, ProductRule
+from dataclasses import replace
 
 RULE = "product_rule"
 DEFAULT_RULE = "product_default_rule"
@@ -165,8 +166,6 @@ def placed(rules: list[engine.Rule], rule: engine.Rule, position: int) -> list[e
 
 def renumbered(rules: list[engine.Rule]) -> list[engine.Rule]:
     """The rules in their list order with priorities 1..n."""
-    from dataclasses import replace
-
     return [replace(rule, priority=position) for position, rule in enumerate(rules, start=1)]
 
 

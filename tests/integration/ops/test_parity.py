@@ -72,7 +72,9 @@ def _cli_paths(app) -> set[str]:
     paths: set[str] = set()
 
     def walk(group: click.Group, prefix: str) -> None:
-        for name, command in group.commands.items():
+        context = click.Context(group)
+        for name in group.list_commands(context):  # lazy groups load their modules here
+            command = group.get_command(context, name)
             if isinstance(command, click.Group):
                 walk(command, f"{prefix}{name} ")
             else:
