@@ -38,22 +38,22 @@ METHOD_PERMISSIONS = {
     "bulk_delete": _W, "write": _W,
     # ConnectWise integration card
     "card": _R, "activate": _W, "deactivate": _W,
-    # Reconciliation Center (issue 6)
+    # Reconciliation Center
     "summary": _R, "chart": _R, "customers": _R, "companies": _R, "suggestions": _R, "exact_matches": _R,
     "directory": _R,
     "map_customer": _W, "unmap_customer": _W, "map_exact": _W, "refresh": _W,
-    # Products / Subscriptions tab (issue 7)
+    # Products / Subscriptions tab
     "subscriptions": _R, "agreements": _R, "remap_preview": _R, "subscription_history": _R,
     "map_subscriptions": _W, "remap_subscription": _W, "automap_subscriptions": _W,
     # Configure Product Defaults
     "move": _W, "put_default": _W, "refresh_lists": _W,
-    # Operations (issue 10): audit log export
+    # Operations: audit log export
     "export": _R,
     # Billing push
     "run_push": _W, "retry_failed": _W, "run_detail": _R, "item_detail": _R,
-    # Billing sync as people follow it (issue 9): progress, run history, a run's failed rows, alerts
+    # Billing sync as people follow it: progress, run history, a run's failed rows, alerts
     "progress": _R, "run_list": _R, "run_failures": _R, "run_page": _R, "acknowledge": _W,
-    # Billing sync control (issue 9, part A): preview, approval, settings
+    # Billing sync control: preview, approval, settings
     "prepare_preview": _W, "preview_detail": _R, "approve_preview": _W, "discard_preview": _W,
     "get_settings": _R, "put_settings": _W,
 }
@@ -68,8 +68,8 @@ MENU_SYNC_SETTINGS = "Sync Settings"
 MENU_DISTRIBUTOR = "Distributor"
 MENU_PARTNER_FEATURES = "Partner Features"
 MENU_MARKETPLACE = "Marketplace"
-MENU_SYNC = "Billing Sync"  # issue 9: Sync now, progress, run history, alerts
-MENU_SYNC_RUNS, MENU_SYNC_ITEMS = "Sync Runs", "Sync Outbox"  # console views (issue 9)
+MENU_SYNC = "Billing Sync"  # Sync now, progress, run history, alerts
+MENU_SYNC_RUNS, MENU_SYNC_ITEMS = "Sync Runs", "Sync Outbox"  # console views
 
 ADMIN = "admin"
 DISTRIBUTOR_ADMIN = "distributor_admin"
@@ -84,7 +84,7 @@ _SELF_SERVICE = [
     ("^ResetMyPasswordView$", "^(can_this_form_get|can_this_form_post)$"),
     ("^(Menu|MenuApi)$", "^can_get$"),
 ]
-# Operations (issue 10): every API user may read the OpenAPI spec and Swagger UI (scripting the product).
+# Operations: every API user may read the OpenAPI spec and Swagger UI (scripting the product).
 _API_DOCS = [("^OpenApi$", "^can_get$"), ("^SwaggerView$", "^can_show$")]
 _PARTNER_RESOURCES = f"^({INTEGRATION}|{RULES}|{RECONCILIATION}|{SYNC}|{AUDIT}|{HUB_DATA})$"
 _PARTNER_MENUS = (

@@ -23,7 +23,7 @@ from msphub_psa.schemas.reconciliation import (
     CompanyListArgsSchema, CompanySchema, CustomerListArgsSchema, CustomerRowSchema, MapCustomerSchema,
     MapExactSchema, PeriodArgsSchema, RefreshSchema, SuggestionArgsSchema,
 )
-from msphub_psa.schemas.reconciliation import (  # Products / Subscriptions tab (issue 7)
+from msphub_psa.schemas.reconciliation import (  # Products / Subscriptions tab
     AutomapSchema, MapSubscriptionsSchema, RemapPreviewArgsSchema, RemapSubscriptionSchema,
 )
 from msphub_psa.tenancy import partner_scope
@@ -332,7 +332,7 @@ class ReconciliationApi(PsaApi):
         job_id, created = RequestDirectoryRefreshCommand(actor, partner_id, body["full"]).run()
         return self.response(202, job_id=job_id, queued=created)
 
-    # --- Products / Subscriptions tab (issue 7) ---------------------------------------------
+    # --- Products / Subscriptions tab ---------------------------------------------
 
     @expose("/customers/<psa_id:customer_id>/subscriptions", methods=["GET"])
     @protect()
@@ -518,7 +518,7 @@ def _pair(pair) -> dict:
             "company_name": company_name}
 
 
-# --- Products / Subscriptions tab (issue 7) -------------------------------------------------
+# --- Products / Subscriptions tab -------------------------------------------------
 
 
 def _iso(value) -> str | None:

@@ -149,7 +149,7 @@ class SyncApi(PsaApi):
         actor, partner_id = partner_scope(need="active")
         return self.response(200, **SyncItemDetailCommand(actor, item_id, partner_id).run())
 
-    # -- issue 9: live progress, run history, a run's failed rows, alerts -------------------------
+    # -- live progress, run history, a run's failed rows, alerts -------------------------
 
     @expose("/progress", methods=["GET"])
     @protect()

@@ -98,6 +98,3 @@ def customers_automap(partner_id: int, username: str, dry_run: bool) -> None:
         return
     pairs = MapExactMatchesCommand(actor, partner_id).run()
     click.echo(f"{len(pairs)} customer(s) mapped by exact name.")
-
-
-# --- Configure Product Defaults (issue 5) ---------------------------------------------

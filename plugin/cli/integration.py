@@ -106,4 +106,3 @@ def integration_deactivate(partner_id: int, username: str) -> None:
     """Deactivate: PSA pages and jobs stop; mappings and history are kept."""
     DeactivateIntegrationCommand(as_actor(username), partner_id).run()
     click.echo(f"ConnectWise integration deactivated for partner {partner_id}.")
-# --- Reconciliation Center (issue 6) -------------------------------------------------------

@@ -126,7 +126,6 @@ def sandbox_cmd(host: str, port: int, data_path: str | None, seed_path: str | No
         server.server_close()
 
 
-# -- ConnectWise integration card -----------------------------------------------------------------
 
 
 @click.command("rotate-keys")
@@ -139,7 +138,6 @@ def rotate_keys(username: str) -> None:
                "key. Old keys may now be removed from PSA_ENCRYPTION_KEYS.")
 
 
-# -- Billing push ----------------------------------------------------------------------------------
 
 
 @click.command("scheduler")

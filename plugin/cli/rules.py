@@ -188,6 +188,3 @@ def rules_refresh_lists(partner_id, queue, username):
         return
     state = RefreshListsCommand(partner_id, actor).run()
     click.echo(f"Refresh {state.status}" + (f": {state.error}" if state.error else f" at {state.refreshed_at}."))
-
-
-# --- Products / Subscriptions tab (issue 7) -------------------------------------------------

@@ -141,6 +141,3 @@ def subscriptions_automap(partner_id: int, username: str | None, customer_ids: t
     for sub_id, reason in result.skipped.items():
         click.echo(f"{sub_id:>8}  not mapped: {reason}")
     click.echo(f"{len(result.created)} subscription(s) auto-associated, {len(result.skipped)} left unmapped.")
-
-
-# --- Operations (issue 10): audit export and key rotation -------------------------------------

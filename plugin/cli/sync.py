@@ -124,7 +124,6 @@ def sync_acknowledge(partner_id: int, run_id: int, username: str) -> None:
     result = AcknowledgeRunAlertCommand(as_actor(username), run_id, partner_id).run()
     ids = ", ".join(f"#{i}" for i in result["acknowledged"])
     click.echo(f"Acknowledged {ids}." if ids else f"Run #{run_id} was already acknowledged.")
-# -- Billing sync control (issue 9, part A): preview, approval, settings, the scheduler ------------
 
 
 def _echo_sync_preview(data: dict) -> None:

@@ -5,7 +5,7 @@ job reads ConnectWise page by page and commits each page on its own (no transact
 held open across an HTTP call), incrementally (``lastUpdated`` past the last refresh)
 unless a full refresh is asked; soft-deleted companies come back with ``deletedFlag`` and
 are marked deleted. Then exact-name matches are mapped automatically, and unmapped
-subscriptions of mapped customers are auto-associated (issue 7), as the user who
+subscriptions of mapped customers are auto-associated, as the user who
 asked for the refresh (or ``system`` for a scheduled one).
 """
 from __future__ import annotations

@@ -362,7 +362,7 @@ class ExactMatchesPreviewCommand(BaseCommand):
 
 
 def exact_preview(partner_id: int) -> ExactPreview:
-    """Exact matches over every customer and cached company (BILLING.md "Names and matching")."""
+    """Exact matches over every customer and cached company (docs/billing.md "Names and matching")."""
     customers = ReconciliationCustomerDAO.match_rows(partner_id)
     companies = PsaCompanyDAO.match_rows(partner_id)
     mapped_customers, mapped_companies = CustomerMappingDAO.mapped_ids(partner_id)

@@ -1,4 +1,4 @@
-"""Products / Subscriptions tab: list, auto-association, Associate and Change (issue 7, BILLING.md).
+"""Products / Subscriptions tab: list, auto-association, Associate and Change (docs/billing.md).
 
 A subscription is mapped to one cached ConnectWise agreement of its customer's company,
 from a From Date. Mappings are never edited: a change ends the active row and creates a
@@ -221,7 +221,7 @@ class MapSubscriptionsCommand(BaseCommand):
         self.mode, self.custom, self.partner_id = from_date_mode, from_date, partner_id
 
     def validate(self) -> None:
-        """Every business rule of the popup ("Bad input" of issue 7).
+        """Every business rule of the popup (the popup's bad input).
 
         :raises InvalidInputError: empty selection, bad agreement state, From Date out of range.
         :raises NotFoundError: another tenant's or company's customer, agreement or subscription.
@@ -305,7 +305,7 @@ class RemapPlan:
 
 
 class RemapPreviewCommand(BaseCommand):
-    """Change Subscription Mapping, before Confirm: what the change would do (BILLING.md From Date)."""
+    """Change Subscription Mapping, before Confirm: what the change would do (docs/billing.md From Date)."""
 
     def __init__(self, actor: Actor, subscription_id: int, agreement_id: int, from_date_mode: str = "all",
                  from_date: dt.date | None = None, partner_id: int | None = None, write: bool = False):

@@ -159,7 +159,7 @@ class SubscriptionMappingDAO(BaseDAO[SubscriptionMapping]):
             SubscriptionMapping.customer_id == customer_id, SubscriptionMapping.ended_at.is_(None))) or 0
 
 
-# --- Products / Subscriptions tab (issue 7) -------------------------------------------------
+# --- Products / Subscriptions tab -------------------------------------------------
 
 SYNC_NOT_MAPPED = "not_mapped"
 SYNC_PENDING = "pending"

@@ -1,6 +1,6 @@
 """The billing push's queries: eligibility, the outbox and its transitions, runs, the lease, catalog cache.
 
-Eligible (BILLING.md): the customer has an active mapping, the subscription an active mapping,
+Eligible (docs/billing.md): the customer has an active mapping, the subscription an active mapping,
 the period ends on or after the From Date, and the transaction is not pushed. A charge whose
 period starts after its subscription's end date is never eligible (a cancelled subscription is
 not billed after its end). DAOs only flush; the push command commits per batch.

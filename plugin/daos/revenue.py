@@ -1,4 +1,4 @@
-"""Running totals of unsynchronized revenue (BILLING.md "The figures on the Reconciliation Center").
+"""Running totals of unsynchronized revenue (docs/billing.md "The figures on the Reconciliation Center").
 
 ``psa_revenue_month`` holds, per customer and billing month (the month of the period start),
 the net (charges minus credits) of transactions **not pushed**, and of those whose
@@ -6,7 +6,7 @@ subscription has no active mapping. Transactions are immutable and append-only, 
 ones are folded in past a watermark (the highest transaction id already counted); a
 mapping change recomputes the rows of the one customer it touches. Unsynchronized revenue
 is then: for an unmapped customer all its not-pushed net, for a mapped one its
-not-pushed net of unmapped subscriptions (BILLING.md: "customer OR subscription not mapped").
+not-pushed net of unmapped subscriptions (docs/billing.md: "customer OR subscription not mapped").
 """
 from __future__ import annotations
 

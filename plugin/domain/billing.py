@@ -239,7 +239,7 @@ TRANSITIONS: dict[tuple[OutboxState, OutboxEvent], OutboxState] = {
 }
 """Every legal (state, event) -> new state; anything else is refused.
 
-Moving a pushed transaction to another agreement (BILLING.md, Change popup): ``pushed →
+Moving a pushed transaction to another agreement (docs/billing.md, Change popup): ``pushed →
 moving`` in the remap's transaction; the push marks it ``removing`` and commits before any
 call, reads our record on the old agreement, deletes it only when it carries our reference,
 then ``pending`` (the normal push creates it on the new agreement: exactly once, one call).
@@ -462,7 +462,7 @@ class AdditionPricing:
 def addition_pricing(quantity: Decimal, unit_price: Decimal, amount: Decimal) -> AdditionPricing:
     """Quantity and unit price whose product is exactly ``amount`` (MSP Hub's billed figure).
 
-    - amount = quantity × unit price: as given (BILLING.md: unit price = resale price).
+    - amount = quantity × unit price: as given (docs/billing.md: unit price = resale price).
     - prorated, and amount ÷ quantity is exact within 6 places: the quantity stays, the unit
       price becomes amount ÷ quantity (the invoice shows the seats at the prorated price).
     - otherwise (or quantity 0): quantity 1 at the amount, the seats named in the note.

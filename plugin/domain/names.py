@@ -1,4 +1,4 @@
-"""Customer <-> ConnectWise company name matching (BILLING.md "Names and matching").
+"""Customer <-> ConnectWise company name matching (docs/billing.md "Names and matching").
 
 Exact matching (the only automatic one) is case-sensitive, after trimming and Unicode
 NFC: ``Contoso`` and ``contoso`` are *not* an exact match. A name that appears twice

@@ -1,4 +1,4 @@
-"""Billing periods, the From Date and eligible agreements (BILLING.md).
+"""Billing periods, the From Date and eligible agreements (docs/billing.md).
 
 Dates are plain ``datetime.date`` values; "today" is always passed in by the caller,
 in the partner's timezone, so nothing here reads a clock.

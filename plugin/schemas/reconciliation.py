@@ -93,7 +93,7 @@ class CustomerRowSchema(Schema):
     mapped_at = fields.DateTime(allow_none=True)
 
 
-# --- Products / Subscriptions tab (issue 7) -------------------------------------------------
+# --- Products / Subscriptions tab -------------------------------------------------
 
 FROM_DATE_MODE = fields.String(load_default="all", validate=validate.OneOf(["all", "custom"]),
                                metadata={"description": "all: from the agreement's billing start; custom: from_date"})

@@ -1,4 +1,4 @@
-"""Billing sync schemas (issue 9): progress, alerts, run history and a run's failed rows."""
+"""Billing sync schemas: progress, alerts, run history and a run's failed rows."""
 from marshmallow import Schema, fields, validate
 
 

@@ -222,7 +222,7 @@ class SubscriptionMappingView(ReadOnlyMixin, TenantModelView):
     class_permission_name = permissions.RECONCILIATION
     list_columns = ["partner", "customer", "subscription", "agreement", "from_date_mode", "from_date", "active",
                     "method", "created_by", "created_at", "ended_at", "ended_by"]
-    show_columns = list_columns + ["previous_mapping_id", "move_pushed", "move_transaction_ids"]  # issue 7
+    show_columns = list_columns + ["previous_mapping_id", "move_pushed", "move_transaction_ids"]  #
     search_columns = ["partner", "customer", "subscription", "agreement", "active", "method"]
 
 

@@ -32,7 +32,7 @@ class MyOrganizationView(BaseView):
             state=IntegrationStatusCommand(actor, partner_id).run() if feature_on else None,
             help=HELP,
             actor=actor,
-            can_sync=actor.can(permissions.WRITE, permissions.SYNC),  # the card's billing sync widget (issue 9)
+            can_sync=actor.can(permissions.WRITE, permissions.SYNC),  # the card's billing sync widget
         )
 
 

@@ -27,6 +27,6 @@ class ReconciliationView(BaseView):
         return self.render_template(
             "psa/reconciliation.html", partner=partner_record(partner_id), periods=PERIODS,
             can_write=actor.can(permissions.WRITE, permissions.RECONCILIATION),
-            can_sync=actor.can(permissions.WRITE, permissions.SYNC),  # billing sync widget (issue 9)
+            can_sync=actor.can(permissions.WRITE, permissions.SYNC),  # billing sync widget
             awaiting_approval=awaiting_json(partner_id),  # the approval banner
         )

@@ -29,7 +29,7 @@ def progress_json(run) -> dict:
 
 
 def run_extras(run) -> dict:
-    """What issue 9 adds to a run's JSON: duration, progress, and whether it alerts until acknowledged."""
+    """The run JSON's extras: duration, progress, and whether it alerts until acknowledged."""
     end = run.finished_at or (clock.now() if run.status == "running" else None)
     started = run.started_at
     if started is not None and end is not None and (started.tzinfo is None) != (end.tzinfo is None):
@@ -41,7 +41,7 @@ def run_extras(run) -> dict:
 
 
 def run_json(run) -> dict:
-    """A run record (no secrets: ids, times, counts, calls; progress and alert state, issue 9)."""
+    """A run record (no secrets: ids, times, counts, calls; progress and alert state)."""
     return {"id": run.id, "status": run.status, "requested_by": run.requested_by,
             "started_at": run.started_at.isoformat() if run.started_at else None,
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,

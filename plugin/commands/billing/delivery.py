@@ -328,7 +328,7 @@ def row_of(item, tx, product, catalog_id: int | None) -> Row:
 
 
 def record_of(tx, product, catalog_id: int | None, reference: str) -> Charge | Credit:
-    """The charge or credit exactly as BILLING.md says: a charge bounded to its period at MSP Hub's amount, a credit
+    """The charge or credit exactly as docs/billing.md says: a charge bounded to its period at MSP Hub's amount, a credit
     as a negative amount at the period's start, its description ending with our reference.
 
     :raises ValueError: a charge whose product has no catalog item.

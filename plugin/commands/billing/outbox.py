@@ -1,4 +1,4 @@
-"""The push's second phase: the outbox brought up to date with eligibility (BILLING.md).
+"""The push's second phase: the outbox brought up to date with eligibility (docs/billing.md).
 
 New eligible transactions become ``pending`` rows; pending rows no longer eligible become ``skipped``, skipped ones
 eligible again ``pending``; pending rows follow a re-mapped subscription to its new agreement. In chunks of

@@ -31,8 +31,8 @@ class SyncStatus:
     runs: list = field(default_factory=list)
     failed: list = field(default_factory=list)
     refused_products: list = field(default_factory=list)
-    live: dict = field(default_factory=dict)  # issue 9: progress, queued, alert (msphub_psa.commands.billing.runs)
-    control: dict = field(default_factory=dict)  # sync control (issue 9): awaiting_approval, approval, schedule
+    live: dict = field(default_factory=dict)  # progress, queued, alert (msphub_psa.commands.billing.runs)
+    control: dict = field(default_factory=dict)  # sync control: awaiting_approval, approval, schedule
 
     def as_dict(self) -> dict:
         """JSON form."""
@@ -67,7 +67,7 @@ class SyncStatusCommand(BaseCommand):
 
 
 def control_status(partner_id: int) -> dict:
-    """Sync control's part of the status (issue 9): the preview awaiting approval, approval, next run."""
+    """Sync control's part of the status: the preview awaiting approval, approval, next run."""
     settings = effective_settings(partner_id).as_dict()
     return {"awaiting_approval": awaiting_json(partner_id), "approval_required": settings["approval_required"],
             "next_run_at": settings["next_run_at"]}
@@ -106,7 +106,7 @@ class RunPushCommand(BaseCommand):
 
     @transaction
     def _needs_approval(self) -> bool:
-        """Checks, then whether the partner's pushes must be approved first (sync control, issue 9)."""
+        """Checks, then whether the partner's pushes must be approved first."""
         self.validate()
         return approval_required(self.partner_id)
 

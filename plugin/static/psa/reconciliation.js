@@ -258,7 +258,7 @@
     });
   }
 
-  /* ---- Products / Subscriptions (issue 7) ---- */
+  /* ---- Products / Subscriptions ---- */
   var SYNC = {not_mapped: ['Not mapped', 'label-warning'], pending: ['Pending', 'label-info'],
               synced: ['Synced', 'label-success'], failed: ['Failed', 'label-danger'],
               moving: ['Moving', 'label-primary']};
@@ -619,7 +619,7 @@
       reloadAll();
     });
   });
-  /* Deep link from a run's failed rows (Billing Sync, issue 9):
+  /* Deep link from a run's failed rows:
      #subscriptions&customer=<id>&subscription=<id>&q=<customer name> opens the customer's subscriptions. */
   function openFromHash() {
     var parts = (window.location.hash || '').slice(1).split('&');
