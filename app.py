@@ -3,6 +3,7 @@
 The plugin is switched on by ``ADDON_MANAGERS`` in ``config.py``; nothing in
 ``plugin/`` imports this module. Run ``flask --app app ...``.
 """
+
 from __future__ import annotations
 
 from flask import Flask

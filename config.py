@@ -5,6 +5,7 @@ In production every secret must come from the environment and start-up stops
 with a clear message when one is missing; the demo generates its secrets once
 and keeps them in ``instance/secrets.json``; tests get throw-away secrets.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,7 +19,6 @@ from cryptography.fernet import Fernet
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("PSA_INSTANCE_DIR", BASE_DIR / "instance"))
 MODES = ("production", "demo", "test")
-
 
 
 class ConfigError(RuntimeError):

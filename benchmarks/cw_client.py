@@ -64,14 +64,22 @@ def main() -> None:
     creds = sandbox.seed["accounts"][0]["credentials"]
     client = ConnectWiseClient(
         Credentials("demo_msp", creds["publicKey"], creds["privateKey"], creds["clientIds"][0]),
-        f"http://127.0.0.1:{server.port}", url_policy=ApiUrlPolicy(allow_loopback_http=True))
+        f"http://127.0.0.1:{server.port}",
+        url_policy=ApiUrlPolicy(allow_loopback_http=True),
+    )
     print(f"machine: {cpu_model()}, {len(os.sched_getaffinity(0))} CPUs; Python {platform.python_version()}")
     print(f"sandbox seeded with {TOTAL} companies in {seeded:.2f} s")
-    print(f"{'latency':>8} {'paging':>13} {'pageSize':>8} {'conditions':>18} {'companies':>9} {'calls':>5} {'seconds':>8}")
+    print(
+        f"{'latency':>8} {'paging':>13} {'pageSize':>8} {'conditions':>18} {'companies':>9} {'calls':>5} {'seconds':>8}"
+    )
     for latency in (0, 50):
         sandbox.faults.configure([{"kind": "latency", "ms": latency}] if latency else [])
-        for page_size, forward, filtered in ((1000, False, False), (1000, True, False),
-                                             (1000, False, True), (100, False, False)):
+        for page_size, forward, filtered in (
+            (1000, False, False),
+            (1000, True, False),
+            (1000, False, True),
+            (100, False, False),
+        ):
             count, calls, seconds = run(client, page_size, forward, filtered)
             paging = "forward-only" if forward else "navigable"
             where = "deletedFlag=False" if filtered else "-"

@@ -6,6 +6,7 @@
 A fresh database is created (PostgreSQL: a new database next to the URL's; SQLite: a temp
 file), migrated, seeded, timed, and dropped.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,24 +51,30 @@ def main() -> None:
     args = parser.parse_args()
     url, drop = fresh_database(args.database_url)
     try:
-        from msphub_psa.demo.runner import migrate
-
         from app import create_app
         from msphub_psa.commands.demo import SeedDemoDataCommand, ensure_roles
         from msphub_psa.demo.generate import DemoSize
+        from msphub_psa.demo.runner import migrate
 
         app = create_app({"SQLALCHEMY_DATABASE_URI": url})
         with app.app_context():
             migrate(app)
             ensure_roles()
             started = time.perf_counter()
-            summary = SeedDemoDataCommand(DemoSize(customers=args.customers, months=args.months,
-                                                   subscriptions_per_customer=args.subscriptions_per_customer)).run()
+            summary = SeedDemoDataCommand(
+                DemoSize(
+                    customers=args.customers,
+                    months=args.months,
+                    subscriptions_per_customer=args.subscriptions_per_customer,
+                )
+            ).run()
             seconds = time.perf_counter() - started
             app.appbuilder.session.remove()
             app.appbuilder.session.get_bind().dispose()
         rows = sum(summary.counts.values())
-        print(f"{url.split('://')[0]}: {summary.counts} = {rows:,} rows in {seconds:.1f} s ({rows / seconds:,.0f} rows/s)")
+        print(
+            f"{url.split('://')[0]}: {summary.counts} = {rows:,} rows in {seconds:.1f} s ({rows / seconds:,.0f} rows/s)"
+        )
     finally:
         drop()
 

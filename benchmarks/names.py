@@ -4,6 +4,7 @@
 
 Prints the median and worst wall time of ``suggest_many`` over ``--runs`` runs. The goal: under 2 s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,14 +18,36 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from msphub_psa.domain.names import suggest_many  # noqa: E402
 
-WORDS = ["Alpha", "Beta", "North", "South", "Tech", "IT", "Solutions", "Group", "Cloud", "Data",
-         "Green", "River", "Stone", "Peak", "Nova", "Prime", "Smart", "Global", "Digital", "Blue"]
+WORDS = [
+    "Alpha",
+    "Beta",
+    "North",
+    "South",
+    "Tech",
+    "IT",
+    "Solutions",
+    "Group",
+    "Cloud",
+    "Data",
+    "Green",
+    "River",
+    "Stone",
+    "Peak",
+    "Nova",
+    "Prime",
+    "Smart",
+    "Global",
+    "Digital",
+    "Blue",
+]
 
 
 def names(rng: random.Random, count: int) -> list[str]:
     """``count`` plausible company names."""
-    return [" ".join(rng.sample(WORDS, 2)) + f" {rng.randint(1, 999)} " + rng.choice(["Inc", "Ltd", ""])
-            for _ in range(count)]
+    return [
+        " ".join(rng.sample(WORDS, 2)) + f" {rng.randint(1, 999)} " + rng.choice(["Inc", "Ltd", ""])
+        for _ in range(count)
+    ]
 
 
 def main() -> None:
@@ -42,8 +65,10 @@ def main() -> None:
         start = time.perf_counter()
         suggest_many(customers, companies)
         times.append(time.perf_counter() - start)
-    print(f"suggest_many {args.customers} x {args.companies}: median {statistics.median(times):.3f} s, "
-          f"max {max(times):.3f} s over {args.runs} runs (goal: under 2 s)")
+    print(
+        f"suggest_many {args.customers} x {args.companies}: median {statistics.median(times):.3f} s, "
+        f"max {max(times):.3f} s over {args.runs} runs (goal: under 2 s)"
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ timed: the eligible rows (``PreviewRowsDAO.eligible``), the totals and first pag
 a payload built for every row, 20 groups of 20 lines), storing a prepared preview with all its
 transactions, and reading it back (rows of the stored preview + the first page).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,8 @@ def map_everything(partner_id: int) -> None:
     from msphub_psa.crypto import encrypt_secret
     from msphub_psa.daos.base import session
     from msphub_psa.daos.bulk import insert_rows
-    from msphub_psa.models.hub import Customer, Partner, Product, Subscription, utcnow
     from msphub_psa.models.directory import PsaAgreement, PsaCompany
+    from msphub_psa.models.hub import Customer, Partner, Product, Subscription, utcnow
     from msphub_psa.models.integration import Integration
     from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
     from msphub_psa.models.sync import CatalogSync
@@ -47,27 +48,106 @@ def map_everything(partner_id: int) -> None:
     now = utcnow()
     customers = session().scalars(select(Customer.id).where(Customer.partner_id == partner_id)).all()
     index = {cid: i + 1 for i, cid in enumerate(customers)}
-    insert_rows(PsaCompany, ({"id": i, "partner_id": partner_id, "remote_id": i, "identifier": f"C{i}", "name": f"C{i}",
-                             "deleted": False, "cached_at": now} for i in index.values()))
-    insert_rows(PsaAgreement, ({"id": i, "partner_id": partner_id, "remote_id": i, "name": f"Monthly {i}", "company_id": i,
-                               "agreement_status": "Active", "billing_cycle": "Monthly", "cancelled": False,
-                               "deleted": False, "start_date": dt.date(2000, 1, 1), "cached_at": now}
-                              for i in index.values()))
-    insert_rows(CustomerMapping, ({"partner_id": partner_id, "customer_id": cid, "company_id": i, "method": "manual",
-                                   "created_by": "benchmark", "created_at": now} for cid, i in index.items()))
-    subs = session().execute(select(Subscription.id, Subscription.customer_id)
-                             .where(Subscription.partner_id == partner_id)).all()
-    insert_rows(SubscriptionMapping, ({"partner_id": partner_id, "customer_id": cid, "subscription_id": sid,
-                                       "agreement_id": index[cid], "from_date_mode": "custom",
-                                       "from_date": dt.date(2000, 1, 1), "active": True, "method": "manual",
-                                       "created_by": "benchmark", "created_at": now} for sid, cid in subs))
+    insert_rows(
+        PsaCompany,
+        (
+            {
+                "id": i,
+                "partner_id": partner_id,
+                "remote_id": i,
+                "identifier": f"C{i}",
+                "name": f"C{i}",
+                "deleted": False,
+                "cached_at": now,
+            }
+            for i in index.values()
+        ),
+    )
+    insert_rows(
+        PsaAgreement,
+        (
+            {
+                "id": i,
+                "partner_id": partner_id,
+                "remote_id": i,
+                "name": f"Monthly {i}",
+                "company_id": i,
+                "agreement_status": "Active",
+                "billing_cycle": "Monthly",
+                "cancelled": False,
+                "deleted": False,
+                "start_date": dt.date(2000, 1, 1),
+                "cached_at": now,
+            }
+            for i in index.values()
+        ),
+    )
+    insert_rows(
+        CustomerMapping,
+        (
+            {
+                "partner_id": partner_id,
+                "customer_id": cid,
+                "company_id": i,
+                "method": "manual",
+                "created_by": "benchmark",
+                "created_at": now,
+            }
+            for cid, i in index.items()
+        ),
+    )
+    subs = (
+        session()
+        .execute(select(Subscription.id, Subscription.customer_id).where(Subscription.partner_id == partner_id))
+        .all()
+    )
+    insert_rows(
+        SubscriptionMapping,
+        (
+            {
+                "partner_id": partner_id,
+                "customer_id": cid,
+                "subscription_id": sid,
+                "agreement_id": index[cid],
+                "from_date_mode": "custom",
+                "from_date": dt.date(2000, 1, 1),
+                "active": True,
+                "method": "manual",
+                "created_by": "benchmark",
+                "created_at": now,
+            }
+            for sid, cid in subs
+        ),
+    )
     distributor = session().get(Partner, partner_id).distributor_id
     products = session().scalars(select(Product.id).where(Product.distributor_id == distributor)).all()
-    insert_rows(CatalogSync, ({"partner_id": partner_id, "product_id": pid, "identifier": f"P{pid}", "remote_id": pid,
-                               "status": "synced", "outcome": "adopted", "synced_at": now} for pid in products))
-    session().add(Integration(partner_id=partner_id, status="active", client_id="bench", company_name="bench",
-                              public_key="bench", private_key_encrypted=encrypt_secret("bench"),
-                              api_url="https://api-na.myconnectwise.net/v4_6_release/apis/3.0/", activated_at=now))
+    insert_rows(
+        CatalogSync,
+        (
+            {
+                "partner_id": partner_id,
+                "product_id": pid,
+                "identifier": f"P{pid}",
+                "remote_id": pid,
+                "status": "synced",
+                "outcome": "adopted",
+                "synced_at": now,
+            }
+            for pid in products
+        ),
+    )
+    session().add(
+        Integration(
+            partner_id=partner_id,
+            status="active",
+            client_id="bench",
+            company_name="bench",
+            public_key="bench",
+            private_key_encrypted=encrypt_secret("bench"),
+            api_url="https://api-na.myconnectwise.net/v4_6_release/apis/3.0/",
+            activated_at=now,
+        )
+    )
     session().commit()
 
 
@@ -87,19 +167,31 @@ def measure(partner_id: int) -> None:
 
     rows = timed("eligible rows (one query)", lambda: PreviewRowsDAO.eligible(partner_id))
     print(f"{'':<44} {len(rows):,} transactions")
-    catalog = CatalogView(products={str(r.product_pk): {"identifier": f"P{r.product_pk}", "status": "exists",
-                                                        "remote_id": r.product_pk} for r in rows})
+    catalog = CatalogView(
+        products={
+            str(r.product_pk): {"identifier": f"P{r.product_pk}", "status": "exists", "remote_id": r.product_pk}
+            for r in rows
+        }
+    )
     summary = timed("totals + first page (a payload per row)", lambda: summarize(rows, catalog))
     tracemalloc.start()
     summarize(rows, catalog)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    print(f"{'':<44} {summary['groups']['total']:,} groups; net {summary['totals']['net']}; "
-          f"{peak / 2**20:.0f} MiB allocated at peak while summarizing (rows aside)")
+    print(
+        f"{'':<44} {summary['groups']['total']:,} groups; net {summary['totals']['net']}; "
+        f"{peak / 2**20:.0f} MiB allocated at peak while summarizing (rows aside)"
+    )
 
     def store():
-        preview = SyncPreviewDAO.create(partner_id=partner_id, source="manual", prepared_by="benchmark",
-                                        status=AWAITING, totals=summary["totals"], catalog=catalog.as_dict())
+        preview = SyncPreviewDAO.create(
+            partner_id=partner_id,
+            source="manual",
+            prepared_by="benchmark",
+            status=AWAITING,
+            totals=summary["totals"],
+            catalog=catalog.as_dict(),
+        )
         SyncPreviewDAO.add_items(preview.id, rows)
         session().commit()
         return preview.id
@@ -119,20 +211,23 @@ def main() -> None:
     args = parser.parse_args()
     url, drop = fresh_database(args.database_url)
     try:
-        from msphub_psa.demo.runner import migrate
-
         from app import create_app
         from msphub_psa.commands.demo import SeedDemoDataCommand, ensure_roles
         from msphub_psa.demo.generate import DemoSize
+        from msphub_psa.demo.runner import migrate
         from msphub_psa.models.tenancy import PartnerFeature
 
         app = create_app({"SQLALCHEMY_DATABASE_URI": url})
         with app.app_context():
             migrate(app)
             ensure_roles()
-            SeedDemoDataCommand(DemoSize(customers=args.customers,
-                                         subscriptions_per_customer=args.subscriptions_per_customer,
-                                         months=args.months)).run()
+            SeedDemoDataCommand(
+                DemoSize(
+                    customers=args.customers,
+                    subscriptions_per_customer=args.subscriptions_per_customer,
+                    months=args.months,
+                )
+            ).run()
             partner_id = app.appbuilder.session.query(PartnerFeature.partner_id).filter_by(enabled=True).scalar()
             map_everything(partner_id)
             from sqlalchemy import text

@@ -10,6 +10,7 @@ to warm up (the first call folds every billing transaction into the running tota
 one-off time is printed), then ``--runs`` times in-process through the WSGI stack as the
 pilot's admin: p50/p95 of the server time and the SQL statements per call.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,24 +54,56 @@ def build_directory(partner_id: int) -> None:
     from msphub_psa.crypto import encrypt_secret
     from msphub_psa.daos.base import session
     from msphub_psa.daos.bulk import insert_rows
-    from msphub_psa.models.hub import Customer, utcnow
     from msphub_psa.models.directory import PsaCompany
+    from msphub_psa.models.hub import Customer, utcnow
     from msphub_psa.models.integration import Integration
     from msphub_psa.models.reconciliation import CustomerMapping
 
     rng = random.Random(7)
     customers = session().execute(select(Customer.id, Customer.name).where(Customer.partner_id == partner_id)).all()
     now = utcnow()
-    insert_rows(PsaCompany, ({"id": i + 1, "partner_id": partner_id, "remote_id": i + 1, "identifier": f"C{i + 1}",
-                             "name": name if rng.random() < 0.7 else f"{name} Holdings {i}", "deleted": False,
-                             "cached_at": now} for i, (_, name) in enumerate(customers)))
-    insert_rows(CustomerMapping, ({"partner_id": partner_id, "customer_id": cid, "company_id": i + 1,
-                                   "method": "manual", "created_by": "benchmark", "created_at": now}
-                                  for i, (cid, _) in enumerate(customers) if i % 2 == 0))
-    session().add(Integration(partner_id=partner_id, status="active", client_id="bench", company_name="bench",
-                              public_key="bench", private_key_encrypted=encrypt_secret("bench"),
-                              api_url="https://api-na.myconnectwise.net/v4_6_release/apis/3.0/",
-                              activated_at=now))
+    insert_rows(
+        PsaCompany,
+        (
+            {
+                "id": i + 1,
+                "partner_id": partner_id,
+                "remote_id": i + 1,
+                "identifier": f"C{i + 1}",
+                "name": name if rng.random() < 0.7 else f"{name} Holdings {i}",
+                "deleted": False,
+                "cached_at": now,
+            }
+            for i, (_, name) in enumerate(customers)
+        ),
+    )
+    insert_rows(
+        CustomerMapping,
+        (
+            {
+                "partner_id": partner_id,
+                "customer_id": cid,
+                "company_id": i + 1,
+                "method": "manual",
+                "created_by": "benchmark",
+                "created_at": now,
+            }
+            for i, (cid, _) in enumerate(customers)
+            if i % 2 == 0
+        ),
+    )
+    session().add(
+        Integration(
+            partner_id=partner_id,
+            status="active",
+            client_id="bench",
+            company_name="bench",
+            public_key="bench",
+            private_key_encrypted=encrypt_secret("bench"),
+            api_url="https://api-na.myconnectwise.net/v4_6_release/apis/3.0/",
+            activated_at=now,
+        )
+    )
     session().commit()
 
 
@@ -81,27 +114,49 @@ def subscription_tab_endpoints(partner_id: int) -> dict[str, str]:
     from sqlalchemy import select
 
     from msphub_psa.daos.base import session
-    from msphub_psa.models.hub import Subscription
     from msphub_psa.models.directory import PsaAgreement
+    from msphub_psa.models.hub import Subscription
     from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
 
-    mapping = session().scalar(select(CustomerMapping).where(CustomerMapping.partner_id == partner_id)
-                               .order_by(CustomerMapping.id))
-    agreements = [PsaAgreement(partner_id=partner_id, remote_id=10_000_000 + i, name=f"Bench Monthly {i}",
-                              company_id=mapping.company_id, agreement_status="Active", billing_cycle="Monthly",
-                              start_date=dt.date(2020, 1, 1), bill_start_date=dt.date(2020, 1, 1), no_ending_date=True)
-                  for i in range(2)]
+    mapping = session().scalar(
+        select(CustomerMapping).where(CustomerMapping.partner_id == partner_id).order_by(CustomerMapping.id)
+    )
+    agreements = [
+        PsaAgreement(
+            partner_id=partner_id,
+            remote_id=10_000_000 + i,
+            name=f"Bench Monthly {i}",
+            company_id=mapping.company_id,
+            agreement_status="Active",
+            billing_cycle="Monthly",
+            start_date=dt.date(2020, 1, 1),
+            bill_start_date=dt.date(2020, 1, 1),
+            no_ending_date=True,
+        )
+        for i in range(2)
+    ]
     session().add_all(agreements)
-    sub = session().scalar(select(Subscription).where(Subscription.customer_id == mapping.customer_id)
-                           .order_by(Subscription.id))
+    sub = session().scalar(
+        select(Subscription).where(Subscription.customer_id == mapping.customer_id).order_by(Subscription.id)
+    )
     session().flush()
-    session().add(SubscriptionMapping(partner_id=partner_id, customer_id=mapping.customer_id, subscription_id=sub.id,
-                                      agreement_id=agreements[0].id, from_date_mode="all", from_date=sub.start_date,
-                                      created_by="benchmark"))
+    session().add(
+        SubscriptionMapping(
+            partner_id=partner_id,
+            customer_id=mapping.customer_id,
+            subscription_id=sub.id,
+            agreement_id=agreements[0].id,
+            from_date_mode="all",
+            from_date=sub.start_date,
+            created_by="benchmark",
+        )
+    )
     session().commit()
-    return {"customer's subscriptions": f"{API}/customers/{mapping.customer_id}/subscriptions",
-            "popup agreements": f"{API}/customers/{mapping.customer_id}/agreements",
-            "change preview": f"{API}/subscriptions/{sub.id}/remap-preview?agreement_id={agreements[1].id}"}
+    return {
+        "customer's subscriptions": f"{API}/customers/{mapping.customer_id}/subscriptions",
+        "popup agreements": f"{API}/customers/{mapping.customer_id}/agreements",
+        "change preview": f"{API}/subscriptions/{sub.id}/remap-preview?agreement_id={agreements[1].id}",
+    }
 
 
 def analyze(app) -> None:
@@ -152,12 +207,11 @@ def main() -> None:
     args = parser.parse_args()
     url, drop = fresh_database(args.database_url)
     try:
-        from msphub_psa.demo.runner import migrate
-
         from app import create_app
         from msphub_psa.commands.demo import SeedDemoDataCommand, ensure_roles
         from msphub_psa.demo.catalog import USERS
         from msphub_psa.demo.generate import DemoSize
+        from msphub_psa.demo.runner import migrate
         from tests.support import tenants
 
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False})
@@ -165,9 +219,14 @@ def main() -> None:
             migrate(app)
             ensure_roles()
             started = time.perf_counter()
-            summary = SeedDemoDataCommand(DemoSize(customers=args.customers, months=args.months,
-                                                   subscriptions_per_customer=args.subscriptions_per_customer),
-                                          today=dt.date.today()).run()
+            summary = SeedDemoDataCommand(
+                DemoSize(
+                    customers=args.customers,
+                    months=args.months,
+                    subscriptions_per_customer=args.subscriptions_per_customer,
+                ),
+                today=dt.date.today(),
+            ).run()
             partner_id = tenants.pilot().id
             build_directory(partner_id)
             ENDPOINTS.update(subscription_tab_endpoints(partner_id))

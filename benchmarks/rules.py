@@ -8,6 +8,7 @@ fresh database (SQLite temp file, or a new PostgreSQL database next to ``--datab
 migrated, then dropped) and times ``MatchingProductsCommand`` (first page of 25, through
 the DAO's SQL, for a narrow, a broad and a searched rule; goal < 100 ms).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("PSA_ENV", "test")
 
 from msphub_psa.domain.rules import (  # noqa: E402
-    Attributes, Condition, Product, Rule, RuleValidationError, counts, validate_rule,
+    Attributes,
+    Condition,
+    Product,
+    Rule,
+    RuleValidationError,
+    counts,
+    validate_rule,
 )
 
 PUBLISHERS = {
@@ -36,11 +43,41 @@ PUBLISHERS = {
     "Autodesk": ["Software", "PerpetualSoftware"],
     "Veeam": ["Backup", "Software"],
 }
-WORDS = ["365", "Business", "Basic", "Standard", "Premium", "E3", "E5", "Cloud", "Backup",
-         "Advanced", "Teams", "Exchange", "Online", "Creative", "Suite", "Security", "Plan 1",
-         "Plan 2", "Workspace", "Enterprise", "Pro", "Essentials", "Defender", "Visio", "Project"]
-TERMS = [("P1M", "monthly"), ("P1Y", "monthly"), ("P1Y", "annual"), ("P3Y", "annual"),
-         ("P3Y", "one_time"), ("P1Y", "one_time")]
+WORDS = [
+    "365",
+    "Business",
+    "Basic",
+    "Standard",
+    "Premium",
+    "E3",
+    "E5",
+    "Cloud",
+    "Backup",
+    "Advanced",
+    "Teams",
+    "Exchange",
+    "Online",
+    "Creative",
+    "Suite",
+    "Security",
+    "Plan 1",
+    "Plan 2",
+    "Workspace",
+    "Enterprise",
+    "Pro",
+    "Essentials",
+    "Defender",
+    "Visio",
+    "Project",
+]
+TERMS = [
+    ("P1M", "monthly"),
+    ("P1Y", "monthly"),
+    ("P1Y", "annual"),
+    ("P3Y", "annual"),
+    ("P3Y", "one_time"),
+    ("P1Y", "one_time"),
+]
 
 
 def make_products(n: int, rng: random.Random) -> list[Product]:
@@ -52,8 +89,16 @@ def make_products(n: int, rng: random.Random) -> list[Product]:
         publisher = rng.choices(names, weights)[0]
         term, frequency = rng.choice(TERMS)
         title = f"{publisher} {' '.join(rng.sample(WORDS, 3))}"
-        products.append(Product(publisher, rng.choice(PUBLISHERS[publisher]),
-                                f"{publisher[:3].upper()}{i:07d}:0001", title, term, frequency))
+        products.append(
+            Product(
+                publisher,
+                rng.choice(PUBLISHERS[publisher]),
+                f"{publisher[:3].upper()}{i:07d}:0001",
+                title,
+                term,
+                frequency,
+            )
+        )
     return products
 
 
@@ -61,8 +106,12 @@ def make_rules(n: int, rng: random.Random) -> list[Rule]:
     """``n`` distinct, valid rules mixing every operator and field."""
     rules: list[Rule] = []
     while len(rules) < n:
-        rule = Rule(len(rules) + 1, len(rules) + 1, _conditions(rng),
-                    Attributes("Category", "Subcategory", "Type", rng.choice(["Agreement", "Service"])))
+        rule = Rule(
+            len(rules) + 1,
+            len(rules) + 1,
+            _conditions(rng),
+            Attributes("Category", "Subcategory", "Type", rng.choice(["Agreement", "Service"])),
+        )
         try:
             validate_rule(rule, rules)
         except RuleValidationError:
@@ -102,10 +151,12 @@ def main() -> None:
         result = counts(products, rules)
         times.append(time.perf_counter() - start)
     assert sum(result.values()) == len(products)
-    print(f"counts: {args.rules} rules x {args.products} products, {args.runs} runs: "
-          f"median {statistics.median(times) * 1000:.1f} ms, "
-          f"min {min(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms "
-          f"({os.cpu_count()} CPUs, Python {sys.version.split()[0]}; products already in memory)")
+    print(
+        f"counts: {args.rules} rules x {args.products} products, {args.runs} runs: "
+        f"median {statistics.median(times) * 1000:.1f} ms, "
+        f"min {min(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms "
+        f"({os.cpu_count()} CPUs, Python {sys.version.split()[0]}; products already in memory)"
+    )
     if not args.skip_db:
         bench_window(products, rules, args.database_url, args.runs)
 
@@ -124,12 +175,11 @@ def bench_window(products: list[Product], rules: list[Rule], url: str | None, ru
 
 def _bench_window_on(products: list[Product], rules: list[Rule], db_url: str, runs: int) -> None:
     """Seed one distributor, partner, active integration and the rules; time three windows."""
-    from msphub_psa.demo.runner import migrate
-
     from app import create_app
-    from msphub_psa.domain.actor import Actor
     from msphub_psa.commands.rules.matching import MatchingProductsCommand
     from msphub_psa.daos.base import session
+    from msphub_psa.demo.runner import migrate
+    from msphub_psa.domain.actor import Actor
     from msphub_psa.models.hub import Distributor, Partner
     from msphub_psa.models.hub import Product as ProductRow
     from msphub_psa.models.integration import Integration
@@ -145,33 +195,65 @@ def _bench_window_on(products: list[Product], rules: list[Rule], db_url: str, ru
         partner = Partner(distributor_id=dist.id, name="Bench partner")
         session().add(partner)
         session().flush()
-        session().add_all([PartnerFeature(partner_id=partner.id, enabled=True), Integration(
-            partner_id=partner.id, status="active", client_id="x", company_name="x", public_key="x",
-            private_key_encrypted=b"x", api_url="https://api-na.myconnectwise.net")])
-        session().execute(ProductRow.__table__.insert(), [
-            {"distributor_id": dist.id, **{f: getattr(p, f) for f in Product.__dataclass_fields__}} for p in products])
-        rows = [ProductRule(partner_id=partner.id, priority=r.priority, category="C", subcategory="S", product_type="T",
-                            product_class="Agreement", conditions=[
-                                {"field": c.field, "operator": c.operator,
-                                 "value": list(c.value) if isinstance(c.value, tuple) else c.value}
-                                for c in r.conditions]) for r in rules]
+        session().add_all(
+            [
+                PartnerFeature(partner_id=partner.id, enabled=True),
+                Integration(
+                    partner_id=partner.id,
+                    status="active",
+                    client_id="x",
+                    company_name="x",
+                    public_key="x",
+                    private_key_encrypted=b"x",
+                    api_url="https://api-na.myconnectwise.net",
+                ),
+            ]
+        )
+        session().execute(
+            ProductRow.__table__.insert(),
+            [{"distributor_id": dist.id, **{f: getattr(p, f) for f in Product.__dataclass_fields__}} for p in products],
+        )
+        rows = [
+            ProductRule(
+                partner_id=partner.id,
+                priority=r.priority,
+                category="C",
+                subcategory="S",
+                product_type="T",
+                product_class="Agreement",
+                conditions=[
+                    {
+                        "field": c.field,
+                        "operator": c.operator,
+                        "value": list(c.value) if isinstance(c.value, tuple) else c.value,
+                    }
+                    for c in r.conditions
+                ],
+            )
+            for r in rules
+        ]
         session().add_all(rows)
         session().commit()
         actor = Actor(None, "bench", roles=("Admin",), partner_id=None)
         narrow = next(r.id for r, d in zip(rows, rules) if len(d.conditions) >= 2)
         broad = rows[0].id
         dialect = session().get_bind().dialect.name
-        for label, rule_id, search in (("narrow rule", narrow, ""), ("broad rule", broad, ""),
-                                       ("broad rule + search", broad, "premium")):
+        for label, rule_id, search in (
+            ("narrow rule", narrow, ""),
+            ("broad rule", broad, ""),
+            ("broad rule + search", broad, "premium"),
+        ):
             times = []
             for _ in range(runs):
                 session().expire_all()
                 start = time.perf_counter()
                 page = MatchingProductsCommand(actor, rule_id, 1, 25, search).run()
                 times.append(time.perf_counter() - start)
-            print(f"matching window first page ({dialect}, {label}, {page.total} matches of {len(products)}): "
-                  f"median {statistics.median(times) * 1000:.1f} ms, min {min(times) * 1000:.1f} ms, "
-                  f"max {max(times) * 1000:.1f} ms")
+            print(
+                f"matching window first page ({dialect}, {label}, {page.total} matches of {len(products)}): "
+                f"median {statistics.median(times) * 1000:.1f} ms, min {min(times) * 1000:.1f} ms, "
+                f"max {max(times) * 1000:.1f} ms"
+            )
         app.appbuilder.session.remove()
         app.appbuilder.session.get_bind().dispose()
 

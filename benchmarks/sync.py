@@ -21,6 +21,7 @@ mapped in bulk (From Date 2000-01-01: every transaction eligible). Each push run
 - (d) peak RSS of the child doing a ``--memory-transactions`` push (12 months of billing on enough
   subscriptions; latency 0, to keep the run short).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,9 +67,13 @@ class SandboxProcess:
         self.seed = seed
         self.seed_file = Path(tempfile.mkdtemp()) / "seed.json"
         self.seed_file.write_text(json.dumps(seed))
-        self.proc = subprocess.Popen([sys.executable, "-m", "msphub_psa.connectwise.sandbox", "--port", "0",
-                                      "--seed", str(self.seed_file)], cwd=Path(__file__).resolve().parents[1],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "msphub_psa.connectwise.sandbox", "--port", "0", "--seed", str(self.seed_file)],
+            cwd=Path(__file__).resolve().parents[1],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         line = self.proc.stdout.readline()
         self.root = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)
         self.admin = httpx.Client(base_url=f"{self.root}/__sandbox__", timeout=120)
@@ -112,8 +117,13 @@ def sandbox_seed(customer_names: list[str]) -> dict:
 
     demo, other = cw_seed.default_seed()["accounts"]
     companies = [cw_seed.company(i, name) for i, name in enumerate(customer_names, start=1)]
-    demo = {**demo, "companies": companies, "agreements": cw_seed.default_agreements([c["id"] for c in companies]),
-            "additions": [], "adjustments": []}
+    demo = {
+        **demo,
+        "companies": companies,
+        "agreements": cw_seed.default_agreements([c["id"] for c in companies]),
+        "additions": [],
+        "adjustments": [],
+    }
     return {"accounts": [demo, other]}
 
 
@@ -127,8 +137,10 @@ def seed_hub(subscriptions: int, months: int) -> int:
     from tests.support import tenants
 
     ensure_roles()
-    SeedDemoDataCommand(DemoSize(customers=max(1, subscriptions // 20), subscriptions_per_customer=20,
-                                 months=months), today=dt.date.today()).run()
+    SeedDemoDataCommand(
+        DemoSize(customers=max(1, subscriptions // 20), subscriptions_per_customer=20, months=months),
+        today=dt.date.today(),
+    ).run()
     return tenants.pilot().id
 
 
@@ -139,8 +151,7 @@ def customer_names(partner_id: int) -> list[str]:
     from msphub_psa.daos.base import session
     from msphub_psa.models.hub import Customer
 
-    return list(session().scalars(select(Customer.name).where(Customer.partner_id == partner_id)
-                                  .order_by(Customer.id)))
+    return list(session().scalars(select(Customer.name).where(Customer.partner_id == partner_id).order_by(Customer.id)))
 
 
 def connect(partner_id: int, sandbox: SandboxProcess) -> None:
@@ -152,9 +163,16 @@ def connect(partner_id: int, sandbox: SandboxProcess) -> None:
     from msphub_psa.tenancy import actor_for_user, find_user
     from tests.support.integration import make_active_integration
 
-    make_active_integration(partner_id, SimpleNamespace(  # what it reads from a sandbox handle
-        client_id=cw_seed.DEMO_CLIENT_ID, company_id=cw_seed.DEMO_COMPANY_ID, public_key=cw_seed.DEMO_PUBLIC_KEY,
-        private_key=cw_seed.DEMO_PRIVATE_KEY, base_url=sandbox.base_url))
+    make_active_integration(
+        partner_id,
+        SimpleNamespace(  # what it reads from a sandbox handle
+            client_id=cw_seed.DEMO_CLIENT_ID,
+            company_id=cw_seed.DEMO_COMPANY_ID,
+            public_key=cw_seed.DEMO_PUBLIC_KEY,
+            private_key=cw_seed.DEMO_PRIVATE_KEY,
+            base_url=sandbox.base_url,
+        ),
+    )
     RefreshDirectoryCommand(actor_for_user(find_user("pilot.admin")), partner_id, automap=False).run()
     map_everything(partner_id)
     analyze()
@@ -176,26 +194,62 @@ def map_everything(partner_id: int) -> None:
 
     from msphub_psa.daos.base import session
     from msphub_psa.daos.bulk import insert_rows
-    from msphub_psa.models.hub import Customer, Subscription, utcnow
     from msphub_psa.models.directory import PsaAgreement, PsaCompany
+    from msphub_psa.models.hub import Customer, Subscription, utcnow
     from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
 
     now = utcnow()
-    companies = dict(session().execute(select(PsaCompany.name, PsaCompany.id)
-                                       .where(PsaCompany.partner_id == partner_id)).all())
+    companies = dict(
+        session().execute(select(PsaCompany.name, PsaCompany.id).where(PsaCompany.partner_id == partner_id)).all()
+    )
     customers = session().execute(select(Customer.id, Customer.name).where(Customer.partner_id == partner_id)).all()
     company_of = {cid: companies[name] for cid, name in customers}
-    insert_rows(CustomerMapping, ({"partner_id": partner_id, "customer_id": cid, "company_id": company,
-                                   "method": "manual", "created_by": "benchmark", "created_at": now}
-                                  for cid, company in company_of.items()))
-    monthly = dict(session().execute(select(PsaAgreement.company_id, PsaAgreement.id).where(
-        PsaAgreement.partner_id == partner_id, PsaAgreement.name == "Microsoft CSP - Monthly")).all())
-    subs = session().execute(select(Subscription.id, Subscription.customer_id)
-                             .where(Subscription.partner_id == partner_id)).all()
-    insert_rows(SubscriptionMapping, ({"partner_id": partner_id, "customer_id": cust, "subscription_id": sid,
-                                       "agreement_id": monthly[company_of[cust]], "from_date_mode": "custom",
-                                       "from_date": FROM_DATE, "active": True, "method": "manual",
-                                       "created_by": "benchmark", "created_at": now} for sid, cust in subs))
+    insert_rows(
+        CustomerMapping,
+        (
+            {
+                "partner_id": partner_id,
+                "customer_id": cid,
+                "company_id": company,
+                "method": "manual",
+                "created_by": "benchmark",
+                "created_at": now,
+            }
+            for cid, company in company_of.items()
+        ),
+    )
+    monthly = dict(
+        session()
+        .execute(
+            select(PsaAgreement.company_id, PsaAgreement.id).where(
+                PsaAgreement.partner_id == partner_id, PsaAgreement.name == "Microsoft CSP - Monthly"
+            )
+        )
+        .all()
+    )
+    subs = (
+        session()
+        .execute(select(Subscription.id, Subscription.customer_id).where(Subscription.partner_id == partner_id))
+        .all()
+    )
+    insert_rows(
+        SubscriptionMapping,
+        (
+            {
+                "partner_id": partner_id,
+                "customer_id": cust,
+                "subscription_id": sid,
+                "agreement_id": monthly[company_of[cust]],
+                "from_date_mode": "custom",
+                "from_date": FROM_DATE,
+                "active": True,
+                "method": "manual",
+                "created_by": "benchmark",
+                "created_at": now,
+            }
+            for sid, cust in subs
+        ),
+    )
     session().commit()
 
 
@@ -231,19 +285,40 @@ def add_month(partner_id: int) -> int:
     from msphub_psa.models.hub import BillingTransaction as Tx
     from msphub_psa.models.hub import Product, Subscription
 
-    last = (select(Tx.subscription_id, func.max(Tx.period_end).label("end")).where(Tx.partner_id == partner_id)
-            .group_by(Tx.subscription_id).subquery())
-    rows = session().execute(
-        select(Subscription, last.c.end).join(last, last.c.subscription_id == Subscription.id)
-        .join(Product, Product.id == Subscription.product_id)
-        .where(Subscription.status == "active", Product.billing_frequency == "monthly")).all()
+    last = (
+        select(Tx.subscription_id, func.max(Tx.period_end).label("end"))
+        .where(Tx.partner_id == partner_id)
+        .group_by(Tx.subscription_id)
+        .subquery()
+    )
+    rows = (
+        session()
+        .execute(
+            select(Subscription, last.c.end)
+            .join(last, last.c.subscription_id == Subscription.id)
+            .join(Product, Product.id == Subscription.product_id)
+            .where(Subscription.status == "active", Product.billing_frequency == "monthly")
+        )
+        .all()
+    )
     new = []
     for sub, end in rows:
         start = end + dt.timedelta(days=1)
-        new.append({"partner_id": partner_id, "customer_id": sub.customer_id, "subscription_id": sub.id,
-                    "kind": "charge", "period_start": start, "period_end": add_months(start, 1) - dt.timedelta(days=1),
-                    "quantity": sub.quantity, "unit_price": sub.unit_price, "unit_cost": sub.unit_cost,
-                    "amount": sub.quantity * sub.unit_price, "currency": "USD"})
+        new.append(
+            {
+                "partner_id": partner_id,
+                "customer_id": sub.customer_id,
+                "subscription_id": sub.id,
+                "kind": "charge",
+                "period_start": start,
+                "period_end": add_months(start, 1) - dt.timedelta(days=1),
+                "quantity": sub.quantity,
+                "unit_price": sub.unit_price,
+                "unit_cost": sub.unit_cost,
+                "amount": sub.quantity * sub.unit_price,
+                "currency": "USD",
+            }
+        )
     insert_rows(Tx, new)
     session().commit()
     return len(new)
@@ -255,12 +330,16 @@ def add_month(partner_id: int) -> int:
 def push_in_child(url: str, partner_id: int, **config) -> dict:
     """Run one push in a fresh Python process; its result, wall seconds and peak RSS (MB)."""
     spec = json.dumps({"url": url, "partner_id": partner_id, "config": config})
-    done = subprocess.run([sys.executable, __file__, "--child", spec], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", spec],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith(MARK)), None)
     if line is None:
         raise RuntimeError(f"the push child failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return json.loads(line[len(MARK):])
+    return json.loads(line[len(MARK) :])
 
 
 def child(spec: str) -> None:
@@ -275,8 +354,10 @@ def child(spec: str) -> None:
         started = time.perf_counter()
         result = PushBillingCommand(values["partner_id"], "benchmark").run()
         wall = time.perf_counter() - started
-    print(MARK + json.dumps({"result": result.as_dict(), "wall": wall, "rss_mb": _rss_mb(), "rss_before_mb": before}),
-          flush=True)
+    print(
+        MARK + json.dumps({"result": result.as_dict(), "wall": wall, "rss_mb": _rss_mb(), "rss_before_mb": before}),
+        flush=True,
+    )
 
 
 def _rss_mb() -> float:
@@ -318,15 +399,25 @@ def first_pushes(url, partner_id, sandbox, concurrencies, latency, rows) -> list
 def limited_push(url, partner_id, sandbox, latency, per_minute, window) -> dict:
     """(c): a first push under the shared limit."""
     reset(partner_id, sandbox, latency)
-    run = push_in_child(url, partner_id, PSA_PUSH_CONCURRENCY=8, PSA_CW_REQUESTS_PER_MINUTE=per_minute,
-                        PSA_CW_RATE_WINDOW_SECONDS=window)
+    run = push_in_child(
+        url,
+        partner_id,
+        PSA_PUSH_CONCURRENCY=8,
+        PSA_CW_REQUESTS_PER_MINUTE=per_minute,
+        PSA_CW_RATE_WINDOW_SECONDS=window,
+    )
     calls = run["result"]["psa_calls"]
     floor = calls / per_minute * 60
-    print(f"  limited push: {run['wall']:.1f} s for {calls} calls at {per_minute}/min (floor {floor:.1f} s)",
-          flush=True)
+    print(
+        f"  limited push: {run['wall']:.1f} s for {calls} calls at {per_minute}/min (floor {floor:.1f} s)", flush=True
+    )
     per_window = max(1, round(per_minute * window / 60))
-    return {"wall": run["wall"], "calls": calls, "floor": floor,  # call k waits for call k - per_window's window
-            "moving_floor": window * ((calls - 1) // per_window)}
+    return {
+        "wall": run["wall"],
+        "calls": calls,
+        "floor": floor,  # call k waits for call k - per_window's window
+        "moving_floor": window * ((calls - 1) // per_window),
+    }
 
 
 def steady_state(app, url, partner_id, sandbox) -> dict:
@@ -341,9 +432,17 @@ def steady_state(app, url, partner_id, sandbox) -> dict:
     idle_calls = calls_of(sandbox.requests(0))
     written = month["result"]["counts"].get("pushed", 0)
     assert written == added, (written, added, month["result"])
-    return {"added": added, "written": written, "calls": month_calls, "per_record": sum(month_calls.values()) / written,
-            "wall": month["wall"], "idle_calls": idle_calls, "idle_wall": idle["wall"],
-            "client_calls": month["result"]["psa_calls"], "idle_client_calls": idle["result"]["psa_calls"]}
+    return {
+        "added": added,
+        "written": written,
+        "calls": month_calls,
+        "per_record": sum(month_calls.values()) / written,
+        "wall": month["wall"],
+        "idle_calls": idle_calls,
+        "idle_wall": idle["wall"],
+        "client_calls": month["result"]["psa_calls"],
+        "idle_client_calls": idle["result"]["psa_calls"],
+    }
 
 
 def reset(partner_id: int, sandbox: SandboxProcess, latency: int) -> None:
@@ -380,17 +479,18 @@ def memory_push(database_url, transactions: int) -> dict:
 
 def build(url: str, subscriptions: int, months: int):
     """Migrated, seeded database; (app, pilot partner id)."""
-    from msphub_psa.demo.runner import migrate
-
     from app import create_app
+    from msphub_psa.demo.runner import migrate
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         migrate(app)
         started = time.perf_counter()
         partner_id = seed_hub(subscriptions, months)
-        print(f"  seeded {subscriptions} subscriptions ({months} month(s)) in {time.perf_counter() - started:.0f} s",
-              flush=True)
+        print(
+            f"  seeded {subscriptions} subscriptions ({months} month(s)) in {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
     return app, partner_id
 
 
@@ -430,11 +530,13 @@ def ten_thousand(args) -> dict:
             report["rows"] = rows = eligible_count(partner_id)
             print(f"  {rows} transactions eligible for the first push", flush=True)
             if "b" in args.only:
-                report["b"] = first_pushes(url, partner_id, sandbox, [int(c) for c in args.compare.split(",")],
-                                           args.latency_ms, rows)
+                report["b"] = first_pushes(
+                    url, partner_id, sandbox, [int(c) for c in args.compare.split(",")], args.latency_ms, rows
+                )
             if "c" in args.only:
-                report["c"] = limited_push(url, partner_id, sandbox, args.latency_ms, args.limit_per_minute,
-                                           args.limit_window)
+                report["c"] = limited_push(
+                    url, partner_id, sandbox, args.latency_ms, args.limit_per_minute, args.limit_window
+                )
             if "a" in args.only:
                 if "b" not in args.only and "c" not in args.only:
                     reset(partner_id, sandbox, args.latency_ms)
@@ -453,20 +555,25 @@ def print_tables(args, report: dict) -> None:
     """Markdown tables of what ran."""
     rows = report.get("rows")
     if "b" in report:
-        print(f"\n(b) first push of {rows} transactions, {args.latency_ms} ms latency, no limit "
-              f"({report['backend']})\n")
+        print(
+            f"\n(b) first push of {rows} transactions, {args.latency_ms} ms latency, no limit ({report['backend']})\n"
+        )
         print("| concurrency | wall s | records/s | ConnectWise calls |")
         print("|---:|---:|---:|---:|")
         for concurrency, wall, calls, rate in report["b"]:
             print(f"| {concurrency} | {wall:.1f} | {rate:.0f} | {calls} |")
     if "c" in report:
         c = report["c"]
-        print(f"\n(c) first push under {args.limit_per_minute} requests/min (window {args.limit_window} s), "
-              f"{args.latency_ms} ms latency\n")
+        print(
+            f"\n(c) first push under {args.limit_per_minute} requests/min (window {args.limit_window} s), "
+            f"{args.latency_ms} ms latency\n"
+        )
         print("| calls | floor = calls ÷ limit | moving-window floor | wall s | vs floor |")
         print("|---:|---:|---:|---:|---:|")
-        print(f"| {c['calls']} | {c['floor']:.1f} s | {c['moving_floor']:.1f} s | {c['wall']:.1f} | "
-              f"{(c['wall'] / c['floor'] - 1) * 100:+.1f} % |")
+        print(
+            f"| {c['calls']} | {c['floor']:.1f} s | {c['moving_floor']:.1f} s | {c['wall']:.1f} | "
+            f"{(c['wall'] / c['floor'] - 1) * 100:+.1f} % |"
+        )
     if "a" in report:
         a = report["a"]
         print(f"\n(a) steady state after a full push: a new month of {a['added']} transactions\n")

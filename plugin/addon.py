@@ -6,6 +6,7 @@ raised later); ``pre_process`` declares the roles and the conditional menu, ``re
 pages, console views and APIs, ``post_process`` wires errors, CSRF, headers, the CLI and the RQ dashboard.
 Nothing here creates an app or a database connection.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,8 +35,13 @@ from msphub_psa.views.reconciliation import ReconciliationView
 from msphub_psa.views.rules import ProductDefaultsView
 from msphub_psa.views.sync import SyncHistoryView
 from msphub_psa.views.sync_control import SyncPreviewView, SyncSettingsView
-from msphub_psa.web import (hide_empty_permission_menus, install_web_hooks, make_menu_conditional, partner_user_visible,
-                            psa_menu_visible)
+from msphub_psa.web import (
+    hide_empty_permission_menus,
+    install_web_hooks,
+    make_menu_conditional,
+    partner_user_visible,
+    psa_menu_visible,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,21 +72,43 @@ class ConnectWiseAddon(BaseManager):
         self.appbuilder.sm.builtin_roles.update(permissions.builtin_roles(settings()))
         make_menu_conditional(self.appbuilder.menu)
         install_id_converter(current_app)
-        current_app.register_blueprint(Blueprint(
-            "psa", __name__, template_folder="templates", static_folder="static/psa",
-            static_url_path="/psa/static",  # not under the host's /static/<path> (it would shadow it)
-        ))
+        current_app.register_blueprint(
+            Blueprint(
+                "psa",
+                __name__,
+                template_folder="templates",
+                static_folder="static/psa",
+                static_url_path="/psa/static",  # not under the host's /static/<path> (it would shadow it)
+            )
+        )
 
     def register_views(self) -> None:
         """Pages, console views, APIs and the menu."""
         ab = self.appbuilder
-        ab.add_view(MyOrganizationView, permissions.MENU_MY_ORG, icon="fa-id-card", category="My Account",
-                    category_icon="fa-user", menu_cond=partner_user_visible)
+        ab.add_view(
+            MyOrganizationView,
+            permissions.MENU_MY_ORG,
+            icon="fa-id-card",
+            category="My Account",
+            category_icon="fa-user",
+            menu_cond=partner_user_visible,
+        )
         for view, name, icon in PSA_PAGES:
-            ab.add_view(view, name, icon=icon, category=permissions.MENU_PSA, category_icon="fa-plug",
-                        menu_cond=psa_menu_visible)
-        ab.add_view(PartnerFeaturesView, permissions.MENU_PARTNER_FEATURES, icon="fa-toggle-on",
-                    category=permissions.MENU_DISTRIBUTOR, category_icon="fa-building")
+            ab.add_view(
+                view,
+                name,
+                icon=icon,
+                category=permissions.MENU_PSA,
+                category_icon="fa-plug",
+                menu_cond=psa_menu_visible,
+            )
+        ab.add_view(
+            PartnerFeaturesView,
+            permissions.MENU_PARTNER_FEATURES,
+            icon="fa-toggle-on",
+            category=permissions.MENU_DISTRIBUTOR,
+            category_icon="fa-building",
+        )
         for view, name, category, icon in console.console_views(settings().console_marketplace_writes):
             ab.add_view(view, name, icon=icon, category=category)
         ab.add_link("RQ Dashboard", href="/psa/rq/", icon="fa-tasks", category="Console")

@@ -5,12 +5,13 @@ that receives one ``AlertEmail``; the host plugs its mailer in there. The defaul
 line ("would send ..."). The e-mail carries the run's ids, status, counts and error text only: never
 credentials. An empty setting turns the e-mail off.
 """
+
 from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,17 @@ def load_hook(path: str | None) -> Callable[[AlertEmail], object] | None:
 
 def log_alert_email(email: AlertEmail) -> None:
     """The demo's hook: log the e-mail that would be sent, as one structured line."""
-    log.info("would send to %s: %s", ", ".join(email.to) or "(no recipients)", email.subject,
-             extra={"alert_to": list(email.to), "alert_subject": email.subject, "run_id": email.run_id,
-                    "partner_id": email.partner_id, "run_status": email.status, "run_counts": email.counts,
-                    "alert_link": email.link})
+    log.info(
+        "would send to %s: %s",
+        ", ".join(email.to) or "(no recipients)",
+        email.subject,
+        extra={
+            "alert_to": list(email.to),
+            "alert_subject": email.subject,
+            "run_id": email.run_id,
+            "partner_id": email.partner_id,
+            "run_status": email.status,
+            "run_counts": email.counts,
+            "alert_link": email.link,
+        },
+    )

@@ -4,12 +4,13 @@ Times are UTC and timezone-aware; a "today" is always someone's today, so it tak
 timezone it is asked in (a partner's, a user's). Tests move this clock, and every other
 reading of the time in the process, with ``time-machine`` (see ``tests/support/clock.py``).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def now() -> dt.datetime:

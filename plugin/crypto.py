@@ -3,6 +3,7 @@
 Encrypt with the newest key, decrypt with any; ``rotate`` re-encrypts a token
 under the newest key. Keys come from config, never from the database.
 """
+
 from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet

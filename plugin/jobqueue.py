@@ -5,6 +5,7 @@ job's progress. Errors are this module's own; the use cases turn them into messa
 Queues: ``<prefix>-fast`` (validation, directory and list refreshes, the schedule's tick) and ``<prefix>-sync``
 (billing pushes), so a long push never delays an activation.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -186,8 +187,9 @@ def enqueue_validation(integration_id: int, job_id: str) -> Job:
 
     :raises QueueUnavailable: Redis does not answer.
     """
-    job, _created = enqueue_unique(FAST, "validate_integration", integration_id, job_id=job_id,
-                                   timeout=120, result_ttl=600, failure_ttl=86400)
+    job, _created = enqueue_unique(
+        FAST, "validate_integration", integration_id, job_id=job_id, timeout=120, result_ttl=600, failure_ttl=86400
+    )
     return job
 
 
@@ -196,8 +198,16 @@ def enqueue_directory_refresh(partner_id: int, username: str, full: bool) -> tup
 
     :raises QueueUnavailable: Redis does not answer.
     """
-    return enqueue_once(FAST, "refresh_directory", partner_id, username, int(full),
-                        job_id=f"{settings().queue_prefix}-directory-{partner_id}", result_ttl=0, failure_ttl=3600)
+    return enqueue_once(
+        FAST,
+        "refresh_directory",
+        partner_id,
+        username,
+        int(full),
+        job_id=f"{settings().queue_prefix}-directory-{partner_id}",
+        result_ttl=0,
+        failure_ttl=3600,
+    )
 
 
 def enqueue_list_refresh(partner_id: int) -> tuple[Job, bool]:
@@ -205,8 +215,14 @@ def enqueue_list_refresh(partner_id: int) -> tuple[Job, bool]:
 
     :raises QueueUnavailable: Redis does not answer.
     """
-    return enqueue_once(FAST, "refresh_cw_lists", partner_id, job_id=f"{settings().queue_prefix}-cw-lists-{partner_id}",
-                        result_ttl=0, failure_ttl=3600)
+    return enqueue_once(
+        FAST,
+        "refresh_cw_lists",
+        partner_id,
+        job_id=f"{settings().queue_prefix}-cw-lists-{partner_id}",
+        result_ttl=0,
+        failure_ttl=3600,
+    )
 
 
 def push_job_id(partner_id: int) -> str:
@@ -236,9 +252,15 @@ def enqueue_push(partner_id: int, requested_by: str = "system", preview_id: int 
         if waiting is not None:
             return waiting, False
         suffix = f"-p{int(preview_id)}" if preview_id else ""
-        job, created = enqueue_unique(SYNC, "push_billing", *args,
-                                      job_id=f"{push_job_id(partner_id)}{suffix}-{uuid.uuid4().hex[:12]}",
-                                      timeout=settings().push_job_timeout, result_ttl=3600, failure_ttl=86400)
+        job, created = enqueue_unique(
+            SYNC,
+            "push_billing",
+            *args,
+            job_id=f"{push_job_id(partner_id)}{suffix}-{uuid.uuid4().hex[:12]}",
+            timeout=settings().push_job_timeout,
+            result_ttl=3600,
+            failure_ttl=86400,
+        )
         if not preview_id:
             redis_connection().set(_waiting_pointer(partner_id), job.id, ex=86400)
     except _redis_errors() as exc:
@@ -271,9 +293,16 @@ def enqueue_scheduled(partner_id: int, slot: dt.datetime) -> Job:
 
     :raises QueueUnavailable: Redis does not answer.
     """
-    job, _created = enqueue_unique(SYNC, "scheduled_sync", int(partner_id), slot.isoformat(),
-                                   job_id=scheduled_job_id(partner_id, slot), timeout=settings().push_job_timeout,
-                                   result_ttl=86400, failure_ttl=86400)
+    job, _created = enqueue_unique(
+        SYNC,
+        "scheduled_sync",
+        int(partner_id),
+        slot.isoformat(),
+        job_id=scheduled_job_id(partner_id, slot),
+        timeout=settings().push_job_timeout,
+        result_ttl=86400,
+        failure_ttl=86400,
+    )
     return job
 
 

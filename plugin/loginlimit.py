@@ -1,4 +1,5 @@
 """Login rate limit: FAB limits its login form; the same limit is put on the JWT login API here."""
+
 from __future__ import annotations
 
 from flask_appbuilder.security.api import SecurityApi

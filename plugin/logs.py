@@ -6,6 +6,7 @@ and ``PSA_LOG_LEVEL``). Code binds ids with ``log_context(partner_id=..., job_id
 ``extra=``; the filter copies the bound ids onto every record, the formatter writes them as fields.
 Secrets are never passed to a log call (the ConnectWise client redacts its Authorization header).
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -19,10 +20,26 @@ from typing import Any
 
 CONTEXT_FIELDS = ("partner_id", "job_id", "run_id", "row_id", "integration_id", "user", "request_id")
 EXTRA_FIELDS = CONTEXT_FIELDS + (
-    "cw_method", "cw_path", "cw_status", "duration_ms", "attempt", "cw_request_id",
-    "action", "object_type", "object_id", "outcome", "job", "queue",
-    "http_method", "http_path", "http_status",
-    "alert_to", "alert_subject", "alert_link", "run_status", "run_counts",  # the billing sync's alert e-mail
+    "cw_method",
+    "cw_path",
+    "cw_status",
+    "duration_ms",
+    "attempt",
+    "cw_request_id",
+    "action",
+    "object_type",
+    "object_id",
+    "outcome",
+    "job",
+    "queue",
+    "http_method",
+    "http_path",
+    "http_status",
+    "alert_to",
+    "alert_subject",
+    "alert_link",
+    "run_status",
+    "run_counts",  # the billing sync's alert e-mail
 )
 _context: contextvars.ContextVar[dict] = contextvars.ContextVar("psa_log_context", default={})
 
@@ -70,8 +87,10 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         """Serialise the record."""
         entry: dict[str, Any] = {
-            "ts": dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(timespec="milliseconds"),
-            "level": record.levelname, "logger": record.name, "message": record.getMessage(),
+            "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
         }
         for key in EXTRA_FIELDS:
             value = getattr(record, key, None)

@@ -10,6 +10,7 @@ roles are keys (:func:`role_keys`) and FAB sees names (:func:`builtin_roles`). T
 role is declared builtin only where ``PSA_BUILTIN_ADMIN_ROLE`` says so: a host's own admin role
 keeps the permissions the host gave it.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,32 +31,81 @@ CONSOLE = "PSA Console"
 # FAB prefixes the values with "can_".
 _R, _W = READ[4:], WRITE[4:]
 METHOD_PERMISSIONS = {
-    "get": _R, "get_list": _R, "info": _R, "list": _R, "show": _R,
-    "api": _R, "api_read": _R, "api_get": _R, "api_column_add": _R, "api_column_edit": _R,
-    "api_readvalues": _R, "index": _R, "status": _R, "matching": _R, "preview": _R,
-    "post": _W, "put": _W, "delete": _W, "add": _W, "edit": _W, "action": _W,
-    "action_post": _W, "api_create": _W, "api_update": _W, "api_delete": _W,
-    "bulk_delete": _W, "write": _W,
+    "get": _R,
+    "get_list": _R,
+    "info": _R,
+    "list": _R,
+    "show": _R,
+    "api": _R,
+    "api_read": _R,
+    "api_get": _R,
+    "api_column_add": _R,
+    "api_column_edit": _R,
+    "api_readvalues": _R,
+    "index": _R,
+    "status": _R,
+    "matching": _R,
+    "preview": _R,
+    "post": _W,
+    "put": _W,
+    "delete": _W,
+    "add": _W,
+    "edit": _W,
+    "action": _W,
+    "action_post": _W,
+    "api_create": _W,
+    "api_update": _W,
+    "api_delete": _W,
+    "bulk_delete": _W,
+    "write": _W,
     # ConnectWise integration card
-    "card": _R, "activate": _W, "deactivate": _W,
+    "card": _R,
+    "activate": _W,
+    "deactivate": _W,
     # Reconciliation Center
-    "summary": _R, "chart": _R, "customers": _R, "companies": _R, "suggestions": _R, "exact_matches": _R,
+    "summary": _R,
+    "chart": _R,
+    "customers": _R,
+    "companies": _R,
+    "suggestions": _R,
+    "exact_matches": _R,
     "directory": _R,
-    "map_customer": _W, "unmap_customer": _W, "map_exact": _W, "refresh": _W,
+    "map_customer": _W,
+    "unmap_customer": _W,
+    "map_exact": _W,
+    "refresh": _W,
     # Products / Subscriptions tab
-    "subscriptions": _R, "agreements": _R, "remap_preview": _R, "subscription_history": _R,
-    "map_subscriptions": _W, "remap_subscription": _W, "automap_subscriptions": _W,
+    "subscriptions": _R,
+    "agreements": _R,
+    "remap_preview": _R,
+    "subscription_history": _R,
+    "map_subscriptions": _W,
+    "remap_subscription": _W,
+    "automap_subscriptions": _W,
     # Configure Product Defaults
-    "move": _W, "put_default": _W, "refresh_lists": _W,
+    "move": _W,
+    "put_default": _W,
+    "refresh_lists": _W,
     # Operations: audit log export
     "export": _R,
     # Billing push
-    "run_push": _W, "retry_failed": _W, "run_detail": _R, "item_detail": _R,
+    "run_push": _W,
+    "retry_failed": _W,
+    "run_detail": _R,
+    "item_detail": _R,
     # Billing sync as people follow it: progress, run history, a run's failed rows, alerts
-    "progress": _R, "run_list": _R, "run_failures": _R, "run_page": _R, "acknowledge": _W,
+    "progress": _R,
+    "run_list": _R,
+    "run_failures": _R,
+    "run_page": _R,
+    "acknowledge": _W,
     # Billing sync control: preview, approval, settings
-    "prepare_preview": _W, "preview_detail": _R, "approve_preview": _W, "discard_preview": _W,
-    "get_settings": _R, "put_settings": _W,
+    "prepare_preview": _W,
+    "preview_detail": _R,
+    "approve_preview": _W,
+    "discard_preview": _W,
+    "get_settings": _R,
+    "put_settings": _W,
 }
 
 # Menu entries (their names are also FAB "menu_access" view names).
@@ -127,8 +177,12 @@ def role_allows(role_keys: list[str] | tuple[str, ...], permission: str, resourc
 
 def role_names(config) -> dict[str, str]:
     """Each role key's name in the host (``config``: the plugin's settings)."""
-    return {ADMIN: config.role_admin, DISTRIBUTOR_ADMIN: config.role_distributor_admin,
-            PARTNER_ADMIN: config.role_partner_admin, PARTNER_VIEWER: config.role_partner_viewer}
+    return {
+        ADMIN: config.role_admin,
+        DISTRIBUTOR_ADMIN: config.role_distributor_admin,
+        PARTNER_ADMIN: config.role_partner_admin,
+        PARTNER_VIEWER: config.role_partner_viewer,
+    }
 
 
 def role_keys(names, config) -> tuple[str, ...]:
@@ -140,5 +194,8 @@ def role_keys(names, config) -> tuple[str, ...]:
 def builtin_roles(config) -> dict[str, list[list[str]]]:
     """FAB's ``builtin_roles`` entries the plugin declares: its roles, and the admin role only when asked."""
     names = role_names(config)
-    return {names[key]: [list(pair) for pair in pairs] for key, pairs in ROLES.items()
-            if key != ADMIN or config.builtin_admin_role}
+    return {
+        names[key]: [list(pair) for pair in pairs]
+        for key, pairs in ROLES.items()
+        if key != ADMIN or config.builtin_admin_role
+    }

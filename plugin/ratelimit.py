@@ -8,11 +8,12 @@ called from several threads at once (the push's concurrent requests).
 The window is a minute by default; a shorter one (``window_seconds``) keeps the same
 rate with smaller bursts (``per_minute × window ÷ 60`` requests per window).
 """
+
 from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from limits import RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.storage import storage_from_string
@@ -26,8 +27,17 @@ class RateLimitTimeout(RuntimeError):
 class PartnerRateLimiter:
     """The client's ``throttle``: blocks until the partner's window has room for one request."""
 
-    def __init__(self, redis_url: str, partner_id: int, per_minute: int, *, namespace: str = "psa",
-                 max_wait: float = 300.0, sleep: Callable[[float], None] = time.sleep, window_seconds: int = 60):
+    def __init__(
+        self,
+        redis_url: str,
+        partner_id: int,
+        per_minute: int,
+        *,
+        namespace: str = "psa",
+        max_wait: float = 300.0,
+        sleep: Callable[[float], None] = time.sleep,
+        window_seconds: int = 60,
+    ):
         if per_minute < 1 or window_seconds < 1:
             raise ValueError("per_minute and window_seconds must be at least 1")
         self.limiter = MovingWindowRateLimiter(storage_from_string(_limits_url(redis_url)))
@@ -48,8 +58,9 @@ class PartnerRateLimiter:
             reset_at = self.limiter.get_window_stats(self.item, *self.keys).reset_time
             pause = min(max(reset_at - time.time(), 0.01), 1.0)
             if time.monotonic() + pause > deadline:
-                raise RateLimitTimeout(f"No ConnectWise request slot for partner {self.keys[1]} "
-                                       f"within {self.max_wait:.0f} s")
+                raise RateLimitTimeout(
+                    f"No ConnectWise request slot for partner {self.keys[1]} within {self.max_wait:.0f} s"
+                )
             self.sleep(pause)
             with self._lock:
                 self.waited += pause
@@ -75,4 +86,4 @@ def window_item(per_minute: int, window_seconds: int = 60):
 
 def _limits_url(redis_url: str) -> str:
     """``limits`` spells unix sockets ``redis+unix://``."""
-    return "redis+unix://" + redis_url[len("unix://"):] if redis_url.startswith("unix://") else redis_url
+    return "redis+unix://" + redis_url[len("unix://") :] if redis_url.startswith("unix://") else redis_url

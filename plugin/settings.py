@@ -5,23 +5,28 @@ invalid required key stops the host's start-up with a message naming the key and
 them with :func:`settings`. ``docs/operations.md`` carries the same table (a test checks it against this one).
 Only our stand-in host's ``config.py`` reads the environment.
 """
+
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from cryptography.fernet import Fernet
 from flask import current_app
 
 EXTENSION = "msphub_psa"
 CONNECTWISE_CLOUD_HOSTS = (
-    "api-na.myconnectwise.net", "api-eu.myconnectwise.net", "api-au.myconnectwise.net",
-    "api-aus.myconnectwise.net", "api-za.myconnectwise.net", "api-staging.connectwisedev.com",
+    "api-na.myconnectwise.net",
+    "api-eu.myconnectwise.net",
+    "api-au.myconnectwise.net",
+    "api-aus.myconnectwise.net",
+    "api-za.myconnectwise.net",
+    "api-staging.connectwisedev.com",
 )
 MODES = ("production", "demo", "test")
-FERNET_HOW = ("make one with `python -c 'from cryptography.fernet import Fernet; "
-              "print(Fernet.generate_key().decode())'`")
+FERNET_HOW = "make one with `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
 REQUIRED = object()
 
 
@@ -44,66 +49,101 @@ class Settings:
     """The plugin's settings, typed. Each field is one ``app.config`` key (``metadata["key"]``)."""
 
     encryption_keys: tuple[str, ...] = _key(
-        "PSA_ENCRYPTION_KEYS", "Fernet keys that encrypt secrets at rest, newest first (a comma-separated string "
-        f"or a list); required: {FERNET_HOW}", secret=True)
+        "PSA_ENCRYPTION_KEYS",
+        "Fernet keys that encrypt secrets at rest, newest first (a comma-separated string "
+        f"or a list); required: {FERNET_HOW}",
+        secret=True,
+    )
     redis_url: str = _key("REDIS_URL", "Redis for the job queues, the shared ConnectWise limit and locks; required")
-    env: str = _key("PSA_ENV", "production, demo or test (demo and test allow the demo commands)", "production",
-                    choices=MODES)
-    queue_prefix: str = _key("PSA_QUEUE_PREFIX", "prefix of the queues (<prefix>-fast, <prefix>-sync) and Redis keys",
-                             "psa")
+    env: str = _key(
+        "PSA_ENV", "production, demo or test (demo and test allow the demo commands)", "production", choices=MODES
+    )
+    queue_prefix: str = _key(
+        "PSA_QUEUE_PREFIX", "prefix of the queues (<prefix>-fast, <prefix>-sync) and Redis keys", "psa"
+    )
     cw_allowed_hosts: tuple[str, ...] = _key(
-        "PSA_CW_ALLOWED_HOSTS", "ConnectWise API hosts an integration may use (comma-separated)",
-        CONNECTWISE_CLOUD_HOSTS)
+        "PSA_CW_ALLOWED_HOSTS",
+        "ConnectWise API hosts an integration may use (comma-separated)",
+        CONNECTWISE_CLOUD_HOSTS,
+    )
     cw_allow_loopback_http: bool = _key(
-        "PSA_CW_ALLOW_LOOPBACK_HTTP", "allow http API URLs on 127.0.0.1 (the sandbox; demo and test only)", False)
+        "PSA_CW_ALLOW_LOOPBACK_HTTP", "allow http API URLs on 127.0.0.1 (the sandbox; demo and test only)", False
+    )
     cw_requests_per_minute: int = _key(
-        "PSA_CW_REQUESTS_PER_MINUTE", "each partner's ConnectWise requests a minute, shared by every worker, and "
-        "the cap of a partner's own limit; 0 = no limit", 600, minimum=0)
+        "PSA_CW_REQUESTS_PER_MINUTE",
+        "each partner's ConnectWise requests a minute, shared by every worker, and "
+        "the cap of a partner's own limit; 0 = no limit",
+        600,
+        minimum=0,
+    )
     cw_rate_window_seconds: int = _key("PSA_CW_RATE_WINDOW_SECONDS", "the moving window of that limit", 60, minimum=1)
     cw_validation_timeout: float = _key(
-        "PSA_CW_VALIDATION_TIMEOUT", "seconds the activation's validation waits for ConnectWise", 15.0, minimum=0.1)
+        "PSA_CW_VALIDATION_TIMEOUT", "seconds the activation's validation waits for ConnectWise", 15.0, minimum=0.1
+    )
     push_lease_seconds: float = _key(
-        "PSA_PUSH_LEASE_SECONDS", "a push's lease: a run silent this long is taken over", 60.0, minimum=1)
-    push_max_tries: int = _key("PSA_PUSH_MAX_TRIES", "attempts of a transient ConnectWise error within a push", 6,
-                               minimum=1)
-    push_max_backoff: float = _key("PSA_PUSH_MAX_BACKOFF", "longest pause between those attempts (s)", 30.0,
-                                   minimum=0)
-    push_concurrency: int = _key("PSA_PUSH_CONCURRENCY", "concurrent ConnectWise creates in one push", 8,
-                                 minimum=1, maximum=64)
-    push_batch_size: int = _key("PSA_PUSH_BATCH_SIZE", "rows per batch of a push (0 = the concurrency)", 0,
-                                minimum=0)
+        "PSA_PUSH_LEASE_SECONDS", "a push's lease: a run silent this long is taken over", 60.0, minimum=1
+    )
+    push_max_tries: int = _key(
+        "PSA_PUSH_MAX_TRIES", "attempts of a transient ConnectWise error within a push", 6, minimum=1
+    )
+    push_max_backoff: float = _key("PSA_PUSH_MAX_BACKOFF", "longest pause between those attempts (s)", 30.0, minimum=0)
+    push_concurrency: int = _key(
+        "PSA_PUSH_CONCURRENCY", "concurrent ConnectWise creates in one push", 8, minimum=1, maximum=64
+    )
+    push_batch_size: int = _key("PSA_PUSH_BATCH_SIZE", "rows per batch of a push (0 = the concurrency)", 0, minimum=0)
     push_progress_seconds: float = _key(
-        "PSA_PUSH_PROGRESS_SECONDS", "at most one progress write per run per this many seconds", 1.0, minimum=0)
+        "PSA_PUSH_PROGRESS_SECONDS", "at most one progress write per run per this many seconds", 1.0, minimum=0
+    )
     push_job_timeout: int = _key("PSA_PUSH_JOB_TIMEOUT", "RQ timeout of a push job (s)", 3600, minimum=60)
     schedule_default_time: str = _key(
-        "PSA_SCHEDULE_DEFAULT_TIME", "the sync schedule's default time (HH:MM, partner's timezone)", "06:00")
+        "PSA_SCHEDULE_DEFAULT_TIME", "the sync schedule's default time (HH:MM, partner's timezone)", "06:00"
+    )
     schedule_catch_up_minutes: float = _key(
-        "PSA_SCHEDULE_CATCH_UP_MINUTES", "how late a missed schedule slot still runs", 360.0, minimum=0)
+        "PSA_SCHEDULE_CATCH_UP_MINUTES", "how late a missed schedule slot still runs", 360.0, minimum=0
+    )
     alert_email_hook: str = _key(
-        "PSA_ALERT_EMAIL_HOOK", "callable (module:function) given the alert e-mail of a failed, partial or stopped "
-        "run; empty = off", "msphub_psa.alerts:log_alert_email")
+        "PSA_ALERT_EMAIL_HOOK",
+        "callable (module:function) given the alert e-mail of a failed, partial or stopped run; empty = off",
+        "msphub_psa.alerts:log_alert_email",
+    )
     alert_email_to: str = _key(
-        "PSA_ALERT_EMAIL_TO", "extra alert recipients (comma-separated), besides the partner's Partner Admins", "")
+        "PSA_ALERT_EMAIL_TO", "extra alert recipients (comma-separated), besides the partner's Partner Admins", ""
+    )
     public_url: str = _key("PSA_PUBLIC_URL", "the app's public base URL, for links in the alert e-mail", "")
-    role_admin: str = _key("PSA_ROLE_ADMIN", "the host's role whose users administer everything (console, RQ "
-                                             "dashboard, every tenant)", "Admin")
-    role_distributor_admin: str = _key("PSA_ROLE_DISTRIBUTOR_ADMIN", "role name: turns the feature on per partner",
-                                       "Distributor Admin")
-    role_partner_admin: str = _key("PSA_ROLE_PARTNER_ADMIN", "role name: the partner's card, rules, mappings, sync",
-                                   "Partner Admin")
-    role_partner_viewer: str = _key("PSA_ROLE_PARTNER_VIEWER", "role name: the partner's pages, read only",
-                                    "Partner Viewer")
+    role_admin: str = _key(
+        "PSA_ROLE_ADMIN",
+        "the host's role whose users administer everything (console, RQ dashboard, every tenant)",
+        "Admin",
+    )
+    role_distributor_admin: str = _key(
+        "PSA_ROLE_DISTRIBUTOR_ADMIN", "role name: turns the feature on per partner", "Distributor Admin"
+    )
+    role_partner_admin: str = _key(
+        "PSA_ROLE_PARTNER_ADMIN", "role name: the partner's card, rules, mappings, sync", "Partner Admin"
+    )
+    role_partner_viewer: str = _key(
+        "PSA_ROLE_PARTNER_VIEWER", "role name: the partner's pages, read only", "Partner Viewer"
+    )
     builtin_admin_role: bool = _key(
-        "PSA_BUILTIN_ADMIN_ROLE", "declare the admin role a FAB builtin role with every permission (our stand-in "
-        "host; a host's own admin role is never redefined otherwise)", False)
+        "PSA_BUILTIN_ADMIN_ROLE",
+        "declare the admin role a FAB builtin role with every permission (our stand-in "
+        "host; a host's own admin role is never redefined otherwise)",
+        False,
+    )
     security_headers: str = _key(
-        "PSA_SECURITY_HEADERS", "where the plugin's security headers (CSP, frame and referrer policy) go: plugin "
-        "(its own routes) or all (every response of the host)", "plugin", choices=("plugin", "all"))
+        "PSA_SECURITY_HEADERS",
+        "where the plugin's security headers (CSP, frame and referrer policy) go: plugin "
+        "(its own routes) or all (every response of the host)",
+        "plugin",
+        choices=("plugin", "all"),
+    )
     console_marketplace_writes: bool = _key(
-        "PSA_CONSOLE_MARKETPLACE_WRITES", "the console may create and edit distributors, partners and products "
-        "(only where the marketplace relations are tables the host lets the plugin write; our stand-in)", False)
-    cw_transport: Any = _key("PSA_CW_TRANSPORT", "tests only: an httpx transport for every ConnectWise client",
-                             None)
+        "PSA_CONSOLE_MARKETPLACE_WRITES",
+        "the console may create and edit distributors, partners and products "
+        "(only where the marketplace relations are tables the host lets the plugin write; our stand-in)",
+        False,
+    )
+    cw_transport: Any = _key("PSA_CW_TRANSPORT", "tests only: an httpx transport for every ConnectWise client", None)
     cw_resolver: Any = _key("PSA_CW_RESOLVER", "tests only: a host -> addresses resolver for the URL checks", None)
 
     @property
@@ -116,8 +156,11 @@ def fields_table() -> list[tuple[str, str, str, bool]]:
     """(key, default as text, meaning, required) for each setting, in order."""
     rows = []
     for item in dataclasses.fields(Settings):
-        default = "required" if item.metadata.get("required") else _text(
-            item.default if item.default is not dataclasses.MISSING else item.default_factory())  # type: ignore[misc]
+        default = (
+            "required"
+            if item.metadata.get("required")
+            else _text(item.default if item.default is not dataclasses.MISSING else item.default_factory())
+        )  # type: ignore[misc]
         rows.append((item.metadata["key"], default, item.metadata["doc"], bool(item.metadata.get("required"))))
     return rows
 
@@ -165,8 +208,9 @@ def _parse(item: dataclasses.Field, raw: Any) -> Any:
     if kind in ("int", "float"):
         value = _number(raw, int if kind == "int" else float)
         if "minimum" in meta and value < meta["minimum"] or "maximum" in meta and value > meta["maximum"]:
-            raise ValueError(f"must be between {meta.get('minimum', '-inf')} and {meta.get('maximum', 'inf')}, "
-                             f"not {value}")
+            raise ValueError(
+                f"must be between {meta.get('minimum', '-inf')} and {meta.get('maximum', 'inf')}, not {value}"
+            )
         return value
     if kind == "str":
         value = str(raw).strip()

@@ -1,12 +1,15 @@
 """The job bodies RQ runs (``msphub_psa.tasks.<name>``): each takes ids, reloads what it needs and calls one
 command. A job whose partner's feature is off ends without side effects."""
+
 from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from msphub_psa.commands import access
+from msphub_psa.commands.access import actor_for_user, find_user
 from msphub_psa.commands.base import audit_refusal
 from msphub_psa.commands.billing.orchestrator import PushBillingCommand
 from msphub_psa.commands.billing.preview import push_approved
@@ -17,7 +20,6 @@ from msphub_psa.commands.integration import ValidateIntegrationCommand
 from msphub_psa.commands.rules.lists import RefreshListsCommand
 from msphub_psa.jobqueue import current_job_id, publish_job_progress
 from msphub_psa.logs import log_context
-from msphub_psa.commands.access import actor_for_user, find_user
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
 """Who the current request (or CLI call) acts as, its tenant scope, and the refusals of a page or API call."""
+
 from __future__ import annotations
 
 from typing import Any

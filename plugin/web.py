@@ -1,5 +1,6 @@
 """Web plumbing shared by every page: menus that hide, errors, CSRF and headers on the plugin's own routes,
 the access log, the RQ dashboard. Nothing here assumes the host protects the plugin's routes."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,9 +41,14 @@ SECURITY_HEADERS = {
 # FAB's templates use style attributes). The RQ dashboard's own routes add only what its script needs: eval
 # (its row templates are compiled with ``new Function``).
 CSP_DIRECTIVES = (
-    ("default-src", "'self'"), ("img-src", "'self' data:"), ("style-src", "'self' 'unsafe-inline'"),
-    ("script-src", "'self' {nonce}"), ("object-src", "'none'"), ("frame-ancestors", "'none'"),
-    ("base-uri", "'self'"), ("form-action", "'self'"),
+    ("default-src", "'self'"),
+    ("img-src", "'self' data:"),
+    ("style-src", "'self' 'unsafe-inline'"),
+    ("script-src", "'self' {nonce}"),
+    ("object-src", "'none'"),
+    ("frame-ancestors", "'none'"),
+    ("base-uri", "'self'"),
+    ("form-action", "'self'"),
 )
 RQ_DASHBOARD_SCRIPT_SRC = "'self' {nonce} 'unsafe-eval'"
 
@@ -115,8 +121,9 @@ class ConditionalMenu:
         """A shallow copy of ``item`` with hidden children removed (None when it had children and none is left)."""
         if not item.childs:
             return item
-        copy = MenuItem(item.name, href=item.href, icon=item.icon, label=item.label,
-                        baseview=item.baseview, cond=item.cond)
+        copy = MenuItem(
+            item.name, href=item.href, icon=item.icon, label=item.label, baseview=item.baseview, cond=item.cond
+        )
         copy.childs = [child for child in item.childs if child.should_render()]
         return copy if copy.childs else None
 
@@ -139,9 +146,13 @@ def handle_command_error(error: CommandError):
         return jsonify(error.to_dict()), error.status
     titles = {400: "Please check your input", 403: "Not available", 404: "Not found", 409: "Conflict"}
     return render_template(
-        "psa/error.html", status=error.status, title=titles.get(error.status, "Error"),
-        message=error.message, errors=error.errors,
-        base_template=current_app.appbuilder.base_template, appbuilder=current_app.appbuilder,
+        "psa/error.html",
+        status=error.status,
+        title=titles.get(error.status, "Error"),
+        message=error.message,
+        errors=error.errors,
+        base_template=current_app.appbuilder.base_template,
+        appbuilder=current_app.appbuilder,
     ), error.status
 
 
@@ -164,9 +175,15 @@ def protect_plugin_writes():
         message = f"CSRF check failed: {exc}"
         if _wants_json():
             return jsonify(message=message), 400
-        return render_template("psa/error.html", status=400, title="Please reload the page", message=message,
-                               errors={}, base_template=current_app.appbuilder.base_template,
-                               appbuilder=current_app.appbuilder), 400
+        return render_template(
+            "psa/error.html",
+            status=400,
+            title="Please reload the page",
+            message=message,
+            errors={},
+            base_template=current_app.appbuilder.base_template,
+            appbuilder=current_app.appbuilder,
+        ), 400
     return None
 
 
@@ -179,8 +196,9 @@ def add_security_headers(response):
         response.headers.setdefault(name, value)
     nonce_of = current_app.jinja_env.globals.get("csp_nonce", csp_nonce)
     nonce = nonce_of() if "psa.csp_nonce" in request.environ or nonce_of is not csp_nonce else None
-    response.headers.setdefault("Content-Security-Policy",
-                                content_security_policy(nonce, rq_dashboard=request.blueprint == "rq_dashboard"))
+    response.headers.setdefault(
+        "Content-Security-Policy", content_security_policy(nonce, rq_dashboard=request.blueprint == "rq_dashboard")
+    )
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response
@@ -253,10 +271,20 @@ def finish_request_log(response):
         return response
     username, partner_id = _known_user()
     started = env.get("psa.started", time.perf_counter())
-    access_log.info("%s %s -> %s", request.method, request.path, response.status_code, extra={
-        "http_method": request.method, "http_path": request.path, "http_status": response.status_code,
-        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-        "user": username, "partner_id": partner_id})
+    access_log.info(
+        "%s %s -> %s",
+        request.method,
+        request.path,
+        response.status_code,
+        extra={
+            "http_method": request.method,
+            "http_path": request.path,
+            "http_status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            "user": username,
+            "partner_id": partner_id,
+        },
+    )
     return response
 
 
@@ -269,8 +297,11 @@ def end_request_log(_exc=None) -> None:
 
 def plugin_blueprints(appbuilder) -> frozenset[str]:
     """The blueprints of the plugin's views and APIs, its static files and the RQ dashboard."""
-    ours = {view.blueprint.name for view in appbuilder.baseviews
-            if type(view).__module__.startswith("msphub_psa.") and getattr(view, "blueprint", None) is not None}
+    ours = {
+        view.blueprint.name
+        for view in appbuilder.baseviews
+        if type(view).__module__.startswith("msphub_psa.") and getattr(view, "blueprint", None) is not None
+    }
     return frozenset(ours | {"psa", "rq_dashboard"})
 
 
@@ -287,8 +318,15 @@ def check_schema_once() -> None:
 
 # -- what the pages show: times in one format and one zone, weekday names ----------------------------------------
 
-WEEKDAYS = (("mon", "Monday"), ("tue", "Tuesday"), ("wed", "Wednesday"), ("thu", "Thursday"), ("fri", "Friday"),
-            ("sat", "Saturday"), ("sun", "Sunday"))
+WEEKDAYS = (
+    ("mon", "Monday"),
+    ("tue", "Tuesday"),
+    ("wed", "Wednesday"),
+    ("thu", "Thursday"),
+    ("fri", "Friday"),
+    ("sat", "Saturday"),
+    ("sun", "Sunday"),
+)
 TIME_FORMAT = "%Y-%m-%d %H:%M"  # psa.js's psaWhen writes the same
 
 
@@ -325,7 +363,7 @@ def format_when(value, weekday: bool = False) -> str:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value.isoformat()
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     local = value.astimezone(ZoneInfo(page_timezone()))
     return local.strftime(("%A, " if weekday else "") + TIME_FORMAT)
 
@@ -353,6 +391,7 @@ def install_page_helpers(app: Flask) -> None:
 
 
 # -- FAB's own pages under the plugin's policy ---------------------------------------------------------------------
+
 
 class BarChartWidget(RenderTemplateWidget):
     """FAB's direct chart drawn as plain HTML bars: Google Charts' loader (FAB's default) fetches its library
@@ -458,14 +497,16 @@ def hide_empty_permission_menus(appbuilder) -> None:
     in its tables; with builtin roles (this plugin's, declared in code) there are none, so those entries leave
     the menu while their table is empty (the Roles list shows what each role may do)."""
     sm = appbuilder.sm
-    models = {getattr(sm, "permissionmodelview", None): sm.permission_model,
-              getattr(sm, "viewmenumodelview", None): sm.viewmenu_model,
-              getattr(sm, "permissionviewmodelview", None): sm.permissionview_model}
+    models = {
+        getattr(sm, "permissionmodelview", None): sm.permission_model,
+        getattr(sm, "viewmenumodelview", None): sm.viewmenu_model,
+        getattr(sm, "permissionviewmodelview", None): sm.permissionview_model,
+    }
     for category in appbuilder.menu.menu:
         for item in category.childs or ():
             for view_class, model in models.items():
                 if view_class is not None and isinstance(item.baseview, view_class) and item.cond is None:
-                    item.cond = (lambda model=model: not has_request_context() or _has_rows(model))
+                    item.cond = lambda model=model: not has_request_context() or _has_rows(model)
 
 
 def install_web_hooks(app: Flask) -> None:

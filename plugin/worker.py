@@ -1,5 +1,6 @@
 """The processes that run jobs: an RQ worker whose work horses run inside the Flask app, and RQ's cron scheduler
 enqueuing the sync schedule's tick every minute."""
+
 from __future__ import annotations
 
 import signal
@@ -57,6 +58,13 @@ def make_scheduler(app: Flask, name: str | None = None) -> Scheduler:
     """RQ's cron scheduler, enqueuing ``schedule_tick`` on the fast queue every minute."""
     with app.app_context():
         scheduler = Scheduler(connection=redis_connection(), name=name or "")
-        scheduler.register(schedule_tick, queue_name(FAST), interval=60, name=tick_name(),
-                           job_timeout=120, result_ttl=600, failure_ttl=86400)
+        scheduler.register(
+            schedule_tick,
+            queue_name(FAST),
+            interval=60,
+            name=tick_name(),
+            job_timeout=120,
+            result_ttl=600,
+            failure_ttl=86400,
+        )
     return scheduler

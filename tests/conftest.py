@@ -3,6 +3,7 @@
 The suite runs against SQLite by default and against PostgreSQL when
 ``TEST_DATABASE_URL`` is set (see README). Redis is the machine's real one.
 """
+
 from __future__ import annotations
 
 import os
@@ -63,10 +64,9 @@ def dispose(app) -> None:
 @pytest.fixture(scope="session")
 def template_db(db_factory) -> str:
     """A migrated database with roles and demo data, cloned by each test."""
-    from msphub_psa.demo.runner import migrate
-
     from msphub_psa.commands.demo import SeedDemoDataCommand, ensure_roles
     from msphub_psa.demo.generate import DemoSize
+    from msphub_psa.demo.runner import migrate
 
     url = db_factory.empty()
     app = make_app(url)

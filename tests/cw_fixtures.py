@@ -64,8 +64,11 @@ class SandboxHandle:
         """A client on this sandbox (loopback http allowed, fast retries)."""
         api_url = overrides.pop("api_url", self.base_url)
         options: dict[str, Any] = dict(
-            url_policy=ApiUrlPolicy(allow_loopback_http=True), retry=FAST_RETRY,
-            timeouts=TEST_TIMEOUTS, transport=self.transport)
+            url_policy=ApiUrlPolicy(allow_loopback_http=True),
+            retry=FAST_RETRY,
+            timeouts=TEST_TIMEOUTS,
+            transport=self.transport,
+        )
         options.update(overrides)
         return ConnectWiseClient(credentials or self.credentials, api_url, **options)
 
@@ -105,8 +108,9 @@ class SandboxHandle:
         """Every stored record of ``resource`` (of the demo account by default)."""
         return list(self.sandbox.store.scan(account or self.company_id, resource, parent))
 
-    def invoice_run(self, period_start: date, agreement_ids: Iterable[int] | None = None,
-                    account: str | None = None) -> dict[str, Any]:
+    def invoice_run(
+        self, period_start: date, agreement_ids: Iterable[int] | None = None, account: str | None = None
+    ) -> dict[str, Any]:
         """Invoice the month starting at ``period_start`` (the demo account's agreements by default)."""
         return self.sandbox.invoice_run(account or self.company_id, period_start, agreement_ids)
 

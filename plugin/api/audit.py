@@ -1,6 +1,6 @@
 """REST: the audit log (Admin: every tenant; partner users: their own), as JSON pages or CSV."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 from flask import Response, request, stream_with_context
 from flask_appbuilder.api import expose
@@ -55,8 +55,9 @@ class AuditApi(PsaApi):
         args = load(AuditListArgsSchema(), request.args)
         page, page_size = args.pop("page"), args.pop("page_size")
         total, rows = AuditListCommand(require_actor(), args, page, page_size).run()
-        return self.response(200, **AuditPageSchema().dump(
-            {"count": total, "page": page, "page_size": page_size, "result": rows}))
+        return self.response(
+            200, **AuditPageSchema().dump({"count": total, "page": page, "page_size": page_size, "result": rows})
+        )
 
     @expose("/export", methods=["GET"])
     @protect()
@@ -79,8 +80,11 @@ class AuditApi(PsaApi):
         """
         lines = ExportAuditCommand(require_actor(), load(AuditFilterSchema(), request.args)).run()
         name = f"audit-{clock.now():%Y%m%dT%H%M%SZ}.csv"
-        return Response(stream_with_context(lines), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        return Response(
+            stream_with_context(lines),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
 
     get_list.__doc__ = get_list.__doc__.replace("\n          @FILTERS@", _FILTER_PARAMS)
     export.__doc__ = export.__doc__.replace("\n          @FILTERS@", _FILTER_PARAMS)

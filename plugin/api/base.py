@@ -1,4 +1,5 @@
 """Base of the plugin's REST APIs: permissions as data, JSON bodies, documented errors."""
+
 from __future__ import annotations
 
 import copy
@@ -22,11 +23,16 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 ERROR_SCHEMA = {
     "type": "object",
     "properties": {
-        "message": {"oneOf": [{"type": "string"}, {"type": "object"}, {"type": "array"}],
-                    "description": "What went wrong (text; field messages for some schema errors)"},
+        "message": {
+            "oneOf": [{"type": "string"}, {"type": "object"}, {"type": "array"}],
+            "description": "What went wrong (text; field messages for some schema errors)",
+        },
         "msg": {"type": "string", "description": "JWT errors (flask-jwt-extended)"},
-        "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
-                   "description": "Messages per field"},
+        "errors": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "description": "Messages per field",
+        },
     },
 }
 ERROR_TEXT = {

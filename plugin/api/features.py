@@ -1,4 +1,5 @@
 """REST: the distributor's per-partner feature toggle."""
+
 from __future__ import annotations
 
 from flask import request
@@ -14,10 +15,14 @@ from msphub_psa.tenancy import require_actor
 
 def _row(partner, toggle) -> dict:
     """Serialise one partner's toggle."""
-    return FeatureSchema().dump({
-        "partner_id": partner.id, "partner_name": partner.name,
-        "enabled": bool(toggle and toggle.enabled), "changed_at": toggle.changed_at if toggle else None,
-    })
+    return FeatureSchema().dump(
+        {
+            "partner_id": partner.id,
+            "partner_name": partner.name,
+            "enabled": bool(toggle and toggle.enabled),
+            "changed_at": toggle.changed_at if toggle else None,
+        }
+    )
 
 
 class FeatureApi(PsaApi):

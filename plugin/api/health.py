@@ -1,4 +1,5 @@
 """GET /api/v1/psa_health/: public liveness of the database, Redis, queues and workers."""
+
 from __future__ import annotations
 
 from flask_appbuilder.api import BaseApi, expose
@@ -41,8 +42,13 @@ class HealthApi(BaseApi):
         """
         health = CheckHealthCommand().run()
         return self.response(
-            200 if health.ok else 503, status="ok" if health.ok else "degraded", database=health.database,
-            schema=health.schema_ok, redis=health.redis, workers=health.workers, queues=health.queues,
+            200 if health.ok else 503,
+            status="ok" if health.ok else "degraded",
+            database=health.database,
+            schema=health.schema_ok,
+            redis=health.redis,
+            workers=health.workers,
+            queues=health.queues,
             errors=public_errors(health.errors),
         )
 

@@ -1,4 +1,5 @@
 """REST: the partner's ConnectWise integration card (status, activate, edit, deactivate)."""
+
 from __future__ import annotations
 
 from flask import request
@@ -9,7 +10,10 @@ from msphub_psa import permissions
 from msphub_psa.api.base import PsaApi, load
 from msphub_psa.commands.exceptions import InvalidInputError
 from msphub_psa.commands.integration import (
-    ActivateIntegrationCommand, CredentialsInput, DeactivateIntegrationCommand, EditIntegrationCommand,
+    ActivateIntegrationCommand,
+    CredentialsInput,
+    DeactivateIntegrationCommand,
+    EditIntegrationCommand,
 )
 from msphub_psa.commands.integration_status import IntegrationStatusCommand
 from msphub_psa.schemas.integration import IntegrationSavedSchema, IntegrationSaveSchema, IntegrationStatusSchema
@@ -35,8 +39,11 @@ def load_values() -> CredentialsInput:
 
     :raises InvalidInputError: a malformed body (field -> messages).
     """
-    body = load(IntegrationSaveSchema(), request.get_json(silent=True),
-                "Please correct the highlighted fields; nothing was saved.")
+    body = load(
+        IntegrationSaveSchema(),
+        request.get_json(silent=True),
+        "Please correct the highlighted fields; nothing was saved.",
+    )
     return CredentialsInput(**body)
 
 
@@ -51,8 +58,12 @@ class IntegrationApi(PsaApi):
     def _saved(self, result) -> dict:
         """The save's answer with the card's new state."""
         state = IntegrationStatusCommand(require_actor(), requested_partner()).run()
-        return {"integration_id": result.integration_id, "job_id": result.job_id, "created": result.created,
-                "status": IntegrationStatusSchema().dump(state)}
+        return {
+            "integration_id": result.integration_id,
+            "job_id": result.job_id,
+            "created": result.created,
+            "status": IntegrationStatusSchema().dump(state),
+        }
 
     @expose("/", methods=["GET"])
     @protect()
@@ -151,4 +162,6 @@ class IntegrationApi(PsaApi):
         """
         actor = require_actor()
         DeactivateIntegrationCommand(actor, requested_partner()).run()
-        return self.response(200, **IntegrationStatusSchema().dump(IntegrationStatusCommand(actor, requested_partner()).run()))
+        return self.response(
+            200, **IntegrationStatusSchema().dump(IntegrationStatusCommand(actor, requested_partner()).run())
+        )

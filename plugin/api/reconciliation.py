@@ -1,4 +1,5 @@
 """REST: the Reconciliation Center (figures, lists, customer mapping, exact matches, directory refresh)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,19 +13,39 @@ from msphub_psa import permissions
 from msphub_psa.api.base import PsaApi, load
 from msphub_psa.commands.directory import RequestDirectoryRefreshCommand
 from msphub_psa.commands.reconciliation import (
-    PERIODS, CompanyListCommand, CustomerListCommand, ExactMatchesPreviewCommand, MapCustomerCommand,
-    MapExactMatchesCommand, ReconciliationSummaryCommand, SuggestionsCommand, UnmapCustomerCommand,
+    PERIODS,
+    CompanyListCommand,
+    CustomerListCommand,
+    ExactMatchesPreviewCommand,
+    MapCustomerCommand,
+    MapExactMatchesCommand,
+    ReconciliationSummaryCommand,
+    SuggestionsCommand,
+    UnmapCustomerCommand,
 )
 from msphub_psa.commands.subscriptions import (
-    AgreementOptionsCommand, AutoAssociateSubscriptionsCommand, CustomerSubscriptionsCommand, MapSubscriptionsCommand,
-    RemapPreviewCommand, RemapSubscriptionCommand, SubscriptionHistoryCommand,
-)
-from msphub_psa.schemas.reconciliation import (
-    CompanyListArgsSchema, CompanySchema, CustomerListArgsSchema, CustomerRowSchema, MapCustomerSchema,
-    MapExactSchema, PeriodArgsSchema, RefreshSchema, SuggestionArgsSchema,
+    AgreementOptionsCommand,
+    AutoAssociateSubscriptionsCommand,
+    CustomerSubscriptionsCommand,
+    MapSubscriptionsCommand,
+    RemapPreviewCommand,
+    RemapSubscriptionCommand,
+    SubscriptionHistoryCommand,
 )
 from msphub_psa.schemas.reconciliation import (  # Products / Subscriptions tab
-    AutomapSchema, MapSubscriptionsSchema, RemapPreviewArgsSchema, RemapSubscriptionSchema,
+    AutomapSchema,
+    CompanyListArgsSchema,
+    CompanySchema,
+    CustomerListArgsSchema,
+    CustomerRowSchema,
+    MapCustomerSchema,
+    MapExactSchema,
+    MapSubscriptionsSchema,
+    PeriodArgsSchema,
+    RefreshSchema,
+    RemapPreviewArgsSchema,
+    RemapSubscriptionSchema,
+    SuggestionArgsSchema,
 )
 from msphub_psa.tenancy import partner_scope
 
@@ -35,7 +56,7 @@ def utc_iso(value: dt.datetime | None) -> str | None:
     """An ISO timestamp in UTC (naive database values are UTC)."""
     if value is None:
         return None
-    return (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).isoformat()
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
 
 
 def company_json(company) -> dict | None:
@@ -46,29 +67,43 @@ def company_json(company) -> dict | None:
 def customer_json(row: dict) -> dict:
     """One list row."""
     customer, mapping = row["customer"], row["mapping"]
-    return CustomerRowSchema().dump({
-        "id": customer.id, "external_id": customer.external_id, "name": customer.name,
-        "unsynchronized": row["unsynchronized"], "subscriptions": row["subscriptions"],
-        "subscriptions_mapped": row["subscriptions_mapped"], "company": company_json(row["company"]),
-        "method": mapping.method if mapping else None, "mapped_by": mapping.created_by if mapping else None,
-        "mapped_at": mapping.created_at if mapping else None,
-    })
+    return CustomerRowSchema().dump(
+        {
+            "id": customer.id,
+            "external_id": customer.external_id,
+            "name": customer.name,
+            "unsynchronized": row["unsynchronized"],
+            "subscriptions": row["subscriptions"],
+            "subscriptions_mapped": row["subscriptions_mapped"],
+            "company": company_json(row["company"]),
+            "method": mapping.method if mapping else None,
+            "mapped_by": mapping.created_by if mapping else None,
+            "mapped_at": mapping.created_at if mapping else None,
+        }
+    )
 
 
 def summary_json(summary) -> dict:
     """The indicators."""
     counts, directory = summary.counts, summary.directory
     return {
-        "currency": summary.currency, "period": summary.period, "period_label": PERIODS[summary.period],
+        "currency": summary.currency,
+        "period": summary.period,
+        "period_label": PERIODS[summary.period],
         "since": summary.since.isoformat() if summary.since else None,
-        "unmapped_customers": counts["customers"] - counts["mapped_customers"], **counts,
+        "unmapped_customers": counts["customers"] - counts["mapped_customers"],
+        **counts,
         "unmapped_subscriptions": counts["subscriptions"] - counts["mapped_subscriptions"],
         "unsynchronized_revenue": str(summary.unsynchronized_revenue.quantize(_CENT)),
         "pending_push": str(summary.sync["pending_push"].quantize(_CENT)),
         "pending_push_count": summary.sync["pending_push_count"],
-        "failed": str(summary.sync["failed"].quantize(_CENT)), "failed_count": summary.sync["failed_count"],
-        "directory": {**directory, "last_refreshed_at": utc_iso(directory["last_refreshed_at"]),
-                      "started_at": utc_iso(directory["started_at"])},
+        "failed": str(summary.sync["failed"].quantize(_CENT)),
+        "failed_count": summary.sync["failed_count"],
+        "directory": {
+            **directory,
+            "last_refreshed_at": utc_iso(directory["last_refreshed_at"]),
+            "started_at": utc_iso(directory["started_at"]),
+        },
     }
 
 
@@ -78,8 +113,16 @@ class ReconciliationApi(PsaApi):
     resource_name = "psa_reconciliation"
     class_permission_name = permissions.RECONCILIATION
     openapi_spec_tag = "Reconciliation Center"
-    openapi_spec_component_schemas = (CompanySchema, CustomerRowSchema, MapCustomerSchema, MapExactSchema,
-                                      RefreshSchema, MapSubscriptionsSchema, RemapSubscriptionSchema, AutomapSchema)
+    openapi_spec_component_schemas = (
+        CompanySchema,
+        CustomerRowSchema,
+        MapCustomerSchema,
+        MapExactSchema,
+        RefreshSchema,
+        MapSubscriptionsSchema,
+        RemapSubscriptionSchema,
+        AutomapSchema,
+    )
 
     @expose("/summary", methods=["GET"])
     @protect()
@@ -118,8 +161,17 @@ class ReconciliationApi(PsaApi):
         """
         actor, partner_id = partner_scope(need="active")
         months = ReconciliationSummaryCommand(actor, partner_id).monthly()
-        return self.response(200, months=[{"month": m["month"].isoformat(), "pushed": str(m["pushed"]),
-                                           "unsynchronized": str(m["unsynchronized"].quantize(_CENT))} for m in months])
+        return self.response(
+            200,
+            months=[
+                {
+                    "month": m["month"].isoformat(),
+                    "pushed": str(m["pushed"]),
+                    "unsynchronized": str(m["unsynchronized"].quantize(_CENT)),
+                }
+                for m in months
+            ],
+        )
 
     @expose("/customers", methods=["GET"])
     @protect()
@@ -147,10 +199,12 @@ class ReconciliationApi(PsaApi):
         """
         actor, partner_id = partner_scope(need="active")
         args = load(CustomerListArgsSchema(), request.args)
-        rows, total = CustomerListCommand(actor, args["state"], args["q"], args["page"], args["page_size"],
-                                          args["period"], partner_id).run()
-        return self.response(200, total=total, page=args["page"], page_size=args["page_size"],
-                             result=[customer_json(r) for r in rows])
+        rows, total = CustomerListCommand(
+            actor, args["state"], args["q"], args["page"], args["page_size"], args["period"], partner_id
+        ).run()
+        return self.response(
+            200, total=total, page=args["page"], page_size=args["page_size"], result=[customer_json(r) for r in rows]
+        )
 
     @expose("/companies", methods=["GET"])
     @protect()
@@ -173,10 +227,12 @@ class ReconciliationApi(PsaApi):
         """
         actor, partner_id = partner_scope(need="active")
         args = load(CompanyListArgsSchema(), request.args)
-        rows, total = CompanyListCommand(actor, args["q"], args["page"], args["page_size"], args["include_mapped"],
-                                         partner_id).run()
-        return self.response(200, total=total, page=args["page"], page_size=args["page_size"],
-                             result=[company_json(c) for c in rows])
+        rows, total = CompanyListCommand(
+            actor, args["q"], args["page"], args["page_size"], args["include_mapped"], partner_id
+        ).run()
+        return self.response(
+            200, total=total, page=args["page"], page_size=args["page_size"], result=[company_json(c) for c in rows]
+        )
 
     @expose("/suggestions", methods=["GET"])
     @protect()
@@ -198,9 +254,22 @@ class ReconciliationApi(PsaApi):
         args = load(SuggestionArgsSchema(), request.args)
         ids = [int(i) for i in args["customer_ids"].split(",")]
         found = SuggestionsCommand(actor, ids, partner_id=partner_id).run()
-        return self.response(200, result={str(c): [
-            {"company_id": s.company_id, "company_name": s.company_name, "score": s.score,
-             "reason": str(s.reason), "reason_text": s.reason.text} for s in items] for c, items in found.items()})
+        return self.response(
+            200,
+            result={
+                str(c): [
+                    {
+                        "company_id": s.company_id,
+                        "company_name": s.company_name,
+                        "score": s.score,
+                        "reason": str(s.reason),
+                        "reason_text": s.reason.text,
+                    }
+                    for s in items
+                ]
+                for c, items in found.items()
+            },
+        )
 
     @expose("/mappings", methods=["POST"])
     @protect()
@@ -226,10 +295,24 @@ class ReconciliationApi(PsaApi):
         """
         actor, partner_id = partner_scope(need="active")
         body = load(MapCustomerSchema(), request.get_json(silent=True) or {})
-        mapping = MapCustomerCommand(actor, body["customer_id"], body["company_id"], body["remote_company_id"],
-                                     body["method"], body["score"], partner_id).run()
-        return self.response(201, id=mapping.id, customer_id=mapping.customer_id, company=company_json(mapping.company),
-                             method=mapping.method, mapped_by=mapping.created_by, mapped_at=utc_iso(mapping.created_at))
+        mapping = MapCustomerCommand(
+            actor,
+            body["customer_id"],
+            body["company_id"],
+            body["remote_company_id"],
+            body["method"],
+            body["score"],
+            partner_id,
+        ).run()
+        return self.response(
+            201,
+            id=mapping.id,
+            customer_id=mapping.customer_id,
+            company=company_json(mapping.company),
+            method=mapping.method,
+            mapped_by=mapping.created_by,
+            mapped_at=utc_iso(mapping.created_at),
+        )
 
     @expose("/mappings/<psa_id:customer_id>", methods=["DELETE"])
     @protect()
@@ -353,9 +436,13 @@ class ReconciliationApi(PsaApi):
         """
         actor, partner_id = partner_scope(need="active")
         found = CustomerSubscriptionsCommand(actor, customer_id, partner_id).run()
-        return self.response(200, customer=_customer_head(found.customer, found.mapping.company),
-                             currency=found.currency, today=found.today.isoformat(),
-                             result=[_subscription_row(r) for r in found.rows])
+        return self.response(
+            200,
+            customer=_customer_head(found.customer, found.mapping.company),
+            currency=found.currency,
+            today=found.today.isoformat(),
+            result=[_subscription_row(r) for r in found.rows],
+        )
 
     @expose("/customers/<psa_id:customer_id>/agreements", methods=["GET"])
     @protect()
@@ -376,11 +463,21 @@ class ReconciliationApi(PsaApi):
         """
         actor, partner_id = partner_scope(need="active")
         found = AgreementOptionsCommand(actor, customer_id, partner_id).run()
-        return self.response(200, customer=_customer_head(found["customer"], found["company"]),
-                             today=found["today"].isoformat(),
-                             agreements=[{**_agreement_json(o["agreement"]), "eligible": o["eligible"],
-                                          "reason": o["reason"], "lower_bound": _iso(o["bound"]),
-                                          "warnings": o["warnings"]} for o in found["agreements"]])
+        return self.response(
+            200,
+            customer=_customer_head(found["customer"], found["company"]),
+            today=found["today"].isoformat(),
+            agreements=[
+                {
+                    **_agreement_json(o["agreement"]),
+                    "eligible": o["eligible"],
+                    "reason": o["reason"],
+                    "lower_bound": _iso(o["bound"]),
+                    "warnings": o["warnings"],
+                }
+                for o in found["agreements"]
+            ],
+        )
 
     @expose("/subscription-mappings", methods=["POST"])
     @protect()
@@ -406,8 +503,15 @@ class ReconciliationApi(PsaApi):
         """
         actor, partner_id = partner_scope(need="active")
         body = load(MapSubscriptionsSchema(), request.get_json(silent=True) or {})
-        created = MapSubscriptionsCommand(actor, body["customer_id"], body["agreement_id"], body["subscription_ids"],
-                                          body["from_date_mode"], body["from_date"], partner_id).run()
+        created = MapSubscriptionsCommand(
+            actor,
+            body["customer_id"],
+            body["agreement_id"],
+            body["subscription_ids"],
+            body["from_date_mode"],
+            body["from_date"],
+            partner_id,
+        ).run()
         return self.response(201, mapped=[_mapping_json(m) for m in created])
 
     @expose("/subscriptions/<psa_id:subscription_id>/remap-preview", methods=["GET"])
@@ -432,8 +536,9 @@ class ReconciliationApi(PsaApi):
         """
         actor, partner_id = partner_scope(need="active")
         args = load(RemapPreviewArgsSchema(), request.args)
-        plan = RemapPreviewCommand(actor, subscription_id, args["agreement_id"], args["from_date_mode"],
-                                   args["from_date"], partner_id).run()
+        plan = RemapPreviewCommand(
+            actor, subscription_id, args["agreement_id"], args["from_date_mode"], args["from_date"], partner_id
+        ).run()
         return self.response(200, **_plan_json(plan))
 
     @expose("/subscriptions/<psa_id:subscription_id>/mapping", methods=["PUT"])
@@ -461,8 +566,15 @@ class ReconciliationApi(PsaApi):
         """
         actor, partner_id = partner_scope(need="active")
         body = load(RemapSubscriptionSchema(), request.get_json(silent=True) or {})
-        mapping, plan = RemapSubscriptionCommand(actor, subscription_id, body["agreement_id"], body["from_date_mode"],
-                                                 body["from_date"], body["move_pushed"], partner_id).run()
+        mapping, plan = RemapSubscriptionCommand(
+            actor,
+            subscription_id,
+            body["agreement_id"],
+            body["from_date_mode"],
+            body["from_date"],
+            body["move_pushed"],
+            partner_id,
+        ).run()
         return self.response(200, mapping=_mapping_json(mapping), preview=_plan_json(plan)["preview"])
 
     @expose("/subscriptions/<psa_id:subscription_id>/history", methods=["GET"])
@@ -507,15 +619,22 @@ class ReconciliationApi(PsaApi):
         actor, partner_id = partner_scope(need="active")
         body = load(AutomapSchema(), request.get_json(silent=True) or {})
         result = AutoAssociateSubscriptionsCommand(actor, partner_id, body["customer_ids"]).run()
-        return self.response(200, mapped=[_mapping_json(m) for m in result.created],
-                             skipped={str(k): v for k, v in result.skipped.items()})
+        return self.response(
+            200,
+            mapped=[_mapping_json(m) for m in result.created],
+            skipped={str(k): v for k, v in result.skipped.items()},
+        )
 
 
 def _pair(pair) -> dict:
     """An exact-match pair."""
     customer_id, customer_name, company_id, company_name = pair
-    return {"customer_id": customer_id, "customer_name": customer_name, "company_id": company_id,
-            "company_name": company_name}
+    return {
+        "customer_id": customer_id,
+        "customer_name": customer_name,
+        "company_id": company_id,
+        "company_name": company_name,
+    }
 
 
 # --- Products / Subscriptions tab -------------------------------------------------
@@ -533,53 +652,97 @@ def _money(value) -> str:
 
 def _customer_head(customer, company) -> dict:
     """The popups' Customer line: name, unique id, company."""
-    return {"id": customer.id, "name": customer.name, "external_id": customer.external_id,
-            "company": company_json(company)}
+    return {
+        "id": customer.id,
+        "name": customer.name,
+        "external_id": customer.external_id,
+        "company": company_json(company),
+    }
 
 
 def _agreement_json(agreement) -> dict | None:
     """A cached agreement as the tab shows it."""
     if agreement is None:
         return None
-    return {"id": agreement.id, "remote_id": agreement.remote_id, "name": agreement.name, "type": agreement.type_name,
-            "billing_start_date": _iso(agreement.bill_start_date), "start_date": _iso(agreement.start_date),
-            "end_date": _iso(agreement.end_date), "billing_cycle": agreement.billing_cycle,
-            "status": agreement.agreement_status, "cancelled": bool(agreement.cancelled)}
+    return {
+        "id": agreement.id,
+        "remote_id": agreement.remote_id,
+        "name": agreement.name,
+        "type": agreement.type_name,
+        "billing_start_date": _iso(agreement.bill_start_date),
+        "start_date": _iso(agreement.start_date),
+        "end_date": _iso(agreement.end_date),
+        "billing_cycle": agreement.billing_cycle,
+        "status": agreement.agreement_status,
+        "cancelled": bool(agreement.cancelled),
+    }
 
 
 def _mapping_json(mapping) -> dict | None:
     """A subscription mapping (active or history)."""
     if mapping is None:
         return None
-    return {"id": mapping.id, "subscription_id": mapping.subscription_id, "agreement": _agreement_json(mapping.agreement),
-            "from_date_mode": mapping.from_date_mode, "from_date": _iso(mapping.from_date), "method": mapping.method,
-            "created_by": mapping.created_by, "created_at": utc_iso(mapping.created_at),
-            "ended_by": mapping.ended_by, "ended_at": utc_iso(mapping.ended_at),
-            "previous_mapping_id": mapping.previous_mapping_id, "move_pushed": mapping.move_pushed,
-            "move_transaction_ids": mapping.move_transaction_ids or []}
+    return {
+        "id": mapping.id,
+        "subscription_id": mapping.subscription_id,
+        "agreement": _agreement_json(mapping.agreement),
+        "from_date_mode": mapping.from_date_mode,
+        "from_date": _iso(mapping.from_date),
+        "method": mapping.method,
+        "created_by": mapping.created_by,
+        "created_at": utc_iso(mapping.created_at),
+        "ended_by": mapping.ended_by,
+        "ended_at": utc_iso(mapping.ended_at),
+        "previous_mapping_id": mapping.previous_mapping_id,
+        "move_pushed": mapping.move_pushed,
+        "move_transaction_ids": mapping.move_transaction_ids or [],
+    }
 
 
 def _subscription_row(row: dict) -> dict:
     """One row of the expanded customer."""
     sub = row["subscription"]
-    return {"id": sub.id, "external_id": sub.external_id, "name": sub.name, "status": sub.status,
-            "quantity": format(sub.quantity.normalize(), "f"),
-            "unit_price": _money(sub.unit_price), "value": _money(sub.quantity * sub.unit_price),
-            "frequency": row["frequency"], "start_date": _iso(sub.start_date),
-            "mapping": _mapping_json(row["mapping"]), "sync_status": row["sync"]["status"],
-            "sync_reason": row["sync"]["reason"], "unmapped_reason": row["unmapped_reason"]}
+    return {
+        "id": sub.id,
+        "external_id": sub.external_id,
+        "name": sub.name,
+        "status": sub.status,
+        "quantity": format(sub.quantity.normalize(), "f"),
+        "unit_price": _money(sub.unit_price),
+        "value": _money(sub.quantity * sub.unit_price),
+        "frequency": row["frequency"],
+        "start_date": _iso(sub.start_date),
+        "mapping": _mapping_json(row["mapping"]),
+        "sync_status": row["sync"]["status"],
+        "sync_reason": row["sync"]["reason"],
+        "unmapped_reason": row["unmapped_reason"],
+    }
 
 
 def _plan_json(plan) -> dict:
     """A Change preview."""
     p = plan.preview
-    return {"subscription": {"id": plan.subscription.id, "name": plan.subscription.name,
-                             "external_id": plan.subscription.external_id},
-            "current": _mapping_json(plan.current), "agreement": _agreement_json(plan.agreement),
-            "from_date": _iso(plan.from_date),
-            "allowed_range": {"from": _iso(plan.allowed.lower), "to": _iso(plan.allowed.upper)},
-            "warning": plan.warning,
-            "preview": {"to_new": list(p.to_new), "to_skip": list(p.to_skip), "move_candidates": list(p.move_candidates),
-                        "in_flight": list(p.in_flight), "to_new_amount": _money(p.to_new_amount),
-                        "to_skip_amount": _money(p.to_skip_amount), "move_amount": _money(p.move_amount),
-                        "warning": p.warning, "pushed_count": plan.pushed, "move_from": plan.move_from}}
+    return {
+        "subscription": {
+            "id": plan.subscription.id,
+            "name": plan.subscription.name,
+            "external_id": plan.subscription.external_id,
+        },
+        "current": _mapping_json(plan.current),
+        "agreement": _agreement_json(plan.agreement),
+        "from_date": _iso(plan.from_date),
+        "allowed_range": {"from": _iso(plan.allowed.lower), "to": _iso(plan.allowed.upper)},
+        "warning": plan.warning,
+        "preview": {
+            "to_new": list(p.to_new),
+            "to_skip": list(p.to_skip),
+            "move_candidates": list(p.move_candidates),
+            "in_flight": list(p.in_flight),
+            "to_new_amount": _money(p.to_new_amount),
+            "to_skip_amount": _money(p.to_skip_amount),
+            "move_amount": _money(p.move_amount),
+            "warning": p.warning,
+            "pushed_count": plan.pushed,
+            "move_from": plan.move_from,
+        },
+    }

@@ -1,4 +1,5 @@
 """REST: Configure Product Defaults (rules, default rule, preview, matching products, CW lists)."""
+
 from __future__ import annotations
 
 from flask import request
@@ -35,8 +36,13 @@ class RulesApi(PsaApi):
     resource_name = "psa_rules"
     class_permission_name = permissions.RULES
     openapi_spec_tag = "Product rules"
-    openapi_spec_component_schemas = (schemas.RulePostSchema, schemas.RuleOutSchema, schemas.MoveSchema,
-                                      schemas.PreviewSchema, schemas.AttributesSchema)
+    openapi_spec_component_schemas = (
+        schemas.RulePostSchema,
+        schemas.RuleOutSchema,
+        schemas.MoveSchema,
+        schemas.PreviewSchema,
+        schemas.AttributesSchema,
+    )
 
     @expose("/", methods=["GET"])
     @protect()
@@ -209,8 +215,9 @@ class RulesApi(PsaApi):
             404: {$ref: '#/components/responses/404'}
         """
         body = load(schemas.PreviewSchema(), request.get_json(silent=True))
-        result = PreviewRuleChangeCommand(require_actor(), body["action"], schemas.rule_data(body),
-                                          body["rule_id"], partner_arg(), body["direction"]).run()
+        result = PreviewRuleChangeCommand(
+            require_actor(), body["action"], schemas.rule_data(body), body["rule_id"], partner_arg(), body["direction"]
+        ).run()
         return self.response(200, **schemas.dump_preview(result))
 
     @expose("/default", methods=["PUT"])

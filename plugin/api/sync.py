@@ -1,4 +1,5 @@
 """REST: the billing push (status, start a push, retry failed, one run, one outbox row)."""
+
 from __future__ import annotations
 
 from flask import request
@@ -8,11 +9,18 @@ from marshmallow import Schema, fields, validate
 
 from msphub_psa import permissions
 from msphub_psa.api.base import PsaApi, load
-from msphub_psa.commands.billing.status import (
-    RetryFailedCommand, RunPushCommand, SyncItemDetailCommand, SyncRunDetailCommand, SyncStatusCommand,
-)
 from msphub_psa.commands.billing.runs import (
-    AcknowledgeRunAlertCommand, SyncProgressCommand, SyncRunFailuresCommand, SyncRunsCommand,
+    AcknowledgeRunAlertCommand,
+    SyncProgressCommand,
+    SyncRunFailuresCommand,
+    SyncRunsCommand,
+)
+from msphub_psa.commands.billing.status import (
+    RetryFailedCommand,
+    RunPushCommand,
+    SyncItemDetailCommand,
+    SyncRunDetailCommand,
+    SyncStatusCommand,
 )
 from msphub_psa.schemas import sync as sync_schemas
 from msphub_psa.schemas.sync import RunPageArgsSchema
@@ -22,8 +30,11 @@ from msphub_psa.tenancy import partner_scope
 class RetryFailedSchema(Schema):
     """``{"ids": [..]}`` for some rows, or nothing for all failed rows."""
 
-    ids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1)), load_default=None,
-                      validate=validate.Length(min=1, max=1000))
+    ids = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=1)),
+        load_default=None,
+        validate=validate.Length(min=1, max=1000),
+    )
 
 
 class SyncApi(PsaApi):
@@ -212,8 +223,9 @@ class SyncApi(PsaApi):
         """
         actor, partner_id = partner_scope(need="active")
         args = load(RunPageArgsSchema(), request.args)
-        return self.response(200, **SyncRunFailuresCommand(actor, run_id, partner_id, args["page"],
-                                                           args["page_size"]).run())
+        return self.response(
+            200, **SyncRunFailuresCommand(actor, run_id, partner_id, args["page"], args["page_size"]).run()
+        )
 
     @expose("/runs/<psa_id:run_id>/acknowledge", methods=["POST"])
     @protect()

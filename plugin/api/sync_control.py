@@ -1,4 +1,5 @@
 """REST: billing sync control under ``/api/v1/psa_sync/`` (preview, prepared previews, approval, settings)."""
+
 from __future__ import annotations
 
 from flask import request
@@ -8,11 +9,19 @@ from flask_appbuilder.security.decorators import protect
 from msphub_psa import permissions
 from msphub_psa.api.base import PsaApi, load
 from msphub_psa.commands.billing.preview import (
-    ApprovePreviewCommand, DiscardPreviewCommand, PreparePreviewCommand, PreviewCommand, PreviewDetailCommand,
+    ApprovePreviewCommand,
+    DiscardPreviewCommand,
+    PreparePreviewCommand,
+    PreviewCommand,
+    PreviewDetailCommand,
 )
 from msphub_psa.commands.billing.settings import SyncSettingsCommand, UpdateSyncSettingsCommand
 from msphub_psa.schemas.sync_control import (
-    ApproveSchema, PreviewArgsSchema, PreviewOutSchema, SyncSettingsOutSchema, SyncSettingsSchema,
+    ApproveSchema,
+    PreviewArgsSchema,
+    PreviewOutSchema,
+    SyncSettingsOutSchema,
+    SyncSettingsSchema,
 )
 from msphub_psa.tenancy import partner_scope
 

@@ -1,8 +1,10 @@
 """``flask psa catalog``: the ConnectWise catalog items of MSP Hub products."""
+
 from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
+
 from msphub_psa.cli.common import AS_OPTION, CommandErrorAware, as_actor, echo_json
 from msphub_psa.commands.billing.status import CatalogSyncCommand
 

@@ -1,4 +1,5 @@
 """What every ``flask psa`` command shares: errors printed as one line, ``--as`` and ``--partner``, JSON output."""
+
 from __future__ import annotations
 
 import importlib
@@ -7,6 +8,7 @@ import sys
 from typing import Any
 
 import click
+
 from msphub_psa.commands.access import actor_for_user, find_user
 from msphub_psa.commands.exceptions import CommandError
 from msphub_psa.domain.actor import Actor

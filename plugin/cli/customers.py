@@ -1,8 +1,10 @@
 """``flask psa customers``: customer <-> company mappings."""
+
 from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
+
 from msphub_psa.cli.common import AS_OPTION, PARTNER_OPTION, CommandErrorAware, as_actor
 from msphub_psa.commands.reconciliation import (
     CustomerListCommand,
@@ -32,9 +34,13 @@ def customers_list(partner_id: int, username: str, state: str, search: str, page
     rows, total = CustomerListCommand(as_actor(username), state, search, page, page_size, partner_id=partner_id).run()
     for row in rows:
         customer, company, mapping = row["customer"], row["company"], row["mapping"]
-        target = f" -> {company.name} (#{company.remote_id}) [{mapping.method} by {mapping.created_by}]" if company else ""
-        click.echo(f"{customer.id:>8}  {customer.name}{target}  unsynchronized {row['unsynchronized']:.2f}  "
-                   f"subscriptions {row['subscriptions_mapped']}/{row['subscriptions']}")
+        target = (
+            f" -> {company.name} (#{company.remote_id}) [{mapping.method} by {mapping.created_by}]" if company else ""
+        )
+        click.echo(
+            f"{customer.id:>8}  {customer.name}{target}  unsynchronized {row['unsynchronized']:.2f}  "
+            f"subscriptions {row['subscriptions_mapped']}/{row['subscriptions']}"
+        )
     click.echo(f"{total} {state} customer(s); page {page}.")
 
 
@@ -59,13 +65,15 @@ def customers_suggestions(partner_id: int, username: str, customer_ids: tuple[in
 @click.option("--company", "company_id", type=int, default=None, help="Cached company id.")
 @click.option("--cw-company", "remote_company_id", type=int, default=None, help="ConnectWise company id.")
 @with_appcontext
-def customers_map(partner_id: int, username: str, customer_id: int, company_id: int | None,
-                  remote_company_id: int | None) -> None:
+def customers_map(
+    partner_id: int, username: str, customer_id: int, company_id: int | None, remote_company_id: int | None
+) -> None:
     """Map a customer to a ConnectWise company (by cached id or ConnectWise id)."""
     if (company_id is None) == (remote_company_id is None):
         raise click.UsageError("Give --company or --cw-company (one of them).")
-    mapping = MapCustomerCommand(as_actor(username), customer_id, company_id, remote_company_id,
-                                 partner_id=partner_id).run()
+    mapping = MapCustomerCommand(
+        as_actor(username), customer_id, company_id, remote_company_id, partner_id=partner_id
+    ).run()
     click.echo(f"Customer {mapping.customer_id} mapped to {mapping.company.name} (#{mapping.company.remote_id}).")
 
 

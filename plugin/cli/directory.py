@@ -1,8 +1,10 @@
 """``flask psa directory``: the cache of the partner's ConnectWise companies and agreements."""
+
 from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
+
 from msphub_psa.cli.common import AS_OPTION, PARTNER_OPTION, CommandErrorAware, as_actor
 from msphub_psa.commands.directory import (
     RefreshDirectoryCommand,
@@ -32,10 +34,16 @@ def directory_refresh(partner_id: int, username: str, full: bool, enqueue: bool)
         job_id, created = RequestDirectoryRefreshCommand(actor, partner_id, full).run()
         click.echo(f"Directory refresh {'queued' if created else 'already running'}: job {job_id}.")
         return
-    result = RefreshDirectoryCommand(actor, partner_id, full, lambda p: click.echo(
-        f"  {p['phase']}: {p['companies']} companies, {p['agreements']} agreements", err=True)).run()
-    click.echo(f"Directory refreshed ({'full' if result['full'] else 'incremental'}): {result['companies']} companies, "
-               f"{result['agreements']} agreements read; {result['exact_mapped']} customers mapped by exact name.")
+    result = RefreshDirectoryCommand(
+        actor,
+        partner_id,
+        full,
+        lambda p: click.echo(f"  {p['phase']}: {p['companies']} companies, {p['agreements']} agreements", err=True),
+    ).run()
+    click.echo(
+        f"Directory refreshed ({'full' if result['full'] else 'incremental'}): {result['companies']} companies, "
+        f"{result['agreements']} agreements read; {result['exact_mapped']} customers mapped by exact name."
+    )
 
 
 @directory_cli.command("status")
@@ -57,8 +65,9 @@ def directory_status(partner_id: int, username: str) -> None:
 @click.option("--page", default=1, show_default=True)
 @click.option("--page-size", default=50, show_default=True)
 @with_appcontext
-def directory_companies(partner_id: int, username: str, search: str, include_mapped: bool, page: int,
-                        page_size: int) -> None:
+def directory_companies(
+    partner_id: int, username: str, search: str, include_mapped: bool, page: int, page_size: int
+) -> None:
     """List the cached ConnectWise companies (the Customers tab's right-hand list)."""
     rows, total = CompanyListCommand(as_actor(username), search, page, page_size, include_mapped, partner_id).run()
     for company in rows:

@@ -1,8 +1,10 @@
 """``flask psa feature``: the distributor's per-partner toggle."""
+
 from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
+
 from msphub_psa.cli.common import AS_OPTION, CommandErrorAware, as_actor
 from msphub_psa.commands.feature import (
     ListPartnerFeaturesCommand,

@@ -1,4 +1,5 @@
 """``flask psa integration``: the partner's ConnectWise card (activate, edit, status, deactivate)."""
+
 from __future__ import annotations
 
 import sys
@@ -6,6 +7,7 @@ import time
 
 import click
 from flask.cli import with_appcontext
+
 from msphub_psa.cli.common import AS_OPTION, PARTNER_OPTION, CommandErrorAware, as_actor
 from msphub_psa.commands.integration import (
     ActivateIntegrationCommand,
@@ -28,11 +30,20 @@ def credential_options(func):
         click.option("--client-id", default="", help="ConnectWise Client ID (cannot change after activation)."),
         click.option("--company", "company_name", required=True, help="ConnectWise company id used at login."),
         click.option("--public-key", required=True, help="API member's public key."),
-        click.option("--private-key-file", type=click.File("r"), default=None,
-                     help="File holding the private key ('-' for stdin). On edit, omit to keep the stored key."),
+        click.option(
+            "--private-key-file",
+            type=click.File("r"),
+            default=None,
+            help="File holding the private key ('-' for stdin). On edit, omit to keep the stored key.",
+        ),
         click.option("--api-url", required=True, help="ConnectWise API URL (https, allowed host)."),
-        click.option("--wait", type=float, default=0, show_default=True,
-                     help="Seconds to wait for the validation's outcome (needs a running worker)."),
+        click.option(
+            "--wait",
+            type=float,
+            default=0,
+            show_default=True,
+            help="Seconds to wait for the validation's outcome (needs a running worker).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -42,8 +53,9 @@ def credential_options(func):
 def _values(client_id, company_name, public_key, private_key_file, api_url):
     """The CLI options as the command's input (the key read from its file, stripped)."""
     key = private_key_file.read().strip() if private_key_file is not None else ""
-    return CredentialsInput(company_name=company_name, public_key=public_key, api_url=api_url,
-                            client_id=client_id, private_key=key)
+    return CredentialsInput(
+        company_name=company_name, public_key=public_key, api_url=api_url, client_id=client_id, private_key=key
+    )
 
 
 def _report(actor: Actor, partner_id: int, result, wait: float) -> None:
@@ -63,9 +75,15 @@ def _report(actor: Actor, partner_id: int, result, wait: float) -> None:
 def _print_state(state: dict) -> None:
     """The card as text."""
     click.echo(f"Status: {state['status_label']}" + (" (validation running)" if state["validating"] else ""))
-    for label, key in (("Activated By", "activated_by"), ("Activated Date", "activated_at_display"),
-                       ("Company", "company_name"), ("API URL", "api_url"), ("Client ID", "client_id"),
-                       ("Message", "message"), ("Hint", "hint")):
+    for label, key in (
+        ("Activated By", "activated_by"),
+        ("Activated Date", "activated_at_display"),
+        ("Company", "company_name"),
+        ("API URL", "api_url"),
+        ("Client ID", "client_id"),
+        ("Message", "message"),
+        ("Hint", "hint"),
+    ):
         if state.get(key):
             click.echo(f"{label}: {state[key]}")
 
@@ -85,8 +103,9 @@ def _save_command(name: str, command_class: type, doc: str) -> None:
 
 
 _save_command("activate", ActivateIntegrationCommand, "Activate: store the details and queue their validation.")
-_save_command("edit", EditIntegrationCommand,
-              "Edit an active integration (validated before it replaces the working credentials).")
+_save_command(
+    "edit", EditIntegrationCommand, "Edit an active integration (validated before it replaces the working credentials)."
+)
 
 
 @integration_cli.command("status")

@@ -1,4 +1,5 @@
 """Running and looking after the plugin: roles, health, demo data, worker, scheduler, demo, sandbox, keys."""
+
 from __future__ import annotations
 
 import sys
@@ -7,6 +8,8 @@ import time
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from werkzeug.serving import make_server
+
 from msphub_psa.cli.common import AS_OPTION, as_actor
 from msphub_psa.commands.billing.recovery import ResumeStalePushesCommand
 from msphub_psa.commands.billing.schedule import ScheduleTickCommand
@@ -29,7 +32,6 @@ from msphub_psa.demo.runner import run_demo
 from msphub_psa.demo.sandbox_seed import demo_seed
 from msphub_psa.settings import settings
 from msphub_psa.worker import make_scheduler, make_worker
-from werkzeug.serving import make_server
 
 
 @click.command("init")
@@ -45,9 +47,11 @@ def init_cmd() -> None:
 def health_cmd() -> None:
     """Database, Redis, queue depths and live workers (exit status 1 when unhealthy)."""
     health = CheckHealthCommand().run()
-    click.echo(f"database {'ok' if health.database else 'DOWN'}, schema {'ok' if health.schema_ok else 'NOT OK'}, "
-               f"redis {'ok' if health.redis else 'DOWN'}, "
-               f"workers {health.workers}, queues {health.queues}")
+    click.echo(
+        f"database {'ok' if health.database else 'DOWN'}, schema {'ok' if health.schema_ok else 'NOT OK'}, "
+        f"redis {'ok' if health.redis else 'DOWN'}, "
+        f"workers {health.workers}, queues {health.queues}"
+    )
     for error in health.errors:
         click.echo(f"  {error}", err=True)
     sys.exit(0 if health.ok else 1)
@@ -63,8 +67,9 @@ def health_cmd() -> None:
 def demo_data(seed: int, customers: int, subscriptions_per_customer: int, months: int, today) -> None:
     """Seed deterministic demo data and print the demo logins."""
     started = time.perf_counter()
-    size = DemoSize(seed=seed, customers=customers, subscriptions_per_customer=subscriptions_per_customer,
-                    months=months)
+    size = DemoSize(
+        seed=seed, customers=customers, subscriptions_per_customer=subscriptions_per_customer, months=months
+    )
     summary = SeedDemoDataCommand(size, today.date() if today else None).run()
     seconds = time.perf_counter() - started
     click.echo(f"Demo data: {summary.counts} in {seconds:.1f} s")
@@ -106,8 +111,13 @@ def demo_cmd(host: str, port: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True)
 @click.option("--data", "data_path", default=None, help="SQLite file for the sandbox's state (default: memory).")
-@click.option("--seed", "seed_path", default=None, type=click.Path(exists=True, dir_okay=False),
-              help="Seed JSON (default: companies matching this database's demo customers).")
+@click.option(
+    "--seed",
+    "seed_path",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Seed JSON (default: companies matching this database's demo customers).",
+)
 @click.option("--latency-ms", default=0, show_default=True, help="Added latency per request.")
 @with_appcontext
 def sandbox_cmd(host: str, port: int, data_path: str | None, seed_path: str | None, latency_ms: int) -> None:
@@ -118,14 +128,14 @@ def sandbox_cmd(host: str, port: int, data_path: str | None, seed_path: str | No
     seed = seed_path or demo_seed(pilot_customer_names())
     faults = [{"kind": "latency", "ms": latency_ms}] if latency_ms else []
     server = make_server(host, port, create_app(data_path, seed=seed, faults=faults), threaded=True)
-    click.echo(f"ConnectWise sandbox: API URL http://{host}:{server.port}  company {DEMO_COMPANY_ID}  "
-               f"public key {DEMO_PUBLIC_KEY}  private key {DEMO_PRIVATE_KEY}  client id {DEMO_CLIENT_ID}")
+    click.echo(
+        f"ConnectWise sandbox: API URL http://{host}:{server.port}  company {DEMO_COMPANY_ID}  "
+        f"public key {DEMO_PUBLIC_KEY}  private key {DEMO_PRIVATE_KEY}  client id {DEMO_CLIENT_ID}"
+    )
     try:
         server.serve_forever()
     finally:
         server.server_close()
-
-
 
 
 @click.command("rotate-keys")
@@ -134,10 +144,10 @@ def sandbox_cmd(host: str, port: int, data_path: str | None, seed_path: str | No
 def rotate_keys(username: str) -> None:
     """Re-encrypt every stored secret under the newest PSA_ENCRYPTION_KEYS key (Admin)."""
     result = RotateKeysCommand(as_actor(username)).run()
-    click.echo(f"Re-encrypted {result.secrets} secret(s) of {result.integrations} integration(s) under the newest "
-               "key. Old keys may now be removed from PSA_ENCRYPTION_KEYS.")
-
-
+    click.echo(
+        f"Re-encrypted {result.secrets} secret(s) of {result.integrations} integration(s) under the newest "
+        "key. Old keys may now be removed from PSA_ENCRYPTION_KEYS."
+    )
 
 
 @click.command("scheduler")

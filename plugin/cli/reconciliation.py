@@ -1,8 +1,10 @@
 """``flask psa reconciliation``: the Reconciliation Center's indicators."""
+
 from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
+
 from msphub_psa.cli.common import AS_OPTION, PARTNER_OPTION, CommandErrorAware, as_actor
 from msphub_psa.commands.reconciliation import ReconciliationSummaryCommand
 
@@ -15,8 +17,13 @@ def reconciliation_cli() -> None:
 @reconciliation_cli.command("summary")
 @PARTNER_OPTION
 @AS_OPTION
-@click.option("--period", type=click.Choice(["this_month", "last_3_months", "all"]), default="all", show_default=True,
-              help="Period of the Unsynchronized Revenue figure.")
+@click.option(
+    "--period",
+    type=click.Choice(["this_month", "last_3_months", "all"]),
+    default="all",
+    show_default=True,
+    help="Period of the Unsynchronized Revenue figure.",
+)
 @click.option("--chart", is_flag=True, help="Also print the monthly pushed / unsynchronized figures.")
 @with_appcontext
 def reconciliation_summary(partner_id: int, username: str, period: str, chart: bool) -> None:
@@ -25,10 +32,14 @@ def reconciliation_summary(partner_id: int, username: str, period: str, chart: b
     summary = command.run()
     counts, sync = summary.counts, summary.sync
     click.echo(f"Unmapped customers: {counts['customers'] - counts['mapped_customers']} of {counts['customers']}")
-    click.echo(f"Unmapped subscriptions: {counts['subscriptions'] - counts['mapped_subscriptions']} of "
-               f"{counts['subscriptions']}")
+    click.echo(
+        f"Unmapped subscriptions: {counts['subscriptions'] - counts['mapped_subscriptions']} of "
+        f"{counts['subscriptions']}"
+    )
     click.echo(f"Unsynchronized revenue ({period}): {summary.unsynchronized_revenue:.2f} {summary.currency}")
-    click.echo(f"Pending push: {sync['pending_push']:.2f} {summary.currency} ({sync['pending_push_count']} transactions)")
+    click.echo(
+        f"Pending push: {sync['pending_push']:.2f} {summary.currency} ({sync['pending_push_count']} transactions)"
+    )
     click.echo(f"Failed: {sync['failed']:.2f} {summary.currency} ({sync['failed_count']} transactions)")
     if chart:
         click.echo(f"{'month':<9}{'pushed':>14}{'unsynchronized':>16}")

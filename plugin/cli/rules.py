@@ -1,8 +1,10 @@
 """``flask psa rules``: Configure Product Defaults."""
+
 from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
+
 from msphub_psa.cli.common import AS_OPTION, PARTNER_OPTION, CommandErrorAware, as_actor
 from msphub_psa.commands.rules.common import RuleData
 from msphub_psa.commands.rules.default import UpdateDefaultRuleCommand
@@ -22,10 +24,17 @@ from msphub_psa.schemas.rules import dump_overview, dump_preview
 def _rule_options(func):
     """Options shared by ``rules add`` and ``rules edit``."""
     options = [
-        click.option("--condition", "conditions", type=(str, str, str), multiple=True,
-                     help="FIELD OPERATOR VALUE (repeat; all must hold; 'in' takes comma-separated values)."),
-        click.option("--category", default=None), click.option("--subcategory", default=None),
-        click.option("--type", "type_", default=None), click.option("--class", "product_class", default=None),
+        click.option(
+            "--condition",
+            "conditions",
+            type=(str, str, str),
+            multiple=True,
+            help="FIELD OPERATOR VALUE (repeat; all must hold; 'in' takes comma-separated values).",
+        ),
+        click.option("--category", default=None),
+        click.option("--subcategory", default=None),
+        click.option("--type", "type_", default=None),
+        click.option("--class", "product_class", default=None),
         click.option("--priority", type=int, default=None, help="1 = checked first (default: last / unchanged)."),
         click.option("--preview", is_flag=True, help="Only show how the counts would move; save nothing."),
     ]
@@ -36,20 +45,26 @@ def _rule_options(func):
 
 def _conditions(triples) -> list[dict]:
     """CLI condition triples as submitted conditions."""
-    return [{"field": f, "operator": o, "value": [v.strip() for v in value.split(",")] if o == "in" else value}
-            for f, o, value in triples]
+    return [
+        {"field": f, "operator": o, "value": [v.strip() for v in value.split(",")] if o == "in" else value}
+        for f, o, value in triples
+    ]
 
 
 def _echo_overview(data: dict) -> None:
     """Print the rules with their counts."""
     for rule in data["rules"]:
         new = f"  (will create in ConnectWise: {', '.join(rule['will_create'])})" if rule["will_create"] else ""
-        click.echo(f"#{rule['priority']} rule {rule['id']}: {' AND '.join(rule['description'])} -> "
-                   f"{rule['category']} / {rule['subcategory']} / {rule['type']} / {rule['product_class']}"
-                   f"  [{rule['count']} products]{new}")
+        click.echo(
+            f"#{rule['priority']} rule {rule['id']}: {' AND '.join(rule['description'])} -> "
+            f"{rule['category']} / {rule['subcategory']} / {rule['type']} / {rule['product_class']}"
+            f"  [{rule['count']} products]{new}"
+        )
     d = data["default"]
-    click.echo(f"Default rule: {d['category']} / {d['subcategory']} / {d['type']} / {d['product_class']}"
-               f"  [{d['count']} products]  ({data['total_products']} products in all)")
+    click.echo(
+        f"Default rule: {d['category']} / {d['subcategory']} / {d['type']} / {d['product_class']}"
+        f"  [{d['count']} products]  ({data['total_products']} products in all)"
+    )
 
 
 def _echo_preview(result) -> None:
@@ -79,8 +94,9 @@ def rules_list(partner_id: int, username: str) -> None:
 @with_appcontext
 def rules_add(partner_id, conditions, category, subcategory, type_, product_class, priority, preview, username):
     """Add a custom rule (or, with --preview, show what it would change)."""
-    data = RuleData(_conditions(conditions), category or "", subcategory or "", type_ or "", product_class or "",
-                    priority)
+    data = RuleData(
+        _conditions(conditions), category or "", subcategory or "", type_ or "", product_class or "", priority
+    )
     actor = as_actor(username)
     _echo_preview(PreviewRuleChangeCommand(actor, "create", data, partner_id=partner_id).run())
     if not preview:
@@ -94,16 +110,22 @@ def rules_add(partner_id, conditions, category, subcategory, type_, product_clas
 @_rule_options
 @AS_OPTION
 @with_appcontext
-def rules_edit(partner_id, rule_id, conditions, category, subcategory, type_, product_class, priority, preview,
-               username):
+def rules_edit(
+    partner_id, rule_id, conditions, category, subcategory, type_, product_class, priority, preview, username
+):
     """Edit a rule (options not given keep their value); the default rule: `rules default`."""
     actor = as_actor(username)
     current = next((v.row for v in RulesOverviewCommand(actor, partner_id).run().rules if v.row.id == rule_id), None)
     if current is None:
         raise click.ClickException(f"Rule {rule_id} not found for partner {partner_id}.")
-    data = RuleData(_conditions(conditions) if conditions else current.conditions, category or current.category,
-                    subcategory or current.subcategory, type_ or current.product_type,
-                    product_class or current.product_class, priority)
+    data = RuleData(
+        _conditions(conditions) if conditions else current.conditions,
+        category or current.category,
+        subcategory or current.subcategory,
+        type_ or current.product_type,
+        product_class or current.product_class,
+        priority,
+    )
     _echo_preview(PreviewRuleChangeCommand(actor, "edit", data, rule_id=rule_id).run())
     if not preview:
         row = SaveRuleCommand(actor, data, rule_id=rule_id).run()
@@ -121,8 +143,9 @@ def rules_edit(partner_id, rule_id, conditions, category, subcategory, type_, pr
 def rules_move(partner_id, rule_id, priority, direction, username):
     """Change a rule's priority (--priority N, --up or --down)."""
     actor = as_actor(username)
-    _echo_preview(PreviewRuleChangeCommand(actor, "move", RuleData(priority=priority), rule_id=rule_id,
-                                           direction=direction).run())
+    _echo_preview(
+        PreviewRuleChangeCommand(actor, "move", RuleData(priority=priority), rule_id=rule_id, direction=direction).run()
+    )
     row = MoveRuleCommand(actor, rule_id, priority, direction).run()
     click.echo(f"Rule {row.id} is now priority {row.priority}.")
 
@@ -169,8 +192,9 @@ def rules_matching(partner_id, rule_id, page, page_size, search, username):
 @with_appcontext
 def rules_default(partner_id, category, subcategory, type_, product_class, username):
     """Edit the default rule's attributes."""
-    UpdateDefaultRuleCommand(as_actor(username), RuleData([], category, subcategory, type_, product_class),
-                             partner_id).run()
+    UpdateDefaultRuleCommand(
+        as_actor(username), RuleData([], category, subcategory, type_, product_class), partner_id
+    ).run()
     click.echo("Default rule saved.")
 
 

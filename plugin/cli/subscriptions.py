@@ -1,8 +1,10 @@
 """``flask psa subscriptions``: subscription -> agreement mappings and the From Date."""
+
 from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
+
 from msphub_psa.cli.common import AS_OPTION, PARTNER_OPTION, CommandErrorAware, as_actor
 from msphub_psa.commands.directory import system_actor
 from msphub_psa.commands.subscriptions import (
@@ -34,14 +36,23 @@ def subscriptions_list(partner_id: int, username: str, customer_id: int, history
     click.echo(f"{found.customer.name} [{found.customer.external_id}] -> {found.mapping.company.name}")
     for row in found.rows:
         sub, mapping = row["subscription"], row["mapping"]
-        target = (f"{row['agreement'].name} (#{row['agreement'].remote_id}) from {mapping.from_date} "
-                  f"[{mapping.method} by {mapping.created_by}]") if mapping else f"not mapped: {row['unmapped_reason']}"
-        click.echo(f"{sub.id:>8}  {sub.name} x{sub.quantity:f} ({sub.external_id})  -> {target}  "
-                   f"sync: {row['sync']['status']}")
+        target = (
+            (
+                f"{row['agreement'].name} (#{row['agreement'].remote_id}) from {mapping.from_date} "
+                f"[{mapping.method} by {mapping.created_by}]"
+            )
+            if mapping
+            else f"not mapped: {row['unmapped_reason']}"
+        )
+        click.echo(
+            f"{sub.id:>8}  {sub.name} x{sub.quantity:f} ({sub.external_id})  -> {target}  sync: {row['sync']['status']}"
+        )
         if history and mapping:
             for old in SubscriptionHistoryCommand(actor, sub.id, partner_id).run()[1:]:
-                click.echo(f"{'':>10}was {old.agreement.name} from {old.from_date} by {old.created_by}, "
-                           f"ended {old.ended_at:%Y-%m-%d %H:%M} by {old.ended_by}")
+                click.echo(
+                    f"{'':>10}was {old.agreement.name} from {old.from_date} by {old.created_by}, "
+                    f"ended {old.ended_at:%Y-%m-%d %H:%M} by {old.ended_by}"
+                )
     mapped = sum(1 for r in found.rows if r["mapping"])
     click.echo(f"{mapped} of {len(found.rows)} subscription(s) mapped.")
 
@@ -65,8 +76,12 @@ def subscriptions_agreements(partner_id: int, username: str, customer_id: int) -
 
 def _from_date_options(func):
     """--from-date (custom) or the default: all history from the agreement's billing start."""
-    return click.option("--from-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-                        help="Custom From Date (YYYY-MM-DD); default: all history from the agreement's billing start.")(func)
+    return click.option(
+        "--from-date",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        default=None,
+        help="Custom From Date (YYYY-MM-DD); default: all history from the agreement's billing start.",
+    )(func)
 
 
 @subscriptions_cli.command("map")
@@ -77,14 +92,23 @@ def _from_date_options(func):
 @click.option("--subscription", "subscription_ids", type=int, multiple=True, required=True, help="Repeat for several.")
 @_from_date_options
 @with_appcontext
-def subscriptions_map(partner_id: int, username: str, customer_id: int, agreement_id: int,
-                      subscription_ids: tuple[int, ...], from_date) -> None:
+def subscriptions_map(
+    partner_id: int, username: str, customer_id: int, agreement_id: int, subscription_ids: tuple[int, ...], from_date
+) -> None:
     """Map unmapped subscriptions of a mapped customer to one agreement, in one transaction."""
-    created = MapSubscriptionsCommand(as_actor(username), customer_id, agreement_id, list(subscription_ids),
-                                      "custom" if from_date else "all", from_date.date() if from_date else None,
-                                      partner_id).run()
-    click.echo(f"{len(created)} subscription(s) mapped to {created[0].agreement.name}: "
-               + ", ".join(f"{m.subscription_id} from {m.from_date}" for m in created))
+    created = MapSubscriptionsCommand(
+        as_actor(username),
+        customer_id,
+        agreement_id,
+        list(subscription_ids),
+        "custom" if from_date else "all",
+        from_date.date() if from_date else None,
+        partner_id,
+    ).run()
+    click.echo(
+        f"{len(created)} subscription(s) mapped to {created[0].agreement.name}: "
+        + ", ".join(f"{m.subscription_id} from {m.from_date}" for m in created)
+    )
 
 
 @subscriptions_cli.command("remap")
@@ -93,35 +117,51 @@ def subscriptions_map(partner_id: int, username: str, customer_id: int, agreemen
 @click.option("--subscription", "subscription_id", type=int, required=True)
 @click.option("--agreement", "agreement_id", type=int, required=True, help="Cached agreement id.")
 @_from_date_options
-@click.option("--move-pushed", is_flag=True, help="Also move transactions already pushed to the old agreement after "
-              "the From Date (the next push removes ours there and creates them on the new one; periods already "
-              "invoiced must be credited on the old agreement).")
+@click.option(
+    "--move-pushed",
+    is_flag=True,
+    help="Also move transactions already pushed to the old agreement after "
+    "the From Date (the next push removes ours there and creates them on the new one; periods already "
+    "invoiced must be credited on the old agreement).",
+)
 @click.option("--preview", is_flag=True, help="Only show what the change would do.")
 @with_appcontext
-def subscriptions_remap(partner_id: int, username: str, subscription_id: int, agreement_id: int, from_date,
-                        move_pushed: bool, preview: bool) -> None:
+def subscriptions_remap(
+    partner_id: int, username: str, subscription_id: int, agreement_id: int, from_date, move_pushed: bool, preview: bool
+) -> None:
     """Change a subscription's agreement and/or From Date (the old mapping is kept as history)."""
-    args = (as_actor(username), subscription_id, agreement_id, "custom" if from_date else "all",
-            from_date.date() if from_date else None)
+    args = (
+        as_actor(username),
+        subscription_id,
+        agreement_id,
+        "custom" if from_date else "all",
+        from_date.date() if from_date else None,
+    )
     if preview:
         _echo_plan(RemapPreviewCommand(*args, partner_id=partner_id).run())
         return
     mapping, plan = RemapSubscriptionCommand(*args, move_pushed=move_pushed, partner_id=partner_id).run()
     _echo_plan(plan)
     moved = len(mapping.move_transaction_ids or [])
-    click.echo(f"Subscription {subscription_id} now mapped to {mapping.agreement.name} from {mapping.from_date}"
-               f"{f' ({moved} pushed transaction(s) move at the next push)' if moved else ''}.")
+    click.echo(
+        f"Subscription {subscription_id} now mapped to {mapping.agreement.name} from {mapping.from_date}"
+        f"{f' ({moved} pushed transaction(s) move at the next push)' if moved else ''}."
+    )
 
 
 def _echo_plan(plan) -> None:
     """Print a Change preview."""
     p = plan.preview
-    click.echo(f"{plan.subscription.name}: {plan.current.agreement.name} from {plan.current.from_date} -> "
-               f"{plan.agreement.name} from {plan.from_date} (allowed {plan.allowed.lower}..{plan.allowed.upper})")
+    click.echo(
+        f"{plan.subscription.name}: {plan.current.agreement.name} from {plan.current.from_date} -> "
+        f"{plan.agreement.name} from {plan.from_date} (allowed {plan.allowed.lower}..{plan.allowed.upper})"
+    )
     click.echo(f"  {len(p.to_new)} transaction(s) not yet pushed go to the new agreement ({p.to_new_amount:.2f})")
     click.echo(f"  {len(p.to_skip)} transaction(s) before the From Date become skipped ({p.to_skip_amount:.2f})")
-    click.echo(f"  {len(p.move_candidates)} already pushed after the From Date ({p.move_amount:.2f}, on "
-               f"{', '.join(plan.move_from) or 'no other agreement'}) stay there unless moved (--move-pushed)")
+    click.echo(
+        f"  {len(p.move_candidates)} already pushed after the From Date ({p.move_amount:.2f}, on "
+        f"{', '.join(plan.move_from) or 'no other agreement'}) stay there unless moved (--move-pushed)"
+    )
     for text in (plan.warning, p.warning):
         if text:
             click.echo(f"  Warning: {text}")

@@ -1,8 +1,10 @@
 """``flask psa sync``: the billing push, its runs and rows, previews, approval and settings."""
+
 from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
+
 from msphub_psa.cli.common import AS_OPTION, CommandErrorAware, as_actor, echo_json
 from msphub_psa.commands.billing.preview import (
     ApprovePreviewCommand,
@@ -97,9 +99,11 @@ def sync_runs(partner_id: int, page: int, page_size: int, username: str) -> None
     for run in result["result"]:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(run["counts"].items())) or "-"
         flag = "  ALERT (not acknowledged)" if run["alert"] else ""
-        click.echo(f"#{run['id']:<6} {run['status']:<10} {run['started_at']}  {run['duration_seconds']}s  {counts}  "
-                   f"calls {run['psa_calls']} (writes {run['writes']}, lookups {run['lookups']}, "
-                   f"catalog {run['catalog_calls']}){flag}")
+        click.echo(
+            f"#{run['id']:<6} {run['status']:<10} {run['started_at']}  {run['duration_seconds']}s  {counts}  "
+            f"calls {run['psa_calls']} (writes {run['writes']}, lookups {run['lookups']}, "
+            f"catalog {run['catalog_calls']}){flag}"
+        )
 
 
 @sync_cli.command("show-run")
@@ -130,10 +134,13 @@ def _echo_sync_preview(data: dict) -> None:
     """Print a preview: who/what, totals, catalog, look-ups, the page of groups with their lines."""
     t = data["totals"]
     head = f"Preview #{data['id']} ({data['status']})" if data.get("id") else "Preview (live, not saved)"
-    click.echo(f"{head}: {t['transactions']} transaction(s) for {t['customers']} customer(s), "
-               f"{t['agreements']} agreement(s)")
-    click.echo(f"  additions {t['additions']} = {t['charges']}   adjustments {t['adjustments']} = {t['credits']}   "
-               f"net {t['net']}   blocked {t['blocked']}   errors {t['errors']}")
+    click.echo(
+        f"{head}: {t['transactions']} transaction(s) for {t['customers']} customer(s), {t['agreements']} agreement(s)"
+    )
+    click.echo(
+        f"  additions {t['additions']} = {t['charges']}   adjustments {t['adjustments']} = {t['credits']}   "
+        f"net {t['net']}   blocked {t['blocked']}   errors {t['errors']}"
+    )
     catalog = data["catalog"]
     if catalog.get("error"):
         click.echo(f"  catalog: {catalog['error']}")
@@ -143,17 +150,22 @@ def _echo_sync_preview(data: dict) -> None:
         click.echo(f"  classification value to create: {value}")
     click.echo(f"  looked up first (rows in sending): {data['lookups']['count']}")
     groups = data["groups"]
-    click.echo(f"Groups {groups['page']} of {max(1, -(-groups['total'] // groups['page_size']))} "
-               f"({groups['total']} in all):")
+    click.echo(
+        f"Groups {groups['page']} of {max(1, -(-groups['total'] // groups['page_size']))} ({groups['total']} in all):"
+    )
     for g in groups["result"]:
-        click.echo(f"  {g['customer_name']} -> {g['agreement_name']} (agreement id {g['agreement_id']}, ConnectWise "
-                   f"#{g['agreement_remote_id']}): {g['additions']} addition(s) {g['charges']}, {g['adjustments']} "
-                   f"adjustment(s) {g['credits']}, net {g['net']}")
+        click.echo(
+            f"  {g['customer_name']} -> {g['agreement_name']} (agreement id {g['agreement_id']}, ConnectWise "
+            f"#{g['agreement_remote_id']}): {g['additions']} addition(s) {g['charges']}, {g['adjustments']} "
+            f"adjustment(s) {g['credits']}, net {g['net']}"
+        )
         for line in g["lines"]:
             qty = f"{line['quantity']} x {line['unit_price']} = " if line["quantity"] is not None else ""
             flag = f"  [{line['status']}: {line['error']}]" if line["status"] != "ok" else ""
-            click.echo(f"    {line['reference']:<16} {line['kind']:<10} {line['product'][:40]:<40} "
-                       f"{line['period_start']}..{line['period_end']}  {qty}{line['amount']}{flag}")
+            click.echo(
+                f"    {line['reference']:<16} {line['kind']:<10} {line['product'][:40]:<40} "
+                f"{line['period_start']}..{line['period_end']}  {qty}{line['amount']}{flag}"
+            )
         if g["line_count"] > len(g["lines"]):
             click.echo(f"    ... {g['line_count'] - len(g['lines'])} more line(s)")
 
@@ -172,8 +184,9 @@ def _paging_options(func):
 @_paging_options
 @AS_OPTION
 @with_appcontext
-def sync_preview(partner_id: int, preview_id: int | None, as_json: bool, page: int, page_size: int, lines: int,
-                 username: str) -> None:
+def sync_preview(
+    partner_id: int, preview_id: int | None, as_json: bool, page: int, page_size: int, lines: int, username: str
+) -> None:
     """What a push would create now (dry run; nothing is written), or a prepared preview."""
     actor = as_actor(username)
     if preview_id:
@@ -249,10 +262,16 @@ def sync_discard(partner_id: int, preview_id: int, username: str) -> None:
 def sync_settings(partner_id: int, schedule, at, days, approval, limit, username: str) -> None:
     """Show the sync settings, or change the ones given (the others stay)."""
     actor = as_actor(username)
-    values = {k: v for k, v in {"schedule_enabled": None if schedule is None else schedule == "on",
-                                "schedule_time": at, "approval": approval,
-                                "schedule_days": None if days is None else [d for d in days.split(",") if d]}.items()
-              if v is not None}
+    values = {
+        k: v
+        for k, v in {
+            "schedule_enabled": None if schedule is None else schedule == "on",
+            "schedule_time": at,
+            "approval": approval,
+            "schedule_days": None if days is None else [d for d in days.split(",") if d],
+        }.items()
+        if v is not None
+    }
     if limit is not None:
         values["requests_per_minute"] = None if limit == "default" else _int_or_text(limit)
     command = UpdateSyncSettingsCommand(actor, values, partner_id) if values else SyncSettingsCommand(actor, partner_id)

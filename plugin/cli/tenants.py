@@ -1,8 +1,10 @@
 """``flask psa tenants``: which distributor or partner each user acts for."""
+
 from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
+
 from msphub_psa.cli.common import AS_OPTION, CommandErrorAware, as_actor
 from msphub_psa.commands.tenancy import AssignTenantCommand, TenantInput
 
@@ -19,8 +21,9 @@ def tenants_cli() -> None:
 @click.option("--timezone", default=None, help="The user's timezone (IANA name), if not the tenant's.")
 @AS_OPTION
 @with_appcontext
-def tenants_assign(user: str, partner_id: int | None, distributor_id: int | None, timezone: str | None,
-                   username: str) -> None:
+def tenants_assign(
+    user: str, partner_id: int | None, distributor_id: int | None, timezone: str | None, username: str
+) -> None:
     """Tie a user to one partner or one distributor (Admin)."""
     scope = AssignTenantCommand(as_actor(username), TenantInput(user, distributor_id, partner_id, timezone)).run()
     click.echo(f"{user} acts for {scope}.")

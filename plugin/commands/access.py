@@ -1,22 +1,26 @@
 """Guards every command uses: tenant, permission, feature and integration state."""
+
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
 from msphub_psa import clock, permissions
-from msphub_psa.domain.actor import Actor
-from msphub_psa.settings import settings
 from msphub_psa.commands.exceptions import (
-    FeatureDisabledError, ForbiddenError, IntegrationInactiveError, NotFoundError,
+    FeatureDisabledError,
+    ForbiddenError,
+    IntegrationInactiveError,
+    NotFoundError,
 )
 from msphub_psa.daos.feature import PartnerFeatureDAO
 from msphub_psa.daos.hub import PartnerDAO
+from msphub_psa.daos.integration import IntegrationDAO
 from msphub_psa.daos.tenancy import UserTenantDAO, user_timezone
 from msphub_psa.daos.users import UserDAO
-from msphub_psa.daos.integration import IntegrationDAO
+from msphub_psa.domain.actor import Actor
 from msphub_psa.models.hub import Partner
 from msphub_psa.models.integration import Integration
+from msphub_psa.settings import settings
 
 
 def require_permission(actor: Actor, permission: str, resource: str) -> None:
@@ -94,7 +98,9 @@ def actor_for_user(user: Any) -> Actor:
     tenant = UserTenantDAO.for_user(user.id)
     roles = permissions.role_keys((role.name for role in user.roles), settings())
     return Actor(
-        user_id=user.id, username=user.username, roles=roles,
+        user_id=user.id,
+        username=user.username,
+        roles=roles,
         distributor_id=tenant.distributor_id if tenant else None,
         partner_id=tenant.partner_id if tenant else None,
         timezone=(tenant.timezone if tenant and tenant.timezone else "UTC"),

@@ -1,4 +1,5 @@
 """Audit log: the tenant-scoped list and the streamed CSV export (page, API and CLI)."""
+
 from __future__ import annotations
 
 import csv
@@ -12,9 +13,9 @@ from typing import Any
 from msphub_psa import permissions
 from msphub_psa.commands.access import partner_of, require_permission, visible_partner
 from msphub_psa.commands.base import BaseCommand
-from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import ForbiddenError
 from msphub_psa.daos.audit import EXPORT_COLUMNS, AuditDAO
+from msphub_psa.domain.actor import Actor
 
 log = logging.getLogger(__name__)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -65,8 +66,12 @@ class ExportAuditCommand(BaseCommand):
     def run(self) -> Iterator[str]:
         """Validate now; return the generator of CSV lines."""
         self.validate()
-        log.info("audit export by %s partner=%s filters=%s", self.actor.username,
-                 self.partner_id if self.partner_id is not None else "all", sorted(self.filters))
+        log.info(
+            "audit export by %s partner=%s filters=%s",
+            self.actor.username,
+            self.partner_id if self.partner_id is not None else "all",
+            sorted(self.filters),
+        )
         return self._lines()
 
     def _lines(self) -> Iterator[str]:
@@ -88,6 +93,6 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).isoformat()
+        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
     text = json.dumps(value, sort_keys=True, default=str) if isinstance(value, (dict, list)) else str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text

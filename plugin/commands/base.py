@@ -1,17 +1,19 @@
 """What every command shares: the actor, the transaction and the audit record."""
+
 from __future__ import annotations
 
 import functools
 import logging
 import re
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy.orm.exc import StaleDataError
 
 from msphub_psa.commands.exceptions import ConflictError
-from msphub_psa.domain.actor import Actor
 from msphub_psa.daos.audit import AuditDAO
 from msphub_psa.daos.base import session
+from msphub_psa.domain.actor import Actor
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,20 +38,47 @@ def transaction(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def audit(actor: Actor, action: str, object_type: str, object_id: Any = None, *,
-          partner_id: int | None = None, distributor_id: int | None = None,
-          outcome: str = "ok", **detail: Any) -> None:
+def audit(
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: Any = None,
+    *,
+    partner_id: int | None = None,
+    distributor_id: int | None = None,
+    outcome: str = "ok",
+    **detail: Any,
+) -> None:
     """Add an audit event to the current transaction."""
     AuditDAO.create(
-        user_id=actor.user_id, username=actor.username, action=action,
-        object_type=object_type, object_id=None if object_id is None else str(object_id),
-        partner_id=partner_id, distributor_id=distributor_id, outcome=outcome,
+        user_id=actor.user_id,
+        username=actor.username,
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        partner_id=partner_id,
+        distributor_id=distributor_id,
+        outcome=outcome,
         detail=scrub(detail) or None,
     )
-    log.info("audit action=%s object=%s:%s partner=%s user=%s outcome=%s",
-             action, object_type, object_id, partner_id, actor.username, outcome,
-             extra=_log_fields(action=action, object_type=object_type, object_id=object_id, partner_id=partner_id,
-                               user=actor.username, outcome=outcome, job_id=detail.get("job_id")))
+    log.info(
+        "audit action=%s object=%s:%s partner=%s user=%s outcome=%s",
+        action,
+        object_type,
+        object_id,
+        partner_id,
+        actor.username,
+        outcome,
+        extra=_log_fields(
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            partner_id=partner_id,
+            user=actor.username,
+            outcome=outcome,
+            job_id=detail.get("job_id"),
+        ),
+    )
 
 
 def _log_fields(**fields: Any) -> dict:
@@ -76,8 +105,9 @@ def rollback() -> None:
 
 
 @transaction
-def audit_refusal(actor: Actor, action: str, object_type: str, object_id: Any, reason: str,
-                  partner_id: int | None = None) -> None:
+def audit_refusal(
+    actor: Actor, action: str, object_type: str, object_id: Any, reason: str, partner_id: int | None = None
+) -> None:
     """Record, in its own transaction, that a command was refused."""
     audit(actor, action, object_type, object_id, partner_id=partner_id, outcome="refused", reason=reason)
 

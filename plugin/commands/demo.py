@@ -1,4 +1,5 @@
 """Seed deterministic demo data: tenants, users per role, catalog, customers, billing."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,11 +9,8 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import select
 
-from msphub_psa import clock
-from msphub_psa import permissions
-from msphub_psa.settings import settings
+from msphub_psa import clock, permissions
 from msphub_psa.commands.base import BaseCommand, audit, transaction
-from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import ConflictError, ForbiddenError
 from msphub_psa.daos import bulk
 from msphub_psa.daos.base import session
@@ -21,7 +19,9 @@ from msphub_psa.daos.hub import CustomerDAO, DistributorDAO, PartnerDAO
 from msphub_psa.daos.tenancy import UserTenantDAO
 from msphub_psa.demo import catalog
 from msphub_psa.demo.generate import DemoGenerator, DemoSize
+from msphub_psa.domain.actor import Actor
 from msphub_psa.models.hub import BillingTransaction, Customer, Distributor, Product, Subscription
+from msphub_psa.settings import settings
 
 log = logging.getLogger(__name__)
 SYSTEM = Actor(user_id=None, username="system:demo-data", roles=(permissions.ADMIN,))
@@ -62,8 +62,9 @@ class SeedDemoDataCommand(BaseCommand):
         :raises ConflictError: the demo distributor already exists.
         """
         if not settings().local:
-            raise ForbiddenError("Demo data writes the marketplace tables: only in the demo and test modes "
-                                 "(PSA_ENV=demo or test).")
+            raise ForbiddenError(
+                "Demo data writes the marketplace tables: only in the demo and test modes (PSA_ENV=demo or test)."
+            )
         if session().scalar(select(Distributor).where(Distributor.name == catalog.DISTRIBUTOR)):
             raise ConflictError("Demo data is already present in this database.")
 
@@ -74,15 +75,25 @@ class SeedDemoDataCommand(BaseCommand):
         ensure_roles()
         summary = DemoSummary()
         distributor = DistributorDAO.create(name=catalog.DISTRIBUTOR)
-        partners = [PartnerDAO.create(distributor_id=distributor.id, name=name, currency=cur, timezone=tz)
-                    for name, cur, tz, _pilot in catalog.PARTNERS]
+        partners = [
+            PartnerDAO.create(distributor_id=distributor.id, name=name, currency=cur, timezone=tz)
+            for name, cur, tz, _pilot in catalog.PARTNERS
+        ]
         summary.partners = [p.name for p in partners]
         summary.users = self._users(distributor.id, partners)
         for partner, (_n, _c, _t, pilot) in zip(partners, catalog.PARTNERS):
             if pilot:
                 PartnerFeatureDAO.create(partner_id=partner.id, enabled=True, changed_at=clock.now())
-                audit(SYSTEM, "feature.enable", "partner", partner.id, partner_id=partner.id,
-                      distributor_id=distributor.id, before=False, after=True)
+                audit(
+                    SYSTEM,
+                    "feature.enable",
+                    "partner",
+                    partner.id,
+                    partner_id=partner.id,
+                    distributor_id=distributor.id,
+                    before=False,
+                    after=True,
+                )
         summary.counts = self._marketplace(distributor.id, partners)
         return summary
 
@@ -93,7 +104,8 @@ class SeedDemoDataCommand(BaseCommand):
         names = permissions.role_names(settings())
         for username, role, tenant, password, first, last in catalog.USERS:
             user = sm.find_user(username=username) or sm.add_user(
-                username, first, last, f"{username}@example.com", sm.find_role(names[role]), password=password)
+                username, first, last, f"{username}@example.com", sm.find_role(names[role]), password=password
+            )
             if tenant == "distributor":
                 UserTenantDAO.assign(user.id, distributor_id=distributor_id)
             elif tenant is not None:
@@ -106,8 +118,11 @@ class SeedDemoDataCommand(BaseCommand):
         gen = DemoGenerator(self.size, self.today)
         products = gen.products(distributor_id, bulk.next_id(Product))
         bulk.insert_rows(Product, products)
-        ids = {"customer": bulk.next_id(Customer), "subscription": bulk.next_id(Subscription),
-               "transaction": bulk.next_id(BillingTransaction)}
+        ids = {
+            "customer": bulk.next_id(Customer),
+            "subscription": bulk.next_id(Subscription),
+            "transaction": bulk.next_id(BillingTransaction),
+        }
         counts = {"products": len(products), "customers": 0, "subscriptions": 0, "transactions": 0}
         for partner, (_n, _c, _t, pilot) in zip(partners, catalog.PARTNERS):
             count = self.size.customers if pilot else self.size.other_partner_customers

@@ -8,25 +8,24 @@ are marked deleted. Then exact-name matches are mapped automatically, and unmapp
 subscriptions of mapped customers are auto-associated, as the user who
 asked for the refresh (or ``system`` for a scheduled one).
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+from collections.abc import Callable
 
-from msphub_psa import clock
-from msphub_psa import permissions
-from msphub_psa.commands.base import BaseCommand, audit, transaction
-from msphub_psa.domain.actor import Actor
-from msphub_psa.commands.psa_client import psa_for
-from msphub_psa.commands.exceptions import CommandError, UnavailableError
+from msphub_psa import clock, permissions
 from msphub_psa.commands.access import reconciliation_scope as scope
+from msphub_psa.commands.base import BaseCommand, audit, transaction
+from msphub_psa.commands.exceptions import CommandError, UnavailableError
+from msphub_psa.commands.psa_client import psa_for
 from msphub_psa.commands.reconciliation import MapExactMatchesCommand
 from msphub_psa.commands.subscriptions import AutoAssociateSubscriptionsCommand
-from msphub_psa.psa.errors import PsaError
 from msphub_psa.daos.directory import PsaAgreementDAO, PsaCompanyDAO, ReconciliationStateDAO, chunked
 from msphub_psa.daos.integration import IntegrationDAO
+from msphub_psa.domain.actor import Actor
 from msphub_psa.jobqueue import QueueUnavailable, current_job_id, enqueue_directory_refresh
-
+from msphub_psa.psa.errors import PsaError
 
 PAGE = 1000
 OVERLAP = dt.timedelta(seconds=1)
@@ -67,19 +66,37 @@ class RequestDirectoryRefreshCommand(BaseCommand):
             raise UnavailableError("The job queue does not answer; the directory could not be refreshed.") from exc
         if created:
             state = ReconciliationStateDAO.ensure(self.partner_id, lock=True)
-            ReconciliationStateDAO.update(state, refresh_status="queued", refresh_job_id=job.id,
-                                          refresh_requested_by=self.actor.username, refresh_error=None,
-                                          refresh_progress={"phase": "queued"})
-            audit(self.actor, "directory.refresh_requested", "partner", self.partner_id,
-                  partner_id=self.partner_id, full=self.full, job_id=job.id)
+            ReconciliationStateDAO.update(
+                state,
+                refresh_status="queued",
+                refresh_job_id=job.id,
+                refresh_requested_by=self.actor.username,
+                refresh_error=None,
+                refresh_progress={"phase": "queued"},
+            )
+            audit(
+                self.actor,
+                "directory.refresh_requested",
+                "partner",
+                self.partner_id,
+                partner_id=self.partner_id,
+                full=self.full,
+                job_id=job.id,
+            )
         return job.id, created
 
 
 class RefreshDirectoryCommand(BaseCommand):
     """Read ConnectWise companies and agreements into the cache, then map exact matches."""
 
-    def __init__(self, actor: Actor, partner_id: int | None = None, full: bool = False,
-                 progress: Progress | None = None, automap: bool = True):
+    def __init__(
+        self,
+        actor: Actor,
+        partner_id: int | None = None,
+        full: bool = False,
+        progress: Progress | None = None,
+        automap: bool = True,
+    ):
         self.actor, self.partner_id, self.full = actor, partner_id, full
         self.progress_cb, self.automap = progress or (lambda _: None), automap
         self.counts = {"companies": 0, "agreements": 0, "inserted": 0, "updated": 0}
@@ -108,17 +125,26 @@ class RefreshDirectoryCommand(BaseCommand):
             auto = AutoAssociateSubscriptionsCommand(self.actor, self.partner_id).run() if self.automap else None
         finally:
             self._done()
-        return {**self.counts, "exact_mapped": len(mapped), "full": self.full,
-                "subscriptions_automapped": len(auto.created) if auto else 0}
+        return {
+            **self.counts,
+            "exact_mapped": len(mapped),
+            "full": self.full,
+            "subscriptions_automapped": len(auto.created) if auto else 0,
+        }
 
     @transaction
     def _begin(self) -> tuple[dt.datetime | None, dt.datetime | None]:
         """Mark the refresh running; return the incremental starting points (None: full read)."""
         state = ReconciliationStateDAO.ensure(self.partner_id, lock=True)
         self.full = self.full or state.last_refreshed_at is None
-        ReconciliationStateDAO.update(state, refresh_status="running", refresh_started_at=clock.now(),
-                                      refresh_error=None, refresh_job_id=self._job_id(),
-                                      refresh_progress={"phase": "companies", **self.counts})
+        ReconciliationStateDAO.update(
+            state,
+            refresh_status="running",
+            refresh_started_at=clock.now(),
+            refresh_error=None,
+            refresh_job_id=self._job_id(),
+            refresh_progress={"phase": "companies", **self.counts},
+        )
         if self.full:
             return None, None
         return _aware(state.companies_updated_since), _aware(state.agreements_updated_since)
@@ -158,11 +184,21 @@ class RefreshDirectoryCommand(BaseCommand):
             self.counts["agreements_gone"] = PsaAgreementDAO.mark_missing_deleted(self.partner_id, agreements[0])
         state = ReconciliationStateDAO.ensure(self.partner_id, lock=True)
         ReconciliationStateDAO.update(
-            state, last_refreshed_at=clock.now(), refresh_progress={"phase": "mapping", **self.counts},
+            state,
+            last_refreshed_at=clock.now(),
+            refresh_progress={"phase": "mapping", **self.counts},
             companies_updated_since=_watermark(companies[1], state.companies_updated_since),
-            agreements_updated_since=_watermark(agreements[1], state.agreements_updated_since))
-        audit(self.actor, "directory.refresh", "partner", self.partner_id, partner_id=self.partner_id, **self.counts,
-              full=self.full)
+            agreements_updated_since=_watermark(agreements[1], state.agreements_updated_since),
+        )
+        audit(
+            self.actor,
+            "directory.refresh",
+            "partner",
+            self.partner_id,
+            partner_id=self.partner_id,
+            **self.counts,
+            full=self.full,
+        )
 
     @transaction
     def _done(self) -> None:
@@ -176,15 +212,23 @@ class RefreshDirectoryCommand(BaseCommand):
         """Record the failure on the state row and in the audit."""
         state = ReconciliationStateDAO.ensure(self.partner_id, lock=True)
         message = f"ConnectWise could not be read ({type(err).__name__}): {err}"[:1000]
-        ReconciliationStateDAO.update(state, refresh_status="failed", refresh_error=message,
-                                      refresh_progress={"phase": "failed", **self.counts})
-        audit(self.actor, "directory.refresh", "partner", self.partner_id, partner_id=self.partner_id,
-              outcome="failed", error=message)
+        ReconciliationStateDAO.update(
+            state, refresh_status="failed", refresh_error=message, refresh_progress={"phase": "failed", **self.counts}
+        )
+        audit(
+            self.actor,
+            "directory.refresh",
+            "partner",
+            self.partner_id,
+            partner_id=self.partner_id,
+            outcome="failed",
+            error=message,
+        )
 
 
 def _aware(moment: dt.datetime | None) -> dt.datetime | None:
     """A stored timestamp as aware UTC (SQLite gives naive UTC values back)."""
-    return moment.replace(tzinfo=dt.timezone.utc) if moment and moment.tzinfo is None else moment
+    return moment.replace(tzinfo=dt.UTC) if moment and moment.tzinfo is None else moment
 
 
 def _watermark(newest: dt.datetime | None, previous: dt.datetime | None) -> dt.datetime | None:

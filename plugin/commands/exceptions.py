@@ -10,6 +10,7 @@ CommandError
  +-- UnavailableError       503  a service the command needs (the job queue) is down
  IntegrationStoppedError (an IntegrationInactiveError) stops a job before its next ConnectWise call
 """
+
 from __future__ import annotations
 
 
@@ -46,16 +47,24 @@ class ForbiddenError(CommandError):
 class FeatureDisabledError(ForbiddenError):
     """The ConnectWise integration is not enabled for the partner."""
 
-    def __init__(self, message: str = "The ConnectWise integration is not enabled for your "
-                 "organization. Ask your distributor to enable it.", errors=None):
+    def __init__(
+        self,
+        message: str = "The ConnectWise integration is not enabled for your "
+        "organization. Ask your distributor to enable it.",
+        errors=None,
+    ):
         super().__init__(message, errors)
 
 
 class IntegrationInactiveError(ForbiddenError):
     """The partner's ConnectWise integration is not active."""
 
-    def __init__(self, message: str = "The ConnectWise integration is not active. Activate it "
-                 "under My Account > My Organization > Integrations.", errors=None):
+    def __init__(
+        self,
+        message: str = "The ConnectWise integration is not active. Activate it "
+        "under My Account > My Organization > Integrations.",
+        errors=None,
+    ):
         super().__init__(message, errors)
 
 
@@ -80,6 +89,10 @@ class UnavailableError(CommandError):
 class IntegrationStoppedError(IntegrationInactiveError):
     """Raised inside a job: the integration was deactivated (or the feature turned off) meanwhile."""
 
-    def __init__(self, message: str = "The ConnectWise integration is no longer active; the job "
-                 "stopped before its next ConnectWise call.", errors=None):
+    def __init__(
+        self,
+        message: str = "The ConnectWise integration is no longer active; the job "
+        "stopped before its next ConnectWise call.",
+        errors=None,
+    ):
         super().__init__(message, errors)

@@ -1,15 +1,15 @@
 """The distributor's feature toggle for one partner."""
+
 from __future__ import annotations
 
-from msphub_psa import clock
-from msphub_psa import permissions
+from msphub_psa import clock, permissions
 from msphub_psa.commands.access import require_permission, visible_partner
 from msphub_psa.commands.base import BaseCommand, audit, transaction
-from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import ForbiddenError
 from msphub_psa.daos.feature import PartnerFeatureDAO
-from msphub_psa.daos.integration import IntegrationDAO
 from msphub_psa.daos.hub import PartnerDAO
+from msphub_psa.daos.integration import IntegrationDAO
+from msphub_psa.domain.actor import Actor
 from msphub_psa.models.hub import Partner
 from msphub_psa.models.tenancy import PartnerFeature
 
@@ -43,9 +43,16 @@ class SetPartnerFeatureCommand(BaseCommand):
         )
         before = row.enabled
         PartnerFeatureDAO.update(row, enabled=self.enabled, changed_by_id=self.actor.user_id, changed_at=clock.now())
-        audit(self.actor, "feature.enable" if self.enabled else "feature.disable", "partner",
-              self.partner_id, partner_id=self.partner_id, distributor_id=self.partner.distributor_id,
-              before=before, after=self.enabled)
+        audit(
+            self.actor,
+            "feature.enable" if self.enabled else "feature.disable",
+            "partner",
+            self.partner_id,
+            partner_id=self.partner_id,
+            distributor_id=self.partner.distributor_id,
+            before=before,
+            after=self.enabled,
+        )
         return row
 
 

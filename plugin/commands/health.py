@@ -1,5 +1,6 @@
 """Health of the integration's dependencies: database (the plugin's schema at head, the marketplace contract
 satisfied), Redis, queues and workers."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -59,8 +60,13 @@ class CheckHealthCommand:
 
 def schema_errors(state: schema.SchemaState) -> list[str]:
     """What is wrong with the plugin's schema or the marketplace contract, one line each."""
-    errors = [] if state.at_head else [
-        f"schema: the plugin's tables are at {state.current or 'nothing'}, not {state.head}: run `flask psa db upgrade`"]
+    errors = (
+        []
+        if state.at_head
+        else [
+            f"schema: the plugin's tables are at {state.current or 'nothing'}, not {state.head}: run `flask psa db upgrade`"
+        ]
+    )
     return errors + [f"contract: {problem}" for problem in state.contract_problems]
 
 

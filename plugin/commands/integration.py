@@ -6,6 +6,7 @@ States: ``inactive`` (never saved) -> ``validating`` -> ``active`` | ``invalid``
 attempt (kind, who, when; for an edit also the new credentials, private key encrypted), so a
 failed edit never touches the working credentials of an active integration.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -13,28 +14,46 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-
-from msphub_psa.settings import settings
-from msphub_psa import clock
-from msphub_psa import permissions
+from msphub_psa import clock, permissions
 from msphub_psa.commands.access import partner_of, require_feature, require_permission
 from msphub_psa.commands.base import BaseCommand, audit, audit_refusal, transaction
-from msphub_psa.domain.actor import Actor
-from msphub_psa.commands.psa_client import check_api_url, client_for, pending_credentials
 from msphub_psa.commands.exceptions import (
-    CommandError, ConflictError, InvalidInputError, IntegrationStoppedError, NotFoundError, UnavailableError,
+    CommandError,
+    ConflictError,
+    IntegrationStoppedError,
+    InvalidInputError,
+    NotFoundError,
+    UnavailableError,
 )
+from msphub_psa.commands.psa_client import check_api_url, client_for, pending_credentials
 from msphub_psa.connectwise import (
-    ConnectWiseClient, CWAuthError, CWCompanyNotFound, CWError, CWForbidden, CWNotFound, CWTimeout,
-    CWTransportError, CWURLRefused, RetryPolicy, Timeouts,
+    ConnectWiseClient,
+    CWAuthError,
+    CWCompanyNotFound,
+    CWError,
+    CWForbidden,
+    CWNotFound,
+    CWTimeout,
+    CWTransportError,
+    CWURLRefused,
+    RetryPolicy,
+    Timeouts,
 )
 from msphub_psa.crypto import SecretError, decrypt_secret, encrypt_secret
 from msphub_psa.daos.feature import PartnerFeatureDAO
 from msphub_psa.daos.integration import IntegrationDAO
-from msphub_psa.jobqueue import LockBusy, QueueUnavailable, enqueue_validation, job_alive, partner_lock, validation_job_id
+from msphub_psa.domain.actor import Actor
+from msphub_psa.jobqueue import (
+    LockBusy,
+    QueueUnavailable,
+    enqueue_validation,
+    job_alive,
+    partner_lock,
+    validation_job_id,
+)
 from msphub_psa.logs import bind_log_context, log_context
-
 from msphub_psa.models.integration import Integration
+from msphub_psa.settings import settings
 
 GENERIC_FAILURE = "Unable to validate ConnectWise integration. Please verify the provided details and try again."
 EDIT_KEPT = "Your changes were not applied: the previous ConnectWise credentials remain active."
@@ -73,8 +92,13 @@ def cause_of(error: BaseException) -> dict[str, Any]:
     """The precise cause for the audit: error type, ConnectWise's code, status, answer and request id."""
     detail: dict[str, Any] = {"error": type(error).__name__, "cause": str(error)}
     if isinstance(error, CWError):
-        detail.update(cw_code=error.code, cw_status=error.status, cw_errors=error.errors or None,
-                      cw_request_id=error.request_id, cw_call=f"{error.method or ''} {error.path or ''}".strip() or None)
+        detail.update(
+            cw_code=error.code,
+            cw_status=error.status,
+            cw_errors=error.errors or None,
+            cw_request_id=error.request_id,
+            cw_call=f"{error.method or ''} {error.path or ''}".strip() or None,
+        )
     return {k: v for k, v in detail.items() if v is not None}
 
 
@@ -179,8 +203,14 @@ class _SaveIntegration(BaseCommand):
     def _refused(self, err: CommandError) -> None:
         """Audit a refusal on the actor's own tenant (never on another tenant's records)."""
         partner = self.partner_id if not isinstance(err, NotFoundError) else self.actor.partner_id
-        audit_refusal(self.actor, f"integration.{self.kind}", OBJECT,
-                      self.integration.id if self.integration else None, err.message, partner_id=partner)
+        audit_refusal(
+            self.actor,
+            f"integration.{self.kind}",
+            OBJECT,
+            self.integration.id if self.integration else None,
+            err.message,
+            partner_id=partner,
+        )
 
     def _checked_values(self) -> dict[str, str]:
         """Trimmed values, the API URL normalised under the policy.
@@ -191,8 +221,12 @@ class _SaveIntegration(BaseCommand):
         clean = {name: (getattr(v, name) or "").strip() for name in LIMITS}
         errors: dict[str, list[str]] = {}
         clean["client_id"] = self._client_id(clean["client_id"])
-        for name, label in (("client_id", "Client ID"), ("company_name", "Company Name"),
-                            ("public_key", "Public Key"), ("api_url", "API URL")):
+        for name, label in (
+            ("client_id", "Client ID"),
+            ("company_name", "Company Name"),
+            ("public_key", "Public Key"),
+            ("api_url", "API URL"),
+        ):
             if not clean[name]:
                 errors[name] = [f"Enter the {label}."]
         if not clean["private_key"] and integ is None:
@@ -218,7 +252,8 @@ class _SaveIntegration(BaseCommand):
         if submitted and submitted != integ.client_id:
             raise InvalidInputError(
                 "The Client ID cannot be changed after the first activation; nothing was saved.",
-                {"client_id": ["The Client ID cannot be changed after the first activation."]})
+                {"client_id": ["The Client ID cannot be changed after the first activation."]},
+            )
         return integ.client_id
 
     def _working_key(self) -> bytes | None:
@@ -244,15 +279,36 @@ class _SaveIntegration(BaseCommand):
             if self._same_as_running():
                 return SaveResult(self.integration.id, self.integration.validation_job_id, created=False)
             raise ConflictError("A validation of other values is already running; wait until it ends, then save again.")
-        integ = self._hold({"kind": self.kind, "by_id": self.actor.user_id, "by": self.actor.username,
-                            "by_name": self.actor.label,
-                            "at": clock.now().isoformat()})
+        integ = self._hold(
+            {
+                "kind": self.kind,
+                "by_id": self.actor.user_id,
+                "by": self.actor.username,
+                "by_name": self.actor.label,
+                "at": clock.now().isoformat(),
+            }
+        )
         job_id = validation_job_id(integ.id)
-        IntegrationDAO.update(integ, validation_job_id=job_id, validation_result=None, validation_hint=None,
-                              last_validation_error=None, validated_at=None)
-        audit(self.actor, f"integration.{self.kind}", OBJECT, integ.id, partner_id=self.partner_id,
-              job_id=job_id, client_id=self.clean["client_id"], company_name=self.clean["company_name"],
-              api_url=self.clean["api_url"], private_key="replaced" if self.clean["private_key"] else "kept")
+        IntegrationDAO.update(
+            integ,
+            validation_job_id=job_id,
+            validation_result=None,
+            validation_hint=None,
+            last_validation_error=None,
+            validated_at=None,
+        )
+        audit(
+            self.actor,
+            f"integration.{self.kind}",
+            OBJECT,
+            integ.id,
+            partner_id=self.partner_id,
+            job_id=job_id,
+            client_id=self.clean["client_id"],
+            company_name=self.clean["company_name"],
+            api_url=self.clean["api_url"],
+            private_key="replaced" if self.clean["private_key"] else "kept",
+        )
         return SaveResult(integ.id, job_id, created=True)
 
     def _hold(self, attempt: dict) -> Integration:
@@ -296,8 +352,10 @@ class EditIntegrationCommand(_SaveIntegration):
         if integ is None or integ.status != "active":
             raise ConflictError("The ConnectWise integration is not active; use Activate.")
         if (self.values.company_name or "").strip() != integ.company_name:
-            message = ("The Company Name of an active integration cannot be changed: every ConnectWise record "
-                       "linked so far belongs to that company. Deactivate the integration and activate it anew.")
+            message = (
+                "The Company Name of an active integration cannot be changed: every ConnectWise record "
+                "linked so far belongs to that company. Deactivate the integration and activate it anew."
+            )
             raise InvalidInputError(message, {"company_name": [message]})
 
     def _hold(self, attempt: dict) -> Integration:
@@ -314,10 +372,25 @@ def _abandon(job_id: str, integration_id: int, hint: str) -> None:
     if integ is None or integ.validation_job_id != job_id or not integ.pending:
         return
     attempt = integ.pending
-    IntegrationDAO.update(integ, pending=None, validation_result="failed", validation_hint=hint,
-                          validated_at=clock.now(), status="invalid" if integ.status == "validating" else integ.status)
-    audit(_attempt_actor(attempt), "integration.validation", OBJECT, integ.id, partner_id=integ.partner_id,
-          outcome="failed", job_id=job_id, kind=attempt.get("kind"), hint=hint)
+    IntegrationDAO.update(
+        integ,
+        pending=None,
+        validation_result="failed",
+        validation_hint=hint,
+        validated_at=clock.now(),
+        status="invalid" if integ.status == "validating" else integ.status,
+    )
+    audit(
+        _attempt_actor(attempt),
+        "integration.validation",
+        OBJECT,
+        integ.id,
+        partner_id=integ.partner_id,
+        outcome="failed",
+        job_id=job_id,
+        kind=attempt.get("kind"),
+        hint=hint,
+    )
 
 
 def _attempt_actor(attempt: dict) -> Actor:
@@ -349,8 +422,14 @@ class DeactivateIntegrationCommand(BaseCommand):
             return self._deactivate()
         except CommandError as err:
             partner = self.partner_id if not isinstance(err, NotFoundError) else self.actor.partner_id
-            audit_refusal(self.actor, "integration.deactivate", OBJECT,
-                          self.integration.id if self.integration else None, err.message, partner_id=partner)
+            audit_refusal(
+                self.actor,
+                "integration.deactivate",
+                OBJECT,
+                self.integration.id if self.integration else None,
+                err.message,
+                partner_id=partner,
+            )
             raise
 
     @transaction
@@ -359,10 +438,24 @@ class DeactivateIntegrationCommand(BaseCommand):
         self.validate()
         integ = self.integration
         before, dropped = integ.status, integ.validation_job_id if integ.pending else None
-        IntegrationDAO.update(integ, status="deactivated", deactivated_at=clock.now(), pending=None,
-                              validation_job_id=None, validation_result=None, validation_hint=None)
-        audit(self.actor, "integration.deactivate", OBJECT, integ.id, partner_id=self.partner_id,
-              before=before, dropped_validation=dropped)
+        IntegrationDAO.update(
+            integ,
+            status="deactivated",
+            deactivated_at=clock.now(),
+            pending=None,
+            validation_job_id=None,
+            validation_result=None,
+            validation_hint=None,
+        )
+        audit(
+            self.actor,
+            "integration.deactivate",
+            OBJECT,
+            integ.id,
+            partner_id=self.partner_id,
+            before=before,
+            dropped_validation=dropped,
+        )
         return integ
 
 
@@ -385,14 +478,20 @@ class IntegrationGuard:
     def check(self) -> None:
         """One short read transaction (committed, so no lock is held across the HTTP call)."""
         if not PartnerFeatureDAO.is_enabled(self.partner_id):
-            raise IntegrationStoppedError("The ConnectWise integration was disabled for this partner; "
-                                          "the job stopped before its next ConnectWise call.")
+            raise IntegrationStoppedError(
+                "The ConnectWise integration was disabled for this partner; "
+                "the job stopped before its next ConnectWise call."
+            )
         integ = IntegrationDAO.for_partner_fresh(self.partner_id)
         if self.job_id is None:
             allowed = integ is not None and integ.status == "active"
         else:
-            allowed = (integ is not None and integ.validation_job_id == self.job_id and bool(integ.pending)
-                       and integ.status in ("validating", "active"))
+            allowed = (
+                integ is not None
+                and integ.validation_job_id == self.job_id
+                and bool(integ.pending)
+                and integ.status in ("validating", "active")
+            )
         if not allowed:
             raise IntegrationStoppedError()
 
@@ -446,8 +545,13 @@ class ValidateIntegrationCommand:
         bind_log_context(partner_id=integ.partner_id, integration_id=integ.id)
         guard = IntegrationGuard(integ.partner_id, self.job_id)
         try:
-            attempt.client = client_for(integ, pending=attempt.details.get("kind") == "edit", throttle=guard,
-                                        timeouts=validation_timeouts(), retry=VALIDATION_RETRY)
+            attempt.client = client_for(
+                integ,
+                pending=attempt.details.get("kind") == "edit",
+                throttle=guard,
+                timeouts=validation_timeouts(),
+                retry=VALIDATION_RETRY,
+            )
         except (CWURLRefused, SecretError) as err:
             attempt.error = err
         return attempt
@@ -459,42 +563,84 @@ class ValidateIntegrationCommand:
         actor = _attempt_actor(attempt.details)
         kind = attempt.details.get("kind")
         if integ is None or integ.validation_job_id != self.job_id or not integ.pending:
-            audit(actor, "integration.validation", OBJECT, self.integration_id, partner_id=attempt.partner_id,
-                  outcome="refused", job_id=self.job_id, kind=kind,
-                  reason="The attempt was superseded or the integration deactivated; its result was discarded.",
-                  **({} if error is None else cause_of(error)))
+            audit(
+                actor,
+                "integration.validation",
+                OBJECT,
+                self.integration_id,
+                partner_id=attempt.partner_id,
+                outcome="refused",
+                job_id=self.job_id,
+                kind=kind,
+                reason="The attempt was superseded or the integration deactivated; its result was discarded.",
+                **({} if error is None else cause_of(error)),
+            )
             return "stopped" if isinstance(error, IntegrationStoppedError) else "stale"
         if error is None:
             self._succeed(integ, attempt.details)
-            audit(actor, "integration.validation", OBJECT, integ.id, partner_id=integ.partner_id,
-                  job_id=self.job_id, kind=kind)
+            audit(
+                actor,
+                "integration.validation",
+                OBJECT,
+                integ.id,
+                partner_id=integ.partner_id,
+                job_id=self.job_id,
+                kind=kind,
+            )
             return "active"
         self._fail(integ, error)
-        audit(actor, "integration.validation", OBJECT, integ.id, partner_id=integ.partner_id, outcome="failed",
-              job_id=self.job_id, kind=kind, hint=integ.validation_hint, **cause_of(error))
+        audit(
+            actor,
+            "integration.validation",
+            OBJECT,
+            integ.id,
+            partner_id=integ.partner_id,
+            outcome="failed",
+            job_id=self.job_id,
+            kind=kind,
+            hint=integ.validation_hint,
+            **cause_of(error),
+        )
         return "stopped" if isinstance(error, IntegrationStoppedError) else "failed"
 
     @staticmethod
     def _succeed(integ: Integration, details: dict) -> None:
         """Activation: status active, by/at, Client ID locked. Edit: the held credentials replace the working ones."""
         now = clock.now()
-        values: dict[str, Any] = {"pending": None, "validation_result": "ok", "validated_at": now,
-                                  "validation_hint": None, "last_validation_error": None}
+        values: dict[str, Any] = {
+            "pending": None,
+            "validation_result": "ok",
+            "validated_at": now,
+            "validation_hint": None,
+            "last_validation_error": None,
+        }
         held = details.get("credentials")
         if held:
-            values.update({n: held[n] for n in ("client_id", "company_name", "public_key", "api_url")},
-                          private_key_encrypted=held["private_key"].encode("ascii"))
+            values.update(
+                {n: held[n] for n in ("client_id", "company_name", "public_key", "api_url")},
+                private_key_encrypted=held["private_key"].encode("ascii"),
+            )
         if details.get("kind") == "activate":
-            values.update(status="active", activated_by_id=details.get("by_id"), activated_at=now,
-                          activated_by_name=details.get("by_name") or details.get("by"),
-                          client_id_locked=True, deactivated_at=None)
+            values.update(
+                status="active",
+                activated_by_id=details.get("by_id"),
+                activated_at=now,
+                activated_by_name=details.get("by_name") or details.get("by"),
+                client_id_locked=True,
+                deactivated_at=None,
+            )
         IntegrationDAO.update(integ, **values)
 
     @staticmethod
     def _fail(integ: Integration, error: BaseException) -> None:
         """Nothing becomes active; an active integration keeps its working credentials."""
-        hint = (f"Validation stopped: {error.message}" if isinstance(error, IntegrationStoppedError)
-                else hint_for(error))
-        IntegrationDAO.update(integ, pending=None, validation_result="failed", validated_at=clock.now(),
-                              validation_hint=hint[:200], last_validation_error=str(error)[:4000],
-                              status="invalid" if integ.status == "validating" else integ.status)
+        hint = f"Validation stopped: {error.message}" if isinstance(error, IntegrationStoppedError) else hint_for(error)
+        IntegrationDAO.update(
+            integ,
+            pending=None,
+            validation_result="failed",
+            validated_at=clock.now(),
+            validation_hint=hint[:200],
+            last_validation_error=str(error)[:4000],
+            status="invalid" if integ.status == "validating" else integ.status,
+        )

@@ -1,4 +1,5 @@
 """What the ConnectWise card shows (page, REST status endpoint and CLI): never the private key."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,16 +9,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from msphub_psa import permissions
 from msphub_psa.commands.access import partner_of, require_feature, require_permission
 from msphub_psa.commands.base import BaseCommand
-from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.integration import EDIT_KEPT, GENERIC_FAILURE, STALLED_HINT, validation_running
 from msphub_psa.daos.feature import PartnerFeatureDAO
 from msphub_psa.daos.hub import PartnerDAO
 from msphub_psa.daos.integration import IntegrationDAO
 from msphub_psa.daos.tenancy import user_timezone
+from msphub_psa.domain.actor import Actor
 from msphub_psa.models.integration import Integration
 
-LABELS = {None: "Not activated", "inactive": "Not activated", "validating": "Validating", "active": "Active",
-          "invalid": "Not activated", "deactivated": "Deactivated"}
+LABELS = {
+    None: "Not activated",
+    "inactive": "Not activated",
+    "validating": "Validating",
+    "active": "Active",
+    "invalid": "Not activated",
+    "deactivated": "Deactivated",
+}
 
 
 def local_time(moment: dt.datetime | None, tz_name: str) -> str | None:
@@ -25,7 +32,7 @@ def local_time(moment: dt.datetime | None, tz_name: str) -> str | None:
     if moment is None:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
+        moment = moment.replace(tzinfo=dt.UTC)
     try:
         zone = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -54,7 +61,8 @@ class IntegrationStatusCommand(BaseCommand):
         integ = IntegrationDAO.for_partner_fresh(self.partner_id)
         tz_name = user_timezone(self.actor.user_id) or partner.timezone or "UTC"
         state = {
-            "partner_id": partner.id, "partner_name": partner.name,
+            "partner_id": partner.id,
+            "partner_name": partner.name,
             "feature_enabled": PartnerFeatureDAO.is_enabled(partner.id),
             "can_write": self.actor.can(permissions.WRITE, permissions.INTEGRATION),
             "timezone": tz_name,
@@ -72,8 +80,10 @@ class IntegrationStatusCommand(BaseCommand):
         kind = (integ.pending or {}).get("kind") if integ else None
         failed = bool(integ and integ.validation_result == "failed") or stalled
         state = {
-            "status": status or "inactive", "status_label": LABELS.get(status, status),
-            "validating": validating, "validation_kind": kind if validating else None,
+            "status": status or "inactive",
+            "status_label": LABELS.get(status, status),
+            "validating": validating,
+            "validation_kind": kind if validating else None,
             "validation_job_id": integ.validation_job_id if validating else None,
             "validation_failed": failed,
             "message": GENERIC_FAILURE if failed else None,

@@ -1,13 +1,14 @@
 """Key rotation: re-encrypt every stored secret under the newest ``PSA_ENCRYPTION_KEYS`` key."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from msphub_psa.commands.base import BaseCommand, audit, transaction
-from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import ConflictError, ForbiddenError
 from msphub_psa.crypto import SecretError, rotate
 from msphub_psa.daos.integration import IntegrationDAO
+from msphub_psa.domain.actor import Actor
 from msphub_psa.models.integration import Integration
 
 

@@ -5,10 +5,10 @@ request limit (every client of a partner, in every worker, takes its slots from 
 client itself (the card's validation speaks ConnectWise's own login checks). This module is where a second PSA's
 adapter is chosen by the integration's ``psa_kind``.
 """
+
 from __future__ import annotations
 
-from typing import Callable
-
+from collections.abc import Callable
 
 from msphub_psa.commands.billing.settings import partner_requests_per_minute
 from msphub_psa.connectwise import ApiUrl, ApiUrlPolicy, ConnectWiseClient, Credentials, CWError
@@ -24,8 +24,9 @@ from msphub_psa.settings import settings
 def url_policy() -> ApiUrlPolicy:
     """The API URL policy from config: allowed hosts, loopback http only where allowed."""
     config = settings()
-    return ApiUrlPolicy(list(config.cw_allowed_hosts), allow_loopback_http=config.cw_allow_loopback_http,
-                        resolver=config.cw_resolver)
+    return ApiUrlPolicy(
+        list(config.cw_allowed_hosts), allow_loopback_http=config.cw_allow_loopback_http, resolver=config.cw_resolver
+    )
 
 
 def check_api_url(url: str) -> ApiUrl:
@@ -52,8 +53,13 @@ def partner_limiter(partner_id: int):
         return None
 
     config = settings()
-    return PartnerRateLimiter(config.redis_url, partner_id, per_minute, namespace=config.queue_prefix,
-                              window_seconds=config.cw_rate_window_seconds)
+    return PartnerRateLimiter(
+        config.redis_url,
+        partner_id,
+        per_minute,
+        namespace=config.queue_prefix,
+        window_seconds=config.cw_rate_window_seconds,
+    )
 
 
 def _chained(*steps: Callable[[], None] | None) -> Callable[[], None] | None:
@@ -70,8 +76,9 @@ def _chained(*steps: Callable[[], None] | None) -> Callable[[], None] | None:
     return throttle
 
 
-def client_for(integration: Integration, *, pending: bool = False, throttle: Callable[[], None] | None = None,
-               **options) -> ConnectWiseClient:
+def client_for(
+    integration: Integration, *, pending: bool = False, throttle: Callable[[], None] | None = None, **options
+) -> ConnectWiseClient:
     """A client on the integration's working credentials, or (``pending=True``) on the edit
     under validation; the private key is decrypted in memory only. Every request waits for
     ``throttle`` (e.g. a job's guard), then for a slot of the partner's shared limit.
@@ -81,16 +88,29 @@ def client_for(integration: Integration, *, pending: bool = False, throttle: Cal
     """
     held = pending_credentials(integration) if pending else None
     if held is not None:
-        credentials = Credentials(held["company_name"], held["public_key"],
-                                  decrypt_secret(held["private_key"].encode("ascii")), held["client_id"])
+        credentials = Credentials(
+            held["company_name"],
+            held["public_key"],
+            decrypt_secret(held["private_key"].encode("ascii")),
+            held["client_id"],
+        )
         api_url = held["api_url"]
     else:
-        credentials = Credentials(integration.company_name, integration.public_key,
-                                  decrypt_secret(integration.private_key_encrypted), integration.client_id)
+        credentials = Credentials(
+            integration.company_name,
+            integration.public_key,
+            decrypt_secret(integration.private_key_encrypted),
+            integration.client_id,
+        )
         api_url = integration.api_url
-    return ConnectWiseClient(credentials, api_url, url_policy=url_policy(),
-                             transport=settings().cw_transport,
-                             throttle=_chained(throttle, partner_limiter(integration.partner_id)), **options)
+    return ConnectWiseClient(
+        credentials,
+        api_url,
+        url_policy=url_policy(),
+        transport=settings().cw_transport,
+        throttle=_chained(throttle, partner_limiter(integration.partner_id)),
+        **options,
+    )
 
 
 def psa_for(integration: Integration, *, throttle: Callable[[], None] | None = None, **options) -> PsaClient:

@@ -3,6 +3,7 @@
 Every command checks tenant (another partner's ids answer 404), the feature and the
 active integration, and the role (a Partner Viewer may read, never write).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,19 +12,20 @@ from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
 
-from msphub_psa.commands.access import partner_today, reconciliation_scope as scope
-from msphub_psa.commands.subscriptions import auto_associate
+from msphub_psa.commands.access import partner_today
+from msphub_psa.commands.access import reconciliation_scope as scope
 from msphub_psa.commands.base import BaseCommand, audit, transaction
-from msphub_psa.domain.actor import Actor
+from msphub_psa.commands.billing.common import pending_and_failed
 from msphub_psa.commands.exceptions import ConflictError, InvalidInputError, NotFoundError
+from msphub_psa.commands.subscriptions import auto_associate
 from msphub_psa.daos.base import session
 from msphub_psa.daos.directory import PsaCompanyDAO, ReconciliationStateDAO
 from msphub_psa.daos.hub import PartnerDAO
 from msphub_psa.daos.mapping import CustomerMappingDAO, ReconciliationCustomerDAO, SubscriptionMappingDAO
 from msphub_psa.daos.outbox import SyncFiguresDAO
 from msphub_psa.daos.revenue import RevenueTotalsDAO
-from msphub_psa.commands.billing.common import pending_and_failed
 from msphub_psa.domain import names
+from msphub_psa.domain.actor import Actor
 from msphub_psa.models.directory import PsaCompany
 from msphub_psa.models.reconciliation import CustomerMapping
 
@@ -105,10 +107,16 @@ class ReconciliationSummaryCommand(BaseCommand):
         self.validate()
         state = current_totals(self.partner_id)
         partner = PartnerDAO.find_by_id(self.partner_id)
-        return Summary(self.partner_id, partner.currency, self.period, self.since,
-                       ReconciliationCustomerDAO.counts(self.partner_id),
-                       RevenueTotalsDAO.unsynchronized_total(self.partner_id, self.since),
-                       directory_state(state), pending_and_failed(self.partner_id, self.since))
+        return Summary(
+            self.partner_id,
+            partner.currency,
+            self.period,
+            self.since,
+            ReconciliationCustomerDAO.counts(self.partner_id),
+            RevenueTotalsDAO.unsynchronized_total(self.partner_id, self.since),
+            directory_state(state),
+            pending_and_failed(self.partner_id, self.since),
+        )
 
     def monthly(self, months: int = 12) -> list[dict]:
         """Per billing month, pushed (from the outbox) and unsynchronized revenue."""
@@ -118,22 +126,41 @@ class ReconciliationSummaryCommand(BaseCommand):
         first = add_months(last, 1 - months)
         values = RevenueTotalsDAO.unsynchronized_by_month(self.partner_id, first)
         pushed = SyncFiguresDAO.pushed_by_month(self.partner_id, first)
-        return [{"month": add_months(first, i), "unsynchronized": values.get(add_months(first, i), Decimal(0)),
-                 "pushed": pushed.get(add_months(first, i), Decimal(0))} for i in range(months)]
+        return [
+            {
+                "month": add_months(first, i),
+                "unsynchronized": values.get(add_months(first, i), Decimal(0)),
+                "pushed": pushed.get(add_months(first, i), Decimal(0)),
+            }
+            for i in range(months)
+        ]
 
 
 def directory_state(state) -> dict:
     """The directory refresh state as the page shows it."""
-    return {"status": state.refresh_status, "last_refreshed_at": state.last_refreshed_at,
-            "started_at": state.refresh_started_at, "progress": state.refresh_progress or {},
-            "error": state.refresh_error, "job_id": state.refresh_job_id}
+    return {
+        "status": state.refresh_status,
+        "last_refreshed_at": state.last_refreshed_at,
+        "started_at": state.refresh_started_at,
+        "progress": state.refresh_progress or {},
+        "error": state.refresh_error,
+        "job_id": state.refresh_job_id,
+    }
 
 
 class CustomerListCommand(BaseCommand):
     """A page of the Unmapped or Mapped customers, searchable, with unsynchronized revenue."""
 
-    def __init__(self, actor: Actor, state: str, search: str = "", page: int = 1, page_size: int = 50,
-                 period: str = "all", partner_id: int | None = None):
+    def __init__(
+        self,
+        actor: Actor,
+        state: str,
+        search: str = "",
+        page: int = 1,
+        page_size: int = 50,
+        period: str = "all",
+        partner_id: int | None = None,
+    ):
         self.actor, self.state, self.search = actor, state, (search or "").strip()
         self.page, self.page_size, self.period, self.partner_id = page, page_size, period, partner_id
 
@@ -151,7 +178,8 @@ class CustomerListCommand(BaseCommand):
         current_totals(self.partner_id)
         if self.state == "unmapped":
             customers, total = ReconciliationCustomerDAO.unmapped_page(
-                self.partner_id, self.search, self.offset, self.limit)
+                self.partner_id, self.search, self.offset, self.limit
+            )
             rows = [{"customer": c, "mapping": None, "company": None} for c in customers]
         else:
             found, total = CustomerMappingDAO.mapped_page(self.partner_id, self.search, self.offset, self.limit)
@@ -168,8 +196,15 @@ class CustomerListCommand(BaseCommand):
 class CompanyListCommand(BaseCommand):
     """A page of the cached ConnectWise companies, searchable (unmapped ones unless asked)."""
 
-    def __init__(self, actor: Actor, search: str = "", page: int = 1, page_size: int = 50,
-                 include_mapped: bool = False, partner_id: int | None = None):
+    def __init__(
+        self,
+        actor: Actor,
+        search: str = "",
+        page: int = 1,
+        page_size: int = 50,
+        include_mapped: bool = False,
+        partner_id: int | None = None,
+    ):
         self.actor, self.search, self.page, self.page_size = actor, (search or "").strip(), page, page_size
         self.include_mapped, self.partner_id = include_mapped, partner_id
 
@@ -202,7 +237,12 @@ class SuggestionsCommand(BaseCommand):
     """Near-match companies (case, punctuation, suffix, fuzzy) for unmapped customers: never mapped automatically."""
 
     def __init__(self, actor: Actor, customer_ids: list[int], limit: int = 3, partner_id: int | None = None):
-        self.actor, self.customer_ids, self.limit, self.partner_id = actor, customer_ids[:MAX_PAGE_SIZE], limit, partner_id
+        self.actor, self.customer_ids, self.limit, self.partner_id = (
+            actor,
+            customer_ids[:MAX_PAGE_SIZE],
+            limit,
+            partner_id,
+        )
 
     def validate(self) -> None:
         """Tenant, integration, read permission; unknown or other tenant's customers answer 404."""
@@ -233,10 +273,22 @@ def _company_label(company: PsaCompany) -> str:
 class MapCustomerCommand(BaseCommand):
     """Map one customer to one cached ConnectWise company (manual or an accepted suggestion)."""
 
-    def __init__(self, actor: Actor, customer_id: int, company_id: int | None = None,
-                 remote_company_id: int | None = None, method: str = "manual", score: int | None = None,
-                 partner_id: int | None = None):
-        self.actor, self.customer_id, self.company_id, self.remote_company_id = actor, customer_id, company_id, remote_company_id
+    def __init__(
+        self,
+        actor: Actor,
+        customer_id: int,
+        company_id: int | None = None,
+        remote_company_id: int | None = None,
+        method: str = "manual",
+        score: int | None = None,
+        partner_id: int | None = None,
+    ):
+        self.actor, self.customer_id, self.company_id, self.remote_company_id = (
+            actor,
+            customer_id,
+            company_id,
+            remote_company_id,
+        )
         self.method, self.score, self.partner_id = method, score, partner_id
 
     def validate(self) -> None:
@@ -271,8 +323,10 @@ class MapCustomerCommand(BaseCommand):
             raise InvalidInputError("Choose a ConnectWise company.", {"company_id": ["Required."]})
         company = PsaCompanyDAO.by_cw_id(self.partner_id, self.remote_company_id)
         if company is None:
-            raise NotFoundError(f"ConnectWise company #{self.remote_company_id} is not in the local directory. "
-                                "Refresh the ConnectWise directory, then try again.")
+            raise NotFoundError(
+                f"ConnectWise company #{self.remote_company_id} is not in the local directory. "
+                "Refresh the ConnectWise directory, then try again."
+            )
         return company
 
     def _check_free(self) -> None:
@@ -282,8 +336,10 @@ class MapCustomerCommand(BaseCommand):
             raise ConflictError(f"{self.customer.name} is already mapped to {_company_label(existing.company)}.")
         holder = CustomerMappingDAO.active_for_company(self.company.id)
         if holder is not None:
-            raise ConflictError(f"{_company_label(self.company)} is already mapped to customer "
-                                f"{holder.customer.name}. Disassociate it there first.")
+            raise ConflictError(
+                f"{_company_label(self.company)} is already mapped to customer "
+                f"{holder.customer.name}. Disassociate it there first."
+            )
 
     @transaction
     def run(self) -> CustomerMapping:
@@ -291,16 +347,30 @@ class MapCustomerCommand(BaseCommand):
         self.validate()
         try:
             mapping = CustomerMappingDAO.create(
-                partner_id=self.partner_id, customer_id=self.customer.id, company_id=self.company.id,
-                method=self.method, score=self.score, created_by_id=self.actor.user_id,
-                created_by=self.actor.username)
+                partner_id=self.partner_id,
+                customer_id=self.customer.id,
+                company_id=self.company.id,
+                method=self.method,
+                score=self.score,
+                created_by_id=self.actor.user_id,
+                created_by=self.actor.username,
+            )
         except IntegrityError as exc:
             session().rollback()
             self._check_free()
             raise ConflictError("This customer or company was mapped by someone else; reload.") from exc
-        audit(self.actor, "customer.map", "customer", self.customer.id, partner_id=self.partner_id,
-              company_id=self.company.id, remote_company_id=self.company.remote_id, company=self.company.name,
-              method=self.method, score=self.score)
+        audit(
+            self.actor,
+            "customer.map",
+            "customer",
+            self.customer.id,
+            partner_id=self.partner_id,
+            company_id=self.company.id,
+            remote_company_id=self.company.remote_id,
+            company=self.company.name,
+            method=self.method,
+            score=self.score,
+        )
         self.auto = auto_associate(self.actor, self.partner_id, [self.customer.id])
         return mapping
 
@@ -331,9 +401,18 @@ class UnmapCustomerCommand(BaseCommand):
         CustomerMappingDAO.end(self.mapping, self.actor.username)
         ended = SubscriptionMappingDAO.end_for_customer(self.customer.id, self.actor.username)
         RevenueTotalsDAO.recompute_customers(state, [self.customer.id])
-        audit(self.actor, "customer.unmap", "customer", self.customer.id, partner_id=self.partner_id,
-              company_id=company.id, remote_company_id=company.remote_id, company=company.name,
-              mapping_id=self.mapping.id, subscription_mappings_ended=ended)
+        audit(
+            self.actor,
+            "customer.unmap",
+            "customer",
+            self.customer.id,
+            partner_id=self.partner_id,
+            company_id=company.id,
+            remote_company_id=company.remote_id,
+            company=company.name,
+            mapping_id=self.mapping.id,
+            subscription_mappings_ended=ended,
+        )
         return ended
 
 
@@ -369,9 +448,17 @@ def exact_preview(partner_id: int) -> ExactPreview:
     found = names.exact_matches(customers, companies, mapped_customers, mapped_companies)
     customer_names, company_rows = dict(customers), {row[0]: row for row in companies}
     pairs = [(c, customer_names[c], k, company_rows[k][1]) for c, k in found.pairs]
-    excluded = [{"name": e.name, "customer_ids": list(e.customer_ids), "company_ids": list(e.company_ids),
-                 "reasons": [str(r) for r in e.reasons], "text": e.text} for e in found.excluded
-                if names.ExclusionReason.CUSTOMER_MAPPED not in e.reasons]
+    excluded = [
+        {
+            "name": e.name,
+            "customer_ids": list(e.customer_ids),
+            "company_ids": list(e.company_ids),
+            "reasons": [str(r) for r in e.reasons],
+            "text": e.text,
+        }
+        for e in found.excluded
+        if names.ExclusionReason.CUSTOMER_MAPPED not in e.reasons
+    ]
     return ExactPreview(sorted(pairs, key=lambda p: p[1]), excluded)
 
 
@@ -394,16 +481,29 @@ class MapExactMatchesCommand(BaseCommand):
             chosen = set(self.customer_ids)
             pairs = [p for p in pairs if p[0] in chosen]
         for customer_id, _, company_id, company_name in pairs:
-            CustomerMappingDAO.create(partner_id=self.partner_id, customer_id=customer_id, company_id=company_id,
-                                      method="exact", score=100, created_by_id=self.actor.user_id,
-                                      created_by=self.actor.username)
-            audit(self.actor, "customer.map", "customer", customer_id, partner_id=self.partner_id,
-                  company_id=company_id, company=company_name, method="exact")
+            CustomerMappingDAO.create(
+                partner_id=self.partner_id,
+                customer_id=customer_id,
+                company_id=company_id,
+                method="exact",
+                score=100,
+                created_by_id=self.actor.user_id,
+                created_by=self.actor.username,
+            )
+            audit(
+                self.actor,
+                "customer.map",
+                "customer",
+                customer_id,
+                partner_id=self.partner_id,
+                company_id=company_id,
+                company=company_name,
+                method="exact",
+            )
         try:
             session().flush()
         except IntegrityError as exc:
             raise ConflictError("Mappings changed while mapping exact matches; reload and try again.") from exc
         if pairs:
-                auto_associate(self.actor, self.partner_id, [p[0] for p in pairs])
+            auto_associate(self.actor, self.partner_id, [p[0] for p in pairs])
         return pairs
-

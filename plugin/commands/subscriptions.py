@@ -5,6 +5,7 @@ from a From Date. Mappings are never edited: a change ends the active row and cr
 new one pointing at it (``previous_mapping_id``), so who/when/previous agreement and date
 are kept. Auto-association only ever creates a mapping for an unmapped subscription.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,21 +13,26 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 
-from msphub_psa.commands.base import BaseCommand, audit, transaction
-from msphub_psa.domain.actor import Actor
-from msphub_psa.commands.exceptions import ConflictError, InvalidInputError, NotFoundError
 from msphub_psa.commands.access import partner_today
 from msphub_psa.commands.access import reconciliation_scope as scope
+from msphub_psa.commands.base import BaseCommand, audit, transaction
+from msphub_psa.commands.exceptions import ConflictError, InvalidInputError, NotFoundError
 from msphub_psa.daos.base import session
 from msphub_psa.daos.directory import PsaAgreementDAO, ReconciliationStateDAO
 from msphub_psa.daos.hub import PartnerDAO
 from msphub_psa.daos.mapping import (
-    CustomerMappingDAO, ReconciliationCustomerDAO, SubscriptionMappingDAO, SubscriptionMappingHistoryDAO,
-    SubscriptionRowsDAO, subscription_sync_status, transaction_push_states,
+    CustomerMappingDAO,
+    ReconciliationCustomerDAO,
+    SubscriptionMappingDAO,
+    SubscriptionMappingHistoryDAO,
+    SubscriptionRowsDAO,
+    subscription_sync_status,
+    transaction_push_states,
 )
 from msphub_psa.daos.outbox import REMOVING, SENDING, OutboxDAO
 from msphub_psa.daos.revenue import RevenueTotalsDAO
 from msphub_psa.domain import billing, periods
+from msphub_psa.domain.actor import Actor
 from msphub_psa.domain.errors import EmptyFromDateRangeError, FromDateOutOfRangeError
 from msphub_psa.models.directory import PsaAgreement
 from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
@@ -41,17 +47,30 @@ MAX_SELECTION = 500
 def domain_agreement(agreement: PsaAgreement) -> periods.Agreement:
     """A cached agreement as eligibility sees it (ConnectWise exposes no agreement currency)."""
     return periods.Agreement(
-        id=agreement.id, company_id=agreement.company_id, cancelled=bool(agreement.cancelled),
-        status=agreement.agreement_status or periods.AgreementStatus.ACTIVE, start_date=agreement.start_date,
-        end_date=agreement.end_date, no_ending=bool(agreement.no_ending_date), billing_cycle=agreement.billing_cycle,
-        bill_start_date=agreement.bill_start_date)
+        id=agreement.id,
+        company_id=agreement.company_id,
+        cancelled=bool(agreement.cancelled),
+        status=agreement.agreement_status or periods.AgreementStatus.ACTIVE,
+        start_date=agreement.start_date,
+        end_date=agreement.end_date,
+        no_ending=bool(agreement.no_ending_date),
+        billing_cycle=agreement.billing_cycle,
+        bill_start_date=agreement.bill_start_date,
+    )
 
 
-def domain_subscription(subscription, frequency: str, company_id: int | None, currency: str | None,
-                        mapped_agreement_id: int | None = None) -> periods.Subscription:
+def domain_subscription(
+    subscription, frequency: str, company_id: int | None, currency: str | None, mapped_agreement_id: int | None = None
+) -> periods.Subscription:
     """A subscription as eligibility sees it."""
-    return periods.Subscription(id=subscription.id, company_id=company_id, start_date=subscription.start_date,
-                                frequency=frequency, currency=currency, mapped_agreement_id=mapped_agreement_id)
+    return periods.Subscription(
+        id=subscription.id,
+        company_id=company_id,
+        start_date=subscription.start_date,
+        frequency=frequency,
+        currency=currency,
+        mapped_agreement_id=mapped_agreement_id,
+    )
 
 
 def agreement_bound(agreement: PsaAgreement) -> dt.date | None:
@@ -65,15 +84,18 @@ def allowed_range(agreement: PsaAgreement, subscriptions: list, today: dt.date) 
     :raises InvalidInputError: when no date is possible yet (a bound after today).
     """
     try:
-        ranges = [periods.from_date_range(agreement.bill_start_date, agreement.start_date, s.start_date, today)
-                  for s in subscriptions]
+        ranges = [
+            periods.from_date_range(agreement.bill_start_date, agreement.start_date, s.start_date, today)
+            for s in subscriptions
+        ]
     except EmptyFromDateRangeError as err:
         raise InvalidInputError(str(err), {"from_date": [str(err)]}) from err
     return periods.DateRange(max(r.lower for r in ranges), today)
 
 
-def resolve_from_date(mode: str, custom: dt.date | None, agreement: PsaAgreement, subscription,
-                      allowed: periods.DateRange, today: dt.date) -> dt.date:
+def resolve_from_date(
+    mode: str, custom: dt.date | None, agreement: PsaAgreement, subscription, allowed: periods.DateRange, today: dt.date
+) -> dt.date:
     """The From Date of one subscription: its own "all history" bound, or the validated custom date.
 
     :raises InvalidInputError: unknown mode, missing date, or a date outside ``allowed`` (400, range in text).
@@ -81,11 +103,14 @@ def resolve_from_date(mode: str, custom: dt.date | None, agreement: PsaAgreement
     if mode not in MODES:
         raise InvalidInputError("Unknown From Date option.", {"from_date_mode": ["all or custom."]})
     if mode == "all" and custom is not None:
-        raise InvalidInputError("A From Date is given only with the custom option.",
-                                {"from_date": ["Leave it out for all history, or choose the custom option."]})
+        raise InvalidInputError(
+            "A From Date is given only with the custom option.",
+            {"from_date": ["Leave it out for all history, or choose the custom option."]},
+        )
     if mode == "all":
-        return periods.from_date_range(agreement.bill_start_date, agreement.start_date,
-                                       subscription.start_date, today).lower
+        return periods.from_date_range(
+            agreement.bill_start_date, agreement.start_date, subscription.start_date, today
+        ).lower
     if custom is None:
         raise InvalidInputError("Choose a custom From Date.", {"from_date": ["Required for a custom From Date."]})
     try:
@@ -94,8 +119,9 @@ def resolve_from_date(mode: str, custom: dt.date | None, agreement: PsaAgreement
         raise InvalidInputError(str(err), {"from_date": [str(err)]}) from err
 
 
-def check_agreement(partner_id: int, agreement_id: int, company_id: int, subscription, frequency: str,
-                    currency: str, today: dt.date) -> tuple[PsaAgreement, periods.Eligibility]:
+def check_agreement(
+    partner_id: int, agreement_id: int, company_id: int, subscription, frequency: str, currency: str, today: dt.date
+) -> tuple[PsaAgreement, periods.Eligibility]:
     """The agreement, if it belongs to the customer's company and can take billing now.
 
     :raises NotFoundError: another partner's or company's agreement (or unknown).
@@ -107,10 +133,14 @@ def check_agreement(partner_id: int, agreement_id: int, company_id: int, subscri
     if agreement.deleted:
         raise InvalidInputError(f"Agreement {agreement.name} was deleted in ConnectWise and cannot be chosen.")
     eligibility = periods.agreement_eligibility(
-        domain_agreement(agreement), domain_subscription(subscription, frequency, company_id, currency), today)
+        domain_agreement(agreement), domain_subscription(subscription, frequency, company_id, currency), today
+    )
     if not eligibility.eligible:
-        raise InvalidInputError(f"Agreement {agreement.name} is {eligibility.reason.value} and cannot take billing; "
-                                "choose an active agreement.", {"agreement_id": [str(eligibility.reason.value)]})
+        raise InvalidInputError(
+            f"Agreement {agreement.name} is {eligibility.reason.value} and cannot take billing; "
+            "choose an active agreement.",
+            {"agreement_id": [str(eligibility.reason.value)]},
+        )
     return agreement, eligibility
 
 
@@ -132,8 +162,10 @@ def mapped_customer(partner_id: int, customer_id: int) -> tuple:
         raise NotFoundError(f"Customer {customer_id} not found.")
     mapping = CustomerMappingDAO.active_for_customer(customer.id)
     if mapping is None:
-        raise ConflictError(f"{customer.name} is not mapped to a ConnectWise company: map the customer on the "
-                            "Customers tab first, then associate its subscriptions.")
+        raise ConflictError(
+            f"{customer.name} is not mapped to a ConnectWise company: map the customer on the "
+            "Customers tab first, then associate its subscriptions."
+        )
     return customer, mapping
 
 
@@ -168,16 +200,30 @@ class CustomerSubscriptionsCommand(BaseCommand):
         today, currency = partner_today(self.partner_id), PartnerDAO.find_by_id(self.partner_id).currency
         found = SubscriptionRowsDAO.for_customer(self.customer.id)
         status = subscription_sync_status(self.partner_id, [row[0].id for row in found])
-        agreements = [domain_agreement(a) for a in PsaAgreementDAO.live_for_companies(
-            self.partner_id, [self.mapping.company_id])] if any(row[2] is None for row in found) else []
+        agreements = (
+            [
+                domain_agreement(a)
+                for a in PsaAgreementDAO.live_for_companies(self.partner_id, [self.mapping.company_id])
+            ]
+            if any(row[2] is None for row in found)
+            else []
+        )
         result = CustomerSubscriptions(self.customer, self.mapping, currency, today)
         for subscription, frequency, mapping, agreement in found:
             reason = None
             if mapping is None:
                 sub = domain_subscription(subscription, frequency, self.mapping.company_id, currency)
                 reason = periods.auto_association(sub, agreements, today).reason
-            result.rows.append({"subscription": subscription, "frequency": frequency, "mapping": mapping,
-                                "agreement": agreement, "sync": status[subscription.id], "unmapped_reason": reason})
+            result.rows.append(
+                {
+                    "subscription": subscription,
+                    "frequency": frequency,
+                    "mapping": mapping,
+                    "agreement": agreement,
+                    "sync": status[subscription.id],
+                    "unmapped_reason": reason,
+                }
+            )
         return result
 
 
@@ -198,13 +244,18 @@ class AgreementOptionsCommand(BaseCommand):
         today, currency = partner_today(self.partner_id), PartnerDAO.find_by_id(self.partner_id).currency
         options = []
         for agreement in PsaAgreementDAO.live_for_companies(self.partner_id, [self.mapping.company_id]):
-            probe = {f: periods.Subscription(0, agreement.company_id, today, f, currency)
-                     for f in periods.Frequency}
+            probe = {f: periods.Subscription(0, agreement.company_id, today, f, currency) for f in periods.Frequency}
             checks = {f: periods.agreement_eligibility(domain_agreement(agreement), s, today) for f, s in probe.items()}
             first = checks[periods.Frequency.MONTHLY]
-            options.append({"agreement": agreement, "eligible": first.eligible,
-                            "reason": first.reason.value if first.reason else None, "bound": agreement_bound(agreement),
-                            "warnings": {str(f): c.warning for f, c in checks.items() if c.warning}})
+            options.append(
+                {
+                    "agreement": agreement,
+                    "eligible": first.eligible,
+                    "reason": first.reason.value if first.reason else None,
+                    "bound": agreement_bound(agreement),
+                    "warnings": {str(f): c.warning for f, c in checks.items() if c.warning},
+                }
+            )
         return {"customer": self.customer, "company": self.mapping.company, "today": today, "agreements": options}
 
 
@@ -214,8 +265,16 @@ class AgreementOptionsCommand(BaseCommand):
 class MapSubscriptionsCommand(BaseCommand):
     """Create Subscription Mapping: map every selected unmapped subscription to one agreement, from a From Date."""
 
-    def __init__(self, actor: Actor, customer_id: int, agreement_id: int, subscription_ids: list[int],
-                 from_date_mode: str = "all", from_date: dt.date | None = None, partner_id: int | None = None):
+    def __init__(
+        self,
+        actor: Actor,
+        customer_id: int,
+        agreement_id: int,
+        subscription_ids: list[int],
+        from_date_mode: str = "all",
+        from_date: dt.date | None = None,
+        partner_id: int | None = None,
+    ):
         self.actor, self.customer_id, self.agreement_id = actor, customer_id, agreement_id
         self.subscription_ids = list(dict.fromkeys(subscription_ids or []))
         self.mode, self.custom, self.partner_id = from_date_mode, from_date, partner_id
@@ -236,12 +295,15 @@ class MapSubscriptionsCommand(BaseCommand):
         self.subs = self._subscriptions()
         self.today, currency = partner_today(self.partner_id), PartnerDAO.find_by_id(self.partner_id).currency
         first, frequency = self.subs[0]
-        self.agreement, _ = check_agreement(self.partner_id, self.agreement_id, self.customer_mapping.company_id,
-                                            first, frequency, currency, self.today)
+        self.agreement, _ = check_agreement(
+            self.partner_id, self.agreement_id, self.customer_mapping.company_id, first, frequency, currency, self.today
+        )
         self.warnings = self._warnings(currency)
         allowed = allowed_range(self.agreement, [s for s, _ in self.subs], self.today)
-        self.from_dates = {s.id: resolve_from_date(self.mode, self.custom, self.agreement, s, allowed, self.today)
-                           for s, _ in self.subs}
+        self.from_dates = {
+            s.id: resolve_from_date(self.mode, self.custom, self.agreement, s, allowed, self.today)
+            for s, _ in self.subs
+        }
 
     def _subscriptions(self) -> list[tuple]:
         """[(subscription, frequency)] of the selection, all the customer's and unmapped."""
@@ -252,15 +314,21 @@ class MapSubscriptionsCommand(BaseCommand):
         taken = SubscriptionMappingHistoryDAO.active_subscription_ids(self.subscription_ids)
         if taken:
             sid, mapping = next(iter(taken.items()))
-            raise ConflictError(f"{found[sid][0].name} is already mapped to agreement {mapping.agreement.name}: "
-                                "use Change to re-map it.")
+            raise ConflictError(
+                f"{found[sid][0].name} is already mapped to agreement {mapping.agreement.name}: "
+                "use Change to re-map it."
+            )
         return [found[sid] for sid in self.subscription_ids]
 
     def _warnings(self, currency: str) -> list[str]:
         """Fit warnings (cycle or currency) of the chosen agreement for the selection, once each."""
         agreement = domain_agreement(self.agreement)
-        found = [periods.agreement_eligibility(agreement, domain_subscription(
-            s, f, self.customer_mapping.company_id, currency), self.today).warning for s, f in self.subs]
+        found = [
+            periods.agreement_eligibility(
+                agreement, domain_subscription(s, f, self.customer_mapping.company_id, currency), self.today
+            ).warning
+            for s, f in self.subs
+        ]
         return list(dict.fromkeys(w for w in found if w))
 
     @transaction
@@ -270,18 +338,39 @@ class MapSubscriptionsCommand(BaseCommand):
         created = []
         try:
             for subscription, _ in self.subs:
-                created.append(SubscriptionMappingDAO.create(
-                    partner_id=self.partner_id, customer_id=self.customer.id, subscription_id=subscription.id,
-                    agreement_id=self.agreement.id, from_date_mode=self.mode, from_date=self.from_dates[subscription.id],
-                    method="manual", active=True, created_by_id=self.actor.user_id, created_by=self.actor.username))
+                created.append(
+                    SubscriptionMappingDAO.create(
+                        partner_id=self.partner_id,
+                        customer_id=self.customer.id,
+                        subscription_id=subscription.id,
+                        agreement_id=self.agreement.id,
+                        from_date_mode=self.mode,
+                        from_date=self.from_dates[subscription.id],
+                        method="manual",
+                        active=True,
+                        created_by_id=self.actor.user_id,
+                        created_by=self.actor.username,
+                    )
+                )
         except IntegrityError as exc:
             session().rollback()
             raise ConflictError("A selected subscription was mapped by someone else meanwhile; reload.") from exc
         for mapping in created:
-            audit(self.actor, "subscription.map", "subscription", mapping.subscription_id, partner_id=self.partner_id,
-                  customer_id=self.customer.id, agreement_id=self.agreement.id, cw_agreement_id=self.agreement.remote_id,
-                  agreement=self.agreement.name, from_date_mode=self.mode, from_date=mapping.from_date.isoformat(),
-                  mapping_id=mapping.id, warnings=self.warnings or None)
+            audit(
+                self.actor,
+                "subscription.map",
+                "subscription",
+                mapping.subscription_id,
+                partner_id=self.partner_id,
+                customer_id=self.customer.id,
+                agreement_id=self.agreement.id,
+                cw_agreement_id=self.agreement.remote_id,
+                agreement=self.agreement.name,
+                from_date_mode=self.mode,
+                from_date=mapping.from_date.isoformat(),
+                mapping_id=mapping.id,
+                warnings=self.warnings or None,
+            )
         recompute_revenue(self.partner_id, [self.customer.id])
         return created
 
@@ -307,8 +396,16 @@ class RemapPlan:
 class RemapPreviewCommand(BaseCommand):
     """Change Subscription Mapping, before Confirm: what the change would do (docs/billing.md From Date)."""
 
-    def __init__(self, actor: Actor, subscription_id: int, agreement_id: int, from_date_mode: str = "all",
-                 from_date: dt.date | None = None, partner_id: int | None = None, write: bool = False):
+    def __init__(
+        self,
+        actor: Actor,
+        subscription_id: int,
+        agreement_id: int,
+        from_date_mode: str = "all",
+        from_date: dt.date | None = None,
+        partner_id: int | None = None,
+        write: bool = False,
+    ):
         self.actor, self.subscription_id, self.agreement_id = actor, subscription_id, agreement_id
         self.mode, self.custom, self.partner_id, self.write = from_date_mode, from_date, partner_id, write
 
@@ -327,12 +424,20 @@ class RemapPreviewCommand(BaseCommand):
         if self.current is None:
             raise ConflictError(f"{self.subscription.name} is not mapped yet: use Associate.")
         self.today, currency = partner_today(self.partner_id), PartnerDAO.find_by_id(self.partner_id).currency
-        self.agreement, eligibility = check_agreement(self.partner_id, self.agreement_id, customer_mapping.company_id,
-                                                      self.subscription, frequency, currency, self.today)
+        self.agreement, eligibility = check_agreement(
+            self.partner_id,
+            self.agreement_id,
+            customer_mapping.company_id,
+            self.subscription,
+            frequency,
+            currency,
+            self.today,
+        )
         self.warning = eligibility.warning
         self.allowed = allowed_range(self.agreement, [self.subscription], self.today)
-        self.from_date = resolve_from_date(self.mode, self.custom, self.agreement, self.subscription, self.allowed,
-                                           self.today)
+        self.from_date = resolve_from_date(
+            self.mode, self.custom, self.agreement, self.subscription, self.allowed, self.today
+        )
 
     def run(self) -> RemapPlan:
         """The plan, with ``remap_preview`` over the subscription's transactions, their push states and the
@@ -342,23 +447,43 @@ class RemapPreviewCommand(BaseCommand):
         transactions = [billing.TransactionState(*row[:8]) for row in rows]
         current = self.current.agreement
         preview = billing.remap_preview(
-            transactions, billing.MappingTarget(current.remote_id, self.current.from_date, current.name),
-            billing.MappingTarget(self.agreement.remote_id, self.from_date, self.agreement.name))
+            transactions,
+            billing.MappingTarget(current.remote_id, self.current.from_date, current.name),
+            billing.MappingTarget(self.agreement.remote_id, self.from_date, self.agreement.name),
+        )
         pushed = sum(1 for tx in transactions if tx.held)
         candidates = set(preview.move_candidates)
         move_from = sorted({row[8] or f"ConnectWise agreement #{row[6]}" for row in rows if row[0] in candidates})
-        return RemapPlan(self.subscription, self.current, self.agreement, self.from_date, self.allowed, preview,
-                         self.warning, pushed, move_from)
+        return RemapPlan(
+            self.subscription,
+            self.current,
+            self.agreement,
+            self.from_date,
+            self.allowed,
+            preview,
+            self.warning,
+            pushed,
+            move_from,
+        )
 
 
 class RemapSubscriptionCommand(BaseCommand):
     """Change Subscription Mapping, Confirm: end the active mapping and create the new one (history kept)."""
 
-    def __init__(self, actor: Actor, subscription_id: int, agreement_id: int, from_date_mode: str = "all",
-                 from_date: dt.date | None = None, move_pushed: bool = False, partner_id: int | None = None):
+    def __init__(
+        self,
+        actor: Actor,
+        subscription_id: int,
+        agreement_id: int,
+        from_date_mode: str = "all",
+        from_date: dt.date | None = None,
+        move_pushed: bool = False,
+        partner_id: int | None = None,
+    ):
         self.actor, self.move_pushed = actor, bool(move_pushed)
-        self.preview_command = RemapPreviewCommand(actor, subscription_id, agreement_id, from_date_mode, from_date,
-                                                   partner_id, write=True)
+        self.preview_command = RemapPreviewCommand(
+            actor, subscription_id, agreement_id, from_date_mode, from_date, partner_id, write=True
+        )
 
     def validate(self) -> RemapPlan:
         """The preview's checks, plus: something changes, and nothing is being pushed right now.
@@ -370,11 +495,16 @@ class RemapSubscriptionCommand(BaseCommand):
         """
         plan = self.preview_command.run()
         mode = self.preview_command.mode
-        same = (plan.agreement.id, plan.from_date, mode) == (plan.current.agreement_id, plan.current.from_date,
-                                                             plan.current.from_date_mode)
+        same = (plan.agreement.id, plan.from_date, mode) == (
+            plan.current.agreement_id,
+            plan.current.from_date,
+            plan.current.from_date_mode,
+        )
         if same and not (self.move_pushed and plan.preview.move_candidates):
-            raise InvalidInputError("Nothing to change: choose another agreement or From Date (or Move, for "
-                                    "transactions pushed to another agreement).")
+            raise InvalidInputError(
+                "Nothing to change: choose another agreement or From Date (or Move, for "
+                "transactions pushed to another agreement)."
+            )
         if plan.preview.in_flight:
             raise _in_flight(len(plan.preview.in_flight))
         return plan
@@ -389,24 +519,50 @@ class RemapSubscriptionCommand(BaseCommand):
         candidates = list(plan.preview.move_candidates)
         moving = candidates if self.move_pushed else []
         new = SubscriptionMappingDAO.create(
-            partner_id=partner_id, customer_id=old.customer_id, subscription_id=old.subscription_id,
-            agreement_id=plan.agreement.id, from_date_mode=self.preview_command.mode, from_date=plan.from_date,
-            method="manual", active=True, previous_mapping_id=old.id, move_pushed=bool(moving),
-            move_transaction_ids=moving, created_by_id=self.actor.user_id, created_by=self.actor.username)
+            partner_id=partner_id,
+            customer_id=old.customer_id,
+            subscription_id=old.subscription_id,
+            agreement_id=plan.agreement.id,
+            from_date_mode=self.preview_command.mode,
+            from_date=plan.from_date,
+            method="manual",
+            active=True,
+            previous_mapping_id=old.id,
+            move_pushed=bool(moving),
+            move_transaction_ids=moving,
+            created_by_id=self.actor.user_id,
+            created_by=self.actor.username,
+        )
         requested, cancelled = self._apply_move_choice(old.subscription_id, set(moving), plan.agreement, new.id)
-        audit(self.actor, "subscription.remap", "subscription", old.subscription_id, partner_id=partner_id,
-              mapping_id=new.id, previous_mapping_id=old.id, previous_agreement_id=old.agreement_id,
-              previous_from_date=old.from_date.isoformat(), agreement_id=plan.agreement.id,
-              cw_agreement_id=plan.agreement.remote_id, agreement=plan.agreement.name,
-              from_date_mode=new.from_date_mode, from_date=new.from_date.isoformat(),
-              to_new=len(plan.preview.to_new), to_skip=len(plan.preview.to_skip), move_candidates=len(candidates),
-              move_pushed=self.move_pushed, moves_requested=requested, moves_cancelled=cancelled,
-              warning=plan.warning)
+        audit(
+            self.actor,
+            "subscription.remap",
+            "subscription",
+            old.subscription_id,
+            partner_id=partner_id,
+            mapping_id=new.id,
+            previous_mapping_id=old.id,
+            previous_agreement_id=old.agreement_id,
+            previous_from_date=old.from_date.isoformat(),
+            agreement_id=plan.agreement.id,
+            cw_agreement_id=plan.agreement.remote_id,
+            agreement=plan.agreement.name,
+            from_date_mode=new.from_date_mode,
+            from_date=new.from_date.isoformat(),
+            to_new=len(plan.preview.to_new),
+            to_skip=len(plan.preview.to_skip),
+            move_candidates=len(candidates),
+            move_pushed=self.move_pushed,
+            moves_requested=requested,
+            moves_cancelled=cancelled,
+            warning=plan.warning,
+        )
         recompute_revenue(partner_id, [old.customer_id])
         return new, plan
 
-    def _apply_move_choice(self, subscription_id: int, moving: set[int], agreement: PsaAgreement,
-                           mapping_id: int) -> tuple[int, int]:
+    def _apply_move_choice(
+        self, subscription_id: int, moving: set[int], agreement: PsaAgreement, mapping_id: int
+    ) -> tuple[int, int]:
         """Rows chosen to move → ``moving``; a move asked earlier (or refused) and not chosen now → ``pushed``.
 
         Rows are re-read locked: one a push started sending or removing meanwhile refuses the change.
@@ -422,14 +578,27 @@ class RemapSubscriptionCommand(BaseCommand):
             if not billing.in_psa(item.state, item.remote_record_id):
                 continue
             if item.transaction_id in moving and item.state != billing.OutboxState.MOVING:
-                _move_event(item, billing.OutboxEvent.MOVE_REQUESTED, actor,
-                            f"move from agreement {item.agreement_remote_id} to {agreement.remote_id} ({agreement.name}), "
-                            f"mapping {mapping_id}", last_error_code=None, last_error_message=None, reason=None)
+                _move_event(
+                    item,
+                    billing.OutboxEvent.MOVE_REQUESTED,
+                    actor,
+                    f"move from agreement {item.agreement_remote_id} to {agreement.remote_id} ({agreement.name}), "
+                    f"mapping {mapping_id}",
+                    last_error_code=None,
+                    last_error_message=None,
+                    reason=None,
+                )
                 requested += 1
             elif item.transaction_id not in moving and item.state != billing.OutboxState.PUSHED:
-                _move_event(item, billing.OutboxEvent.MOVE_CANCELLED, actor,
-                            f"not moved by the change to mapping {mapping_id}: stays on agreement {item.agreement_remote_id}",
-                            last_error_code=None, last_error_message=None, reason=None)
+                _move_event(
+                    item,
+                    billing.OutboxEvent.MOVE_CANCELLED,
+                    actor,
+                    f"not moved by the change to mapping {mapping_id}: stays on agreement {item.agreement_remote_id}",
+                    last_error_code=None,
+                    last_error_message=None,
+                    reason=None,
+                )
                 cancelled += 1
         return requested, cancelled
 
@@ -442,8 +611,10 @@ def _move_event(item, event: billing.OutboxEvent, actor: str, detail: str, **val
 
 def _in_flight(count: int) -> ConflictError:
     """Refusal while a push sends or removes this subscription's transactions."""
-    return ConflictError(f"{count} transaction(s) of this subscription are being pushed to (or removed from) "
-                         "ConnectWise right now; try again when the push has finished.")
+    return ConflictError(
+        f"{count} transaction(s) of this subscription are being pushed to (or removed from) "
+        "ConnectWise right now; try again when the push has finished."
+    )
 
 
 # --- auto-association ------------------------------------------------------------------------
@@ -471,30 +642,50 @@ def auto_associate(actor: Actor, partner_id: int, customer_ids: list[int] | None
     for agreement in PsaAgreementDAO.live_for_companies(partner_id, sorted({row[2] for row in rows})):
         by_company.setdefault(agreement.company_id, []).append(domain_agreement(agreement))
     for subscription, frequency, company_id in rows:
-        decision = periods.auto_association(domain_subscription(subscription, frequency, company_id, currency),
-                                            by_company.get(company_id, []), today)
+        decision = periods.auto_association(
+            domain_subscription(subscription, frequency, company_id, currency), by_company.get(company_id, []), today
+        )
         if not decision.associate:
             result.skipped[subscription.id] = decision.reason
             continue
         try:
             result.created.append(_auto_mapping(actor, partner_id, subscription, decision))
         except IntegrityError as exc:  # mapped by someone else since we read it: never overwrite, start over
-            raise ConflictError("Subscriptions of these customers were mapped by someone else meanwhile; "
-                                "reload and try again.") from exc
+            raise ConflictError(
+                "Subscriptions of these customers were mapped by someone else meanwhile; reload and try again."
+            ) from exc
     if result.created:
         recompute_revenue(partner_id, [m.customer_id for m in result.created])
     return result
 
 
-def _auto_mapping(actor: Actor, partner_id: int, subscription, decision: periods.AutoAssociation) -> SubscriptionMapping:
+def _auto_mapping(
+    actor: Actor, partner_id: int, subscription, decision: periods.AutoAssociation
+) -> SubscriptionMapping:
     """Create and audit one automatic mapping (From Date = start of the current period)."""
     mapping = SubscriptionMappingDAO.create(
-        partner_id=partner_id, customer_id=subscription.customer_id, subscription_id=subscription.id,
-        agreement_id=decision.agreement_id, from_date_mode="auto", from_date=decision.from_date, method="auto",
-        active=True, created_by_id=actor.user_id, created_by=actor.username)
-    audit(actor, "subscription.automap", "subscription", subscription.id, partner_id=partner_id,
-          customer_id=subscription.customer_id, agreement_id=decision.agreement_id,
-          from_date=decision.from_date.isoformat(), mapping_id=mapping.id)
+        partner_id=partner_id,
+        customer_id=subscription.customer_id,
+        subscription_id=subscription.id,
+        agreement_id=decision.agreement_id,
+        from_date_mode="auto",
+        from_date=decision.from_date,
+        method="auto",
+        active=True,
+        created_by_id=actor.user_id,
+        created_by=actor.username,
+    )
+    audit(
+        actor,
+        "subscription.automap",
+        "subscription",
+        subscription.id,
+        partner_id=partner_id,
+        customer_id=subscription.customer_id,
+        agreement_id=decision.agreement_id,
+        from_date=decision.from_date.isoformat(),
+        mapping_id=mapping.id,
+    )
     return mapping
 
 

@@ -1,14 +1,15 @@
 """Tie a host user to the distributor or the partner it acts for (Admin only), and list the ties."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from msphub_psa.commands.base import BaseCommand, audit, transaction
-from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import ForbiddenError, InvalidInputError, NotFoundError
 from msphub_psa.daos.hub import DistributorDAO, PartnerDAO
 from msphub_psa.daos.tenancy import UserTenantDAO
 from msphub_psa.daos.users import UserDAO
+from msphub_psa.domain.actor import Actor
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,10 @@ class AssignTenantCommand(BaseCommand):
         if not self.actor.is_admin:
             raise ForbiddenError("Only an Admin ties users to tenants.")
         if (self.data.distributor_id is None) == (self.data.partner_id is None):
-            raise InvalidInputError("Give a distributor or a partner (one of them).",
-                                    {"tenant": ["Exactly one of distributor and partner."]})
+            raise InvalidInputError(
+                "Give a distributor or a partner (one of them).",
+                {"tenant": ["Exactly one of distributor and partner."]},
+            )
         self.user = UserDAO.find_by_username(self.data.username)
         if self.user is None:
             raise NotFoundError(f"No user named {self.data.username!r}.")
@@ -46,12 +49,23 @@ class AssignTenantCommand(BaseCommand):
     def run(self) -> str:
         """Tie the user; returns what it is tied to, as text."""
         self.validate()
-        row = UserTenantDAO.assign(self.user.id, distributor_id=self.data.distributor_id,
-                                   partner_id=self.data.partner_id)
+        row = UserTenantDAO.assign(
+            self.user.id, distributor_id=self.data.distributor_id, partner_id=self.data.partner_id
+        )
         if self.data.timezone is not None:
             UserTenantDAO.update(row, timezone=self.data.timezone or None)
-        scope = (f"partner {self.data.partner_id}" if self.data.partner_id is not None
-                 else f"distributor {self.data.distributor_id}")
-        audit(self.actor, "tenant.assign", "user", self.user.id, partner_id=self.data.partner_id,
-              distributor_id=self.data.distributor_id, username=self.data.username)
+        scope = (
+            f"partner {self.data.partner_id}"
+            if self.data.partner_id is not None
+            else f"distributor {self.data.distributor_id}"
+        )
+        audit(
+            self.actor,
+            "tenant.assign",
+            "user",
+            self.user.id,
+            partner_id=self.data.partner_id,
+            distributor_id=self.data.distributor_id,
+            username=self.data.username,
+        )
         return scope

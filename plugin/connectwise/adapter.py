@@ -5,6 +5,7 @@ adjustment's ``description``; ConnectWise's errors become the port's, once, here
 Money and quantities go out as JSON numbers that carry the decimal value exactly (an ``int`` when whole, else a
 ``float`` whose ``repr`` is the value); a value a float cannot carry exactly is refused before any call.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,13 +16,29 @@ from typing import Any, TypeVar
 
 from msphub_psa.psa import errors as psa
 from msphub_psa.psa.records import (
-    CHARGE, CREDIT, Agreement, CatalogItem, Charge, Company, Credit, ListEntry, Named, NewCatalogItem, Record,
+    CHARGE,
+    CREDIT,
+    Agreement,
+    CatalogItem,
+    Charge,
+    Company,
+    Credit,
+    ListEntry,
+    Named,
+    NewCatalogItem,
+    Record,
 )
 
 from . import types as cw
 from .client import ConnectWiseClient, is_retryable
 from .errors import (
-    CWAuthError, CWError, CWForbidden, CWNotFound, CWRateLimited, CWTLSError, CWURLRefused,
+    CWAuthError,
+    CWError,
+    CWForbidden,
+    CWNotFound,
+    CWRateLimited,
+    CWTLSError,
+    CWURLRefused,
 )
 
 T = TypeVar("T")
@@ -40,8 +57,12 @@ def psa_error(err: CWError) -> psa.PsaError:
     details = "; ".join(str(e.get("message") or e) for e in err.errors if isinstance(e, dict))
     message = f"{err.message}{' — ' + details if details else ''}"
     fields = tuple(str(e["field"]) for e in err.errors if isinstance(e, dict) and e.get("field"))
-    options: dict[str, Any] = {"code": err.code or type(err).__name__, "status": err.status, "fields": fields,
-                               "detail": str(err)}
+    options: dict[str, Any] = {
+        "code": err.code or type(err).__name__,
+        "status": err.status,
+        "fields": fields,
+        "detail": str(err),
+    }
     if isinstance(err, CWForbidden):
         return psa.Forbidden(message, **options)
     if isinstance(err, (CWAuthError, CWURLRefused, CWTLSError)):
@@ -82,8 +103,9 @@ def exact_number(value: Decimal | int | str, what: str) -> Decimal:
     if not number.is_finite():
         raise psa.Permanent(f"{what} {value!r} is not a finite number.", code="PayloadError")
     if number != number.to_integral_value() and Decimal(repr(float(number))) != number:
-        raise psa.Permanent(f"{what} {value} has more significant digits than ConnectWise can take exactly.",
-                            code="PayloadError")
+        raise psa.Permanent(
+            f"{what} {value} has more significant digits than ConnectWise can take exactly.", code="PayloadError"
+        )
     return number
 
 
@@ -98,12 +120,16 @@ def addition_of(charge: Charge) -> cw.NewAddition:
     :raises Permanent: a value ConnectWise cannot carry exactly.
     """
     return cw.NewAddition(
-        product_id=charge.catalog_item_id, quantity=exact_number(charge.quantity, "The quantity"),
+        product_id=charge.catalog_item_id,
+        quantity=exact_number(charge.quantity, "The quantity"),
         unit_price=exact_number(charge.unit_price, "The unit price"),
-        unit_cost=exact_number(charge.unit_cost, "The unit cost"), effective_date=charge.period_start,
-        cancelled_date=charge.period_end, bill_customer="Billable",
+        unit_cost=exact_number(charge.unit_cost, "The unit cost"),
+        effective_date=charge.period_start,
+        cancelled_date=charge.period_end,
+        bill_customer="Billable",
         invoice_description=_shorten(charge.description, MAX_INVOICE_DESCRIPTION),
-        serial_number=charge.reference[:MAX_SERIAL_NUMBER])
+        serial_number=charge.reference[:MAX_SERIAL_NUMBER],
+    )
 
 
 def adjustment_of(credit: Credit) -> cw.NewAdjustment:
@@ -112,21 +138,35 @@ def adjustment_of(credit: Credit) -> cw.NewAdjustment:
     :raises Permanent: the amount cannot be carried exactly, or the description would lose the reference.
     """
     if len(credit.description) > MAX_ADJUSTMENT_DESCRIPTION or not credit.description.endswith(credit.reference):
-        raise psa.Permanent("The credit's description must end with our reference within "
-                            f"{MAX_ADJUSTMENT_DESCRIPTION} characters.", code="PayloadError")
-    return cw.NewAdjustment(amount=exact_number(credit.amount, "The amount"), description=credit.description,
-                            effective_date=credit.effective_date)
+        raise psa.Permanent(
+            f"The credit's description must end with our reference within {MAX_ADJUSTMENT_DESCRIPTION} characters.",
+            code="PayloadError",
+        )
+    return cw.NewAdjustment(
+        amount=exact_number(credit.amount, "The amount"),
+        description=credit.description,
+        effective_date=credit.effective_date,
+    )
 
 
 def record_of(found: cw.Addition | cw.Adjustment) -> Record:
     """An addition or adjustment as the port's record."""
     if isinstance(found, cw.Addition):
-        return Record(found.id, CHARGE, found.agreement_id, found.serial_number,
-                      catalog_item_id=found.product.id if found.product else None, quantity=found.quantity,
-                      unit_price=found.unit_price, unit_cost=found.unit_cost, period_start=found.effective_date,
-                      period_end=found.cancelled_date)
-    return Record(found.id, CREDIT, found.agreement_id, found.description, amount=found.amount,
-                  period_start=found.effective_date)
+        return Record(
+            found.id,
+            CHARGE,
+            found.agreement_id,
+            found.serial_number,
+            catalog_item_id=found.product.id if found.product else None,
+            quantity=found.quantity,
+            unit_price=found.unit_price,
+            unit_cost=found.unit_cost,
+            period_start=found.effective_date,
+            period_end=found.cancelled_date,
+        )
+    return Record(
+        found.id, CREDIT, found.agreement_id, found.description, amount=found.amount, period_start=found.effective_date
+    )
 
 
 def _named(ref: cw.Ref | None) -> Named | None:
@@ -136,23 +176,48 @@ def _named(ref: cw.Ref | None) -> Named | None:
 
 def catalog_item_of(item: cw.CatalogItem) -> CatalogItem:
     """A catalog item as the port's."""
-    return CatalogItem(item.id, item.identifier, item.description, _named(item.category), _named(item.subcategory),
-                       _named(item.type), item.product_class, item.inactive)
+    return CatalogItem(
+        item.id,
+        item.identifier,
+        item.description,
+        _named(item.category),
+        _named(item.subcategory),
+        _named(item.type),
+        item.product_class,
+        item.inactive,
+    )
 
 
 def company_of(company: cw.Company) -> Company:
     """A company as the port's."""
-    return Company(company.id, company.identifier, company.name, company.status, company.types, company.deleted,
-                   company.last_updated)
+    return Company(
+        company.id,
+        company.identifier,
+        company.name,
+        company.status,
+        company.types,
+        company.deleted,
+        company.last_updated,
+    )
 
 
 def agreement_of(agreement: cw.Agreement) -> Agreement:
     """An agreement as the port's."""
     return Agreement(
-        agreement.id, agreement.name, agreement.company.id if agreement.company else None,
-        agreement.type.name if agreement.type else None, agreement.start_date, agreement.end_date,
-        agreement.no_ending_date, agreement.cancelled, agreement.date_cancelled, agreement.agreement_status,
-        agreement.billing_cycle, agreement.bill_start_date, agreement.last_updated)
+        agreement.id,
+        agreement.name,
+        agreement.company.id if agreement.company else None,
+        agreement.type.name if agreement.type else None,
+        agreement.start_date,
+        agreement.end_date,
+        agreement.no_ending_date,
+        agreement.cancelled,
+        agreement.date_cancelled,
+        agreement.agreement_status,
+        agreement.billing_cycle,
+        agreement.bill_start_date,
+        agreement.last_updated,
+    )
 
 
 class ConnectWisePsa:
@@ -218,9 +283,15 @@ class ConnectWisePsa:
 
     def create_catalog_item(self, item: NewCatalogItem) -> CatalogItem:
         """POST a catalog item."""
-        new = cw.NewCatalogItem(identifier=item.identifier, description=item.description,
-                                customer_description=item.customer_description, subcategory_id=item.subcategory_id,
-                                type_id=item.type_id, category_id=item.category_id, product_class=item.product_class)
+        new = cw.NewCatalogItem(
+            identifier=item.identifier,
+            description=item.description,
+            customer_description=item.customer_description,
+            subcategory_id=item.subcategory_id,
+            type_id=item.type_id,
+            category_id=item.category_id,
+            product_class=item.product_class,
+        )
         return catalog_item_of(_mapped(lambda: self.client.create_catalog_item(new)))
 
     def list_entries(self, kind: str) -> list[ListEntry]:
@@ -228,8 +299,10 @@ class ConnectWisePsa:
         if kind == "category":
             return [ListEntry(c.id, c.name, None, c.inactive) for c in _mapped_iter(self.client.iter_categories)]
         if kind == "subcategory":
-            return [ListEntry(s.id, s.name, s.category.id if s.category else None, s.inactive)
-                    for s in _mapped_iter(self.client.iter_subcategories)]
+            return [
+                ListEntry(s.id, s.name, s.category.id if s.category else None, s.inactive)
+                for s in _mapped_iter(self.client.iter_subcategories)
+            ]
         return [ListEntry(t.id, t.name, None, t.inactive) for t in _mapped_iter(self.client.iter_product_types)]
 
     def create_list_entry(self, kind: str, name: str, category_id: int | None = None) -> ListEntry:
@@ -248,13 +321,14 @@ class ConnectWisePsa:
 
     def iter_companies(self, updated_since: dt.datetime | None = None) -> Iterator[Company]:
         """Companies, lazily, by id (changed since ``updated_since``)."""
-        for company in _mapped_iter(lambda: self.client.iter_companies(
-                page_size=1000, order_by="id asc", updated_since=updated_since)):
+        for company in _mapped_iter(
+            lambda: self.client.iter_companies(page_size=1000, order_by="id asc", updated_since=updated_since)
+        ):
             yield company_of(company)
 
     def iter_agreements(self, updated_since: dt.datetime | None = None) -> Iterator[Agreement]:
         """Agreements, lazily, by id (changed since ``updated_since``)."""
-        for agreement in _mapped_iter(lambda: self.client.iter_agreements(
-                page_size=1000, order_by="id asc", updated_since=updated_since)):
+        for agreement in _mapped_iter(
+            lambda: self.client.iter_agreements(page_size=1000, order_by="id asc", updated_since=updated_since)
+        ):
             yield agreement_of(agreement)
-

@@ -202,13 +202,17 @@ class ConnectWiseClient:
         if api_version:
             accept = f"application/vnd.connectwise.com+json; version={api_version}"
         self._http = httpx.Client(
-            timeout=timeouts.to_httpx(), transport=transport,
-            headers={"Accept": accept}, follow_redirects=False,
+            timeout=timeouts.to_httpx(),
+            transport=transport,
+            headers={"Accept": accept},
+            follow_redirects=False,
         )
 
     def __repr__(self) -> str:
         c = self.credentials
-        return f"ConnectWiseClient(company={c.company_id!r}, public_key={c.public_key!r}, base_url={self.api.base_url!r})"
+        return (
+            f"ConnectWiseClient(company={c.company_id!r}, public_key={c.public_key!r}, base_url={self.api.base_url!r})"
+        )
 
     def __enter__(self) -> ConnectWiseClient:
         return self
@@ -246,11 +250,15 @@ class ConnectWiseClient:
         """
         path = template.format(**ids)
         request = self._http.build_request(
-            method, url or self.api.base_url + path, params=params,
+            method,
+            url or self.api.base_url + path,
+            params=params,
             content=None if body is None else json.dumps(body, default=_json_default),
-            headers={**(self.credentials.headers() if auth else {}),
-                     **({"Content-Type": "application/json"} if body is not None else {}),
-                     **(headers or {})},
+            headers={
+                **(self.credentials.headers() if auth else {}),
+                **({"Content-Type": "application/json"} if body is not None else {}),
+                **(headers or {}),
+            },
         )
         deadline = time.monotonic() + self.retry.max_elapsed
         attempt = 0
@@ -283,20 +291,37 @@ class ConnectWiseClient:
         if response.is_success:
             return response
         return error_from_response(
-            response.status_code, _body(response), request_id=request_id,
-            retry_after=response.headers.get("retry-after"), method=request.method, path=path,
+            response.status_code,
+            _body(response),
+            request_id=request_id,
+            retry_after=response.headers.get("retry-after"),
+            method=request.method,
+            path=path,
         )
 
-    def _log_attempt(self, request: httpx.Request, path: str, outcome: Any, started: float,
-                     attempt: int, request_id: str | None) -> None:
+    def _log_attempt(
+        self, request: httpx.Request, path: str, outcome: Any, started: float, attempt: int, request_id: str | None
+    ) -> None:
         """DEBUG line per attempt; secret headers redacted."""
         if self._log.isEnabledFor(logging.DEBUG):
             duration = round((time.perf_counter() - started) * 1000, 1)
             self._log.debug(
                 "ConnectWise %s %s -> %s in %.1f ms (attempt %d, x-cw-request-id=%s) headers=%s",
-                request.method, path, outcome, duration, attempt, request_id, redact_headers(request.headers),
-                extra={"cw_method": request.method, "cw_path": path, "cw_status": outcome, "duration_ms": duration,
-                       "attempt": attempt, "cw_request_id": request_id},
+                request.method,
+                path,
+                outcome,
+                duration,
+                attempt,
+                request_id,
+                redact_headers(request.headers),
+                extra={
+                    "cw_method": request.method,
+                    "cw_path": path,
+                    "cw_status": outcome,
+                    "duration_ms": duration,
+                    "attempt": attempt,
+                    "cw_request_id": request_id,
+                },
             )
 
     def _retry_delay(self, method: str, error: CWError, attempt: int, deadline: float) -> float | None:
@@ -332,10 +357,16 @@ class ConnectWiseClient:
         """Lazily yield the pages of a list endpoint, one request per page."""
         if updated_since is not None:
             conditions = cond.and_(*(c for c in (conditions, cond.updated_since(updated_since)) if c))
-        params = {k: str(v) for k, v in {
-            "conditions": conditions, "childConditions": child_conditions,
-            "orderBy": order_by, "fields": fields,
-        }.items() if v}
+        params = {
+            k: str(v)
+            for k, v in {
+                "conditions": conditions,
+                "childConditions": child_conditions,
+                "orderBy": order_by,
+                "fields": fields,
+            }.items()
+            if v
+        }
         params["pageSize"] = str(min(page_size, MAX_PAGE_SIZE))
         headers = {"pagination-type": "forward-only"} if forward_only else None
         while True:
@@ -376,11 +407,12 @@ class ConnectWiseClient:
         if self._url_length(template, params) + PAGE_ROOM <= MAX_URL_LENGTH or len(batch) == 1:
             yield condition
             return
-        yield from self._fitting(template, name, batch[:len(batch) // 2])
-        yield from self._fitting(template, name, batch[len(batch) // 2:])
+        yield from self._fitting(template, name, batch[: len(batch) // 2])
+        yield from self._fitting(template, name, batch[len(batch) // 2 :])
 
-    def _read_in(self, parse: Callable[[dict[str, Any]], T], template: str, name: str,
-                 values: list[cond.Value]) -> Iterator[T]:
+    def _read_in(
+        self, parse: Callable[[dict[str, Any]], T], template: str, name: str, values: list[cond.Value]
+    ) -> Iterator[T]:
         """Records whose ``name`` is one of ``values``: batched ``in`` conditions, pages of 1,000."""
         for condition in self._in_conditions(template, name, values):
             yield from self._list(parse, template, condition, page_size=MAX_PAGE_SIZE)
@@ -398,11 +430,15 @@ class ConnectWiseClient:
         :raises CWCompanyNotFound: ConnectWise answered ``null``.
         """
         company_id = self.credentials.company_id
-        data = self._json("GET", "/login/companyinfo/{companyId}", auth=False,
-                          url=self.api.company_info_url(company_id), companyId=company_id)
+        data = self._json(
+            "GET",
+            "/login/companyinfo/{companyId}",
+            auth=False,
+            url=self.api.company_info_url(company_id),
+            companyId=company_id,
+        )
         if not data:
-            raise CWCompanyNotFound(f"ConnectWise knows no company {company_id!r}.",
-                                    code="CompanyNotFound", status=200)
+            raise CWCompanyNotFound(f"ConnectWise knows no company {company_id!r}.", code="CompanyNotFound", status=200)
         return CompanyInfo.from_json(data)
 
     def system_info(self) -> SystemInfo:
@@ -457,22 +493,25 @@ class ConnectWiseClient:
         found = {a.id: a for a in self._read_in(Agreement.from_json, "/finance/agreements", "id", wanted)}
         return dict(sorted(found.items()))
 
-    def iter_agreement_types(self, conditions: cond.Condition | str | None = None, **kw: Any) -> Iterator[AgreementType]:
+    def iter_agreement_types(
+        self, conditions: cond.Condition | str | None = None, **kw: Any
+    ) -> Iterator[AgreementType]:
         """Agreement types, lazily."""
         return self._list(AgreementType.from_json, "/finance/agreements/types", conditions, **kw)
 
     # -- additions -----------------------------------------------------------------------------------
 
-    def iter_additions(self, agreement_id: int, conditions: cond.Condition | str | None = None,
-                       **kw: Any) -> Iterator[Addition]:
+    def iter_additions(
+        self, agreement_id: int, conditions: cond.Condition | str | None = None, **kw: Any
+    ) -> Iterator[Addition]:
         """Additions of one agreement, lazily."""
-        return self._list(Addition.from_json, "/finance/agreements/{id}/additions", conditions,
-                          id=agreement_id, **kw)
+        return self._list(Addition.from_json, "/finance/agreements/{id}/additions", conditions, id=agreement_id, **kw)
 
     def get_addition(self, agreement_id: int, addition_id: int) -> Addition:
         """One addition."""
-        return Addition.from_json(self._json(
-            "GET", "/finance/agreements/{id}/additions/{itemId}", id=agreement_id, itemId=addition_id))
+        return Addition.from_json(
+            self._json("GET", "/finance/agreements/{id}/additions/{itemId}", id=agreement_id, itemId=addition_id)
+        )
 
     def find_additions_by_reference(self, agreement_id: int, reference: str) -> list[Addition]:
         """Additions of an agreement whose ``serialNumber`` is our reference (one call)."""
@@ -483,14 +522,21 @@ class ConnectWiseClient:
 
         :raises CWError: with ``outcome_unknown`` when it may have been created anyway.
         """
-        return Addition.from_json(self._json(
-            "POST", "/finance/agreements/{id}/additions", body=addition.to_json(), id=agreement_id))
+        return Addition.from_json(
+            self._json("POST", "/finance/agreements/{id}/additions", body=addition.to_json(), id=agreement_id)
+        )
 
     def update_addition(self, agreement_id: int, addition_id: int, changes: Mapping[str, Any]) -> Addition:
         """PATCH top-level fields of an addition (``{"quantity": 5}``)."""
-        return Addition.from_json(self._json(
-            "PATCH", "/finance/agreements/{id}/additions/{itemId}", body=patch_ops(changes),
-            id=agreement_id, itemId=addition_id))
+        return Addition.from_json(
+            self._json(
+                "PATCH",
+                "/finance/agreements/{id}/additions/{itemId}",
+                body=patch_ops(changes),
+                id=agreement_id,
+                itemId=addition_id,
+            )
+        )
 
     def cancel_addition(self, agreement_id: int, addition_id: int, cancelled_date: date) -> Addition:
         """End an addition by setting its ``cancelledDate``."""
@@ -502,16 +548,17 @@ class ConnectWiseClient:
         :raises CWNotFound: it (or the agreement) does not exist.
         :raises CWValidationError: ConnectWise refuses it (e.g. an addition it has invoiced).
         """
-        self._request("DELETE", "/finance/agreements/{id}/additions/{itemId}",
-                      id=agreement_id, itemId=addition_id)
+        self._request("DELETE", "/finance/agreements/{id}/additions/{itemId}", id=agreement_id, itemId=addition_id)
 
     # -- adjustments ---------------------------------------------------------------------------------
 
-    def iter_adjustments(self, agreement_id: int, conditions: cond.Condition | str | None = None,
-                         **kw: Any) -> Iterator[Adjustment]:
+    def iter_adjustments(
+        self, agreement_id: int, conditions: cond.Condition | str | None = None, **kw: Any
+    ) -> Iterator[Adjustment]:
         """Adjustments of one agreement, lazily."""
-        return self._list(Adjustment.from_json, "/finance/agreements/{id}/adjustments", conditions,
-                          id=agreement_id, **kw)
+        return self._list(
+            Adjustment.from_json, "/finance/agreements/{id}/adjustments", conditions, id=agreement_id, **kw
+        )
 
     def find_adjustments_by_reference(self, agreement_id: int, reference: str) -> list[Adjustment]:
         """Adjustments whose ``description`` contains our reference (one call)."""
@@ -519,13 +566,15 @@ class ConnectWiseClient:
 
     def create_adjustment(self, agreement_id: int, adjustment: NewAdjustment) -> Adjustment:
         """POST an adjustment; never retried."""
-        return Adjustment.from_json(self._json(
-            "POST", "/finance/agreements/{id}/adjustments", body=adjustment.to_json(), id=agreement_id))
+        return Adjustment.from_json(
+            self._json("POST", "/finance/agreements/{id}/adjustments", body=adjustment.to_json(), id=agreement_id)
+        )
 
     def get_adjustment(self, agreement_id: int, adjustment_id: int) -> Adjustment:
         """One adjustment."""
-        return Adjustment.from_json(self._json(
-            "GET", "/finance/agreements/{id}/adjustments/{itemId}", id=agreement_id, itemId=adjustment_id))
+        return Adjustment.from_json(
+            self._json("GET", "/finance/agreements/{id}/adjustments/{itemId}", id=agreement_id, itemId=adjustment_id)
+        )
 
     def delete_adjustment(self, agreement_id: int, adjustment_id: int) -> None:
         """DELETE an adjustment (as ``delete_addition``).
@@ -533,8 +582,7 @@ class ConnectWiseClient:
         :raises CWNotFound: it (or the agreement) does not exist.
         :raises CWValidationError: ConnectWise refuses it (e.g. an adjustment it has invoiced).
         """
-        self._request("DELETE", "/finance/agreements/{id}/adjustments/{itemId}",
-                      id=agreement_id, itemId=adjustment_id)
+        self._request("DELETE", "/finance/agreements/{id}/adjustments/{itemId}", id=agreement_id, itemId=adjustment_id)
 
     # -- invoices --------------------------------------------------------------------------------------
 
@@ -575,8 +623,9 @@ class ConnectWiseClient:
 
     def update_catalog_item(self, item_id: int, changes: Mapping[str, Any]) -> CatalogItem:
         """PATCH top-level fields of a catalog item (refs as ``{"id": n}``)."""
-        return CatalogItem.from_json(self._json(
-            "PATCH", "/procurement/catalog/{id}", body=patch_ops(changes), id=item_id))
+        return CatalogItem.from_json(
+            self._json("PATCH", "/procurement/catalog/{id}", body=patch_ops(changes), id=item_id)
+        )
 
     def iter_categories(self, conditions: cond.Condition | str | None = None, **kw: Any) -> Iterator[Category]:
         """Product categories, lazily."""

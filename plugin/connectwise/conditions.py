@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:/[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -57,10 +57,10 @@ def field(name: str) -> str:
 def format_datetime(value: date | datetime) -> str:
     """ConnectWise's UTC ``YYYY-MM-DDTHH:MM:SSZ`` (dates are midnight UTC)."""
     if not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+        value = datetime(value.year, value.month, value.day, tzinfo=UTC)
     if value.tzinfo is None:
         raise ValueError("Naive datetimes are ambiguous; pass an aware (UTC) datetime.")
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def quote(text: str) -> str:

@@ -170,9 +170,7 @@ def error_from_response(
     code = body.get("code") or body.get("error")
     message = body.get("message") or f"HTTP {status}"
     errors = body.get("errors") if isinstance(body.get("errors"), list) else None
-    kw: dict[str, Any] = dict(
-        code=code, errors=errors, status=status, request_id=request_id, method=method, path=path
-    )
+    kw: dict[str, Any] = dict(code=code, errors=errors, status=status, request_id=request_id, method=method, path=path)
     cls = _BY_STATUS.get(status) or (CWServerError if status >= 500 else CWHTTPError)
     if cls is CWRateLimited:
         return CWRateLimited(message, retry_after=parse_retry_after(retry_after), **kw)

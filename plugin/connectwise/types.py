@@ -7,7 +7,7 @@ Decimal); ``raw`` keeps the whole dict. ``New*`` classes are write payloads (``t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +26,7 @@ def parse_datetime(value: str | None) -> datetime | None:
     if not value:
         return None
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _date(value: str | None) -> date | None:
@@ -438,19 +438,21 @@ class NewAddition:
 
     def to_json(self) -> Json:
         """ConnectWise JSON body."""
-        return _drop_none({
-            "product": {"id": self.product_id},
-            "quantity": self.quantity,
-            "unitPrice": self.unit_price,
-            "unitCost": self.unit_cost,
-            "effectiveDate": _cw_date(self.effective_date),
-            "cancelledDate": _cw_date(self.cancelled_date),
-            "billCustomer": self.bill_customer,
-            "description": self.description,
-            "invoiceDescription": self.invoice_description,
-            "serialNumber": self.serial_number,
-            "taxableFlag": self.taxable,
-        })
+        return _drop_none(
+            {
+                "product": {"id": self.product_id},
+                "quantity": self.quantity,
+                "unitPrice": self.unit_price,
+                "unitCost": self.unit_cost,
+                "effectiveDate": _cw_date(self.effective_date),
+                "cancelledDate": _cw_date(self.cancelled_date),
+                "billCustomer": self.bill_customer,
+                "description": self.description,
+                "invoiceDescription": self.invoice_description,
+                "serialNumber": self.serial_number,
+                "taxableFlag": self.taxable,
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -463,11 +465,13 @@ class NewAdjustment:
 
     def to_json(self) -> Json:
         """ConnectWise JSON body."""
-        return _drop_none({
-            "amount": self.amount,
-            "description": self.description,
-            "effectiveDate": _cw_date(self.effective_date),
-        })
+        return _drop_none(
+            {
+                "amount": self.amount,
+                "description": self.description,
+                "effectiveDate": _cw_date(self.effective_date),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -486,14 +490,16 @@ class NewCatalogItem:
 
     def to_json(self) -> Json:
         """ConnectWise JSON body."""
-        return _drop_none({
-            "identifier": self.identifier,
-            "description": self.description,
-            "customerDescription": self.customer_description,
-            "subcategory": {"id": self.subcategory_id},
-            "type": {"id": self.type_id},
-            "category": {"id": self.category_id} if self.category_id is not None else None,
-            "productClass": self.product_class,
-            "price": self.price,
-            "cost": self.cost,
-        })
+        return _drop_none(
+            {
+                "identifier": self.identifier,
+                "description": self.description,
+                "customerDescription": self.customer_description,
+                "subcategory": {"id": self.subcategory_id},
+                "type": {"id": self.type_id},
+                "category": {"id": self.category_id} if self.category_id is not None else None,
+                "productClass": self.product_class,
+                "price": self.price,
+                "cost": self.cost,
+            }
+        )

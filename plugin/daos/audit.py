@@ -1,4 +1,5 @@
 """The audit trail."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -8,9 +9,18 @@ from sqlalchemy import Row, Select, func, select
 from msphub_psa.daos.base import BaseDAO, session
 from msphub_psa.models.tenancy import AuditEvent
 
-
-EXPORT_COLUMNS = ("id", "at", "username", "partner_id", "distributor_id", "action", "object_type", "object_id",
-                  "outcome", "detail")
+EXPORT_COLUMNS = (
+    "id",
+    "at",
+    "username",
+    "partner_id",
+    "distributor_id",
+    "action",
+    "object_type",
+    "object_id",
+    "outcome",
+    "detail",
+)
 
 
 class AuditDAO(BaseDAO[AuditEvent]):
@@ -43,8 +53,9 @@ class AuditDAO(BaseDAO[AuditEvent]):
         """The total and one page of matching events, newest first."""
         query = cls._filtered(partner_id, filters)
         total = session().scalar(select(func.count()).select_from(query.subquery()))
-        rows = session().scalars(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-                                 .offset((page - 1) * page_size).limit(page_size))
+        rows = session().scalars(
+            query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).offset((page - 1) * page_size).limit(page_size)
+        )
         return total, list(rows)
 
     @classmethod

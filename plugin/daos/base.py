@@ -1,7 +1,9 @@
 """The generic DAO: find, create, update, delete on the request's session."""
+
 from __future__ import annotations
 
-from typing import Any, Generic, Iterable, TypeVar
+from collections.abc import Iterable
+from typing import Any, Generic, TypeVar
 
 from flask import current_app
 from sqlalchemy import select, text

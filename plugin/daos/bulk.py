@@ -1,7 +1,8 @@
 """Bulk writes for generated data: Core inserts in chunks, explicit ids."""
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import func, insert, select, text
 
@@ -34,6 +35,8 @@ def sync_sequence(model) -> None:
     if session().get_bind().dialect.name != "postgresql":
         return
     name = model.__tablename__
-    session().execute(text(
-        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), COALESCE((SELECT MAX(id) FROM {name}), 0) + 1, false)"
-    ))
+    session().execute(
+        text(
+            f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), COALESCE((SELECT MAX(id) FROM {name}), 0) + 1, false)"
+        )
+    )

@@ -4,6 +4,7 @@ Preview rows use the outbox's own eligibility (``msphub_psa.daos.outbox``: the s
 conditions as ``OutboxDAO.eligible``), minus the rows a run does not push (``failed`` waits for
 Retry failed, ``sending`` is looked up first), so a preview and the push cannot disagree.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,9 +15,9 @@ from sqlalchemy import and_, func, select, update
 from msphub_psa.daos.base import session
 from msphub_psa.daos.bulk import insert_rows
 from msphub_psa.daos.outbox import FAILED, PUSHED, SENDING, _eligible_where, _mapped_join, _not_pushed
+from msphub_psa.models.directory import PsaAgreement, PsaCompany
 from msphub_psa.models.hub import BillingTransaction as Tx
 from msphub_psa.models.hub import Customer, Partner, Product, Subscription
-from msphub_psa.models.directory import PsaAgreement, PsaCompany
 from msphub_psa.models.integration import Integration
 from msphub_psa.models.sync import SyncItem, SyncPreview, SyncPreviewItem, SyncSettings
 from msphub_psa.models.tenancy import PartnerFeature
@@ -46,9 +47,25 @@ class PreviewRow(NamedTuple):
     company_name: str | None
 
 
-_ROW_COLUMNS = (Tx.id, Tx.kind, Tx.period_start, Tx.period_end, Tx.quantity, Tx.unit_price, Tx.unit_cost, Tx.amount,
-                Tx.customer_id, Customer.name, Product.id, Product.product_id, Product.title, PsaAgreement.id,
-                PsaAgreement.remote_id, PsaAgreement.name, PsaCompany.name)
+_ROW_COLUMNS = (
+    Tx.id,
+    Tx.kind,
+    Tx.period_start,
+    Tx.period_end,
+    Tx.quantity,
+    Tx.unit_price,
+    Tx.unit_cost,
+    Tx.amount,
+    Tx.customer_id,
+    Customer.name,
+    Product.id,
+    Product.product_id,
+    Product.title,
+    PsaAgreement.id,
+    PsaAgreement.remote_id,
+    PsaAgreement.name,
+    PsaCompany.name,
+)
 
 
 def _waiting_elsewhere():
@@ -58,9 +75,11 @@ def _waiting_elsewhere():
 
 def _with_names(query):
     """Join product, customer and the agreement's company for display."""
-    return (query.join(Product, Product.id == Subscription.product_id)
-            .join(Customer, Customer.id == Tx.customer_id)
-            .outerjoin(PsaCompany, PsaCompany.id == PsaAgreement.company_id))
+    return (
+        query.join(Product, Product.id == Subscription.product_id)
+        .join(Customer, Customer.id == Tx.customer_id)
+        .outerjoin(PsaCompany, PsaCompany.id == PsaAgreement.company_id)
+    )
 
 
 class PreviewRowsDAO:
@@ -76,10 +95,13 @@ class PreviewRowsDAO:
     @staticmethod
     def of_preview(preview_id: int, selected_only: bool = False) -> list[PreviewRow]:
         """The transactions a stored preview covers (with the agreement recorded then), by id."""
-        query = (select(*_ROW_COLUMNS).select_from(SyncPreviewItem)
-                 .join(Tx, Tx.id == SyncPreviewItem.transaction_id)
-                 .join(Subscription, Subscription.id == Tx.subscription_id)
-                 .join(PsaAgreement, PsaAgreement.id == SyncPreviewItem.agreement_id))
+        query = (
+            select(*_ROW_COLUMNS)
+            .select_from(SyncPreviewItem)
+            .join(Tx, Tx.id == SyncPreviewItem.transaction_id)
+            .join(Subscription, Subscription.id == Tx.subscription_id)
+            .join(PsaAgreement, PsaAgreement.id == SyncPreviewItem.agreement_id)
+        )
         query = _with_names(query).where(SyncPreviewItem.preview_id == preview_id)
         if selected_only:
             query = query.where(SyncPreviewItem.selected.is_(True))
@@ -90,24 +112,44 @@ class PreviewRowsDAO:
         """(count, first rows) of the partner's rows in ``sending``: a run reads these first."""
         where = (SyncItem.partner_id == partner_id, SyncItem.state == SENDING)
         count = session().scalar(select(func.count()).select_from(SyncItem).where(*where))
-        rows = session().execute(select(SyncItem.id, SyncItem.transaction_id, SyncItem.reference,
-                                        SyncItem.record_kind, SyncItem.agreement_remote_id)
-                                 .where(*where).order_by(SyncItem.transaction_id).limit(limit)).all()
+        rows = (
+            session()
+            .execute(
+                select(
+                    SyncItem.id,
+                    SyncItem.transaction_id,
+                    SyncItem.reference,
+                    SyncItem.record_kind,
+                    SyncItem.agreement_remote_id,
+                )
+                .where(*where)
+                .order_by(SyncItem.transaction_id)
+                .limit(limit)
+            )
+            .all()
+        )
         return count, [tuple(r) for r in rows]
 
     @staticmethod
     def first_push_done(partner_id: int) -> bool:
         """True once ConnectWise holds a record we pushed for the partner."""
-        return session().scalar(select(SyncItem.id).where(SyncItem.partner_id == partner_id,
-                                                          SyncItem.state == PUSHED).limit(1)) is not None
+        return (
+            session().scalar(
+                select(SyncItem.id).where(SyncItem.partner_id == partner_id, SyncItem.state == PUSHED).limit(1)
+            )
+            is not None
+        )
 
     @staticmethod
     def agreement_ids(partner_id: int, ids: list[int]) -> set[int]:
         """Those of ``ids`` that are cached agreements of the partner."""
         if not ids:
             return set()
-        return set(session().scalars(select(PsaAgreement.id).where(PsaAgreement.partner_id == partner_id,
-                                                                  PsaAgreement.id.in_(ids))))
+        return set(
+            session().scalars(
+                select(PsaAgreement.id).where(PsaAgreement.partner_id == partner_id, PsaAgreement.id.in_(ids))
+            )
+        )
 
 
 class SyncSettingsDAO:
@@ -130,10 +172,13 @@ class SyncSettingsDAO:
     def scheduled_partners() -> list[tuple[int, str, SyncSettings | None, dt.datetime | None]]:
         """(partner id, timezone, settings or None, activated at) of partners whose feature is on and
         whose integration is active: the only ones a schedule may run for."""
-        query = (select(Partner.id, Partner.timezone, SyncSettings, Integration.activated_at)
-                 .join(PartnerFeature, and_(PartnerFeature.partner_id == Partner.id, PartnerFeature.enabled.is_(True)))
-                 .join(Integration, and_(Integration.partner_id == Partner.id, Integration.status == "active"))
-                 .outerjoin(SyncSettings, SyncSettings.partner_id == Partner.id).order_by(Partner.id))
+        query = (
+            select(Partner.id, Partner.timezone, SyncSettings, Integration.activated_at)
+            .join(PartnerFeature, and_(PartnerFeature.partner_id == Partner.id, PartnerFeature.enabled.is_(True)))
+            .join(Integration, and_(Integration.partner_id == Partner.id, Integration.status == "active"))
+            .outerjoin(SyncSettings, SyncSettings.partner_id == Partner.id)
+            .order_by(Partner.id)
+        )
         return [tuple(row) for row in session().execute(query)]
 
     @staticmethod
@@ -141,17 +186,23 @@ class SyncSettingsDAO:
         """Claim a schedule slot (compare-and-set): True only for the first claimant of a later slot."""
         row = SyncSettings.__table__.c
         result = session().execute(
-            update(SyncSettings).where(row.partner_id == partner_id,
-                                       (row.last_slot_at.is_(None)) | (row.last_slot_at < slot))
-            .values(last_slot_at=slot).execution_options(synchronize_session=False))
+            update(SyncSettings)
+            .where(row.partner_id == partner_id, (row.last_slot_at.is_(None)) | (row.last_slot_at < slot))
+            .values(last_slot_at=slot)
+            .execution_options(synchronize_session=False)
+        )
         return result.rowcount == 1
 
     @staticmethod
     def release_slot(partner_id: int, slot: dt.datetime, previous: dt.datetime | None) -> None:
         """Give back a claimed slot (its run could not be enqueued)."""
         row = SyncSettings.__table__.c
-        session().execute(update(SyncSettings).where(row.partner_id == partner_id, row.last_slot_at == slot)
-                          .values(last_slot_at=previous).execution_options(synchronize_session=False))
+        session().execute(
+            update(SyncSettings)
+            .where(row.partner_id == partner_id, row.last_slot_at == slot)
+            .values(last_slot_at=previous)
+            .execution_options(synchronize_session=False)
+        )
 
 
 class SyncPreviewDAO:
@@ -168,8 +219,13 @@ class SyncPreviewDAO:
     @staticmethod
     def add_items(preview_id: int, rows: list[PreviewRow]) -> None:
         """The transactions the preview covers (all selected)."""
-        insert_rows(SyncPreviewItem, ({"preview_id": preview_id, "transaction_id": r.id,
-                                       "agreement_id": r.agreement_id, "selected": True} for r in rows))
+        insert_rows(
+            SyncPreviewItem,
+            (
+                {"preview_id": preview_id, "transaction_id": r.id, "agreement_id": r.agreement_id, "selected": True}
+                for r in rows
+            ),
+        )
         session().flush()
 
     @staticmethod
@@ -186,15 +242,19 @@ class SyncPreviewDAO:
     @staticmethod
     def awaiting(partner_id: int) -> SyncPreview | None:
         """The partner's preview awaiting approval, or None (at most one: a partial unique index)."""
-        return session().scalar(select(SyncPreview).where(SyncPreview.partner_id == partner_id,
-                                                          SyncPreview.status == AWAITING))
+        return session().scalar(
+            select(SyncPreview).where(SyncPreview.partner_id == partner_id, SyncPreview.status == AWAITING)
+        )
 
     @staticmethod
     def expire_awaiting(partner_id: int, note: str) -> int:
         """Expire the partner's preview awaiting approval (superseded); how many."""
         result = session().execute(
-            update(SyncPreview).where(SyncPreview.partner_id == partner_id, SyncPreview.status == AWAITING)
-            .values(status="expired", note=note).execution_options(synchronize_session=False))
+            update(SyncPreview)
+            .where(SyncPreview.partner_id == partner_id, SyncPreview.status == AWAITING)
+            .values(status="expired", note=note)
+            .execution_options(synchronize_session=False)
+        )
         session().flush()
         return result.rowcount
 
@@ -202,8 +262,11 @@ class SyncPreviewDAO:
     def decide(preview_id: int, status: str, **values) -> bool:
         """Move an awaiting preview to ``status`` (compare-and-set); False when it no longer awaits."""
         result = session().execute(
-            update(SyncPreview).where(SyncPreview.id == preview_id, SyncPreview.status == AWAITING)
-            .values(status=status, **values).execution_options(synchronize_session=False))
+            update(SyncPreview)
+            .where(SyncPreview.id == preview_id, SyncPreview.status == AWAITING)
+            .values(status=status, **values)
+            .execution_options(synchronize_session=False)
+        )
         session().flush()
         return result.rowcount == 1
 
@@ -212,50 +275,80 @@ class SyncPreviewDAO:
         """Choose the items of these agreements (None: all); return how many are chosen."""
         items = SyncPreviewItem.__table__.c
         chosen = True if agreement_ids is None else items.agreement_id.in_(sorted(agreement_ids))
-        session().execute(update(SyncPreviewItem).where(items.preview_id == preview_id)
-                          .values(selected=chosen).execution_options(synchronize_session=False))
+        session().execute(
+            update(SyncPreviewItem)
+            .where(items.preview_id == preview_id)
+            .values(selected=chosen)
+            .execution_options(synchronize_session=False)
+        )
         session().flush()
-        return session().scalar(select(func.count()).select_from(SyncPreviewItem).where(
-            items.preview_id == preview_id, items.selected.is_(True)))
+        return session().scalar(
+            select(func.count())
+            .select_from(SyncPreviewItem)
+            .where(items.preview_id == preview_id, items.selected.is_(True))
+        )
 
     @staticmethod
     def chosen_transactions(preview_id: int) -> set[int]:
         """Transaction ids the partner chose in a preview."""
-        return set(session().scalars(select(SyncPreviewItem.transaction_id).where(
-            SyncPreviewItem.preview_id == preview_id, SyncPreviewItem.selected.is_(True))))
+        return set(
+            session().scalars(
+                select(SyncPreviewItem.transaction_id).where(
+                    SyncPreviewItem.preview_id == preview_id, SyncPreviewItem.selected.is_(True)
+                )
+            )
+        )
 
     @staticmethod
     def agreements_of(preview_id: int) -> set[int]:
         """Agreement ids a preview's transactions go to."""
-        return set(session().scalars(select(SyncPreviewItem.agreement_id).where(
-            SyncPreviewItem.preview_id == preview_id).distinct()))
+        return set(
+            session().scalars(
+                select(SyncPreviewItem.agreement_id).where(SyncPreviewItem.preview_id == preview_id).distinct()
+            )
+        )
 
     @staticmethod
     def record_outcome(preview_id: int, run_id: int | None, note: str | None) -> None:
         """The run that pushed an approved preview, and what it says."""
-        session().execute(update(SyncPreview).where(SyncPreview.id == preview_id)
-                          .values(run_id=run_id, note=note).execution_options(synchronize_session=False))
+        session().execute(
+            update(SyncPreview)
+            .where(SyncPreview.id == preview_id)
+            .values(run_id=run_id, note=note)
+            .execution_options(synchronize_session=False)
+        )
 
     @staticmethod
     def set_job(preview_id: int, job_id: str) -> None:
         """The push job of an approved preview."""
-        session().execute(update(SyncPreview).where(SyncPreview.id == preview_id)
-                          .values(job_id=job_id).execution_options(synchronize_session=False))
+        session().execute(
+            update(SyncPreview)
+            .where(SyncPreview.id == preview_id)
+            .values(job_id=job_id)
+            .execution_options(synchronize_session=False)
+        )
 
     @staticmethod
     def recent(partner_id: int, limit: int = 10) -> list[SyncPreview]:
         """The partner's latest previews, newest first."""
-        return list(session().scalars(select(SyncPreview).where(SyncPreview.partner_id == partner_id)
-                                      .order_by(SyncPreview.id.desc()).limit(limit)))
+        return list(
+            session().scalars(
+                select(SyncPreview)
+                .where(SyncPreview.partner_id == partner_id)
+                .order_by(SyncPreview.id.desc())
+                .limit(limit)
+            )
+        )
 
 
 def outbox_states(transaction_ids: list[int], chunk: int = 5000) -> dict[int, tuple[str, int | None]]:
     """{transaction id: (outbox state, run id)} of those transactions that have a row (chunked IN lists)."""
     found: dict[int, tuple[str, int | None]] = {}
     for start in range(0, len(transaction_ids), chunk):
-        part = transaction_ids[start:start + chunk]
+        part = transaction_ids[start : start + chunk]
         query = select(SyncItem.transaction_id, SyncItem.state, SyncItem.run_id).where(
-            SyncItem.transaction_id.in_(part))
+            SyncItem.transaction_id.in_(part)
+        )
         for tx_id, state, run_id in session().execute(query):
             found[tx_id] = (state, run_id)
     return found

@@ -1,4 +1,5 @@
 """The per-partner ConnectWise directory cache and its refresh state."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -9,10 +10,9 @@ from sqlalchemy import exists, func, or_, select, update
 from msphub_psa import clock
 from msphub_psa.daos.base import BaseDAO, session
 from msphub_psa.daos.bulk import insert_rows
-
-from msphub_psa.psa.records import Agreement, Company
 from msphub_psa.models.directory import PsaAgreement, PsaCompany
 from msphub_psa.models.reconciliation import CustomerMapping, ReconciliationState
+from msphub_psa.psa.records import Agreement, Company
 
 
 def like_pattern(text: str) -> str:
@@ -36,26 +36,45 @@ class ReconciliationStateDAO(BaseDAO[ReconciliationState]):
     def ensure(cls, partner_id: int, lock: bool = False) -> ReconciliationState:
         """The partner's state row, created (flushed) when missing."""
         return cls.for_partner(partner_id, lock) or cls.create(
-            partner_id=partner_id, refresh_status="never", revenue_watermark=0)
+            partner_id=partner_id, refresh_status="never", revenue_watermark=0
+        )
 
 
 def _company_values(partner_id: int, company: Company) -> dict:
     """Cache columns of one PSA company."""
-    return {"partner_id": partner_id, "remote_id": company.id, "identifier": (company.identifier or "")[:60],
-            "name": (company.name or "")[:200], "status": company.status,
-            "types": ", ".join(company.types)[:200] or None, "deleted": company.deleted,
-            "remote_updated_at": company.last_updated, "cached_at": clock.now()}
+    return {
+        "partner_id": partner_id,
+        "remote_id": company.id,
+        "identifier": (company.identifier or "")[:60],
+        "name": (company.name or "")[:200],
+        "status": company.status,
+        "types": ", ".join(company.types)[:200] or None,
+        "deleted": company.deleted,
+        "remote_updated_at": company.last_updated,
+        "cached_at": clock.now(),
+    }
 
 
 def _agreement_values(partner_id: int, agreement: Agreement) -> dict:
     """Cache columns of one PSA agreement."""
-    return {"partner_id": partner_id, "remote_id": agreement.id, "name": (agreement.name or "")[:200],
-            "remote_company_id": agreement.company_id, "type_name": agreement.type_name,
-            "agreement_status": agreement.status, "start_date": agreement.start_date,
-            "end_date": agreement.end_date, "no_ending_date": agreement.no_ending_date,
-            "bill_start_date": agreement.bill_start_date, "billing_cycle": agreement.billing_cycle,
-            "cancelled": agreement.cancelled, "date_cancelled": agreement.date_cancelled, "deleted": False,
-            "remote_updated_at": agreement.last_updated, "cached_at": clock.now()}
+    return {
+        "partner_id": partner_id,
+        "remote_id": agreement.id,
+        "name": (agreement.name or "")[:200],
+        "remote_company_id": agreement.company_id,
+        "type_name": agreement.type_name,
+        "agreement_status": agreement.status,
+        "start_date": agreement.start_date,
+        "end_date": agreement.end_date,
+        "no_ending_date": agreement.no_ending_date,
+        "bill_start_date": agreement.bill_start_date,
+        "billing_cycle": agreement.billing_cycle,
+        "cancelled": agreement.cancelled,
+        "date_cancelled": agreement.date_cancelled,
+        "deleted": False,
+        "remote_updated_at": agreement.last_updated,
+        "cached_at": clock.now(),
+    }
 
 
 def _upsert(model, partner_id: int, rows: list[dict]) -> tuple[int, int]:
@@ -63,8 +82,13 @@ def _upsert(model, partner_id: int, rows: list[dict]) -> tuple[int, int]:
     if not rows:
         return 0, 0
     remote_ids = [row["remote_id"] for row in rows]
-    existing = dict(session().execute(
-        select(model.remote_id, model.id).where(model.partner_id == partner_id, model.remote_id.in_(remote_ids))).all())
+    existing = dict(
+        session()
+        .execute(
+            select(model.remote_id, model.id).where(model.partner_id == partner_id, model.remote_id.in_(remote_ids))
+        )
+        .all()
+    )
     updates = [{**row, "id": existing[row["remote_id"]]} for row in rows if row["remote_id"] in existing]
     inserts = [row for row in rows if row["remote_id"] not in existing]
     if updates:
@@ -87,30 +111,44 @@ class PsaCompanyDAO(BaseDAO[PsaCompany]):
     @staticmethod
     def mark_missing_deleted(partner_id: int, seen_remote_ids: set[int]) -> int:
         """After a full read: companies ConnectWise no longer lists are marked deleted."""
-        ids = [row_id for row_id, remote_id in session().execute(
-            select(PsaCompany.id, PsaCompany.remote_id).where(PsaCompany.partner_id == partner_id,
-                                                        PsaCompany.deleted.is_(False))) if remote_id not in seen_remote_ids]
+        ids = [
+            row_id
+            for row_id, remote_id in session().execute(
+                select(PsaCompany.id, PsaCompany.remote_id).where(
+                    PsaCompany.partner_id == partner_id, PsaCompany.deleted.is_(False)
+                )
+            )
+            if remote_id not in seen_remote_ids
+        ]
         for start in range(0, len(ids), 500):
-            session().execute(update(PsaCompany).where(PsaCompany.id.in_(ids[start:start + 500])).values(deleted=True))
+            session().execute(
+                update(PsaCompany).where(PsaCompany.id.in_(ids[start : start + 500])).values(deleted=True)
+            )
         return len(ids)
 
     @staticmethod
     def in_partner(partner_id: int, company_id: int) -> PsaCompany | None:
         """A cached company of this partner by local id, or None."""
-        return session().scalar(select(PsaCompany).where(PsaCompany.id == company_id,
-                                                        PsaCompany.partner_id == partner_id))
+        return session().scalar(
+            select(PsaCompany).where(PsaCompany.id == company_id, PsaCompany.partner_id == partner_id)
+        )
 
     @staticmethod
     def by_cw_id(partner_id: int, remote_id: int) -> PsaCompany | None:
         """A cached company of this partner by ConnectWise id, or None."""
-        return session().scalar(select(PsaCompany).where(PsaCompany.remote_id == remote_id,
-                                                        PsaCompany.partner_id == partner_id))
+        return session().scalar(
+            select(PsaCompany).where(PsaCompany.remote_id == remote_id, PsaCompany.partner_id == partner_id)
+        )
 
     @staticmethod
     def match_rows(partner_id: int) -> list[tuple[int, str, bool]]:
         """(id, name, deleted) of every cached company: the input of name matching."""
-        return [tuple(row) for row in session().execute(
-            select(PsaCompany.id, PsaCompany.name, PsaCompany.deleted).where(PsaCompany.partner_id == partner_id))]
+        return [
+            tuple(row)
+            for row in session().execute(
+                select(PsaCompany.id, PsaCompany.name, PsaCompany.deleted).where(PsaCompany.partner_id == partner_id)
+            )
+        ]
 
     @staticmethod
     def count(partner_id: int) -> int:
@@ -126,11 +164,20 @@ class PsaCompanyDAO(BaseDAO[PsaCompany]):
             where.append(~mapped)
         if search:
             pattern = like_pattern(search)
-            where.append(or_(func.lower(PsaCompany.name).like(pattern, escape="\\"),
-                             func.lower(PsaCompany.identifier).like(pattern, escape="\\")))
+            where.append(
+                or_(
+                    func.lower(PsaCompany.name).like(pattern, escape="\\"),
+                    func.lower(PsaCompany.identifier).like(pattern, escape="\\"),
+                )
+            )
         total = session().scalar(select(func.count(PsaCompany.id)).where(*where))
-        rows = session().scalars(select(PsaCompany).where(*where).order_by(func.lower(PsaCompany.name), PsaCompany.name, PsaCompany.id)
-                                 .offset(offset).limit(limit))
+        rows = session().scalars(
+            select(PsaCompany)
+            .where(*where)
+            .order_by(func.lower(PsaCompany.name), PsaCompany.name, PsaCompany.id)
+            .offset(offset)
+            .limit(limit)
+        )
         return list(rows), total or 0
 
 
@@ -147,36 +194,59 @@ class PsaAgreementDAO(BaseDAO[PsaAgreement]):
     @staticmethod
     def link_companies(partner_id: int) -> None:
         """Point each cached agreement at the cached company of its ConnectWise company id."""
-        company = select(PsaCompany.id).where(PsaCompany.partner_id == partner_id,
-                                             PsaCompany.remote_id == PsaAgreement.remote_company_id).scalar_subquery()
-        session().execute(update(PsaAgreement).where(PsaAgreement.partner_id == partner_id)
-                          .values(company_id=company).execution_options(synchronize_session=False))
+        company = (
+            select(PsaCompany.id)
+            .where(PsaCompany.partner_id == partner_id, PsaCompany.remote_id == PsaAgreement.remote_company_id)
+            .scalar_subquery()
+        )
+        session().execute(
+            update(PsaAgreement)
+            .where(PsaAgreement.partner_id == partner_id)
+            .values(company_id=company)
+            .execution_options(synchronize_session=False)
+        )
 
     @staticmethod
     def mark_missing_deleted(partner_id: int, seen_remote_ids: set[int]) -> int:
         """After a full read: agreements ConnectWise no longer lists are marked deleted."""
-        ids = [row_id for row_id, remote_id in session().execute(
-            select(PsaAgreement.id, PsaAgreement.remote_id).where(PsaAgreement.partner_id == partner_id,
-                                                            PsaAgreement.deleted.is_(False))) if remote_id not in seen_remote_ids]
+        ids = [
+            row_id
+            for row_id, remote_id in session().execute(
+                select(PsaAgreement.id, PsaAgreement.remote_id).where(
+                    PsaAgreement.partner_id == partner_id, PsaAgreement.deleted.is_(False)
+                )
+            )
+            if remote_id not in seen_remote_ids
+        ]
         for start in range(0, len(ids), 500):
-            session().execute(update(PsaAgreement).where(PsaAgreement.id.in_(ids[start:start + 500]))
-                              .values(deleted=True))
+            session().execute(
+                update(PsaAgreement).where(PsaAgreement.id.in_(ids[start : start + 500])).values(deleted=True)
+            )
         return len(ids)
 
     @staticmethod
     def in_partner(partner_id: int, agreement_id: int) -> PsaAgreement | None:
         """A cached agreement of this partner by id, or None."""
-        return session().scalar(select(PsaAgreement).where(PsaAgreement.id == agreement_id,
-                                                          PsaAgreement.partner_id == partner_id))
+        return session().scalar(
+            select(PsaAgreement).where(PsaAgreement.id == agreement_id, PsaAgreement.partner_id == partner_id)
+        )
 
     @staticmethod
     def live_for_companies(partner_id: int, company_ids: list[int]) -> list[PsaAgreement]:
         """The not-deleted cached agreements of these companies, by name."""
         if not company_ids:
             return []
-        return list(session().scalars(select(PsaAgreement).where(
-            PsaAgreement.partner_id == partner_id, PsaAgreement.company_id.in_(company_ids),
-            PsaAgreement.deleted.is_(False)).order_by(PsaAgreement.name, PsaAgreement.id)))
+        return list(
+            session().scalars(
+                select(PsaAgreement)
+                .where(
+                    PsaAgreement.partner_id == partner_id,
+                    PsaAgreement.company_id.in_(company_ids),
+                    PsaAgreement.deleted.is_(False),
+                )
+                .order_by(PsaAgreement.name, PsaAgreement.id)
+            )
+        )
 
     @staticmethod
     def count(partner_id: int) -> int:

@@ -1,4 +1,5 @@
 """The per-partner feature toggle."""
+
 from __future__ import annotations
 
 from sqlalchemy import select

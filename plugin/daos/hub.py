@@ -1,11 +1,17 @@
 """Reads of the marketplace slice: the seam where MSP Hub's real tables plug in."""
+
 from __future__ import annotations
 
 from sqlalchemy import LargeBinary, and_, cast, false, func, not_, or_, select, true
 
 from msphub_psa.daos.base import BaseDAO, session
 from msphub_psa.models.hub import (
-    BillingTransaction, Customer, Distributor, Partner, Product, Subscription,
+    BillingTransaction,
+    Customer,
+    Distributor,
+    Partner,
+    Product,
+    Subscription,
 )
 from msphub_psa.models.tenancy import PartnerFeature
 
@@ -43,8 +49,13 @@ class CustomerDAO(BaseDAO[Customer]):
     @staticmethod
     def names_of_pilot() -> list[str]:
         """Customer names of the first partner whose feature is on (the demo's pilot), by id."""
-        pilot = select(PartnerFeature.partner_id).where(PartnerFeature.enabled.is_(True)).order_by(
-            PartnerFeature.partner_id).limit(1).scalar_subquery()
+        pilot = (
+            select(PartnerFeature.partner_id)
+            .where(PartnerFeature.enabled.is_(True))
+            .order_by(PartnerFeature.partner_id)
+            .limit(1)
+            .scalar_subquery()
+        )
         return list(session().scalars(select(Customer.name).where(Customer.partner_id == pilot).order_by(Customer.id)))
 
 
@@ -70,8 +81,15 @@ class BillingTransactionDAO(BaseDAO[BillingTransaction]):
 
 WINDOW = ("publisher", "item_type", "product_id", "title")
 """The fields the Matching Products window shows and searches."""
-_RULE_COLUMNS = (Product.id, Product.publisher, Product.item_type, Product.product_id, Product.title,
-                 Product.billing_term, Product.billing_frequency)
+_RULE_COLUMNS = (
+    Product.id,
+    Product.publisher,
+    Product.item_type,
+    Product.product_id,
+    Product.title,
+    Product.billing_term,
+    Product.billing_frequency,
+)
 
 
 _ASCII_SPACE = " \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f"
@@ -147,8 +165,13 @@ class RuleProductDAO:
         odd = list(session().execute(select(*_RULE_COLUMNS).where(mine, not_(regular))))
         odd_ids = python_filter(odd) if odd else []
         where = and_(mine, or_(and_(regular, *exact), *_chunked_in(Product.id, odd_ids)))
-        query = (select(*_RULE_COLUMNS, func.count().over().label("total")).where(where)
-                 .order_by(Product.publisher, Product.title, Product.id).limit(page_size).offset((page - 1) * page_size))
+        query = (
+            select(*_RULE_COLUMNS, func.count().over().label("total"))
+            .where(where)
+            .order_by(Product.publisher, Product.title, Product.id)
+            .limit(page_size)
+            .offset((page - 1) * page_size)
+        )
         rows = list(session().execute(query))
         if rows or page == 1:  # one scan: the total rides on every row of the page
             return (rows[0].total if rows else 0), rows
@@ -157,4 +180,4 @@ class RuleProductDAO:
 
 def _chunked_in(column, ids: list[int], size: int = 1000) -> list:
     """``column IN (...)`` clauses of at most ``size`` ids each (none for no ids)."""
-    return [column.in_(ids[i:i + size]) for i in range(0, len(ids), size)]
+    return [column.in_(ids[i : i + size]) for i in range(0, len(ids), size)]

@@ -1,4 +1,5 @@
 """The partner's ConnectWise integration row."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -20,15 +21,25 @@ class IntegrationDAO(BaseDAO[Integration]):
     @staticmethod
     def statuses(partner_ids: list[int]) -> dict[int, str | None]:
         """Each partner's integration status (None: never activated), in one query."""
-        found = dict(session().execute(select(Integration.partner_id, Integration.status)
-                                       .where(Integration.partner_id.in_(partner_ids))).all()) if partner_ids else {}
+        found = (
+            dict(
+                session()
+                .execute(
+                    select(Integration.partner_id, Integration.status).where(Integration.partner_id.in_(partner_ids))
+                )
+                .all()
+            )
+            if partner_ids
+            else {}
+        )
         return {pid: found.get(pid) for pid in partner_ids}
 
     @staticmethod
     def for_partner_fresh(partner_id: int) -> Integration | None:
         """The partner's integration re-read from the database (no stale identity-map values)."""
-        return session().scalar(select(Integration).where(Integration.partner_id == partner_id)
-                                .execution_options(populate_existing=True))
+        return session().scalar(
+            select(Integration).where(Integration.partner_id == partner_id).execution_options(populate_existing=True)
+        )
 
     @staticmethod
     def find_fresh(integration_id: int) -> Integration | None:

@@ -1,4 +1,5 @@
 """Customer and subscription mappings, and the Reconciliation Center's lists of customers."""
+
 from __future__ import annotations
 
 from sqlalchemy import and_, case, exists, func, or_, select, update
@@ -6,10 +7,10 @@ from sqlalchemy import and_, case, exists, func, or_, select, update
 from msphub_psa import clock
 from msphub_psa.daos.base import BaseDAO, session
 from msphub_psa.daos.directory import like_pattern
-from msphub_psa.models.hub import BillingTransaction, Customer, Product, Subscription
-from msphub_psa.models.directory import PsaAgreement, PsaCompany
-from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
 from msphub_psa.daos.outbox import subscription_sync_status as outbox_status
+from msphub_psa.models.directory import PsaAgreement, PsaCompany
+from msphub_psa.models.hub import BillingTransaction, Customer, Product, Subscription
+from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
 from msphub_psa.models.sync import SyncItem
 
 
@@ -21,8 +22,10 @@ def _active_customer_mapping():
 def _customer_search(search: str):
     """Customer name or external id contains ``search`` (case-insensitive)."""
     pattern = like_pattern(search)
-    return or_(func.lower(Customer.name).like(pattern, escape="\\"),
-               func.lower(Customer.external_id).like(pattern, escape="\\"))
+    return or_(
+        func.lower(Customer.name).like(pattern, escape="\\"),
+        func.lower(Customer.external_id).like(pattern, escape="\\"),
+    )
 
 
 class CustomerMappingDAO(BaseDAO[CustomerMapping]):
@@ -33,26 +36,38 @@ class CustomerMappingDAO(BaseDAO[CustomerMapping]):
     @staticmethod
     def active_for_customer(customer_id: int) -> CustomerMapping | None:
         """The customer's active mapping, or None."""
-        return session().scalar(select(CustomerMapping).where(
-            CustomerMapping.customer_id == customer_id, CustomerMapping.ended_at.is_(None)))
+        return session().scalar(
+            select(CustomerMapping).where(
+                CustomerMapping.customer_id == customer_id, CustomerMapping.ended_at.is_(None)
+            )
+        )
 
     @staticmethod
     def active_for_company(company_id: int) -> CustomerMapping | None:
         """The active mapping holding this cached company, or None."""
-        return session().scalar(select(CustomerMapping).where(
-            CustomerMapping.company_id == company_id, CustomerMapping.ended_at.is_(None)))
+        return session().scalar(
+            select(CustomerMapping).where(CustomerMapping.company_id == company_id, CustomerMapping.ended_at.is_(None))
+        )
 
     @staticmethod
     def in_partner(partner_id: int, mapping_id: int) -> CustomerMapping | None:
         """A mapping (active or ended) of this partner by id, or None."""
-        return session().scalar(select(CustomerMapping).where(
-            CustomerMapping.id == mapping_id, CustomerMapping.partner_id == partner_id))
+        return session().scalar(
+            select(CustomerMapping).where(CustomerMapping.id == mapping_id, CustomerMapping.partner_id == partner_id)
+        )
 
     @staticmethod
     def mapped_ids(partner_id: int) -> tuple[set[int], set[int]]:
         """(customer ids, company ids) of the partner's active mappings."""
-        rows = session().execute(select(CustomerMapping.customer_id, CustomerMapping.company_id).where(
-            CustomerMapping.partner_id == partner_id, CustomerMapping.ended_at.is_(None))).all()
+        rows = (
+            session()
+            .execute(
+                select(CustomerMapping.customer_id, CustomerMapping.company_id).where(
+                    CustomerMapping.partner_id == partner_id, CustomerMapping.ended_at.is_(None)
+                )
+            )
+            .all()
+        )
         return {row[0] for row in rows}, {row[1] for row in rows}
 
     @staticmethod
@@ -68,10 +83,18 @@ class CustomerMappingDAO(BaseDAO[CustomerMapping]):
         if search:
             pattern = like_pattern(search)
             where.append(or_(_customer_search(search), func.lower(PsaCompany.name).like(pattern, escape="\\")))
-        base = select(CustomerMapping, Customer, PsaCompany).join(Customer, Customer.id == CustomerMapping.customer_id) \
-            .join(PsaCompany, PsaCompany.id == CustomerMapping.company_id).where(*where)
+        base = (
+            select(CustomerMapping, Customer, PsaCompany)
+            .join(Customer, Customer.id == CustomerMapping.customer_id)
+            .join(PsaCompany, PsaCompany.id == CustomerMapping.company_id)
+            .where(*where)
+        )
         total = session().scalar(select(func.count()).select_from(base.subquery()))
-        rows = session().execute(base.order_by(func.lower(Customer.name), Customer.name, Customer.id).offset(offset).limit(limit)).all()
+        rows = (
+            session()
+            .execute(base.order_by(func.lower(Customer.name), Customer.name, Customer.id).offset(offset).limit(limit))
+            .all()
+        )
         return [tuple(row) for row in rows], total or 0
 
 
@@ -90,15 +113,22 @@ class ReconciliationCustomerDAO:
         if search:
             where.append(_customer_search(search))
         total = session().scalar(select(func.count(Customer.id)).where(*where))
-        rows = session().scalars(select(Customer).where(*where).order_by(func.lower(Customer.name), Customer.name, Customer.id)
-                                 .offset(offset).limit(limit))
+        rows = session().scalars(
+            select(Customer)
+            .where(*where)
+            .order_by(func.lower(Customer.name), Customer.name, Customer.id)
+            .offset(offset)
+            .limit(limit)
+        )
         return list(rows), total or 0
 
     @staticmethod
     def match_rows(partner_id: int) -> list[tuple[int, str]]:
         """(id, name) of every customer of the partner: the input of name matching."""
-        return [tuple(row) for row in session().execute(
-            select(Customer.id, Customer.name).where(Customer.partner_id == partner_id))]
+        return [
+            tuple(row)
+            for row in session().execute(select(Customer.id, Customer.name).where(Customer.partner_id == partner_id))
+        ]
 
     @staticmethod
     def names(customer_ids: list[int]) -> dict[int, str]:
@@ -110,18 +140,34 @@ class ReconciliationCustomerDAO:
     @staticmethod
     def counts(partner_id: int) -> dict[str, int]:
         """Customers, mapped customers, subscriptions and mapped subscriptions of the partner (one query)."""
+
         def count(column, *where):
             return select(func.count(column)).where(*where).scalar_subquery()
 
-        row = session().execute(select(
-            count(Customer.id, Customer.partner_id == partner_id),
-            count(CustomerMapping.id, CustomerMapping.partner_id == partner_id, CustomerMapping.ended_at.is_(None)),
-            count(Subscription.id, Subscription.partner_id == partner_id),
-            count(SubscriptionMapping.id, SubscriptionMapping.partner_id == partner_id,
-                  SubscriptionMapping.ended_at.is_(None)),
-        )).one()
-        return {"customers": row[0], "mapped_customers": row[1], "subscriptions": row[2],
-                "mapped_subscriptions": row[3]}
+        row = (
+            session()
+            .execute(
+                select(
+                    count(Customer.id, Customer.partner_id == partner_id),
+                    count(
+                        CustomerMapping.id, CustomerMapping.partner_id == partner_id, CustomerMapping.ended_at.is_(None)
+                    ),
+                    count(Subscription.id, Subscription.partner_id == partner_id),
+                    count(
+                        SubscriptionMapping.id,
+                        SubscriptionMapping.partner_id == partner_id,
+                        SubscriptionMapping.ended_at.is_(None),
+                    ),
+                )
+            )
+            .one()
+        )
+        return {
+            "customers": row[0],
+            "mapped_customers": row[1],
+            "subscriptions": row[2],
+            "mapped_subscriptions": row[3],
+        }
 
 
 class SubscriptionMappingDAO(BaseDAO[SubscriptionMapping]):
@@ -136,7 +182,8 @@ class SubscriptionMappingDAO(BaseDAO[SubscriptionMapping]):
             update(SubscriptionMapping)
             .where(SubscriptionMapping.customer_id == customer_id, SubscriptionMapping.ended_at.is_(None))
             .values(active=False, ended_at=clock.now(), ended_by=by)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
         return result.rowcount or 0
 
     @staticmethod
@@ -144,19 +191,31 @@ class SubscriptionMappingDAO(BaseDAO[SubscriptionMapping]):
         """{customer id: (mapped subscriptions, subscriptions)} for these customers (one query)."""
         if not customer_ids:
             return {}
-        mapped = exists().where(SubscriptionMapping.subscription_id == Subscription.id,
-                                SubscriptionMapping.ended_at.is_(None))
-        rows = session().execute(
-            select(Subscription.customer_id, func.count(Subscription.id),
-                   func.sum(case((mapped, 1), else_=0)))
-            .where(Subscription.customer_id.in_(customer_ids)).group_by(Subscription.customer_id)).all()
+        mapped = exists().where(
+            SubscriptionMapping.subscription_id == Subscription.id, SubscriptionMapping.ended_at.is_(None)
+        )
+        rows = (
+            session()
+            .execute(
+                select(Subscription.customer_id, func.count(Subscription.id), func.sum(case((mapped, 1), else_=0)))
+                .where(Subscription.customer_id.in_(customer_ids))
+                .group_by(Subscription.customer_id)
+            )
+            .all()
+        )
         return {row[0]: (int(row[2] or 0), int(row[1])) for row in rows}
 
     @staticmethod
     def active_count(customer_id: int) -> int:
         """Active subscription mappings of one customer."""
-        return session().scalar(select(func.count(SubscriptionMapping.id)).where(
-            SubscriptionMapping.customer_id == customer_id, SubscriptionMapping.ended_at.is_(None))) or 0
+        return (
+            session().scalar(
+                select(func.count(SubscriptionMapping.id)).where(
+                    SubscriptionMapping.customer_id == customer_id, SubscriptionMapping.ended_at.is_(None)
+                )
+            )
+            or 0
+        )
 
 
 # --- Products / Subscriptions tab -------------------------------------------------
@@ -174,15 +233,23 @@ def subscription_sync_status(partner_id: int, subscription_ids: list[int]) -> di
     """
     if not subscription_ids:
         return {}
-    mapped = set(session().scalars(select(SubscriptionMapping.subscription_id).where(
-        SubscriptionMapping.partner_id == partner_id, SubscriptionMapping.subscription_id.in_(subscription_ids),
-        SubscriptionMapping.ended_at.is_(None))))
+    mapped = set(
+        session().scalars(
+            select(SubscriptionMapping.subscription_id).where(
+                SubscriptionMapping.partner_id == partner_id,
+                SubscriptionMapping.subscription_id.in_(subscription_ids),
+                SubscriptionMapping.ended_at.is_(None),
+            )
+        )
+    )
     pushed = outbox_status(partner_id, sorted(mapped))
     result = {}
     for sid in subscription_ids:
         status, reason = pushed.get(sid, ("none", None)) if sid in mapped else (SYNC_NOT_MAPPED, None)
-        result[sid] = {"status": SYNC_PENDING if status == "none" else status,
-                       "reason": reason or ("Waiting for the next push." if status == "none" else None)}
+        result[sid] = {
+            "status": SYNC_PENDING if status == "none" else status,
+            "reason": reason or ("Waiting for the next push." if status == "none" else None),
+        }
     return result
 
 
@@ -192,15 +259,33 @@ def transaction_push_states(subscription_id: int) -> list[tuple]:
 
     A transaction without an outbox row yet is ``pending`` (not pushed).
     """
-    rows = session().execute(select(BillingTransaction.id, BillingTransaction.period_start,
-                                    BillingTransaction.period_end, BillingTransaction.kind, BillingTransaction.amount,
-                                    func.coalesce(SyncItem.state, "pending"), SyncItem.agreement_remote_id,
-                                    SyncItem.remote_record_id, PsaAgreement.name)
-                             .outerjoin(SyncItem, SyncItem.transaction_id == BillingTransaction.id)
-                             .outerjoin(PsaAgreement, and_(PsaAgreement.partner_id == SyncItem.partner_id,
-                                                          PsaAgreement.remote_id == SyncItem.agreement_remote_id))
-                             .where(BillingTransaction.subscription_id == subscription_id)
-                             .order_by(BillingTransaction.period_start, BillingTransaction.id)).all()
+    rows = (
+        session()
+        .execute(
+            select(
+                BillingTransaction.id,
+                BillingTransaction.period_start,
+                BillingTransaction.period_end,
+                BillingTransaction.kind,
+                BillingTransaction.amount,
+                func.coalesce(SyncItem.state, "pending"),
+                SyncItem.agreement_remote_id,
+                SyncItem.remote_record_id,
+                PsaAgreement.name,
+            )
+            .outerjoin(SyncItem, SyncItem.transaction_id == BillingTransaction.id)
+            .outerjoin(
+                PsaAgreement,
+                and_(
+                    PsaAgreement.partner_id == SyncItem.partner_id,
+                    PsaAgreement.remote_id == SyncItem.agreement_remote_id,
+                ),
+            )
+            .where(BillingTransaction.subscription_id == subscription_id)
+            .order_by(BillingTransaction.period_start, BillingTransaction.id)
+        )
+        .all()
+    )
     return [tuple(row) for row in rows]
 
 
@@ -210,13 +295,17 @@ class SubscriptionRowsDAO:
     @staticmethod
     def for_customer(customer_id: int) -> list[tuple]:
         """(subscription, billing frequency, active mapping or None, its agreement or None) by name (one query)."""
-        query = (select(Subscription, Product.billing_frequency, SubscriptionMapping, PsaAgreement)
-                 .join(Product, Product.id == Subscription.product_id)
-                 .outerjoin(SubscriptionMapping, and_(SubscriptionMapping.subscription_id == Subscription.id,
-                                                      SubscriptionMapping.ended_at.is_(None)))
-                 .outerjoin(PsaAgreement, PsaAgreement.id == SubscriptionMapping.agreement_id)
-                 .where(Subscription.customer_id == customer_id)
-                 .order_by(func.lower(Subscription.name), Subscription.id))
+        query = (
+            select(Subscription, Product.billing_frequency, SubscriptionMapping, PsaAgreement)
+            .join(Product, Product.id == Subscription.product_id)
+            .outerjoin(
+                SubscriptionMapping,
+                and_(SubscriptionMapping.subscription_id == Subscription.id, SubscriptionMapping.ended_at.is_(None)),
+            )
+            .outerjoin(PsaAgreement, PsaAgreement.id == SubscriptionMapping.agreement_id)
+            .where(Subscription.customer_id == customer_id)
+            .order_by(func.lower(Subscription.name), Subscription.id)
+        )
         return [tuple(row) for row in session().execute(query).all()]
 
     @staticmethod
@@ -224,22 +313,33 @@ class SubscriptionRowsDAO:
         """{id: (subscription, billing frequency)} of these ids that belong to the partner."""
         if not subscription_ids:
             return {}
-        rows = session().execute(select(Subscription, Product.billing_frequency)
-                                 .join(Product, Product.id == Subscription.product_id)
-                                 .where(Subscription.partner_id == partner_id,
-                                        Subscription.id.in_(subscription_ids))).all()
+        rows = (
+            session()
+            .execute(
+                select(Subscription, Product.billing_frequency)
+                .join(Product, Product.id == Subscription.product_id)
+                .where(Subscription.partner_id == partner_id, Subscription.id.in_(subscription_ids))
+            )
+            .all()
+        )
         return {row[0].id: (row[0], row[1]) for row in rows}
 
     @staticmethod
     def unmapped_of_mapped_customers(partner_id: int, customer_ids: list[int] | None = None) -> list[tuple]:
         """(subscription, frequency, company id) of unmapped subscriptions whose customer is mapped."""
-        unmapped = ~exists().where(SubscriptionMapping.subscription_id == Subscription.id,
-                                   SubscriptionMapping.ended_at.is_(None))
-        query = (select(Subscription, Product.billing_frequency, CustomerMapping.company_id)
-                 .join(Product, Product.id == Subscription.product_id)
-                 .join(CustomerMapping, and_(CustomerMapping.customer_id == Subscription.customer_id,
-                                             CustomerMapping.ended_at.is_(None)))
-                 .where(Subscription.partner_id == partner_id, unmapped).order_by(Subscription.id))
+        unmapped = ~exists().where(
+            SubscriptionMapping.subscription_id == Subscription.id, SubscriptionMapping.ended_at.is_(None)
+        )
+        query = (
+            select(Subscription, Product.billing_frequency, CustomerMapping.company_id)
+            .join(Product, Product.id == Subscription.product_id)
+            .join(
+                CustomerMapping,
+                and_(CustomerMapping.customer_id == Subscription.customer_id, CustomerMapping.ended_at.is_(None)),
+            )
+            .where(Subscription.partner_id == partner_id, unmapped)
+            .order_by(Subscription.id)
+        )
         if customer_ids is not None:
             query = query.where(Subscription.customer_id.in_(customer_ids))
         return [tuple(row) for row in session().execute(query).all()]
@@ -251,16 +351,22 @@ class SubscriptionMappingHistoryDAO:
     @staticmethod
     def active_for_subscription(subscription_id: int) -> SubscriptionMapping | None:
         """The subscription's active mapping, or None."""
-        return session().scalar(select(SubscriptionMapping).where(
-            SubscriptionMapping.subscription_id == subscription_id, SubscriptionMapping.ended_at.is_(None)))
+        return session().scalar(
+            select(SubscriptionMapping).where(
+                SubscriptionMapping.subscription_id == subscription_id, SubscriptionMapping.ended_at.is_(None)
+            )
+        )
 
     @staticmethod
     def active_subscription_ids(subscription_ids: list[int]) -> dict[int, SubscriptionMapping]:
         """{subscription id: active mapping} among these ids."""
         if not subscription_ids:
             return {}
-        rows = session().scalars(select(SubscriptionMapping).where(
-            SubscriptionMapping.subscription_id.in_(subscription_ids), SubscriptionMapping.ended_at.is_(None)))
+        rows = session().scalars(
+            select(SubscriptionMapping).where(
+                SubscriptionMapping.subscription_id.in_(subscription_ids), SubscriptionMapping.ended_at.is_(None)
+            )
+        )
         return {m.subscription_id: m for m in rows}
 
     @staticmethod
@@ -272,6 +378,10 @@ class SubscriptionMappingHistoryDAO:
     @staticmethod
     def history(subscription_id: int) -> list[SubscriptionMapping]:
         """Every mapping of a subscription, newest first."""
-        return list(session().scalars(select(SubscriptionMapping).where(
-            SubscriptionMapping.subscription_id == subscription_id)
-            .order_by(SubscriptionMapping.created_at.desc(), SubscriptionMapping.id.desc())))
+        return list(
+            session().scalars(
+                select(SubscriptionMapping)
+                .where(SubscriptionMapping.subscription_id == subscription_id)
+                .order_by(SubscriptionMapping.created_at.desc(), SubscriptionMapping.id.desc())
+            )
+        )

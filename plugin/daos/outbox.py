@@ -5,6 +5,7 @@ the period ends on or after the From Date, and the transaction is not pushed. A 
 period starts after its subscription's end date is never eligible (a cancelled subscription is
 not billed after its end). DAOs only flush; the push command commits per batch.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,9 +18,9 @@ from msphub_psa import clock
 from msphub_psa.daos.base import session
 from msphub_psa.daos.bulk import CHUNK, insert_rows
 from msphub_psa.domain.billing import net_amount, signed_amount
+from msphub_psa.models.directory import PsaAgreement
 from msphub_psa.models.hub import BillingTransaction as Tx
 from msphub_psa.models.hub import Product, Subscription
-from msphub_psa.models.directory import PsaAgreement
 from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
 from msphub_psa.models.sync import CatalogSync, SyncItem, SyncLease, SyncRun, SyncTransition
 
@@ -40,24 +41,34 @@ class Target:
 
 def _mapped_join(query):
     """Join transactions with their active customer and subscription mappings and the agreement."""
-    return (query.join(Subscription, Subscription.id == Tx.subscription_id)
-            .join(CustomerMapping, and_(CustomerMapping.customer_id == Tx.customer_id,
-                                        CustomerMapping.ended_at.is_(None)))
-            .join(SubscriptionMapping, and_(SubscriptionMapping.subscription_id == Tx.subscription_id,
-                                            SubscriptionMapping.ended_at.is_(None),
-                                            SubscriptionMapping.active.is_(True)))
-            .join(PsaAgreement, PsaAgreement.id == SubscriptionMapping.agreement_id))
+    return (
+        query.join(Subscription, Subscription.id == Tx.subscription_id)
+        .join(CustomerMapping, and_(CustomerMapping.customer_id == Tx.customer_id, CustomerMapping.ended_at.is_(None)))
+        .join(
+            SubscriptionMapping,
+            and_(
+                SubscriptionMapping.subscription_id == Tx.subscription_id,
+                SubscriptionMapping.ended_at.is_(None),
+                SubscriptionMapping.active.is_(True),
+            ),
+        )
+        .join(PsaAgreement, PsaAgreement.id == SubscriptionMapping.agreement_id)
+    )
 
 
 def _targets():
     """Transactions with their mappings and the columns of a ``Target``."""
-    return _mapped_join(select(Tx.id, Tx.customer_id, Tx.subscription_id, Tx.kind, PsaAgreement.remote_id).select_from(Tx))
+    return _mapped_join(
+        select(Tx.id, Tx.customer_id, Tx.subscription_id, Tx.kind, PsaAgreement.remote_id).select_from(Tx)
+    )
 
 
 def _eligible_where():
     """The From Date and cancelled-subscription conditions."""
-    return (Tx.period_end >= SubscriptionMapping.from_date,
-            or_(Tx.kind == "credit", Subscription.end_date.is_(None), Tx.period_start <= Subscription.end_date))
+    return (
+        Tx.period_end >= SubscriptionMapping.from_date,
+        or_(Tx.kind == "credit", Subscription.end_date.is_(None), Tx.period_start <= Subscription.end_date),
+    )
 
 
 def _not_pushed():
@@ -92,9 +103,13 @@ class OutboxDAO:
     @staticmethod
     def items(partner_id: int, states: tuple[str, ...]) -> list[SyncItem]:
         """The partner's outbox rows in these states, by transaction id."""
-        return list(session().scalars(select(SyncItem).where(SyncItem.partner_id == partner_id,
-                                                             SyncItem.state.in_(states))
-                                      .order_by(SyncItem.transaction_id)))
+        return list(
+            session().scalars(
+                select(SyncItem)
+                .where(SyncItem.partner_id == partner_id, SyncItem.state.in_(states))
+                .order_by(SyncItem.transaction_id)
+            )
+        )
 
     @staticmethod
     def ids_after(partner_id: int, state: str, after: int, limit: int) -> list[int]:
@@ -102,9 +117,14 @@ class OutboxDAO:
 
         Rows are created in transaction order, so id order is transaction order for new rows.
         """
-        return list(session().scalars(select(SyncItem.id).where(SyncItem.partner_id == partner_id,
-                                                                SyncItem.state == state, SyncItem.id > after)
-                                      .order_by(SyncItem.id).limit(limit)))
+        return list(
+            session().scalars(
+                select(SyncItem.id)
+                .where(SyncItem.partner_id == partner_id, SyncItem.state == state, SyncItem.id > after)
+                .order_by(SyncItem.id)
+                .limit(limit)
+            )
+        )
 
     @staticmethod
     def get_many(item_ids: list[int], lock: bool = False) -> list[SyncItem]:
@@ -124,25 +144,38 @@ class OutboxDAO:
     @staticmethod
     def follow_page(partner_id: int, states: tuple[str, ...], after: int, limit: int) -> list:
         """A chunk of (id, transaction_id, state, agreement_remote_id) of rows in these states, ids above ``after``."""
-        return list(session().execute(
-            select(SyncItem.id, SyncItem.transaction_id, SyncItem.state, SyncItem.agreement_remote_id)
-            .where(SyncItem.partner_id == partner_id, SyncItem.state.in_(states), SyncItem.id > after)
-            .order_by(SyncItem.id).limit(limit)))
+        return list(
+            session().execute(
+                select(SyncItem.id, SyncItem.transaction_id, SyncItem.state, SyncItem.agreement_remote_id)
+                .where(SyncItem.partner_id == partner_id, SyncItem.state.in_(states), SyncItem.id > after)
+                .order_by(SyncItem.id)
+                .limit(limit)
+            )
+        )
 
     @staticmethod
     def created_rows(transaction_ids: list[int]) -> list:
         """(id, partner_id, state) of the rows of some transactions (for ``record_created``)."""
         if not transaction_ids:
             return []
-        return list(session().execute(select(SyncItem.id, SyncItem.partner_id, SyncItem.state)
-                                      .where(SyncItem.transaction_id.in_(transaction_ids))))
+        return list(
+            session().execute(
+                select(SyncItem.id, SyncItem.partner_id, SyncItem.state).where(
+                    SyncItem.transaction_id.in_(transaction_ids)
+                )
+            )
+        )
 
     @staticmethod
     def item_ids(partner_id: int, state: str) -> list[int]:
         """Ids of the partner's rows in one state, in transaction order (the move step, an approved preview)."""
-        return list(session().scalars(select(SyncItem.id).where(SyncItem.partner_id == partner_id,
-                                                                SyncItem.state == state)
-                                      .order_by(SyncItem.transaction_id)))
+        return list(
+            session().scalars(
+                select(SyncItem.id)
+                .where(SyncItem.partner_id == partner_id, SyncItem.state == state)
+                .order_by(SyncItem.transaction_id)
+            )
+        )
 
     @staticmethod
     def add_pending(rows: list[dict]) -> None:
@@ -168,12 +201,31 @@ class OutboxDAO:
         return session().scalar(select(SyncItem).where(SyncItem.id == item_id, SyncItem.partner_id == partner_id))
 
     @staticmethod
-    def set_state(item: SyncItem, state: str, event: str, *, by_run: int | None, actor: str = "system",
-                  detail: str | None = None, flush: bool = True, **values) -> None:
+    def set_state(
+        item: SyncItem,
+        state: str,
+        event: str,
+        *,
+        by_run: int | None,
+        actor: str = "system",
+        detail: str | None = None,
+        flush: bool = True,
+        **values,
+    ) -> None:
         """Move a row to ``state`` (already checked by the domain) and record the transition
         (``flush=False``: a batch flushes once at its end)."""
-        session().add(SyncTransition(item_id=item.id, partner_id=item.partner_id, from_state=item.state,
-                                     to_state=state, event=event, run_id=by_run, actor=actor, detail=detail))
+        session().add(
+            SyncTransition(
+                item_id=item.id,
+                partner_id=item.partner_id,
+                from_state=item.state,
+                to_state=state,
+                event=event,
+                run_id=by_run,
+                actor=actor,
+                detail=detail,
+            )
+        )
         item.state = state
         for key, value in values.items():
             setattr(item, key, value)
@@ -183,30 +235,51 @@ class OutboxDAO:
     @staticmethod
     def record_created(rows: list, run_id: int | None) -> None:
         """Record the creation of new rows as transitions (none → pending)."""
-        insert_rows(SyncTransition, [{"item_id": r.id, "partner_id": r.partner_id, "from_state": None,
-                                      "to_state": r.state, "event": "created", "run_id": run_id,
-                                      "actor": "system", "at": clock.now()} for r in rows])
+        insert_rows(
+            SyncTransition,
+            [
+                {
+                    "item_id": r.id,
+                    "partner_id": r.partner_id,
+                    "from_state": None,
+                    "to_state": r.state,
+                    "event": "created",
+                    "run_id": run_id,
+                    "actor": "system",
+                    "at": clock.now(),
+                }
+                for r in rows
+            ],
+        )
         session().flush()
 
     @staticmethod
     def transitions(item_id: int) -> list[SyncTransition]:
         """A row's transitions, oldest first."""
-        return list(session().scalars(select(SyncTransition).where(SyncTransition.item_id == item_id)
-                                      .order_by(SyncTransition.id)))
+        return list(
+            session().scalars(
+                select(SyncTransition).where(SyncTransition.item_id == item_id).order_by(SyncTransition.id)
+            )
+        )
 
     @staticmethod
     def state_counts(partner_id: int) -> dict[str, int]:
         """Rows per state."""
-        rows = session().execute(select(SyncItem.state, func.count()).where(SyncItem.partner_id == partner_id)
-                                 .group_by(SyncItem.state))
+        rows = session().execute(
+            select(SyncItem.state, func.count()).where(SyncItem.partner_id == partner_id).group_by(SyncItem.state)
+        )
         return {state: count for state, count in rows}
 
     @staticmethod
     def failed_page(partner_id: int, limit: int = 50) -> list[tuple[SyncItem, Tx]]:
         """The partner's failed rows with their transactions (newest failures first)."""
-        query = (select(SyncItem, Tx).join(Tx, Tx.id == SyncItem.transaction_id)
-                 .where(SyncItem.partner_id == partner_id, SyncItem.state == FAILED)
-                 .order_by(SyncItem.updated_at.desc()).limit(limit))
+        query = (
+            select(SyncItem, Tx)
+            .join(Tx, Tx.id == SyncItem.transaction_id)
+            .where(SyncItem.partner_id == partner_id, SyncItem.state == FAILED)
+            .order_by(SyncItem.updated_at.desc())
+            .limit(limit)
+        )
         return list(session().execute(query))
 
 
@@ -218,8 +291,12 @@ class PushDataDAO:
         """Transactions with their subscription's product."""
         if not transaction_ids:
             return {}
-        query = (select(Tx, Product).join(Subscription, Subscription.id == Tx.subscription_id)
-                 .join(Product, Product.id == Subscription.product_id).where(Tx.id.in_(transaction_ids)))
+        query = (
+            select(Tx, Product)
+            .join(Subscription, Subscription.id == Tx.subscription_id)
+            .join(Product, Product.id == Subscription.product_id)
+            .where(Tx.id.in_(transaction_ids))
+        )
         return {tx.id: (tx, product) for tx, product in session().execute(query)}
 
     @staticmethod
@@ -227,26 +304,39 @@ class PushDataDAO:
         """The distinct products of some transactions (any number of ids: queried in chunks)."""
         found: dict[int, Product] = {}
         for start in range(0, len(transaction_ids), CHUNK):
-            query = (select(Product).join(Subscription, Subscription.product_id == Product.id)
-                     .join(Tx, Tx.subscription_id == Subscription.id)
-                     .where(Tx.id.in_(transaction_ids[start:start + CHUNK])).distinct())
+            query = (
+                select(Product)
+                .join(Subscription, Subscription.product_id == Product.id)
+                .join(Tx, Tx.subscription_id == Subscription.id)
+                .where(Tx.id.in_(transaction_ids[start : start + CHUNK]))
+                .distinct()
+            )
             found.update((p.id, p) for p in session().scalars(query))
         return sorted(found.values(), key=lambda p: p.id)
 
     @staticmethod
     def pending_products(partner_id: int) -> list[Product]:
         """The distinct products of the partner's pending outbox rows (one query)."""
-        query = (select(Product).join(Subscription, Subscription.product_id == Product.id)
-                 .join(SyncItem, SyncItem.subscription_id == Subscription.id)
-                 .where(SyncItem.partner_id == partner_id, SyncItem.state == PENDING).distinct())
+        query = (
+            select(Product)
+            .join(Subscription, Subscription.product_id == Product.id)
+            .join(SyncItem, SyncItem.subscription_id == Subscription.id)
+            .where(SyncItem.partner_id == partner_id, SyncItem.state == PENDING)
+            .distinct()
+        )
         return sorted(session().scalars(query), key=lambda p: p.id)
 
     @staticmethod
     def distributor_product_keys(distributor_id: int) -> list[tuple[str, str, str]]:
         """(product id, term, frequency) of all the distributor's products (catalog identity)."""
-        return [tuple(row) for row in session().execute(
-            select(Product.product_id, Product.billing_term, Product.billing_frequency)
-            .where(Product.distributor_id == distributor_id))]
+        return [
+            tuple(row)
+            for row in session().execute(
+                select(Product.product_id, Product.billing_term, Product.billing_frequency).where(
+                    Product.distributor_id == distributor_id
+                )
+            )
+        ]
 
 
 class CatalogSyncDAO:
@@ -257,15 +347,17 @@ class CatalogSyncDAO:
         """Cached rows of some products."""
         if not product_ids:
             return {}
-        rows = session().scalars(select(CatalogSync).where(CatalogSync.partner_id == partner_id,
-                                                           CatalogSync.product_id.in_(product_ids)))
+        rows = session().scalars(
+            select(CatalogSync).where(CatalogSync.partner_id == partner_id, CatalogSync.product_id.in_(product_ids))
+        )
         return {row.product_id: row for row in rows}
 
     @staticmethod
     def record(partner_id: int, product_id: int, **values) -> CatalogSync:
         """Create or update the product's row."""
-        row = session().scalar(select(CatalogSync).where(CatalogSync.partner_id == partner_id,
-                                                         CatalogSync.product_id == product_id))
+        row = session().scalar(
+            select(CatalogSync).where(CatalogSync.partner_id == partner_id, CatalogSync.product_id == product_id)
+        )
         if row is None:
             row = CatalogSync(partner_id=partner_id, product_id=product_id, **values)
             session().add(row)
@@ -278,8 +370,11 @@ class CatalogSyncDAO:
     @staticmethod
     def refused(partner_id: int) -> list[CatalogSync]:
         """Products ConnectWise refused."""
-        return list(session().scalars(select(CatalogSync).where(CatalogSync.partner_id == partner_id,
-                                                                CatalogSync.status == "refused")))
+        return list(
+            session().scalars(
+                select(CatalogSync).where(CatalogSync.partner_id == partner_id, CatalogSync.status == "refused")
+            )
+        )
 
 
 class SyncRunDAO:
@@ -306,18 +401,27 @@ class SyncRunDAO:
     @staticmethod
     def recent(partner_id: int, limit: int = 20) -> list[SyncRun]:
         """The partner's latest runs, newest first."""
-        return list(session().scalars(select(SyncRun).where(SyncRun.partner_id == partner_id)
-                                      .order_by(SyncRun.id.desc()).limit(limit)))
+        return list(
+            session().scalars(
+                select(SyncRun).where(SyncRun.partner_id == partner_id).order_by(SyncRun.id.desc()).limit(limit)
+            )
+        )
 
     @staticmethod
     def abandon(run_id: int | None) -> None:
         """Mark a run whose lease expired while running as abandoned."""
         if run_id is None:
             return
-        session().execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status == "running")
-                          .values(status="abandoned", finished_at=clock.now(),
-                                  error="The worker stopped before the run finished (lease expired).")
-                          .execution_options(synchronize_session=False))
+        session().execute(
+            update(SyncRun)
+            .where(SyncRun.id == run_id, SyncRun.status == "running")
+            .values(
+                status="abandoned",
+                finished_at=clock.now(),
+                error="The worker stopped before the run finished (lease expired).",
+            )
+            .execution_options(synchronize_session=False)
+        )
         session().flush()
 
 
@@ -340,11 +444,17 @@ class SyncLeaseDAO:
         now = clock.now()
         lease = session().scalar(select(SyncLease).where(SyncLease.partner_id == partner_id))
         previous = lease.run_id if lease is not None else None
-        taken = session().execute(
-            update(SyncLease).where(SyncLease.partner_id == partner_id,
-                                    or_(SyncLease.holder.is_(None), SyncLease.expires_at < now))
-            .values(holder=token, expires_at=now + dt.timedelta(seconds=seconds))
-            .execution_options(synchronize_session=False)).rowcount == 1
+        taken = (
+            session()
+            .execute(
+                update(SyncLease)
+                .where(SyncLease.partner_id == partner_id, or_(SyncLease.holder.is_(None), SyncLease.expires_at < now))
+                .values(holder=token, expires_at=now + dt.timedelta(seconds=seconds))
+                .execution_options(synchronize_session=False)
+            )
+            .rowcount
+            == 1
+        )
         return taken, previous
 
     @staticmethod
@@ -353,28 +463,48 @@ class SyncLeaseDAO:
         values = {"expires_at": clock.now() + dt.timedelta(seconds=seconds)}
         if run_id is not None:
             values["run_id"] = run_id
-        return session().execute(
-            update(SyncLease).where(SyncLease.partner_id == partner_id, SyncLease.holder == token)
-            .values(**values).execution_options(synchronize_session=False)).rowcount == 1
+        return (
+            session()
+            .execute(
+                update(SyncLease)
+                .where(SyncLease.partner_id == partner_id, SyncLease.holder == token)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            .rowcount
+            == 1
+        )
 
     @staticmethod
     def release(partner_id: int, token: str) -> None:
         """Free our lease."""
-        session().execute(update(SyncLease).where(SyncLease.partner_id == partner_id, SyncLease.holder == token)
-                          .values(holder=None, expires_at=None).execution_options(synchronize_session=False))
+        session().execute(
+            update(SyncLease)
+            .where(SyncLease.partner_id == partner_id, SyncLease.holder == token)
+            .values(holder=None, expires_at=None)
+            .execution_options(synchronize_session=False)
+        )
 
     @staticmethod
     def is_held(partner_id: int) -> bool:
         """True while a run holds an unexpired lease."""
-        return session().scalar(select(SyncLease.id).where(
-            SyncLease.partner_id == partner_id, SyncLease.holder.is_not(None),
-            SyncLease.expires_at >= clock.now())) is not None
+        return (
+            session().scalar(
+                select(SyncLease.id).where(
+                    SyncLease.partner_id == partner_id,
+                    SyncLease.holder.is_not(None),
+                    SyncLease.expires_at >= clock.now(),
+                )
+            )
+            is not None
+        )
 
     @staticmethod
     def partners_with_stale_sending() -> list[int]:
         """Partners with rows in ``sending`` or ``removing`` (for the worker's start; the push waits out a live lease)."""
-        return list(session().scalars(select(SyncItem.partner_id).where(SyncItem.state.in_((SENDING, REMOVING)))
-                                      .distinct()))
+        return list(
+            session().scalars(select(SyncItem.partner_id).where(SyncItem.state.in_((SENDING, REMOVING))).distinct())
+        )
 
 
 def _money(rows) -> Decimal:
@@ -390,7 +520,8 @@ class SyncFiguresDAO:
         """Count and net of eligible transactions not pushed and not failed (billing month from ``since``)."""
         failed = select(SyncItem.id).where(SyncItem.transaction_id == Tx.id, SyncItem.state == FAILED).exists()
         query = _mapped_join(select(Tx.kind, Tx.amount).select_from(Tx)).where(
-            Tx.partner_id == partner_id, *_eligible_where(), _not_pushed(), ~failed)
+            Tx.partner_id == partner_id, *_eligible_where(), _not_pushed(), ~failed
+        )
         if since is not None:
             query = query.where(Tx.period_start >= since)
         rows = session().execute(query).all()
@@ -399,8 +530,11 @@ class SyncFiguresDAO:
     @staticmethod
     def failed(partner_id: int, since: dt.date | None = None) -> tuple[int, Decimal]:
         """Count and net of transactions whose push failed."""
-        query = (select(Tx.kind, Tx.amount).join(SyncItem, SyncItem.transaction_id == Tx.id)
-                 .where(SyncItem.partner_id == partner_id, SyncItem.state == FAILED))
+        query = (
+            select(Tx.kind, Tx.amount)
+            .join(SyncItem, SyncItem.transaction_id == Tx.id)
+            .where(SyncItem.partner_id == partner_id, SyncItem.state == FAILED)
+        )
         if since is not None:
             query = query.where(Tx.period_start >= since)
         rows = session().execute(query).all()
@@ -409,8 +543,11 @@ class SyncFiguresDAO:
     @staticmethod
     def pushed_by_month(partner_id: int, since: dt.date) -> dict[dt.date, Decimal]:
         """Net pushed per billing month (month of the period start) from ``since``."""
-        query = (select(Tx.period_start, Tx.kind, Tx.amount).join(SyncItem, SyncItem.transaction_id == Tx.id)
-                 .where(SyncItem.partner_id == partner_id, SyncItem.state == PUSHED, Tx.period_start >= since))
+        query = (
+            select(Tx.period_start, Tx.kind, Tx.amount)
+            .join(SyncItem, SyncItem.transaction_id == Tx.id)
+            .where(SyncItem.partner_id == partner_id, SyncItem.state == PUSHED, Tx.period_start >= since)
+        )
         result: dict[dt.date, Decimal] = {}
         for start, kind, amount in session().execute(query):
             month = start.replace(day=1)
@@ -430,11 +567,21 @@ def subscription_sync_status(partner_id: int, subscription_ids: list[int]) -> di
     result = {sub_id: ("none", None) for sub_id in subscription_ids}
     if not subscription_ids:
         return result
-    rows = session().execute(
-        select(SyncItem.subscription_id, SyncItem.state, SyncItem.last_error_code, SyncItem.last_error_message,
-               SyncItem.reason)
-        .where(SyncItem.partner_id == partner_id, SyncItem.subscription_id.in_(subscription_ids))
-        .order_by(SyncItem.updated_at)).all()
+    rows = (
+        session()
+        .execute(
+            select(
+                SyncItem.subscription_id,
+                SyncItem.state,
+                SyncItem.last_error_code,
+                SyncItem.last_error_message,
+                SyncItem.reason,
+            )
+            .where(SyncItem.partner_id == partner_id, SyncItem.subscription_id.in_(subscription_ids))
+            .order_by(SyncItem.updated_at)
+        )
+        .all()
+    )
     by_sub: dict[int, list] = {}
     for row in rows:
         by_sub.setdefault(row[0], []).append(row)
@@ -451,13 +598,18 @@ def _status_of(items: list) -> tuple[str, str | None]:
         return "failed", f"{last[2]}: {last[3]}" if last[2] else last[3]
     moving = [r for r in items if r[1] in (MOVING, REMOVING)]
     if moving:
-        return "moving", (f"{len(moving)} transaction(s) already pushed wait to be removed from the old agreement "
-                          "and pushed to the new one at the next push.")
+        return "moving", (
+            f"{len(moving)} transaction(s) already pushed wait to be removed from the old agreement "
+            "and pushed to the new one at the next push."
+        )
     waiting = [r for r in items if r[1] in (PENDING, SENDING)]
     if waiting:
         reasons = [r for r in waiting if r[3]]
-        return "pending", (f"{reasons[-1][2]}: {reasons[-1][3]}" if reasons and reasons[-1][2]
-                           else (reasons[-1][3] if reasons else None))
+        return "pending", (
+            f"{reasons[-1][2]}: {reasons[-1][3]}"
+            if reasons and reasons[-1][2]
+            else (reasons[-1][3] if reasons else None)
+        )
     if any(r[1] == PUSHED for r in items):
         return "synced", None
     skipped = [r for r in items if r[1] == SKIPPED]

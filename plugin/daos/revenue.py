@@ -8,6 +8,7 @@ mapping change recomputes the rows of the one customer it touches. Unsynchronize
 is then: for an unmapped customer all its not-pushed net, for a mapped one its
 not-pushed net of unmapped subscriptions (docs/billing.md: "customer OR subscription not mapped").
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,11 +49,13 @@ def _not_pushed(query: Select) -> Select:
 def _aggregate(where) -> Select:
     """(customer id, month, net not pushed, net not pushed of unmapped subscriptions) grouped."""
     signed = _signed_amount()
-    unmapped = ~exists().where(SubscriptionMapping.subscription_id == Tx.subscription_id,
-                               SubscriptionMapping.ended_at.is_(None))
+    unmapped = ~exists().where(
+        SubscriptionMapping.subscription_id == Tx.subscription_id, SubscriptionMapping.ended_at.is_(None)
+    )
     month = _month_of(Tx.period_start)
-    query = select(Tx.customer_id, month.label("month"), func.sum(signed),
-                   func.sum(case((unmapped, signed), else_=0))).where(*where)
+    query = select(
+        Tx.customer_id, month.label("month"), func.sum(signed), func.sum(case((unmapped, signed), else_=0))
+    ).where(*where)
     return _not_pushed(query).group_by(Tx.customer_id, month)
 
 
@@ -76,10 +79,16 @@ class RevenueTotalsDAO:
         old = state.revenue_watermark
         if newest <= old:
             return old
-        claimed = session().execute(
-            update(ReconciliationState).where(ReconciliationState.id == state.id,
-                                              ReconciliationState.revenue_watermark == old)
-            .values(revenue_watermark=newest).execution_options(synchronize_session=False)).rowcount
+        claimed = (
+            session()
+            .execute(
+                update(ReconciliationState)
+                .where(ReconciliationState.id == state.id, ReconciliationState.revenue_watermark == old)
+                .values(revenue_watermark=newest)
+                .execution_options(synchronize_session=False)
+            )
+            .rowcount
+        )
         session().refresh(state)
         if claimed != 1:
             return state.revenue_watermark
@@ -96,19 +105,38 @@ class RevenueTotalsDAO:
         customers = list({row[0] for row in rows})
         existing = {}
         for start in range(0, len(customers), 500):
-            existing.update({(r.customer_id, r.month): r for r in session().execute(
-                select(RevenueMonth.id, RevenueMonth.customer_id, RevenueMonth.month, RevenueMonth.net_unpushed,
-                       RevenueMonth.net_unmapped).where(RevenueMonth.customer_id.in_(customers[start:start + 500])))})
+            existing.update(
+                {
+                    (r.customer_id, r.month): r
+                    for r in session().execute(
+                        select(
+                            RevenueMonth.id,
+                            RevenueMonth.customer_id,
+                            RevenueMonth.month,
+                            RevenueMonth.net_unpushed,
+                            RevenueMonth.net_unmapped,
+                        ).where(RevenueMonth.customer_id.in_(customers[start : start + 500]))
+                    )
+                }
+            )
         updates, inserts = [], []
         for customer_id, month, net, unmapped in rows:
             key, net, unmapped = (customer_id, _as_date(month)), Decimal(net or 0), Decimal(unmapped or 0)
             if key in existing:
                 old = existing[key]
-                updates.append({"id": old.id, "net_unpushed": old.net_unpushed + net,
-                                "net_unmapped": old.net_unmapped + unmapped})
+                updates.append(
+                    {"id": old.id, "net_unpushed": old.net_unpushed + net, "net_unmapped": old.net_unmapped + unmapped}
+                )
             else:
-                inserts.append({"partner_id": partner_id, "customer_id": customer_id, "month": key[1],
-                                "net_unpushed": net, "net_unmapped": unmapped})
+                inserts.append(
+                    {
+                        "partner_id": partner_id,
+                        "customer_id": customer_id,
+                        "month": key[1],
+                        "net_unpushed": net,
+                        "net_unmapped": unmapped,
+                    }
+                )
         if updates:
             session().execute(update(RevenueMonth), updates)
         insert_rows(RevenueMonth, inserts)
@@ -118,10 +146,12 @@ class RevenueTotalsDAO:
         """Rebuild the totals of some customers from their transactions up to the watermark."""
         if not customer_ids:
             return
-        session().execute(delete(RevenueMonth).where(RevenueMonth.customer_id.in_(customer_ids))
-                          .execution_options(synchronize_session=False))
-        rows = session().execute(_aggregate([Tx.customer_id.in_(customer_ids),
-                                             Tx.id <= state.revenue_watermark])).all()
+        session().execute(
+            delete(RevenueMonth)
+            .where(RevenueMonth.customer_id.in_(customer_ids))
+            .execution_options(synchronize_session=False)
+        )
+        rows = session().execute(_aggregate([Tx.customer_id.in_(customer_ids), Tx.id <= state.revenue_watermark])).all()
         RevenueTotalsDAO._add(state.partner_id, rows)
         session().flush()
 
@@ -133,8 +163,14 @@ class RevenueTotalsDAO:
     @staticmethod
     def _joined(columns, partner_id: int, since: dt.date | None) -> Select:
         """Totals rows of a partner (from ``since``) joined with the customer's active mapping."""
-        query = select(*columns).select_from(RevenueMonth).outerjoin(CustomerMapping, and_(
-            CustomerMapping.customer_id == RevenueMonth.customer_id, CustomerMapping.ended_at.is_(None)))
+        query = (
+            select(*columns)
+            .select_from(RevenueMonth)
+            .outerjoin(
+                CustomerMapping,
+                and_(CustomerMapping.customer_id == RevenueMonth.customer_id, CustomerMapping.ended_at.is_(None)),
+            )
+        )
         query = query.where(RevenueMonth.partner_id == partner_id)
         return query.where(RevenueMonth.month >= since) if since else query
 
@@ -147,17 +183,28 @@ class RevenueTotalsDAO:
     @classmethod
     def unsynchronized_by_month(cls, partner_id: int, since: dt.date | None) -> dict[dt.date, Decimal]:
         """Unsynchronized revenue per billing month."""
-        rows = session().execute(cls._joined([RevenueMonth.month, func.sum(cls._unsynchronized())], partner_id,
-                                             since).group_by(RevenueMonth.month)).all()
+        rows = (
+            session()
+            .execute(
+                cls._joined([RevenueMonth.month, func.sum(cls._unsynchronized())], partner_id, since).group_by(
+                    RevenueMonth.month
+                )
+            )
+            .all()
+        )
         return {_as_date(month): Decimal(value or 0) for month, value in rows}
 
     @classmethod
-    def unsynchronized_by_customer(cls, partner_id: int, customer_ids: list[int],
-                                   since: dt.date | None) -> dict[int, Decimal]:
+    def unsynchronized_by_customer(
+        cls, partner_id: int, customer_ids: list[int], since: dt.date | None
+    ) -> dict[int, Decimal]:
         """Unsynchronized revenue of some customers."""
         if not customer_ids:
             return {}
         query = cls._joined([RevenueMonth.customer_id, func.sum(cls._unsynchronized())], partner_id, since)
-        rows = session().execute(query.where(RevenueMonth.customer_id.in_(customer_ids))
-                                 .group_by(RevenueMonth.customer_id)).all()
+        rows = (
+            session()
+            .execute(query.where(RevenueMonth.customer_id.in_(customer_ids)).group_by(RevenueMonth.customer_id))
+            .all()
+        )
         return {customer_id: Decimal(value or 0) for customer_id, value in rows}

@@ -1,4 +1,5 @@
 """Product rules, the default rule and the cached ConnectWise procurement lists."""
+
 from __future__ import annotations
 
 from sqlalchemy import delete, func, select
@@ -22,8 +23,9 @@ class ProductRuleDAO(BaseDAO[ProductRule]):
     @staticmethod
     def find_for_partner(partner_id: int, rule_id: int) -> ProductRule | None:
         """One rule of the partner, or None (also for another partner's rule)."""
-        return session().scalar(select(ProductRule).where(
-            ProductRule.id == rule_id, ProductRule.partner_id == partner_id))
+        return session().scalar(
+            select(ProductRule).where(ProductRule.id == rule_id, ProductRule.partner_id == partner_id)
+        )
 
     @staticmethod
     def partner_of(rule_id: int) -> int | None:

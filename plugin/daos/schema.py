@@ -1,5 +1,6 @@
 """The plugin's schema in a database: its own migrations (shipped in the package, with a version table of
 their own) and the marketplace contract it reads (``models/hub.py``), checked against what the host has."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -52,8 +53,14 @@ class SchemaState:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
-        return {"current": self.current, "head": self.head, "at_head": self.at_head, "ok": self.ok,
-                "contract_problems": self.contract_problems, "contract_notes": self.contract_notes}
+        return {
+            "current": self.current,
+            "head": self.head,
+            "at_head": self.at_head,
+            "ok": self.ok,
+            "contract_problems": self.contract_problems,
+            "contract_notes": self.contract_notes,
+        }
 
 
 def _engine() -> Engine:
@@ -123,7 +130,8 @@ def _refuse_unversioned_tables(conn: Connection) -> None:
         raise SchemaError(
             f"The database already holds {len(stray)} of the plugin's tables ({', '.join(stray[:3])}…) but no "
             f"{VERSION_TABLE} row: they were not made by the plugin's migrations. Drop them (they are empty on a "
-            "fresh install) and run `flask psa db upgrade` again.")
+            "fresh install) and run `flask psa db upgrade` again."
+        )
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
@@ -142,8 +150,9 @@ def drift(connection: Connection | None = None) -> list[Any]:
     if connection is None:
         with _engine().connect() as conn:
             return drift(conn)
-    context = MigrationContext.configure(connection, opts={
-        "include_object": include_object, "compare_type": True, "version_table": VERSION_TABLE})
+    context = MigrationContext.configure(
+        connection, opts={"include_object": include_object, "compare_type": True, "version_table": VERSION_TABLE}
+    )
     return compare_metadata(context, Base.metadata)
 
 
@@ -171,11 +180,14 @@ def check_contract(connection: Connection) -> tuple[list[str], list[str]]:
             continue
         problems += _column_problems(table, {c["name"]: c["type"] for c in inspector.get_columns(table.name)})
         if table.name in views:
-            notes.append(f"{table.name} is a view: the indexes its queries need are the underlying tables' "
-                         f"({_index_text(table)})")
+            notes.append(
+                f"{table.name} is a view: the indexes its queries need are the underlying tables' "
+                f"({_index_text(table)})"
+            )
         else:
-            problems += _index_problems(table, inspector.get_indexes(table.name),
-                                        inspector.get_pk_constraint(table.name))
+            problems += _index_problems(
+                table, inspector.get_indexes(table.name), inspector.get_pk_constraint(table.name)
+            )
     return problems, notes
 
 
@@ -205,8 +217,13 @@ def _same_kind(wanted: type, actual: Any) -> bool:
 
 def _index_text(table: sa.Table) -> str:
     """The indexes a contract relation needs, as text."""
-    return "; ".join(f"({', '.join(c.name for c in index.columns)})" for index in sorted(
-        table.indexes, key=lambda i: i.name or "")) or "primary key only"
+    return (
+        "; ".join(
+            f"({', '.join(c.name for c in index.columns)})"
+            for index in sorted(table.indexes, key=lambda i: i.name or "")
+        )
+        or "primary key only"
+    )
 
 
 def _index_problems(table: sa.Table, indexes: list[dict[str, Any]], primary: dict[str, Any]) -> list[str]:
@@ -215,6 +232,6 @@ def _index_problems(table: sa.Table, indexes: list[dict[str, Any]], primary: dic
     problems = []
     for index in table.indexes:
         wanted = [c.name for c in index.columns]
-        if not any(cols[:len(wanted)] == wanted for cols in have):
+        if not any(cols[: len(wanted)] == wanted for cols in have):
             problems.append(f"{table.name} has no index on ({', '.join(wanted)}) (the plugin's queries need it)")
     return problems

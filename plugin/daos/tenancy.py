@@ -1,4 +1,5 @@
 """Users' tenants and roles."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -18,11 +19,9 @@ class UserTenantDAO(BaseDAO[UserTenant]):
         return session().scalar(select(UserTenant).where(UserTenant.user_id == user_id))
 
     @classmethod
-    def assign(cls, user_id: int, *, distributor_id: int | None = None,
-               partner_id: int | None = None) -> UserTenant:
+    def assign(cls, user_id: int, *, distributor_id: int | None = None, partner_id: int | None = None) -> UserTenant:
         """Tie a user to one distributor or one partner (replacing any previous tie)."""
-        row = cls.for_user(user_id) or cls.create(user_id=user_id, distributor_id=distributor_id,
-                                                  partner_id=partner_id)
+        row = cls.for_user(user_id) or cls.create(user_id=user_id, distributor_id=distributor_id, partner_id=partner_id)
         return cls.update(row, distributor_id=distributor_id, partner_id=partner_id)
 
 

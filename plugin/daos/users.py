@@ -1,4 +1,5 @@
 """The host's FAB users, read through its security manager (whatever its user model)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -3,14 +3,15 @@
 Rows are plain dicts with explicit ids (``ids`` gives the first free id of
 each table), so millions of them can be bulk-inserted in chunks.
 """
+
 from __future__ import annotations
 
 import calendar
 import datetime as dt
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Iterator
 
 from msphub_psa.demo import catalog
 
@@ -81,35 +82,59 @@ class DemoGenerator:
     def products(self, distributor_id: int, first_id: int) -> list[dict]:
         """The catalog rows."""
         return [
-            {"id": first_id + i, "distributor_id": distributor_id, "publisher": p[0], "item_type": p[1],
-             "product_id": p[2], "title": p[3], "billing_term": p[4], "billing_frequency": p[5]}
+            {
+                "id": first_id + i,
+                "distributor_id": distributor_id,
+                "publisher": p[0],
+                "item_type": p[1],
+                "product_id": p[2],
+                "title": p[3],
+                "billing_term": p[4],
+                "billing_frequency": p[5],
+            }
             for i, p in enumerate(catalog.PRODUCTS)
         ]
 
     def customers(self, partner_id: int, count: int, special: bool, first_id: int) -> list[dict]:
         """Customer rows of one partner."""
         return [
-            {"id": first_id + i, "partner_id": partner_id, "external_id": f"CUS-{first_id + i:07d}", "name": name,
-             "created_at": dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)}
+            {
+                "id": first_id + i,
+                "partner_id": partner_id,
+                "external_id": f"CUS-{first_id + i:07d}",
+                "name": name,
+                "created_at": dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+            }
             for i, name in enumerate(customer_names(self.rng, count, special))
         ]
 
     def subscription(self, sub_id: int, customer: dict, product: dict, price: Decimal) -> dict:
         """One subscription row with a random start, quantity and status."""
         rng = self.rng
-        start = self.window_start - dt.timedelta(days=rng.randint(0, 540)) if rng.random() < 0.7 else \
-            self.window_start + dt.timedelta(days=rng.randint(0, max(1, (self.today - self.window_start).days - 20)))
+        start = (
+            self.window_start - dt.timedelta(days=rng.randint(0, 540))
+            if rng.random() < 0.7
+            else self.window_start
+            + dt.timedelta(days=rng.randint(0, max(1, (self.today - self.window_start).days - 20)))
+        )
         cancelled = rng.random() < 0.08
         end = start + dt.timedelta(days=rng.randint(60, 400)) if cancelled else None
         if end and end >= self.today:
             end, cancelled = None, False
         cost = money(price)
         return {
-            "id": sub_id, "partner_id": customer["partner_id"], "customer_id": customer["id"],
-            "product_id": product["id"], "external_id": f"SUB-{sub_id:08d}", "name": product["title"],
+            "id": sub_id,
+            "partner_id": customer["partner_id"],
+            "customer_id": customer["id"],
+            "product_id": product["id"],
+            "external_id": f"SUB-{sub_id:08d}",
+            "name": product["title"],
             "quantity": Decimal(rng.choice([1, 1, 2, 3, 5, 5, 10, 12, 15, 25, 40, 50])),
-            "unit_price": money(cost * catalog.MARKUP), "unit_cost": cost,
-            "status": "cancelled" if cancelled else "active", "start_date": start, "end_date": end,
+            "unit_price": money(cost * catalog.MARKUP),
+            "unit_cost": cost,
+            "status": "cancelled" if cancelled else "active",
+            "start_date": start,
+            "end_date": end,
         }
 
     def transactions(self, sub: dict, product: dict, currency: str, first_id: int) -> list[dict]:
@@ -121,24 +146,37 @@ class DemoGenerator:
             rows.append(self._transaction(first_id + len(rows), sub, "charge", start, end, sub["quantity"], currency))
         if rows and self.rng.random() < 0.03:
             last = rows[-1]
-            rows.append(self._transaction(first_id + len(rows), sub, "credit", last["period_start"],
-                                          last["period_end"], Decimal(1), currency))
+            rows.append(
+                self._transaction(
+                    first_id + len(rows), sub, "credit", last["period_start"], last["period_end"], Decimal(1), currency
+                )
+            )
         return rows
 
     @staticmethod
-    def _transaction(tx_id: int, sub: dict, kind: str, start: dt.date, end: dt.date,
-                     quantity: Decimal, currency: str) -> dict:
+    def _transaction(
+        tx_id: int, sub: dict, kind: str, start: dt.date, end: dt.date, quantity: Decimal, currency: str
+    ) -> dict:
         """One billing transaction row (credits carry a positive amount)."""
         return {
-            "id": tx_id, "partner_id": sub["partner_id"], "customer_id": sub["customer_id"],
-            "subscription_id": sub["id"], "kind": kind, "period_start": start, "period_end": end,
-            "quantity": quantity, "unit_price": sub["unit_price"], "unit_cost": sub["unit_cost"],
-            "amount": money(quantity * sub["unit_price"]), "currency": currency,
-            "created_at": dt.datetime.combine(start, dt.time(6), tzinfo=dt.timezone.utc),
+            "id": tx_id,
+            "partner_id": sub["partner_id"],
+            "customer_id": sub["customer_id"],
+            "subscription_id": sub["id"],
+            "kind": kind,
+            "period_start": start,
+            "period_end": end,
+            "quantity": quantity,
+            "unit_price": sub["unit_price"],
+            "unit_cost": sub["unit_cost"],
+            "amount": money(quantity * sub["unit_price"]),
+            "currency": currency,
+            "created_at": dt.datetime.combine(start, dt.time(6), tzinfo=dt.UTC),
         }
 
-    def book(self, customers: list[dict], products: list[dict], currency: str, ids: dict[str, int],
-             per_customer: int) -> Iterator[tuple[list[dict], list[dict]]]:
+    def book(
+        self, customers: list[dict], products: list[dict], currency: str, ids: dict[str, int], per_customer: int
+    ) -> Iterator[tuple[list[dict], list[dict]]]:
         """Yield (subscriptions, transactions) per customer, advancing ``ids`` in place."""
         for customer in customers:
             subs, txs = [], []

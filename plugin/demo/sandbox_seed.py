@@ -6,6 +6,7 @@ letter case or by a legal suffix (offered as suggestions, never auto-mapped), so
 absent, plus companies MSP Hub does not know. Agreements per company: a monthly
 one, for some an annual one, now and then a cancelled or an expired one.
 """
+
 from __future__ import annotations
 
 import random
@@ -40,7 +41,11 @@ def demo_seed(customer_names: list[str], seed: int = 42) -> dict[str, Any]:
     companies = [cw_seed.company(i, n) for i, n in enumerate(unique, start=1)]
     base = cw_seed.default_seed()
     demo, other = base["accounts"]
-    demo = {**demo, "companies": companies,
-            "agreements": cw_seed.default_agreements([c["id"] for c in companies]),
-            "additions": [], "adjustments": []}
+    demo = {
+        **demo,
+        "companies": companies,
+        "agreements": cw_seed.default_agreements([c["id"] for c in companies]),
+        "additions": [],
+        "adjustments": [],
+    }
     return {"accounts": [demo, other]}

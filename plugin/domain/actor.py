@@ -1,4 +1,5 @@
 """Who runs a use case: a user of the host with its roles (the plugin's role keys) and its tenant."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

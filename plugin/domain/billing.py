@@ -8,6 +8,7 @@
 - The outbox state machine, the recovery decision for a row left in ``sending``, the
   preview of a mapping change, and the net revenue figure.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -111,8 +112,7 @@ def shorten_identifier(identifier: str, limit: int = MAX_IDENTIFIER) -> str:
     return f"{identifier[: limit - _HASH_LENGTH - 1]}~{digest}"
 
 
-def catalog_identifier(product_id: str, billing_term: str | None,
-                       billing_frequency: str | None, qualify: bool) -> str:
+def catalog_identifier(product_id: str, billing_term: str | None, billing_frequency: str | None, qualify: bool) -> str:
     """The catalog identifier of a product: its id, or ``<id>-<term>-<frequency>``.
 
     :raises PayloadError: for an empty product id.
@@ -178,8 +178,7 @@ def _fit_product(product: str, suffix: str, limit: int) -> str:
 
 def invoice_description(tx: Any) -> str:
     """The addition's invoice text: the product and its period (within 6000)."""
-    return _fit_product(tx.product_title, " " + _period_text(tx.period_start, tx.period_end),
-                        MAX_INVOICE_DESCRIPTION)
+    return _fit_product(tx.product_title, " " + _period_text(tx.period_start, tx.period_end), MAX_INVOICE_DESCRIPTION)
 
 
 def adjustment_description(tx: Any) -> str:
@@ -199,25 +198,25 @@ class OutboxState(StrEnum):
     PUSHED = "pushed"
     FAILED = "failed"
     SKIPPED = "skipped"
-    MOVING = "moving"      # pushed; a person asked to move it to the mapping's new agreement
+    MOVING = "moving"  # pushed; a person asked to move it to the mapping's new agreement
     REMOVING = "removing"  # our record is being removed from the old agreement (committed before the call)
 
 
 class OutboxEvent(StrEnum):
     """What happens to an outbox row."""
 
-    ATTEMPT = "attempt"                      # marked sending, committed, before the call
-    SUCCEEDED = "succeeded"                  # the PSA answered with the record's id
-    PERMANENT_ERROR = "permanent_error"      # the PSA refused it (code and message kept)
-    TRANSIENT_ERROR = "transient_error"      # no answer worth keeping; try again later
+    ATTEMPT = "attempt"  # marked sending, committed, before the call
+    SUCCEEDED = "succeeded"  # the PSA answered with the record's id
+    PERMANENT_ERROR = "permanent_error"  # the PSA refused it (code and message kept)
+    TRANSIENT_ERROR = "transient_error"  # no answer worth keeping; try again later
     BECAME_INELIGIBLE = "became_ineligible"  # before the From Date, or subscription unmapped
-    BECAME_ELIGIBLE = "became_eligible"      # a new From Date or mapping takes it in again
-    RETRY = "retry"                          # a user's "Retry failed" (of a failed push)
-    MOVE_REQUESTED = "move_requested"        # a user asks to move a pushed one (Change + Move, or Retry failed)
-    MOVE_CANCELLED = "move_cancelled"        # the move is no longer wanted: it stays where it is, pushed
-    REMOVE_ATTEMPT = "remove_attempt"        # marked removing, committed, before reading and deleting ours
-    REMOVED = "removed"                      # ours is gone from the old agreement: push it to the new one
-    REMOVE_REFUSED = "remove_refused"        # the PSA refused the delete (or it is not ours): a person decides
+    BECAME_ELIGIBLE = "became_eligible"  # a new From Date or mapping takes it in again
+    RETRY = "retry"  # a user's "Retry failed" (of a failed push)
+    MOVE_REQUESTED = "move_requested"  # a user asks to move a pushed one (Change + Move, or Retry failed)
+    MOVE_CANCELLED = "move_cancelled"  # the move is no longer wanted: it stays where it is, pushed
+    REMOVE_ATTEMPT = "remove_attempt"  # marked removing, committed, before reading and deleting ours
+    REMOVED = "removed"  # ours is gone from the old agreement: push it to the new one
+    REMOVE_REFUSED = "remove_refused"  # the PSA refused the delete (or it is not ours): a person decides
 
 
 TRANSITIONS: dict[tuple[OutboxState, OutboxEvent], OutboxState] = {
@@ -256,8 +255,7 @@ def transition(state: str, event: str) -> OutboxState:
     """
     key = (OutboxState(state), OutboxEvent(event))
     if key not in TRANSITIONS:
-        raise IllegalTransitionError(
-            f"An outbox row in state '{key[0].value}' cannot take the event '{key[1].value}'.")
+        raise IllegalTransitionError(f"An outbox row in state '{key[0].value}' cannot take the event '{key[1].value}'.")
     return TRANSITIONS[key]
 
 
@@ -274,7 +272,8 @@ def in_psa(state: str, remote_record_id: int | None) -> bool:
     """
     state = OutboxState(state)
     return state in (OutboxState.PUSHED, OutboxState.MOVING, OutboxState.REMOVING) or (
-        state == OutboxState.FAILED and remote_record_id is not None)
+        state == OutboxState.FAILED and remote_record_id is not None
+    )
 
 
 def retry_event(remote_record_id: int | None) -> OutboxEvent:
@@ -288,8 +287,8 @@ def retry_event(remote_record_id: int | None) -> OutboxEvent:
 class RecoveryAction(StrEnum):
     """What to do with a row found in ``sending``."""
 
-    ADOPT = "adopt"        # exactly one record carries our reference: it was created
-    CREATE = "create"      # none does: the call never landed, create it (one call)
+    ADOPT = "adopt"  # exactly one record carries our reference: it was created
+    CREATE = "create"  # none does: the call never landed, create it (one call)
     CONFLICT = "conflict"  # several do: duplicates exist in ConnectWise, flag them
 
 
@@ -414,22 +413,24 @@ def _move_warning(candidates: list[TransactionState], old: MappingTarget | None,
     on_old = old is not None and old.name and all(tx.agreement_id in (None, old.agreement_id) for tx in candidates)
     source = f"agreement {old.name}" if on_old else "the agreement they were pushed to"
     target = f"agreement {new.name}" if new.name else "the new agreement"
-    return (f"{count} transaction(s) already pushed to ConnectWise fall on or after the new From Date. They stay on "
-            f"{source} unless you move them: moving removes our records from there and creates them on {target} "
-            f"at the next push. Periods ConnectWise has already invoiced stay on those invoices: they must be "
-            f"credited there, on {source}, or the customer is billed twice. ConnectWise may refuse to remove a record "
-            f"it has invoiced; that transaction is then marked failed and stays where it is.")
+    return (
+        f"{count} transaction(s) already pushed to ConnectWise fall on or after the new From Date. They stay on "
+        f"{source} unless you move them: moving removes our records from there and creates them on {target} "
+        f"at the next push. Periods ConnectWise has already invoiced stay on those invoices: they must be "
+        f"credited there, on {source}, or the customer is billed twice. ConnectWise may refuse to remove a record "
+        f"it has invoiced; that transaction is then marked failed and stays where it is."
+    )
 
 
-def remap_preview(transactions: Iterable[TransactionState], old: MappingTarget | None,
-                  new: MappingTarget) -> RemapPreview:
+def remap_preview(
+    transactions: Iterable[TransactionState], old: MappingTarget | None, new: MappingTarget
+) -> RemapPreview:
     """Preview of the "Change Subscription Mapping" popup (``old`` None for a first mapping).
 
     Only transactions not yet pushed follow the new mapping; pushed ones never move
     by themselves. Failed pushes and skipped ones are reconsidered like pending ones.
     """
-    groups: dict[str, list[TransactionState]] = {
-        "to_new": [], "to_skip": [], "move_candidates": [], "in_flight": []}
+    groups: dict[str, list[TransactionState]] = {"to_new": [], "to_skip": [], "move_candidates": [], "in_flight": []}
     for tx in transactions:
         group = _remap_group(tx, old, new)
         if group is not None:
@@ -437,8 +438,13 @@ def remap_preview(transactions: Iterable[TransactionState], old: MappingTarget |
     ids = {name: tuple(tx.id for tx in members) for name, members in groups.items()}
     totals = {name: net_amount((tx.kind, tx.amount) for tx in members) for name, members in groups.items()}
     return RemapPreview(
-        ids["to_new"], ids["to_skip"], ids["move_candidates"], ids["in_flight"],
-        totals["to_new"], totals["to_skip"], totals["move_candidates"],
+        ids["to_new"],
+        ids["to_skip"],
+        ids["move_candidates"],
+        ids["in_flight"],
+        totals["to_new"],
+        totals["to_skip"],
+        totals["move_candidates"],
         _move_warning(groups["move_candidates"], old, new),
     )
 

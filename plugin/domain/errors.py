@@ -4,6 +4,7 @@ Every error raised on purpose by ``msphub_psa.domain`` derives from :class:`Doma
 so a command can map the whole family to a ``CommandError`` (with its HTTP status)
 in one place. The messages are written for the partner: a page may show them as is.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence

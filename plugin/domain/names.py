@@ -12,6 +12,7 @@ that are similar (rapidfuzz ``token_sort_ratio`` on a key that is case-folded, w
 accents, punctuation or legal suffixes; shown as at most 89, so a named reason always
 ranks above a fuzzy one).
 """
+
 from __future__ import annotations
 
 import re
@@ -28,12 +29,51 @@ CustomerRow = tuple[Hashable, str]
 CompanyRow = tuple[Hashable, str, bool]
 """(company id, name, deleted flag) as the ConnectWise cache has it."""
 
-LEGAL_SUFFIXES = frozenset({
-    "ab", "ag", "aps", "as", "asa", "bv", "cie", "co", "company", "corp", "corporation", "cv",
-    "gmbh", "inc", "incorporated", "kft", "kg", "kk", "limited", "llc", "llp", "lp", "ltd", "ltda",
-    "nv", "oy", "oyj", "plc", "pllc", "pte", "pty", "pvt", "sa", "sarl", "sas", "se", "sl", "spa",
-    "sro", "srl", "ug",
-})
+LEGAL_SUFFIXES = frozenset(
+    {
+        "ab",
+        "ag",
+        "aps",
+        "as",
+        "asa",
+        "bv",
+        "cie",
+        "co",
+        "company",
+        "corp",
+        "corporation",
+        "cv",
+        "gmbh",
+        "inc",
+        "incorporated",
+        "kft",
+        "kg",
+        "kk",
+        "limited",
+        "llc",
+        "llp",
+        "lp",
+        "ltd",
+        "ltda",
+        "nv",
+        "oy",
+        "oyj",
+        "plc",
+        "pllc",
+        "pte",
+        "pty",
+        "pvt",
+        "sa",
+        "sarl",
+        "sas",
+        "se",
+        "sl",
+        "spa",
+        "sro",
+        "srl",
+        "ug",
+    }
+)
 """Legal-form tokens, dots removed: "L.L.C." is "llc", "S.A." is "sa", "B.V." is "bv"."""
 
 _QUIET_PUNCTUATION = str.maketrans("", "", "'’`´.")
@@ -85,8 +125,7 @@ _SUGGESTION_TEXT = {
     SuggestionReason.LEGAL_SUFFIX: "differs by a legal suffix",
     SuggestionReason.SIMILAR: "similar name",
 }
-_REASON_SCORE = {SuggestionReason.CASE: 99, SuggestionReason.PUNCTUATION: 95,
-                 SuggestionReason.LEGAL_SUFFIX: 90}
+_REASON_SCORE = {SuggestionReason.CASE: 99, SuggestionReason.PUNCTUATION: 95, SuggestionReason.LEGAL_SUFFIX: 90}
 
 
 @dataclass(frozen=True)
@@ -145,8 +184,10 @@ def _by_exact_name(rows: Iterable[tuple[Hashable, str]]) -> dict[str, list[Hasha
 
 
 def _exclusion_reasons(
-    customer_ids: list[Hashable], live_ids: list[Hashable],
-    mapped_customer_ids: Collection[Hashable], mapped_company_ids: Collection[Hashable],
+    customer_ids: list[Hashable],
+    live_ids: list[Hashable],
+    mapped_customer_ids: Collection[Hashable],
+    mapped_company_ids: Collection[Hashable],
 ) -> list[ExclusionReason]:
     """Why a name present on both sides cannot be matched automatically ([] if it can)."""
     reasons = []
@@ -262,8 +303,9 @@ class CompanyIndex:
 
     def __init__(self, companies: Iterable[CompanyRow | tuple[Hashable, str]]) -> None:
         """Keep the non-deleted companies with a name; deleted ones are never suggested."""
-        self._rows = [(row[0], row[1]) for row in companies
-                      if not (len(row) > 2 and row[2]) and normalize_exact(row[1])]
+        self._rows = [
+            (row[0], row[1]) for row in companies if not (len(row) > 2 and row[2]) and normalize_exact(row[1])
+        ]
         self._keys = [NameKeys.of(name) for _, name in self._rows]
         self._by_case = _index([keys.case for keys in self._keys])
         self._by_compact = _index([keys.compact for keys in self._keys])
@@ -274,8 +316,9 @@ class CompanyIndex:
 
     def _named(self, keys: NameKeys) -> dict[int, tuple[int, float, SuggestionReason]]:
         """Companies alike for a named reason (case, punctuation, suffix); exact ones left out."""
-        candidates = (self._by_case.get(keys.case, []) + self._by_compact.get(keys.compact, [])
-                      + self._by_base.get(keys.base, []))
+        candidates = (
+            self._by_case.get(keys.case, []) + self._by_compact.get(keys.compact, []) + self._by_base.get(keys.base, [])
+        )
         found: dict[int, tuple[int, float, SuggestionReason]] = {}
         for position in candidates:
             other = self._keys[position]
@@ -289,8 +332,9 @@ class CompanyIndex:
         if not keys.fuzzy:
             return {}
         start, stop = self._length_window(len(keys.fuzzy), score_cutoff)
-        hits = process.extract(keys.fuzzy, self._fuzzy[start:stop], scorer=fuzz.ratio,
-                               score_cutoff=score_cutoff, limit=None)
+        hits = process.extract(
+            keys.fuzzy, self._fuzzy[start:stop], scorer=fuzz.ratio, score_cutoff=score_cutoff, limit=None
+        )
         found = {}
         for _, score, offset in hits:
             position = self._by_length[start + offset]
@@ -322,20 +366,22 @@ class CompanyIndex:
             return []
         found = {**self._similar(keys, score_cutoff), **self._named(keys)}
         ranked = sorted(found.items(), key=lambda item: (-item[1][0], -item[1][1], item[0]))
-        return [Suggestion(self._rows[position][0], self._rows[position][1], score, reason)
-                for position, (score, _, reason) in ranked[:limit]]
+        return [
+            Suggestion(self._rows[position][0], self._rows[position][1], score, reason)
+            for position, (score, _, reason) in ranked[:limit]
+        ]
 
 
-def suggest(
-    name: str, companies: Iterable[CompanyRow], limit: int = 5, score_cutoff: float = 80
-) -> list[Suggestion]:
+def suggest(name: str, companies: Iterable[CompanyRow], limit: int = 5, score_cutoff: float = 80) -> list[Suggestion]:
     """Companies to propose for one customer name (see :meth:`CompanyIndex.suggest`)."""
     return CompanyIndex(companies).suggest(name, limit, score_cutoff)
 
 
 def suggest_many(
-    customers: Iterable[CustomerRow], companies: Iterable[CompanyRow],
-    limit: int = 5, score_cutoff: float = 80,
+    customers: Iterable[CustomerRow],
+    companies: Iterable[CompanyRow],
+    limit: int = 5,
+    score_cutoff: float = 80,
 ) -> dict[Hashable, list[Suggestion]]:
     """Suggestions for many customers at once: {customer id: suggestions, maybe []}."""
     index = CompanyIndex(companies)

@@ -3,6 +3,7 @@
 Dates are plain ``datetime.date`` values; "today" is always passed in by the caller,
 in the partner's timezone, so nothing here reads a clock.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -145,8 +146,7 @@ def current_period_start(sub_start: date, frequency: str, today: date) -> date:
 # --- From Date -------------------------------------------------------------------
 
 
-def _earliest(agreement_bill_start: date | None, agreement_start: date | None,
-              sub_start: date) -> tuple[date, str]:
+def _earliest(agreement_bill_start: date | None, agreement_start: date | None, sub_start: date) -> tuple[date, str]:
     """The lower bound of the From Date and what it comes from."""
     if agreement_bill_start is not None:
         agreement_bound, label = agreement_bill_start, "the agreement's billing start date"
@@ -159,8 +159,9 @@ def _earliest(agreement_bill_start: date | None, agreement_start: date | None,
     return agreement_bound, label
 
 
-def from_date_range(agreement_bill_start: date | None, agreement_start: date | None,
-                    sub_start: date, today: date) -> DateRange:
+def from_date_range(
+    agreement_bill_start: date | None, agreement_start: date | None, sub_start: date, today: date
+) -> DateRange:
     """Allowed From Dates: the later of the agreement's billing start (its start date
     where it has none) and the subscription's start, up to ``today``.
 
@@ -172,7 +173,10 @@ def from_date_range(agreement_bill_start: date | None, agreement_start: date | N
     if lower > today:
         raise EmptyFromDateRangeError(
             f"No From Date is possible yet: the earliest allowed date, {lower.isoformat()} "
-            f"({label}), is after today, {today.isoformat()}.", lower, today)
+            f"({label}), is after today, {today.isoformat()}.",
+            lower,
+            today,
+        )
     return DateRange(lower, today)
 
 
@@ -184,7 +188,9 @@ def validate_custom_from_date(day: date, allowed: DateRange) -> date:
     if day not in allowed:
         raise FromDateOutOfRangeError(
             f"From Date must be between {allowed.lower.isoformat()} and {allowed.upper.isoformat()}",
-            allowed.lower, allowed.upper)
+            allowed.lower,
+            allowed.upper,
+        )
     return day
 
 
@@ -196,12 +202,24 @@ def is_eligible_transaction(period_end: date, from_date: date) -> bool:
 # --- eligible agreements -----------------------------------------------------------
 
 _CYCLE_WORDS = {
-    "monthly": "monthly", "month": "monthly", "calendarmonth": "monthly",
-    "annual": "annual", "annually": "annual", "yearly": "annual", "year": "annual",
-    "contractyear": "annual", "calendaryear": "annual",
-    "onetime": "one_time", "once": "one_time",
-    "quarterly": "quarterly", "semiannual": "semiannual", "semiannually": "semiannual",
-    "biannual": "semiannual", "biweekly": "biweekly", "weekly": "weekly", "daily": "daily",
+    "monthly": "monthly",
+    "month": "monthly",
+    "calendarmonth": "monthly",
+    "annual": "annual",
+    "annually": "annual",
+    "yearly": "annual",
+    "year": "annual",
+    "contractyear": "annual",
+    "calendaryear": "annual",
+    "onetime": "one_time",
+    "once": "one_time",
+    "quarterly": "quarterly",
+    "semiannual": "semiannual",
+    "semiannually": "semiannual",
+    "biannual": "semiannual",
+    "biweekly": "biweekly",
+    "weekly": "weekly",
+    "daily": "daily",
 }
 _FITTING_CYCLES = {
     Frequency.MONTHLY: {"monthly"},
@@ -241,8 +259,9 @@ def _fit_warnings(agreement: Agreement, subscription: Subscription) -> list[str]
     kind = cycle_kind(agreement.billing_cycle)
     frequency = Frequency(subscription.frequency)
     if kind is not None and kind not in _FITTING_CYCLES[frequency]:
-        warnings.append(f"The agreement is billed {agreement.billing_cycle}, "
-                        f"the subscription {frequency.value.replace('_', '-')}.")
+        warnings.append(
+            f"The agreement is billed {agreement.billing_cycle}, the subscription {frequency.value.replace('_', '-')}."
+        )
     ours, theirs = (subscription.currency or "").upper(), (agreement.currency or "").upper()
     if ours and theirs and ours != theirs:
         warnings.append(f"The agreement is in {theirs}, the subscription in {ours}.")
@@ -261,7 +280,9 @@ def agreement_eligibility(agreement: Agreement, subscription: Subscription, toda
     warnings = _fit_warnings(agreement, subscription)
     return Eligibility(
         eligible=(reason := _ineligibility(agreement, subscription, today)) is None,
-        reason=reason, fits=not warnings, warning=" ".join(warnings) or None,
+        reason=reason,
+        fits=not warnings,
+        warning=" ".join(warnings) or None,
     )
 
 
@@ -276,9 +297,9 @@ def auto_association(subscription: Subscription, agreements: Iterable[Agreement]
     if subscription.mapped_agreement_id is not None:
         raise AlreadyMappedError(
             f"Subscription {subscription.id} is already mapped to agreement "
-            f"{subscription.mapped_agreement_id}; auto-association never changes a mapping.")
-    candidates = [a for a in agreements
-                  if (e := agreement_eligibility(a, subscription, today)).eligible and e.fits]
+            f"{subscription.mapped_agreement_id}; auto-association never changes a mapping."
+        )
+    candidates = [a for a in agreements if (e := agreement_eligibility(a, subscription, today)).eligible and e.fits]
     if not candidates:
         return AutoAssociation(reason=NO_ELIGIBLE_AGREEMENT)
     if len(candidates) > 1:

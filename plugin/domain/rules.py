@@ -27,6 +27,7 @@ Performance: :func:`counts`, :func:`assign`, :func:`matching` and
 the result into a bitmask over all products (one byte per product in a Python int),
 and resolve "first match wins" with a few AND/XOR operations per rule.
 """
+
 from __future__ import annotations
 
 import re
@@ -366,9 +367,7 @@ def assign(products: Iterable[Any], rules: Iterable[Rule]) -> list[Hashable]:
     return _Engine(_as_sequence(products)).keys(ordered(rules))
 
 
-def classify_all(
-    products: Iterable[Any], rules: Iterable[Rule], default: DefaultRule
-) -> list[Attributes]:
+def classify_all(products: Iterable[Any], rules: Iterable[Rule], default: DefaultRule) -> list[Attributes]:
     """For each product (in order), the attributes it gets (bulk :func:`classify`)."""
     rules = list(rules)
     by_key: dict[Hashable, Attributes] = {rule.id: rule.attributes for rule in rules}
@@ -390,9 +389,7 @@ def counts(products: Iterable[Any], rules: Iterable[Rule]) -> dict[Hashable, int
     return result
 
 
-def matching(
-    products: Iterable[Any], rule: Rule, rules: Iterable[Rule] = ()
-) -> list[MatchingProduct]:
+def matching(products: Iterable[Any], rule: Rule, rules: Iterable[Rule] = ()) -> list[MatchingProduct]:
     """Products meeting ``rule``'s conditions, each flagged when a higher rule claims it.
 
     ``rules`` are the partner's other rules; ``rule`` replaces the one with its id,
@@ -408,9 +405,7 @@ def matching(
     ]
 
 
-def preview_change(
-    products: Iterable[Any], rules_before: Iterable[Rule], rules_after: Iterable[Rule]
-) -> list[Move]:
+def preview_change(products: Iterable[Any], rules_before: Iterable[Rule], rules_after: Iterable[Rule]) -> list[Move]:
     """How many products change rule when ``rules_before`` becomes ``rules_after``.
 
     Largest moves first, e.g. ``Move(DEFAULT_KEY, 7, 12)``: "12 products move from
@@ -485,8 +480,11 @@ def _check_condition(position: int, condition: Condition, errors: dict[str, list
     if condition.field not in FIELDS:
         _add(errors, f"{prefix}.field", f"Unknown field '{condition.field}'; use one of: {', '.join(FIELDS)}.")
     if condition.operator not in OPERATORS:
-        _add(errors, f"{prefix}.operator",
-             f"Unknown operator '{condition.operator}'; use one of: {', '.join(OPERATORS)}.")
+        _add(
+            errors,
+            f"{prefix}.operator",
+            f"Unknown operator '{condition.operator}'; use one of: {', '.join(OPERATORS)}.",
+        )
     elif condition.operator == "in":
         _check_list(condition.value, f"{prefix}.value", errors)
     else:
@@ -518,8 +516,11 @@ def _check_attributes(attributes: Attributes, errors: dict[str, list[str]]) -> N
         if not isinstance(value, str) or not value.strip():
             _add(errors, key, f"Enter a {name}.")
         elif len(value.strip()) > MAX_ATTRIBUTE_LENGTH:
-            _add(errors, key, f"At most {MAX_ATTRIBUTE_LENGTH} characters, ConnectWise's limit "
-                              f"({len(value.strip())} given).")
+            _add(
+                errors,
+                key,
+                f"At most {MAX_ATTRIBUTE_LENGTH} characters, ConnectWise's limit ({len(value.strip())} given).",
+            )
     if attributes.product_class not in PRODUCT_CLASSES:
         _add(errors, "attributes.product_class", f"Choose one of: {', '.join(PRODUCT_CLASSES)}.")
 
@@ -623,16 +624,24 @@ def resolve_attributes(attributes: Attributes, lists: CwLists) -> Resolution:
     if subcategories and not own:
         owners = {entry.id: entry.name for entry in lists.categories}
         where = ", ".join(sorted({owners.get(e.category_id, f"category {e.category_id}") for e in subcategories}))
-        raise RuleValidationError({"attributes.subcategory": [
-            f"Subcategory '{subcategories[0].name}' belongs to {where} in ConnectWise, "
-            f"not to '{attributes.category.strip()}'."]})
+        raise RuleValidationError(
+            {
+                "attributes.subcategory": [
+                    f"Subcategory '{subcategories[0].name}' belongs to {where} in ConnectWise, "
+                    f"not to '{attributes.category.strip()}'."
+                ]
+            }
+        )
     new = {name for name, found in (("category", categories), ("subcategory", own), ("type", types)) if not found}
-    return Resolution(Attributes(
-        categories[0].name if categories else attributes.category.strip(),
-        own[0].name if own else attributes.subcategory.strip(),
-        types[0].name if types else attributes.type.strip(),
-        attributes.product_class,
-    ), frozenset(new))
+    return Resolution(
+        Attributes(
+            categories[0].name if categories else attributes.category.strip(),
+            own[0].name if own else attributes.subcategory.strip(),
+            types[0].name if types else attributes.type.strip(),
+            attributes.product_class,
+        ),
+        frozenset(new),
+    )
 
 
 def search_matches(product: Any, text: str) -> bool:
@@ -641,11 +650,22 @@ def search_matches(product: Any, text: str) -> bool:
     return not wanted or any(wanted in normalize(_field(product, name)) for name in WINDOW_FIELDS)
 
 
-FIELD_LABELS = {"publisher": "Publisher", "item_type": "Item Type", "product_id": "Product ID",
-                "title": "Product Title", "billing_term": "Billing Term", "billing_frequency": "Billing Frequency"}
+FIELD_LABELS = {
+    "publisher": "Publisher",
+    "item_type": "Item Type",
+    "product_id": "Product ID",
+    "title": "Product Title",
+    "billing_term": "Billing Term",
+    "billing_frequency": "Billing Frequency",
+}
 """How the page names each product field."""
-OPERATOR_LABELS = {"equals": "=", "not_equals": "≠", "contains": "contains", "starts_with": "starts with",
-                   "in": "is one of"}
+OPERATOR_LABELS = {
+    "equals": "=",
+    "not_equals": "≠",
+    "contains": "contains",
+    "starts_with": "starts with",
+    "in": "is one of",
+}
 """How the page names each operator."""
 
 

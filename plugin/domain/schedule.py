@@ -12,6 +12,7 @@ the local date. A slot is due when it lies after the last claimed one (and after
 moment the schedule was set, so a new schedule never fires for a time already past) and no
 longer ago than the catch-up window.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -96,12 +97,12 @@ def format_time(at: dt.time) -> str:
 def slot_instant(day: dt.date, at: dt.time, tz: ZoneInfo) -> dt.datetime:
     """The UTC instant of ``at`` on local date ``day`` (DST gap: shifted forward; repeated hour: first)."""
     local = dt.datetime.combine(day, at).replace(tzinfo=tz, fold=0)
-    return dt.datetime.fromtimestamp(local.timestamp(), dt.timezone.utc)
+    return dt.datetime.fromtimestamp(local.timestamp(), dt.UTC)
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
     """An aware UTC datetime (naive ones are taken as UTC)."""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
 
 
 def _slots_between(schedule: Schedule, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
@@ -119,8 +120,9 @@ def _slots_between(schedule: Schedule, start: dt.datetime, end: dt.datetime) -> 
     return found
 
 
-def due_slot(schedule: Schedule, now: dt.datetime, last: dt.datetime | None, since: dt.datetime | None,
-             window: dt.timedelta) -> dt.datetime | None:
+def due_slot(
+    schedule: Schedule, now: dt.datetime, last: dt.datetime | None, since: dt.datetime | None, window: dt.timedelta
+) -> dt.datetime | None:
     """The latest slot that is due now, or None.
 
     Due: at or before ``now``, after ``last`` (the last claimed slot) and after ``since`` (when the

@@ -4,6 +4,7 @@ The host's connection comes in ``config.attributes["connection"]`` (see ``msphub
 the plugin keeps its own version table, so its history never mixes with the host's. Only the plugin's
 tables are compared and migrated: never the host's, never the marketplace relations.
 """
+
 from alembic import context
 
 from msphub_psa.daos.schema import VERSION_TABLE, include_object

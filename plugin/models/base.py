@@ -6,6 +6,7 @@ The plugin's tables live on :data:`Base`'s metadata, so FAB's ``create-db`` (whi
 mapped on the same metadata but marked as the host's (:func:`is_contract`): the plugin never
 creates, alters or constrains them, since a host may satisfy them with views.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,11 +1,20 @@
 """A partner's cache of its PSA: companies, agreements and procurement lists, refreshed by jobs, so
 pages never wait on the PSA. ``remote_id`` is the record's id in the PSA (``psa_kind``)."""
+
 from __future__ import annotations
 
 import datetime as dt
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 

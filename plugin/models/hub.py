@@ -7,6 +7,7 @@ none of them and puts no foreign key on them. Our stand-in host (``app.py``) cre
 in its own migration, and the demo seeds them. Only ``daos/hub.py`` queries them.
 Money is ``Numeric`` (``Decimal``) in the partner's currency; times are UTC.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """One partner's connection to its PSA (ConnectWise today); the private key is stored encrypted."""
+
 from __future__ import annotations
 
 import datetime as dt

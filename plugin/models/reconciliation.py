@@ -1,11 +1,23 @@
 """The Reconciliation Center: refresh state, customer and subscription mappings, running totals."""
+
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text,
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -62,10 +74,20 @@ class CustomerMapping(Base):
     company: Mapped[PsaCompany] = relationship()
     __table_args__ = (
         CheckConstraint("method IN ('manual', 'exact', 'suggestion')", name="method"),
-        Index("uq_psa_customer_mapping_active_customer", "customer_id", unique=True,
-              sqlite_where=text(_ACTIVE_ROW), postgresql_where=text(_ACTIVE_ROW)),
-        Index("uq_psa_customer_mapping_active_company", "company_id", unique=True,
-              sqlite_where=text(_ACTIVE_ROW), postgresql_where=text(_ACTIVE_ROW)),
+        Index(
+            "uq_psa_customer_mapping_active_customer",
+            "customer_id",
+            unique=True,
+            sqlite_where=text(_ACTIVE_ROW),
+            postgresql_where=text(_ACTIVE_ROW),
+        ),
+        Index(
+            "uq_psa_customer_mapping_active_company",
+            "company_id",
+            unique=True,
+            sqlite_where=text(_ACTIVE_ROW),
+            postgresql_where=text(_ACTIVE_ROW),
+        ),
     )
 
     @property
@@ -110,8 +132,13 @@ class SubscriptionMapping(Base):
     __table_args__ = (
         CheckConstraint("from_date_mode IN ('all', 'custom', 'auto')", name="mode"),
         CheckConstraint("active = (ended_at IS NULL)", name="active"),
-        Index("uq_psa_subscription_mapping_active", "subscription_id", unique=True,
-              sqlite_where=text(_ACTIVE_ROW), postgresql_where=text(_ACTIVE_ROW)),
+        Index(
+            "uq_psa_subscription_mapping_active",
+            "subscription_id",
+            unique=True,
+            sqlite_where=text(_ACTIVE_ROW),
+            postgresql_where=text(_ACTIVE_ROW),
+        ),
     )
 
     def __repr__(self) -> str:

@@ -1,4 +1,5 @@
 """Configure Product Defaults: a partner's custom product rules and its default rule."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,10 +1,21 @@
 """The billing sync: the outbox and its transitions, runs, the lease, the catalog, settings and previews."""
+
 from __future__ import annotations
 
 import datetime as dt
 
 from sqlalchemy import (
-    JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text,
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -179,9 +190,13 @@ class SyncPreview(Base):
     __table_args__ = (
         CheckConstraint(f"status IN {PREVIEW_STATUSES}", name="status"),
         CheckConstraint("source IN ('manual', 'schedule')", name="source"),
-        Index("uq_psa_sync_preview_awaiting", "partner_id", unique=True,
-              sqlite_where=text("status = 'awaiting_approval'"),
-              postgresql_where=text("status = 'awaiting_approval'")),
+        Index(
+            "uq_psa_sync_preview_awaiting",
+            "partner_id",
+            unique=True,
+            sqlite_where=text("status = 'awaiting_approval'"),
+            postgresql_where=text("status = 'awaiting_approval'"),
+        ),
     )
 
     def __repr__(self) -> str:

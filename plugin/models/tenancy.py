@@ -1,4 +1,5 @@
 """Who acts for which tenant, the distributor's feature toggle, and the audit log."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,9 +23,7 @@ class UserTenant(Base):
     timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     distributor: Mapped[Distributor | None] = contract_ref("Distributor", "distributor_id", "UserTenant")
     partner: Mapped[Partner | None] = contract_ref("Partner", "partner_id", "UserTenant")
-    __table_args__ = (
-        CheckConstraint("(distributor_id IS NULL) <> (partner_id IS NULL)", name="one_scope"),
-    )
+    __table_args__ = (CheckConstraint("(distributor_id IS NULL) <> (partner_id IS NULL)", name="one_scope"),)
 
 
 class PartnerFeature(Base):

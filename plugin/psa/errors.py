@@ -10,6 +10,7 @@ Tree::
     `-- Permanent         the PSA refused this record (validation): the row fails with code and message
         `-- NotFound      no such record
 """
+
 from __future__ import annotations
 
 
@@ -18,8 +19,15 @@ class PsaError(Exception):
 
     outcome_unknown = False
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
-                 fields: tuple[str, ...] = (), detail: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        fields: tuple[str, ...] = (),
+        detail: str | None = None,
+    ) -> None:
         super().__init__(detail or message)
         self.message, self.code, self.status, self.fields = message, code, status, fields
         self.detail = detail or message
@@ -40,8 +48,9 @@ class Forbidden(RunStopping):
 class Transient(PsaError):
     """Worth trying again later; ``retry_after`` seconds when the PSA said."""
 
-    def __init__(self, message: str, *, outcome_unknown: bool = False, retry_after: float | None = None,
-                 **kw: object) -> None:
+    def __init__(
+        self, message: str, *, outcome_unknown: bool = False, retry_after: float | None = None, **kw: object
+    ) -> None:
         super().__init__(message, **kw)  # type: ignore[arg-type]
         self.outcome_unknown, self.retry_after = outcome_unknown, retry_after
 

@@ -3,6 +3,7 @@
 Every call may raise :mod:`msphub_psa.psa.errors`; none raises anything else of the adapter's. Writes are never
 retried by the adapter (the push decides, reading first when an outcome is unknown); reads may be.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +12,14 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from msphub_psa.psa.records import (
-    Agreement, CatalogItem, Charge, Company, Credit, ListEntry, NewCatalogItem, Record,
+    Agreement,
+    CatalogItem,
+    Charge,
+    Company,
+    Credit,
+    ListEntry,
+    NewCatalogItem,
+    Record,
 )
 
 LIST_KINDS = ("category", "subcategory", "type")

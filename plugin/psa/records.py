@@ -1,5 +1,6 @@
 """The values that cross the PSA port: what we send (a charge, a credit, a catalog item) and what we read
 back (records, catalog items, list entries, companies, agreements), with no PSA's field names."""
+
 from __future__ import annotations
 
 import datetime as dt

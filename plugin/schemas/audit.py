@@ -1,12 +1,13 @@
 """Audit log: the filters of the list and of the CSV export, and one event as JSON."""
+
 from __future__ import annotations
 
 import datetime as dt
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-_EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
-_LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
+_EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+_LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 
 class UtcDateTime(fields.DateTime):
@@ -20,15 +21,15 @@ class UtcDateTime(fields.DateTime):
             except ValueError as exc:
                 raise ValidationError("Not a valid date (YYYY-MM-DD).") from exc
         moment = super()._deserialize(value, attr, data, **kwargs)
-        moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
         if not _EARLIEST <= moment < _LATEST:
             raise ValidationError("The date must be between 2000-01-01 and 2099-12-31.")
-        return moment.astimezone(dt.timezone.utc)
+        return moment.astimezone(dt.UTC)
 
     def _serialize(self, value, attr, obj, **kwargs):
         """Naive database values are UTC: say so (``+00:00``)."""
         if isinstance(value, dt.datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
         return super()._serialize(value, attr, obj, **kwargs)
 
 
@@ -36,8 +37,10 @@ class AuditFilterSchema(Schema):
     """?username=&action=&object_type=&object_id=&outcome=&since=&until=&partner_id= (all optional)."""
 
     username = fields.String(validate=validate.Length(max=100), metadata={"description": "Exact username"})
-    action = fields.String(validate=validate.Length(max=60),
-                           metadata={"description": "Action, or a prefix ending in '*' (e.g. customer.*)"})
+    action = fields.String(
+        validate=validate.Length(max=60),
+        metadata={"description": "Action, or a prefix ending in '*' (e.g. customer.*)"},
+    )
     object_type = fields.String(validate=validate.Length(max=60))
     object_id = fields.String(validate=validate.Length(max=60))
     outcome = fields.String(validate=validate.OneOf(["ok", "refused", "failed"]))

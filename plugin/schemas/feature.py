@@ -1,4 +1,5 @@
 """Feature toggle schemas."""
+
 from marshmallow import Schema, fields
 
 

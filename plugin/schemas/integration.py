@@ -1,13 +1,14 @@
 """ConnectWise integration card schemas: the private key is load-only, never dumped."""
+
 from marshmallow import Schema, fields, validate
 
 HELP = {
     "client_id": "The Client ID received during ConnectWise registration. It cannot be modified later.",
     "company_name": "The company name exactly as in your ConnectWise account (the company id you log in "
-                    "with). It must match for the integration to validate.",
+    "with). It must match for the integration to validate.",
     "public_key": "The Public Key generated for the ConnectWise API Member (API Keys section in ConnectWise).",
     "private_key": "The Private Key generated along with the Public Key; ConnectWise shows it only once. "
-                   "Leave blank to keep the stored key.",
+    "Leave blank to keep the stored key.",
     "api_url": "The base ConnectWise API URL, found under System > My Company > Server Info in ConnectWise.",
 }
 
@@ -15,16 +16,28 @@ HELP = {
 class IntegrationSaveSchema(Schema):
     """Body of POST /api/v1/psa_integration/activate and PUT /api/v1/psa_integration/."""
 
-    client_id = fields.String(load_default="", validate=validate.Length(max=64),
-                              metadata={"description": HELP["client_id"] + " Optional once locked (must be unchanged)."})
-    company_name = fields.String(required=True, validate=validate.Length(max=100),
-                                 metadata={"description": HELP["company_name"]})
-    public_key = fields.String(required=True, validate=validate.Length(max=100),
-                               metadata={"description": HELP["public_key"]})
-    private_key = fields.String(load_default="", load_only=True, validate=validate.Length(max=200),
-                                metadata={"description": HELP["private_key"] + " Write-only."})
-    api_url = fields.String(required=True, validate=validate.Length(max=300),
-                            metadata={"description": HELP["api_url"] + " https only; allowed hosts only."})
+    client_id = fields.String(
+        load_default="",
+        validate=validate.Length(max=64),
+        metadata={"description": HELP["client_id"] + " Optional once locked (must be unchanged)."},
+    )
+    company_name = fields.String(
+        required=True, validate=validate.Length(max=100), metadata={"description": HELP["company_name"]}
+    )
+    public_key = fields.String(
+        required=True, validate=validate.Length(max=100), metadata={"description": HELP["public_key"]}
+    )
+    private_key = fields.String(
+        load_default="",
+        load_only=True,
+        validate=validate.Length(max=200),
+        metadata={"description": HELP["private_key"] + " Write-only."},
+    )
+    api_url = fields.String(
+        required=True,
+        validate=validate.Length(max=300),
+        metadata={"description": HELP["api_url"] + " https only; allowed hosts only."},
+    )
 
 
 class IntegrationSavedSchema(Schema):

@@ -1,8 +1,12 @@
 """Reconciliation Center schemas: query arguments, bodies and rows."""
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-PERIOD = fields.String(load_default="all", validate=validate.OneOf(["this_month", "last_3_months", "all"]),
-                       metadata={"description": "this_month, last_3_months or all"})
+PERIOD = fields.String(
+    load_default="all",
+    validate=validate.OneOf(["this_month", "last_3_months", "all"]),
+    metadata={"description": "this_month, last_3_months or all"},
+)
 
 
 class PeriodArgsSchema(Schema):
@@ -35,8 +39,11 @@ class CompanyListArgsSchema(PageArgsSchema):
 class SuggestionArgsSchema(Schema):
     """?customer_ids=1,2,3."""
 
-    customer_ids = fields.String(required=True, validate=validate.Regexp(r"^\d+(,\d+){0,199}$"),
-                                 metadata={"description": "Comma-separated customer ids (at most 200)"})
+    customer_ids = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^\d+(,\d+){0,199}$"),
+        metadata={"description": "Comma-separated customer ids (at most 200)"},
+    )
 
 
 class MapCustomerSchema(Schema):
@@ -44,7 +51,9 @@ class MapCustomerSchema(Schema):
 
     customer_id = fields.Integer(required=True, strict=True)
     company_id = fields.Integer(strict=True, load_default=None, metadata={"description": "Cached company id"})
-    remote_company_id = fields.Integer(strict=True, load_default=None, metadata={"description": "ConnectWise company id"})
+    remote_company_id = fields.Integer(
+        strict=True, load_default=None, metadata={"description": "ConnectWise company id"}
+    )
     method = fields.String(load_default="manual", validate=validate.OneOf(["manual", "suggestion"]))
     score = fields.Integer(load_default=None, validate=validate.Range(min=0, max=100))
 
@@ -95,8 +104,11 @@ class CustomerRowSchema(Schema):
 
 # --- Products / Subscriptions tab -------------------------------------------------
 
-FROM_DATE_MODE = fields.String(load_default="all", validate=validate.OneOf(["all", "custom"]),
-                               metadata={"description": "all: from the agreement's billing start; custom: from_date"})
+FROM_DATE_MODE = fields.String(
+    load_default="all",
+    validate=validate.OneOf(["all", "custom"]),
+    metadata={"description": "all: from the agreement's billing start; custom: from_date"},
+)
 FROM_DATE = fields.Date(load_default=None, allow_none=True, metadata={"description": "YYYY-MM-DD (custom only)"})
 
 
@@ -105,8 +117,11 @@ class MapSubscriptionsSchema(Schema):
 
     customer_id = fields.Integer(required=True, strict=True)
     agreement_id = fields.Integer(required=True, strict=True, metadata={"description": "Cached agreement id"})
-    subscription_ids = fields.List(fields.Integer(strict=True), load_default=list,
-                                   metadata={"description": "The customer's unmapped subscriptions (at least one)"})
+    subscription_ids = fields.List(
+        fields.Integer(strict=True),
+        load_default=list,
+        metadata={"description": "The customer's unmapped subscriptions (at least one)"},
+    )
     from_date_mode = FROM_DATE_MODE
     from_date = FROM_DATE
 
@@ -125,10 +140,14 @@ class RemapSubscriptionSchema(Schema):
     agreement_id = fields.Integer(required=True, strict=True)
     from_date_mode = FROM_DATE_MODE
     from_date = FROM_DATE
-    move_pushed = fields.Boolean(load_default=False, metadata={
-        "description": "Also move the transactions already pushed to another agreement whose period ends on or after "
-                       "the new From Date: the next push removes ours there and creates them on the new agreement. "
-                       "Periods ConnectWise has already invoiced must be credited on the old agreement."})
+    move_pushed = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Also move the transactions already pushed to another agreement whose period ends on or after "
+            "the new From Date: the next push removes ours there and creates them on the new agreement. "
+            "Periods ConnectWise has already invoiced must be credited on the old agreement."
+        },
+    )
 
 
 class AutomapSchema(Schema):

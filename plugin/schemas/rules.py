@@ -1,9 +1,11 @@
 """Configure Product Defaults schemas: shapes only (the engine checks the business rules)."""
+
 from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate
-from msphub_psa.domain.rules import PRODUCT_CLASSES
+
 from msphub_psa.commands.rules.common import RuleData
+from msphub_psa.domain.rules import PRODUCT_CLASSES
 
 
 class ConditionValue(fields.Field):
@@ -23,10 +25,11 @@ class ConditionValue(fields.Field):
 class ConditionSchema(Schema):
     """One condition: a product field, an operator, a value."""
 
-    field = fields.String(required=True, metadata={"description": "publisher, item_type, product_id, title, "
-                                                                  "billing_term or billing_frequency"})
-    operator = fields.String(required=True, metadata={"description": "equals, not_equals, contains, starts_with "
-                                                                     "or in"})
+    field = fields.String(
+        required=True,
+        metadata={"description": "publisher, item_type, product_id, title, billing_term or billing_frequency"},
+    )
+    operator = fields.String(required=True, metadata={"description": "equals, not_equals, contains, starts_with or in"})
     value = ConditionValue(required=True, metadata={"description": "Text, or a list of texts for `in`"})
 
 
@@ -36,8 +39,9 @@ class AttributesSchema(Schema):
     category = fields.String(required=True)
     subcategory = fields.String(required=True)
     type = fields.String(required=True)
-    product_class = fields.String(required=True, metadata={"description": "Agreement, Bundle, Inventory, "
-                                                                          "NonInventory or Service"})
+    product_class = fields.String(
+        required=True, metadata={"description": "Agreement, Bundle, Inventory, NonInventory or Service"}
+    )
     version = fields.Integer(load_default=None, metadata={"description": "The version you edited (conflict check)"})
 
 
@@ -88,8 +92,9 @@ class RuleOutSchema(Schema):
     subcategory = fields.String()
     type = fields.String()
     product_class = fields.String()
-    will_create = fields.List(fields.String(), metadata={"description": "Names ConnectWise lacks (created by the "
-                                                                         "catalog sync)"})
+    will_create = fields.List(
+        fields.String(), metadata={"description": "Names ConnectWise lacks (created by the catalog sync)"}
+    )
     count = fields.Integer(metadata={"description": "Products this rule classifies (first match wins)"})
 
 
@@ -101,19 +106,35 @@ def _iso(value) -> str | None:
 def dump_rule(view) -> dict:
     """One RuleView as JSON."""
     row = view.row
-    return RuleOutSchema().dump({
-        "id": row.id, "priority": row.priority, "version": row.version, "conditions": row.conditions,
-        "description": view.descriptions, "category": row.category, "subcategory": row.subcategory,
-        "type": row.product_type, "product_class": row.product_class, "will_create": sorted(view.new),
-        "count": view.count,
-    })
+    return RuleOutSchema().dump(
+        {
+            "id": row.id,
+            "priority": row.priority,
+            "version": row.version,
+            "conditions": row.conditions,
+            "description": view.descriptions,
+            "category": row.category,
+            "subcategory": row.subcategory,
+            "type": row.product_type,
+            "product_class": row.product_class,
+            "will_create": sorted(view.new),
+            "count": view.count,
+        }
+    )
 
 
 def dump_default(row, count: int, new) -> dict:
     """The default rule as JSON."""
-    return {"id": row.id, "version": row.version, "category": row.category, "subcategory": row.subcategory,
-            "type": row.product_type, "product_class": row.product_class, "will_create": sorted(new),
-            "count": count}
+    return {
+        "id": row.id,
+        "version": row.version,
+        "category": row.category,
+        "subcategory": row.subcategory,
+        "type": row.product_type,
+        "product_class": row.product_class,
+        "will_create": sorted(new),
+        "count": count,
+    }
 
 
 def dump_lists(lists, refresh) -> dict:
@@ -149,8 +170,17 @@ def _key(value):
 def dump_preview(preview) -> dict:
     """A preview as JSON."""
     return {
-        "moves": [{"from": _key(m.source), "from_label": m.source_label, "to": _key(m.target),
-                   "to_label": m.target_label, "count": m.count, "text": m.text} for m in preview.moves],
+        "moves": [
+            {
+                "from": _key(m.source),
+                "from_label": m.source_label,
+                "to": _key(m.target),
+                "to_label": m.target_label,
+                "count": m.count,
+                "text": m.text,
+            }
+            for m in preview.moves
+        ],
         "counts": {str(k): v for k, v in preview.counts.items()},
         "will_create": sorted(preview.new),
         "subject": preview.subject,
@@ -160,18 +190,35 @@ def dump_preview(preview) -> dict:
 def dump_matching(page) -> dict:
     """One page of the Matching Products window as JSON."""
     return {
-        "rule_id": page.rule.id, "total": page.total, "page": page.page, "page_size": page.page_size,
+        "rule_id": page.rule.id,
+        "total": page.total,
+        "page": page.page,
+        "page_size": page.page_size,
         "pages": page.pages,
-        "result": [{"id": item.id, "publisher": item.publisher, "item_type": item.item_type,
-                    "product_id": item.product_id, "title": item.title, "billing_term": item.billing_term,
-                    "billing_frequency": item.billing_frequency, "claimed_by": claimed}
-                   for item, claimed in zip(page.items, page.claimed_by)],
+        "result": [
+            {
+                "id": item.id,
+                "publisher": item.publisher,
+                "item_type": item.item_type,
+                "product_id": item.product_id,
+                "title": item.title,
+                "billing_term": item.billing_term,
+                "billing_frequency": item.billing_frequency,
+                "claimed_by": claimed,
+            }
+            for item, claimed in zip(page.items, page.claimed_by)
+        ],
     }
 
 
 def rule_data(body: dict):
     """A loaded body as the commands' RuleData."""
-    return RuleData(conditions=body.get("conditions") or [], category=body.get("category", ""),
-                    subcategory=body.get("subcategory", ""), type=body.get("type", ""),
-                    product_class=body.get("product_class", ""), priority=body.get("priority"),
-                    version=body.get("version"))
+    return RuleData(
+        conditions=body.get("conditions") or [],
+        category=body.get("category", ""),
+        subcategory=body.get("subcategory", ""),
+        type=body.get("type", ""),
+        product_class=body.get("product_class", ""),
+        priority=body.get("priority"),
+        version=body.get("version"),
+    )

@@ -1,4 +1,5 @@
 """Billing sync schemas: progress, alerts, run history and a run's failed rows."""
+
 from marshmallow import Schema, fields, validate
 
 
@@ -107,5 +108,14 @@ class SyncAcknowledgeSchema(Schema):
     acknowledged = fields.List(fields.Integer())
 
 
-COMPONENTS = (RunPageArgsSchema, SyncProgressSchema, SyncAlertSchema, SyncRunSchema, SyncLiveSchema,
-              SyncRunPageSchema, SyncFailedRowSchema, SyncRunFailuresSchema, SyncAcknowledgeSchema)
+COMPONENTS = (
+    RunPageArgsSchema,
+    SyncProgressSchema,
+    SyncAlertSchema,
+    SyncRunSchema,
+    SyncLiveSchema,
+    SyncRunPageSchema,
+    SyncFailedRowSchema,
+    SyncRunFailuresSchema,
+    SyncAcknowledgeSchema,
+)

@@ -1,5 +1,6 @@
 """Input schemas of billing sync control: preview paging, approval choice, sync settings (shape only;
 the commands check the business rules)."""
+
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
@@ -12,8 +13,11 @@ class PreviewArgsSchema(Schema):
 
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
-    lines = fields.Integer(load_default=20, validate=validate.Range(min=0, max=500),
-                           metadata={"description": "lines shown per group (0-500)"})
+    lines = fields.Integer(
+        load_default=20,
+        validate=validate.Range(min=0, max=500),
+        metadata={"description": "lines shown per group (0-500)"},
+    )
 
 
 class ApproveSchema(Schema):
@@ -28,10 +32,13 @@ class SyncSettingsSchema(Schema):
     schedule_enabled = fields.Boolean(metadata={"description": "run the sync on the schedule"})
     schedule_time = fields.String(metadata={"description": "HH:MM (24-hour) in the partner's timezone"})
     schedule_days = fields.List(fields.String(), metadata={"description": "weekdays: mon tue wed thu fri sat sun"})
-    approval = fields.String(validate=validate.OneOf(["default", "always", "never"]),
-                             metadata={"description": "default: required until the first push has succeeded"})
-    requests_per_minute = fields.Integer(strict=True, allow_none=True,
-                                         metadata={"description": "1 to the operator's cap; null: the default"})
+    approval = fields.String(
+        validate=validate.OneOf(["default", "always", "never"]),
+        metadata={"description": "default: required until the first push has succeeded"},
+    )
+    requests_per_minute = fields.Integer(
+        strict=True, allow_none=True, metadata={"description": "1 to the operator's cap; null: the default"}
+    )
 
 
 class PreviewGroupsSchema(Schema):

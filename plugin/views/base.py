@@ -1,14 +1,14 @@
 """Tenant-scoped ModelView: list, show, edit, delete, actions, dropdowns and creation."""
+
 from __future__ import annotations
 
-from flask import abort
+from flask import abort, request
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import inspect as sa_inspect
 
 from msphub_psa import permissions
 from msphub_psa.tenancy import TenantFilter, current_actor
-from flask import request
 
 
 def _tenant_column(model) -> str | None:

@@ -1,11 +1,12 @@
 """The admin CRUD console: FAB ModelViews, declared, tenant-scoped where partners may read."""
+
 from __future__ import annotations
 
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from msphub_psa import permissions
-from msphub_psa.models.hub import BillingTransaction, Customer, Distributor, Partner, Product, Subscription
 from msphub_psa.models.directory import PsaAgreement, PsaCompany, PsaListEntry, PsaListRefresh
+from msphub_psa.models.hub import BillingTransaction, Customer, Distributor, Partner, Product, Subscription
 from msphub_psa.models.integration import Integration
 from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
 from msphub_psa.models.rules import ProductDefaultRule, ProductRule
@@ -64,11 +65,34 @@ class IntegrationView(TenantModelView):
     datamodel = SQLAInterface(Integration)
     class_permission_name = permissions.CONSOLE
     base_permissions = [permissions.READ]
-    list_columns = ["partner", "status", "company_name", "api_url", "activated_by", "activated_at",
-                    "validation_result", "validation_hint"]
-    show_columns = ["partner", "status", "client_id", "client_id_locked", "company_name", "public_key", "api_url",
-                    "activated_by", "activated_at", "deactivated_at", "validation_job_id", "validation_result",
-                    "validated_at", "validation_hint", "last_validation_error", "updated_at"]
+    list_columns = [
+        "partner",
+        "status",
+        "company_name",
+        "api_url",
+        "activated_by",
+        "activated_at",
+        "validation_result",
+        "validation_hint",
+    ]
+    show_columns = [
+        "partner",
+        "status",
+        "client_id",
+        "client_id_locked",
+        "company_name",
+        "public_key",
+        "api_url",
+        "activated_by",
+        "activated_at",
+        "deactivated_at",
+        "validation_job_id",
+        "validation_result",
+        "validated_at",
+        "validation_hint",
+        "last_validation_error",
+        "updated_at",
+    ]
     search_columns = ["partner", "status", "company_name", "api_url", "validation_result", "activated_at"]
 
 
@@ -114,8 +138,18 @@ class BillingTransactionView(ReadOnlyMixin, TenantModelView):
     """MSP Hub billing transactions (read only, immutable)."""
 
     datamodel = SQLAInterface(BillingTransaction)
-    list_columns = ["id", "subscription", "customer", "kind", "period_start", "period_end", "quantity",
-                    "unit_price", "amount", "currency"]
+    list_columns = [
+        "id",
+        "subscription",
+        "customer",
+        "kind",
+        "period_start",
+        "period_end",
+        "quantity",
+        "unit_price",
+        "amount",
+        "currency",
+    ]
     search_columns = ["customer", "subscription", "kind", "period_start", "period_end"]
     base_order = ("id", "desc")
 
@@ -126,8 +160,16 @@ class ProductRuleView(TenantModelView):
     datamodel = SQLAInterface(ProductRule)
     class_permission_name = permissions.RULES
     base_permissions = [permissions.READ]
-    list_columns = ["partner", "priority", "conditions", "category", "subcategory", "product_type",
-                    "product_class", "updated_at"]
+    list_columns = [
+        "partner",
+        "priority",
+        "conditions",
+        "category",
+        "subcategory",
+        "product_type",
+        "product_class",
+        "updated_at",
+    ]
     show_columns = list_columns + ["created_by_id", "created_at", "updated_by_id", "version"]
     search_columns = ["partner", "category", "subcategory", "product_type", "product_class"]
     base_order = ("priority", "asc")
@@ -199,8 +241,19 @@ class PsaAgreementView(ReadOnlyMixin, TenantModelView):
 
     datamodel = SQLAInterface(PsaAgreement)
     class_permission_name = permissions.RECONCILIATION
-    list_columns = ["partner", "remote_id", "name", "company", "type_name", "billing_cycle", "start_date", "end_date",
-                    "bill_start_date", "cancelled", "deleted"]
+    list_columns = [
+        "partner",
+        "remote_id",
+        "name",
+        "company",
+        "type_name",
+        "billing_cycle",
+        "start_date",
+        "end_date",
+        "bill_start_date",
+        "cancelled",
+        "deleted",
+    ]
     search_columns = ["partner", "remote_id", "name", "company", "billing_cycle", "cancelled", "deleted"]
 
 
@@ -209,8 +262,17 @@ class CustomerMappingView(ReadOnlyMixin, TenantModelView):
 
     datamodel = SQLAInterface(CustomerMapping)
     class_permission_name = permissions.RECONCILIATION
-    list_columns = ["partner", "customer", "company", "method", "score", "created_by", "created_at", "ended_at",
-                    "ended_by"]
+    list_columns = [
+        "partner",
+        "customer",
+        "company",
+        "method",
+        "score",
+        "created_by",
+        "created_at",
+        "ended_at",
+        "ended_by",
+    ]
     search_columns = ["partner", "customer", "company", "method", "created_by", "created_at", "ended_at"]
     base_order = ("created_at", "desc")
 
@@ -220,8 +282,20 @@ class SubscriptionMappingView(ReadOnlyMixin, TenantModelView):
 
     datamodel = SQLAInterface(SubscriptionMapping)
     class_permission_name = permissions.RECONCILIATION
-    list_columns = ["partner", "customer", "subscription", "agreement", "from_date_mode", "from_date", "active",
-                    "method", "created_by", "created_at", "ended_at", "ended_by"]
+    list_columns = [
+        "partner",
+        "customer",
+        "subscription",
+        "agreement",
+        "from_date_mode",
+        "from_date",
+        "active",
+        "method",
+        "created_by",
+        "created_at",
+        "ended_at",
+        "ended_by",
+    ]
     show_columns = list_columns + ["previous_mapping_id", "move_pushed", "move_transaction_ids"]  #
     search_columns = ["partner", "customer", "subscription", "agreement", "active", "method"]
 
@@ -242,16 +316,48 @@ class SyncRunView(ReadOnlyMixin, TenantModelView):
 
     datamodel = SQLAInterface(SyncRun)
     class_permission_name = permissions.SYNC
-    list_columns = ["id", "partner", "status", "requested_by", "started_at", "finished_at", "counts", "psa_calls",
-                    "acknowledged_by"]
-    show_columns = ["id", "partner", "status", "requested_by", "job_id", "started_at", "heartbeat_at", "finished_at",
-                    "counts", "psa_calls", "writes", "lookups", "catalog_calls", "progress_done", "progress_total",
-                    "progress_failed", "error", "acknowledged_by", "acknowledged_at", "alert_sent_at"]
+    list_columns = [
+        "id",
+        "partner",
+        "status",
+        "requested_by",
+        "started_at",
+        "finished_at",
+        "counts",
+        "psa_calls",
+        "acknowledged_by",
+    ]
+    show_columns = [
+        "id",
+        "partner",
+        "status",
+        "requested_by",
+        "job_id",
+        "started_at",
+        "heartbeat_at",
+        "finished_at",
+        "counts",
+        "psa_calls",
+        "writes",
+        "lookups",
+        "catalog_calls",
+        "progress_done",
+        "progress_total",
+        "progress_failed",
+        "error",
+        "acknowledged_by",
+        "acknowledged_at",
+        "alert_sent_at",
+    ]
     search_columns = ["partner", "status", "requested_by", "started_at", "acknowledged_by"]
     base_order = ("id", "desc")
     list_title, show_title = "Sync Runs", "Sync Run"
-    label_columns = {"psa_calls": "ConnectWise Calls", "catalog_calls": "Catalog Calls", "counts": "Rows by Outcome",
-                     "alert_sent_at": "Alert E-mail Sent At"}
+    label_columns = {
+        "psa_calls": "ConnectWise Calls",
+        "catalog_calls": "Catalog Calls",
+        "counts": "Rows by Outcome",
+        "alert_sent_at": "Alert E-mail Sent At",
+    }
 
 
 class SyncItemView(ReadOnlyMixin, TenantModelView):
@@ -259,16 +365,50 @@ class SyncItemView(ReadOnlyMixin, TenantModelView):
 
     datamodel = SQLAInterface(SyncItem)
     class_permission_name = permissions.SYNC
-    list_columns = ["id", "partner", "reference", "record_kind", "state", "agreement_remote_id", "remote_record_id",
-                    "attempts", "last_error_code", "run_id", "updated_at"]
-    show_columns = ["id", "partner", "reference", "transaction_id", "subscription_id", "customer_id", "record_kind",
-                    "state", "reason", "agreement_remote_id", "remote_record_id", "attempts", "last_error_code",
-                    "last_error_message", "sending_since", "pushed_at", "run_id", "created_at", "updated_at"]
+    list_columns = [
+        "id",
+        "partner",
+        "reference",
+        "record_kind",
+        "state",
+        "agreement_remote_id",
+        "remote_record_id",
+        "attempts",
+        "last_error_code",
+        "run_id",
+        "updated_at",
+    ]
+    show_columns = [
+        "id",
+        "partner",
+        "reference",
+        "transaction_id",
+        "subscription_id",
+        "customer_id",
+        "record_kind",
+        "state",
+        "reason",
+        "agreement_remote_id",
+        "remote_record_id",
+        "attempts",
+        "last_error_code",
+        "last_error_message",
+        "sending_since",
+        "pushed_at",
+        "run_id",
+        "created_at",
+        "updated_at",
+    ]
     search_columns = ["partner", "state", "reference", "record_kind", "last_error_code", "run_id", "transaction_id"]
     base_order = ("id", "desc")
     list_title, show_title = "Sync Outbox", "Outbox Row"
-    label_columns = {"agreement_remote_id": "Agreement (ConnectWise Id)", "remote_record_id": "ConnectWise Record Id",
-                     "run_id": "Run", "last_error_code": "Last Error Code", "last_error_message": "Last Error"}
+    label_columns = {
+        "agreement_remote_id": "Agreement (ConnectWise Id)",
+        "remote_record_id": "ConnectWise Record Id",
+        "run_id": "Run",
+        "last_error_code": "Last Error Code",
+        "last_error_message": "Last Error",
+    }
 
 
 CONSOLE_VIEWS += [
@@ -285,6 +425,14 @@ def console_views(marketplace_writes: bool) -> list[tuple[type, str, str, str]]:
     plugin write its marketplace relations (``PSA_CONSOLE_MARKETPLACE_WRITES``)."""
     if marketplace_writes:
         return list(CONSOLE_VIEWS)
-    return [(type(view.__name__, (ReadOnlyMixin, view), {"__doc__": view.__doc__})
-             if view in MARKETPLACE_EDITABLE else view, name, category, icon)
-            for view, name, category, icon in CONSOLE_VIEWS]
+    return [
+        (
+            type(view.__name__, (ReadOnlyMixin, view), {"__doc__": view.__doc__})
+            if view in MARKETPLACE_EDITABLE
+            else view,
+            name,
+            category,
+            icon,
+        )
+        for view, name, category, icon in CONSOLE_VIEWS
+    ]

@@ -1,4 +1,5 @@
 """The distributor's Partner Features page: turn the integration on or off per partner."""
+
 from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
@@ -28,7 +29,8 @@ class PartnerFeaturesView(BaseView):
         rows = command.run()
         partners = [partner for partner, _toggle in rows]
         return self.render_template(
-            "psa/partner_features.html", partners=partners,
+            "psa/partner_features.html",
+            partners=partners,
             toggles={partner.id: toggle for partner, toggle in rows if toggle is not None},
             statuses=command.statuses([p.id for p in partners]),
             can_write=actor.can(permissions.WRITE, permissions.FEATURE) and actor.partner_id is None,

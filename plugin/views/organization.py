@@ -1,12 +1,13 @@
 """My Account > My Organization, with its Integrations tab and the ConnectWise card."""
+
 from __future__ import annotations
 
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 
 from msphub_psa import permissions
-from msphub_psa.commands.integration_status import IntegrationStatusCommand
 from msphub_psa.commands.access import feature_enabled, partner_record
+from msphub_psa.commands.integration_status import IntegrationStatusCommand
 from msphub_psa.schemas.integration import HELP
 from msphub_psa.tenancy import partner_scope
 
@@ -50,6 +51,8 @@ class PsaHomeView(BaseView):
         """Render the overview with links to the PSA pages."""
         actor, partner_id = partner_scope(need="active")
         return self.render_template(
-            "psa/psa_home.html", partner=partner_record(partner_id),
-            state=IntegrationStatusCommand(actor, partner_id).run(), actor=actor,
+            "psa/psa_home.html",
+            partner=partner_record(partner_id),
+            state=IntegrationStatusCommand(actor, partner_id).run(),
+            actor=actor,
         )

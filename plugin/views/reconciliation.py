@@ -1,13 +1,14 @@
 """PSA Integration > Reconciliation Center: indicators, Customers tab, Products / Subscriptions tab."""
+
 from __future__ import annotations
 
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 
 from msphub_psa import permissions
-from msphub_psa.commands.reconciliation import PERIODS
 from msphub_psa.commands.access import partner_record
 from msphub_psa.commands.billing.preview import awaiting_json
+from msphub_psa.commands.reconciliation import PERIODS
 from msphub_psa.tenancy import partner_scope
 
 
@@ -25,7 +26,9 @@ class ReconciliationView(BaseView):
         """Render the page shell (active integration required)."""
         actor, partner_id = partner_scope(need="active")
         return self.render_template(
-            "psa/reconciliation.html", partner=partner_record(partner_id), periods=PERIODS,
+            "psa/reconciliation.html",
+            partner=partner_record(partner_id),
+            periods=PERIODS,
             can_write=actor.can(permissions.WRITE, permissions.RECONCILIATION),
             can_sync=actor.can(permissions.WRITE, permissions.SYNC),  # billing sync widget
             awaiting_approval=awaiting_json(partner_id),  # the approval banner

@@ -1,4 +1,5 @@
 """PSA Integration > Configure Product Defaults: the page (its actions go through the REST API)."""
+
 from __future__ import annotations
 
 import logging
@@ -43,6 +44,8 @@ class ProductDefaultsView(BaseView):
         overview = RulesOverviewCommand(actor, partner_id).run()
         first_refresh(actor, overview)
         return self.render_template(
-            "psa/product_defaults.html", data=dump_overview(overview),
-            fields=engine.FIELD_LABELS, operators=engine.OPERATOR_LABELS,
+            "psa/product_defaults.html",
+            data=dump_overview(overview),
+            fields=engine.FIELD_LABELS,
+            operators=engine.OPERATOR_LABELS,
         )

@@ -1,12 +1,13 @@
 """PSA Integration > Billing Sync: Sync now with live progress, the run history, a run's failed rows, alerts."""
+
 from __future__ import annotations
 
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 
 from msphub_psa import permissions
-from msphub_psa.commands.billing.status import SyncRunDetailCommand
 from msphub_psa.commands.access import partner_record
+from msphub_psa.commands.billing.status import SyncRunDetailCommand
 from msphub_psa.tenancy import partner_scope
 
 
@@ -23,8 +24,12 @@ class SyncHistoryView(BaseView):
     def index(self):
         """The run history (active integration required)."""
         actor, partner_id = partner_scope(need="active")
-        return self.render_template("psa/sync_history.html", partner=partner_record(partner_id), run=None,
-                                    can_sync=actor.can(permissions.WRITE, permissions.SYNC))
+        return self.render_template(
+            "psa/sync_history.html",
+            partner=partner_record(partner_id),
+            run=None,
+            can_sync=actor.can(permissions.WRITE, permissions.SYNC),
+        )
 
     @expose("/runs/<psa_id:run_id>")
     @has_access
@@ -32,5 +37,9 @@ class SyncHistoryView(BaseView):
         """One run: its figures and the rows that failed in it (another partner's run is 404)."""
         actor, partner_id = partner_scope(need="active")
         run = SyncRunDetailCommand(actor, run_id, partner_id).run()
-        return self.render_template("psa/sync_history.html", partner=partner_record(partner_id), run=run,
-                                    can_sync=actor.can(permissions.WRITE, permissions.SYNC))
+        return self.render_template(
+            "psa/sync_history.html",
+            partner=partner_record(partner_id),
+            run=run,
+            can_sync=actor.can(permissions.WRITE, permissions.SYNC),
+        )

@@ -1,4 +1,5 @@
 """PSA Integration > Billing Sync Preview and Sync Settings: the pages (their actions call /api/v1/psa_sync/)."""
+
 from __future__ import annotations
 
 from flask import request
@@ -32,7 +33,10 @@ class SyncPreviewView(BaseView):
             require_preview(partner_id, preview_id)
         partner = partner_record(partner_id)
         return self.render_template(
-            "psa/sync_preview.html", partner=partner, settings=settings, awaiting=awaiting,
+            "psa/sync_preview.html",
+            partner=partner,
+            settings=settings,
+            awaiting=awaiting,
             preview_id=preview_id or (awaiting or {}).get("id"),
             can_write=actor.can(permissions.WRITE, permissions.SYNC),
         )
@@ -53,8 +57,17 @@ class SyncSettingsView(BaseView):
         actor, partner_id = partner_scope(need="active")
         settings = SyncSettingsCommand(actor, partner_id).run()
         return self.render_template(
-            "psa/sync_settings.html", partner=partner_record(partner_id), settings=settings,
-            weekdays=[("mon", "Mon"), ("tue", "Tue"), ("wed", "Wed"), ("thu", "Thu"), ("fri", "Fri"),
-                      ("sat", "Sat"), ("sun", "Sun")],
+            "psa/sync_settings.html",
+            partner=partner_record(partner_id),
+            settings=settings,
+            weekdays=[
+                ("mon", "Mon"),
+                ("tue", "Tue"),
+                ("wed", "Wed"),
+                ("thu", "Thu"),
+                ("fri", "Fri"),
+                ("sat", "Sat"),
+                ("sun", "Sun"),
+            ],
             can_write=actor.can(permissions.WRITE, permissions.SYNC),
         )

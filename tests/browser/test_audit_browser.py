@@ -1,4 +1,5 @@
 """Real Chromium on Console → Audit Log: a partner viewer filters and exports the CSV from the page."""
+
 from __future__ import annotations
 
 import csv

@@ -1,6 +1,6 @@
 """Real Chromium against the live app, a real worker and the sandbox over loopback: the card's states."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import os
 import re
@@ -53,8 +53,13 @@ def test_full_activation_edit_and_deactivation(live_app, page, cw_live, worker):
     screenshot(page, "card-2-confirm")
     page.click("#cw-confirm-ok")
     page.wait_for_selector("#cw-form-modal.in")
-    for text in ("cannot be modified later", "exactly as in your ConnectWise account", "API Keys section",
-                 "shows it only once", "System > My Company > Server Info"):
+    for text in (
+        "cannot be modified later",
+        "exactly as in your ConnectWise account",
+        "API Keys section",
+        "shows it only once",
+        "System > My Company > Server Info",
+    ):
         assert text in page.inner_text("#cw-form-modal")
     fill_form(page, cw_live)
     screenshot(page, "card-3-form-saved")

@@ -1,5 +1,6 @@
 """Real Chromium on the operator's tools under the strict policy: the RQ dashboard (its own policy), User's
 Statistics, and the permission lists that builtin roles leave empty."""
+
 from __future__ import annotations
 
 import pytest

@@ -2,6 +2,7 @@
 follows the push where the user is; money and times in one format and one zone; form errors in plain words after
 the user acts; the distributor's toggle confirms; viewer texts; feedback next to the action; no page scrolls
 sideways at 1440×900 or 1024×768."""
+
 from __future__ import annotations
 
 import re
@@ -11,11 +12,11 @@ from playwright.sync_api import expect
 
 from msphub_psa.commands.billing.settings import UpdateSyncSettingsCommand
 from tests.browser.watch import SIZES, PageWatch, horizontal_overflow
+from tests.support import tenants
 from tests.support.fixtures import browser_login, screenshot
 from tests.support.integration import make_active_integration
 from tests.support.push import items, push_setup
 from tests.support.reconciliation import pilot_ready
-from tests.support import tenants
 
 pytestmark = pytest.mark.browser
 ZONE = "America/New_York"  # the pilot's
@@ -52,7 +53,9 @@ def assert_no_sideways_scroll(page, name: str) -> None:
 
 def in_view(locator) -> bool:
     """True when the element is inside the window (nothing to scroll to see it)."""
-    return locator.evaluate("e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }")
+    return locator.evaluate(
+        "e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }"
+    )
 
 
 @pytest.mark.worker
@@ -84,7 +87,9 @@ def test_approve_confirms_with_the_figures_and_follows_the_push(app, live_app, p
     modal = page.locator("#approve-modal")
     expect(modal).to_be_visible()
     expect(page.locator("#approve-transactions")).to_contain_text(f"{transactions} transactions")
-    expect(page.locator("#approve-agreements")).to_have_text(f"{len(customers)} agreements of {len(customers)} customers")
+    expect(page.locator("#approve-agreements")).to_have_text(
+        f"{len(customers)} agreements of {len(customers)} customers"
+    )
     expect(page.locator("#approve-net")).to_have_text(net)
     expect(page.locator("#approve-catalog")).to_contain_text(re.compile(r"^(\d+ items?|none)"))
     screenshot(page, "first-push-confirm")
@@ -112,8 +117,12 @@ def test_approve_confirms_with_the_figures_and_follows_the_push(app, live_app, p
     expect(page.locator("#run-status")).to_have_text("succeeded")
     assert_one_format(page)
     assert_no_sideways_scroll(page, "first-push-run")
-    for path, name in (("/psa/sync/", "billing-sync"), ("/psa/my-organization/", "card"),
-                       ("/psa/sync/settings/", "sync-settings"), ("/psa/", "psa-home")):
+    for path, name in (
+        ("/psa/sync/", "billing-sync"),
+        ("/psa/my-organization/", "card"),
+        ("/psa/sync/settings/", "sync-settings"),
+        ("/psa/", "psa-home"),
+    ):
         page.goto(live_app.url + path)
         page.wait_for_load_state("networkidle")
         if path != "/psa/sync/settings/":
@@ -121,7 +130,9 @@ def test_approve_confirms_with_the_figures_and_follows_the_push(app, live_app, p
         assert_one_format(page)
         assert_no_sideways_scroll(page, f"first-push-{name}")
     page.goto(f"{live_app.url}/psa/sync/settings/")
-    expect(page.locator("#next-run-when")).to_contain_text(re.compile(r"(Monday|Wednesday|Friday), \d{4}-\d{2}-\d{2} 06:00"))
+    expect(page.locator("#next-run-when")).to_contain_text(
+        re.compile(r"(Monday|Wednesday|Friday), \d{4}-\d{2}-\d{2} 06:00")
+    )
     page.goto(f"{live_app.url}/psa/reconciliation/")
     expect(page.locator("#fig-pending-push")).not_to_have_text("–")
     page.click("#tab-mapped")
@@ -134,7 +145,9 @@ def test_approve_confirms_with_the_figures_and_follows_the_push(app, live_app, p
         page.wait_for_load_state("networkidle")
         assert_one_format(page, times=path != "/billingtransactionview/list/")
         assert "{'pushed'" not in text_of(page)
-    assert re.search(r"\$\d{1,3}(,\d{3})*\.\d{2}", page.goto(live_app.url + "/billingtransactionview/list/") and text_of(page))
+    assert re.search(
+        r"\$\d{1,3}(,\d{3})*\.\d{2}", page.goto(live_app.url + "/billingtransactionview/list/") and text_of(page)
+    )
     watch.assert_clean()
 
 
@@ -152,9 +165,15 @@ def test_a_waiting_preview_shows_with_money_in_the_partners_currency(app, live_a
     for path in ("/psa/sync/", "/psa/my-organization/"):  # after a reload too, wherever the sync widget stands
         page.goto(live_app.url + path)
         awaiting = page.locator("#sync-awaiting")
-        expect(awaiting).to_contain_text(re.compile(r"awaits approval: \d+ transaction\(s\), net \$\d{1,3}(,\d{3})*\.\d{2}, "
-                                                    r"prepared by pilot\.admin on \d{4}-\d{2}-\d{2} \d{2}:\d{2}\."))
-        expect(page.locator("#sync-awaiting-link")).to_have_attribute("href", re.compile(r"^/psa/sync/preview/\?preview=\d+$"))
+        expect(awaiting).to_contain_text(
+            re.compile(
+                r"awaits approval: \d+ transaction\(s\), net \$\d{1,3}(,\d{3})*\.\d{2}, "
+                r"prepared by pilot\.admin on \d{4}-\d{2}-\d{2} \d{2}:\d{2}\."
+            )
+        )
+        expect(page.locator("#sync-awaiting-link")).to_have_attribute(
+            "href", re.compile(r"^/psa/sync/preview/\?preview=\d+$")
+        )
     page.click("#sync-now")
     expect(page.locator("#sync-summary")).to_contain_text(re.compile(r"\(net \$\d{1,3}(,\d{3})*\.\d{2}\)"))
 
@@ -182,10 +201,17 @@ def test_form_errors_come_after_the_user_acts_next_to_the_field(app, live_app, p
     page.click("#save-rule")
     errors = page.locator("#rule-modal .psa-field-error")
     expect(errors).to_have_count(4)
-    assert set(errors.all_inner_texts()) == {"Enter a value.", "Enter a category.", "Enter a subcategory.", "Enter a type."}
+    assert set(errors.all_inner_texts()) == {
+        "Enter a value.",
+        "Enter a category.",
+        "Enter a subcategory.",
+        "Enter a type.",
+    }
     value_error = page.locator("#conditions .psa-condition-row").first.locator(".psa-field-error")
     expect(value_error).to_have_text("Enter a value.")
-    expect(page.locator("#rule-errors")).to_have_text("The rule was not saved: please correct the fields marked in red.")
+    expect(page.locator("#rule-errors")).to_have_text(
+        "The rule was not saved: please correct the fields marked in red."
+    )
     screenshot(page, "rule-editor-errors")
     page.locator("#conditions [data-part=value]").first.fill("Microsoft")
     page.fill("#f-category", "Microsoft")
@@ -201,8 +227,12 @@ def test_form_errors_come_after_the_user_acts_next_to_the_field(app, live_app, p
     page.click("#f-time")  # leaves the field
     limit_error = page.locator("[data-error-for=requests_per_minute]")
     # the operator's cap (none in the suite) bounds it when there is one: "…a minute, from 1 to 600, or…"
-    expect(limit_error).to_have_text(re.compile(r"^Enter a whole number of requests a minute, (1 or more|from 1 to \d+), "
-                                                r"or choose Default\.$"))
+    expect(limit_error).to_have_text(
+        re.compile(
+            r"^Enter a whole number of requests a minute, (1 or more|from 1 to \d+), "
+            r"or choose Default\.$"
+        )
+    )
     page.click("#settings-save")
     expect(page.locator("#settings-alert")).to_contain_text("nothing was saved")
     assert "null" not in text_of(page)
@@ -221,7 +251,9 @@ def test_disabling_a_partner_confirms_naming_it_and_what_it_loses(app, live_app,
     row.get_by_role("button", name="Disable").click()
     modal = page.locator("#feature-modal")
     expect(modal).to_be_visible()
-    expect(page.locator("#feature-title")).to_have_text("Disable the ConnectWise integration for Contoso Managed Services?")
+    expect(page.locator("#feature-title")).to_have_text(
+        "Disable the ConnectWise integration for Contoso Managed Services?"
+    )
     lost = page.locator("#feature-disable").inner_text()
     for what in ("ConnectWise card", "PSA Integration menu", "billing pushes to ConnectWise", "are kept"):
         assert what in lost, what
@@ -251,9 +283,11 @@ def test_viewer_texts_say_what_the_viewer_sees(app, live_app, page, cw_live):
     assert "drag" not in shown.lower() and "press Associate" not in shown
     expect(page.locator("#unmapped-help")).to_contain_text("next to the ConnectWise companies not mapped yet")
     assert_no_sideways_scroll(page, "viewer-reconciliation")
-    for path, selector, start in (("/psa/sync/settings/", "#viewer-note", "You see when pushes run"),
-                                  ("/psa/sync/preview/", "#viewer-note", "You see what the next push would create"),
-                                  ("/psa/my-organization/", "#cw-readonly", "You see this integration's status")):
+    for path, selector, start in (
+        ("/psa/sync/settings/", "#viewer-note", "You see when pushes run"),
+        ("/psa/sync/preview/", "#viewer-note", "You see what the next push would create"),
+        ("/psa/my-organization/", "#cw-readonly", "You see this integration's status"),
+    ):
         page.goto(live_app.url + path)
         expect(page.locator(selector)).to_contain_text(start)
         assert "Your role can" not in text_of(page)
@@ -270,8 +304,10 @@ def test_confirmations_appear_next_to_the_row_and_the_list_does_not_scroll_insid
     customers = page.locator("#customer-list li.recon-customer")
     expect(customers.first).to_be_visible()
     expect(page.locator("#company-list li.recon-company").first).to_be_visible()
-    sizes = page.evaluate("(() => { const l = document.getElementById('customer-list');"
-                          " return [l.scrollHeight, l.clientHeight, getComputedStyle(l).overflowY]; })()")
+    sizes = page.evaluate(
+        "(() => { const l = document.getElementById('customer-list');"
+        " return [l.scrollHeight, l.clientHeight, getComputedStyle(l).overflowY]; })()"
+    )
     assert sizes[0] <= sizes[1] and sizes[2] == "visible", sizes  # the page scrolls, not the list
     assert_no_sideways_scroll(page, "reconciliation-customers")
 
@@ -286,8 +322,9 @@ def test_confirmations_appear_next_to_the_row_and_the_list_does_not_scroll_insid
     page.keyboard.press("Enter")
     page.click("#associate")
     notice = page.locator("#customer-list .recon-feedback")
-    expect(notice).to_have_text(f"{name} is mapped to {company_name}: it is now under Mapped and its subscriptions "
-                                "can be associated.")
+    expect(notice).to_have_text(
+        f"{name} is mapped to {company_name}: it is now under Mapped and its subscriptions can be associated."
+    )
     assert in_view(notice)
     expect(page.locator("#recon-alert")).to_be_hidden()  # nothing far above
     assert page.locator("#customer-list > li").nth(5).locator(".recon-feedback").count() == 1

@@ -1,4 +1,5 @@
 """Real Chromium: logins per role, the feature toggle and what a partner then sees."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,10 +10,15 @@ from tests.support.fixtures import browser_login, screenshot
 pytestmark = pytest.mark.browser
 
 
-@pytest.mark.parametrize("username, menu", [
-    ("admin", "Console"), ("distributor", "Distributor"), ("pilot.admin", "My Account"),
-    ("pilot.viewer", "My Account"),
-])
+@pytest.mark.parametrize(
+    "username, menu",
+    [
+        ("admin", "Console"),
+        ("distributor", "Distributor"),
+        ("pilot.admin", "My Account"),
+        ("pilot.viewer", "My Account"),
+    ],
+)
 def test_each_role_logs_in(live_app, page, username, menu):
     browser_login(page, live_app.url, username)
     assert page.locator(".navbar").get_by_text(menu, exact=False).first.is_visible()

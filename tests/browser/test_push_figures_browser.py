@@ -1,4 +1,5 @@
 """Real Chromium: the Reconciliation Center's Pending Push and Failed figures before and after a push."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,8 +22,18 @@ def test_pending_push_and_failed_figures(app, live_app, page, cw_live):
     expect(page.locator("#fig-failed-count")).to_have_text("0 transaction(s)")
     screenshot(page, "push-figures-before")
     with app.app_context():
-        cw_live.set_faults([{"kind": "status", "status": 400, "methods": ["POST"], "path": "/additions$", "count": 1,
-                             "body": {"code": "InvalidObject", "message": "refused"}}])
+        cw_live.set_faults(
+            [
+                {
+                    "kind": "status",
+                    "status": 400,
+                    "methods": ["POST"],
+                    "path": "/additions$",
+                    "count": 1,
+                    "body": {"code": "InvalidObject", "message": "refused"},
+                }
+            ]
+        )
         PushBillingCommand(partner_id).run()
     page.reload()
     expect(page.locator("#fig-pending-push-count")).to_have_text("0 transaction(s)")

@@ -1,4 +1,5 @@
 """Real Chromium on the Reconciliation Center: drag and drop, keyboard, disassociate, exact matches, suggestions."""
+
 from __future__ import annotations
 
 import re
@@ -15,7 +16,8 @@ pytestmark = pytest.mark.browser
 def row(page, list_id, name):
     """The list item whose name is exactly ``name``."""
     return page.locator(f"#{list_id} li").filter(
-        has=page.locator(".recon-name", has_text=re.compile(f"^{re.escape(name)}$")))
+        has=page.locator(".recon-name", has_text=re.compile(f"^{re.escape(name)}$"))
+    )
 
 
 def unmapped_is(page, count):
@@ -74,8 +76,10 @@ def test_exact_matches_suggestions_drag_keyboard_and_disassociate(app, live_app,
     expect(page.locator("#company-list li.recon-company")).to_have_count(1)
     expect(row(page, "company-list", "Globex Corporation")).to_have_count(1)
     page.wait_for_load_state("networkidle")
-    page.drag_and_drop("#customer-list li.recon-customer:has(.recon-name:text-is('contoso pharmacy'))",
-                       "#company-list li.recon-company:has(.recon-name:text-is('Globex Corporation'))")
+    page.drag_and_drop(
+        "#customer-list li.recon-customer:has(.recon-name:text-is('contoso pharmacy'))",
+        "#company-list li.recon-company:has(.recon-name:text-is('Globex Corporation'))",
+    )
     unmapped_is(page, after_exact - 1)
     page.click("#tab-mapped")
     mapped = page.locator("#mapped-table tr.recon-mapped-row", has_text="contoso pharmacy")

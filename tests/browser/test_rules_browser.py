@@ -1,4 +1,5 @@
 """Real Chromium: Configure Product Defaults, from the PSA menu to counts, matching, moves and preview."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Real Chromium on the Products / Subscriptions tab: View Subscriptions, Associate (with a range error), Change."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,8 +21,11 @@ pytestmark = pytest.mark.browser
 
 def mapped_count(customer_id):
     """Active subscription mappings of a customer."""
-    return session().scalar(select(func.count(SubscriptionMapping.id)).where(
-        SubscriptionMapping.customer_id == customer_id, SubscriptionMapping.ended_at.is_(None)))
+    return session().scalar(
+        select(func.count(SubscriptionMapping.id)).where(
+            SubscriptionMapping.customer_id == customer_id, SubscriptionMapping.ended_at.is_(None)
+        )
+    )
 
 
 def test_associate_two_of_three_then_change(app, live_app, page, cw_live):
@@ -55,7 +59,9 @@ def test_associate_two_of_three_then_change(app, live_app, page, cw_live):
     expect(modal).to_be_visible()
     expect(modal.locator("#assoc-customer")).to_have_text("Aaa Browser Subscriptions Ltd")
     expect(modal.locator("#assoc-agreement option")).to_have_count(2)
-    modal.locator("#assoc-agreement").select_option(label="Managed 365 Monthly — Managed Services — billing start 2024-01-01")
+    modal.locator("#assoc-agreement").select_option(
+        label="Managed 365 Monthly — Managed Services — billing start 2024-01-01"
+    )
     modal.locator("#assoc-search").fill("#2")
     expect(modal.locator("tr.assoc-sub:visible")).to_have_count(1)
     modal.locator("tr.assoc-sub:visible .assoc-pick").check()
@@ -79,7 +85,9 @@ def test_associate_two_of_three_then_change(app, live_app, page, cw_live):
     expect(modal).to_be_hidden()
     expect(detail.locator("tr.recon-sub:not(.recon-unmapped)")).to_have_count(2)
     expect(detail.locator("tr.recon-unmapped")).to_have_count(1)
-    expect(detail.locator("tr.recon-sub:not(.recon-unmapped) .recon-sub-agreement").first).to_contain_text("Managed 365 Monthly")
+    expect(detail.locator("tr.recon-sub:not(.recon-unmapped) .recon-sub-agreement").first).to_contain_text(
+        "Managed 365 Monthly"
+    )
     expect(row).to_contain_text("2 of 3 mapped")
     expect(page.locator("#fig-unmapped-subscriptions")).to_have_text(str(unmapped_before - 2))
     with app.app_context():
@@ -98,6 +106,7 @@ def test_associate_two_of_three_then_change(app, live_app, page, cw_live):
     screenshot(page, "subs-change-popup")
     change.locator("#change-confirm").click()
     expect(change).to_be_hidden()
-    expect(detail.locator("tr.recon-sub:not(.recon-unmapped) .recon-sub-agreement").filter(
-        has_text="Cloud Monthly")).to_have_count(1)
+    expect(
+        detail.locator("tr.recon-sub:not(.recon-unmapped) .recon-sub-agreement").filter(has_text="Cloud Monthly")
+    ).to_have_count(1)
     screenshot(page, "subs-after-change")

@@ -1,6 +1,7 @@
 """Real Chromium, a real worker and the sandbox over loopback: Sync now -> the progress bar moves -> rows show
 synced; a row ConnectWise refused shows its reason on the run page; Retry selected pushes it once the cause is
 removed; the alert shows on the Reconciliation Center and the card until Acknowledge clears it."""
+
 from __future__ import annotations
 
 import re
@@ -17,9 +18,18 @@ from tests.support.push import add_history, expected_transactions, items, push_s
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.usefixtures("empty_sync_queues")]
 ROWS = 24  # at least: the demo data of the pinned day may give the customers more
 HOLD_WRITES = {"kind": "hold", "methods": ["POST"], "path": "/(additions|adjustments)$"}
-REFUSE_ONE = {"kind": "status", "status": 400, "methods": ["POST"], "path": "/additions$", "count": 1,
-              "body": {"code": "InvalidObject", "message": "The product is inactive in this agreement.",
-                       "errors": [{"code": "InvalidObject", "message": "product is inactive", "field": "product"}]}}
+REFUSE_ONE = {
+    "kind": "status",
+    "status": 400,
+    "methods": ["POST"],
+    "path": "/additions$",
+    "count": 1,
+    "body": {
+        "code": "InvalidObject",
+        "message": "The product is inactive in this agreement.",
+        "errors": [{"code": "InvalidObject", "message": "product is inactive", "field": "product"}],
+    },
+}
 BATCH = 2  # PSA_PUSH_CONCURRENCY: rows per batch
 
 

@@ -1,5 +1,6 @@
 """Real Chromium, a real worker and the sandbox: Preview -> choose a subset -> Approve -> rows show synced;
 the Reconciliation Center's approval banner; Sync Settings with a refused value; the viewer cannot approve."""
+
 from __future__ import annotations
 
 import pytest
@@ -95,8 +96,11 @@ def test_sync_now_with_approval_shows_the_banner_and_the_viewer_cannot_approve(a
     assert viewer.locator("#btn-push-all, #btn-push-selected, #btn-discard, #btn-sync-now, .group-check").count() == 0
     viewer.click("#btn-preview")  # a viewer's Preview is live and saves nothing
     expect(viewer.locator("#preview-when")).to_contain_text("Live preview")
-    answer = viewer.evaluate("""id => psaFetch('/api/v1/psa_sync/previews/' + id + '/approve',
-                                                {method: 'POST', json: {}}).then(r => r.status)""", preview_id)
+    answer = viewer.evaluate(
+        """id => psaFetch('/api/v1/psa_sync/previews/' + id + '/approve',
+                                                {method: 'POST', json: {}}).then(r => r.status)""",
+        preview_id,
+    )
     assert answer == 403
     screenshot(viewer, "sync-preview-viewer")
     context.close()
@@ -116,7 +120,9 @@ def test_sync_settings_page_saves_and_shows_a_refused_value(app, live_app, page,
     page.check("#f-approval-never")
     page.fill("#f-limit", "0")
     page.click("#settings-save")
-    expect(page.locator("[data-error-for=requests_per_minute]")).to_contain_text("Enter a whole number of requests a minute")
+    expect(page.locator("[data-error-for=requests_per_minute]")).to_contain_text(
+        "Enter a whole number of requests a minute"
+    )
     expect(page.locator("#settings-alert")).to_contain_text("nothing was saved")
     screenshot(page, "sync-settings-error")
     page.fill("#f-limit", "120")

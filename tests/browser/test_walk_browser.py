@@ -2,6 +2,7 @@
 active) and listens on each: no Content Security Policy violation (``securitypolicyviolation``), no console
 error, no uncaught exception (issue 17, issue 19); and the pages of the plugin (and the FAB pages it draws or
 extends) do not scroll sideways at 1440×900 or 1024×768."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,6 +1,7 @@
 """What a browser test listens to on every page: Content Security Policy violations (the
 ``securitypolicyviolation`` event, reported from each document as it happens), console errors and uncaught
 exceptions; and whether a page scrolls sideways."""
+
 from __future__ import annotations
 
 REPORT = """

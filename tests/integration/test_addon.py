@@ -1,5 +1,6 @@
 """The plugin is an addon: a bare FAB application (no app.py) loads it with one config line and its two
 required settings; without them the host does not start, and says which key and how to make one."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,8 +18,12 @@ REQUIRED = {"PSA_ENCRYPTION_KEYS": Fernet.generate_key().decode(), "REDIS_URL": 
 def bare_app(tmp_path, **config):
     """A minimal FAB application that knows nothing of the host's app.py, with FAB's defaults."""
     app = Flask("bare")
-    app.config.update(SECRET_KEY="bare", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'bare.db'}",
-                      ADDON_MANAGERS=[ADDON_MANAGER], **{**REQUIRED, **config})
+    app.config.update(
+        SECRET_KEY="bare",
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'bare.db'}",
+        ADDON_MANAGERS=[ADDON_MANAGER],
+        **{**REQUIRED, **config},
+    )
     db = SQLAlchemy(metadata=Model.metadata)
     db.init_app(app)
     with app.app_context():
@@ -30,8 +35,12 @@ def bare_app(tmp_path, **config):
 @pytest.mark.parametrize("missing", sorted(REQUIRED))
 def test_a_missing_required_setting_stops_start_up_naming_it(tmp_path, missing):
     app = Flask("bare")
-    app.config.update(SECRET_KEY="bare", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'bare.db'}",
-                      ADDON_MANAGERS=[ADDON_MANAGER], **{k: v for k, v in REQUIRED.items() if k != missing})
+    app.config.update(
+        SECRET_KEY="bare",
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'bare.db'}",
+        ADDON_MANAGERS=[ADDON_MANAGER],
+        **{k: v for k, v in REQUIRED.items() if k != missing},
+    )
     db = SQLAlchemy(metadata=Model.metadata)
     db.init_app(app)
     with app.app_context(), pytest.raises(SettingsError, match=f"{missing} is missing"):

@@ -1,4 +1,5 @@
 """An integration's client reaches the sandbox over real HTTP with its decrypted key."""
+
 from __future__ import annotations
 
 from msphub_psa.commands.psa_client import client_for

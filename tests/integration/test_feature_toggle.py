@@ -1,4 +1,5 @@
 """The distributor's feature toggle: page, REST and CLI; refusals change nothing."""
+
 from __future__ import annotations
 
 import pytest
@@ -83,8 +84,14 @@ def test_bad_input_gets_clear_4xx_and_changes_nothing(app, client, case):
     elif case == "missing_field":
         kwargs = {"json": {"enable": "yes"}}
     response = client.put(f"/api/v1/psa_features/{target}", headers=headers, **kwargs)
-    expected = {"unknown": 404, "foreign": 404, "viewer": 403, "partner_admin": 403,
-                "bad_json": 400, "missing_field": 400}[case]
+    expected = {
+        "unknown": 404,
+        "foreign": 404,
+        "viewer": 403,
+        "partner_admin": 403,
+        "bad_json": 400,
+        "missing_field": 400,
+    }[case]
     assert response.status_code == expected
     assert response.get_json()["message"]
     assert state(app, target) == before
@@ -102,11 +109,14 @@ def test_cli_toggle_acts_as_named_user(app):
         assert event.username == "distributor"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--partner", "999999", "--as", "distributor"], "Partner 999999 not found"),
-    (["--partner", "{other}", "--as", "pilot.admin"], "Only your distributor"),
-    (["--partner", "{other}", "--as", "nobody"], "No active user"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--partner", "999999", "--as", "distributor"], "Partner 999999 not found"),
+        (["--partner", "{other}", "--as", "pilot.admin"], "Only your distributor"),
+        (["--partner", "{other}", "--as", "nobody"], "No active user"),
+    ],
+)
 def test_cli_refusals(app, args, message):
     with app.app_context():
         other = tenants.other().id

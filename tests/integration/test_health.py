@@ -1,4 +1,5 @@
 """The operators' health endpoint."""
+
 from __future__ import annotations
 
 import pytest

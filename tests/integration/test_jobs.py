@@ -1,4 +1,5 @@
 """Job plumbing on the real Redis with a real worker process."""
+
 from __future__ import annotations
 
 import time
@@ -29,8 +30,7 @@ def test_job_for_partner_with_feature_off_has_no_side_effect(app, worker):
     with app.app_context():
         pilot, other = tenants.pilot().id, tenants.other().id
         keys = {p: f"psa-test-{uuid.uuid4().hex}" for p in (pilot, other)}
-        jobs = {p: enqueue_unique("fast", MARK, p, keys[p], job_id=f"test-{keys[p]}")[0]
-                for p in (pilot, other)}
+        jobs = {p: enqueue_unique("fast", MARK, p, keys[p], job_id=f"test-{keys[p]}")[0] for p in (pilot, other)}
     proc = worker(queues="fast")
     with app.app_context():
         assert wait_finished(jobs[pilot]) == "finished", proc.stop()

@@ -1,6 +1,7 @@
 """The plugin's migrations (inside the package, their own version table) build its tables on this backend,
 agree with the models, touch nothing of the host's, and go down again; the marketplace contract check
 names what a host lacks."""
+
 from __future__ import annotations
 
 from flask_migrate import upgrade as host_upgrade
@@ -60,12 +61,16 @@ def test_outbox_state_check_takes_every_state(db_factory):
     with app.app_context():
         host_upgrade()
         schema.upgrade()
-        checks = {c["name"]: c["sqltext"] for c in inspect(app.appbuilder.session.get_bind())
-                  .get_check_constraints("psa_sync_item")}
+        checks = {
+            c["name"]: c["sqltext"]
+            for c in inspect(app.appbuilder.session.get_bind()).get_check_constraints("psa_sync_item")
+        }
     dispose(app)
     assert {"ck_psa_sync_item_state", "ck_psa_sync_item_kind"} <= set(checks)
-    assert all(f"'{state}'" in checks["ck_psa_sync_item_state"]
-               for state in ("pending", "sending", "pushed", "failed", "skipped", "moving", "removing"))
+    assert all(
+        f"'{state}'" in checks["ck_psa_sync_item_state"]
+        for state in ("pending", "sending", "pushed", "failed", "skipped", "moving", "removing")
+    )
 
 
 def test_the_contract_check_names_a_missing_relation_and_column(db_factory):

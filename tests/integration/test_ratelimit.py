@@ -1,4 +1,5 @@
 """The shared per-partner request limit, on the real Redis, across processes."""
+
 from __future__ import annotations
 
 import multiprocessing

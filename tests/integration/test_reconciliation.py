@@ -1,4 +1,5 @@
 """Reconciliation Center: directory refresh, mapping rules, figures, REST and CLI, on the demo-seeded sandbox."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -10,7 +11,9 @@ from msphub_psa.commands.access import partner_today
 from msphub_psa.commands.directory import RefreshDirectoryCommand
 from msphub_psa.commands.exceptions import ConflictError, ForbiddenError, NotFoundError
 from msphub_psa.commands.reconciliation import (
-    MapCustomerCommand, ReconciliationSummaryCommand, UnmapCustomerCommand,
+    MapCustomerCommand,
+    ReconciliationSummaryCommand,
+    UnmapCustomerCommand,
 )
 from msphub_psa.connectwise.sandbox import records
 from msphub_psa.connectwise.sandbox.resources import RESOURCES
@@ -19,8 +22,8 @@ from msphub_psa.daos.directory import ReconciliationStateDAO
 from msphub_psa.daos.mapping import CustomerMappingDAO
 from msphub_psa.daos.revenue import RevenueTotalsDAO
 from msphub_psa.domain.billing import net_amount
-from msphub_psa.models.hub import BillingTransaction, Customer, Subscription
 from msphub_psa.models.directory import PsaAgreement, PsaCompany
+from msphub_psa.models.hub import BillingTransaction, Customer, Subscription
 from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
 from msphub_psa.models.tenancy import AuditEvent
 from tests.support import tenants
@@ -44,14 +47,27 @@ def customer_named(partner_id, name):
 
 def oracle_unsynchronized(partner_id, since=None):
     """Unsynchronized revenue computed naively from every transaction (BILLING.md)."""
-    mapped_customers = set(session().scalars(select(CustomerMapping.customer_id).where(
-        CustomerMapping.partner_id == partner_id, CustomerMapping.ended_at.is_(None))))
-    mapped_subs = set(session().scalars(select(SubscriptionMapping.subscription_id).where(
-        SubscriptionMapping.partner_id == partner_id, SubscriptionMapping.ended_at.is_(None))))
+    mapped_customers = set(
+        session().scalars(
+            select(CustomerMapping.customer_id).where(
+                CustomerMapping.partner_id == partner_id, CustomerMapping.ended_at.is_(None)
+            )
+        )
+    )
+    mapped_subs = set(
+        session().scalars(
+            select(SubscriptionMapping.subscription_id).where(
+                SubscriptionMapping.partner_id == partner_id, SubscriptionMapping.ended_at.is_(None)
+            )
+        )
+    )
     rows = session().scalars(select(BillingTransaction).where(BillingTransaction.partner_id == partner_id))
-    return net_amount((t.kind, t.amount) for t in rows
-                      if (t.customer_id not in mapped_customers or t.subscription_id not in mapped_subs)
-                      and (since is None or t.period_start >= since))
+    return net_amount(
+        (t.kind, t.amount)
+        for t in rows
+        if (t.customer_id not in mapped_customers or t.subscription_id not in mapped_subs)
+        and (since is None or t.period_start >= since)
+    )
 
 
 def test_refresh_caches_directory_and_maps_exact_matches_only(app, cw_live):
@@ -126,22 +142,39 @@ def test_concurrent_mapping_of_one_customer_gives_one_winner(app, cw_live, monke
         # The second tab validated before the first committed: its reads saw no mapping.
         stale = iter([None, None])
         real = CustomerMappingDAO.active_for_customer
-        monkeypatch.setattr(CustomerMappingDAO, "active_for_customer", staticmethod(lambda cid: next(stale, None) or real(cid)))
+        monkeypatch.setattr(
+            CustomerMappingDAO, "active_for_customer", staticmethod(lambda cid: next(stale, None) or real(cid))
+        )
         monkeypatch.setattr(CustomerMappingDAO, "active_for_company", staticmethod(lambda cid: None))
         with pytest.raises(ConflictError) as err:
             MapCustomerCommand(actor, customer.id, second.id).run()
         assert "already mapped to Contoso Pharmacy" in err.value.message
-        active = session().scalars(select(CustomerMapping).where(CustomerMapping.customer_id == customer.id,
-                                                                 CustomerMapping.ended_at.is_(None))).all()
+        active = (
+            session()
+            .scalars(
+                select(CustomerMapping).where(
+                    CustomerMapping.customer_id == customer.id, CustomerMapping.ended_at.is_(None)
+                )
+            )
+            .all()
+        )
         assert [m.company_id for m in active] == [first.id]
 
 
 def _map_subscription(partner_id, customer, agreement):
     """A subscription mapping as the next issue's command will make it (with the totals recomputed)."""
     sub = session().scalar(select(Subscription).where(Subscription.customer_id == customer.id))
-    session().add(SubscriptionMapping(partner_id=partner_id, customer_id=customer.id, subscription_id=sub.id,
-                                      agreement_id=agreement.id, from_date_mode="auto", from_date=sub.start_date,
-                                      created_by="test"))
+    session().add(
+        SubscriptionMapping(
+            partner_id=partner_id,
+            customer_id=customer.id,
+            subscription_id=sub.id,
+            agreement_id=agreement.id,
+            from_date_mode="auto",
+            from_date=sub.start_date,
+            created_by="test",
+        )
+    )
     session().flush()
     state = ReconciliationStateDAO.ensure(partner_id, lock=True)
     RevenueTotalsDAO.recompute_customers(state, [customer.id])
@@ -170,25 +203,51 @@ def test_running_totals_follow_mappings_and_new_transactions(app, cw_live):
         mapped_total = ReconciliationSummaryCommand(actor).run().unsynchronized_revenue
         assert mapped_total == oracle_unsynchronized(partner_id) < total
         today = partner_today(partner_id)  # the partner's day, which may not be UTC's
-        session().add(BillingTransaction(partner_id=partner_id, customer_id=customer.id, subscription_id=sub.id,
-                                         kind="credit", period_start=today, period_end=today,
-                                         quantity=1, unit_price=Decimal("5"), unit_cost=Decimal("4"),
-                                         amount=Decimal("5"), currency="USD"))
-        other_sub = session().scalar(select(Subscription).where(Subscription.partner_id == partner_id,
-                                                                Subscription.customer_id != customer.id))
-        session().add(BillingTransaction(partner_id=partner_id, customer_id=other_sub.customer_id,
-                                         subscription_id=other_sub.id, kind="charge", period_start=today,
-                                         period_end=today, quantity=1, unit_price=Decimal("7.5"),
-                                         unit_cost=Decimal("4"), amount=Decimal("7.5"), currency="USD"))
+        session().add(
+            BillingTransaction(
+                partner_id=partner_id,
+                customer_id=customer.id,
+                subscription_id=sub.id,
+                kind="credit",
+                period_start=today,
+                period_end=today,
+                quantity=1,
+                unit_price=Decimal("5"),
+                unit_cost=Decimal("4"),
+                amount=Decimal("5"),
+                currency="USD",
+            )
+        )
+        other_sub = session().scalar(
+            select(Subscription).where(Subscription.partner_id == partner_id, Subscription.customer_id != customer.id)
+        )
+        session().add(
+            BillingTransaction(
+                partner_id=partner_id,
+                customer_id=other_sub.customer_id,
+                subscription_id=other_sub.id,
+                kind="charge",
+                period_start=today,
+                period_end=today,
+                quantity=1,
+                unit_price=Decimal("7.5"),
+                unit_cost=Decimal("4"),
+                amount=Decimal("7.5"),
+                currency="USD",
+            )
+        )
         session().commit()
         assert ReconciliationSummaryCommand(actor).run().unsynchronized_revenue == mapped_total + Decimal("7.5")
         month = today.replace(day=1)
-        assert ReconciliationSummaryCommand(actor, period="this_month").run().unsynchronized_revenue == \
-            oracle_unsynchronized(partner_id, month)
+        assert ReconciliationSummaryCommand(
+            actor, period="this_month"
+        ).run().unsynchronized_revenue == oracle_unsynchronized(partner_id, month)
         assert UnmapCustomerCommand(actor, customer.id).run() == 1
         assert ReconciliationSummaryCommand(actor).run().unsynchronized_revenue == oracle_unsynchronized(partner_id)
-        assert session().scalar(select(SubscriptionMapping.active).where(
-            SubscriptionMapping.subscription_id == sub.id)) is False
+        assert (
+            session().scalar(select(SubscriptionMapping.active).where(SubscriptionMapping.subscription_id == sub.id))
+            is False
+        )
         with pytest.raises(ConflictError):
             UnmapCustomerCommand(actor, customer.id).run()
 
@@ -215,17 +274,29 @@ def test_rest_map_list_unmap_and_bad_input(app, client, cw_live):
     assert mapped[0]["company"]["name"] == "Contoso Pharmacy" and mapped[0]["mapped_by"] == "pilot.admin"
     again = client.post(f"{API}/mappings", headers=headers, json={"customer_id": pharmacy, "company_id": company})
     assert again.status_code == 409 and "contoso pharmacy" in again.get_json()["message"]
-    assert client.post(f"{API}/mappings", headers=headers, json={"customer_id": b_customer,
-                                                                 "company_id": company}).status_code == 404
-    assert client.post(f"{API}/mappings", headers=headers, json={"customer_id": pharmacy,
-                                                                 "company_id": 999999}).status_code == 404
+    assert (
+        client.post(
+            f"{API}/mappings", headers=headers, json={"customer_id": b_customer, "company_id": company}
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            f"{API}/mappings", headers=headers, json={"customer_id": pharmacy, "company_id": 999999}
+        ).status_code
+        == 404
+    )
     with app.app_context():  # another tenant's cached company id answers 404 too
         b_company = PsaCompany(partner_id=tenants.other().id, remote_id=5, identifier="B5", name="B company")
         session().add(b_company)
         session().commit()
         b_company_id = b_company.id
-    assert client.post(f"{API}/mappings", headers=headers, json={"customer_id": pharmacy,
-                                                                 "company_id": b_company_id}).status_code == 404
+    assert (
+        client.post(
+            f"{API}/mappings", headers=headers, json={"customer_id": pharmacy, "company_id": b_company_id}
+        ).status_code
+        == 404
+    )
     bad = client.post(f"{API}/mappings", headers=headers, json={"customer_id": "x"})
     assert bad.status_code == 400 and bad.get_json()["errors"]
     assert client.get(f"{API}/customers?page_size=5000").status_code == 400
@@ -251,8 +322,12 @@ def test_viewer_reads_but_cannot_write(app, client, cw_live):
     page = client.get("/psa/reconciliation/").get_data(as_text=True)
     assert 'data-can-write="false"' in page and 'id="map-exact"' not in page
     assert client.get(f"{API}/customers").status_code == 200
-    assert client.post(f"{API}/mappings", headers=headers, json={"customer_id": customer,
-                                                                 "company_id": company}).status_code == 403
+    assert (
+        client.post(
+            f"{API}/mappings", headers=headers, json={"customer_id": customer, "company_id": company}
+        ).status_code
+        == 403
+    )
     assert client.post(f"{API}/exact-matches", headers=headers, json={}).status_code == 403
     assert client.post(f"{API}/directory/refresh", headers=headers, json={}).status_code == 403
 
@@ -276,16 +351,33 @@ def test_cli_refresh_list_map_unmap_automap(app, cw_live):
     assert out.exit_code == 0 and "0 customer(s) would be mapped" in out.output, out.output
     with app.app_context():
         remote_id = company_named(partner_id, "Contoso Pharmacy").remote_id
-    out = runner.invoke(args=["psa", "customers", "map", *base, "--customer", str(pharmacy), "--cw-company", str(remote_id)])
+    out = runner.invoke(
+        args=["psa", "customers", "map", *base, "--customer", str(pharmacy), "--cw-company", str(remote_id)]
+    )
     assert out.exit_code == 0 and "Contoso Pharmacy" in out.output, out.output
     out = runner.invoke(args=["psa", "customers", "map", *base, "--customer", str(pharmacy), "--cw-company", "424242"])
     assert out.exit_code == 2 and "Error (404)" in out.output and "Refresh the ConnectWise directory" in out.output
-    out = runner.invoke(args=["psa", "customers", "map", *base, "--customer", str(pharmacy), "--cw-company", str(remote_id)])
+    out = runner.invoke(
+        args=["psa", "customers", "map", *base, "--customer", str(pharmacy), "--cw-company", str(remote_id)]
+    )
     assert out.exit_code == 2 and "Error (409)" in out.output and "already mapped" in out.output
     out = runner.invoke(args=["psa", "customers", "list", *base, "--state", "mapped", "--search", "pharmacy"])
     assert "contoso pharmacy -> Contoso Pharmacy" in out.output
     out = runner.invoke(args=["psa", "customers", "unmap", *base, "--customer", str(pharmacy)])
     assert out.exit_code == 0 and "disassociated" in out.output
-    out = runner.invoke(args=["psa", "customers", "map", "--partner", str(partner_id), "--as", "pilot.viewer",
-                              "--customer", str(pharmacy), "--cw-company", str(remote_id)])
+    out = runner.invoke(
+        args=[
+            "psa",
+            "customers",
+            "map",
+            "--partner",
+            str(partner_id),
+            "--as",
+            "pilot.viewer",
+            "--customer",
+            str(pharmacy),
+            "--cw-company",
+            str(remote_id),
+        ]
+    )
     assert out.exit_code == 2 and "Error (403)" in out.output

@@ -1,4 +1,5 @@
 """Directory refresh as a real RQ job on the fast queue, run by a real worker process."""
+
 from __future__ import annotations
 
 import time

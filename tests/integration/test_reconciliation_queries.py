@@ -1,19 +1,20 @@
 """The Reconciliation Center page and its list endpoints make a bounded number of SQL queries."""
+
 from __future__ import annotations
 
-import pytest
 from contextlib import contextmanager
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import event, func, select
 
 from msphub_psa import clock
+from msphub_psa.commands.reconciliation import MapExactMatchesCommand
 from msphub_psa.daos.base import session
 from msphub_psa.daos.bulk import insert_rows, next_id, sync_sequence
-from msphub_psa.models.hub import BillingTransaction, Customer, Product, Subscription
 from msphub_psa.models.directory import PsaCompany
+from msphub_psa.models.hub import BillingTransaction, Customer, Product, Subscription
 from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
-from msphub_psa.commands.reconciliation import MapExactMatchesCommand
 from tests.support import tenants
 from tests.support.reconciliation import pilot_ready
 from tests.support.web import login
@@ -60,8 +61,13 @@ def query_counts(app, client) -> dict[str, int]:
             assert client.get(url).status_code == 200
         counts[url] = len(statements)
     with app.app_context():
-        ids = session().scalars(select(Customer.id).where(Customer.partner_id == tenants.pilot().id)
-                                .order_by(Customer.id).limit(25)).all()
+        ids = (
+            session()
+            .scalars(
+                select(Customer.id).where(Customer.partner_id == tenants.pilot().id).order_by(Customer.id).limit(25)
+            )
+            .all()
+        )
     url = f"{API}/suggestions?customer_ids={','.join(map(str, ids))}"
     client.get(url)
     with counting(engine) as statements:
@@ -74,13 +80,18 @@ def query_counts(app, client) -> dict[str, int]:
 def subscription_tab_counts(app, client, engine) -> dict[str, int]:
     """Products / Subscriptions tab (issue 7): the expanded row, the popups' agreements and the Change preview."""
     with app.app_context():
-        mapping = session().scalar(select(SubscriptionMapping).where(
-            SubscriptionMapping.partner_id == tenants.pilot().id, SubscriptionMapping.ended_at.is_(None))
-            .order_by(SubscriptionMapping.id))
+        mapping = session().scalar(
+            select(SubscriptionMapping)
+            .where(SubscriptionMapping.partner_id == tenants.pilot().id, SubscriptionMapping.ended_at.is_(None))
+            .order_by(SubscriptionMapping.id)
+        )
         customer_id, sub_id, agreement_id = mapping.customer_id, mapping.subscription_id, mapping.agreement_id
     counts = {}
-    for url in (f"{API}/customers/{customer_id}/subscriptions", f"{API}/customers/{customer_id}/agreements",
-                f"{API}/subscriptions/{sub_id}/remap-preview?agreement_id={agreement_id}&from_date_mode=all"):
+    for url in (
+        f"{API}/customers/{customer_id}/subscriptions",
+        f"{API}/customers/{customer_id}/agreements",
+        f"{API}/subscriptions/{sub_id}/remap-preview?agreement_id={agreement_id}&from_date_mode=all",
+    ):
         assert client.get(url).status_code == 200, url
         with counting(engine) as statements:
             assert client.get(url).status_code == 200
@@ -93,25 +104,85 @@ def grow(partner_id: int, customers: int, per_customer: int = 2) -> None:
     product = session().scalar(select(Product.id))
     first_customer, first_company = next_id(Customer), next_id(PsaCompany)
     today = clock.today("UTC")
-    insert_rows(Customer, ({"id": first_customer + i, "partner_id": partner_id, "external_id": f"QC-{i:07d}",
-                            "name": f"Query Count Customer {i:05d}"} for i in range(customers)))
-    insert_rows(PsaCompany, ({"id": first_company + i, "partner_id": partner_id, "remote_id": 500000 + i,
-                             "identifier": f"QC{i}", "name": f"Query Count Company {i:05d}", "deleted": False,
-                             "cached_at": clock.now()} for i in range(customers)))
-    insert_rows(CustomerMapping, ({"partner_id": partner_id, "customer_id": first_customer + i,
-                                   "company_id": first_company + i, "method": "manual", "created_by": "test",
-                                   "created_at": clock.now()} for i in range(0, customers, 2)))
+    insert_rows(
+        Customer,
+        (
+            {
+                "id": first_customer + i,
+                "partner_id": partner_id,
+                "external_id": f"QC-{i:07d}",
+                "name": f"Query Count Customer {i:05d}",
+            }
+            for i in range(customers)
+        ),
+    )
+    insert_rows(
+        PsaCompany,
+        (
+            {
+                "id": first_company + i,
+                "partner_id": partner_id,
+                "remote_id": 500000 + i,
+                "identifier": f"QC{i}",
+                "name": f"Query Count Company {i:05d}",
+                "deleted": False,
+                "cached_at": clock.now(),
+            }
+            for i in range(customers)
+        ),
+    )
+    insert_rows(
+        CustomerMapping,
+        (
+            {
+                "partner_id": partner_id,
+                "customer_id": first_customer + i,
+                "company_id": first_company + i,
+                "method": "manual",
+                "created_by": "test",
+                "created_at": clock.now(),
+            }
+            for i in range(0, customers, 2)
+        ),
+    )
     first_sub, first_tx = next_id(Subscription), next_id(BillingTransaction)
-    subs = [{"id": first_sub + n, "partner_id": partner_id, "customer_id": first_customer + n // per_customer,
-             "product_id": product, "external_id": f"QCS-{n:08d}", "name": "Sub", "quantity": Decimal(1),
-             "unit_price": Decimal(10), "unit_cost": Decimal(8), "status": "active", "start_date": today}
-            for n in range(customers * per_customer)]
+    subs = [
+        {
+            "id": first_sub + n,
+            "partner_id": partner_id,
+            "customer_id": first_customer + n // per_customer,
+            "product_id": product,
+            "external_id": f"QCS-{n:08d}",
+            "name": "Sub",
+            "quantity": Decimal(1),
+            "unit_price": Decimal(10),
+            "unit_cost": Decimal(8),
+            "status": "active",
+            "start_date": today,
+        }
+        for n in range(customers * per_customer)
+    ]
     insert_rows(Subscription, subs)
-    insert_rows(BillingTransaction, ({"id": first_tx + n, "partner_id": partner_id, "customer_id": s["customer_id"],
-                                      "subscription_id": s["id"], "kind": "charge", "period_start": today,
-                                      "period_end": today, "quantity": Decimal(1), "unit_price": Decimal(10),
-                                      "unit_cost": Decimal(8), "amount": Decimal(10), "currency": "USD"}
-                                     for n, s in enumerate(subs)))
+    insert_rows(
+        BillingTransaction,
+        (
+            {
+                "id": first_tx + n,
+                "partner_id": partner_id,
+                "customer_id": s["customer_id"],
+                "subscription_id": s["id"],
+                "kind": "charge",
+                "period_start": today,
+                "period_end": today,
+                "quantity": Decimal(1),
+                "unit_price": Decimal(10),
+                "unit_cost": Decimal(8),
+                "amount": Decimal(10),
+                "currency": "USD",
+            }
+            for n, s in enumerate(subs)
+        ),
+    )
     for model in (Customer, PsaCompany, CustomerMapping, Subscription, BillingTransaction):
         sync_sequence(model)
     session().commit()

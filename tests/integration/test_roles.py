@@ -1,24 +1,57 @@
 """Each role logs in and reaches exactly its pages."""
+
 from __future__ import annotations
 
 import pytest
 
 from tests.support.web import login
 
-PAGES = ["/psa/my-organization/", "/psa/partner-features/", "/customerview/list/", "/partnerview/list/",
-         "/auditeventview/list/", "/psa/rq/", "/api/v1/psa_features/"]
+PAGES = [
+    "/psa/my-organization/",
+    "/psa/partner-features/",
+    "/customerview/list/",
+    "/partnerview/list/",
+    "/auditeventview/list/",
+    "/psa/rq/",
+    "/api/v1/psa_features/",
+]
 EXPECTED = {
-    "admin": {"/psa/my-organization/": 404, "/psa/partner-features/": 200, "/customerview/list/": 200,
-              "/partnerview/list/": 200, "/auditeventview/list/": 200, "/psa/rq/": 200, "/api/v1/psa_features/": 200},
-    "distributor": {"/psa/my-organization/": 403, "/psa/partner-features/": 200, "/customerview/list/": 403,
-                    "/partnerview/list/": 403, "/auditeventview/list/": 403, "/psa/rq/": 403,
-                    "/api/v1/psa_features/": 200},
-    "pilot.admin": {"/psa/my-organization/": 200, "/psa/partner-features/": 403, "/customerview/list/": 200,
-                    "/partnerview/list/": 403, "/auditeventview/list/": 200, "/psa/rq/": 403,
-                    "/api/v1/psa_features/": 403},
-    "pilot.viewer": {"/psa/my-organization/": 200, "/psa/partner-features/": 403, "/customerview/list/": 200,
-                     "/partnerview/list/": 403, "/auditeventview/list/": 200, "/psa/rq/": 403,
-                     "/api/v1/psa_features/": 403},
+    "admin": {
+        "/psa/my-organization/": 404,
+        "/psa/partner-features/": 200,
+        "/customerview/list/": 200,
+        "/partnerview/list/": 200,
+        "/auditeventview/list/": 200,
+        "/psa/rq/": 200,
+        "/api/v1/psa_features/": 200,
+    },
+    "distributor": {
+        "/psa/my-organization/": 403,
+        "/psa/partner-features/": 200,
+        "/customerview/list/": 403,
+        "/partnerview/list/": 403,
+        "/auditeventview/list/": 403,
+        "/psa/rq/": 403,
+        "/api/v1/psa_features/": 200,
+    },
+    "pilot.admin": {
+        "/psa/my-organization/": 200,
+        "/psa/partner-features/": 403,
+        "/customerview/list/": 200,
+        "/partnerview/list/": 403,
+        "/auditeventview/list/": 200,
+        "/psa/rq/": 403,
+        "/api/v1/psa_features/": 403,
+    },
+    "pilot.viewer": {
+        "/psa/my-organization/": 200,
+        "/psa/partner-features/": 403,
+        "/customerview/list/": 200,
+        "/partnerview/list/": 403,
+        "/auditeventview/list/": 200,
+        "/psa/rq/": 403,
+        "/api/v1/psa_features/": 403,
+    },
 }
 
 

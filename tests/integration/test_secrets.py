@@ -2,6 +2,7 @@
 
 Later features extend ``SECRETS`` (the integration's private key) and the flows.
 """
+
 from __future__ import annotations
 
 import logging
@@ -10,11 +11,22 @@ import os
 from msphub_psa.jobqueue import redis_connection
 from tests.support.web import PASSWORDS, api_token, login
 
-PAGES = ["/", "/psa/my-organization/", "/psa/partner-features/", "/customerview/list/",
-         "/auditeventview/list/", "/users/list/", "/users/show/1", "/api/v1/psa_features/",
-         "/api/v1/security/users/", "/api/v1/security/users/1", "/integrationview/list/",
-         # Operations (issue 10): the audit log as JSON and CSV
-         "/api/v1/psa_audit/", "/api/v1/psa_audit/export"]
+PAGES = [
+    "/",
+    "/psa/my-organization/",
+    "/psa/partner-features/",
+    "/customerview/list/",
+    "/auditeventview/list/",
+    "/users/list/",
+    "/users/show/1",
+    "/api/v1/psa_features/",
+    "/api/v1/security/users/",
+    "/api/v1/security/users/1",
+    "/integrationview/list/",
+    # Operations (issue 10): the audit log as JSON and CSV
+    "/api/v1/psa_audit/",
+    "/api/v1/psa_audit/export",
+]
 
 
 def test_secrets_appear_nowhere(app, client, caplog):
@@ -26,8 +38,11 @@ def test_secrets_appear_nowhere(app, client, caplog):
         login(c, user)
         bodies += [c.get(url).get_data(as_text=True) for url in PAGES]
         token = api_token(c, user)
-        bodies += [c.get(url, headers={"Authorization": f"Bearer {token}"}).get_data(as_text=True)
-                   for url in PAGES if url.startswith("/api/")]
+        bodies += [
+            c.get(url, headers={"Authorization": f"Bearer {token}"}).get_data(as_text=True)
+            for url in PAGES
+            if url.startswith("/api/")
+        ]
     with app.app_context():
         conn = redis_connection()
         job_data = [str(conn.hgetall(key)) for key in conn.scan_iter("rq:job:*", count=1000)]
@@ -61,16 +76,28 @@ def test_integration_private_key_appears_nowhere(app, cw_live, caplog):
         integration_id = session().scalar(select(Integration.id))
         events = [str(e.detail) for e in session().scalars(select(AuditEvent))]
     assert all(job_data), "the validation jobs are in Redis"
-    pages = ["/psa/my-organization/", "/api/v1/psa_integration/", f"/integrationview/show/{integration_id}",
-             "/integrationview/list/", "/integrationview/api/read", "/auditeventview/list/", "/psa/",
-             "/api/v1/psa_audit/?page_size=500", "/api/v1/psa_audit/export"]  # Operations (issue 10)
+    pages = [
+        "/psa/my-organization/",
+        "/api/v1/psa_integration/",
+        f"/integrationview/show/{integration_id}",
+        "/integrationview/list/",
+        "/integrationview/api/read",
+        "/auditeventview/list/",
+        "/psa/",
+        "/api/v1/psa_audit/?page_size=500",
+        "/api/v1/psa_audit/export",
+    ]  # Operations (issue 10)
     for user in ("admin", "pilot.admin", "pilot.viewer"):
         c = app.test_client()
         login(c, user)
         bodies += [c.get(url).get_data(as_text=True) for url in pages]
     bodies.append(client.post("/api/v1/psa_integration/deactivate", headers=headers).get_data(as_text=True))
-    haystacks = {"pages and API": "\n".join(bodies), "logs": caplog.text, "jobs": "\n".join(job_data),
-                 "audit": "\n".join(events)}
+    haystacks = {
+        "pages and API": "\n".join(bodies),
+        "logs": caplog.text,
+        "jobs": "\n".join(job_data),
+        "audit": "\n".join(events),
+    }
     for secret in (cw_live.private_key, bad_key):
         for where, text in haystacks.items():
             assert secret not in text, f"the private key leaked into {where}"
@@ -85,25 +112,39 @@ def test_push_keeps_the_private_key_out_of_job_data_runs_and_outbox(app, cw_live
     from msphub_psa.jobqueue import enqueue_push
     from msphub_psa.models.sync import SyncItem, SyncRun, SyncTransition
     from msphub_psa.models.tenancy import AuditEvent
-    from tests.support.push import push_setup
     from tests.support.card import session_client
+    from tests.support.push import push_setup
 
     caplog.set_level(logging.DEBUG)
     with app.app_context():
         partner_id, _actor, _customers = push_setup(cw_live, customers=1)
-        cw_live.set_faults([{"kind": "status", "status": 400, "methods": ["POST"], "path": "/additions$", "count": 1,
-                             "body": {"code": "InvalidObject", "message": "refused"}}])
+        cw_live.set_faults(
+            [
+                {
+                    "kind": "status",
+                    "status": 400,
+                    "methods": ["POST"],
+                    "path": "/additions$",
+                    "count": 1,
+                    "body": {"code": "InvalidObject", "message": "refused"},
+                }
+            ]
+        )
         PushBillingCommand(partner_id, "pilot.admin").run()
         job, _created = enqueue_push(partner_id, "pilot.admin")
         job_data = str(redis_connection().hgetall(f"rq:job:{job.id}"))
-        stored = [str([(r.status, r.counts, r.error, r.requested_by, r.job_id) for r in session().scalars(select(SyncRun))]),
-                  str([(i.reference, i.last_error_code, i.last_error_message) for i in session().scalars(select(SyncItem))]),
-                  str([t.detail for t in session().scalars(select(SyncTransition))]),
-                  str([e.detail for e in session().scalars(select(AuditEvent))])]
+        stored = [
+            str([(r.status, r.counts, r.error, r.requested_by, r.job_id) for r in session().scalars(select(SyncRun))]),
+            str([(i.reference, i.last_error_code, i.last_error_message) for i in session().scalars(select(SyncItem))]),
+            str([t.detail for t in session().scalars(select(SyncTransition))]),
+            str([e.detail for e in session().scalars(select(AuditEvent))]),
+        ]
     assert job_data
     client, headers = session_client(app)
-    bodies = [client.get("/api/v1/psa_sync/").get_data(as_text=True),
-              client.post("/api/v1/psa_sync/run", headers=headers).get_data(as_text=True)]
+    bodies = [
+        client.get("/api/v1/psa_sync/").get_data(as_text=True),
+        client.post("/api/v1/psa_sync/run", headers=headers).get_data(as_text=True),
+    ]
     haystacks = {"job": job_data, "records": "\n".join(stored), "answers": "\n".join(bodies), "logs": caplog.text}
     for where, text in haystacks.items():
         assert cw_live.private_key not in text, f"the private key leaked into {where}"

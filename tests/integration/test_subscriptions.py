@@ -1,4 +1,5 @@
 """Products / Subscriptions tab (issue 7): auto-association, Associate, Change, bad input, REST and CLI."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,11 +7,14 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from msphub_psa.commands.exceptions import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from msphub_psa.commands.access import partner_today
+from msphub_psa.commands.exceptions import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from msphub_psa.commands.reconciliation import MapCustomerCommand, ReconciliationSummaryCommand
 from msphub_psa.commands.subscriptions import (
-    AutoAssociateSubscriptionsCommand, CustomerSubscriptionsCommand, MapSubscriptionsCommand, RemapPreviewCommand,
+    AutoAssociateSubscriptionsCommand,
+    CustomerSubscriptionsCommand,
+    MapSubscriptionsCommand,
+    RemapPreviewCommand,
     RemapSubscriptionCommand,
 )
 from msphub_psa.daos.base import session
@@ -30,8 +34,11 @@ API = "/api/v1/psa_reconciliation"
 
 def active(sub_id):
     """The active mapping of a subscription, or None."""
-    return session().scalar(select(SubscriptionMapping).where(SubscriptionMapping.subscription_id == sub_id,
-                                                              SubscriptionMapping.ended_at.is_(None)))
+    return session().scalar(
+        select(SubscriptionMapping).where(
+            SubscriptionMapping.subscription_id == sub_id, SubscriptionMapping.ended_at.is_(None)
+        )
+    )
 
 
 # --- auto-association ----------------------------------------------------------------------------
@@ -52,8 +59,14 @@ def test_customer_mapping_auto_associates_with_the_only_eligible_agreement(app, 
             mapping = active(sub.id)
             assert mapping.agreement_id == only.id and mapping.method == "auto" and mapping.from_date_mode == "auto"
             assert mapping.from_date == current_period_start(sub.start_date, "monthly", today)
-        assert session().scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "subscription.automap",
-                                                                         AuditEvent.partner_id == partner_id)) == 2
+        assert (
+            session().scalar(
+                select(func.count(AuditEvent.id)).where(
+                    AuditEvent.action == "subscription.automap", AuditEvent.partner_id == partner_id
+                )
+            )
+            == 2
+        )
         summary = ReconciliationSummaryCommand(actor, partner_id).run()
         assert summary.unsynchronized_revenue == oracle_unsynchronized(partner_id) < before
 
@@ -81,8 +94,9 @@ def test_auto_association_never_overrides_a_manual_mapping(app, cw_live):
         first = agreement(partner_id, company, "Monthly A")
         second = agreement(partner_id, company, "Monthly B")
         session().commit()
-        manual = MapSubscriptionsCommand(actor, customer.id, first.id, [subs[0].id], "custom",
-                                         dt.date(2025, 6, 1)).run()[0]
+        manual = MapSubscriptionsCommand(
+            actor, customer.id, first.id, [subs[0].id], "custom", dt.date(2025, 6, 1)
+        ).run()[0]
         session().delete(second)  # now exactly one eligible agreement: the others are auto-associated
         session().commit()
         result = AutoAssociateSubscriptionsCommand(actor, partner_id).run()
@@ -99,11 +113,15 @@ def test_directory_refresh_auto_associates_demo_subscriptions(app, cw_live):
         partner_id, actor = pilot_ready(cw_live, refresh=False)
         result = RefreshDirectoryCommand(actor, partner_id).run()
         assert result["exact_mapped"] > 0
-        count = session().scalar(select(func.count(SubscriptionMapping.id)).where(
-            SubscriptionMapping.partner_id == partner_id, SubscriptionMapping.method == "auto"))
+        count = session().scalar(
+            select(func.count(SubscriptionMapping.id)).where(
+                SubscriptionMapping.partner_id == partner_id, SubscriptionMapping.method == "auto"
+            )
+        )
         assert count > 0
-        assert ReconciliationSummaryCommand(actor, partner_id).run().unsynchronized_revenue == \
-            oracle_unsynchronized(partner_id)
+        assert ReconciliationSummaryCommand(actor, partner_id).run().unsynchronized_revenue == oracle_unsynchronized(
+            partner_id
+        )
 
 
 # --- Associate -----------------------------------------------------------------------------------
@@ -116,15 +134,18 @@ def test_associate_two_of_three_with_custom_date_updates_totals_and_history(app,
         chosen = agreement(partner_id, company, "Monthly A")
         agreement(partner_id, company, "Monthly B")
         session().commit()
-        created = MapSubscriptionsCommand(actor, customer.id, chosen.id, [subs[0].id, subs[1].id], "custom",
-                                          dt.date(2025, 3, 1)).run()
-        assert [(m.agreement_id, m.from_date, m.from_date_mode) for m in created] == \
-            [(chosen.id, dt.date(2025, 3, 1), "custom")] * 2
+        created = MapSubscriptionsCommand(
+            actor, customer.id, chosen.id, [subs[0].id, subs[1].id], "custom", dt.date(2025, 3, 1)
+        ).run()
+        assert [(m.agreement_id, m.from_date, m.from_date_mode) for m in created] == [
+            (chosen.id, dt.date(2025, 3, 1), "custom")
+        ] * 2
         assert active(subs[2].id) is None
         status = subscription_sync_status(partner_id, [s.id for s in subs])
         assert [status[s.id]["status"] for s in subs] == ["pending", "pending", "not_mapped"]
-        assert ReconciliationSummaryCommand(actor, partner_id).run().unsynchronized_revenue == \
-            oracle_unsynchronized(partner_id)
+        assert ReconciliationSummaryCommand(actor, partner_id).run().unsynchronized_revenue == oracle_unsynchronized(
+            partner_id
+        )
         # "all history" takes each subscription's own lower bound
         sub3 = MapSubscriptionsCommand(actor, customer.id, chosen.id, [subs[2].id], "all").run()[0]
         assert sub3.from_date == dt.date(2025, 1, 15)
@@ -150,16 +171,21 @@ def test_associate_bad_input(app, cw_live):
         with pytest.raises(InvalidInputError, match="From Date must be between 2025-01-15 and "):
             MapSubscriptionsCommand(actor, customer.id, good.id, ids, "custom", dt.date(2024, 12, 1)).run()
         with pytest.raises(InvalidInputError, match="From Date must be between"):
-            MapSubscriptionsCommand(actor, customer.id, good.id, ids, "custom",
-                                    partner_today(partner_id) + dt.timedelta(days=1)).run()
+            MapSubscriptionsCommand(
+                actor, customer.id, good.id, ids, "custom", partner_today(partner_id) + dt.timedelta(days=1)
+            ).run()
         with pytest.raises(ConflictError, match="not mapped to a ConnectWise company"):
             MapSubscriptionsCommand(actor, unmapped_customer.id, good.id, [unmapped_subs[0].id]).run()
         with pytest.raises(NotFoundError):
             MapSubscriptionsCommand(actor, customer.id, good.id, [unmapped_subs[0].id]).run()
         with pytest.raises(ForbiddenError):
             MapSubscriptionsCommand(viewer(), customer.id, good.id, ids).run()
-        assert session().scalar(select(func.count(SubscriptionMapping.id)).where(
-            SubscriptionMapping.customer_id == customer.id)) == 0
+        assert (
+            session().scalar(
+                select(func.count(SubscriptionMapping.id)).where(SubscriptionMapping.customer_id == customer.id)
+            )
+            == 0
+        )
         MapSubscriptionsCommand(actor, customer.id, good.id, ids).run()
         with pytest.raises(ConflictError, match="use Change"):
             MapSubscriptionsCommand(actor, customer.id, good.id, [subs[0].id, subs[1].id]).run()
@@ -185,8 +211,11 @@ def test_change_previews_and_keeps_history(app, cw_live):
         with pytest.raises(InvalidInputError, match="From Date must be between 2025-04-01"):
             RemapPreviewCommand(actor, subs[0].id, new.id, "custom", dt.date(2025, 3, 1)).run()
         mapping, _ = RemapSubscriptionCommand(actor, subs[0].id, new.id, "all", None, move_pushed=True).run()
-        assert (mapping.agreement_id, mapping.from_date, mapping.previous_mapping_id) == (new.id, dt.date(2025, 4, 1),
-                                                                                          first.id)
+        assert (mapping.agreement_id, mapping.from_date, mapping.previous_mapping_id) == (
+            new.id,
+            dt.date(2025, 4, 1),
+            first.id,
+        )
         assert mapping.move_pushed is False and mapping.move_transaction_ids == []  # no candidates to move
         session().refresh(first)
         assert first.ended_at is not None and not first.active and first.ended_by == "pilot.admin"
@@ -219,8 +248,13 @@ def test_rest_associate_change_and_errors(app, client, cw_live):
     by_id = {o["id"]: o for o in options["agreements"]}
     assert by_id[ids["annual"]]["warnings"]["monthly"].startswith("The agreement is billed Annual")
     assert by_id[ids["a2"]]["billing_start_date"] == "2025-02-01"
-    body = {"customer_id": ids["customer"], "agreement_id": ids["a1"], "subscription_ids": ids["subs"][:2],
-            "from_date_mode": "custom", "from_date": "2024-01-01"}
+    body = {
+        "customer_id": ids["customer"],
+        "agreement_id": ids["a1"],
+        "subscription_ids": ids["subs"][:2],
+        "from_date_mode": "custom",
+        "from_date": "2024-01-01",
+    }
     bad = client.post(f"{API}/subscription-mappings", json=body, headers=headers)
     assert bad.status_code == 400 and "From Date must be between 2025-01-15 and" in bad.json["message"]
     empty = client.post(f"{API}/subscription-mappings", json={**body, "subscription_ids": []}, headers=headers)
@@ -244,8 +278,12 @@ def test_rest_associate_change_and_errors(app, client, cw_live):
     viewer_headers = {"X-CSRFToken": csrf_token(client, "/psa/my-organization/")}
     assert client.get(f"{API}/customers/{ids['customer']}/subscriptions").status_code == 200
     assert client.post(f"{API}/subscription-mappings", json=body, headers=viewer_headers).status_code == 403
-    assert client.put(f"{API}/subscriptions/{sub}/mapping", json={"agreement_id": ids["a1"]},
-                      headers=viewer_headers).status_code == 403
+    assert (
+        client.put(
+            f"{API}/subscriptions/{sub}/mapping", json={"agreement_id": ids["a1"]}, headers=viewer_headers
+        ).status_code
+        == 403
+    )
     assert client.post(f"{API}/subscriptions/automap", json={}, headers=viewer_headers).status_code == 403
 
 
@@ -269,10 +307,16 @@ def test_rest_partner_b_ids_answer_404(app, client, cw_live):
         client.get(f"{API}/subscriptions/{b_sub}/history"),
         client.get(f"{API}/subscriptions/{b_sub}/remap-preview?agreement_id={a['agreement']}"),
         client.put(f"{API}/subscriptions/{b_sub}/mapping", json={"agreement_id": a["agreement"]}, headers=headers),
-        client.post(f"{API}/subscription-mappings", json={"customer_id": a["customer"], "agreement_id": b_agreement,
-                                                          "subscription_ids": [a["sub"]]}, headers=headers),
-        client.post(f"{API}/subscription-mappings", json={"customer_id": a["customer"], "agreement_id": a["agreement"],
-                                                          "subscription_ids": [b_sub]}, headers=headers),
+        client.post(
+            f"{API}/subscription-mappings",
+            json={"customer_id": a["customer"], "agreement_id": b_agreement, "subscription_ids": [a["sub"]]},
+            headers=headers,
+        ),
+        client.post(
+            f"{API}/subscription-mappings",
+            json={"customer_id": a["customer"], "agreement_id": a["agreement"], "subscription_ids": [b_sub]},
+            headers=headers,
+        ),
         client.post(f"{API}/subscriptions/automap", json={"customer_ids": [b_customer]}, headers=headers),
     ]
     assert [r.status_code for r in answers] == [404] * len(answers)
@@ -294,19 +338,78 @@ def test_cli_list_map_remap_automap(app, cw_live):
     base = ["--partner", str(partner_id)]
     out = runner.invoke(args=["psa", "subscriptions", "list", *base, "--customer", str(c), "--as", "pilot.admin"])
     assert out.exit_code == 0 and SEVERAL_ELIGIBLE_AGREEMENTS in out.output, out.output
-    out = runner.invoke(args=["psa", "subscriptions", "map", *base, "--as", "pilot.admin", "--customer", str(c),
-                              "--agreement", str(x1), "--subscription", str(s[0]), "--subscription", str(s[1]),
-                              "--from-date", "2020-01-01"])
+    out = runner.invoke(
+        args=[
+            "psa",
+            "subscriptions",
+            "map",
+            *base,
+            "--as",
+            "pilot.admin",
+            "--customer",
+            str(c),
+            "--agreement",
+            str(x1),
+            "--subscription",
+            str(s[0]),
+            "--subscription",
+            str(s[1]),
+            "--from-date",
+            "2020-01-01",
+        ]
+    )
     assert out.exit_code != 0 and "From Date must be between" in out.output
-    out = runner.invoke(args=["psa", "subscriptions", "map", *base, "--as", "pilot.admin", "--customer", str(c),
-                              "--agreement", str(x1), "--subscription", str(s[0]), "--subscription", str(s[1]),
-                              "--from-date", "2025-03-01"])
+    out = runner.invoke(
+        args=[
+            "psa",
+            "subscriptions",
+            "map",
+            *base,
+            "--as",
+            "pilot.admin",
+            "--customer",
+            str(c),
+            "--agreement",
+            str(x1),
+            "--subscription",
+            str(s[0]),
+            "--subscription",
+            str(s[1]),
+            "--from-date",
+            "2025-03-01",
+        ]
+    )
     assert out.exit_code == 0 and "2 subscription(s) mapped to Monthly A" in out.output, out.output
-    out = runner.invoke(args=["psa", "subscriptions", "remap", *base, "--as", "pilot.admin", "--subscription",
-                              str(s[0]), "--agreement", str(x2), "--preview"])
+    out = runner.invoke(
+        args=[
+            "psa",
+            "subscriptions",
+            "remap",
+            *base,
+            "--as",
+            "pilot.admin",
+            "--subscription",
+            str(s[0]),
+            "--agreement",
+            str(x2),
+            "--preview",
+        ]
+    )
     assert out.exit_code == 0 and "to the new agreement" in out.output, out.output
-    out = runner.invoke(args=["psa", "subscriptions", "remap", *base, "--as", "pilot.admin", "--subscription",
-                              str(s[0]), "--agreement", str(x2)])
+    out = runner.invoke(
+        args=[
+            "psa",
+            "subscriptions",
+            "remap",
+            *base,
+            "--as",
+            "pilot.admin",
+            "--subscription",
+            str(s[0]),
+            "--agreement",
+            str(x2),
+        ]
+    )
     assert out.exit_code == 0 and "now mapped to Monthly B" in out.output, out.output
     out = runner.invoke(args=["psa", "subscriptions", "automap", *base, "--as", "pilot.admin"])
     assert out.exit_code == 0 and "left unmapped" in out.output, out.output

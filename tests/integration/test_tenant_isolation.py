@@ -6,6 +6,7 @@ accepts as A — with a valid CSRF token, so only authorization can stop it — 
 asserts that A gets 3xx/4xx, never B's data, and that nothing of B's changed.
 Later features extend ``IDS`` and ``B_MARKERS`` as they add models.
 """
+
 from __future__ import annotations
 
 import re
@@ -37,13 +38,26 @@ def b_snapshot():
         session().scalar(select(func.count(AuditEvent.id)).where(AuditEvent.partner_id == b)),
         session().scalar(select(PartnerFeature.enabled).where(PartnerFeature.partner_id == b)),
         session().scalar(select(Integration.version).where(Integration.partner_id == b)),  # card
-        session().scalar(select(func.count(CustomerMapping.id)).where(CustomerMapping.partner_id == b,
-                                                                      CustomerMapping.ended_at.is_(None))),
-        session().scalar(select(func.count(SubscriptionMapping.id)).where(SubscriptionMapping.partner_id == b,
-                                                                          SubscriptionMapping.ended_at.is_(None))),
+        session().scalar(
+            select(func.count(CustomerMapping.id)).where(
+                CustomerMapping.partner_id == b, CustomerMapping.ended_at.is_(None)
+            )
+        ),
+        session().scalar(
+            select(func.count(SubscriptionMapping.id)).where(
+                SubscriptionMapping.partner_id == b, SubscriptionMapping.ended_at.is_(None)
+            )
+        ),
         # Configure Product Defaults: B's rules and default rule, as stored
-        tuple(session().execute(select(ProductRule.id, ProductRule.priority, ProductRule.category, ProductRule.version)
-                                .where(ProductRule.partner_id == b)).all()),
+        tuple(
+            session()
+            .execute(
+                select(ProductRule.id, ProductRule.priority, ProductRule.category, ProductRule.version).where(
+                    ProductRule.partner_id == b
+                )
+            )
+            .all()
+        ),
         session().scalar(select(ProductDefaultRule.category).where(ProductDefaultRule.partner_id == b)),
         b_sync_snapshot(b),  # billing push: B's outbox rows and runs
     )
@@ -66,17 +80,38 @@ def b_records(app):
         markers += recon_markers
         ids["Agreement"] = recon_ids["PsaAgreement"]  # Products / Subscriptions tab: any ``agreement_id`` argument
         # Configure Product Defaults: a rule and a default rule of B's (ids and a marker only B has)
-        rule = ProductRule(partner_id=b.id, priority=1, category="B-ONLY-CATEGORY", subcategory="S", product_type="T",
-                           product_class="Agreement",
-                           conditions=[{"field": "publisher", "operator": "equals", "value": "Microsoft"}])
-        session().add_all([rule, ProductDefaultRule(partner_id=b.id, category="B-ONLY-DEFAULT", subcategory="S",
-                                                    product_type="T", product_class="Agreement")])
+        rule = ProductRule(
+            partner_id=b.id,
+            priority=1,
+            category="B-ONLY-CATEGORY",
+            subcategory="S",
+            product_type="T",
+            product_class="Agreement",
+            conditions=[{"field": "publisher", "operator": "equals", "value": "Microsoft"}],
+        )
+        session().add_all(
+            [
+                rule,
+                ProductDefaultRule(
+                    partner_id=b.id,
+                    category="B-ONLY-DEFAULT",
+                    subcategory="S",
+                    product_type="T",
+                    product_class="Agreement",
+                ),
+            ]
+        )
         session().commit()
         ids.update({"Rule": rule.id, "ProductRule": rule.id})
         markers += ["B-ONLY-CATEGORY", "B-ONLY-DEFAULT"]
         # Operations (issue 10): an audit event of B's (console Audit Log, /api/v1/psa_audit/ and its CSV export)
-        event = AuditEvent(username="fabrikam.admin", partner_id=b.id, action="b.only", object_type="marker",
-                           detail={"note": "B-ONLY-AUDIT"})
+        event = AuditEvent(
+            username="fabrikam.admin",
+            partner_id=b.id,
+            action="b.only",
+            object_type="marker",
+            detail={"note": "B-ONLY-AUDIT"},
+        )
         session().add(event)
         session().commit()
         ids["AuditEvent"] = event.id
@@ -91,9 +126,16 @@ def b_integration(partner_id: int) -> Integration:
     """An active ConnectWise integration of B (card issue), with a marker company name."""
     from msphub_psa.crypto import encrypt_secret
 
-    row = Integration(partner_id=partner_id, status="active", client_id="b-client", client_id_locked=True,
-                      company_name="b_marker_company", public_key="BPublic", api_url="https://api-eu.myconnectwise.net",
-                      private_key_encrypted=encrypt_secret("b-private-key"))
+    row = Integration(
+        partner_id=partner_id,
+        status="active",
+        client_id="b-client",
+        client_id_locked=True,
+        company_name="b_marker_company",
+        public_key="BPublic",
+        api_url="https://api-eu.myconnectwise.net",
+        private_key_encrypted=encrypt_secret("b-private-key"),
+    )
     session().add(row)
     session().commit()
     return row
@@ -107,18 +149,35 @@ def b_reconciliation_records(partner_id, customer, sub):
     company = PsaCompany(partner_id=partner_id, remote_id=777001, identifier="BOnlyCompany", name="B-only Company Zeta")
     session().add(company)
     session().flush()
-    agreement = PsaAgreement(partner_id=partner_id, remote_id=888001, name="B-only Agreement Zeta", company_id=company.id)
+    agreement = PsaAgreement(
+        partner_id=partner_id, remote_id=888001, name="B-only Agreement Zeta", company_id=company.id
+    )
     session().add(agreement)
     session().flush()
-    mapping = CustomerMapping(partner_id=partner_id, customer_id=customer.id, company_id=company.id, method="manual",
-                              created_by="fabrikam.admin")
-    sub_mapping = SubscriptionMapping(partner_id=partner_id, customer_id=customer.id, subscription_id=sub.id,
-                                      agreement_id=agreement.id, from_date_mode="all", from_date=sub.start_date,
-                                      created_by="fabrikam.admin")
+    mapping = CustomerMapping(
+        partner_id=partner_id,
+        customer_id=customer.id,
+        company_id=company.id,
+        method="manual",
+        created_by="fabrikam.admin",
+    )
+    sub_mapping = SubscriptionMapping(
+        partner_id=partner_id,
+        customer_id=customer.id,
+        subscription_id=sub.id,
+        agreement_id=agreement.id,
+        from_date_mode="all",
+        from_date=sub.start_date,
+        created_by="fabrikam.admin",
+    )
     session().add_all([mapping, sub_mapping])
     session().commit()
-    ids = {"PsaCompany": company.id, "PsaAgreement": agreement.id, "CustomerMapping": mapping.id,
-           "SubscriptionMapping": sub_mapping.id}
+    ids = {
+        "PsaCompany": company.id,
+        "PsaAgreement": agreement.id,
+        "CustomerMapping": mapping.id,
+        "SubscriptionMapping": sub_mapping.id,
+    }
     return ids, ["B-only Company Zeta", "B-only Agreement Zeta"]
 
 
@@ -203,10 +262,12 @@ def test_card_endpoints_with_partner_b_id_answer_404(app, client):
     headers = {"X-CSRFToken": csrf_token(client, "/psa/my-organization/")}
     query = f"?partner_id={ids['Partner']}"
     body = {"company_name": "x", "public_key": "y", "private_key": "z", "api_url": "https://api-na.myconnectwise.net"}
-    answers = [client.get(f"/api/v1/psa_integration/{query}"),
-               client.post(f"/api/v1/psa_integration/activate{query}", json=body, headers=headers),
-               client.put(f"/api/v1/psa_integration/{query}", json=body, headers=headers),
-               client.post(f"/api/v1/psa_integration/deactivate{query}", headers=headers)]
+    answers = [
+        client.get(f"/api/v1/psa_integration/{query}"),
+        client.post(f"/api/v1/psa_integration/activate{query}", json=body, headers=headers),
+        client.put(f"/api/v1/psa_integration/{query}", json=body, headers=headers),
+        client.post(f"/api/v1/psa_integration/deactivate{query}", headers=headers),
+    ]
     assert [r.status_code for r in answers] == [404, 404, 404, 404]
     assert not any(m in r.get_data(as_text=True) for r in answers for m in markers)
     with app.app_context():
@@ -220,35 +281,75 @@ def b_sync_records(partner_id, tx):
     run = SyncRun(partner_id=partner_id, status="partial", requested_by="fabrikam.admin", error="B-ONLY-RUN-ERROR")
     session().add(run)
     session().flush()
-    item = SyncItem(partner_id=partner_id, transaction_id=tx.id, subscription_id=tx.subscription_id,
-                    customer_id=tx.customer_id, reference=f"MSPHUB-T{tx.id}", record_kind="charge", state="failed",
-                    agreement_remote_id=888001, last_error_code="B-ONLY-CODE", last_error_message="B-ONLY-SYNC-MESSAGE",
-                    run_id=run.id)
+    item = SyncItem(
+        partner_id=partner_id,
+        transaction_id=tx.id,
+        subscription_id=tx.subscription_id,
+        customer_id=tx.customer_id,
+        reference=f"MSPHUB-T{tx.id}",
+        record_kind="charge",
+        state="failed",
+        agreement_remote_id=888001,
+        last_error_code="B-ONLY-CODE",
+        last_error_message="B-ONLY-SYNC-MESSAGE",
+        run_id=run.id,
+    )
     session().add(item)
     # Billing sync control (issue 9): a preview of B's awaiting approval
     from msphub_psa.models.sync import SyncPreview
 
-    preview = SyncPreview(partner_id=partner_id, source="manual", prepared_by="fabrikam.admin",
-                          status="awaiting_approval", totals={"transactions": 1, "net": "1.00"},
-                          note="B-ONLY-PREVIEW-NOTE")
+    preview = SyncPreview(
+        partner_id=partner_id,
+        source="manual",
+        prepared_by="fabrikam.admin",
+        status="awaiting_approval",
+        totals={"transactions": 1, "net": "1.00"},
+        note="B-ONLY-PREVIEW-NOTE",
+    )
     session().add(preview)
     session().commit()
-    return {"Run": run.id, "SyncRun": run.id, "Item": item.id, "SyncItem": item.id, "Preview": preview.id,
-            "SyncPreview": preview.id}, ["B-ONLY-RUN-ERROR", "B-ONLY-SYNC-MESSAGE", "B-ONLY-PREVIEW-NOTE"]
+    return {
+        "Run": run.id,
+        "SyncRun": run.id,
+        "Item": item.id,
+        "SyncItem": item.id,
+        "Preview": preview.id,
+        "SyncPreview": preview.id,
+    }, ["B-ONLY-RUN-ERROR", "B-ONLY-SYNC-MESSAGE", "B-ONLY-PREVIEW-NOTE"]
 
 
 def b_sync_snapshot(partner_id):
     """B's outbox rows (state, attempts), runs (status, alert acknowledgement), previews (status) and sync settings."""
     from msphub_psa.models.sync import SyncItem, SyncPreview, SyncRun, SyncSettings
 
-    return (tuple(session().execute(select(SyncItem.id, SyncItem.state, SyncItem.attempts)
-                                    .where(SyncItem.partner_id == partner_id)).all()),
-            tuple(session().execute(select(SyncRun.id, SyncRun.status, SyncRun.acknowledged_at)
-                                    .where(SyncRun.partner_id == partner_id)).all()),
-            tuple(session().execute(select(SyncPreview.id, SyncPreview.status, SyncPreview.approved_by)
-                                    .where(SyncPreview.partner_id == partner_id)).all()),
-            tuple(session().execute(select(SyncSettings.id, SyncSettings.updated_at)
-                                    .where(SyncSettings.partner_id == partner_id)).all()))
+    return (
+        tuple(
+            session()
+            .execute(select(SyncItem.id, SyncItem.state, SyncItem.attempts).where(SyncItem.partner_id == partner_id))
+            .all()
+        ),
+        tuple(
+            session()
+            .execute(
+                select(SyncRun.id, SyncRun.status, SyncRun.acknowledged_at).where(SyncRun.partner_id == partner_id)
+            )
+            .all()
+        ),
+        tuple(
+            session()
+            .execute(
+                select(SyncPreview.id, SyncPreview.status, SyncPreview.approved_by).where(
+                    SyncPreview.partner_id == partner_id
+                )
+            )
+            .all()
+        ),
+        tuple(
+            session()
+            .execute(select(SyncSettings.id, SyncSettings.updated_at).where(SyncSettings.partner_id == partner_id))
+            .all()
+        ),
+    )
 
 
 def test_sync_run_and_item_of_partner_b_answer_404(app, client, cw_live):
@@ -260,17 +361,22 @@ def test_sync_run_and_item_of_partner_b_answer_404(app, client, cw_live):
     ids, markers, before = b_records(app)
     login(client, "pilot.admin")
     headers = {"X-CSRFToken": csrf_token(client, "/psa/my-organization/")}
-    answers = [client.get(f"/api/v1/psa_sync/runs/{ids['Run']}"), client.get(f"/api/v1/psa_sync/items/{ids['Item']}"),
-               client.post("/api/v1/psa_sync/retry-failed", json={"ids": [ids["Item"]]}, headers=headers),
-               # issue 9: B's run page, its failed rows, acknowledging its alert, the console views
-               client.get(f"/psa/sync/runs/{ids['Run']}"), client.get(f"/api/v1/psa_sync/runs/{ids['Run']}/failed"),
-               client.post(f"/api/v1/psa_sync/runs/{ids['Run']}/acknowledge", headers=headers),
-               client.get(f"/syncrunview/show/{ids['Run']}"), client.get(f"/syncitemview/show/{ids['Item']}"),
-               # sync control (issue 9): B's preview
-               client.get(f"/api/v1/psa_sync/previews/{ids['Preview']}"),
-               client.post(f"/api/v1/psa_sync/previews/{ids['Preview']}/approve", json={}, headers=headers),
-               client.post(f"/api/v1/psa_sync/previews/{ids['Preview']}/discard", headers=headers),
-               client.get(f"/psa/sync/preview/?preview={ids['Preview']}")]
+    answers = [
+        client.get(f"/api/v1/psa_sync/runs/{ids['Run']}"),
+        client.get(f"/api/v1/psa_sync/items/{ids['Item']}"),
+        client.post("/api/v1/psa_sync/retry-failed", json={"ids": [ids["Item"]]}, headers=headers),
+        # issue 9: B's run page, its failed rows, acknowledging its alert, the console views
+        client.get(f"/psa/sync/runs/{ids['Run']}"),
+        client.get(f"/api/v1/psa_sync/runs/{ids['Run']}/failed"),
+        client.post(f"/api/v1/psa_sync/runs/{ids['Run']}/acknowledge", headers=headers),
+        client.get(f"/syncrunview/show/{ids['Run']}"),
+        client.get(f"/syncitemview/show/{ids['Item']}"),
+        # sync control (issue 9): B's preview
+        client.get(f"/api/v1/psa_sync/previews/{ids['Preview']}"),
+        client.post(f"/api/v1/psa_sync/previews/{ids['Preview']}/approve", json={}, headers=headers),
+        client.post(f"/api/v1/psa_sync/previews/{ids['Preview']}/discard", headers=headers),
+        client.get(f"/psa/sync/preview/?preview={ids['Preview']}"),
+    ]
     assert [r.status_code for r in answers] == [404] * 12
     assert not any(m in r.get_data(as_text=True) for r in answers for m in markers)
     with app.app_context():

@@ -1,4 +1,5 @@
 """Security headers, cookie flags and CSRF on forms."""
+
 from __future__ import annotations
 
 import re
@@ -92,16 +93,22 @@ def test_every_route_carries_the_strict_policy_and_the_rq_dashboard_its_own(app)
         assert header, f"no policy on {url}"
         policy = directives(header)
         script = policy.pop("script-src").split()
-        nonce = next((s[len("'nonce-"):-1] for s in script if s.startswith("'nonce-")), None)
+        nonce = next((s[len("'nonce-") : -1] for s in script if s.startswith("'nonce-")), None)
         if rule.endpoint.startswith("rq_dashboard."):
             assert [s for s in script if not s.startswith("'nonce-")] == ["'self'", "'unsafe-eval'"], url
             seen["rq"] += 1
         else:
             assert [s for s in script if not s.startswith("'nonce-")] == ["'self'"], (url, header)
             seen["other"] += 1
-        assert policy == {"default-src": "'self'", "img-src": "'self' data:", "style-src": "'self' 'unsafe-inline'",
-                          "object-src": "'none'", "frame-ancestors": "'none'", "base-uri": "'self'",
-                          "form-action": "'self'"}, url
+        assert policy == {
+            "default-src": "'self'",
+            "img-src": "'self' data:",
+            "style-src": "'self' 'unsafe-inline'",
+            "object-src": "'none'",
+            "frame-ancestors": "'none'",
+            "base-uri": "'self'",
+            "form-action": "'self'",
+        }, url
         if response.mimetype == "text/html":
             html = response.get_data(as_text=True)
             assert not inline_scripts_without(html, nonce), url
@@ -111,8 +118,10 @@ def test_every_route_carries_the_strict_policy_and_the_rq_dashboard_its_own(app)
 
 def test_each_response_has_its_own_nonce(client):
     login(client, "pilot.admin")
-    first, second = (directives(client.get("/psa/my-organization/").headers["Content-Security-Policy"])["script-src"]
-                     for _ in range(2))
+    first, second = (
+        directives(client.get("/psa/my-organization/").headers["Content-Security-Policy"])["script-src"]
+        for _ in range(2)
+    )
     assert first != second and "'nonce-" in first
 
 

@@ -1,4 +1,5 @@
 """A recording alert e-mail hook for tests (``PSA_ALERT_EMAIL_HOOK = "tests.support.alerts:record"``)."""
+
 from __future__ import annotations
 
 SENT: list = []

@@ -1,4 +1,5 @@
 """Helpers of the ConnectWise card tests: save through the REST API, run the job's body in-process."""
+
 from __future__ import annotations
 
 from msphub_psa.commands.integration import ValidateIntegrationCommand
@@ -9,8 +10,13 @@ from tests.support.web import csrf_token, login
 
 def form_values(cw, **overrides) -> dict:
     """The card's form filled with the sandbox's demo credentials."""
-    values = {"client_id": cw.client_id, "company_name": cw.company_id, "public_key": cw.public_key,
-              "private_key": cw.private_key, "api_url": cw.base_url}
+    values = {
+        "client_id": cw.client_id,
+        "company_name": cw.company_id,
+        "public_key": cw.public_key,
+        "private_key": cw.private_key,
+        "api_url": cw.base_url,
+    }
     values.update(overrides)
     return values
 

@@ -8,6 +8,7 @@ Worker, scheduler and sandbox processes are started through :func:`command` (``t
 which travels to the same instant: the test sets ``PSA_TEST_CLOCK`` to ``<pinned instant>@<real epoch>`` when
 it starts, so each process computes the same "now" however late it starts.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,7 +30,7 @@ def pinned() -> dt.datetime:
     """The instant the suite runs at."""
     raw = os.environ.get(ENV) or DEFAULT_NOW
     value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def command(*args: str, python: str = sys.executable) -> list[str]:

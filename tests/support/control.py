@@ -1,6 +1,6 @@
 """Helpers of the sync control tests: run a queued job here, read previews, end a customer's mapping."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 from rq.job import Job
 from sqlalchemy import select
@@ -29,10 +29,14 @@ def preview_row(preview_id: int) -> SyncPreview:
 def end_customer_mapping(customer_id: int) -> None:
     """Disassociate a customer (its mapping and its subscriptions' mappings end), as the Reconciliation Center does."""
     now = clock.now()
-    for row in session().scalars(select(CustomerMapping).where(CustomerMapping.customer_id == customer_id,
-                                                               CustomerMapping.ended_at.is_(None))):
+    for row in session().scalars(
+        select(CustomerMapping).where(CustomerMapping.customer_id == customer_id, CustomerMapping.ended_at.is_(None))
+    ):
         row.ended_at, row.ended_by = now, "test"
-    for row in session().scalars(select(SubscriptionMapping).where(SubscriptionMapping.customer_id == customer_id,
-                                                                   SubscriptionMapping.ended_at.is_(None))):
+    for row in session().scalars(
+        select(SubscriptionMapping).where(
+            SubscriptionMapping.customer_id == customer_id, SubscriptionMapping.ended_at.is_(None)
+        )
+    ):
         row.ended_at, row.active, row.ended_by = now, False, "test"
     session().commit()

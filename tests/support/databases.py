@@ -3,6 +3,7 @@
 SQLite by default (a file copy per clone); PostgreSQL when ``TEST_DATABASE_URL``
 names a server database (``CREATE DATABASE ... TEMPLATE ...`` per clone).
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """A dump of the plugin's and the marketplace's tables, to prove a sweep changed nothing."""
+
 from __future__ import annotations
 
 from flask_appbuilder import Model

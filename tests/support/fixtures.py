@@ -1,4 +1,5 @@
 """Fixtures that start real things: a live server, Chromium, an RQ worker."""
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,16 @@ from tests.support.clock import command
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 SCREENSHOTS = ROOT / "tests" / "browser" / "screenshots"
 
 
@@ -96,11 +105,16 @@ class WorkerProcess:
 
     def __init__(self, db_url: str, queues: str = "fast,sync", scheduler: bool = True):
         env = {**os.environ, "DATABASE_URL": db_url, "FLASK_APP": "app"}
-        args = [*command("flask", "psa", "worker"), "--queues", queues,
-                "--with-scheduler" if scheduler else "--without-scheduler"]
+        args = [
+            *command("flask", "psa", "worker"),
+            "--queues",
+            queues,
+            "--with-scheduler" if scheduler else "--without-scheduler",
+        ]
         self.output = tempfile.TemporaryFile()  # a file, not a pipe: a chatty worker never blocks on a full pipe
-        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self.output, stderr=subprocess.STDOUT,
-                                     start_new_session=True)  # its own group: the work horse goes with it
+        self.proc = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=self.output, stderr=subprocess.STDOUT, start_new_session=True
+        )  # its own group: the work horse goes with it
 
     def stop(self, timeout: float = 10) -> str:
         """Stop the worker (warm shutdown, then SIGKILL to it and its work horse) and return its output."""

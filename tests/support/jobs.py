@@ -1,4 +1,5 @@
 """A job used only by the tests of the job plumbing: it marks Redis when allowed to run."""
+
 from __future__ import annotations
 
 from msphub_psa.jobqueue import redis_connection

@@ -1,9 +1,10 @@
 """Set-ups for Reconciliation Center tests: the sandbox seeded from the pilot's demo customers."""
+
 from __future__ import annotations
 
+from msphub_psa.commands.access import actor_for_user, find_user
 from msphub_psa.daos.hub import CustomerDAO
 from msphub_psa.demo.sandbox_seed import demo_seed
-from msphub_psa.commands.access import actor_for_user, find_user
 from tests.support import tenants
 from tests.support.integration import make_active_integration
 

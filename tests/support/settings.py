@@ -1,4 +1,5 @@
 """Change the plugin's settings of a running test app (the plugin reads them once, at start-up)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """Look-ups of the demo tenants for tests (through the DAOs' session)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select

@@ -4,6 +4,7 @@ The test that starts the process sets ``PSA_TEST_CLOCK`` to ``<pinned instant>@<
 travels (time-machine) to that instant plus the real time gone since, and ticks from there, so every process
 of a test reads the same "now". Standalone (time-machine only), so another virtualenv can run it.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """Logging in and CSRF tokens for Flask test clients."""
+
 from __future__ import annotations
 
 import re
@@ -20,15 +21,18 @@ def csrf_token(client, url: str = "/login/") -> str:
 def login(client, username: str, password: str | None = None):
     """Log ``username`` in through the real form (with its CSRF token)."""
     token = csrf_token(client, "/login/")
-    response = client.post("/login/", data={"username": username, "password": password or PASSWORDS[username],
-                                             "csrf_token": token})
+    response = client.post(
+        "/login/", data={"username": username, "password": password or PASSWORDS[username], "csrf_token": token}
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return client
 
 
 def api_token(client, username: str) -> str:
     """A JWT access token from FAB's security API."""
-    response = client.post("/api/v1/security/login", json={
-        "username": username, "password": PASSWORDS[username], "provider": "db", "refresh": False})
+    response = client.post(
+        "/api/v1/security/login",
+        json={"username": username, "password": PASSWORDS[username], "provider": "db", "refresh": False},
+    )
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()["access_token"]

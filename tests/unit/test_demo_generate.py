@@ -1,4 +1,5 @@
 """The demo generator: deterministic, realistic, and consistent billing periods."""
+
 import datetime as dt
 from decimal import Decimal
 
@@ -29,7 +30,7 @@ def test_special_names_are_present_and_names_unique():
     import random
 
     names = customer_names(random.Random(1), 200, special=True)
-    assert names[:len(catalog.SPECIAL_CUSTOMERS)] == catalog.SPECIAL_CUSTOMERS
+    assert names[: len(catalog.SPECIAL_CUSTOMERS)] == catalog.SPECIAL_CUSTOMERS
     assert len(set(names)) == 200
 
 

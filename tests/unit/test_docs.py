@@ -1,5 +1,6 @@
 """The documentation's tables are the code's: the settings (docs/operations.md) and the marketplace contract
 (docs/plugin.md) are generated from their declarations here and compared."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,10 +25,13 @@ def contract_rows() -> list[str]:
     rows = []
     for model in CONTRACT_MODELS:
         table = model.__table__
-        columns = ", ".join(f"`{c.name}` {c.type}{' null' if c.nullable and not c.primary_key else ''}"
-                            for c in table.columns)
-        indexes = "; ".join("(" + ", ".join(c.name for c in index.columns) + ")"
-                            for index in sorted(table.indexes, key=lambda i: i.name))
+        columns = ", ".join(
+            f"`{c.name}` {c.type}{' null' if c.nullable and not c.primary_key else ''}" for c in table.columns
+        )
+        indexes = "; ".join(
+            "(" + ", ".join(c.name for c in index.columns) + ")"
+            for index in sorted(table.indexes, key=lambda i: i.name)
+        )
         rows.append(f"| `{table.name}` | {columns} | {indexes or '—'} |")
     return rows
 

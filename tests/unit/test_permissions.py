@@ -1,4 +1,5 @@
 """Roles are data: what each grants."""
+
 from msphub_psa import permissions as p
 
 

@@ -1,4 +1,5 @@
 """From Date rules of the Associate / Change popups (plugin/commands/subscriptions.py), without a database."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,8 +16,17 @@ TODAY = dt.date(2026, 11, 26)
 
 def agreement(**values):
     """A transient cached agreement."""
-    return PsaAgreement(**{"id": 1, "company_id": 5, "name": "A", "agreement_status": "Active", "cancelled": False,
-                          "no_ending_date": True, **values})
+    return PsaAgreement(
+        **{
+            "id": 1,
+            "company_id": 5,
+            "name": "A",
+            "agreement_status": "Active",
+            "cancelled": False,
+            "no_ending_date": True,
+            **values,
+        }
+    )
 
 
 def sub(start):
@@ -28,8 +38,9 @@ def test_range_is_the_latest_lower_bound_of_the_selection_to_today():
     a = agreement(bill_start_date=dt.date(2025, 2, 1), start_date=dt.date(2025, 1, 1))
     allowed = allowed_range(a, [sub(dt.date(2025, 1, 15)), sub(dt.date(2025, 3, 10))], TODAY)
     assert (allowed.lower, allowed.upper) == (dt.date(2025, 3, 10), TODAY)
-    assert allowed_range(agreement(start_date=dt.date(2025, 4, 1)), [sub(dt.date(2025, 1, 15))], TODAY).lower == \
-        dt.date(2025, 4, 1)  # no billing start: the start date counts
+    assert allowed_range(
+        agreement(start_date=dt.date(2025, 4, 1)), [sub(dt.date(2025, 1, 15))], TODAY
+    ).lower == dt.date(2025, 4, 1)  # no billing start: the start date counts
 
 
 def test_all_history_is_each_subscriptions_own_bound_and_custom_is_checked():

@@ -5,17 +5,17 @@ on ``psa_sync_run.alert_sent_at`` makes it once per run, whoever calls it and ho
 that poll never send anything. Recipients: ``PSA_ALERT_EMAIL_TO`` (comma-separated) and the
 partner's active Partner Admin users. The hook is ``PSA_ALERT_EMAIL_HOOK`` (see ``msphub_psa.alerts``).
 """
+
 from __future__ import annotations
 
 import logging
 
-
-from msphub_psa.settings import settings
 from msphub_psa.alerts import AlertEmail, load_hook
 from msphub_psa.commands.base import transaction
 from msphub_psa.daos.hub import PartnerDAO
 from msphub_psa.daos.outbox import SyncRunDAO
 from msphub_psa.daos.runs import SyncRunHistoryDAO
+from msphub_psa.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +28,7 @@ def notify_run_alert(run_id: int | None) -> bool:
     try:
         hook = load_hook(path)
     except (ImportError, AttributeError, ValueError) as err:
-        log.error("PSA_ALERT_EMAIL_HOOK %r cannot be loaded (%s); run %s's alert e-mail is not sent", path, err,
-                  run_id)
+        log.error("PSA_ALERT_EMAIL_HOOK %r cannot be loaded (%s); run %s's alert e-mail is not sent", path, err, run_id)
         return False
     email = _claim(run_id)
     if email is None:
@@ -62,13 +61,24 @@ def build_email(run, partner_name: str, to: tuple[str, ...]) -> AlertEmail:
     counts = dict(run.counts or {})
     link = f"{settings().public_url.rstrip('/')}/psa/sync/runs/{run.id}"
     outcome = ", ".join(f"{name} {count}" for name, count in sorted(counts.items())) or "no rows"
-    lines = [f"The ConnectWise billing sync of {partner_name} ended {run.status} (run {run.id}).",
-             f"Started {run.started_at:%Y-%m-%d %H:%M} UTC, ended "
-             f"{run.finished_at:%Y-%m-%d %H:%M} UTC." if run.finished_at else f"Started {run.started_at}.",
-             f"Rows: {outcome}.",
-             *([f"Reason: {run.error}"] if run.error else []),
-             f"See the failed rows and retry them: {link}",
-             "Acknowledge the alert there once it is handled."]
-    return AlertEmail(to=to, subject=f"ConnectWise billing sync {run.status} for {partner_name} (run {run.id})",
-                      body="\n".join(lines), partner_id=run.partner_id, partner_name=partner_name, run_id=run.id,
-                      status=run.status, counts=counts, link=link)
+    lines = [
+        f"The ConnectWise billing sync of {partner_name} ended {run.status} (run {run.id}).",
+        f"Started {run.started_at:%Y-%m-%d %H:%M} UTC, ended {run.finished_at:%Y-%m-%d %H:%M} UTC."
+        if run.finished_at
+        else f"Started {run.started_at}.",
+        f"Rows: {outcome}.",
+        *([f"Reason: {run.error}"] if run.error else []),
+        f"See the failed rows and retry them: {link}",
+        "Acknowledge the alert there once it is handled.",
+    ]
+    return AlertEmail(
+        to=to,
+        subject=f"ConnectWise billing sync {run.status} for {partner_name} (run {run.id})",
+        body="\n".join(lines),
+        partner_id=run.partner_id,
+        partner_name=partner_name,
+        run_id=run.id,
+        status=run.status,
+        counts=counts,
+        link=link,
+    )

@@ -8,11 +8,12 @@ the PSA refuses is recorded with the PSA's code and message; its transactions wa
 Outcomes are cached per partner and product (``psa_catalog_sync``), so a product costs calls once
 (a refusal too, for the push: Retry failed forgets it, so the next push tries the product again).
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from msphub_psa.commands.base import transaction
 from msphub_psa.commands.directory import system_actor
@@ -42,21 +43,38 @@ class CatalogPlan:
 
     def as_dict(self) -> dict:
         """JSON form."""
-        return {"adopt": self.adopt, "create": self.create, "new_lists": sorted(set(self.new_lists)),
-                "refused": self.refused, "cached": self.cached}
+        return {
+            "adopt": self.adopt,
+            "create": self.create,
+            "new_lists": sorted(set(self.new_lists)),
+            "refused": self.refused,
+            "cached": self.cached,
+        }
 
 
 def _product_view(product) -> engine.Product:
     """The rule engine's view of a hub product."""
-    return engine.Product(product.publisher, product.item_type, product.product_id, product.title,
-                          product.billing_term, product.billing_frequency)
+    return engine.Product(
+        product.publisher,
+        product.item_type,
+        product.product_id,
+        product.title,
+        product.billing_term,
+        product.billing_frequency,
+    )
 
 
 class CatalogSync:
     """Ensures catalog items for products; ``create_once`` is the push's exactly-once helper."""
 
-    def __init__(self, partner_id: int, client: PsaClient, create_once: Callable, dry_run: bool = False,
-                 retry_refused: bool = True):
+    def __init__(
+        self,
+        partner_id: int,
+        client: PsaClient,
+        create_once: Callable,
+        dry_run: bool = False,
+        retry_refused: bool = True,
+    ):
         self.partner_id, self.client, self.create_once, self.dry_run = partner_id, client, create_once, dry_run
         self.retry_refused = retry_refused  # False (the push): a refusal holds until Retry failed forgets it
         self.plan = CatalogPlan()
@@ -109,8 +127,9 @@ class CatalogSync:
             if found is not None:
                 return self._adopt(product, identifier, found, attrs)
             if self.dry_run:
-                self.plan.create.append({"product_id": product.id, "identifier": identifier,
-                                         "classification": attrs.__dict__})
+                self.plan.create.append(
+                    {"product_id": product.id, "identifier": identifier, "classification": attrs.__dict__}
+                )
                 self._plan_lists(attrs)
                 return None
             return self._create(product, identifier, attrs)
@@ -121,42 +140,86 @@ class CatalogSync:
 
     def _adopt(self, product, identifier: str, found, attrs: engine.Attributes) -> int:
         """Record an existing item; note where its classification differs from our rules."""
-        theirs = {"category": getattr(found.category, "name", None), "subcategory": getattr(found.subcategory, "name", None),
-                  "type": getattr(found.type, "name", None), "product_class": found.product_class}
-        ours = {"category": attrs.category, "subcategory": attrs.subcategory, "type": attrs.type,
-                "product_class": attrs.product_class}
-        differs = [f"{k}: ConnectWise {theirs[k]!r}, rules {ours[k]!r}" for k in ours
-                   if theirs[k] is not None and (theirs[k] or "").casefold() != (ours[k] or "").casefold()]
-        self.plan.adopt.append({"product_id": product.id, "identifier": identifier, "remote_id": found.id,
-                                "differs": differs})
+        theirs = {
+            "category": getattr(found.category, "name", None),
+            "subcategory": getattr(found.subcategory, "name", None),
+            "type": getattr(found.type, "name", None),
+            "product_class": found.product_class,
+        }
+        ours = {
+            "category": attrs.category,
+            "subcategory": attrs.subcategory,
+            "type": attrs.type,
+            "product_class": attrs.product_class,
+        }
+        differs = [
+            f"{k}: ConnectWise {theirs[k]!r}, rules {ours[k]!r}"
+            for k in ours
+            if theirs[k] is not None and (theirs[k] or "").casefold() != (ours[k] or "").casefold()
+        ]
+        self.plan.adopt.append(
+            {"product_id": product.id, "identifier": identifier, "remote_id": found.id, "differs": differs}
+        )
         if not self.dry_run:
-            _record(self.partner_id, product.id, identifier=identifier, remote_id=found.id, status="synced",
-                    outcome="adopted", error_code=None, error_message=None, differs="; ".join(differs) or None)
+            _record(
+                self.partner_id,
+                product.id,
+                identifier=identifier,
+                remote_id=found.id,
+                status="synced",
+                outcome="adopted",
+                error_code=None,
+                error_message=None,
+                differs="; ".join(differs) or None,
+            )
         return found.id
 
     def _create(self, product, identifier: str, attrs: engine.Attributes) -> int:
         """Create the item (lists first), looked up by identifier again if the answer was lost."""
         category_id, subcategory_id, type_id = self._list_ids(attrs)
-        item = NewCatalogItem(identifier=identifier, description=billing.catalog_description(product.title),
-                              customer_description=billing.customer_description(product.title),
-                              category_id=category_id, subcategory_id=subcategory_id, type_id=type_id,
-                              product_class=attrs.product_class)
-        created = self.create_once(lambda: self.client.create_catalog_item(item),
-                                   lambda: self.client.find_catalog_item(identifier))
+        item = NewCatalogItem(
+            identifier=identifier,
+            description=billing.catalog_description(product.title),
+            customer_description=billing.customer_description(product.title),
+            category_id=category_id,
+            subcategory_id=subcategory_id,
+            type_id=type_id,
+            product_class=attrs.product_class,
+        )
+        created = self.create_once(
+            lambda: self.client.create_catalog_item(item), lambda: self.client.find_catalog_item(identifier)
+        )
         self.plan.create.append({"product_id": product.id, "identifier": identifier, "remote_id": created.id})
-        _record(self.partner_id, product.id, identifier=identifier, remote_id=created.id, status="synced",
-                outcome="created", error_code=None, error_message=None, differs=None)
+        _record(
+            self.partner_id,
+            product.id,
+            identifier=identifier,
+            remote_id=created.id,
+            status="synced",
+            outcome="created",
+            error_code=None,
+            error_message=None,
+            differs=None,
+        )
         return created.id
 
     def _refuse(self, product, identifier: str, err: Exception) -> None:
         """Record the PSA's refusal; the product's transactions wait."""
         code = getattr(err, "code", None) or type(err).__name__
         message = getattr(err, "message", None) or str(err)
-        self.plan.refused.append({"product_id": product.id, "identifier": identifier, "code": code,
-                                  "message": message})
+        self.plan.refused.append({"product_id": product.id, "identifier": identifier, "code": code, "message": message})
         if not self.dry_run:
-            _record(self.partner_id, product.id, identifier=identifier, remote_id=None, status="refused",
-                    outcome="refused", error_code=code, error_message=message, differs=None)
+            _record(
+                self.partner_id,
+                product.id,
+                identifier=identifier,
+                remote_id=None,
+                status="refused",
+                outcome="refused",
+                error_code=code,
+                error_message=message,
+                differs=None,
+            )
         return None
 
     # -- categories, subcategories, types ------------------------------------------------------
@@ -190,8 +253,10 @@ class CatalogSync:
         found = among(self._lists_now()[kind])
         if found is not None:
             return found
-        created = self.create_once(lambda: self.client.create_list_entry(kind, name, category_id),
-                                   lambda: among(self.client.list_entries(kind)))
+        created = self.create_once(
+            lambda: self.client.create_list_entry(kind, name, category_id),
+            lambda: among(self.client.list_entries(kind)),
+        )
         self._lists_now()[kind].append(created)
         self.plan.new_lists.append(f"{kind}: {name}")
         return created

@@ -9,6 +9,7 @@ anything is created again; a permanent error fails that row and the run goes on.
 thread halts the batch's other threads before their next call: rows not sent go back to ``pending``, rows whose
 outcome is unknown stay ``sending`` for the next run's recovery. No transaction is open across a PSA call.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -76,8 +77,11 @@ class Delivery:
         pending = _ids(self.run.partner_id, PENDING, only) if only is not None else None
         self.run.publish_progress(total=len(pending) if pending is not None else _count(self.run.partner_id, PENDING))
         size = self.run.batch_size
-        batches = self.batches(PENDING) if pending is None else (
-            pending[start:start + size] for start in range(0, len(pending), size))
+        batches = (
+            self.batches(PENDING)
+            if pending is None
+            else (pending[start : start + size] for start in range(0, len(pending), size))
+        )
         for item_ids in batches:
             self.run.guard()
             self.run_batch(self._claim(item_ids, catalog, refusals), uncertain=False)
@@ -89,14 +93,15 @@ class Delivery:
         after, size = 0, self.run.batch_size
         while ids := _ids_after(self.run.partner_id, state, after, CHUNK):
             for start in range(0, len(ids), size):
-                yield ids[start:start + size]
+                yield ids[start : start + size]
             after = ids[-1]
 
     # -- the claim ------------------------------------------------------------------------------------------
 
     @transaction
-    def _claim(self, item_ids: list[int], catalog: dict[int, int | None],
-               refusals: dict[int, tuple[str, str]]) -> list[Row]:
+    def _claim(
+        self, item_ids: list[int], catalog: dict[int, int | None], refusals: dict[int, tuple[str, str]]
+    ) -> list[Row]:
         """Renew the lease, re-check a batch and mark its rows ``sending`` (committed before the calls). One
         query each for the rows, their eligibility and their transactions.
 
@@ -107,36 +112,51 @@ class Delivery:
         tx_ids = [item.transaction_id for item in items]
         targets = OutboxDAO.targets(self.run.partner_id, tx_ids)
         data = PushDataDAO.transactions(tx_ids)
-        rows = [self._claim_row(item, targets.get(item.transaction_id), *data[item.transaction_id], catalog,
-                                refusals) for item in items]
+        rows = [
+            self._claim_row(item, targets.get(item.transaction_id), *data[item.transaction_id], catalog, refusals)
+            for item in items
+        ]
         session().flush()
         return [row for row in rows if row is not None]
 
-    def _claim_row(self, item, target, tx, product, catalog: dict[int, int | None],
-                   refusals: dict[int, tuple[str, str]]) -> Row | None:
+    def _claim_row(
+        self, item, target, tx, product, catalog: dict[int, int | None], refusals: dict[int, tuple[str, str]]
+    ) -> Row | None:
         """One row of the claim: skipped when no longer eligible, kept pending while its product is refused,
         else ``sending``; its values for the call, or None."""
         if target is None:
-            self.run.transition(item, Ev.BECAME_INELIGIBLE,
-                                "no longer eligible before its push (unmapped, disassociated or before the From Date)",
-                                reason="not eligible", flush=False)
+            self.run.transition(
+                item,
+                Ev.BECAME_INELIGIBLE,
+                "no longer eligible before its push (unmapped, disassociated or before the From Date)",
+                reason="not eligible",
+                flush=False,
+            )
             self.run.result.counts[SKIPPED] += 1
             return None
         catalog_id = catalog.get(product.id)
         if catalog_id is None and item.record_kind == CHARGE:
             self._block(item, product, refusals.get(product.id))
             return None
-        self.run.transition(item, Ev.ATTEMPT, agreement_remote_id=target.agreement_remote_id,
-                            attempts=item.attempts + 1, sending_since=clock.now(), run_id=self.run.run_id,
-                            reason=None, flush=False)
+        self.run.transition(
+            item,
+            Ev.ATTEMPT,
+            agreement_remote_id=target.agreement_remote_id,
+            attempts=item.attempts + 1,
+            sending_since=clock.now(),
+            run_id=self.run.run_id,
+            reason=None,
+            flush=False,
+        )
         return row_of(item, tx, product, catalog_id)
 
     def _block(self, item, product, refusal: tuple[str, str] | None) -> None:
         """Keep a row pending while its product is refused by the PSA's catalog (the reason says so)."""
         item.reason = "product refused"
         item.last_error_code = refusal[0] if refusal else "ProductNotInCatalog"
-        item.last_error_message = (f"Product {product.product_id} was refused by the PSA's catalog: "
-                                   f"{refusal[1] if refusal else 'not synced'}")
+        item.last_error_message = (
+            f"Product {product.product_id} was refused by the PSA's catalog: {refusal[1] if refusal else 'not synced'}"
+        )
         self.run.result.counts["blocked"] += 1
 
     # -- a batch: concurrent calls, one settle -------------------------------------------------------------
@@ -157,8 +177,7 @@ class Delivery:
     def _send(self, rows: list[Row], uncertain: bool) -> tuple[list[Outcome], LeaseLost | None]:
         """Each row's delivery on the pool; the lease is renewed (from this thread) while they run."""
         self.run.halt.clear()
-        futures = [self.run.pool.submit(contextvars.copy_context().run, self._deliver, row, uncertain)
-                   for row in rows]
+        futures = [self.run.pool.submit(contextvars.copy_context().run, self._deliver, row, uncertain) for row in rows]
         running, lost = set(futures), None
         while running:
             _done, running = wait_futures(running, timeout=max(self.run.lease_seconds / 3, 0.5))
@@ -184,17 +203,36 @@ class Delivery:
     def _settle(self, item, outcome: Outcome) -> None:
         """Record one row's outcome: the one place where a row's outcome is recorded."""
         if outcome.state == PUSHED:
-            self.run.transition(item, Ev.SUCCEEDED, f"PSA record {outcome.remote_id}",
-                                remote_record_id=outcome.remote_id, pushed_at=clock.now(), sending_since=None,
-                                last_error_code=None, last_error_message=None, flush=False)
+            self.run.transition(
+                item,
+                Ev.SUCCEEDED,
+                f"PSA record {outcome.remote_id}",
+                remote_record_id=outcome.remote_id,
+                pushed_at=clock.now(),
+                sending_since=None,
+                last_error_code=None,
+                last_error_message=None,
+                flush=False,
+            )
             self.run.touched_customers.add(item.customer_id)
         elif outcome.state == FAILED:
-            self.run.transition(item, Ev.PERMANENT_ERROR, f"{outcome.code}: {outcome.message}", sending_since=None,
-                                last_error_code=(outcome.code or "")[:100], last_error_message=outcome.message,
-                                flush=False)
+            self.run.transition(
+                item,
+                Ev.PERMANENT_ERROR,
+                f"{outcome.code}: {outcome.message}",
+                sending_since=None,
+                last_error_code=(outcome.code or "")[:100],
+                last_error_message=outcome.message,
+                flush=False,
+            )
         elif outcome.state == PENDING:
-            self.run.transition(item, Ev.TRANSIENT_ERROR, f"not sent: the run stopped ({outcome.message})",
-                                sending_since=None, flush=False)
+            self.run.transition(
+                item,
+                Ev.TRANSIENT_ERROR,
+                f"not sent: the run stopped ({outcome.message})",
+                sending_since=None,
+                flush=False,
+            )
             return
         else:
             return  # outcome unknown: stays ``sending``; the next run's recovery looks it up before any create
@@ -247,8 +285,9 @@ class Delivery:
             except psa.Transient as err:
                 track.uncertain = track.uncertain or err.outcome_unknown
                 self._backoff(err, attempt)
-        raise PsaUnavailable(f"The PSA kept failing after {self.run.max_tries} tries; "
-                             "the remaining rows wait for the next run.")
+        raise PsaUnavailable(
+            f"The PSA kept failing after {self.run.max_tries} tries; the remaining rows wait for the next run."
+        )
 
     def _backoff(self, err: psa.Transient, attempt: int) -> None:
         """Wait before the next try: the PSA's Retry-After, else jittered exponential backoff (a halt cuts it
@@ -271,8 +310,10 @@ class Delivery:
         found = self.run.psa.find_ours(row.agreement, row.kind, row.reference)
         decision = billing.recovery_decision(row.transaction_id, [(r.id, r.reference_text) for r in found])
         if decision.action == billing.RecoveryAction.CONFLICT:
-            raise Conflict(f"Several PSA records carry {row.reference}: ids {', '.join(map(str, decision.remote_ids))}"
-                           "; none was changed. Remove the extra ones in the PSA, then retry.")
+            raise Conflict(
+                f"Several PSA records carry {row.reference}: ids {', '.join(map(str, decision.remote_ids))}"
+                "; none was changed. Remove the extra ones in the PSA, then retry."
+            )
         return next((r for r in found if r.id == decision.remote_id), None)
 
 
@@ -333,8 +374,17 @@ def record_of(tx, product, catalog_id: int | None, reference: str) -> Charge | C
 
     :raises ValueError: a charge whose product has no catalog item.
     """
-    view = billing.Transaction(tx.id, tx.kind, tx.period_start, tx.period_end, tx.quantity, tx.unit_price,
-                               tx.unit_cost, tx.amount, product.title)
+    view = billing.Transaction(
+        tx.id,
+        tx.kind,
+        tx.period_start,
+        tx.period_end,
+        tx.quantity,
+        tx.unit_price,
+        tx.unit_cost,
+        tx.amount,
+        product.title,
+    )
     if tx.kind == billing.Kind.CREDIT:
         return Credit(reference, -abs(tx.amount), billing.adjustment_description(view), tx.period_start)
     if catalog_id is None:
@@ -343,5 +393,13 @@ def record_of(tx, product, catalog_id: int | None, reference: str) -> Charge | C
     description = billing.invoice_description(view)
     if pricing.note:
         description = f"{description} [{pricing.note}]"
-    return Charge(reference, catalog_id, pricing.quantity, pricing.unit_price, tx.unit_cost, tx.period_start,
-                  tx.period_end, description)
+    return Charge(
+        reference,
+        catalog_id,
+        pricing.quantity,
+        pricing.unit_price,
+        tx.unit_cost,
+        tx.period_start,
+        tx.period_end,
+        description,
+    )

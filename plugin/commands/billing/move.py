@@ -6,6 +6,7 @@ record on the old agreement read first (by id, else by reference) and deleted on
 it (exactly once). A refused delete fails the row, the record staying on the old agreement with its id; a role
 that may create but not delete records fails that row, not every run.
 """
+
 from __future__ import annotations
 
 from msphub_psa import clock
@@ -59,18 +60,33 @@ class MovePushedRows:
         if item.state == REMOVING:
             self.run.result.counts["recovered"] += 1
         elif not wanted:
-            self.run.transition(item, Ev.MOVE_CANCELLED,
-                                f"move cancelled: {'no longer eligible' if target is None else 'mapped to this agreement again'}"
-                                f"; stays on agreement {item.agreement_remote_id}")
+            self.run.transition(
+                item,
+                Ev.MOVE_CANCELLED,
+                f"move cancelled: {'no longer eligible' if target is None else 'mapped to this agreement again'}"
+                f"; stays on agreement {item.agreement_remote_id}",
+            )
             self.run.result.counts["move_cancelled"] += 1
             self.run.touched_customers.add(item.customer_id)
             return None
         else:
-            self.run.transition(item, Ev.REMOVE_ATTEMPT, f"removing {item.record_kind} {item.remote_record_id} from "
-                                f"agreement {item.agreement_remote_id}", sending_since=clock.now(),
-                                run_id=self.run.run_id)
-        return Removal(item.id, item.transaction_id, item.record_kind, item.agreement_remote_id,
-                       item.remote_record_id, item.reference, target_id, wanted)
+            self.run.transition(
+                item,
+                Ev.REMOVE_ATTEMPT,
+                f"removing {item.record_kind} {item.remote_record_id} from agreement {item.agreement_remote_id}",
+                sending_since=clock.now(),
+                run_id=self.run.run_id,
+            )
+        return Removal(
+            item.id,
+            item.transaction_id,
+            item.record_kind,
+            item.agreement_remote_id,
+            item.remote_record_id,
+            item.reference,
+            target_id,
+            wanted,
+        )
 
     def _remove(self, removal: Removal) -> Outcome:
         """Read ours on the old agreement and delete it: PENDING once gone, PUSHED when kept (move no longer
@@ -93,12 +109,18 @@ class MovePushedRows:
         except psa.NotFound:
             return Outcome(PENDING)  # gone meanwhile: a repeated delete whose first try landed, or a deleted agreement
         except psa.Forbidden as err:
-            return Outcome(FAILED, code=err.code or "Forbidden", message=(
-                f"{err.message} — the API user's security role may not read or delete agreement records; grant it "
-                "in the PSA, then Retry failed."))
+            return Outcome(
+                FAILED,
+                code=err.code or "Forbidden",
+                message=(
+                    f"{err.message} — the API user's security role may not read or delete agreement records; grant it "
+                    "in the PSA, then Retry failed."
+                ),
+            )
         except psa.Transient as err:
-            raise PsaUnavailable(f"The PSA kept failing while removing {removal.reference}: {err}; "
-                                 "the next run reads it first.") from err
+            raise PsaUnavailable(
+                f"The PSA kept failing while removing {removal.reference}: {err}; the next run reads it first."
+            ) from err
         except psa.Permanent as err:
             return Outcome(FAILED, code=err.code or type(err).__name__, message=err.message)
 
@@ -117,9 +139,11 @@ class MovePushedRows:
                 found = None
             if found is not None:
                 if billing.parse_reference(found.reference_text) != removal.transaction_id:
-                    raise NotOurs(f"PSA record {found.id} on agreement {removal.agreement} no longer carries "
-                                  f"{removal.reference} ({found.reference_text!r}), so it was not removed. Remove it "
-                                  "in the PSA or put the reference back, then Retry failed.")
+                    raise NotOurs(
+                        f"PSA record {found.id} on agreement {removal.agreement} no longer carries "
+                        f"{removal.reference} ({found.reference_text!r}), so it was not removed. Remove it "
+                        "in the PSA or put the reference back, then Retry failed."
+                    )
                 return found.id
         record = self.delivery.lookup(removal)
         return record.id if record is not None else None
@@ -132,18 +156,38 @@ class MovePushedRows:
         if outcome.state == PENDING:
             target = removal.target or item.agreement_remote_id
             done = f"ours ({outcome.remote_id}) removed" if outcome.remote_id else "ours already gone"
-            self.run.transition(item, Ev.REMOVED, f"{done} from agreement {old}; to push to agreement {target}",
-                                agreement_remote_id=target, remote_record_id=None, pushed_at=None, sending_since=None,
-                                reason=None, last_error_code=None, last_error_message=None)
+            self.run.transition(
+                item,
+                Ev.REMOVED,
+                f"{done} from agreement {old}; to push to agreement {target}",
+                agreement_remote_id=target,
+                remote_record_id=None,
+                pushed_at=None,
+                sending_since=None,
+                reason=None,
+                last_error_code=None,
+                last_error_message=None,
+            )
             self.run.result.counts["removed"] += 1
         elif outcome.state == PUSHED:
-            self.run.transition(item, Ev.MOVE_CANCELLED, f"move no longer wanted; ours ({outcome.remote_id}) stays "
-                                f"on agreement {old}", remote_record_id=outcome.remote_id, sending_since=None)
+            self.run.transition(
+                item,
+                Ev.MOVE_CANCELLED,
+                f"move no longer wanted; ours ({outcome.remote_id}) stays on agreement {old}",
+                remote_record_id=outcome.remote_id,
+                sending_since=None,
+            )
             self.run.result.counts["move_cancelled"] += 1
             self.run.touched_customers.add(item.customer_id)
         else:
-            self.run.transition(item, Ev.REMOVE_REFUSED, f"{outcome.code}: {outcome.message}", sending_since=None,
-                                last_error_code=(outcome.code or "")[:100], last_error_message=outcome.message)
+            self.run.transition(
+                item,
+                Ev.REMOVE_REFUSED,
+                f"{outcome.code}: {outcome.message}",
+                sending_since=None,
+                last_error_code=(outcome.code or "")[:100],
+                last_error_message=outcome.message,
+            )
             self.run.result.counts[FAILED] += 1
 
 

@@ -13,6 +13,7 @@ then records the run (counts, calls, the touched customers' running totals), rel
 failed, partial or stopped run, sends the alert. The database stays single-threaded (this thread); the delivery
 threads only call the PSA.
 """
+
 from __future__ import annotations
 
 import logging
@@ -51,18 +52,31 @@ FAILED, PUSHED, SKIPPED = OutboxState.FAILED.value, OutboxState.PUSHED.value, Ou
 class PushBillingCommand:
     """One billing push for a partner (the sync job's body; also ``flask psa sync run --inline``)."""
 
-    def __init__(self, partner_id: int, requested_by: str = "system", job_id: str | None = None,
-                 after_item: Callable[[int], None] | None = None, client: PsaClient | None = None,
-                 only_transactions: set[int] | None = None, concurrency: int | None = None):
+    def __init__(
+        self,
+        partner_id: int,
+        requested_by: str = "system",
+        job_id: str | None = None,
+        after_item: Callable[[int], None] | None = None,
+        client: PsaClient | None = None,
+        only_transactions: set[int] | None = None,
+        concurrency: int | None = None,
+    ):
         config = settings()  # read here: the delivery threads have no app context
         workers = max(1, int(concurrency or config.push_concurrency))
         self.requested_by, self.job_id = requested_by, job_id
         self.run_state = PushRun(
-            partner_id=int(partner_id), token=uuid.uuid4().hex, lease_seconds=config.push_lease_seconds,
-            max_tries=config.push_max_tries, max_backoff=config.push_max_backoff, concurrency=workers,
+            partner_id=int(partner_id),
+            token=uuid.uuid4().hex,
+            lease_seconds=config.push_lease_seconds,
+            max_tries=config.push_max_tries,
+            max_backoff=config.push_max_backoff,
+            concurrency=workers,
             batch_size=max(1, config.push_batch_size or workers),
             only_transactions=None if only_transactions is None else set(only_transactions),
-            after_item=after_item or (lambda _item_id: None), psa=client)
+            after_item=after_item or (lambda _item_id: None),
+            psa=client,
+        )
         self.delivery = Delivery(self.run_state)
 
     @property
@@ -139,8 +153,13 @@ class PushBillingCommand:
             self.result.status = "busy"
             return False
         SyncRunDAO.abandon(previous)
-        record = SyncRunDAO.create(partner_id=run.partner_id, status="running", requested_by=self.requested_by,
-                                   job_id=self.job_id, heartbeat_at=clock.now())
+        record = SyncRunDAO.create(
+            partner_id=run.partner_id,
+            status="running",
+            requested_by=self.requested_by,
+            job_id=self.job_id,
+            heartbeat_at=clock.now(),
+        )
         SyncLeaseDAO.renew(run.partner_id, run.token, run.lease_seconds, run_id=record.id)
         self.result.run_id = record.id
         return True
@@ -167,8 +186,12 @@ class PushBillingCommand:
         if only is None:
             return
         states = outbox_states(sorted(only))
-        gone = [t for t in only if states.get(t, (SKIPPED, None))[0] == SKIPPED
-                or (states[t][0] == PUSHED and states[t][1] != self.result.run_id)]
+        gone = [
+            t
+            for t in only
+            if states.get(t, (SKIPPED, None))[0] == SKIPPED
+            or (states[t][0] == PUSHED and states[t][1] != self.result.run_id)
+        ]
         if gone:
             self.result.counts["ineligible"] = len(gone)
 
@@ -192,12 +215,16 @@ class PushBillingCommand:
         record, r = SyncRunDAO.get(self.result.run_id), self.result
         record.status, record.finished_at, record.counts, record.error = r.status, clock.now(), dict(r.counts), r.error
         record.psa_calls, record.writes, record.lookups, record.catalog_calls = (
-            r.psa_calls, r.writes, r.lookups, r.catalog_calls)
+            r.psa_calls,
+            r.writes,
+            r.lookups,
+            r.catalog_calls,
+        )
         self.run_state.publish_progress(final=True)
         touched = sorted(self.run_state.touched_customers)
         state = ReconciliationStateDAO.for_partner(self.partner_id) if touched else None
         for start in range(0, len(touched) if state is not None else 0, CHUNK):
-            RevenueTotalsDAO.recompute_customers(state, touched[start:start + CHUNK])
+            RevenueTotalsDAO.recompute_customers(state, touched[start : start + CHUNK])
 
     @transaction
     def _release(self) -> None:

@@ -4,6 +4,7 @@ New eligible transactions become ``pending`` rows; pending rows no longer eligib
 eligible again ``pending``; pending rows follow a re-mapped subscription to its new agreement. In chunks of
 ``CHUNK`` rows, one short transaction and a few queries each (never a query per row).
 """
+
 from __future__ import annotations
 
 from msphub_psa import clock
@@ -61,26 +62,52 @@ class OutboxRefresh:
         """One pending or skipped row against the current eligibility."""
         if target is None:
             if item.state == PENDING:
-                self.run.transition(item, Ev.BECAME_INELIGIBLE, "no longer eligible (unmapped or before the From Date)",
-                                    reason="not eligible", flush=False)
+                self.run.transition(
+                    item,
+                    Ev.BECAME_INELIGIBLE,
+                    "no longer eligible (unmapped or before the From Date)",
+                    reason="not eligible",
+                    flush=False,
+                )
             return
         if item.state == SKIPPED:
-            self.run.transition(item, Ev.BECAME_ELIGIBLE, f"eligible for agreement {target.agreement_remote_id}",
-                                reason=None, agreement_remote_id=target.agreement_remote_id, flush=False)
+            self.run.transition(
+                item,
+                Ev.BECAME_ELIGIBLE,
+                f"eligible for agreement {target.agreement_remote_id}",
+                reason=None,
+                agreement_remote_id=target.agreement_remote_id,
+                flush=False,
+            )
         elif item.agreement_remote_id != target.agreement_remote_id:
-            OutboxDAO.set_state(item, PENDING, "retarget", by_run=self.run.run_id,
-                                detail=f"agreement {item.agreement_remote_id} → {target.agreement_remote_id}",
-                                agreement_remote_id=target.agreement_remote_id, flush=False)
+            OutboxDAO.set_state(
+                item,
+                PENDING,
+                "retarget",
+                by_run=self.run.run_id,
+                detail=f"agreement {item.agreement_remote_id} → {target.agreement_remote_id}",
+                agreement_remote_id=target.agreement_remote_id,
+                flush=False,
+            )
 
 
 def new_row(partner_id: int, target, run_id: int | None) -> dict:
     """A new pending outbox row for an eligible transaction (its record: a charge or a credit, as it is)."""
     now = clock.now()
-    return {"partner_id": partner_id, "transaction_id": target.transaction_id,
-            "subscription_id": target.subscription_id, "customer_id": target.customer_id,
-            "reference": billing.reference(target.transaction_id), "record_kind": target.kind,
-            "state": PENDING, "agreement_remote_id": target.agreement_remote_id, "attempts": 0,
-            "run_id": run_id, "created_at": now, "updated_at": now}
+    return {
+        "partner_id": partner_id,
+        "transaction_id": target.transaction_id,
+        "subscription_id": target.subscription_id,
+        "customer_id": target.customer_id,
+        "reference": billing.reference(target.transaction_id),
+        "record_kind": target.kind,
+        "state": PENDING,
+        "agreement_remote_id": target.agreement_remote_id,
+        "attempts": 0,
+        "run_id": run_id,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _follow_needed(row, target) -> bool:

@@ -12,6 +12,7 @@ or the groups of some agreements) enqueues a push of exactly those transactions 
 eligible (``PushBillingCommand(only_transactions=...)``); the others stay pending. Discard drops it;
 a newer preview expires it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,23 +24,23 @@ from sqlalchemy.exc import IntegrityError
 
 from msphub_psa import clock
 from msphub_psa.commands.base import BaseCommand, audit, transaction
-from msphub_psa.domain.actor import Actor
-from msphub_psa.commands.exceptions import ConflictError, InvalidInputError, NotFoundError, UnavailableError
 from msphub_psa.commands.billing.catalog import CatalogSync
+from msphub_psa.commands.billing.common import sync_scope
 from msphub_psa.commands.billing.delivery import record_of
 from msphub_psa.commands.billing.orchestrator import PushBillingCommand
-from msphub_psa.commands.billing.common import sync_scope
 from msphub_psa.commands.billing.settings import approval_required
+from msphub_psa.commands.exceptions import ConflictError, InvalidInputError, NotFoundError, UnavailableError
 from msphub_psa.commands.psa_client import check_record, psa_for, record_name
 from msphub_psa.daos.base import session
 from msphub_psa.daos.control import AWAITING, PreviewRow, PreviewRowsDAO, SyncPreviewDAO
-from msphub_psa.daos.outbox import CatalogSyncDAO
 from msphub_psa.daos.integration import IntegrationDAO
+from msphub_psa.daos.outbox import CatalogSyncDAO
 from msphub_psa.domain import billing
+from msphub_psa.domain.actor import Actor
+from msphub_psa.jobqueue import QueueUnavailable, enqueue_push
 from msphub_psa.psa import errors as psa
 from msphub_psa.psa.records import CHARGE, Charge
 from msphub_psa.ratelimit import RateLimitTimeout
-from msphub_psa.jobqueue import QueueUnavailable, enqueue_push
 
 log = logging.getLogger(__name__)
 CENT = Decimal("0.01")
@@ -80,8 +81,15 @@ class CatalogView:
 
     def as_dict(self) -> dict:
         """JSON form (also what a prepared preview stores)."""
-        return {"products": self.products, "create": self.create, "new_lists": self.new_lists,
-                "refused": self.refused, "differs": self.differs, "psa_calls": self.psa_calls, "error": self.error}
+        return {
+            "products": self.products,
+            "create": self.create,
+            "new_lists": self.new_lists,
+            "refused": self.refused,
+            "differs": self.differs,
+            "psa_calls": self.psa_calls,
+            "error": self.error,
+        }
 
     @classmethod
     def from_dict(cls, data: dict | None) -> CatalogView:
@@ -127,14 +135,21 @@ def _fill_catalog(view: CatalogView, partner_id: int, plan, ids: dict, titles: d
     session().rollback()
     for pk, remote_id in ids.items():
         row = cached.get(pk)
-        view.products[str(pk)] = {"identifier": row.identifier if row else None,
-                                  "status": "exists" if remote_id else "unknown", "remote_id": remote_id}
+        view.products[str(pk)] = {
+            "identifier": row.identifier if row else None,
+            "status": "exists" if remote_id else "unknown",
+            "remote_id": remote_id,
+        }
     for entry in plan.adopt:
         view.products[str(entry["product_id"])]["identifier"] = entry["identifier"]
         if entry["differs"]:
             view.differs.append({**entry, "title": titles.get(entry["product_id"])})
     for entry, status in [(e, "create") for e in plan.create] + [(e, "refused") for e in plan.refused]:
-        view.products[str(entry["product_id"])] = {"identifier": entry["identifier"], "status": status, "remote_id": None}
+        view.products[str(entry["product_id"])] = {
+            "identifier": entry["identifier"],
+            "status": status,
+            "remote_id": None,
+        }
     view.create = [{**e, "title": titles.get(e["product_id"])} for e in plan.create]
     view.refused = [{**e, "title": titles.get(e["product_id"])} for e in plan.refused]
     view.new_lists = sorted(set(plan.new_lists))
@@ -152,20 +167,37 @@ def line_of(row: PreviewRow, catalog: CatalogView) -> dict:
     """One record a push would create for ``row``, built as the push builds it and checked by the PSA's adapter."""
     entry = catalog.product(row.product_pk)
     kind = record_name(row.kind)
-    line = {"transaction_id": row.id, "reference": billing.reference(row.id), "kind": kind, "product": row.product_title,
-            "product_id": row.product_code, "catalog": entry, "period_start": row.period_start.isoformat(),
-            "period_end": row.period_end.isoformat(), "quantity": None, "unit_price": None, "amount": None,
-            "description": None, "status": "ok", "error": None}
+    line = {
+        "transaction_id": row.id,
+        "reference": billing.reference(row.id),
+        "kind": kind,
+        "product": row.product_title,
+        "product_id": row.product_code,
+        "catalog": entry,
+        "period_start": row.period_start.isoformat(),
+        "period_end": row.period_end.isoformat(),
+        "quantity": None,
+        "unit_price": None,
+        "amount": None,
+        "description": None,
+        "status": "ok",
+        "error": None,
+    }
     try:
-        record = record_of(row, _Product(row.product_title, row.product_code), entry.get("remote_id") or 0,
-                           billing.reference(row.id))
+        record = record_of(
+            row, _Product(row.product_title, row.product_code), entry.get("remote_id") or 0, billing.reference(row.id)
+        )
         check_record(record)
     except psa.Permanent as err:
         return {**line, "status": "error", "error": err.message}
     if isinstance(record, Charge):
         amount = Decimal(record.quantity) * Decimal(record.unit_price)
-        line.update(quantity=str(record.quantity), unit_price=str(record.unit_price), amount=money(amount),
-                    description=record.description)
+        line.update(
+            quantity=str(record.quantity),
+            unit_price=str(record.unit_price),
+            amount=money(amount),
+            description=record.description,
+        )
         if entry["status"] == "refused":
             line.update(status="blocked", error="The PSA refused this product's catalog item; the charge waits.")
     else:
@@ -175,8 +207,15 @@ def line_of(row: PreviewRow, catalog: CatalogView) -> dict:
 
 def _blank_totals() -> dict:
     """Zero totals."""
-    return {"transactions": 0, "additions": 0, "adjustments": 0, "charges": Decimal(0), "credits": Decimal(0),
-            "blocked": 0, "errors": 0}
+    return {
+        "transactions": 0,
+        "additions": 0,
+        "adjustments": 0,
+        "charges": Decimal(0),
+        "credits": Decimal(0),
+        "blocked": 0,
+        "errors": 0,
+    }
 
 
 def _add(totals: dict, line: dict) -> None:
@@ -196,12 +235,22 @@ def _add(totals: dict, line: dict) -> None:
 
 def _totals_json(totals: dict) -> dict:
     """Totals with money as text and the net."""
-    return {**totals, "charges": money(totals["charges"]), "credits": money(totals["credits"]),
-            "net": money(totals["charges"] + totals["credits"])}
+    return {
+        **totals,
+        "charges": money(totals["charges"]),
+        "credits": money(totals["credits"]),
+        "net": money(totals["charges"] + totals["credits"]),
+    }
 
 
-def summarize(rows: list[PreviewRow], catalog: CatalogView, page: int = 1, page_size: int = 20,
-              lines: int = 20, selected: set[int] | None = None) -> dict:
+def summarize(
+    rows: list[PreviewRow],
+    catalog: CatalogView,
+    page: int = 1,
+    page_size: int = 20,
+    lines: int = 20,
+    selected: set[int] | None = None,
+) -> dict:
     """Totals (complete), and one page of customer → agreement groups with their first ``lines`` lines."""
     groups: dict[tuple[int, int], dict] = {}
     members: dict[tuple[int, int], list[PreviewRow]] = {}
@@ -209,44 +258,81 @@ def summarize(rows: list[PreviewRow], catalog: CatalogView, page: int = 1, page_
     for row in rows:
         key = (row.customer_id, row.agreement_id)
         if key not in groups:
-            groups[key] = {"customer_id": row.customer_id, "customer_name": row.customer_name,
-                           "company_name": row.company_name, "agreement_id": row.agreement_id,
-                           "agreement_remote_id": row.agreement_remote_id, "agreement_name": row.agreement_name,
-                           **_blank_totals()}
+            groups[key] = {
+                "customer_id": row.customer_id,
+                "customer_name": row.customer_name,
+                "company_name": row.company_name,
+                "agreement_id": row.agreement_id,
+                "agreement_remote_id": row.agreement_remote_id,
+                "agreement_name": row.agreement_name,
+                **_blank_totals(),
+            }
             members[key] = []
         line = line_of(row, catalog)
         _add(groups[key], line)
         _add(overall, line)
         members[key].append(row)
-    ordered = sorted(groups, key=lambda k: (groups[k]["customer_name"].casefold(), k[0],
-                                            groups[k]["agreement_name"].casefold(), k[1]))
-    shown = ordered[(page - 1) * page_size: page * page_size]
-    result = [{**_totals_json(groups[k]), "line_count": len(members[k]),
-               "selected": selected is None or k[1] in selected,
-               "lines": [line_of(r, catalog) for r in members[k][:lines]]} for k in shown]
+    ordered = sorted(
+        groups,
+        key=lambda k: (groups[k]["customer_name"].casefold(), k[0], groups[k]["agreement_name"].casefold(), k[1]),
+    )
+    shown = ordered[(page - 1) * page_size : page * page_size]
+    result = [
+        {
+            **_totals_json(groups[k]),
+            "line_count": len(members[k]),
+            "selected": selected is None or k[1] in selected,
+            "lines": [line_of(r, catalog) for r in members[k][:lines]],
+        }
+        for k in shown
+    ]
     overall.update(customers=len({k[0] for k in groups}), agreements=len(groups))
-    return {"totals": _totals_json(overall),
-            "groups": {"page": page, "page_size": page_size, "total": len(ordered), "result": result,
-                       "agreement_ids": [k[1] for k in ordered]}}
+    return {
+        "totals": _totals_json(overall),
+        "groups": {
+            "page": page,
+            "page_size": page_size,
+            "total": len(ordered),
+            "result": result,
+            "agreement_ids": [k[1] for k in ordered],
+        },
+    }
 
 
 def lookups_json(partner_id: int) -> dict:
     """Rows left in ``sending``: a push reads ConnectWise for each before creating anything."""
     count, rows = PreviewRowsDAO.sending(partner_id, LOOKUPS_SHOWN)
-    return {"count": count, "result": [{"item_id": r[0], "transaction_id": r[1], "reference": r[2], "kind": r[3],
-                                        "agreement_remote_id": r[4]} for r in rows]}
+    return {
+        "count": count,
+        "result": [
+            {"item_id": r[0], "transaction_id": r[1], "reference": r[2], "kind": r[3], "agreement_remote_id": r[4]}
+            for r in rows
+        ],
+    }
 
 
 def preview_meta(preview) -> dict:
     """A prepared preview's own fields."""
+
     def at(value):
         return value.isoformat() if value else None
 
-    return {"id": preview.id, "status": preview.status, "source": preview.source, "prepared_by": preview.prepared_by,
-            "prepared_at": at(preview.prepared_at), "approved_by": preview.approved_by,
-            "approved_at": at(preview.approved_at), "discarded_by": preview.discarded_by,
-            "discarded_at": at(preview.discarded_at), "job_id": preview.job_id, "run_id": preview.run_id,
-            "selection": preview.selection, "note": preview.note, "totals": preview.totals}
+    return {
+        "id": preview.id,
+        "status": preview.status,
+        "source": preview.source,
+        "prepared_by": preview.prepared_by,
+        "prepared_at": at(preview.prepared_at),
+        "approved_by": preview.approved_by,
+        "approved_at": at(preview.approved_at),
+        "discarded_by": preview.discarded_by,
+        "discarded_at": at(preview.discarded_at),
+        "job_id": preview.job_id,
+        "run_id": preview.run_id,
+        "selection": preview.selection,
+        "note": preview.note,
+        "totals": preview.totals,
+    }
 
 
 def awaiting_json(partner_id: int) -> dict | None:
@@ -255,10 +341,15 @@ def awaiting_json(partner_id: int) -> dict | None:
     if preview is None:
         return None
     totals = preview.totals or {}
-    return {"id": preview.id, "source": preview.source, "prepared_by": preview.prepared_by,
-            "prepared_at": preview.prepared_at.isoformat() if preview.prepared_at else None,
-            "transactions": totals.get("transactions", 0), "net": totals.get("net", "0.00"),
-            "url": f"/psa/sync/preview/?preview={preview.id}"}
+    return {
+        "id": preview.id,
+        "source": preview.source,
+        "prepared_by": preview.prepared_by,
+        "prepared_at": preview.prepared_at.isoformat() if preview.prepared_at else None,
+        "transactions": totals.get("transactions", 0),
+        "net": totals.get("net", "0.00"),
+        "url": f"/psa/sync/preview/?preview={preview.id}",
+    }
 
 
 # -- commands ----------------------------------------------------------------------------------------
@@ -272,8 +363,9 @@ def _paging(page: int, page_size: int, lines: int) -> tuple[int, int, int]:
 class PreviewCommand(BaseCommand):
     """What a push would do now (dry run; a Partner Viewer may run it): nothing is stored."""
 
-    def __init__(self, actor: Actor, partner_id: int | None = None, page: int = 1, page_size: int = 20,
-                 lines: int = 20):
+    def __init__(
+        self, actor: Actor, partner_id: int | None = None, page: int = 1, page_size: int = 20, lines: int = 20
+    ):
         self.actor, self.partner_id = actor, partner_id
         self.page, self.page_size, self.lines = _paging(page, page_size, lines)
 
@@ -289,9 +381,16 @@ class PreviewCommand(BaseCommand):
         session().rollback()
         catalog = read_catalog(self.partner_id, self.actor.username, rows)
         summary = summarize(rows, catalog, self.page, self.page_size, self.lines)
-        return {"id": None, "status": "live", "generated_at": clock.now().isoformat(), "approval_required": required,
-                **summary, "catalog": catalog.as_dict(), "lookups": lookups,
-                "awaiting_approval": awaiting_json(self.partner_id)}
+        return {
+            "id": None,
+            "status": "live",
+            "generated_at": clock.now().isoformat(),
+            "approval_required": required,
+            **summary,
+            "catalog": catalog.as_dict(),
+            "lookups": lookups,
+            "awaiting_approval": awaiting_json(self.partner_id),
+        }
 
 
 class PreparePreviewCommand(BaseCommand):
@@ -324,26 +423,56 @@ class PreparePreviewCommand(BaseCommand):
         expired = SyncPreviewDAO.expire_awaiting(self.partner_id, "Superseded by a newer preview.")
         if not rows:
             if expired:
-                audit(self.actor, "sync.preview", "partner", self.partner_id, partner_id=self.partner_id,
-                      source=self.source, transactions=0, expired=expired)
+                audit(
+                    self.actor,
+                    "sync.preview",
+                    "partner",
+                    self.partner_id,
+                    partner_id=self.partner_id,
+                    source=self.source,
+                    transactions=0,
+                    expired=expired,
+                )
             return None
         try:
-            preview = SyncPreviewDAO.create(partner_id=self.partner_id, source=self.source,
-                                            prepared_by=self.actor.username, status=AWAITING, totals=totals,
-                                            catalog=catalog.as_dict(), lookups=lookups)
+            preview = SyncPreviewDAO.create(
+                partner_id=self.partner_id,
+                source=self.source,
+                prepared_by=self.actor.username,
+                status=AWAITING,
+                totals=totals,
+                catalog=catalog.as_dict(),
+                lookups=lookups,
+            )
         except IntegrityError as exc:
             raise ConflictError("Another preview was prepared at the same moment; reload the page.") from exc
         SyncPreviewDAO.add_items(preview.id, rows)
-        audit(self.actor, "sync.preview", "sync_preview", preview.id, partner_id=self.partner_id, source=self.source,
-              transactions=totals["transactions"], net=totals["net"], expired=expired)
+        audit(
+            self.actor,
+            "sync.preview",
+            "sync_preview",
+            preview.id,
+            partner_id=self.partner_id,
+            source=self.source,
+            transactions=totals["transactions"],
+            net=totals["net"],
+            expired=expired,
+        )
         return preview.id
 
 
 class PreviewDetailCommand(BaseCommand):
     """A prepared preview: its record, totals, a page of groups with lines (no ConnectWise call)."""
 
-    def __init__(self, actor: Actor, preview_id: int, partner_id: int | None = None, page: int = 1,
-                 page_size: int = 20, lines: int = 20):
+    def __init__(
+        self,
+        actor: Actor,
+        preview_id: int,
+        partner_id: int | None = None,
+        page: int = 1,
+        page_size: int = 20,
+        lines: int = 20,
+    ):
         self.actor, self.preview_id, self.partner_id = actor, preview_id, partner_id
         self.page, self.page_size, self.lines = _paging(page, page_size, lines)
 
@@ -359,12 +488,22 @@ class PreviewDetailCommand(BaseCommand):
         self.validate()
         rows = PreviewRowsDAO.of_preview(self.preview.id)
         chosen = (self.preview.selection or {}).get("agreement_ids")
-        summary = summarize(rows, CatalogView.from_dict(self.preview.catalog), self.page, self.page_size, self.lines,
-                            selected=None if chosen is None else set(chosen))
-        result = {**preview_meta(self.preview), **summary, "catalog": CatalogView.from_dict(self.preview.catalog)
-                  .as_dict(), "lookups": lookups_json(self.partner_id),
-                  "approval_required": approval_required(self.partner_id),
-                  "awaiting_approval": awaiting_json(self.partner_id)}
+        summary = summarize(
+            rows,
+            CatalogView.from_dict(self.preview.catalog),
+            self.page,
+            self.page_size,
+            self.lines,
+            selected=None if chosen is None else set(chosen),
+        )
+        result = {
+            **preview_meta(self.preview),
+            **summary,
+            "catalog": CatalogView.from_dict(self.preview.catalog).as_dict(),
+            "lookups": lookups_json(self.partner_id),
+            "approval_required": approval_required(self.partner_id),
+            "awaiting_approval": awaiting_json(self.partner_id),
+        }
         session().rollback()
         return result
 
@@ -372,8 +511,9 @@ class PreviewDetailCommand(BaseCommand):
 class ApprovePreviewCommand(BaseCommand):
     """Approve a preview awaiting approval (all, or the groups of some agreements): push exactly those."""
 
-    def __init__(self, actor: Actor, preview_id: int, partner_id: int | None = None,
-                 agreement_ids: list[int] | None = None):
+    def __init__(
+        self, actor: Actor, preview_id: int, partner_id: int | None = None, agreement_ids: list[int] | None = None
+    ):
         self.actor, self.preview_id, self.partner_id, self.agreement_ids = actor, preview_id, partner_id, agreement_ids
 
     def validate(self) -> None:
@@ -395,8 +535,10 @@ class ApprovePreviewCommand(BaseCommand):
                 raise NotFoundError(f"Agreement {agreement_id} not found.")
         outside = sorted(set(self.agreement_ids) - SyncPreviewDAO.agreements_of(self.preview.id))
         if outside:
-            raise InvalidInputError("This preview has nothing for some of the chosen agreements.",
-                                    {"agreement_ids": [f"Agreement {a} is not in this preview." for a in outside]})
+            raise InvalidInputError(
+                "This preview has nothing for some of the chosen agreements.",
+                {"agreement_ids": [f"Agreement {a} is not in this preview." for a in outside]},
+            )
 
     def run(self) -> dict:
         """Approve (committed), then enqueue the push of the chosen transactions; 503 reopens the preview.
@@ -424,11 +566,19 @@ class ApprovePreviewCommand(BaseCommand):
         chosen_ids = None if self.agreement_ids is None else set(self.agreement_ids)
         chosen = SyncPreviewDAO.select_agreements(self.preview.id, chosen_ids)
         selection = None if chosen_ids is None else {"agreement_ids": sorted(chosen_ids)}
-        if not SyncPreviewDAO.decide(self.preview.id, "approved", approved_by=self.actor.username,
-                                     approved_at=clock.now(), selection=selection):
+        if not SyncPreviewDAO.decide(
+            self.preview.id, "approved", approved_by=self.actor.username, approved_at=clock.now(), selection=selection
+        ):
             raise ConflictError("This preview was decided meanwhile; reload the page.")
-        audit(self.actor, "sync.preview.approve", "sync_preview", self.preview.id, partner_id=self.partner_id,
-              transactions=chosen, agreement_ids=selection and selection["agreement_ids"])
+        audit(
+            self.actor,
+            "sync.preview.approve",
+            "sync_preview",
+            self.preview.id,
+            partner_id=self.partner_id,
+            transactions=chosen,
+            agreement_ids=selection and selection["agreement_ids"],
+        )
         return chosen
 
 
@@ -447,8 +597,9 @@ class DiscardPreviewCommand(BaseCommand):
     def run(self) -> dict:
         """Mark it discarded, audit."""
         self.validate()
-        if not SyncPreviewDAO.decide(self.preview.id, "discarded", discarded_by=self.actor.username,
-                                     discarded_at=clock.now()):
+        if not SyncPreviewDAO.decide(
+            self.preview.id, "discarded", discarded_by=self.actor.username, discarded_at=clock.now()
+        ):
             raise ConflictError("This preview was decided meanwhile; reload the page.")
         audit(self.actor, "sync.preview.discard", "sync_preview", self.preview.id, partner_id=self.partner_id)
         return {"id": self.preview.id, "status": "discarded"}
@@ -513,6 +664,12 @@ def push_approved(partner_id: int, preview_id: int, requested_by: str, job_id: s
 def _record_outcome(preview_id: int, result, chosen: int) -> None:
     """The run, and what it says about the approved transactions."""
     gone = result.counts.get("ineligible", 0)
-    note = (f"{gone} of the {chosen} approved transaction(s) were no longer eligible (unmapped, before the From "
-            "Date, or already pushed) and were not pushed.") if gone else None
+    note = (
+        (
+            f"{gone} of the {chosen} approved transaction(s) were no longer eligible (unmapped, before the From "
+            "Date, or already pushed) and were not pushed."
+        )
+        if gone
+        else None
+    )
     SyncPreviewDAO.record_outcome(preview_id, result.run_id, note)

@@ -5,16 +5,16 @@ transaction: no commit of its own), once with the number of rows it is about to 
 end. Writes are throttled to one every ``PSA_PUSH_PROGRESS_SECONDS`` (default 1, the pages' polling
 period); the total and the final numbers are always written.
 """
+
 from __future__ import annotations
 
 import time
 from collections import Counter
 
-
-from msphub_psa.settings import settings
 from msphub_psa.daos.base import session
 from msphub_psa.daos.runs import SyncRunHistoryDAO
 from msphub_psa.jobqueue import publish_job_progress
+from msphub_psa.settings import settings
 
 DONE_OUTCOMES = ("pushed", "failed", "skipped", "blocked")
 """Run counts that mean a row is dealt with in this run (``recovered`` rows are counted again as pushed/failed)."""

@@ -1,5 +1,6 @@
 """Resuming what dead workers left: a killed worker's push is not re-run by RQ, so the worker's start (and the
 scheduler) enqueue the push of every partner whose rows were left in ``sending``."""
+
 from __future__ import annotations
 
 import logging

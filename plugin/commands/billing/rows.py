@@ -1,5 +1,6 @@
 """The typed values of a push: what crosses from the database to the PSA calls and back (no ORM object crosses a
 call), and the run's record in memory."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -68,6 +69,13 @@ class RunResult:
 
     def as_dict(self) -> dict:
         """JSON form (the job's result)."""
-        return {"run_id": self.run_id, "status": self.status, "counts": dict(self.counts),
-                "psa_calls": self.psa_calls, "writes": self.writes, "lookups": self.lookups,
-                "catalog_calls": self.catalog_calls, "error": self.error}
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "counts": dict(self.counts),
+            "psa_calls": self.psa_calls,
+            "writes": self.writes,
+            "lookups": self.lookups,
+            "catalog_calls": self.catalog_calls,
+            "error": self.error,
+        }

@@ -1,5 +1,6 @@
 """What one push run shares between its phases: the partner, the lease, the PSA client, the run's counts, the
 settings read once (the delivery threads have no app context), and the errors that end a run."""
+
 from __future__ import annotations
 
 import random

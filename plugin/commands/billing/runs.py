@@ -5,42 +5,63 @@ feature and the active integration, and the role on the SYNC resource (a Partner
 never acknowledges). Starting a push and retrying failed rows are ``RunPushCommand`` and
 ``RetryFailedCommand`` (``status``).
 """
+
 from __future__ import annotations
 
 from msphub_psa.commands.base import BaseCommand, audit, transaction
-from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.billing.common import iso, progress_json, run_json, sync_scope
 from msphub_psa.commands.exceptions import ConflictError, NotFoundError
 from msphub_psa.daos.base import session
 from msphub_psa.daos.outbox import SyncRunDAO
 from msphub_psa.daos.runs import ALERT_STATUSES, FailedRow, SyncRunHistoryDAO
+from msphub_psa.domain.actor import Actor
 from msphub_psa.jobqueue import push_waiting
 
 
 def alert_json(run, unacknowledged: int) -> dict:
     """The banner's content: the newest unacknowledged failed/partial/stopped run, and how many are open."""
-    return {"run_id": run.id, "status": run.status, "counts": run.counts or {}, "error": run.error,
-            "started_at": iso(run.started_at), "finished_at": iso(run.finished_at),
-            "unacknowledged": unacknowledged}
+    return {
+        "run_id": run.id,
+        "status": run.status,
+        "counts": run.counts or {},
+        "error": run.error,
+        "started_at": iso(run.started_at),
+        "finished_at": iso(run.finished_at),
+        "unacknowledged": unacknowledged,
+    }
 
 
 def live_state(partner_id: int) -> dict:
     """``progress`` of the running run (or null), ``queued`` (a push waits for a worker), ``alert`` (or null)."""
     running = SyncRunHistoryDAO.running(partner_id)
     alert, count = SyncRunHistoryDAO.open_alerts(partner_id)
-    return {"progress": progress_json(running) if running is not None else None,
-            "queued": push_waiting(partner_id),
-            "alert": alert_json(alert, count) if alert is not None else None}
+    return {
+        "progress": progress_json(running) if running is not None else None,
+        "queued": push_waiting(partner_id),
+        "alert": alert_json(alert, count) if alert is not None else None,
+    }
 
 
 def failed_row_json(row: FailedRow) -> dict:
     """A row that failed in a run, with ConnectWise's code and reason and what it is now."""
-    return {"item_id": row.item_id, "reference": row.reference, "state": row.state, "code": row.code,
-            "message": row.message, "transaction_id": row.transaction_id, "kind": row.kind,
-            "period_start": row.period_start.isoformat(), "period_end": row.period_end.isoformat(),
-            "amount": str(row.amount), "currency": row.currency, "product": row.product,
-            "subscription_id": row.subscription_id, "subscription": row.subscription,
-            "customer_id": row.customer_id, "customer": row.customer}
+    return {
+        "item_id": row.item_id,
+        "reference": row.reference,
+        "state": row.state,
+        "code": row.code,
+        "message": row.message,
+        "transaction_id": row.transaction_id,
+        "kind": row.kind,
+        "period_start": row.period_start.isoformat(),
+        "period_end": row.period_end.isoformat(),
+        "amount": str(row.amount),
+        "currency": row.currency,
+        "product": row.product,
+        "subscription_id": row.subscription_id,
+        "subscription": row.subscription,
+        "customer_id": row.customer_id,
+        "customer": row.customer,
+    }
 
 
 def _run_of(partner_id: int, run_id: int):
@@ -105,8 +126,13 @@ class SyncRunFailuresCommand(BaseCommand):
         """``{run, total, page, page_size, result: [failed row]}``."""
         self.validate()
         rows, total = SyncRunHistoryDAO.failed_rows(self.found.id, self.page, self.page_size)
-        result = {"run": run_json(self.found), "total": total, "page": self.page, "page_size": self.page_size,
-                  "result": [failed_row_json(r) for r in rows]}
+        result = {
+            "run": run_json(self.found),
+            "total": total,
+            "page": self.page,
+            "page_size": self.page_size,
+            "result": [failed_row_json(r) for r in rows],
+        }
         session().rollback()
         return result
 
@@ -133,6 +159,13 @@ class AcknowledgeRunAlertCommand(BaseCommand):
         self.validate()
         ids = SyncRunHistoryDAO.acknowledge(self.partner_id, self.found.id, self.actor.username)
         if ids:
-            audit(self.actor, "sync.alert.acknowledge", "sync_run", self.found.id, partner_id=self.partner_id,
-                  runs=ids, status=self.found.status)
+            audit(
+                self.actor,
+                "sync.alert.acknowledge",
+                "sync_run",
+                self.found.id,
+                partner_id=self.partner_id,
+                runs=ids,
+                status=self.found.status,
+            )
         return {"run": run_json(SyncRunDAO.get(self.found.id)), "acknowledged": ids}

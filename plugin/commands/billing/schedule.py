@@ -9,6 +9,7 @@ row (a slot is claimed once, whatever the number of schedulers and workers), and
 The scheduled run re-checks the feature and the integration (off: nothing is done or written),
 then prepares a preview awaiting approval when the partner's pushes need approval, else pushes.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,20 +17,19 @@ import logging
 
 from sqlalchemy.exc import IntegrityError
 
-from msphub_psa.settings import settings
 from msphub_psa import clock
 from msphub_psa.commands.access import require_active_integration
 from msphub_psa.commands.base import audit, transaction
-from msphub_psa.commands.exceptions import CommandError
 from msphub_psa.commands.billing.orchestrator import PushBillingCommand
 from msphub_psa.commands.billing.preview import PreparePreviewCommand
 from msphub_psa.commands.billing.settings import approval_required, default_time, schedule_of
 from msphub_psa.commands.directory import system_actor
+from msphub_psa.commands.exceptions import CommandError
 from msphub_psa.daos.base import session
 from msphub_psa.daos.control import SyncSettingsDAO
 from msphub_psa.domain import schedule as sched
 from msphub_psa.jobqueue import QueueUnavailable, enqueue_scheduled
-
+from msphub_psa.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,11 @@ class ScheduleTickCommand:
                 enqueue_scheduled(partner_id, slot)
             except QueueUnavailable:
                 self._unclaim(partner_id, slot, previous)
-                log.warning("schedule: partner=%s slot=%s not started: the job queue does not answer",
-                            partner_id, slot.isoformat())
+                log.warning(
+                    "schedule: partner=%s slot=%s not started: the job queue does not answer",
+                    partner_id,
+                    slot.isoformat(),
+                )
                 continue
             started.append((partner_id, slot))
         return started
@@ -68,8 +71,7 @@ class ScheduleTickCommand:
         window, due = catch_up_window(), []
         for partner_id, tz, row, activated_at in SyncSettingsDAO.scheduled_partners():
             schedule = schedule_of(row, tz)
-            since = max([t for t in (row.schedule_since if row else None, activated_at) if t is not None],
-                        default=None)
+            since = max([t for t in (row.schedule_since if row else None, activated_at) if t is not None], default=None)
             slot = sched.due_slot(schedule, self.now, row.last_slot_at if row else None, since, window)
             if slot is not None:
                 due.append((partner_id, slot))
@@ -134,5 +136,13 @@ def _approval(partner_id: int, approval_required) -> bool:
 @transaction
 def _audit_run(actor, partner_id: int, slot: str, result) -> None:
     """Audit a scheduled push."""
-    audit(actor, "sync.schedule", "partner", partner_id, partner_id=partner_id, slot=slot, run_id=result.run_id,
-          status=result.status)
+    audit(
+        actor,
+        "sync.schedule",
+        "partner",
+        partner_id,
+        partner_id=partner_id,
+        slot=slot,
+        run_id=result.run_id,
+        status=result.status,
+    )

@@ -11,24 +11,23 @@ off by itself at that moment, and the settings page says which applies now.
 **Request limit**: requests per minute to the partner's ConnectWise, shared by every worker; at most
 the operator's ``PSA_CW_REQUESTS_PER_MINUTE`` (the default; 0 there means no operator cap).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-
-from msphub_psa.settings import settings
 from msphub_psa import clock
 from msphub_psa.commands.base import BaseCommand, audit, transaction
-from msphub_psa.domain.actor import Actor
-from msphub_psa.commands.exceptions import InvalidInputError
 from msphub_psa.commands.billing.common import sync_scope
+from msphub_psa.commands.exceptions import InvalidInputError
 from msphub_psa.daos.base import session
 from msphub_psa.daos.control import PreviewRowsDAO, SyncSettingsDAO
 from msphub_psa.daos.hub import PartnerDAO
 from msphub_psa.domain import schedule as sched
+from msphub_psa.domain.actor import Actor
 from msphub_psa.domain.errors import DomainError
-
+from msphub_psa.settings import settings
 
 APPROVAL_MODES = ("default", "always", "never")
 MAX_LIMIT_WITHOUT_CAP = 100_000
@@ -77,24 +76,35 @@ class EffectiveSettings:
         """JSON form (flat; the same names the update takes, plus what follows from them)."""
         upcoming = sched.next_slot(self.schedule, now or clock.now())
         local = upcoming.astimezone(self.schedule.zone) if upcoming else None
-        return {"partner_id": self.partner_id, "timezone": self.timezone,
-                "schedule_enabled": self.schedule.enabled, "schedule_time": sched.format_time(self.schedule.at),
-                "schedule_days": sched.day_names(self.schedule.days),
-                "next_run_at": upcoming.isoformat() if upcoming else None,
-                "next_run_local": local.strftime("%a %Y-%m-%d %H:%M %Z") if local else None,
-                "approval": self.approval, "approval_required": self.approval_required,
-                "first_push_done": self.first_push_done,
-                "requests_per_minute": self.requests_per_minute, "effective_requests_per_minute": self.effective_limit,
-                "max_requests_per_minute": operator_cap() or None,
-                "updated_by": self.updated_by, "updated_at": self.updated_at.isoformat() if self.updated_at else None}
+        return {
+            "partner_id": self.partner_id,
+            "timezone": self.timezone,
+            "schedule_enabled": self.schedule.enabled,
+            "schedule_time": sched.format_time(self.schedule.at),
+            "schedule_days": sched.day_names(self.schedule.days),
+            "next_run_at": upcoming.isoformat() if upcoming else None,
+            "next_run_local": local.strftime("%a %Y-%m-%d %H:%M %Z") if local else None,
+            "approval": self.approval,
+            "approval_required": self.approval_required,
+            "first_push_done": self.first_push_done,
+            "requests_per_minute": self.requests_per_minute,
+            "effective_requests_per_minute": self.effective_limit,
+            "max_requests_per_minute": operator_cap() or None,
+            "updated_by": self.updated_by,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+        }
 
 
 def schedule_of(row, timezone: str) -> sched.Schedule:
     """The schedule of a settings row, or the default one (daily at the default time) without a row."""
     if row is None:
         return sched.Schedule(True, sched.parse_time(default_time()), frozenset(range(7)), timezone)
-    return sched.Schedule(row.schedule_enabled, sched.parse_time(row.schedule_time),
-                          sched.parse_days(d for d in row.schedule_days.split(",") if d), timezone)
+    return sched.Schedule(
+        row.schedule_enabled,
+        sched.parse_time(row.schedule_time),
+        sched.parse_days(d for d in row.schedule_days.split(",") if d),
+        timezone,
+    )
 
 
 def effective_settings(partner_id: int) -> EffectiveSettings:
@@ -105,8 +115,16 @@ def effective_settings(partner_id: int) -> EffectiveSettings:
     done = PreviewRowsDAO.first_push_done(partner_id)
     if row is None:
         return EffectiveSettings(partner_id, tz, schedule_of(None, tz), "default", None, done)
-    return EffectiveSettings(partner_id, tz, schedule_of(row, tz), row.approval, row.requests_per_minute, done,
-                             row.updated_by, row.updated_at)
+    return EffectiveSettings(
+        partner_id,
+        tz,
+        schedule_of(row, tz),
+        row.approval,
+        row.requests_per_minute,
+        done,
+        row.updated_by,
+        row.updated_at,
+    )
 
 
 def approval_required(partner_id: int) -> bool:
@@ -189,15 +207,17 @@ class UpdateSyncSettingsCommand(BaseCommand):
         upper = cap or MAX_LIMIT_WITHOUT_CAP
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= upper:
             where = f"the operator's limit of {cap}" if cap else f"{upper}"
-            errors["requests_per_minute"] = [f"Must be a whole number from 1 to {where} requests a minute "
-                                             "(or null for the default)."]
+            errors["requests_per_minute"] = [
+                f"Must be a whole number from 1 to {where} requests a minute (or null for the default)."
+            ]
 
     @transaction
     def run(self) -> dict:
         """Save (a settings row is created on first change), audit the changes, return the new settings."""
         self.validate()
         row = SyncSettingsDAO.for_partner(self.partner_id) or SyncSettingsDAO.create(
-            self.partner_id, schedule_time=default_time())
+            self.partner_id, schedule_time=default_time()
+        )
         before = _row_values(row)
         row.schedule_enabled, row.schedule_time = bool(self.enabled), sched.format_time(self.time)
         row.schedule_days = ",".join(sched.day_names(self.days))
@@ -215,6 +235,10 @@ class UpdateSyncSettingsCommand(BaseCommand):
 
 def _row_values(row) -> dict:
     """The settable values of a settings row."""
-    return {"schedule_enabled": row.schedule_enabled, "schedule_time": row.schedule_time,
-            "schedule_days": row.schedule_days, "approval": row.approval,
-            "requests_per_minute": row.requests_per_minute}
+    return {
+        "schedule_enabled": row.schedule_enabled,
+        "schedule_time": row.schedule_time,
+        "schedule_days": row.schedule_days,
+        "approval": row.approval,
+        "requests_per_minute": row.requests_per_minute,
+    }

@@ -3,12 +3,12 @@
 Each checks tenant (another partner's ids answer 404), the feature and the active integration,
 and the role on the SYNC resource (a Partner Viewer reads, never writes).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from msphub_psa.commands.base import BaseCommand, audit, transaction
-from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.billing.common import item_json, run_json, sync_scope
 from msphub_psa.commands.billing.orchestrator import PushBillingCommand
 from msphub_psa.commands.billing.preview import PreparePreviewCommand, awaiting_json
@@ -18,6 +18,7 @@ from msphub_psa.commands.exceptions import InvalidInputError, NotFoundError, Una
 from msphub_psa.daos.base import session
 from msphub_psa.daos.outbox import FAILED, CatalogSyncDAO, OutboxDAO, SyncLeaseDAO, SyncRunDAO
 from msphub_psa.domain import billing
+from msphub_psa.domain.actor import Actor
 from msphub_psa.jobqueue import QueueUnavailable, enqueue_push
 
 
@@ -36,9 +37,16 @@ class SyncStatus:
 
     def as_dict(self) -> dict:
         """JSON form."""
-        return {"partner_id": self.partner_id, "states": self.states, "running": self.running,
-                "runs": self.runs, "failed": self.failed, "refused_products": self.refused_products,
-                **self.live, **self.control}
+        return {
+            "partner_id": self.partner_id,
+            "states": self.states,
+            "running": self.running,
+            "runs": self.runs,
+            "failed": self.failed,
+            "refused_products": self.refused_products,
+            **self.live,
+            **self.control,
+        }
 
 
 class SyncStatusCommand(BaseCommand):
@@ -54,14 +62,29 @@ class SyncStatusCommand(BaseCommand):
     def run(self) -> SyncStatus:
         """Read the outbox, the lease and the latest runs."""
         self.validate()
-        failed = [{**item_json(item), "amount": str(tx.amount), "period_start": tx.period_start.isoformat(),
-                   "period_end": tx.period_end.isoformat()} for item, tx in OutboxDAO.failed_page(self.partner_id)]
-        refused = [{"product_id": r.product_id, "identifier": r.identifier, "code": r.error_code,
-                    "message": r.error_message} for r in CatalogSyncDAO.refused(self.partner_id)]
-        status = SyncStatus(self.partner_id, OutboxDAO.state_counts(self.partner_id),
-                            SyncLeaseDAO.is_held(self.partner_id),
-                            [run_json(r) for r in SyncRunDAO.recent(self.partner_id, 10)], failed, refused,
-                            live_state(self.partner_id), control_status(self.partner_id))
+        failed = [
+            {
+                **item_json(item),
+                "amount": str(tx.amount),
+                "period_start": tx.period_start.isoformat(),
+                "period_end": tx.period_end.isoformat(),
+            }
+            for item, tx in OutboxDAO.failed_page(self.partner_id)
+        ]
+        refused = [
+            {"product_id": r.product_id, "identifier": r.identifier, "code": r.error_code, "message": r.error_message}
+            for r in CatalogSyncDAO.refused(self.partner_id)
+        ]
+        status = SyncStatus(
+            self.partner_id,
+            OutboxDAO.state_counts(self.partner_id),
+            SyncLeaseDAO.is_held(self.partner_id),
+            [run_json(r) for r in SyncRunDAO.recent(self.partner_id, 10)],
+            failed,
+            refused,
+            live_state(self.partner_id),
+            control_status(self.partner_id),
+        )
         session().rollback()
         return status
 
@@ -69,8 +92,11 @@ class SyncStatusCommand(BaseCommand):
 def control_status(partner_id: int) -> dict:
     """Sync control's part of the status: the preview awaiting approval, approval, next run."""
     settings = effective_settings(partner_id).as_dict()
-    return {"awaiting_approval": awaiting_json(partner_id), "approval_required": settings["approval_required"],
-            "next_run_at": settings["next_run_at"]}
+    return {
+        "awaiting_approval": awaiting_json(partner_id),
+        "approval_required": settings["approval_required"],
+        "next_run_at": settings["next_run_at"],
+    }
 
 
 class RunPushCommand(BaseCommand):
@@ -100,8 +126,15 @@ class RunPushCommand(BaseCommand):
             job, created = enqueue_push(self.partner_id, self.actor.username)
         except QueueUnavailable as exc:
             raise UnavailableError("The job queue does not answer; the push could not be started.") from exc
-        audit(self.actor, "sync.run", "partner", self.partner_id, partner_id=self.partner_id,
-              job_id=job.id, created=created)
+        audit(
+            self.actor,
+            "sync.run",
+            "partner",
+            self.partner_id,
+            partner_id=self.partner_id,
+            job_id=job.id,
+            created=created,
+        )
         return {"job_id": job.id, "created": created}
 
     @transaction
@@ -155,18 +188,31 @@ class RetryFailedCommand(BaseCommand):
     def run(self) -> int:
         """Move the rows (each transition recorded), forget catalog refusals, audit; return how many."""
         self.validate()
-        rows = [r for r in OutboxDAO.items(self.partner_id, (FAILED,))
-                if self.item_ids is None or r.id in set(self.item_ids)]
+        rows = [
+            r
+            for r in OutboxDAO.items(self.partner_id, (FAILED,))
+            if self.item_ids is None or r.id in set(self.item_ids)
+        ]
         for item in rows:
-            event = billing.retry_event(item.remote_record_id)  # a refused move is asked again: it is still in ConnectWise
+            event = billing.retry_event(
+                item.remote_record_id
+            )  # a refused move is asked again: it is still in ConnectWise
             new = billing.transition(item.state, event)
-            OutboxDAO.set_state(item, new.value, event.value, by_run=None, actor=self.actor.username,
-                                detail="Retry failed", reason=None)
+            OutboxDAO.set_state(
+                item, new.value, event.value, by_run=None, actor=self.actor.username, detail="Retry failed", reason=None
+            )
         refused = CatalogSyncDAO.refused(self.partner_id) if self.item_ids is None else []
         for row in refused:
             session().delete(row)
-        audit(self.actor, "sync.retry_failed", "partner", self.partner_id, partner_id=self.partner_id,
-              rows=len(rows), products=len(refused))
+        audit(
+            self.actor,
+            "sync.retry_failed",
+            "partner",
+            self.partner_id,
+            partner_id=self.partner_id,
+            rows=len(rows),
+            products=len(refused),
+        )
         return len(rows)
 
 
@@ -205,9 +251,21 @@ class SyncItemDetailCommand(BaseCommand):
     def run(self) -> dict:
         """The row and its transitions."""
         self.validate()
-        return {**item_json(self.found), "transitions": [
-            {"from": t.from_state, "to": t.to_state, "event": t.event, "run_id": t.run_id, "actor": t.actor,
-             "detail": t.detail, "at": t.at.isoformat()} for t in OutboxDAO.transitions(self.found.id)]}
+        return {
+            **item_json(self.found),
+            "transitions": [
+                {
+                    "from": t.from_state,
+                    "to": t.to_state,
+                    "event": t.event,
+                    "run_id": t.run_id,
+                    "actor": t.actor,
+                    "detail": t.detail,
+                    "at": t.at.isoformat(),
+                }
+                for t in OutboxDAO.transitions(self.found.id)
+            ],
+        }
 
 
 class CatalogSyncCommand(BaseCommand):
@@ -236,6 +294,14 @@ class CatalogSyncCommand(BaseCommand):
 @transaction
 def _audit_catalog(actor: Actor, partner_id: int, plan: dict) -> None:
     """Audit a catalog sync."""
-    audit(actor, "catalog.sync", "partner", partner_id, partner_id=partner_id,
-          created=len(plan["create"]), adopted=len(plan["adopt"]), refused=len(plan["refused"]),
-          new_lists=plan["new_lists"])
+    audit(
+        actor,
+        "catalog.sync",
+        "partner",
+        partner_id,
+        partner_id=partner_id,
+        created=len(plan["create"]),
+        adopted=len(plan["adopt"]),
+        refused=len(plan["refused"]),
+        new_lists=plan["new_lists"],
+    )

@@ -1,23 +1,23 @@
 """What the rule commands share: scope checks, conversions and the one error mapping."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from msphub_psa import permissions
 from msphub_psa.commands.access import partner_of, require_active_integration, require_permission, visible_partner
 from msphub_psa.commands.base import audit
-from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import InvalidInputError, NotFoundError
 from msphub_psa.daos.hub import PartnerDAO, RuleProductDAO
 from msphub_psa.daos.rules import CwListDAO, DefaultRuleDAO, ProductRuleDAO
 from msphub_psa.domain import rules as engine
+from msphub_psa.domain.actor import Actor
 from msphub_psa.domain.errors import RuleValidationError
 from msphub_psa.models.hub import Partner
 from msphub_psa.models.rules import ProductDefaultRule, ProductRule
-from dataclasses import replace
 
 RULE = "product_rule"
 DEFAULT_RULE = "product_default_rule"
@@ -37,13 +37,15 @@ class RuleData:
 
     def attributes(self) -> engine.Attributes:
         """The domain attributes (trimmed names)."""
-        return engine.Attributes(_text(self.category), _text(self.subcategory), _text(self.type),
-                                 _text(self.product_class))
+        return engine.Attributes(
+            _text(self.category), _text(self.subcategory), _text(self.type), _text(self.product_class)
+        )
 
     def domain_conditions(self) -> tuple[engine.Condition, ...]:
         """The domain conditions (a list value kept as a tuple)."""
-        return tuple(engine.Condition(c.get("field", ""), c.get("operator", ""), _value(c.get("value")))
-                     for c in self.conditions)
+        return tuple(
+            engine.Condition(c.get("field", ""), c.get("operator", ""), _value(c.get("value"))) for c in self.conditions
+        )
 
 
 def _text(value: Any) -> str:
@@ -102,15 +104,21 @@ def attributes_of(row: ProductRule | ProductDefaultRule) -> engine.Attributes:
 
 def stored_conditions(conditions: tuple[engine.Condition, ...]) -> list[dict[str, Any]]:
     """Conditions as stored (JSON): values trimmed, ``in`` lists as lists."""
+
     def value(c):
         return [v.strip() for v in c.value] if c.operator == "in" else c.value.strip()
+
     return [{"field": c.field, "operator": c.operator, "value": value(c)} for c in conditions]
 
 
 def attribute_columns(attributes: engine.Attributes) -> dict[str, str]:
     """Model columns of a set of attributes."""
-    return {"category": attributes.category, "subcategory": attributes.subcategory,
-            "product_type": attributes.type, "product_class": attributes.product_class}
+    return {
+        "category": attributes.category,
+        "subcategory": attributes.subcategory,
+        "product_type": attributes.type,
+        "product_class": attributes.product_class,
+    }
 
 
 def cw_lists(partner_id: int) -> engine.CwLists:
@@ -132,8 +140,15 @@ def default_rule(actor: Actor, partner_id: int) -> ProductDefaultRule:
     row = DefaultRuleDAO.for_partner(partner_id)
     if row is None:
         row = DefaultRuleDAO.create(partner_id=partner_id, **attribute_columns(engine.GUIDE_DEFAULT))
-        audit(actor, "rule.default.create", DEFAULT_RULE, row.id, partner_id=partner_id,
-              reason="first use", after=attribute_columns(engine.GUIDE_DEFAULT))
+        audit(
+            actor,
+            "rule.default.create",
+            DEFAULT_RULE,
+            row.id,
+            partner_id=partner_id,
+            reason="first use",
+            after=attribute_columns(engine.GUIDE_DEFAULT),
+        )
     return row
 
 
@@ -177,6 +192,7 @@ def check_position(position: int | None, highest: int) -> int:
     if position is None:
         return highest
     if isinstance(position, bool) or not isinstance(position, int) or not 1 <= position <= highest:
-        raise InvalidInputError(f"Priority must be between 1 and {highest}.",
-                                {"priority": [f"Choose a priority between 1 and {highest}."]})
+        raise InvalidInputError(
+            f"Priority must be between 1 and {highest}.", {"priority": [f"Choose a priority between 1 and {highest}."]}
+        )
     return position

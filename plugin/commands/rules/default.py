@@ -1,15 +1,14 @@
 """Edit the partner's default rule (its attributes only; it cannot be deleted)."""
+
 from __future__ import annotations
 
-from msphub_psa import clock
-from msphub_psa import permissions
+from msphub_psa import clock, permissions
 from msphub_psa.commands.base import BaseCommand, audit, transaction
-from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import ConflictError
 from msphub_psa.commands.rules import common
 from msphub_psa.daos.rules import DefaultRuleDAO
 from msphub_psa.domain import rules as engine
-
+from msphub_psa.domain.actor import Actor
 from msphub_psa.models.rules import ProductDefaultRule
 
 
@@ -36,9 +35,20 @@ class UpdateDefaultRuleCommand(BaseCommand):
         if self.data.version is not None and self.data.version != row.version:
             raise ConflictError("The default rule was changed by someone else; reload and try again.")
         before = common.attribute_columns(common.attributes_of(row))
-        DefaultRuleDAO.update(row, **common.attribute_columns(self.resolution.attributes),
-                              updated_by_id=self.actor.user_id, updated_at=clock.now())
-        audit(self.actor, "rule.default.edit", common.DEFAULT_RULE, row.id, partner_id=self.partner.id,
-              before=before, after=common.attribute_columns(self.resolution.attributes),
-              will_create=sorted(self.resolution.new))
+        DefaultRuleDAO.update(
+            row,
+            **common.attribute_columns(self.resolution.attributes),
+            updated_by_id=self.actor.user_id,
+            updated_at=clock.now(),
+        )
+        audit(
+            self.actor,
+            "rule.default.edit",
+            common.DEFAULT_RULE,
+            row.id,
+            partner_id=self.partner.id,
+            before=before,
+            after=common.attribute_columns(self.resolution.attributes),
+            will_create=sorted(self.resolution.new),
+        )
         return row

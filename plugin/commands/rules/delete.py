@@ -1,12 +1,13 @@
 """Delete a custom rule (the default rule has no delete)."""
+
 from __future__ import annotations
 
 from msphub_psa import permissions
 from msphub_psa.commands.base import BaseCommand, audit, transaction
-from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import ConflictError
 from msphub_psa.commands.rules import common
 from msphub_psa.daos.rules import ProductRuleDAO
+from msphub_psa.domain.actor import Actor
 
 
 class DeleteRuleCommand(BaseCommand):

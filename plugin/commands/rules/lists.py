@@ -1,26 +1,27 @@
 """ConnectWise's categories, subcategories and product types, cached per partner."""
+
 from __future__ import annotations
 
 import logging
 
-from msphub_psa import clock
-from msphub_psa import permissions
+from msphub_psa import clock, permissions
 from msphub_psa.commands.access import require_active_integration
-from msphub_psa.commands.exceptions import UnavailableError
 from msphub_psa.commands.base import BaseCommand, audit, transaction
-from msphub_psa.domain.actor import Actor
+from msphub_psa.commands.exceptions import UnavailableError
 from msphub_psa.commands.psa_client import psa_for
 from msphub_psa.commands.rules import common
+from msphub_psa.daos.rules import CwListDAO, PsaListRefreshDAO
+from msphub_psa.domain.actor import Actor
+from msphub_psa.jobqueue import QueueUnavailable, enqueue_list_refresh
+from msphub_psa.models.directory import PsaListRefresh
 from msphub_psa.psa.errors import PsaError
 from msphub_psa.psa.port import LIST_KINDS
-from msphub_psa.daos.rules import CwListDAO, PsaListRefreshDAO
-
-from msphub_psa.models.directory import PsaListRefresh
-from msphub_psa.jobqueue import QueueUnavailable, enqueue_list_refresh
 
 log = logging.getLogger(__name__)
 SYSTEM = Actor(None, "system:cw-lists")
 LISTS = "cw_lists"
+
+
 class RequestListsRefreshCommand(BaseCommand):
     """Queue a refresh of the partner's ConnectWise lists on the fast queue."""
 
@@ -45,8 +46,9 @@ class RequestListsRefreshCommand(BaseCommand):
         except QueueUnavailable as exc:
             raise UnavailableError("The job queue does not answer; the lists could not be refreshed.") from exc
         PsaListRefreshDAO.update(state, status="queued", requested_at=clock.now())
-        audit(self.actor, "cw_lists.refresh_requested", LISTS, self.partner.id, partner_id=self.partner.id,
-              queued=created)
+        audit(
+            self.actor, "cw_lists.refresh_requested", LISTS, self.partner.id, partner_id=self.partner.id, queued=created
+        )
         return state
 
 
@@ -56,9 +58,17 @@ def fetch_entries(integration) -> list[dict]:
     :raises PsaError: whatever the PSA answered.
     """
     with psa_for(integration) as client:
-        return [{"kind": kind, "remote_id": entry.id, "name": entry.name, "inactive": entry.inactive,
-                 **({"category_remote_id": entry.category_id} if kind == "subcategory" else {})}
-                for kind in LIST_KINDS for entry in client.list_entries(kind)]
+        return [
+            {
+                "kind": kind,
+                "remote_id": entry.id,
+                "name": entry.name,
+                "inactive": entry.inactive,
+                **({"category_remote_id": entry.category_id} if kind == "subcategory" else {}),
+            }
+            for kind in LIST_KINDS
+            for entry in client.list_entries(kind)
+        ]
 
 
 class RefreshListsCommand(BaseCommand):
@@ -93,6 +103,14 @@ class RefreshListsCommand(BaseCommand):
         else:
             CwListDAO.replace(self.partner_id, entries)
             PsaListRefreshDAO.update(state, status="ok", error=None, refreshed_at=clock.now())
-        audit(self.actor, "cw_lists.refresh", LISTS, self.partner_id, partner_id=self.partner_id,
-              outcome="ok" if error is None else "failed", entries=len(entries or []), error=error)
+        audit(
+            self.actor,
+            "cw_lists.refresh",
+            LISTS,
+            self.partner_id,
+            partner_id=self.partner_id,
+            outcome="ok" if error is None else "failed",
+            entries=len(entries or []),
+            error=error,
+        )
         return state

@@ -1,4 +1,5 @@
 """The Matching Products window of one rule: server-side search and paging."""
+
 from __future__ import annotations
 
 from collections.abc import Hashable
@@ -7,11 +8,11 @@ from typing import Any
 
 from msphub_psa import permissions
 from msphub_psa.commands.base import BaseCommand
-from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import InvalidInputError
 from msphub_psa.commands.rules import common
 from msphub_psa.daos.hub import RuleProductDAO
 from msphub_psa.domain import rules as engine
+from msphub_psa.domain.actor import Actor
 
 MAX_PAGE_SIZE = 200
 MAX_SEARCH = 100
@@ -66,8 +67,9 @@ class MatchingProductsCommand(BaseCommand):
             hits = {item.product.id for item in engine.matching(rows, rule, [rule])}
             return [row.id for row in rows if row.id in hits and engine.search_matches(row, search)]
 
-        total, items = RuleProductDAO.window(self.partner.distributor_id, conditions, search, odd_rows,
-                                             self.page, self.page_size)
+        total, items = RuleProductDAO.window(
+            self.partner.distributor_id, conditions, search, odd_rows, self.page, self.page_size
+        )
         rules = common.domain_rules(self.partner.id)
         keys = engine.assign(items, rules)
         claimed = [None if key == rule.id else key for key in keys]

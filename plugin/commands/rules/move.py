@@ -1,12 +1,13 @@
 """Change a custom rule's priority (the others shift; every count follows)."""
+
 from __future__ import annotations
 
 from msphub_psa import permissions
 from msphub_psa.commands.base import BaseCommand, audit, transaction
-from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import InvalidInputError
 from msphub_psa.commands.rules import common
 from msphub_psa.daos.rules import ProductRuleDAO
+from msphub_psa.domain.actor import Actor
 from msphub_psa.models.rules import ProductRule
 
 DIRECTIONS = {"up": -1, "down": 1}
@@ -18,8 +19,10 @@ def target_position(current: int, highest: int, priority: int | None, direction:
     :raises InvalidInputError: neither or both given, unknown direction, out of range.
     """
     if (priority is None) == (direction is None):
-        raise InvalidInputError("Give either a priority or a direction (up or down).",
-                                {"priority": ["Give a priority, or a direction instead."]})
+        raise InvalidInputError(
+            "Give either a priority or a direction (up or down).",
+            {"priority": ["Give a priority, or a direction instead."]},
+        )
     if direction is not None:
         if direction not in DIRECTIONS:
             raise InvalidInputError("Direction must be up or down.", {"direction": ["Use up or down."]})
@@ -50,6 +53,13 @@ class MoveRuleCommand(BaseCommand):
         rows.insert(self.position - 1, self.row)
         ProductRuleDAO.renumber(rows)
         if before != self.row.priority:
-            audit(self.actor, "rule.move", common.RULE, self.row.id, partner_id=self.partner.id,
-                  before={"priority": before}, after={"priority": self.row.priority})
+            audit(
+                self.actor,
+                "rule.move",
+                common.RULE,
+                self.row.id,
+                partner_id=self.partner.id,
+                before={"priority": before},
+                after={"priority": self.row.priority},
+            )
         return self.row

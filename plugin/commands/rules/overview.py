@@ -1,4 +1,5 @@
 """Read the Product Defaults page: default rule, custom rules with their counts, list status."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -6,10 +7,10 @@ from typing import Any
 
 from msphub_psa import permissions
 from msphub_psa.commands.base import BaseCommand, transaction
-from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.rules import common
 from msphub_psa.daos.rules import PsaListRefreshDAO
 from msphub_psa.domain import rules as engine
+from msphub_psa.domain.actor import Actor
 from msphub_psa.models.directory import PsaListRefresh
 from msphub_psa.models.rules import ProductDefaultRule, ProductRule
 
@@ -64,11 +65,27 @@ class RulesOverviewCommand(BaseCommand):
         products = common.products_of(self.partner)
         counted = engine.counts(products, rules)
         lists = common.cw_lists(partner_id)
-        views = [RuleView(row, rule, counted[rule.id], new_names(rule.attributes, lists),
-                          [engine.describe(c) for c in rule.conditions]) for row, rule in zip(rows, rules)]
-        return Overview(partner_id, default, counted[engine.DEFAULT_KEY],
-                        new_names(common.attributes_of(default), lists), views, len(products), lists,
-                        PsaListRefreshDAO.for_partner(partner_id), self.actor.can(permissions.WRITE, permissions.RULES))
+        views = [
+            RuleView(
+                row,
+                rule,
+                counted[rule.id],
+                new_names(rule.attributes, lists),
+                [engine.describe(c) for c in rule.conditions],
+            )
+            for row, rule in zip(rows, rules)
+        ]
+        return Overview(
+            partner_id,
+            default,
+            counted[engine.DEFAULT_KEY],
+            new_names(common.attributes_of(default), lists),
+            views,
+            len(products),
+            lists,
+            PsaListRefreshDAO.for_partner(partner_id),
+            self.actor.can(permissions.WRITE, permissions.RULES),
+        )
 
 
 def new_names(attributes: engine.Attributes, lists: engine.CwLists) -> frozenset[str]:

@@ -1,4 +1,5 @@
 """Before saving: how the counts would move if a rule were added, edited, moved or deleted."""
+
 from __future__ import annotations
 
 from collections.abc import Hashable
@@ -6,12 +7,12 @@ from dataclasses import dataclass
 
 from msphub_psa import permissions
 from msphub_psa.commands.base import BaseCommand
-from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import InvalidInputError
 from msphub_psa.commands.rules import common
 from msphub_psa.commands.rules.move import target_position
 from msphub_psa.commands.rules.save import NEW, checked
 from msphub_psa.domain import rules as engine
+from msphub_psa.domain.actor import Actor
 
 ACTIONS = ("create", "edit", "move", "delete")
 
@@ -46,8 +47,15 @@ class Preview:
 class PreviewRuleChangeCommand(BaseCommand):
     """Compute, without saving, what a change to the rules does to the counts."""
 
-    def __init__(self, actor: Actor, action: str, data: common.RuleData | None = None,
-                 rule_id: int | None = None, partner_id: int | None = None, direction: str | None = None):
+    def __init__(
+        self,
+        actor: Actor,
+        action: str,
+        data: common.RuleData | None = None,
+        rule_id: int | None = None,
+        partner_id: int | None = None,
+        direction: str | None = None,
+    ):
         self.actor, self.action, self.data, self.rule_id = actor, action, data or common.RuleData(), rule_id
         self.partner_id, self.direction = partner_id, direction
         self.partner = self.row = None
@@ -57,8 +65,9 @@ class PreviewRuleChangeCommand(BaseCommand):
     def validate(self) -> None:
         """Scope (read), then build the rules after the change with the same checks as saving."""
         if self.action not in ACTIONS:
-            raise InvalidInputError(f"Unknown action; use one of: {', '.join(ACTIONS)}.",
-                                    {"action": [f"Use one of: {', '.join(ACTIONS)}."]})
+            raise InvalidInputError(
+                f"Unknown action; use one of: {', '.join(ACTIONS)}.", {"action": [f"Use one of: {', '.join(ACTIONS)}."]}
+            )
         if self.action == "create":
             self.partner = common.scope(self.actor, self.partner_id, permissions.READ)
         else:
@@ -95,8 +104,10 @@ class PreviewRuleChangeCommand(BaseCommand):
         products = common.products_of(self.partner)
         subject = NEW if self.action == "create" else self.row.id
         labels = _labels(self.before + self.after, subject, self.action)
-        moves = [MoveView(m.source, labels[m.source], m.target, labels[m.target], m.count)
-                 for m in engine.preview_change(products, self.before, self.after)]
+        moves = [
+            MoveView(m.source, labels[m.source], m.target, labels[m.target], m.count)
+            for m in engine.preview_change(products, self.before, self.after)
+        ]
         return Preview(moves, engine.counts(products, self.after), self.new, subject)
 
 

@@ -1,22 +1,22 @@
 """Add a custom rule, or edit one (conditions, attributes, priority)."""
+
 from __future__ import annotations
 
-from msphub_psa import clock
-from msphub_psa import permissions
+from msphub_psa import clock, permissions
 from msphub_psa.commands.base import BaseCommand, audit, transaction
-from msphub_psa.domain.actor import Actor
 from msphub_psa.commands.exceptions import ConflictError
 from msphub_psa.commands.rules import common
 from msphub_psa.daos.rules import ProductRuleDAO
 from msphub_psa.domain import rules as engine
-
+from msphub_psa.domain.actor import Actor
 from msphub_psa.models.rules import ProductRule
 
 NEW = "new"
 
 
-def checked(data: common.RuleData, rule_id, rules: list[engine.Rule], partner_id: int,
-            position: int) -> tuple[engine.Rule, engine.Resolution]:
+def checked(
+    data: common.RuleData, rule_id, rules: list[engine.Rule], partner_id: int, position: int
+) -> tuple[engine.Rule, engine.Resolution]:
     """The submitted rule validated by the engine and matched to the cached lists.
 
     :raises InvalidInputError: with the engine's field errors.
@@ -31,8 +31,7 @@ def checked(data: common.RuleData, rule_id, rules: list[engine.Rule], partner_id
 class SaveRuleCommand(BaseCommand):
     """Create (``rule_id`` None) or edit a custom rule; the others are renumbered 1..n."""
 
-    def __init__(self, actor: Actor, data: common.RuleData, rule_id: int | None = None,
-                 partner_id: int | None = None):
+    def __init__(self, actor: Actor, data: common.RuleData, rule_id: int | None = None, partner_id: int | None = None):
         self.actor, self.data, self.rule_id, self.partner_id = actor, data, rule_id, partner_id
         self.partner = self.row = self.rule = self.resolution = None
         self.rules: list[engine.Rule] = []
@@ -56,18 +55,29 @@ class SaveRuleCommand(BaseCommand):
         """Insert or update the row, renumber, audit before/after."""
         self.validate()
         before = common.snapshot(self.row) if self.row is not None else None
-        values = {"conditions": common.stored_conditions(self.rule.conditions),
-                  **common.attribute_columns(self.rule.attributes),
-                  "updated_by_id": self.actor.user_id, "updated_at": clock.now()}
+        values = {
+            "conditions": common.stored_conditions(self.rule.conditions),
+            **common.attribute_columns(self.rule.attributes),
+            "updated_by_id": self.actor.user_id,
+            "updated_at": clock.now(),
+        }
         if self.row is None:
-            self.row = ProductRuleDAO.create(partner_id=self.partner.id, priority=self.rule.priority,
-                                             created_by_id=self.actor.user_id, **values)
+            self.row = ProductRuleDAO.create(
+                partner_id=self.partner.id, priority=self.rule.priority, created_by_id=self.actor.user_id, **values
+            )
         else:
             ProductRuleDAO.update(self.row, **values)
         self._reorder()
-        audit(self.actor, "rule.create" if before is None else "rule.edit", common.RULE, self.row.id,
-              partner_id=self.partner.id, before=before, after=common.snapshot(self.row),
-              will_create=sorted(self.resolution.new))
+        audit(
+            self.actor,
+            "rule.create" if before is None else "rule.edit",
+            common.RULE,
+            self.row.id,
+            partner_id=self.partner.id,
+            before=before,
+            after=common.snapshot(self.row),
+            will_create=sorted(self.resolution.new),
+        )
         return self.row
 
     def _reorder(self) -> None:

@@ -56,8 +56,12 @@ def create_app(
     app = Flask(__name__)
     app.extensions[EXTENSION] = sandbox
     _admin_routes(app, sandbox)
-    app.add_url_rule("/<path:path>", "connectwise", lambda path: sandbox.handle("/" + path),
-                     methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    app.add_url_rule(
+        "/<path:path>",
+        "connectwise",
+        lambda path: sandbox.handle("/" + path),
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+    )
     app.wsgi_app = drop_middleware(app.wsgi_app)  # type: ignore[method-assign]
     return app
 

@@ -14,7 +14,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from itertools import count
 from typing import Any
 from urllib.parse import quote
@@ -46,8 +46,9 @@ _COMPANYINFO = re.compile(r"^/login/companyinfo/(?P<company>[^/]+)/?$", re.IGNOR
 class ApiError(Exception):
     """An error answer: status, ConnectWise body, extra headers."""
 
-    def __init__(self, status: int, code: str, message: str, errors: Any = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, errors: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.headers = status, headers or {}
         self.body = {"code": code, "message": message, "errors": errors}
@@ -64,15 +65,22 @@ class Route:
 
 def _routes() -> list[Route]:
     """Every API route; specific patterns before general ones."""
-    routes = [Route(re.compile(r"^/system/info$"), "info"),
-              Route(re.compile(r"^/procurement/categories/(?P<parent>\d+)/subcategories$"),
-                    "collection", RESOURCES["subcategories"])]
+    routes = [
+        Route(re.compile(r"^/system/info$"), "info"),
+        Route(
+            re.compile(r"^/procurement/categories/(?P<parent>\d+)/subcategories$"),
+            "collection",
+            RESOURCES["subcategories"],
+        ),
+    ]
     for res in RESOURCES.values():
         prefix = r"/finance/agreements/(?P<agreement>\d+)" if res.parent else ""
         base = prefix + re.escape(res.path.lower())
-        routes += [Route(re.compile(f"^{base}/count$"), "count", res),
-                   Route(re.compile(f"^{base}/(?P<id>\\d+)$"), "item", res),
-                   Route(re.compile(f"^{base}$"), "collection", res)]
+        routes += [
+            Route(re.compile(f"^{base}/count$"), "count", res),
+            Route(re.compile(f"^{base}/(?P<id>\\d+)$"), "item", res),
+            Route(re.compile(f"^{base}$"), "collection", res),
+        ]
     return routes
 
 
@@ -121,8 +129,9 @@ class Sandbox:
         with self._log_lock:
             return [e for e in self.requests if e["seq"] > since]
 
-    def invoice_run(self, account: str, period_start: date,
-                    agreement_ids: Iterable[int] | None = None) -> dict[str, Any]:
+    def invoice_run(
+        self, account: str, period_start: date, agreement_ids: Iterable[int] | None = None
+    ) -> dict[str, Any]:
         """ConnectWise's agreement invoicing for one calendar month (see ``invoicing``).
 
         Returns ``{"periodStart", "periodEnd", "created": [invoice, ...], "skipped": [{"agreementId",
@@ -142,9 +151,15 @@ class Sandbox:
     def handle(self, path: str) -> Response:
         """Serve one ConnectWise request with faults applied, and log it."""
         started, method = time.perf_counter(), request.method
-        entry = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "method": method,
-                 "path": request.path, "query": request.query_string.decode("utf-8", "replace"),
-                 "account": _claimed_company(), "fault": None, "status": None}
+        entry = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "method": method,
+            "path": request.path,
+            "query": request.query_string.decode("utf-8", "replace"),
+            "account": _claimed_company(),
+            "fault": None,
+            "status": None,
+        }
         try:
             response = self._faulted(path, entry)
         except ApiError as exc:
@@ -193,11 +208,16 @@ class Sandbox:
         account = self.store.account(company_id)
         if account is None:
             return json_response(None)
-        return json_response({
-            "CompanyName": account.get("companyName", account["companyId"]),
-            "Codebase": account.get("codebase", "v4_6_release/"), "VersionCode": "v2025.1",
-            "VersionNumber": "v4.6.2025", "CompanyID": account["companyId"], "IsCloud": "False",
-        })
+        return json_response(
+            {
+                "CompanyName": account.get("companyName", account["companyId"]),
+                "Codebase": account.get("codebase", "v4_6_release/"),
+                "VersionCode": "v2025.1",
+                "VersionNumber": "v4.6.2025",
+                "CompanyID": account["companyId"],
+                "IsCloud": "False",
+            }
+        )
 
     def authenticate(self) -> dict[str, Any]:
         """The account of the Basic credentials, with the member's ``readOnly`` flag.
@@ -262,13 +282,17 @@ def _early_fault(fault: Fault) -> Response | None:
     """The answer of a fault that pre-empts the request (429/500/status); sleeps for timeouts."""
     if fault.kind == "429":
         seconds = f"{fault.retry_after:g}"
-        return json_response({"error": "ConnectWiseAPI", "message": f"Too many requests. Please try again in {seconds} seconds."},
-                             429, {"Retry-After": seconds})
+        return json_response(
+            {"error": "ConnectWiseAPI", "message": f"Too many requests. Please try again in {seconds} seconds."},
+            429,
+            {"Retry-After": seconds},
+        )
     if fault.kind == "500":
         return json_response(CW_TIMEOUT_BODY, 500)
     if fault.kind == "status":
-        return json_response(fault.body or {"code": "ServiceUnavailable", "message": "Injected fault.", "errors": None},
-                             fault.status)
+        return json_response(
+            fault.body or {"code": "ServiceUnavailable", "message": "Injected fault.", "errors": None}, fault.status
+        )
     if fault.kind == "timeout":
         time.sleep(fault.ms / 1000)
     return None
@@ -307,16 +331,23 @@ def _member(account: dict[str, Any], public: str, private: str) -> dict[str, Any
     """The API member whose keys match (constant-time compare), or None."""
     members = [account.get("credentials", {}), *account.get("members", [])]
     for member in members:
-        if hmac.compare_digest(str(member.get("publicKey", "")).encode(), public.encode()) and \
-                hmac.compare_digest(str(member.get("privateKey", "")).encode(), private.encode()):
+        if hmac.compare_digest(str(member.get("publicKey", "")).encode(), public.encode()) and hmac.compare_digest(
+            str(member.get("privateKey", "")).encode(), private.encode()
+        ):
             return member
     return None
 
 
 def _system_info() -> dict[str, Any]:
     """``/system/info``."""
-    return {"version": "v2025.1.0.0", "isCloud": False, "serverTimeZone": "UTC", "licenseBits": [],
-            "cloudRegion": "NA", "maxWorkFlowRecordsAllowed": 10000}
+    return {
+        "version": "v2025.1.0.0",
+        "isCloud": False,
+        "serverTimeZone": "UTC",
+        "licenseBits": [],
+        "cloudRegion": "NA",
+        "maxWorkFlowRecordsAllowed": 10000,
+    }
 
 
 def _body() -> Any:
@@ -384,8 +415,13 @@ def _delete(store: Store, account: str, resource: Resource, ids: dict[str, str],
 
 
 _HANDLERS = {
-    ("collection", "GET"): _list, ("collection", "POST"): _create, ("count", "GET"): _count,
-    ("item", "GET"): _get, ("item", "PUT"): _put, ("item", "PATCH"): _patch, ("item", "DELETE"): _delete,
+    ("collection", "GET"): _list,
+    ("collection", "POST"): _create,
+    ("count", "GET"): _count,
+    ("item", "GET"): _get,
+    ("item", "PUT"): _put,
+    ("item", "PATCH"): _patch,
+    ("item", "DELETE"): _delete,
 }
 
 
@@ -397,6 +433,7 @@ def drop_middleware(wsgi_app: Callable) -> Callable:
     client sees the connection close with no response. In-process (no socket) the error
     propagates to the caller instead.
     """
+
     def app(environ: dict[str, Any], start_response: Callable) -> Any:
         result = wsgi_app(environ, start_response)
         if not environ.get(DROP_FLAG):
@@ -410,4 +447,5 @@ def drop_middleware(wsgi_app: Callable) -> Callable:
             except OSError:
                 pass
         raise ConnectionAbortedError("cw sandbox: commit-then-drop fault")
+
     return app

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -40,10 +40,15 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _ESCAPE = re.compile(r"\\(.)")
-_ALIASES = {"lastupdated": "_info/lastUpdated", "dateentered": "_info/dateEntered",
-            "updatedby": "_info/updatedBy", "enteredby": "_info/enteredBy"}
-_SUBKEYS = {k.lower(): k for k in (
-    "id", "name", "identifier", "type", "lastUpdated", "dateEntered", "updatedBy", "enteredBy")}
+_ALIASES = {
+    "lastupdated": "_info/lastUpdated",
+    "dateentered": "_info/dateEntered",
+    "updatedby": "_info/updatedBy",
+    "enteredby": "_info/enteredBy",
+}
+_SUBKEYS = {
+    k.lower(): k for k in ("id", "name", "identifier", "type", "lastUpdated", "dateEntered", "updatedBy", "enteredBy")
+}
 
 
 class ConditionError(ValueError):
@@ -66,7 +71,7 @@ def tokenize(text: str) -> list[tuple[str, str]]:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
-            raise ConditionError(f"Unexpected text at position {pos}: {text[pos:pos + 20]!r}")
+            raise ConditionError(f"Unexpected text at position {pos}: {text[pos : pos + 20]!r}")
         kind = match.lastgroup or ""
         tokens.append((kind, match.group(kind)))
         pos = match.end()
@@ -79,7 +84,7 @@ def parse_datetime(text: str) -> datetime:
     :raises ValueError: when it is not a datetime.
     """
     moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class _Parser:
@@ -209,6 +214,7 @@ class _Parser:
 
 def _getter(path: tuple[str, ...]) -> Callable[[dict], list]:
     """A function returning every value at ``path`` (lists are flattened)."""
+
     def get(record: dict) -> list:
         current = [record]
         for segment in path:
@@ -219,6 +225,7 @@ def _getter(path: tuple[str, ...]) -> Callable[[dict], list]:
                         found.append(_lookup(element, segment))
             current = found
         return [v for item in current for v in (item if isinstance(item, list) else [item])] or [None]
+
     return get
 
 
@@ -257,9 +264,12 @@ def _literal(value: Any) -> Any:
 
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "=": lambda a, b: a == b, "!=": lambda a, b: a != b,
-    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
 }
 
 
@@ -281,6 +291,7 @@ def _compare(getter: Callable[[dict], list], op: str, literal: Any) -> Predicate
             except TypeError:
                 continue
         return False
+
     return test
 
 
@@ -298,6 +309,7 @@ def _in(getter: Callable[[dict], list], literals: Iterable[Any]) -> Predicate:
                 if value is not None and _normalise(value, sample) in keys:
                     return True
         return False
+
     return test
 
 
@@ -312,11 +324,14 @@ def like_regex(pattern: str) -> re.Pattern[str]:
         elif char == "_":
             out.append(".")
         elif end != -1:
-            body = pattern[i + 1:end]
+            body = pattern[i + 1 : end]
             negated = body.startswith("^") and len(body) > 1
             body = body[1:] if negated else body
-            out.append(("[^" if negated else "[") + "".join(
-                "-" if c == "-" and 0 < k < len(body) - 1 else re.escape(c) for k, c in enumerate(body)) + "]")
+            out.append(
+                ("[^" if negated else "[")
+                + "".join("-" if c == "-" and 0 < k < len(body) - 1 else re.escape(c) for k, c in enumerate(body))
+                + "]"
+            )
             i = end
         else:
             out.append(re.escape(char))

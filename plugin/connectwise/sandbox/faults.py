@@ -66,13 +66,17 @@ class Fault:
             raise FaultConfigError(f"Unknown fault kind {kind!r}; expected one of {sorted(KINDS)}")
         try:
             return cls(
-                kind, float(spec.get("rate", 1.0)),
+                kind,
+                float(spec.get("rate", 1.0)),
                 frozenset(m.upper() for m in spec["methods"]) if spec.get("methods") else None,
                 re.compile(spec["path"], re.IGNORECASE) if spec.get("path") else None,
                 str(spec["account"]).lower() if spec.get("account") else None,
                 int(spec["count"]) if spec.get("count") is not None else None,
                 int(spec.get("ms", {"timeout": 3000, "hold": HOLD_MS}.get(kind, 0))),
-                float(spec.get("retry_after", 1)), int(spec.get("status", 503)), spec.get("body"), dict(spec),
+                float(spec.get("retry_after", 1)),
+                int(spec.get("status", 503)),
+                spec.get("body"),
+                dict(spec),
             )
         except (TypeError, ValueError, re.error) as exc:
             raise FaultConfigError(f"Invalid fault rule {spec!r}: {exc}") from None

@@ -19,7 +19,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -107,8 +107,14 @@ def skip_reason(store: Store, account: str, agreement: Record, period: Period) -
 
 def already_invoiced(store: Store, account: str, agreement_id: int, period: Period) -> Record | None:
     """The agreement's ``Agreement`` invoice dated inside the month, if any."""
-    return next((inv for inv in store.scan(account, "invoices", agreement_id)
-                 if inv.get("type") == "Agreement" and period.covers(_day(inv.get("date")))), None)
+    return next(
+        (
+            inv
+            for inv in store.scan(account, "invoices", agreement_id)
+            if inv.get("type") == "Agreement" and period.covers(_day(inv.get("date")))
+        ),
+        None,
+    )
 
 
 def agreement_total(store: Store, account: str, agreement_id: int, period: Period) -> Decimal:
@@ -121,13 +127,20 @@ def agreement_total(store: Store, account: str, agreement_id: int, period: Perio
 def invoice_body(agreement: Record, period: Period, total: Decimal) -> dict[str, Any]:
     """The ``Agreement`` invoice of the agreement for the month (invoice number ``YYYYMM-<agreement id>``)."""
     amount = float(total)
-    dated = datetime.combine(period.end, datetime.min.time(), timezone.utc)
+    dated = datetime.combine(period.end, datetime.min.time(), UTC)
     return {
-        "invoiceNumber": f"{period.start:%Y%m}-{agreement['id']}", "type": "Agreement",
-        "company": {"id": (agreement.get("company") or {}).get("id")}, "agreement": {"id": agreement["id"]},
-        "date": dated.isoformat(), "dueDate": (dated + timedelta(days=DUE_DAYS)).isoformat(),
-        "subtotal": amount, "salesTax": 0, "total": amount, "balance": amount,
-        "applyToType": "Agreement", "applyToId": agreement["id"],
+        "invoiceNumber": f"{period.start:%Y%m}-{agreement['id']}",
+        "type": "Agreement",
+        "company": {"id": (agreement.get("company") or {}).get("id")},
+        "agreement": {"id": agreement["id"]},
+        "date": dated.isoformat(),
+        "dueDate": (dated + timedelta(days=DUE_DAYS)).isoformat(),
+        "subtotal": amount,
+        "salesTax": 0,
+        "total": amount,
+        "balance": amount,
+        "applyToType": "Agreement",
+        "applyToId": agreement["id"],
     }
 
 
@@ -148,8 +161,12 @@ def run(store: Store, account: str, period_start: date, agreement_ids: Iterable[
             total = agreement_total(store, account, agreement["id"], period)
             body = invoice_body(agreement, period, total)
             created.append(records.create(store, account, RESOURCES["invoices"], body))
-    return {"periodStart": period.start.isoformat(), "periodEnd": period.end.isoformat(),
-            "created": created, "skipped": skipped}
+    return {
+        "periodStart": period.start.isoformat(),
+        "periodEnd": period.end.isoformat(),
+        "created": created,
+        "skipped": skipped,
+    }
 
 
 def _agreements(store: Store, account: str, ids: Iterable[int] | None) -> list[Record]:

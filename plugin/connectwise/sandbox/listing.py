@@ -40,17 +40,29 @@ def _int_arg(args: Mapping[str, str], name: str, default: int) -> int:
     try:
         return int(args.get(name, default))
     except ValueError:
-        raise BadQuery({"code": "InvalidObject", "message": f"The value for {name} is not valid.",
-                        "errors": None}) from None
+        raise BadQuery(
+            {"code": "InvalidObject", "message": f"The value for {name} is not valid.", "errors": None}
+        ) from None
 
 
 def page_size_arg(args: Mapping[str, str]) -> int:
     """``pageSize``: default 25, capped at 1000, refused below 1."""
     size = _int_arg(args, "pagesize", DEFAULT_PAGE_SIZE)
     if size < 1:
-        raise BadQuery({"code": "InvalidObject", "message": "pageSize object is invalid", "errors": [
-            field_error("OutOfRange", f"The field pageSize must be between 1 and {MAX_PAGE_SIZE}.",
-                        "pageSize", "pageSize")]})
+        raise BadQuery(
+            {
+                "code": "InvalidObject",
+                "message": "pageSize object is invalid",
+                "errors": [
+                    field_error(
+                        "OutOfRange",
+                        f"The field pageSize must be between 1 and {MAX_PAGE_SIZE}.",
+                        "pageSize",
+                        "pageSize",
+                    )
+                ],
+            }
+        )
     return min(size, MAX_PAGE_SIZE)
 
 
@@ -60,8 +72,9 @@ def predicate(resource: Resource, args: Mapping[str, str]) -> Predicate | None:
     :raises BadQuery: ``ApiFindCondition`` for a bad condition.
     """
     try:
-        tests = [p for p in (compile_condition(args.get(k), resource.known)
-                             for k in ("conditions", "childconditions")) if p]
+        tests = [
+            p for p in (compile_condition(args.get(k), resource.known) for k in ("conditions", "childconditions")) if p
+        ]
     except ConditionError as exc:
         raise BadQuery({"code": "ApiFindCondition", "message": str(exc), "errors": None}) from None
     if len(tests) < 2:
@@ -81,8 +94,9 @@ def order_keys(resource: Resource, text: str | None) -> list[tuple[tuple[str, ..
             continue
         head = resource.known(words[0].split("/")[0].lower())
         if head is None or len(words) > 2 or (len(words) == 2 and words[1].lower() not in ("asc", "desc")):
-            raise BadQuery({"code": "InvalidObject", "message": f"orderBy {part.strip()!r} is not valid.",
-                            "errors": None})
+            raise BadQuery(
+                {"code": "InvalidObject", "message": f"orderBy {part.strip()!r} is not valid.", "errors": None}
+            )
         keys.append(((head, *words[0].split("/")[1:]), len(words) == 2 and words[1].lower() == "desc"))
     return keys
 
@@ -138,19 +152,32 @@ def navigable_link(base: str, args: Mapping[str, str], page: int, last: int) -> 
     return ", ".join(f'<{_url(base, args, "page", n)}>; rel="{rel}"' for rel, n in rels)
 
 
-def _matches(store: Store, account: str, resource: Resource, parent: int | None,
-             test: Predicate | None, after: int = 0) -> Iterator[Record]:
+def _matches(
+    store: Store, account: str, resource: Resource, parent: int | None, test: Predicate | None, after: int = 0
+) -> Iterator[Record]:
     """Records (of a parent) matching ``test``, in id order."""
     records = store.scan(account, resource.name, parent, after)
     return records if test is None else (r for r in records if test(r))
 
 
-def forward_page(store: Store, account: str, resource: Resource, parent: int | None,
-                 args: Mapping[str, str], base: str, raw_args: Mapping[str, str]) -> Page:
+def forward_page(
+    store: Store,
+    account: str,
+    resource: Resource,
+    parent: int | None,
+    args: Mapping[str, str],
+    base: str,
+    raw_args: Mapping[str, str],
+) -> Page:
     """Forward-only paging: ``id > pageId``, id order, Link always present (empty at the end)."""
     if args.get("orderby"):
-        raise BadQuery({"code": "InvalidObject", "errors": None,
-                        "message": "orderBy is not supported with forward-only pagination."})
+        raise BadQuery(
+            {
+                "code": "InvalidObject",
+                "errors": None,
+                "message": "orderBy is not supported with forward-only pagination.",
+            }
+        )
     size, test = page_size_arg(args), predicate(resource, args)
     after = _int_arg(args, "pageid", 0)
     if test is None:
@@ -162,8 +189,15 @@ def forward_page(store: Store, account: str, resource: Resource, parent: int | N
     return Page(items, link)
 
 
-def navigable_page(store: Store, account: str, resource: Resource, parent: int | None,
-                   args: Mapping[str, str], base: str, raw_args: Mapping[str, str]) -> Page:
+def navigable_page(
+    store: Store,
+    account: str,
+    resource: Resource,
+    parent: int | None,
+    args: Mapping[str, str],
+    base: str,
+    raw_args: Mapping[str, str],
+) -> Page:
     """Page ``page`` (1-based) after filtering and ordering."""
     size, test = page_size_arg(args), predicate(resource, args)
     keys, page = order_keys(resource, args.get("orderby")), _int_arg(args, "page", 1)
@@ -175,7 +209,7 @@ def navigable_page(store: Store, account: str, resource: Resource, parent: int |
         items = store.slice(account, resource.name, parent, start, size)
     else:
         matches = sort_records(list(_matches(store, account, resource, parent, test)), keys)
-        total, items = len(matches), matches[start:start + size]
+        total, items = len(matches), matches[start : start + size]
     return Page(items, navigable_link(base, raw_args, page, max(1, -(-total // size))))
 
 

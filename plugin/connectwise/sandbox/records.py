@@ -8,7 +8,7 @@ No idempotency: two identical POSTs create two records.
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .resources import (
@@ -38,7 +38,7 @@ class PatchFailure(Exception):
 
 def now_text() -> str:
     """The current UTC time in ConnectWise's format."""
-    return format_dt(datetime.now(timezone.utc))
+    return format_dt(datetime.now(UTC))
 
 
 def index_value(resource: Resource, record: Record) -> int | None:
@@ -94,16 +94,27 @@ def resolve_refs(store: Store, account: str, resource: Resource, record: Record)
         for ref in record[name] if many else [record[name]]:
             found = _find_ref(store, account, target, ref)
             if found is None:
-                errors.append(field_error("InvalidField", f"{name} {ref.get('id', ref)} was not found.",
-                                          resource.object_name, name))
+                errors.append(
+                    field_error(
+                        "InvalidField", f"{name} {ref.get('id', ref)} was not found.", resource.object_name, name
+                    )
+                )
             else:
                 resolved.append(render_ref(target, found))
         record[name] = resolved if many else (resolved[0] if resolved else record[name])
     return errors
 
 
-def build(store: Store, account: str, resource: Resource, fields: Record, *,
-          existing: Record | None = None, parent: Record | None = None, check: bool = True) -> Record:
+def build(
+    store: Store,
+    account: str,
+    resource: Resource,
+    fields: Record,
+    *,
+    existing: Record | None = None,
+    parent: Record | None = None,
+    check: bool = True,
+) -> Record:
     """Turn converted input into a stored record: defaults, refs, rules, computed fields.
 
     :raises InvalidObject: with every refused field.
@@ -135,14 +146,17 @@ def _stamp(record: Record, existing: Record | None) -> Record:
             if key in existing:
                 record[key] = existing[key]
     record["_info"] = {
-        "lastUpdated": now, "updatedBy": UPDATED_BY,
-        "dateEntered": before.get("dateEntered", now), "enteredBy": before.get("enteredBy", UPDATED_BY),
+        "lastUpdated": now,
+        "updatedBy": UPDATED_BY,
+        "dateEntered": before.get("dateEntered", now),
+        "enteredBy": before.get("enteredBy", UPDATED_BY),
     }
     return record
 
 
-def create(store: Store, account: str, resource: Resource, body: Any, *,
-           parent: Record | None = None, check: bool = True) -> Record:
+def create(
+    store: Store, account: str, resource: Resource, body: Any, *, parent: Record | None = None, check: bool = True
+) -> Record:
     """POST: validate and insert a new record (never deduplicated)."""
     source = body if isinstance(body, dict) else None
     fields = convert_input(resource, body)
@@ -154,17 +168,18 @@ def create(store: Store, account: str, resource: Resource, body: Any, *,
     return store.insert(account, resource.name, record, index_value(resource, record))
 
 
-def replace(store: Store, account: str, resource: Resource, existing: Record, body: Any, *,
-            parent: Record | None = None) -> Record:
+def replace(
+    store: Store, account: str, resource: Resource, existing: Record, body: Any, *, parent: Record | None = None
+) -> Record:
     """PUT: replace every writable field (unspecified ones reset)."""
-    record = build(store, account, resource, convert_input(resource, body),
-                   existing=existing, parent=parent)
+    record = build(store, account, resource, convert_input(resource, body), existing=existing, parent=parent)
     store.update(account, resource.name, record, index_value(resource, record))
     return record
 
 
-def patch(store: Store, account: str, resource: Resource, existing: Record, ops: Any, *,
-          parent: Record | None = None) -> Record:
+def patch(
+    store: Store, account: str, resource: Resource, existing: Record, ops: Any, *, parent: Record | None = None
+) -> Record:
     """PATCH: apply JSON Patch operations, then validate the result as a whole."""
     document = apply_patch(resource, copy.deepcopy(existing), ops)
     return replace(store, account, resource, existing, document, parent=parent)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -21,8 +21,16 @@ Record = dict[str, Any]
 
 BILL_OPTIONS = ("Billable", "DoNotBill", "NoCharge", "NoDefault")
 INVOICE_TYPES = ("Agreement", "CreditMemo", "DownPayment", "Miscellaneous", "Progress", "Standard")
-APPLICATION_CYCLES = ("Contract2Weeks", "Contract4Weeks", "ContractYear", "CalendarMonth",
-                      "CalendarQuarter", "CalendarWeek", "ContractQuarter", "CalendarYear")
+APPLICATION_CYCLES = (
+    "Contract2Weeks",
+    "Contract4Weeks",
+    "ContractYear",
+    "CalendarMonth",
+    "CalendarQuarter",
+    "CalendarWeek",
+    "ContractQuarter",
+    "CalendarYear",
+)
 
 
 class TypeFailure(Exception):
@@ -68,7 +76,9 @@ class Resource:
     index: tuple[str, ...] = ()
     soft_delete: bool = False
     post_only: tuple[str, ...] = ()
-    check: Callable[[Any, str, Record, Record | None, Record | None], list[dict]] | None = None  # (.., parent, existing)
+    check: Callable[[Any, str, Record, Record | None, Record | None], list[dict]] | None = (
+        None  # (.., parent, existing)
+    )
     compute: Callable[[Record], None] | None = None
     delete_check: Callable[[Any, str, Record], list[dict]] | None = None
     lower: dict[str, str] = field(init=False)
@@ -104,7 +114,7 @@ RO_DECIMAL, RO_INT, RO_STR = Field("decimal", readonly=True), Field("int", reado
 
 def format_dt(moment: datetime) -> str:
     """ConnectWise's UTC datetime text."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _type_error(value: Any, target: str, name: str) -> TypeFailure:
@@ -199,8 +209,14 @@ def _to_refs(name: str, spec: Field, value: Any) -> list[dict[str, Any]]:
 
 
 _CONVERTERS: dict[str, Callable[[str, Field, Any], Any]] = {
-    "str": _to_str, "int": _to_int, "decimal": _to_decimal, "bool": _to_bool,
-    "datetime": _to_datetime, "enum": _to_enum, "ref": _to_ref, "refs": _to_refs,
+    "str": _to_str,
+    "int": _to_int,
+    "decimal": _to_decimal,
+    "bool": _to_bool,
+    "datetime": _to_datetime,
+    "enum": _to_enum,
+    "ref": _to_ref,
+    "refs": _to_refs,
     "json": lambda name, spec, value: value,
 }
 
@@ -229,10 +245,14 @@ def shape_errors(resource: Resource, record: Record) -> list[dict[str, Any]]:
         if spec.required and (value is None or value == "" or value == {}):
             errors.append(field_error("MissingRequiredField", f"{name} is required.", resource.object_name, name))
         elif spec.max_len and isinstance(value, str) and len(value) > spec.max_len:
-            errors.append(field_error(
-                "InvalidField",
-                f"The field {name} must be a string with a maximum length of {spec.max_len}.",
-                resource.object_name, name))
+            errors.append(
+                field_error(
+                    "InvalidField",
+                    f"The field {name} must be a string with a maximum length of {spec.max_len}.",
+                    resource.object_name,
+                    name,
+                )
+            )
     return errors
 
 
@@ -251,7 +271,7 @@ def _agreement_status(record: Record) -> None:
     end = record.get("endDate")
     if record.get("cancelledFlag"):
         record["agreementStatus"] = "Cancelled"
-    elif end and not record.get("noEndingDateFlag") and parse_datetime(end) < datetime.now(timezone.utc):
+    elif end and not record.get("noEndingDateFlag") and parse_datetime(end) < datetime.now(UTC):
         record["agreementStatus"] = "Expired"
     else:
         record["agreementStatus"] = "Active"
@@ -277,19 +297,32 @@ def agreement_refusals(store: Any, account: str, agreement: Record | None, obj: 
     if agreement is None:
         return []
     errors = []
-    reason = agreement_closed(agreement, datetime.now(timezone.utc))
+    reason = agreement_closed(agreement, datetime.now(UTC))
     if reason:
-        errors.append(field_error("InvalidAgreement", f"{noun} cannot be added to a {reason} agreement.",
-                                  obj, "agreementId"))
+        errors.append(
+            field_error("InvalidAgreement", f"{noun} cannot be added to a {reason} agreement.", obj, "agreementId")
+        )
     company = store.get(account, "companies", (agreement.get("company") or {}).get("id", 0)) or {}
     status = store.get(account, "companyStatuses", (company.get("status") or {}).get("id", 0)) or {}
     if company.get("deletedFlag"):
-        errors.append(field_error("InvalidCompany", f"{noun} cannot be added: the agreement's company "
-                                  f"{company.get('identifier')} has been deleted.", obj, "agreementId"))
+        errors.append(
+            field_error(
+                "InvalidCompany",
+                f"{noun} cannot be added: the agreement's company {company.get('identifier')} has been deleted.",
+                obj,
+                "agreementId",
+            )
+        )
     if status.get("inactiveFlag"):
-        errors.append(field_error("InvalidCompany", f"{noun} cannot be added: the agreement's company "
-                                  f"{company.get('identifier')} has the inactive status {status.get('name')!r}.",
-                                  obj, "agreementId"))
+        errors.append(
+            field_error(
+                "InvalidCompany",
+                f"{noun} cannot be added: the agreement's company "
+                f"{company.get('identifier')} has the inactive status {status.get('name')!r}.",
+                obj,
+                "agreementId",
+            )
+        )
     return errors
 
 
@@ -314,26 +347,38 @@ def _inactive_product(store: Any, account: str, record: Record, existing: Record
     item = store.get(account, "catalog", product_id)
     if item is None or not item.get("inactiveFlag"):
         return []
-    return [field_error("InactiveProduct", f"product {item.get('identifier')} is inactive and cannot be added.",
-                        "agreementAddition", "product")]
+    return [
+        field_error(
+            "InactiveProduct",
+            f"product {item.get('identifier')} is inactive and cannot be added.",
+            "agreementAddition",
+            "product",
+        )
+    ]
 
 
-def _addition_rules(store: Any, account: str, record: Record, agreement: Record | None,
-                    existing: Record | None) -> list[dict]:
+def _addition_rules(
+    store: Any, account: str, record: Record, agreement: Record | None, existing: Record | None
+) -> list[dict]:
     """Additions: agreement and its company open, product active, quantity not negative, dates in order."""
     obj = "agreementAddition"
     errors = agreement_refusals(store, account, agreement, obj, "Additions")
     errors += _inactive_product(store, account, record, existing)
     if record.get("quantity") is not None and record["quantity"] < 0:
-        errors.append(field_error("OutOfRange", "The field quantity must be greater than or equal to 0.", obj, "quantity"))
+        errors.append(
+            field_error("OutOfRange", "The field quantity must be greater than or equal to 0.", obj, "quantity")
+        )
     start, end = record.get("effectiveDate"), record.get("cancelledDate")
     if start and end and parse_datetime(end) < parse_datetime(start):
-        errors.append(field_error("InvalidField", "cancelledDate must be on or after effectiveDate.", obj, "cancelledDate"))
+        errors.append(
+            field_error("InvalidField", "cancelledDate must be on or after effectiveDate.", obj, "cancelledDate")
+        )
     return errors
 
 
-def _adjustment_rules(store: Any, account: str, record: Record, agreement: Record | None,
-                      existing: Record | None) -> list[dict]:
+def _adjustment_rules(
+    store: Any, account: str, record: Record, agreement: Record | None, existing: Record | None
+) -> list[dict]:
     """Adjustments: agreement and its company open."""
     return agreement_refusals(store, account, agreement, "agreementAdjustment", "Adjustments")
 
@@ -348,26 +393,38 @@ def invoiced_by(store: Any, account: str, record: Record) -> Record | None:
     if agreement_id is None or not effective:
         return None
     start = parse_datetime(effective)
-    billed = [inv for inv in store.scan(account, "invoices", int(agreement_id))
-              if inv.get("type") == "Agreement" and inv.get("date") and parse_datetime(inv["date"]) >= start]
+    billed = [
+        inv
+        for inv in store.scan(account, "invoices", int(agreement_id))
+        if inv.get("type") == "Agreement" and inv.get("date") and parse_datetime(inv["date"]) >= start
+    ]
     return max(billed, key=lambda inv: (parse_datetime(inv["date"]), inv["id"]), default=None)
 
 
 def _not_invoiced(resource_name: str, noun: str) -> Callable[[Any, str, Record], list[dict]]:
     """A delete rule: a record an agreement invoice has billed cannot be deleted (❓ inferred wording)."""
+
     def check(store: Any, account: str, record: Record) -> list[dict]:
         invoice = invoiced_by(store, account, record)
         if invoice is None:
             return []
         number = invoice.get("invoiceNumber") or f"#{invoice['id']}"
-        return [field_error("InvoicedRecord", f"This {noun} has been invoiced on invoice {number} dated "
-                            f"{invoice['date'][:10]} and cannot be deleted. Credit the invoice instead.",
-                            resource_name, "id")]
+        return [
+            field_error(
+                "InvoicedRecord",
+                f"This {noun} has been invoiced on invoice {number} dated "
+                f"{invoice['date'][:10]} and cannot be deleted. Credit the invoice instead.",
+                resource_name,
+                "id",
+            )
+        ]
+
     return check
 
 
-def _catalog_rules(store: Any, account: str, record: Record, parent: Record | None,
-                   existing: Record | None) -> list[dict]:
+def _catalog_rules(
+    store: Any, account: str, record: Record, parent: Record | None, existing: Record | None
+) -> list[dict]:
     """Catalog items: the category defaults to, and must be, the subcategory's category."""
     sub = store.get(account, "subcategories", (record.get("subcategory") or {}).get("id", 0))
     if sub is None:
@@ -375,75 +432,217 @@ def _catalog_rules(store: Any, account: str, record: Record, parent: Record | No
     if record.get("category") is None:
         record["category"] = sub["category"]
     elif record["category"].get("id") != sub["category"]["id"]:
-        return [field_error("InvalidField", "The subcategory does not belong to the category.",
-                            "catalogItem", "subcategory")]
+        return [
+            field_error(
+                "InvalidField", "The subcategory does not belong to the category.", "catalogItem", "subcategory"
+            )
+        ]
     return []
 
 
-RESOURCES: dict[str, Resource] = {r.name: r for r in (
-    Resource("companyStatuses", "/company/companies/statuses", "companyStatus",
-             {"name": S(50, True), "defaultFlag": B, "inactiveFlag": B}),
-    Resource("companyTypes", "/company/companies/types", "companyType",
-             {"name": S(50, True), "defaultFlag": B, "vendorFlag": B}),
-    Resource("companies", "/company/companies", "company", {
-        "identifier": S(30, True), "name": S(50, True), "status": R("companyStatuses"),
-        "types": Field("refs", target="companyTypes"), "addressLine1": S(50), "addressLine2": S(50),
-        "city": S(50), "state": S(50), "zip": S(12), "country": R(), "phoneNumber": S(30),
-        "website": S(255), "site": R(), "isVendorFlag": B, "deletedFlag": Field("bool", readonly=True),
-        "dateDeleted": Field("datetime", readonly=True), "customFields": J,
-    }, soft_delete=True, post_only=("types",)),
-    Resource("billingCycles", "/finance/billingCycles", "billingCycle", {"name": S(50, True)}),
-    Resource("agreementTypes", "/finance/agreements/types", "agreementType", {
-        "name": S(50, True), "defaultFlag": B, "inactiveFlag": B, "prefixSuffixOption": S(),
-        "employeeCompRate": E(("Actual", "Hourly"), "Actual"),
-        "employeeCompNotExceed": E(("Billing", "Amount", "Percent"), "Billing"),
-        "invoicingCycle": E(("ContractYear", "CalendarYear"), "ContractYear"),
-        "billTime": E(BILL_OPTIONS, "Billable"), "billExpenses": E(BILL_OPTIONS, "Billable"),
-        "billProducts": E(BILL_OPTIONS, "Billable"),
-    }),
-    Resource("agreements", "/finance/agreements", "agreement", {
-        "name": S(100, True), "type": R("agreementTypes", True), "company": R("companies", True),
-        "contact": R(None, True), "startDate": DT, "endDate": DT, "noEndingDateFlag": B,
-        "cancelledFlag": B, "dateCancelled": DT, "reasonCancelled": S(100),
-        "billingCycle": R("billingCycles"), "billStartDate": DT, "billAmount": D, "prorateFlag": B,
-        "nextInvoiceDate": S(), "parentAgreement": R("agreements"),
-        "applicationUnits": E(("Amount", "Hours", "Incidents")),
-        "applicationCycle": E(APPLICATION_CYCLES), "billTime": E(BILL_OPTIONS),
-        "billExpenses": E(BILL_OPTIONS), "billProducts": E(BILL_OPTIONS),
-        "invoicingCycle": E(("ContractYear", "CalendarYear"), "ContractYear"),
-        "agreementStatus": RO_STR, "customerPO": S(50), "customFields": J,
-    }, index=("company", "id"), compute=_agreement_status),
-    Resource("categories", "/procurement/categories", "category", {"name": S(50, True), "inactiveFlag": B}),
-    Resource("subcategories", "/procurement/subcategories", "subcategory",
-             {"name": S(50, True), "category": R("categories", True), "inactiveFlag": B},
-             index=("category", "id")),
-    Resource("productTypes", "/procurement/types", "type", {
-        "name": S(50, True), "inactiveFlag": B,
-        "typeXref": E(("InventoryPart", "NonInventoryPart", "OtherCharge", "Service")),
-    }),
-    Resource("catalog", "/procurement/catalog", "catalogItem", {
-        "identifier": S(75, True), "description": S(60, True), "customerDescription": S(6000, True),
-        "category": R("categories"), "subcategory": R("subcategories", True),
-        "type": R("productTypes", True), "inactiveFlag": B, "price": D, "cost": D, "vendor": R(),
-        "manufacturer": R(), "manufacturerPartNumber": S(50), "taxableFlag": B,
-        "productClass": E(("Agreement", "Bundle", "Inventory", "NonInventory", "Service"), "NonInventory"),
-    }, check=_catalog_rules),
-    Resource("additions", "/additions", "agreementAddition", {
-        "product": R("catalog", True), "billCustomer": E(BILL_OPTIONS[:3], required=True),
-        "quantity": D, "lessIncluded": D, "unitPrice": D, "unitCost": D, "effectiveDate": DT,
-        "cancelledDate": DT, "description": S(), "invoiceDescription": S(6000), "serialNumber": S(50),
-        "taxableFlag": B, "sequenceNumber": D, "billedQuantity": D, "uom": S(),
-        "prorateCurrentPeriodFlag": B, "agreementId": RO_INT, "agreementStatus": RO_STR,
-        "extPrice": RO_DECIMAL, "extCost": RO_DECIMAL, "margin": RO_DECIMAL, "customFields": J,
-    }, parent="agreements", index=("agreementId",), check=_addition_rules, compute=_addition_amounts,
-        delete_check=_not_invoiced("agreementAddition", "addition")),
-    Resource("adjustments", "/adjustments", "agreementAdjustment", {
-        "amount": D, "description": S(1000, True), "effectiveDate": DT, "agreementId": RO_INT,
-    }, parent="agreements", index=("agreementId",), check=_adjustment_rules,
-        delete_check=_not_invoiced("agreementAdjustment", "adjustment")),
-    Resource("invoices", "/finance/invoices", "invoice", {
-        "invoiceNumber": S(15), "type": E(INVOICE_TYPES, required=True), "company": R("companies", True),
-        "agreement": R("agreements"), "status": R(), "date": DT, "dueDate": DT, "subtotal": D, "salesTax": D,
-        "total": D, "balance": D, "applyToType": S(), "applyToId": I, "reference": S(50),
-    }, index=("agreement", "id")),
-)}
+RESOURCES: dict[str, Resource] = {
+    r.name: r
+    for r in (
+        Resource(
+            "companyStatuses",
+            "/company/companies/statuses",
+            "companyStatus",
+            {"name": S(50, True), "defaultFlag": B, "inactiveFlag": B},
+        ),
+        Resource(
+            "companyTypes",
+            "/company/companies/types",
+            "companyType",
+            {"name": S(50, True), "defaultFlag": B, "vendorFlag": B},
+        ),
+        Resource(
+            "companies",
+            "/company/companies",
+            "company",
+            {
+                "identifier": S(30, True),
+                "name": S(50, True),
+                "status": R("companyStatuses"),
+                "types": Field("refs", target="companyTypes"),
+                "addressLine1": S(50),
+                "addressLine2": S(50),
+                "city": S(50),
+                "state": S(50),
+                "zip": S(12),
+                "country": R(),
+                "phoneNumber": S(30),
+                "website": S(255),
+                "site": R(),
+                "isVendorFlag": B,
+                "deletedFlag": Field("bool", readonly=True),
+                "dateDeleted": Field("datetime", readonly=True),
+                "customFields": J,
+            },
+            soft_delete=True,
+            post_only=("types",),
+        ),
+        Resource("billingCycles", "/finance/billingCycles", "billingCycle", {"name": S(50, True)}),
+        Resource(
+            "agreementTypes",
+            "/finance/agreements/types",
+            "agreementType",
+            {
+                "name": S(50, True),
+                "defaultFlag": B,
+                "inactiveFlag": B,
+                "prefixSuffixOption": S(),
+                "employeeCompRate": E(("Actual", "Hourly"), "Actual"),
+                "employeeCompNotExceed": E(("Billing", "Amount", "Percent"), "Billing"),
+                "invoicingCycle": E(("ContractYear", "CalendarYear"), "ContractYear"),
+                "billTime": E(BILL_OPTIONS, "Billable"),
+                "billExpenses": E(BILL_OPTIONS, "Billable"),
+                "billProducts": E(BILL_OPTIONS, "Billable"),
+            },
+        ),
+        Resource(
+            "agreements",
+            "/finance/agreements",
+            "agreement",
+            {
+                "name": S(100, True),
+                "type": R("agreementTypes", True),
+                "company": R("companies", True),
+                "contact": R(None, True),
+                "startDate": DT,
+                "endDate": DT,
+                "noEndingDateFlag": B,
+                "cancelledFlag": B,
+                "dateCancelled": DT,
+                "reasonCancelled": S(100),
+                "billingCycle": R("billingCycles"),
+                "billStartDate": DT,
+                "billAmount": D,
+                "prorateFlag": B,
+                "nextInvoiceDate": S(),
+                "parentAgreement": R("agreements"),
+                "applicationUnits": E(("Amount", "Hours", "Incidents")),
+                "applicationCycle": E(APPLICATION_CYCLES),
+                "billTime": E(BILL_OPTIONS),
+                "billExpenses": E(BILL_OPTIONS),
+                "billProducts": E(BILL_OPTIONS),
+                "invoicingCycle": E(("ContractYear", "CalendarYear"), "ContractYear"),
+                "agreementStatus": RO_STR,
+                "customerPO": S(50),
+                "customFields": J,
+            },
+            index=("company", "id"),
+            compute=_agreement_status,
+        ),
+        Resource("categories", "/procurement/categories", "category", {"name": S(50, True), "inactiveFlag": B}),
+        Resource(
+            "subcategories",
+            "/procurement/subcategories",
+            "subcategory",
+            {"name": S(50, True), "category": R("categories", True), "inactiveFlag": B},
+            index=("category", "id"),
+        ),
+        Resource(
+            "productTypes",
+            "/procurement/types",
+            "type",
+            {
+                "name": S(50, True),
+                "inactiveFlag": B,
+                "typeXref": E(("InventoryPart", "NonInventoryPart", "OtherCharge", "Service")),
+            },
+        ),
+        Resource(
+            "catalog",
+            "/procurement/catalog",
+            "catalogItem",
+            {
+                "identifier": S(75, True),
+                "description": S(60, True),
+                "customerDescription": S(6000, True),
+                "category": R("categories"),
+                "subcategory": R("subcategories", True),
+                "type": R("productTypes", True),
+                "inactiveFlag": B,
+                "price": D,
+                "cost": D,
+                "vendor": R(),
+                "manufacturer": R(),
+                "manufacturerPartNumber": S(50),
+                "taxableFlag": B,
+                "productClass": E(("Agreement", "Bundle", "Inventory", "NonInventory", "Service"), "NonInventory"),
+            },
+            check=_catalog_rules,
+        ),
+        Resource(
+            "additions",
+            "/additions",
+            "agreementAddition",
+            {
+                "product": R("catalog", True),
+                "billCustomer": E(BILL_OPTIONS[:3], required=True),
+                "quantity": D,
+                "lessIncluded": D,
+                "unitPrice": D,
+                "unitCost": D,
+                "effectiveDate": DT,
+                "cancelledDate": DT,
+                "description": S(),
+                "invoiceDescription": S(6000),
+                "serialNumber": S(50),
+                "taxableFlag": B,
+                "sequenceNumber": D,
+                "billedQuantity": D,
+                "uom": S(),
+                "prorateCurrentPeriodFlag": B,
+                "agreementId": RO_INT,
+                "agreementStatus": RO_STR,
+                "extPrice": RO_DECIMAL,
+                "extCost": RO_DECIMAL,
+                "margin": RO_DECIMAL,
+                "customFields": J,
+            },
+            parent="agreements",
+            index=("agreementId",),
+            check=_addition_rules,
+            compute=_addition_amounts,
+            delete_check=_not_invoiced("agreementAddition", "addition"),
+        ),
+        Resource(
+            "adjustments",
+            "/adjustments",
+            "agreementAdjustment",
+            {
+                "amount": D,
+                "description": S(1000, True),
+                "effectiveDate": DT,
+                "agreementId": RO_INT,
+            },
+            parent="agreements",
+            index=("agreementId",),
+            check=_adjustment_rules,
+            delete_check=_not_invoiced("agreementAdjustment", "adjustment"),
+        ),
+        Resource(
+            "invoices",
+            "/finance/invoices",
+            "invoice",
+            {
+                "invoiceNumber": S(15),
+                "type": E(INVOICE_TYPES, required=True),
+                "company": R("companies", True),
+                "agreement": R("agreements"),
+                "status": R(),
+                "date": DT,
+                "dueDate": DT,
+                "subtotal": D,
+                "salesTax": D,
+                "total": D,
+                "balance": D,
+                "applyToType": S(),
+                "applyToId": I,
+                "reference": S(50),
+            },
+            index=("agreement", "id"),
+        ),
+    )
+}

@@ -61,27 +61,58 @@ OTHER_PRIVATE_KEY = "OtherPrivateKey-not-a-secret"
 
 # seed key -> resource name, in loading order
 SECTIONS = (
-    ("companyStatuses", "companyStatuses"), ("companyTypes", "companyTypes"),
-    ("companies", "companies"), ("billingCycles", "billingCycles"),
-    ("agreementTypes", "agreementTypes"), ("agreements", "agreements"),
-    ("categories", "categories"), ("subcategories", "subcategories"),
-    ("productTypes", "productTypes"), ("catalogItems", "catalog"),
-    ("additions", "additions"), ("adjustments", "adjustments"),
+    ("companyStatuses", "companyStatuses"),
+    ("companyTypes", "companyTypes"),
+    ("companies", "companies"),
+    ("billingCycles", "billingCycles"),
+    ("agreementTypes", "agreementTypes"),
+    ("agreements", "agreements"),
+    ("categories", "categories"),
+    ("subcategories", "subcategories"),
+    ("productTypes", "productTypes"),
+    ("catalogItems", "catalog"),
+    ("additions", "additions"),
+    ("adjustments", "adjustments"),
 )
 DEFAULTS = {
-    "companyStatuses": [{"id": 1, "name": "Active", "defaultFlag": True},
-                        {"id": 2, "name": "Inactive", "inactiveFlag": True}],
-    "companyTypes": [{"id": 1, "name": "Client", "defaultFlag": True}, {"id": 2, "name": "Prospect"},
-                     {"id": 3, "name": "Vendor", "vendorFlag": True}, {"id": 4, "name": "Partner"}],
-    "billingCycles": [{"id": 1, "name": "Monthly"}, {"id": 2, "name": "Quarterly"},
-                      {"id": 3, "name": "Annual"}, {"id": 4, "name": "One Time"}],
+    "companyStatuses": [
+        {"id": 1, "name": "Active", "defaultFlag": True},
+        {"id": 2, "name": "Inactive", "inactiveFlag": True},
+    ],
+    "companyTypes": [
+        {"id": 1, "name": "Client", "defaultFlag": True},
+        {"id": 2, "name": "Prospect"},
+        {"id": 3, "name": "Vendor", "vendorFlag": True},
+        {"id": 4, "name": "Partner"},
+    ],
+    "billingCycles": [
+        {"id": 1, "name": "Monthly"},
+        {"id": 2, "name": "Quarterly"},
+        {"id": 3, "name": "Annual"},
+        {"id": 4, "name": "One Time"},
+    ],
 }
 COMPANY_NAMES = (
-    "Acme Corporation", "ACME Corporation", "O'Brien \"IT\" & Co", "Café Müller GmbH",
-    "Contoso Ltd", "contoso ltd", "Fabrikam, Inc.", "Northwind Traders", "Tailspin Toys",
-    "Wide World Importers", "Smith & Sons Plumbing", "100% Uptime *Networks*",
-    "Bracket [Test] Ltd", "Ærø Shipping ApS", "Zürich Dental AG", "Adventure Works",
-    "Litware, Inc.", "Proseware LLC", "Blue Yonder Airlines", "Coho Winery",
+    "Acme Corporation",
+    "ACME Corporation",
+    'O\'Brien "IT" & Co',
+    "Café Müller GmbH",
+    "Contoso Ltd",
+    "contoso ltd",
+    "Fabrikam, Inc.",
+    "Northwind Traders",
+    "Tailspin Toys",
+    "Wide World Importers",
+    "Smith & Sons Plumbing",
+    "100% Uptime *Networks*",
+    "Bracket [Test] Ltd",
+    "Ærø Shipping ApS",
+    "Zürich Dental AG",
+    "Adventure Works",
+    "Litware, Inc.",
+    "Proseware LLC",
+    "Blue Yonder Airlines",
+    "Coho Winery",
 )
 DELETED_COMPANY = "Proseware LLC"
 CATALOG = (
@@ -100,8 +131,14 @@ def identifier_for(name: str, number: int) -> str:
 
 def company(number: int, name: str, deleted: bool = False) -> dict[str, Any]:
     """One seed company."""
-    record = {"id": number, "identifier": identifier_for(name, number), "name": name,
-              "status": {"id": 1}, "types": [{"id": 1}], "city": "Springfield"}
+    record = {
+        "id": number,
+        "identifier": identifier_for(name, number),
+        "name": name,
+        "status": {"id": 1},
+        "types": [{"id": 1}],
+        "city": "Springfield",
+    }
     return {**record, "deletedFlag": True} if deleted else record
 
 
@@ -112,11 +149,20 @@ def generate_companies(count: int, start_id: int = 1001) -> list[dict[str, Any]]
 
 def _agreement(number: int, company_id: int, name: str, cycle: int, **extra: Any) -> dict[str, Any]:
     """One seed agreement (CSP type, started 2024-01-01 unless overridden)."""
-    return {"id": number, "name": name, "company": {"id": company_id}, "type": {"id": 2},
-            "contact": {"id": 100 + company_id, "name": "Primary Contact"},
-            "billingCycle": {"id": cycle}, "startDate": "2024-01-01T00:00:00Z",
-            "billStartDate": "2024-01-01T00:00:00Z", "noEndingDateFlag": True,
-            "applicationUnits": "Amount", "billProducts": "Billable", **extra}
+    return {
+        "id": number,
+        "name": name,
+        "company": {"id": company_id},
+        "type": {"id": 2},
+        "contact": {"id": 100 + company_id, "name": "Primary Contact"},
+        "billingCycle": {"id": cycle},
+        "startDate": "2024-01-01T00:00:00Z",
+        "billStartDate": "2024-01-01T00:00:00Z",
+        "noEndingDateFlag": True,
+        "applicationUnits": "Amount",
+        "billProducts": "Billable",
+        **extra,
+    }
 
 
 def default_agreements(company_ids: list[int]) -> list[dict[str, Any]]:
@@ -125,15 +171,42 @@ def default_agreements(company_ids: list[int]) -> list[dict[str, Any]]:
     for cid in company_ids:
         out.append(_agreement(len(out) + 1, cid, "Microsoft CSP - Monthly", 1))
         if cid % 2 == 1:
-            out.append(_agreement(len(out) + 1, cid, "Microsoft CSP - Annual", 3,
-                                  startDate="2024-07-01T00:00:00Z", billStartDate="2024-07-01T00:00:00Z",
-                                  noEndingDateFlag=False, endDate="2030-06-30T00:00:00Z"))
+            out.append(
+                _agreement(
+                    len(out) + 1,
+                    cid,
+                    "Microsoft CSP - Annual",
+                    3,
+                    startDate="2024-07-01T00:00:00Z",
+                    billStartDate="2024-07-01T00:00:00Z",
+                    noEndingDateFlag=False,
+                    endDate="2030-06-30T00:00:00Z",
+                )
+            )
         if cid % 3 == 0:
-            out.append(_agreement(len(out) + 1, cid, "Legacy Backup", 1, cancelledFlag=True,
-                                  dateCancelled="2024-03-31T00:00:00Z", reasonCancelled="Replaced"))
+            out.append(
+                _agreement(
+                    len(out) + 1,
+                    cid,
+                    "Legacy Backup",
+                    1,
+                    cancelledFlag=True,
+                    dateCancelled="2024-03-31T00:00:00Z",
+                    reasonCancelled="Replaced",
+                )
+            )
         if cid % 4 == 0:
-            out.append(_agreement(len(out) + 1, cid, "Support 2022", 3, noEndingDateFlag=False,
-                                  startDate="2022-01-01T00:00:00Z", endDate="2022-12-31T00:00:00Z"))
+            out.append(
+                _agreement(
+                    len(out) + 1,
+                    cid,
+                    "Support 2022",
+                    3,
+                    noEndingDateFlag=False,
+                    startDate="2022-01-01T00:00:00Z",
+                    endDate="2022-12-31T00:00:00Z",
+                )
+            )
     return out
 
 
@@ -141,15 +214,29 @@ def _catalog() -> dict[str, list[dict[str, Any]]]:
     """Categories, subcategories, product types and catalog items."""
     return {
         "categories": [{"id": 1, "name": "Software"}, {"id": 2, "name": "Cloud Services"}],
-        "subcategories": [{"id": 1, "name": "Microsoft 365", "category": {"id": 2}},
-                          {"id": 2, "name": "Azure", "category": {"id": 2}},
-                          {"id": 3, "name": "Security", "category": {"id": 1}}],
-        "productTypes": [{"id": 1, "name": "Subscription", "typeXref": "NonInventoryPart"},
-                         {"id": 2, "name": "Service", "typeXref": "Service"}],
+        "subcategories": [
+            {"id": 1, "name": "Microsoft 365", "category": {"id": 2}},
+            {"id": 2, "name": "Azure", "category": {"id": 2}},
+            {"id": 3, "name": "Security", "category": {"id": 1}},
+        ],
+        "productTypes": [
+            {"id": 1, "name": "Subscription", "typeXref": "NonInventoryPart"},
+            {"id": 2, "name": "Service", "typeXref": "Service"},
+        ],
         "catalogItems": [
-            {"id": i, "identifier": ident, "description": title, "customerDescription": title,
-             "category": {"id": 2}, "subcategory": {"id": sub}, "type": {"id": 1}, "price": price, "cost": cost}
-            for i, (ident, title, price, cost, sub) in enumerate(CATALOG, start=1)],
+            {
+                "id": i,
+                "identifier": ident,
+                "description": title,
+                "customerDescription": title,
+                "category": {"id": 2},
+                "subcategory": {"id": sub},
+                "type": {"id": 1},
+                "price": price,
+                "cost": cost,
+            }
+            for i, (ident, title, price, cost, sub) in enumerate(CATALOG, start=1)
+        ],
     }
 
 
@@ -157,16 +244,37 @@ def _existing_records() -> dict[str, list[dict[str, Any]]]:
     """Additions and an adjustment already in ConnectWise (one ours, one entered by hand)."""
     return {
         "additions": [
-            {"agreementId": 1, "product": {"id": 1}, "billCustomer": "Billable", "quantity": 10,
-             "unitPrice": 7.2, "unitCost": 6.0, "effectiveDate": "2025-01-01T00:00:00Z",
-             "cancelledDate": "2025-01-31T00:00:00Z", "serialNumber": "MSPHUB-T1",
-             "invoiceDescription": "Microsoft 365 Business Basic 2025-01-01..2025-01-31"},
-            {"agreementId": 1, "product": {"id": 3}, "billCustomer": "Billable", "quantity": 2,
-             "unitPrice": 43.2, "unitCost": 36.0, "effectiveDate": "2024-06-01T00:00:00Z",
-             "description": "Entered by hand"},
+            {
+                "agreementId": 1,
+                "product": {"id": 1},
+                "billCustomer": "Billable",
+                "quantity": 10,
+                "unitPrice": 7.2,
+                "unitCost": 6.0,
+                "effectiveDate": "2025-01-01T00:00:00Z",
+                "cancelledDate": "2025-01-31T00:00:00Z",
+                "serialNumber": "MSPHUB-T1",
+                "invoiceDescription": "Microsoft 365 Business Basic 2025-01-01..2025-01-31",
+            },
+            {
+                "agreementId": 1,
+                "product": {"id": 3},
+                "billCustomer": "Billable",
+                "quantity": 2,
+                "unitPrice": 43.2,
+                "unitCost": 36.0,
+                "effectiveDate": "2024-06-01T00:00:00Z",
+                "description": "Entered by hand",
+            },
         ],
-        "adjustments": [{"agreementId": 1, "amount": -7.2, "effectiveDate": "2025-02-01T00:00:00Z",
-                         "description": "Credit Microsoft 365 Business Basic MSPHUB-T2"}],
+        "adjustments": [
+            {
+                "agreementId": 1,
+                "amount": -7.2,
+                "effectiveDate": "2025-02-01T00:00:00Z",
+                "description": "Credit Microsoft 365 Business Basic MSPHUB-T2",
+            }
+        ],
     }
 
 
@@ -175,17 +283,19 @@ def default_seed(extra_companies: int = 0) -> dict[str, Any]:
     companies = [company(i, n, n == DELETED_COMPANY) for i, n in enumerate(COMPANY_NAMES, start=1)]
     companies += generate_companies(extra_companies)
     demo = {
-        "companyId": DEMO_COMPANY_ID, "companyName": "Demo MSP",
-        "credentials": {"publicKey": DEMO_PUBLIC_KEY, "privateKey": DEMO_PRIVATE_KEY,
-                        "clientIds": [DEMO_CLIENT_ID]},
+        "companyId": DEMO_COMPANY_ID,
+        "companyName": "Demo MSP",
+        "credentials": {"publicKey": DEMO_PUBLIC_KEY, "privateKey": DEMO_PRIVATE_KEY, "clientIds": [DEMO_CLIENT_ID]},
         "members": [{"publicKey": READONLY_PUBLIC_KEY, "privateKey": READONLY_PRIVATE_KEY, "readOnly": True}],
         "companies": companies,
         "agreementTypes": [{"id": 1, "name": "Managed Services"}, {"id": 2, "name": "Microsoft CSP"}],
-        "agreements": default_agreements([c["id"] for c in companies[:len(COMPANY_NAMES)]]),
-        **_catalog(), **_existing_records(),
+        "agreements": default_agreements([c["id"] for c in companies[: len(COMPANY_NAMES)]]),
+        **_catalog(),
+        **_existing_records(),
     }
     other = {
-        "companyId": OTHER_COMPANY_ID, "companyName": "Other MSP",
+        "companyId": OTHER_COMPANY_ID,
+        "companyName": "Other MSP",
         "credentials": {"publicKey": OTHER_PUBLIC_KEY, "privateKey": OTHER_PRIVATE_KEY, "clientIds": []},
         "companies": [company(1, "Other Customer One"), company(2, "Acme Corporation")],
         "agreementTypes": [{"id": 1, "name": "Managed Services"}, {"id": 2, "name": "Microsoft CSP"}],

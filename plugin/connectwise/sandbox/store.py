@@ -102,31 +102,44 @@ class Store:
         """Store a new record, assigning the next id when it has none."""
         with self.lock:
             row = self._db.execute(
-                "SELECT next_id FROM sequences WHERE account=? AND resource=?", (account, resource)).fetchone()
+                "SELECT next_id FROM sequences WHERE account=? AND resource=?", (account, resource)
+            ).fetchone()
             next_id = row[0] if row else 1
             record["id"] = int(record.get("id") or next_id)
-            self._write([
-                ("INSERT INTO records VALUES (?, ?, ?, ?, ?)",
-                 (account, resource, record["id"], parent, json.dumps(record))),
-                ("INSERT OR REPLACE INTO sequences VALUES (?, ?, ?)",
-                 (account, resource, max(next_id, record["id"] + 1))),
-            ])
+            self._write(
+                [
+                    (
+                        "INSERT INTO records VALUES (?, ?, ?, ?, ?)",
+                        (account, resource, record["id"], parent, json.dumps(record)),
+                    ),
+                    (
+                        "INSERT OR REPLACE INTO sequences VALUES (?, ?, ?)",
+                        (account, resource, max(next_id, record["id"] + 1)),
+                    ),
+                ]
+            )
         return record
 
     def update(self, account: str, resource: str, record: Record, parent: int | None = None) -> None:
         """Replace a stored record."""
-        self._write([("UPDATE records SET data=?, parent=? WHERE account=? AND resource=? AND id=?",
-                      (json.dumps(record), parent, account, resource, record["id"]))])
+        self._write(
+            [
+                (
+                    "UPDATE records SET data=?, parent=? WHERE account=? AND resource=? AND id=?",
+                    (json.dumps(record), parent, account, resource, record["id"]),
+                )
+            ]
+        )
 
     def delete(self, account: str, resource: str, record_id: int) -> None:
         """Delete a record."""
-        self._write([("DELETE FROM records WHERE account=? AND resource=? AND id=?",
-                      (account, resource, record_id))])
+        self._write([("DELETE FROM records WHERE account=? AND resource=? AND id=?", (account, resource, record_id))])
 
     def get(self, account: str, resource: str, record_id: int) -> Record | None:
         """One record, or None."""
-        rows = self._all("SELECT data FROM records WHERE account=? AND resource=? AND id=?",
-                         (account, resource, record_id))
+        rows = self._all(
+            "SELECT data FROM records WHERE account=? AND resource=? AND id=?", (account, resource, record_id)
+        )
         return json.loads(rows[0][0]) if rows else None
 
     def _where(self, account: str, resource: str, parent: int | None, after: int) -> tuple[str, tuple]:
@@ -140,12 +153,12 @@ class Store:
         where, args = self._where(account, resource, parent, 0)
         return self._all(f"SELECT COUNT(*) FROM records WHERE {where}", args)[0][0]
 
-    def slice(self, account: str, resource: str, parent: int | None, offset: int, limit: int,
-              after: int = 0) -> list[Record]:
+    def slice(
+        self, account: str, resource: str, parent: int | None, offset: int, limit: int, after: int = 0
+    ) -> list[Record]:
         """Records in id order from ``offset`` (ids above ``after``)."""
         where, args = self._where(account, resource, parent, after)
-        rows = self._all(f"SELECT data FROM records WHERE {where} ORDER BY id LIMIT ? OFFSET ?",
-                         (*args, limit, offset))
+        rows = self._all(f"SELECT data FROM records WHERE {where} ORDER BY id LIMIT ? OFFSET ?", (*args, limit, offset))
         return [json.loads(data) for (data,) in rows]
 
     def scan(self, account: str, resource: str, parent: int | None = None, after: int = 0) -> Iterator[Record]:

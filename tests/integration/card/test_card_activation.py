@@ -1,4 +1,5 @@
 """Activate, validate (job body in-process against the sandbox over loopback HTTP), status, failures."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -69,8 +70,11 @@ def test_each_failed_check_has_its_hint(app, cw_live):
     configure(app, PSA_CW_VALIDATION_TIMEOUT=0.5)
     cases = [
         (form_values(cw_live, company_name="no_such_company"), "did not find this company", "CWCompanyNotFound"),
-        (form_values(cw_live, client_id="00000000-0000-0000-0000-000000000000"), "refused the keys or the Client ID",
-         "CWAuthError"),
+        (
+            form_values(cw_live, client_id="00000000-0000-0000-0000-000000000000"),
+            "refused the keys or the Client ID",
+            "CWAuthError",
+        ),
         (form_values(cw_live, api_url="http://127.0.0.1:9"), "could not be reached", "CWUnreachable"),
     ]
     for values, hint, error in cases:

@@ -1,4 +1,5 @@
 """Edit (held as pending), Client ID / Company Name rules, deactivation, the guard, one job per save."""
+
 from __future__ import annotations
 
 import threading
@@ -6,13 +7,18 @@ import threading
 import pytest
 
 from msphub_psa.commands.exceptions import IntegrationStoppedError
-from msphub_psa.commands.integration import EDIT_KEPT, GENERIC_FAILURE
+from msphub_psa.commands.integration import EDIT_KEPT, GENERIC_FAILURE, IntegrationGuard
 from msphub_psa.crypto import decrypt_secret
 from msphub_psa.jobqueue import get_queue
-from msphub_psa.commands.integration import IntegrationGuard
 from tests.support import tenants
 from tests.support.card import (
-    activate, edit, form_values, integration_of, run_validation, session_client, status,
+    activate,
+    edit,
+    form_values,
+    integration_of,
+    run_validation,
+    session_client,
+    status,
 )
 
 
@@ -39,7 +45,9 @@ def test_failed_edit_keeps_the_previous_credentials_active(app, cw_live):
     row = integration_of(app, pid)
     with app.app_context():
         assert decrypt_secret(row.private_key_encrypted) == cw_live.private_key and row.pending is None
-    assert "previous ConnectWise credentials remain active" in client.get("/psa/my-organization/").get_data(as_text=True)
+    assert "previous ConnectWise credentials remain active" in client.get("/psa/my-organization/").get_data(
+        as_text=True
+    )
 
 
 def test_edit_with_blank_private_key_keeps_the_stored_one(app, cw_live):
@@ -104,8 +112,9 @@ def test_running_validation_stops_before_its_next_connectwise_call(app, cw_live)
     body = edit(client, headers, form_values(cw_live)).get_json()
     seen = len(cw_live.requests())
     outcome = {}
-    worker = threading.Thread(target=lambda: outcome.update(
-        result=run_validation(app, body["integration_id"], body["job_id"])))
+    worker = threading.Thread(
+        target=lambda: outcome.update(result=run_validation(app, body["integration_id"], body["job_id"]))
+    )
     worker.start()
     cw_live.wait_held(1)  # the job is inside its first call (companyinfo)
     assert client.post("/api/v1/psa_integration/deactivate", headers=headers).status_code == 200

@@ -1,4 +1,5 @@
 """API URL policy at Save time and in the job: refused before anything is stored, enqueued or connected."""
+
 from __future__ import annotations
 
 import socket
@@ -9,7 +10,6 @@ from msphub_psa.jobqueue import get_queue
 from tests.support import tenants
 from tests.support.card import activate, form_values, integration_of, run_validation, session_client, status
 from tests.support.settings import configure
-
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -32,6 +32,7 @@ def no_sockets(monkeypatch):
                 refused.append((name, _target(args)))
                 raise AssertionError(f"non-loopback {name}: {_target(args)}")
             return originals[name](*args, **kwargs)
+
         return call
 
     monkeypatch.setattr(socket.socket, "connect", guard("connect"))
@@ -39,14 +40,17 @@ def no_sockets(monkeypatch):
     return refused
 
 
-@pytest.mark.parametrize("url, reason", [
-    ("http://api-na.myconnectwise.net", "must use https"),
-    ("https://10.0.0.1", "not an allowed ConnectWise API host"),
-    ("https://169.254.169.254/latest/meta-data", "not"),
-    ("https://evil.example.com", "not an allowed ConnectWise API host"),
-    ("https://api-na.myconnectwise.net:8443", "Port 8443 is not allowed"),
-    ("https://user:pw@api-na.myconnectwise.net", "plain host and path"),
-])
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("http://api-na.myconnectwise.net", "must use https"),
+        ("https://10.0.0.1", "not an allowed ConnectWise API host"),
+        ("https://169.254.169.254/latest/meta-data", "not"),
+        ("https://evil.example.com", "not an allowed ConnectWise API host"),
+        ("https://api-na.myconnectwise.net:8443", "Port 8443 is not allowed"),
+        ("https://user:pw@api-na.myconnectwise.net", "plain host and path"),
+    ],
+)
 def test_unsafe_api_urls_are_refused_at_save(app, cw_live, no_sockets, url, reason):
     client, headers = session_client(app)
     queued = len(_queue(app))

@@ -1,4 +1,5 @@
 """A real worker validates an activation; the CLI drives the same commands (key from stdin or a file)."""
+
 from __future__ import annotations
 
 import time
@@ -25,8 +26,22 @@ def test_real_worker_turns_an_activation_active(app, cw_live, worker):
 def test_cli_activate_status_deactivate(app, cw_live, tmp_path):
     with app.app_context():
         pid = tenants.pilot().id
-    base = ["integration", "activate", "--partner", str(pid), "--as", "pilot.admin", "--client-id", cw_live.client_id,
-            "--company", cw_live.company_id, "--public-key", cw_live.public_key, "--api-url", cw_live.base_url]
+    base = [
+        "integration",
+        "activate",
+        "--partner",
+        str(pid),
+        "--as",
+        "pilot.admin",
+        "--client-id",
+        cw_live.client_id,
+        "--company",
+        cw_live.company_id,
+        "--public-key",
+        cw_live.public_key,
+        "--api-url",
+        cw_live.base_url,
+    ]
     result = app.test_cli_runner().invoke(psa_cli, base + ["--private-key-file", "-"], input=cw_live.private_key + "\n")
     assert result.exit_code == 0, result.output
     assert "Validation queued" in result.output and cw_live.private_key not in result.output
@@ -35,11 +50,15 @@ def test_cli_activate_status_deactivate(app, cw_live, tmp_path):
     again = app.test_cli_runner().invoke(psa_cli, base + ["--private-key-file", str(key_file)])
     assert again.exit_code == 2 and "already running" in again.output  # different key while one runs
     assert app.test_cli_runner().invoke(psa_cli, base + ["--private-key", "x"]).exit_code != 0  # no such option
-    shown = app.test_cli_runner().invoke(psa_cli, ["integration", "status", "--partner", str(pid), "--as", "pilot.admin"])
+    shown = app.test_cli_runner().invoke(
+        psa_cli, ["integration", "status", "--partner", str(pid), "--as", "pilot.admin"]
+    )
     assert "Status: Validating (validation running)" in shown.output
-    refused = app.test_cli_runner().invoke(psa_cli, ["integration", "deactivate", "--partner", str(pid),
-                                                     "--as", "pilot.viewer"])
+    refused = app.test_cli_runner().invoke(
+        psa_cli, ["integration", "deactivate", "--partner", str(pid), "--as", "pilot.viewer"]
+    )
     assert refused.exit_code == 2 and "Error (403)" in refused.output
-    done = app.test_cli_runner().invoke(psa_cli, ["integration", "deactivate", "--partner", str(pid),
-                                                  "--as", "pilot.admin"])
+    done = app.test_cli_runner().invoke(
+        psa_cli, ["integration", "deactivate", "--partner", str(pid), "--as", "pilot.admin"]
+    )
     assert done.exit_code == 0 and "deactivated" in done.output

@@ -23,14 +23,34 @@ def crowded(cw_both):
     for agreement_id, additions, adjustments in ((AGREEMENT, ADDITIONS, ADJUSTMENTS), (3, 5, 5)):
         parent = store.get(account, "agreements", agreement_id)
         for n in range(additions):
-            records.create(store, account, RESOURCES["additions"], {
-                "product": {"id": 1 + n % 3}, "billCustomer": "Billable", "quantity": 1 + n % 7, "unitPrice": 7.2,
-                "effectiveDate": "2025-01-01T00:00:00Z", "serialNumber": f"MSPHUB-T{agreement_id}{n:05d}"},
-                parent=parent, check=False)
+            records.create(
+                store,
+                account,
+                RESOURCES["additions"],
+                {
+                    "product": {"id": 1 + n % 3},
+                    "billCustomer": "Billable",
+                    "quantity": 1 + n % 7,
+                    "unitPrice": 7.2,
+                    "effectiveDate": "2025-01-01T00:00:00Z",
+                    "serialNumber": f"MSPHUB-T{agreement_id}{n:05d}",
+                },
+                parent=parent,
+                check=False,
+            )
         for n in range(adjustments):
-            records.create(store, account, RESOURCES["adjustments"], {
-                "amount": -1, "description": f"Credit MSPHUB-T{agreement_id}{n:05d}",
-                "effectiveDate": "2025-02-01T00:00:00Z"}, parent=parent, check=False)
+            records.create(
+                store,
+                account,
+                RESOURCES["adjustments"],
+                {
+                    "amount": -1,
+                    "description": f"Credit MSPHUB-T{agreement_id}{n:05d}",
+                    "effectiveDate": "2025-02-01T00:00:00Z",
+                },
+                parent=parent,
+                check=False,
+            )
     return cw_both
 
 

@@ -30,11 +30,14 @@ def test_unknown_company_fails_at_companyinfo(cw_live):
         assert client.calls == {("GET", "/login/companyinfo/{companyId}"): 1}
 
 
-@pytest.mark.parametrize("field, value", [
-    ("public_key", "WrongPublicKey"),
-    ("private_key", "WrongPrivateKey"),
-    ("public_key", seed.OTHER_PUBLIC_KEY),  # another account's member
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("public_key", "WrongPublicKey"),
+        ("private_key", "WrongPrivateKey"),
+        ("public_key", seed.OTHER_PUBLIC_KEY),  # another account's member
+    ],
+)
 def test_wrong_keys_are_refused_at_system_info(cw_live, field, value):
     creds = dataclasses.replace(cw_live.credentials, **{field: value})
     with cw_live.client(creds) as client:
@@ -44,10 +47,13 @@ def test_wrong_keys_are_refused_at_system_info(cw_live, field, value):
     assert caught.value.path == "/system/info"
 
 
-@pytest.mark.parametrize("client_id, message", [
-    ("", "A clientId header is required."),
-    ("00000000-0000-0000-0000-000000000000", "The clientId is not valid."),
-])
+@pytest.mark.parametrize(
+    "client_id, message",
+    [
+        ("", "A clientId header is required."),
+        ("00000000-0000-0000-0000-000000000000", "The clientId is not valid."),
+    ],
+)
 def test_missing_or_unknown_client_id(cw_live, client_id, message):
     creds = dataclasses.replace(cw_live.credentials, client_id=client_id)
     with cw_live.client(creds) as client:
@@ -57,8 +63,12 @@ def test_missing_or_unknown_client_id(cw_live, client_id, message):
 
 
 def test_accounts_are_isolated(cw_live):
-    other = dataclasses.replace(cw_live.credentials, company_id=seed.OTHER_COMPANY_ID,
-                                public_key=seed.OTHER_PUBLIC_KEY, private_key=seed.OTHER_PRIVATE_KEY)
+    other = dataclasses.replace(
+        cw_live.credentials,
+        company_id=seed.OTHER_COMPANY_ID,
+        public_key=seed.OTHER_PUBLIC_KEY,
+        private_key=seed.OTHER_PRIVATE_KEY,
+    )
     with cw_live.client(other) as client:
         assert client.check_credentials()
         assert [c.name for c in client.iter_companies()] == ["Other Customer One", "Acme Corporation"]

@@ -52,8 +52,9 @@ def test_every_company_by_id_in_the_fewest_calls(big):
 def test_agreements_by_id(cw_both):
     with cw_both.client() as client:
         found = client.get_agreements(range(1, 2001))
-        assert client.calls[("GET", "/finance/agreements")] == fewest_calls(cw_both, "/finance/agreements",
-                                                                            range(1, 2001))
+        assert client.calls[("GET", "/finance/agreements")] == fewest_calls(
+            cw_both, "/finance/agreements", range(1, 2001)
+        )
     stored = cw_both.state("agreements")
     assert list(found) == [a["id"] for a in stored]
     assert found[1].name == "Microsoft CSP - Monthly" and found[1].company.id == 1

@@ -6,8 +6,15 @@ import pytest
 
 from msphub_psa.connectwise import conditions as c
 
-HOSTILE = ['O\'Brien "IT" & Co', "Café Müller GmbH", "100% Uptime *Networks*", "Bracket [Test] Ltd",
-           "Smith & Sons Plumbing", "Ærø Shipping ApS", "Fabrikam, Inc."]
+HOSTILE = [
+    'O\'Brien "IT" & Co',
+    "Café Müller GmbH",
+    "100% Uptime *Networks*",
+    "Bracket [Test] Ltd",
+    "Smith & Sons Plumbing",
+    "Ærø Shipping ApS",
+    "Fabrikam, Inc.",
+]
 
 
 @pytest.mark.parametrize("name", HOSTILE)
@@ -20,8 +27,7 @@ def test_contains_is_literal(cw_live_client, name):
     assert [x.name for x in cw_live_client.iter_companies(c.contains("name", name))] == [name]
 
 
-@pytest.mark.parametrize("attack", [
-    '" or name like "%', "' or 1=1 or name = '", 'x") or (id > 0', "%", "*", "[", "_"])
+@pytest.mark.parametrize("attack", ['" or name like "%', "' or 1=1 or name = '", 'x") or (id > 0', "%", "*", "[", "_"])
 def test_injection_attempts_match_nothing(cw_live_client, attack):
     assert list(cw_live_client.iter_companies(c.eq("name", attack))) == []
     assert list(cw_live_client.iter_companies(c.contains("name", attack + "zz"))) == []

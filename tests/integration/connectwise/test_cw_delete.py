@@ -23,8 +23,15 @@ AGREEMENT = 1
 
 def addition(reference: str, start: date = date(2025, 3, 1)) -> NewAddition:
     """A valid addition for the demo account's agreement 1."""
-    return NewAddition(product_id=1, quantity=Decimal(3), unit_price=Decimal("7.20"), unit_cost=Decimal(6),
-                       effective_date=start, cancelled_date=start.replace(day=28), serial_number=reference)
+    return NewAddition(
+        product_id=1,
+        quantity=Decimal(3),
+        unit_price=Decimal("7.20"),
+        unit_cost=Decimal(6),
+        effective_date=start,
+        cancelled_date=start.replace(day=28),
+        serial_number=reference,
+    )
 
 
 def api_log(live, since=0):
@@ -63,7 +70,9 @@ def test_delete_under_another_agreement_is_404_and_keeps_the_record(cw_live, cw_
 
 def test_adjustment_is_read_by_id_and_deleted(cw_live, cw_live_client):
     created = cw_live_client.create_adjustment(
-        AGREEMENT, NewAdjustment(Decimal("-14.40"), "Credit: M365 (2025-02-01 to 2025-02-28) MSPHUB-T903", date(2025, 2, 1)))
+        AGREEMENT,
+        NewAdjustment(Decimal("-14.40"), "Credit: M365 (2025-02-01 to 2025-02-28) MSPHUB-T903", date(2025, 2, 1)),
+    )
     read = cw_live_client.get_adjustment(AGREEMENT, created.id)
     assert read.amount == Decimal("-14.4") and read.description.endswith("MSPHUB-T903")
     cw_live_client.delete_adjustment(AGREEMENT, created.id)
@@ -76,10 +85,15 @@ def test_adjustment_is_read_by_id_and_deleted(cw_live, cw_live_client):
 def test_an_invoiced_addition_or_adjustment_cannot_be_deleted(cw_live, cw_live_client):
     march = cw_live_client.create_addition(AGREEMENT, addition("MSPHUB-T904", date(2025, 3, 1)))
     may = cw_live_client.create_addition(AGREEMENT, addition("MSPHUB-T905", date(2025, 5, 1)))
-    credit = cw_live_client.create_adjustment(AGREEMENT, NewAdjustment(Decimal(-5), "Credit MSPHUB-T906", date(2025, 3, 1)))
+    credit = cw_live_client.create_adjustment(
+        AGREEMENT, NewAdjustment(Decimal(-5), "Credit MSPHUB-T906", date(2025, 3, 1))
+    )
     invoice = post_invoice(cw_live, invoiceNumber="INV-2025-04", date="2025-04-01T00:00:00Z", total=21.6)
     assert invoice.status_code == 201 and invoice.json()["agreement"]["id"] == AGREEMENT
-    for delete, record_id in ((cw_live_client.delete_addition, march.id), (cw_live_client.delete_adjustment, credit.id)):
+    for delete, record_id in (
+        (cw_live_client.delete_addition, march.id),
+        (cw_live_client.delete_adjustment, credit.id),
+    ):
         with pytest.raises(CWValidationError) as caught:
             delete(AGREEMENT, record_id)
         error = caught.value

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from msphub_psa.connectwise import (
+    Credentials,
     CWConnectionLost,
     CWForbidden,
     CWNotFound,
@@ -19,7 +20,6 @@ from msphub_psa.connectwise import (
     CWTLSError,
     CWUnreachable,
     CWValidationError,
-    Credentials,
     NewAddition,
     RetryPolicy,
     Timeouts,
@@ -31,9 +31,15 @@ ADDITIONS = "/finance/agreements/1/additions"
 
 def addition(reference: str) -> NewAddition:
     """A valid addition for the demo account's agreement 1."""
-    return NewAddition(product_id=1, quantity=Decimal("3"), unit_price=Decimal("7.20"),
-                       unit_cost=Decimal("6"), effective_date=date(2025, 3, 1),
-                       cancelled_date=date(2025, 3, 31), serial_number=reference)
+    return NewAddition(
+        product_id=1,
+        quantity=Decimal("3"),
+        unit_price=Decimal("7.20"),
+        unit_cost=Decimal("6"),
+        effective_date=date(2025, 3, 1),
+        cancelled_date=date(2025, 3, 31),
+        serial_number=reference,
+    )
 
 
 def api_requests(live, since=0):
@@ -55,7 +61,9 @@ def test_429_is_retried_honouring_retry_after(cw_live, cw_live_client):
 
 def test_retries_are_bounded_in_attempts(cw_live):
     cw_live.set_faults([{"kind": "500"}])
-    with cw_live.client(retry=RetryPolicy(max_attempts=3, max_elapsed=10, backoff_base=0.01, backoff_max=0.02)) as client:
+    with cw_live.client(
+        retry=RetryPolicy(max_attempts=3, max_elapsed=10, backoff_base=0.01, backoff_max=0.02)
+    ) as client:
         with pytest.raises(CWServerError) as caught:
             client.get_company(1)
     assert caught.value.is_cw_timeout and caught.value.status == 500

@@ -20,8 +20,10 @@ def test_private_key_never_leaks(cw_live, caplog, capsys):
         client.check_credentials()
         list(client.iter_companies(page_size=5))
         seen += [repr(client), str(client), repr(client.credentials), repr(client.api)]
-        for call in (lambda: client.get_company(987654),
-                     lambda: client.create_addition(1, NewAddition(product_id=999, quantity=-1))):
+        for call in (
+            lambda: client.get_company(987654),
+            lambda: client.create_addition(1, NewAddition(product_id=999, quantity=-1)),
+        ):
             with pytest.raises(CWError) as caught:
                 call()
             seen += [str(caught.value), repr(caught.value), repr(caught.value.args), repr(vars(caught.value))]

@@ -23,8 +23,17 @@ def free_port() -> int:
 
 def test_cli_serves_companyinfo_and_applies_latency(tmp_path):
     port = free_port()
-    cmd = [*command("msphub_psa.connectwise.sandbox"), "--host", "127.0.0.1", "--port", str(port),
-           "--data", str(tmp_path / "cw.db"), "--latency-ms", "20"]
+    cmd = [
+        *command("msphub_psa.connectwise.sandbox"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data",
+        str(tmp_path / "cw.db"),
+        "--latency-ms",
+        "20",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline, body = time.monotonic() + 15, None

@@ -1,4 +1,5 @@
 """Sync control tests run inside the app's context."""
+
 from __future__ import annotations
 
 import pytest

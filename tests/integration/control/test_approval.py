@@ -1,16 +1,20 @@
 """Prepared previews: push a chosen subset, approve only what is still eligible, discard, expire; the approval
 setting's default flips after the first successful push; Sync now with approval prepares and waits."""
+
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
-from msphub_psa.commands.exceptions import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from msphub_psa.commands.billing.preview import (
-    ApprovePreviewCommand, DiscardPreviewCommand, PreparePreviewCommand, PreviewDetailCommand,
+    ApprovePreviewCommand,
+    DiscardPreviewCommand,
+    PreparePreviewCommand,
+    PreviewDetailCommand,
 )
-from msphub_psa.commands.billing.status import RunPushCommand, SyncStatusCommand
 from msphub_psa.commands.billing.settings import UpdateSyncSettingsCommand, approval_required
+from msphub_psa.commands.billing.status import RunPushCommand, SyncStatusCommand
+from msphub_psa.commands.exceptions import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from msphub_psa.daos.base import session
 from msphub_psa.models.directory import PsaAgreement
 from msphub_psa.models.sync import SyncRun
@@ -49,8 +53,11 @@ def test_subset_push_pushes_exactly_the_chosen_groups_and_the_rest_stays_pending
     assert {t for t, s in states.items() if s == "pushed"} == chosen_txs
     assert {s for t, s in states.items() if t not in chosen_txs} == {"pending"}  # the others wait, untouched
     stored = preview_row(preview_id)
-    assert (stored.status, stored.approved_by, stored.selection) == ("approved", "pilot.admin",
-                                                                     {"agreement_ids": [chosen["agreement_id"]]})
+    assert (stored.status, stored.approved_by, stored.selection) == (
+        "approved",
+        "pilot.admin",
+        {"agreement_ids": [chosen["agreement_id"]]},
+    )
     assert stored.run_id == result["run_id"] and stored.note is None
     detail = _groups(actor, partner_id, preview_id)
     assert [g["selected"] for g in detail] == [g["agreement_id"] == chosen["agreement_id"] for g in detail]
@@ -94,8 +101,9 @@ def test_approve_refuses_bad_choices_and_the_viewer(ctx, cw_live):
     partner_id, actor, _customers = push_setup(cw_live, customers=1)
     preview_id = PreparePreviewCommand(actor, partner_id).run()
     in_preview = {g["agreement_id"] for g in _groups(actor, partner_id, preview_id)}
-    outside = session().scalar(select(PsaAgreement.id).where(PsaAgreement.partner_id == partner_id,
-                                                            PsaAgreement.id.not_in(in_preview)))
+    outside = session().scalar(
+        select(PsaAgreement.id).where(PsaAgreement.partner_id == partner_id, PsaAgreement.id.not_in(in_preview))
+    )
     with pytest.raises(InvalidInputError):
         ApprovePreviewCommand(actor, preview_id, partner_id, []).run()
     with pytest.raises(InvalidInputError):

@@ -1,4 +1,5 @@
 """Sync control over REST, the CLI and the pages: the same commands, the viewer reads only."""
+
 from __future__ import annotations
 
 import json
@@ -34,12 +35,19 @@ def test_rest_preview_prepare_approve_a_subset_and_discard(app, cw_live):
     assert b'id="approval-banner"' in page.data and f"?preview={preview['id']}".encode() in page.data
 
     first = preview["groups"]["result"][0]
-    assert client.post(f"{API}/previews/{preview['id']}/approve", json={"agreement_ids": []},
-                       headers=headers).status_code == 400
-    assert client.post(f"{API}/previews/{preview['id']}/approve", json={"agreement_ids": ["x"]},
-                       headers=headers).status_code == 400
-    approved = client.post(f"{API}/previews/{preview['id']}/approve", json={"agreement_ids": [first["agreement_id"]]},
-                           headers=headers)
+    assert (
+        client.post(f"{API}/previews/{preview['id']}/approve", json={"agreement_ids": []}, headers=headers).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            f"{API}/previews/{preview['id']}/approve", json={"agreement_ids": ["x"]}, headers=headers
+        ).status_code
+        == 400
+    )
+    approved = client.post(
+        f"{API}/previews/{preview['id']}/approve", json={"agreement_ids": [first["agreement_id"]]}, headers=headers
+    )
     assert approved.status_code == 202
     job = approved.get_json()
     assert job["transactions"] == first["transactions"] and job["preview_id"] == preview["id"]
@@ -88,18 +96,25 @@ def test_cli_preview_push_subset_approve_and_discard(app, cw_live):
     assert "Preview (live, not saved)" in shown.output and "MSPHUB-T" in shown.output and "more line(s)" in shown.output
     as_json = json.loads(runner.invoke(args=["psa", "sync", "preview", *base, "pilot.viewer", "--json"]).output)
     agreement = as_json["groups"]["result"][0]["agreement_id"]
-    pushed = runner.invoke(args=["psa", "sync", "push", *base, "pilot.admin", "--agreement", str(agreement),
-                                 "--inline"])
+    pushed = runner.invoke(
+        args=["psa", "sync", "push", *base, "pilot.admin", "--agreement", str(agreement), "--inline"]
+    )
     assert pushed.exit_code == 0, pushed.output
     result = json.loads(pushed.output)
     assert result["status"] == "succeeded" and result["counts"]["pushed"] == result["transactions"]
     prepared = runner.invoke(args=["psa", "sync", "prepare", *base, "pilot.admin"])
     assert prepared.exit_code == 0 and "awaiting_approval" in prepared.output
     preview_id = int(prepared.output.split("#")[1].split()[0])
-    assert runner.invoke(args=["psa", "sync", "discard", *base, "pilot.viewer", "--preview",
-                               str(preview_id)]).exit_code == 2
-    assert json.loads(runner.invoke(args=["psa", "sync", "discard", *base, "pilot.admin", "--preview",
-                                          str(preview_id)]).output)["status"] == "discarded"
+    assert (
+        runner.invoke(args=["psa", "sync", "discard", *base, "pilot.viewer", "--preview", str(preview_id)]).exit_code
+        == 2
+    )
+    assert (
+        json.loads(
+            runner.invoke(args=["psa", "sync", "discard", *base, "pilot.admin", "--preview", str(preview_id)]).output
+        )["status"]
+        == "discarded"
+    )
     late = runner.invoke(args=["psa", "sync", "approve", *base, "pilot.admin", "--preview", str(preview_id)])
     assert late.exit_code == 2 and "Error (409)" in late.output
     with app.app_context():

@@ -1,15 +1,16 @@
 """Preview (dry run) against the sandbox over HTTP: it writes nothing, and a push then writes exactly it."""
+
 from __future__ import annotations
 
-import pytest
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from msphub_psa import clock
-from msphub_psa.commands.billing.preview import PreviewCommand
 from msphub_psa.commands.billing.orchestrator import PushBillingCommand
+from msphub_psa.commands.billing.preview import PreviewCommand
 from msphub_psa.daos.base import session
 from msphub_psa.daos.outbox import OutboxDAO
 from msphub_psa.models.hub import BillingTransaction
@@ -33,11 +34,21 @@ def test_preview_writes_nothing_and_push_then_writes_exactly_it(ctx, cw_live):
     partner_id, actor, customers = push_setup(cw_live, customers=2)
     txs = expected_transactions(customers)
     credit = next(t for t in txs if t.kind == "charge")
-    session().add(BillingTransaction(partner_id=partner_id, customer_id=credit.customer_id,
-                                     subscription_id=credit.subscription_id, kind="credit",
-                                     period_start=credit.period_start, period_end=credit.period_end,
-                                     quantity=Decimal(1), unit_price=Decimal("7.25"), unit_cost=Decimal(5),
-                                     amount=Decimal("7.25"), currency="USD"))
+    session().add(
+        BillingTransaction(
+            partner_id=partner_id,
+            customer_id=credit.customer_id,
+            subscription_id=credit.subscription_id,
+            kind="credit",
+            period_start=credit.period_start,
+            period_end=credit.period_end,
+            quantity=Decimal(1),
+            unit_price=Decimal("7.25"),
+            unit_cost=Decimal(5),
+            amount=Decimal("7.25"),
+            currency="USD",
+        )
+    )
     session().commit()
     txs = expected_transactions(customers)
     start = cw_live.requests()[-1]["seq"] if cw_live.requests() else 0
@@ -108,23 +119,44 @@ def test_preview_pages_groups_and_bounds_lines_but_totals_are_complete(ctx, cw_l
     second = PreviewCommand(actor, partner_id, page=2, page_size=1, lines=0).run()
     assert second["groups"]["result"][0]["agreement_id"] == groups["agreement_ids"][1]
     assert second["groups"]["result"][0]["lines"] == []
-    counted = sum(PreviewCommand(actor, partner_id, page=p, page_size=1, lines=0).run()["groups"]["result"][0]
-                  ["transactions"] for p in range(1, groups["total"] + 1))
+    counted = sum(
+        PreviewCommand(actor, partner_id, page=p, page_size=1, lines=0).run()["groups"]["result"][0]["transactions"]
+        for p in range(1, groups["total"] + 1)
+    )
     assert counted == total
 
 
 def test_preview_leaves_out_failed_rows_and_lists_rows_in_sending_as_lookups(ctx, cw_live):
     partner_id, actor, customers = push_setup(cw_live, customers=1)
-    cw_live.set_faults([{"kind": "status", "status": 400, "methods": ["POST"], "path": "/additions$", "count": 1,
-                         "body": {"code": "InvalidObject", "message": "refused"}}])
+    cw_live.set_faults(
+        [
+            {
+                "kind": "status",
+                "status": 400,
+                "methods": ["POST"],
+                "path": "/additions$",
+                "count": 1,
+                "body": {"code": "InvalidObject", "message": "refused"},
+            }
+        ]
+    )
     PushBillingCommand(partner_id).run()
     failed = [r for r in items(partner_id) if r.state == "failed"]
     assert len(failed) == 1
     txs = expected_transactions(customers)
-    new = BillingTransaction(partner_id=partner_id, customer_id=txs[0].customer_id,
-                             subscription_id=txs[0].subscription_id, kind="charge", period_start=dt.date(2027, 1, 1),
-                             period_end=dt.date(2027, 1, 31), quantity=Decimal(2), unit_price=Decimal("10.00"),
-                             unit_cost=Decimal(8), amount=Decimal("20.00"), currency="USD")
+    new = BillingTransaction(
+        partner_id=partner_id,
+        customer_id=txs[0].customer_id,
+        subscription_id=txs[0].subscription_id,
+        kind="charge",
+        period_start=dt.date(2027, 1, 1),
+        period_end=dt.date(2027, 1, 31),
+        quantity=Decimal(2),
+        unit_price=Decimal("10.00"),
+        unit_cost=Decimal(8),
+        amount=Decimal("20.00"),
+        currency="USD",
+    )
     session().add(new)
     pushed = next(r for r in items(partner_id) if r.state == "pushed")
     pushed.state, pushed.sending_since = "sending", clock.now()  # as a killed run leaves it

@@ -1,5 +1,6 @@
 """The sync schedule on real Redis and the sandbox: a slot fires once (two ticks, two racing schedulers), the
 scheduled run respects approval, and a partner whose feature or integration is off gets nothing written."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,17 +10,17 @@ import pytest
 from sqlalchemy import select
 
 from msphub_psa import clock
-from msphub_psa.commands.integration import DeactivateIntegrationCommand
 from msphub_psa.commands.billing.preview import ApprovePreviewCommand
 from msphub_psa.commands.billing.schedule import ScheduleTickCommand
 from msphub_psa.commands.billing.settings import UpdateSyncSettingsCommand
+from msphub_psa.commands.integration import DeactivateIntegrationCommand
 from msphub_psa.daos.base import session
 from msphub_psa.domain.schedule import slot_instant, zone
 from msphub_psa.jobqueue import SYNC, get_queue, scheduled_job_id
-from msphub_psa.tasks import scheduled_sync
 from msphub_psa.models.hub import Partner
 from msphub_psa.models.sync import SyncPreview, SyncSettings
 from msphub_psa.models.tenancy import AuditEvent, PartnerFeature
+from msphub_psa.tasks import scheduled_sync
 from tests.support.clock import command
 from tests.support.control import preview_row, run_queued
 from tests.support.dump import diff, dump_tables
@@ -49,9 +50,16 @@ def _set_up(cw_live, approval: str = "never", customers: int = 1):
     partner_id, actor, chosen = push_setup(cw_live, customers=customers)
     session().get(Partner, partner_id).timezone = TZ
     session().commit()
-    UpdateSyncSettingsCommand(actor, {"schedule_enabled": True, "schedule_time": "06:00",
-                                      "schedule_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                                      "approval": approval}, partner_id).run()
+    UpdateSyncSettingsCommand(
+        actor,
+        {
+            "schedule_enabled": True,
+            "schedule_time": "06:00",
+            "schedule_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+            "approval": approval,
+        },
+        partner_id,
+    ).run()
     local_day = clock.today(TZ) + dt.timedelta(days=2)
     return partner_id, actor, chosen, slot_instant(local_day, dt.time(6), zone(TZ))
 
@@ -163,14 +171,18 @@ def test_the_scheduler_process_enqueues_the_tick_and_a_worker_runs_it(app, db_ur
         get_queue(FAST).empty()
         session().remove()
     env = {**os.environ, "DATABASE_URL": db_url, "FLASK_APP": "app"}
-    proc = subprocess.Popen(command("flask", "psa", "scheduler"), cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        command("flask", "psa", "scheduler"), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         with app.app_context():
             deadline, ticks = time.monotonic() + 20, []
             while not ticks and time.monotonic() < deadline:
-                ticks = [j for j in get_queue(FAST).job_ids if Job.fetch(j, connection=redis_connection())
-                         .func_name == "msphub_psa.tasks.schedule_tick"]
+                ticks = [
+                    j
+                    for j in get_queue(FAST).job_ids
+                    if Job.fetch(j, connection=redis_connection()).func_name == "msphub_psa.tasks.schedule_tick"
+                ]
                 time.sleep(0.2)
             assert ticks, "the scheduler enqueued no tick"
             worker(queues="fast")

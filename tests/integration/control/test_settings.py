@@ -1,5 +1,6 @@
 """Sync settings over REST and the CLI: defaults, changes, bad input (400, nothing saved), the viewer, and the
 per-partner request limit reaching the push's shared throttle."""
+
 from __future__ import annotations
 
 import pytest
@@ -36,8 +37,16 @@ def test_defaults_then_a_change_is_saved_audited_and_counts_from_now(app, pilot)
     assert defaults["requests_per_minute"] is None and defaults["effective_requests_per_minute"] == 600
     assert defaults["next_run_at"]
 
-    answer = client.put(URL, json={"schedule_time": "21:30", "schedule_days": ["MON", "fri"], "approval": "never",
-                                   "requests_per_minute": 42}, headers=headers)
+    answer = client.put(
+        URL,
+        json={
+            "schedule_time": "21:30",
+            "schedule_days": ["MON", "fri"],
+            "approval": "never",
+            "requests_per_minute": 42,
+        },
+        headers=headers,
+    )
     assert answer.status_code == 200, answer.get_json()
     body = answer.get_json()
     assert (body["schedule_time"], body["schedule_days"], body["approval"]) == ("21:30", ["mon", "fri"], "never")
@@ -51,8 +60,10 @@ def test_defaults_then_a_change_is_saved_audited_and_counts_from_now(app, pilot)
         audits = session().scalars(select(AuditEvent).where(AuditEvent.action == "sync.settings")).all()
         assert len(audits) == 2 and audits[0].detail["changes"]["approval"] == ["default", "never"]
         assert partner_limiter(pilot).item.amount == 42  # the push's shared limit follows
-    assert client.put(URL, json={"requests_per_minute": None}, headers=headers).get_json()[
-        "effective_requests_per_minute"] == 600
+    assert (
+        client.put(URL, json={"requests_per_minute": None}, headers=headers).get_json()["effective_requests_per_minute"]
+        == 600
+    )
 
 
 BAD = [
@@ -91,8 +102,10 @@ def test_no_operator_cap_allows_any_positive_limit(app, pilot):
     configure(app, PSA_CW_REQUESTS_PER_MINUTE=0)
     client, headers = session_client(app)
     assert client.get(URL).get_json()["effective_requests_per_minute"] == 0
-    assert client.put(URL, json={"requests_per_minute": 5000}, headers=headers).get_json()[
-        "effective_requests_per_minute"] == 5000
+    assert (
+        client.put(URL, json={"requests_per_minute": 5000}, headers=headers).get_json()["effective_requests_per_minute"]
+        == 5000
+    )
     with app.app_context():
         assert partner_limiter(pilot).item.amount == 5000
         configure(app, PSA_CW_REQUESTS_PER_MINUTE=100)  # the operator lowers the cap later: it wins
@@ -111,12 +124,31 @@ def test_cli_shows_and_changes_settings(app, pilot):
     runner = app.test_cli_runner()
     shown = runner.invoke(args=["psa", "sync", "settings", "--partner", str(pilot), "--as", "pilot.viewer"])
     assert shown.exit_code == 0 and '"schedule_time": "06:00"' in shown.output
-    changed = runner.invoke(args=["psa", "sync", "settings", "--partner", str(pilot), "--as", "pilot.admin",
-                                  "--time", "05:15", "--days", "sat,sun", "--approval", "always", "--limit", "30"])
+    changed = runner.invoke(
+        args=[
+            "psa",
+            "sync",
+            "settings",
+            "--partner",
+            str(pilot),
+            "--as",
+            "pilot.admin",
+            "--time",
+            "05:15",
+            "--days",
+            "sat,sun",
+            "--approval",
+            "always",
+            "--limit",
+            "30",
+        ]
+    )
     assert changed.exit_code == 0 and '"schedule_days": [\n    "sat",\n    "sun"\n  ]' in changed.output
-    bad = runner.invoke(args=["psa", "sync", "settings", "--partner", str(pilot), "--as", "pilot.admin",
-                              "--limit", "lots"])
+    bad = runner.invoke(
+        args=["psa", "sync", "settings", "--partner", str(pilot), "--as", "pilot.admin", "--limit", "lots"]
+    )
     assert bad.exit_code == 2 and "Error (400)" in bad.output and "requests_per_minute" in bad.output
-    refused = runner.invoke(args=["psa", "sync", "settings", "--partner", str(pilot), "--as", "pilot.viewer",
-                                  "--schedule", "off"])
+    refused = runner.invoke(
+        args=["psa", "sync", "settings", "--partner", str(pilot), "--as", "pilot.viewer", "--schedule", "off"]
+    )
     assert refused.exit_code == 2 and "Error (403)" in refused.output

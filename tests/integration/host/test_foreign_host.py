@@ -8,6 +8,7 @@ and a package of its own named ``plugin``. The built wheel goes into a fresh vir
 and rows are the same after the procedure and the push (dump compared), its pages and API still answer, and a
 plugin route refuses a write without the CSRF token.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,8 +45,11 @@ COMPANIES = ["Alpine Dental Group", "Birch & Oak Legal", "Cobalt Freight Ltd"]  
 def wheel(tmp_path_factory) -> Path:
     """The project built as a wheel, as a release would be."""
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(ROOT)],
-                   check=True, cwd=tmp_path_factory.mktemp("build"))
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(ROOT)],
+        check=True,
+        cwd=tmp_path_factory.mktemp("build"),
+    )
     (found,) = out.glob("msphub_connectwise-*.whl")
     return found
 
@@ -64,10 +68,17 @@ class Host:
 
     def __init__(self, root: Path, python: Path, database_url: str, sandbox_port: int):
         self.root, self.python = root, str(python)
-        self.env = {**os.environ, "HOST_DATABASE_URL": database_url, "HOST_SECRET_KEY": uuid.uuid4().hex,
-                    "HOST_FERNET_KEY": Fernet.generate_key().decode(), "HOST_REDIS_URL": "redis://127.0.0.1:6379/0",
-                    "HOST_QUEUE_PREFIX": f"host-{uuid.uuid4().hex[:8]}", "HOST_ADMIN_PASSWORD": ADMIN_PASSWORD,
-                    "FLASK_APP": "hostapp", "PYTHONPATH": str(root)}
+        self.env = {
+            **os.environ,
+            "HOST_DATABASE_URL": database_url,
+            "HOST_SECRET_KEY": uuid.uuid4().hex,
+            "HOST_FERNET_KEY": Fernet.generate_key().decode(),
+            "HOST_REDIS_URL": "redis://127.0.0.1:6379/0",
+            "HOST_QUEUE_PREFIX": f"host-{uuid.uuid4().hex[:8]}",
+            "HOST_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "FLASK_APP": "hostapp",
+            "PYTHONPATH": str(root),
+        }
         for key in [k for k in self.env if k.startswith("PSA_") and k != "PSA_TEST_CLOCK"] + ["DATABASE_URL"]:
             self.env.pop(key, None)  # nothing of our stand-in's environment reaches the host
         self.sandbox_url = f"http://127.0.0.1:{sandbox_port}"
@@ -75,8 +86,15 @@ class Host:
 
     def run(self, *args: str, stdin: str | None = None) -> str:
         """Run ``python -m <args>`` in the host; the output, or the test fails with it."""
-        done = subprocess.run(command(*args, python=self.python), cwd=self.root, env=self.env, input=stdin,
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            command(*args, python=self.python),
+            cwd=self.root,
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
         return done.stdout
 
@@ -87,8 +105,14 @@ class Host:
     def start(self, *args: str) -> subprocess.Popen:
         """A long-running process of the host (worker, sandbox), stopped at the end."""
         log = open(self.root / f"{args[0]}-{len(self.procs)}.log", "wb")
-        proc = subprocess.Popen(command(*args, python=self.python), cwd=self.root, env=self.env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            command(*args, python=self.python),
+            cwd=self.root,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.procs.append(proc)
         return proc
 
@@ -116,12 +140,24 @@ def _sandbox_seed(path: Path) -> None:
     """The sandbox's demo account with three companies, each with one monthly agreement."""
     seed = cw_seed.default_seed()
     account = seed["accounts"][0]
-    account["companies"] = [{"id": i, "identifier": f"C{i}", "name": name, "types": [{"id": 1}], "status": {"id": 1}}
-                            for i, name in enumerate(COMPANIES, 1)]
-    account["agreements"] = [{"id": 100 + i, "name": "Microsoft CSP - Monthly", "company": {"id": i},
-                              "type": {"id": 1}, "contact": {"id": 1, "name": "Jo"}, "billingCycle": {"id": 1},
-                              "startDate": "2024-01-01T00:00:00Z", "billStartDate": "2024-01-01T00:00:00Z",
-                              "noEndingDateFlag": True} for i in range(1, len(COMPANIES) + 1)]
+    account["companies"] = [
+        {"id": i, "identifier": f"C{i}", "name": name, "types": [{"id": 1}], "status": {"id": 1}}
+        for i, name in enumerate(COMPANIES, 1)
+    ]
+    account["agreements"] = [
+        {
+            "id": 100 + i,
+            "name": "Microsoft CSP - Monthly",
+            "company": {"id": i},
+            "type": {"id": 1},
+            "contact": {"id": 1, "name": "Jo"},
+            "billingCycle": {"id": 1},
+            "startDate": "2024-01-01T00:00:00Z",
+            "billStartDate": "2024-01-01T00:00:00Z",
+            "noEndingDateFlag": True,
+        }
+        for i in range(1, len(COMPANIES) + 1)
+    ]
     for key in ("additions", "adjustments", "catalogItems"):
         account[key] = []
     seed["accounts"] = [account]
@@ -142,28 +178,52 @@ def _months(today: dt.date, back: int) -> list[tuple[dt.date, dt.date]]:
 def _marketplace(engine: sa.Engine, today: dt.date) -> None:
     """The host's own rows: a contact, a distributor, a partner, three customers, their subscriptions and three
     months of billing (in the host's table names)."""
-    created = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    created = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     months = _months(today, 2)
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO contact (id, name) VALUES (1, 'Alice Example')"))
         conn.execute(sa.text("INSERT INTO mkt_distributor VALUES (1, 'Host Distribution')"))
-        conn.execute(sa.text("INSERT INTO mkt_reseller VALUES (:id, 1, 'Host Partner', 'USD', 'America/New_York')"),
-                     {"id": PARTNER_ID})
-        conn.execute(sa.text("INSERT INTO mkt_sku VALUES (1, 1, 'Microsoft', 'OnlineServicesNCE', 'CFQ7TTC0LH18', "
-                             "'Microsoft 365 Business Basic', 'P1M', 'monthly')"))
+        conn.execute(
+            sa.text("INSERT INTO mkt_reseller VALUES (:id, 1, 'Host Partner', 'USD', 'America/New_York')"),
+            {"id": PARTNER_ID},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO mkt_sku VALUES (1, 1, 'Microsoft', 'OnlineServicesNCE', 'CFQ7TTC0LH18', "
+                "'Microsoft 365 Business Basic', 'P1M', 'monthly')"
+            )
+        )
         line = 1
         for n, name in enumerate(COMPANIES, 1):
-            conn.execute(sa.text("INSERT INTO mkt_client VALUES (:id, :p, :ext, :name, :at)"),
-                         {"id": 100 + n, "p": PARTNER_ID, "ext": f"C-{n}", "name": name, "at": created})
-            conn.execute(sa.text("INSERT INTO mkt_plan VALUES (:id, :p, :c, 1, :ext, 'Microsoft 365 Business Basic', "
-                                 ":q, 7.2, 6, 'active', :start, NULL)"),
-                         {"id": 200 + n, "p": PARTNER_ID, "c": 100 + n, "ext": f"S-{n}", "q": 5 + n,
-                          "start": months[0][0]})
+            conn.execute(
+                sa.text("INSERT INTO mkt_client VALUES (:id, :p, :ext, :name, :at)"),
+                {"id": 100 + n, "p": PARTNER_ID, "ext": f"C-{n}", "name": name, "at": created},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO mkt_plan VALUES (:id, :p, :c, 1, :ext, 'Microsoft 365 Business Basic', "
+                    ":q, 7.2, 6, 'active', :start, NULL)"
+                ),
+                {"id": 200 + n, "p": PARTNER_ID, "c": 100 + n, "ext": f"S-{n}", "q": 5 + n, "start": months[0][0]},
+            )
             for first, last in months:
-                conn.execute(sa.text("INSERT INTO mkt_invoice_line VALUES (:id, :p, :c, :s, 'charge', :f, :l, :q, "
-                                     "7.2, 6, :amount, 'USD', :at)"),
-                             {"id": line, "p": PARTNER_ID, "c": 100 + n, "s": 200 + n, "f": first, "l": last,
-                              "q": 5 + n, "amount": str(Decimal("7.2") * (5 + n)), "at": created})
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO mkt_invoice_line VALUES (:id, :p, :c, :s, 'charge', :f, :l, :q, "
+                        "7.2, 6, :amount, 'USD', :at)"
+                    ),
+                    {
+                        "id": line,
+                        "p": PARTNER_ID,
+                        "c": 100 + n,
+                        "s": 200 + n,
+                        "f": first,
+                        "l": last,
+                        "q": 5 + n,
+                        "amount": str(Decimal("7.2") * (5 + n)),
+                        "at": created,
+                    },
+                )
                 line += 1
 
 
@@ -194,15 +254,34 @@ def test_the_documented_procedure_installs_the_plugin_into_a_foreign_host(tmp_pa
     engine = sa.create_engine(url)
     try:
         _sandbox_seed(root / "cw-seed.json")
-        host.start("msphub_psa.connectwise.sandbox", "--host", "127.0.0.1", "--port", str(port),
-                   "--seed", str(root / "cw-seed.json"))
+        host.start(
+            "msphub_psa.connectwise.sandbox",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--seed",
+            str(root / "cw-seed.json"),
+        )
         # the host's own set-up, from FAB's and Flask-Migrate's documentation
         host.flask("db", "init")
         shutil.copy(root / "host_0001.py", root / "migrations" / "versions" / "host_0001.py")
         host.flask("db", "upgrade")
         host.flask("fab", "create-db")
-        host.flask("fab", "create-admin", "--username", "admin", "--firstname", "Ann", "--lastname", "Admin",
-                   "--email", "admin@host.example", "--password", ADMIN_PASSWORD)
+        host.flask(
+            "fab",
+            "create-admin",
+            "--username",
+            "admin",
+            "--firstname",
+            "Ann",
+            "--lastname",
+            "Admin",
+            "--email",
+            "admin@host.example",
+            "--password",
+            ADMIN_PASSWORD,
+        )
         _marketplace(engine, pinned().astimezone(ZoneInfo("America/New_York")).date())
         before = _dump(engine)
 
@@ -214,16 +293,47 @@ def test_the_documented_procedure_installs_the_plugin_into_a_foreign_host(tmp_pa
         assert "Marketplace contract: satisfied" in check and "(head psa_0001)" in check
         host.flask("fab", "create-db")  # again, after the plugin's tables: nothing breaks
         host.flask("psa", "init")
-        host.flask("fab", "create-user", "--role", "Partner Admin", "--username", "pat", "--firstname", "Pat",
-                   "--lastname", "Partner", "--email", "pat@host.example", "--password", "pat-2026")
+        host.flask(
+            "fab",
+            "create-user",
+            "--role",
+            "Partner Admin",
+            "--username",
+            "pat",
+            "--firstname",
+            "Pat",
+            "--lastname",
+            "Partner",
+            "--email",
+            "pat@host.example",
+            "--password",
+            "pat-2026",
+        )
         host.flask("psa", "tenants", "assign", "--user", "pat", "--partner", str(PARTNER_ID), "--as", "admin")
         host.flask("psa", "feature", "enable", "--partner", str(PARTNER_ID), "--as", "admin")
         host.start("flask", "psa", "worker")
-        activated = host.flask("psa", "integration", "activate", "--partner", str(PARTNER_ID),
-                               "--client-id", cw_seed.DEMO_CLIENT_ID, "--company", cw_seed.DEMO_COMPANY_ID,
-                               "--public-key", cw_seed.DEMO_PUBLIC_KEY, "--private-key-file", "-",
-                               "--api-url", host.sandbox_url, "--wait", "120", "--as", "pat",
-                               stdin=cw_seed.DEMO_PRIVATE_KEY)
+        activated = host.flask(
+            "psa",
+            "integration",
+            "activate",
+            "--partner",
+            str(PARTNER_ID),
+            "--client-id",
+            cw_seed.DEMO_CLIENT_ID,
+            "--company",
+            cw_seed.DEMO_COMPANY_ID,
+            "--public-key",
+            cw_seed.DEMO_PUBLIC_KEY,
+            "--private-key-file",
+            "-",
+            "--api-url",
+            host.sandbox_url,
+            "--wait",
+            "120",
+            "--as",
+            "pat",
+            stdin=cw_seed.DEMO_PRIVATE_KEY,
+        )
         assert "Status: Active" in activated and "Pat Partner (pat)" in activated
         host.flask("psa", "directory", "refresh", "--partner", str(PARTNER_ID), "--as", "pat")
         host.flask("psa", "customers", "automap", "--partner", str(PARTNER_ID), "--as", "pat")
@@ -235,6 +345,7 @@ def test_the_documented_procedure_installs_the_plugin_into_a_foreign_host(tmp_pa
             status = json.loads(host.flask("psa", "sync", "status", "--partner", str(PARTNER_ID), "--as", "pat"))
             runs = status.get("runs") or []
             return runs and runs[0]["status"] not in ("running",) and status
+
         status = _wait(finished)
         assert status["runs"][0]["status"] == "succeeded", status
 

@@ -1,4 +1,5 @@
 """The pilot with an active integration, its directory cached, one mapping and one rule: own ids to aim at."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,11 +20,19 @@ def pilot_ids(app, cw_live) -> dict[str, int]:
     with app.app_context():
         partner_id, actor = pilot_ready(cw_live)
         customer = tenants.first_customer(partner_id)
-        company = session().scalar(select(PsaCompany).where(PsaCompany.partner_id == partner_id).order_by(PsaCompany.id))
+        company = session().scalar(
+            select(PsaCompany).where(PsaCompany.partner_id == partner_id).order_by(PsaCompany.id)
+        )
         MapCustomerCommand(actor, customer.id, company_id=company.id).run()
-        rule = ProductRule(partner_id=partner_id, priority=1, category="Own", subcategory="S", product_type="T",
-                           product_class="Agreement",
-                           conditions=[{"field": "publisher", "operator": "equals", "value": "Microsoft"}])
+        rule = ProductRule(
+            partner_id=partner_id,
+            priority=1,
+            category="Own",
+            subcategory="S",
+            product_type="T",
+            product_class="Agreement",
+            conditions=[{"field": "publisher", "operator": "equals", "value": "Microsoft"}],
+        )
         session().add(rule)
         session().commit()
         ids = {"partner_id": partner_id, "customer_id": customer.id, "rule_id": rule.id, "company_id": company.id}

@@ -2,6 +2,7 @@
 
 The sweeps discover endpoints here (and in the URL map), so endpoints added later are swept too.
 """
+
 from __future__ import annotations
 
 import re

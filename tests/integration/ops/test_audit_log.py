@@ -1,4 +1,5 @@
 """Audit log: console page, REST list and CSV export (tenant-scoped, filtered), CLI, no secret in detail."""
+
 from __future__ import annotations
 
 import csv
@@ -30,7 +31,7 @@ def events(app):
     with app.app_context():
         a, b = tenants.pilot().id, tenants.other().id
         _event(a, "mapping.create", note="A-ONLY")
-        _event(a, "mapping.delete", at=dt.datetime(2024, 1, 5, tzinfo=dt.timezone.utc), note="=HYPERLINK(1)")
+        _event(a, "mapping.delete", at=dt.datetime(2024, 1, 5, tzinfo=dt.UTC), note="=HYPERLINK(1)")
         _event(b, "mapping.create", username="fabrikam.admin", note="B-ONLY")
         return a, b
 
@@ -71,16 +72,31 @@ def test_filters_and_admin_scope(app, events):
     assert only_b and all(r["partner_id"] == str(b) and r["action"].startswith("mapping.") for r in only_b)
     old = _csv(client.get(f"/api/v1/psa_audit/export?partner_id={a}&until=2024-02-01", headers=admin))
     assert [r["action"] for r in old] == ["mapping.delete"]
-    recent = _csv(client.get(f"/api/v1/psa_audit/export?partner_id={a}&since=2025-01-01&username=pilot.admin"
-                             "&object_type=customer&object_id=7&outcome=ok", headers=admin))
+    recent = _csv(
+        client.get(
+            f"/api/v1/psa_audit/export?partner_id={a}&since=2025-01-01&username=pilot.admin"
+            "&object_type=customer&object_id=7&outcome=ok",
+            headers=admin,
+        )
+    )
     assert [r["action"] for r in recent] == ["mapping.create"]
     page = client.get(f"/api/v1/psa_audit/?partner_id={a}&page_size=1", headers=admin).get_json()
     assert page["count"] >= 2 and len(page["result"]) == 1 and page["result"][0]["partner_id"] == a
 
 
-@pytest.mark.parametrize("query", ["since=yesterday", "since=1850-01-01", "since=2026-02-30",
-                                   "since=2026-05-01&until=2026-04-01", "outcome=maybe", "partner_id=x",
-                                   "action=" + "a" * 61, "page=0"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "since=yesterday",
+        "since=1850-01-01",
+        "since=2026-02-30",
+        "since=2026-05-01&until=2026-04-01",
+        "outcome=maybe",
+        "partner_id=x",
+        "action=" + "a" * 61,
+        "page=0",
+    ],
+)
 def test_bad_filters_are_400(app, query):
     client = app.test_client()
     response = client.get(f"/api/v1/psa_audit/?{query}", headers=_bearer(client, "pilot.admin"))
@@ -110,8 +126,21 @@ def test_cli_export(app, events, tmp_path):
     a, b = events
     out = tmp_path / "audit.csv"
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["psa", "audit", "export", "--partner", str(a), "--since", "2025-01-01",
-                                 "--output", str(out), "--as", "pilot.viewer"])
+    result = runner.invoke(
+        args=[
+            "psa",
+            "audit",
+            "export",
+            "--partner",
+            str(a),
+            "--since",
+            "2025-01-01",
+            "--output",
+            str(out),
+            "--as",
+            "pilot.viewer",
+        ]
+    )
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(out.open()))
     assert rows and {r["partner_id"] for r in rows} == {str(a)} and "mapping.delete" not in {r["action"] for r in rows}
@@ -122,14 +151,21 @@ def test_cli_export(app, events, tmp_path):
 
 
 def test_detail_never_carries_a_secret(app):
-    detail = {"private_key": "K1", "pending": {"credentials": {"private_key": "K2"}}, "Password": "K3",
-              "items": [{"api_key": "K4", "ok": 1}], "public_key": "fine", "client_secret": "K5"}
+    detail = {
+        "private_key": "K1",
+        "pending": {"credentials": {"private_key": "K2"}},
+        "Password": "K3",
+        "items": [{"api_key": "K4", "ok": 1}],
+        "public_key": "fine",
+        "client_secret": "K5",
+    }
     cleaned = scrub(detail)
     text = json.dumps(cleaned)
     assert not any(f"K{i}" in text for i in range(1, 6)) and "fine" in text
     with app.app_context():
         _event(tenants.pilot().id, "test.secret", private_key="SUPER-SECRET-1", token="SUPER-SECRET-2")
         client = app.test_client()
-        body = client.get("/api/v1/psa_audit/export?action=test.secret",
-                          headers=_bearer(client, "pilot.admin")).get_data(as_text=True)
+        body = client.get(
+            "/api/v1/psa_audit/export?action=test.secret", headers=_bearer(client, "pilot.admin")
+        ).get_data(as_text=True)
     assert "test.secret" in body and "SUPER-SECRET" not in body and "[redacted]" in body

@@ -5,18 +5,19 @@ for each property of its request schema, values that must be refused: 10,000 cha
 ``<script>`` and Unicode, negative and huge numbers, out-of-range or impossible dates, wrong types and
 unknown ids, each in an otherwise plausible body. The plugin's tables are dumped before and after.
 """
+
 from __future__ import annotations
 
 from tests.integration.ops.spec_walk import body_schema, fill_path, resolve, served_spec, write_operations
 from tests.support.dump import diff, dump_tables
 from tests.support.web import api_token
 
-LONG = ("O'Brien \"IT\" <script>alert(1)</script> Café Müller 日本語 👍 ‮ " * 200)[:10_000]
+LONG = ('O\'Brien "IT" <script>alert(1)</script> Café Müller 日本語 👍 ‮ ' * 200)[:10_000]
 UNKNOWN_ID = 987_654_321
 BAD_BY_TYPE = {
     "string": [LONG, {"nested": "object"}, 12],
-    "integer": [-1, -10**9, 10**18, 1.5, "12abc", [1]],
-    "number": [-1, -10**9, 10**18, "1e999", [1]],
+    "integer": [-1, -(10**9), 10**18, 1.5, "12abc", [1]],
+    "number": [-1, -(10**9), 10**18, "1e999", [1]],
     "boolean": ["maybe", 2, {"x": 1}],
     "array": ["not a list", {"x": 1}],
 }
@@ -100,13 +101,21 @@ def test_ids_no_integer_column_can_hold_are_404_not_500(app, pilot_ids):
     client = app.test_client()
     headers = {"Authorization": f"Bearer {api_token(client, 'admin')}"}
     huge = 10**12
-    for method, url in (("DELETE", f"/api/v1/psa_rules/{huge}"), ("PUT", f"/api/v1/psa_rules/{huge}/move"),
-                        ("DELETE", f"/api/v1/psa_reconciliation/mappings/{huge}"), ("PUT", f"/api/v1/psa_features/{huge}"),
-                        ("GET", f"/api/v1/psa_integration/?partner_id={huge}"),
-                        ("GET", f"/api/v1/psa_audit/export?partner_id={huge}"), ("GET", f"/api/v1/psa_rules/?partner_id={huge}")):
+    for method, url in (
+        ("DELETE", f"/api/v1/psa_rules/{huge}"),
+        ("PUT", f"/api/v1/psa_rules/{huge}/move"),
+        ("DELETE", f"/api/v1/psa_reconciliation/mappings/{huge}"),
+        ("PUT", f"/api/v1/psa_features/{huge}"),
+        ("GET", f"/api/v1/psa_integration/?partner_id={huge}"),
+        ("GET", f"/api/v1/psa_audit/export?partner_id={huge}"),
+        ("GET", f"/api/v1/psa_rules/?partner_id={huge}"),
+    ):
         body = {"enabled": True} if "psa_features" in url else {}
         response = client.open(url, method=method, headers=headers, json=body)
         assert response.status_code == 404 and response.get_json()["message"], (method, url, response.status_code)
-    response = client.post("/api/v1/psa_reconciliation/mappings", headers=headers,
-                           json={"customer_id": huge, "company_id": pilot_ids["company_id"]})
+    response = client.post(
+        "/api/v1/psa_reconciliation/mappings",
+        headers=headers,
+        json={"customer_id": huge, "company_id": pilot_ids["company_id"]},
+    )
     assert 400 <= response.status_code < 500 and response.get_json()["message"]

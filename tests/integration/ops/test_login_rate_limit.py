@@ -1,4 +1,5 @@
 """Login rate limit (FAB's Flask-Limiter): the 11th bad login within 20 s answers 429."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,8 +19,10 @@ def limited_app(db_url):
 def test_form_login_eleventh_bad_attempt_is_429(limited_app):
     client = limited_app.test_client()
     token = csrf_token(client, "/login/")
-    codes = [client.post("/login/", data={"username": "pilot.admin", "password": "wrong", "csrf_token": token})
-             .status_code for _ in range(11)]
+    codes = [
+        client.post("/login/", data={"username": "pilot.admin", "password": "wrong", "csrf_token": token}).status_code
+        for _ in range(11)
+    ]
     assert all(code != 429 for code in codes[:10]), codes
     assert codes[10] == 429
 
@@ -57,8 +60,11 @@ def test_two_processes_share_the_count_in_redis(db_url):
     import os
     import uuid
 
-    shared = {"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": os.environ["REDIS_URL"],
-              "RATELIMIT_KEY_PREFIX": f"psa-test-login-{uuid.uuid4().hex[:8]}"}
+    shared = {
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": os.environ["REDIS_URL"],
+        "RATELIMIT_KEY_PREFIX": f"psa-test-login-{uuid.uuid4().hex[:8]}",
+    }
     first, second = make_app(db_url, **shared), make_app(db_url, **shared)
     try:
         body = {"username": "pilot.admin", "password": "wrong", "provider": "db"}

@@ -1,6 +1,7 @@
 """The served OpenAPI spec documents every plugin operation completely: a success response with its
 schema, the request body's schema where the operation takes one, path and query parameters typed, and
 the plugin's error responses (with their schema)."""
+
 from __future__ import annotations
 
 from tests.integration.ops.spec_walk import PLUGIN_PATH, resolve, served_spec

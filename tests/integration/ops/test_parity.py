@@ -1,5 +1,6 @@
 """Every REST endpoint has its `flask psa` command (both call the same command object), and the
 read-only CLI commands added for parity print what the API returns."""
+
 from __future__ import annotations
 
 import click
@@ -85,8 +86,12 @@ def _cli_paths(app) -> set[str]:
 
 
 def test_every_endpoint_has_its_cli_command(app):
-    routes = {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/psa_")
-              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    routes = {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1/psa_")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
     missing = sorted(routes - set(API_TO_CLI))
     assert not missing, f"endpoints without a CLI counterpart in API_TO_CLI: {missing}"
     gone = sorted(set(API_TO_CLI) - routes)
@@ -134,12 +139,18 @@ def test_parity_cli_commands_print_what_the_api_returns(app, client, cw_live):
     assert all(s["company_name"] in out.output for s in api["result"][str(customer.id)])
 
     with app.app_context():
-        mapped = session().scalar(select(CustomerMapping.customer_id).where(
-            CustomerMapping.partner_id == partner_id, CustomerMapping.ended_at.is_(None)))
+        mapped = session().scalar(
+            select(CustomerMapping.customer_id).where(
+                CustomerMapping.partner_id == partner_id, CustomerMapping.ended_at.is_(None)
+            )
+        )
         if mapped is None:
             runner.invoke(args=["psa", "customers", "automap", *base])
-            mapped = session().scalar(select(CustomerMapping.customer_id).where(
-                CustomerMapping.partner_id == partner_id, CustomerMapping.ended_at.is_(None)))
+            mapped = session().scalar(
+                select(CustomerMapping.customer_id).where(
+                    CustomerMapping.partner_id == partner_id, CustomerMapping.ended_at.is_(None)
+                )
+            )
     api = client.get(f"/api/v1/psa_reconciliation/customers/{mapped}/agreements", headers=headers).json
     out = runner.invoke(args=["psa", "subscriptions", "agreements", *base, "--customer", str(mapped)])
     assert out.exit_code == 0 and api["agreements"], out.output

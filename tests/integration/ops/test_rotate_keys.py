@@ -1,4 +1,5 @@
 """`flask psa rotate-keys`: every stored secret re-encrypted under the newest key, then the old key can go."""
+
 from __future__ import annotations
 
 from cryptography.fernet import Fernet
@@ -17,9 +18,16 @@ def _setup(app, cw_live):
     """The pilot's active integration plus a pending edit, both encrypted under the current (old) key."""
     with app.app_context():
         row = make_active_integration(tenants.pilot().id, cw_live)
-        row.pending = {"kind": "edit", "credentials": {"client_id": cw_live.client_id, "company_name": "x",
-                                                       "public_key": "p", "api_url": cw_live.base_url,
-                                                       "private_key": encrypt_secret("PENDING-KEY").decode("ascii")}}
+        row.pending = {
+            "kind": "edit",
+            "credentials": {
+                "client_id": cw_live.client_id,
+                "company_name": "x",
+                "public_key": "p",
+                "api_url": cw_live.base_url,
+                "private_key": encrypt_secret("PENDING-KEY").decode("ascii"),
+            },
+        }
         session().commit()
         return row.id
 

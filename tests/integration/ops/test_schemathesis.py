@@ -4,16 +4,19 @@ matches its documented schema. Bounded: a few examples per plugin operation and 
 The operations come from the served spec (``/api/v1/_openapi``), so endpoints added later (the billing
 sync) are covered without touching this test.
 """
+
 from __future__ import annotations
 
 import time
 
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance, response_schema_conformance, status_code_conformance,
-)
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from msphub_psa.connectwise.sandbox.seed import DEMO_PRIVATE_KEY
 from tests.support.reconciliation import pilot_ready
@@ -29,8 +32,14 @@ def _run(operation, headers: dict, deadline: float) -> int:
     """Generate and send bounded cases for one operation; the number sent."""
     sent = []
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=operation.as_strategy())
     def check(case):
         if time.monotonic() > deadline:

@@ -1,5 +1,6 @@
 """Structured logs: a real worker in JSON mode logs the validation job and a directory refresh with our ids,
 ConnectWise's request id and timings, and never the private key."""
+
 from __future__ import annotations
 
 import base64
@@ -10,9 +11,9 @@ import time
 
 from msphub_psa.logs import JsonFormatter, configure_logging, log_context, make_handler
 from tests.integration.test_reconciliation_jobs import wait_for
-from tests.support.fixtures import WorkerProcess
 from tests.support import tenants
 from tests.support.card import activate, form_values, session_client, status
+from tests.support.fixtures import WorkerProcess
 from tests.support.reconciliation import seed_sandbox_for_pilot
 
 
@@ -88,7 +89,12 @@ def test_formatter_fields_context_and_text_mode():
     first, second = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert first["message"] == "pushed x" and first["level"] == "INFO" and first["ts"].endswith("+00:00")
     assert (first["partner_id"], first["run_id"], first["row_id"], first["job_id"], first["cw_request_id"]) == (
-        3, 11, 12, "j1", "abc")
+        3,
+        11,
+        12,
+        "j1",
+        "abc",
+    )
     assert "partner_id" not in second  # the context ends with its block
     text = io.StringIO()
     handler = make_handler("text", text)
@@ -122,8 +128,10 @@ def test_web_requests_log_one_access_line_with_request_user_and_partner(app, cli
         with app.app_context():
             partner_id = tenants.pilot().id
         token = api_token(client, "pilot.admin")
-        response = client.get("/api/v1/psa_integration/?q=secret-search", headers={
-            "Authorization": f"Bearer {token}", "X-Request-Id": "caller-req-0001"})
+        response = client.get(
+            "/api/v1/psa_integration/?q=secret-search",
+            headers={"Authorization": f"Bearer {token}", "X-Request-Id": "caller-req-0001"},
+        )
         refused = client.get("/api/v1/psa_features/", headers={"Authorization": f"Bearer {token}"})
         login(client, "pilot.admin")
         page = client.get("/psa/reconciliation/")
@@ -134,10 +142,17 @@ def test_web_requests_log_one_access_line_with_request_user_and_partner(app, cli
     api = next(line for line in lines if line["http_path"] == "/api/v1/psa_integration/")
     assert response.headers["X-Request-Id"] == "caller-req-0001" == api["request_id"]
     assert (api["http_method"], api["http_status"], api["user"], api["partner_id"]) == (
-        "GET", response.status_code, "pilot.admin", partner_id)
+        "GET",
+        response.status_code,
+        "pilot.admin",
+        partner_id,
+    )
     assert api["duration_ms"] >= 0 and "secret-search" not in stream.getvalue()  # no query strings
     denied = next(line for line in lines if line["http_path"] == "/api/v1/psa_features/")
-    assert (denied["http_status"], denied["user"]) == (refused.status_code, "pilot.admin") and refused.status_code == 403
+    assert (denied["http_status"], denied["user"]) == (
+        refused.status_code,
+        "pilot.admin",
+    ) and refused.status_code == 403
     web = next(line for line in lines if line["http_path"] == "/psa/reconciliation/")
     assert (web["user"], web["partner_id"], web["http_status"]) == ("pilot.admin", partner_id, page.status_code)
     assert len(web["request_id"]) == 32 and page.headers["X-Request-Id"] == web["request_id"]

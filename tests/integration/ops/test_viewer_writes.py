@@ -3,6 +3,7 @@
 Every non-GET route of the plugin (pages, console views, APIs) and every write operation of the spec
 answers 403, 404 or 405 to the pilot's viewer, aimed at the pilot's own records; nothing changes.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -10,22 +11,35 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RoutingException
 
 from msphub_psa import permissions
-
 from tests.integration.ops.spec_walk import fill_path, served_spec, write_operations
 from tests.integration.test_tenant_isolation import _plugin_view, routes
 from tests.support.dump import diff, dump_tables
 from tests.support.web import api_token, csrf_token, login
 
 REFUSED = {403, 404, 405}
-BODY = {"enabled": True, "customer_id": 1, "company_id": 1, "priority": 1, "direction": "up", "full": True,
-        "name": "viewer", "rowid": ["1"], "action": "x"}
+BODY = {
+    "enabled": True,
+    "customer_id": 1,
+    "company_id": 1,
+    "priority": 1,
+    "direction": "up",
+    "full": True,
+    "name": "viewer",
+    "rowid": ["1"],
+    "action": "x",
+}
 
 
 def plugin_write_routes(app, ids):
     """(url, method) of every plugin route that accepts a method other than GET."""
     views = {type(v).__name__: v for v in app.appbuilder.baseviews}
-    by_model = {"Customer": ids["customer_id"], "Partner": ids["partner_id"], "Rule": ids["rule_id"],
-                "ProductRule": ids["rule_id"], "PsaCompany": ids["company_id"]}
+    by_model = {
+        "Customer": ids["customer_id"],
+        "Partner": ids["partner_id"],
+        "Rule": ids["rule_id"],
+        "ProductRule": ids["rule_id"],
+        "PsaCompany": ids["company_id"],
+    }
     for url, methods in routes(app, by_model):
         view = views.get(_endpoint_view(app, url))
         if view is None or not _plugin_view(view):

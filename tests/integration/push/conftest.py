@@ -1,4 +1,5 @@
 """Push tests run inside the app's context."""
+
 from __future__ import annotations
 
 import pytest

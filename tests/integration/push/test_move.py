@@ -5,6 +5,7 @@ agreement (read first, only a record carrying our reference is deleted) and crea
 exactly once; a crash between the delete and its commit is recovered by reading first; a refused delete
 fails the row with ConnectWise's reason and leaves the record on the old agreement.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,20 +16,20 @@ import pytest
 from sqlalchemy import func, select
 
 from msphub_psa import clock
+from msphub_psa.clock import now as utcnow
+from msphub_psa.commands.billing.orchestrator import PushBillingCommand
+from msphub_psa.commands.billing.status import RetryFailedCommand, SyncItemDetailCommand, SyncStatusCommand
 from msphub_psa.commands.directory import RefreshDirectoryCommand
 from msphub_psa.commands.exceptions import ConflictError
-from msphub_psa.commands.billing.orchestrator import PushBillingCommand
 from msphub_psa.commands.reconciliation import ReconciliationSummaryCommand
 from msphub_psa.commands.subscriptions import RemapPreviewCommand, RemapSubscriptionCommand
-from msphub_psa.commands.billing.status import RetryFailedCommand, SyncItemDetailCommand, SyncStatusCommand
 from msphub_psa.connectwise.sandbox import records
 from msphub_psa.connectwise.sandbox.resources import RESOURCES
 from msphub_psa.daos.base import session
 from msphub_psa.daos.mapping import subscription_sync_status
 from msphub_psa.daos.outbox import OutboxDAO
-from msphub_psa.models.hub import BillingTransaction, Subscription
-from msphub_psa.clock import now as utcnow
 from msphub_psa.models.directory import PsaAgreement
+from msphub_psa.models.hub import BillingTransaction, Subscription
 from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
 from msphub_psa.models.sync import SyncItem
 from tests.support.push import by_reference, cw_records, items, push_setup
@@ -43,10 +44,21 @@ def _second_agreements(cw_live, actor, partner_id) -> None:
     store, account = cw_live.sandbox.store, cw_live.company_id
     for agreement in list(store.scan(account, "agreements")):
         if agreement["name"] == "Microsoft CSP - Monthly":
-            records.create(store, account, RESOURCES["agreements"], {
-                "name": SECOND, "company": {"id": agreement["company"]["id"]}, "type": {"id": 2},
-                "contact": {"id": 1}, "billingCycle": {"id": 1}, "startDate": "2024-01-01T00:00:00Z",
-                "billStartDate": "2024-01-01T00:00:00Z", "noEndingDateFlag": True})
+            records.create(
+                store,
+                account,
+                RESOURCES["agreements"],
+                {
+                    "name": SECOND,
+                    "company": {"id": agreement["company"]["id"]},
+                    "type": {"id": 2},
+                    "contact": {"id": 1},
+                    "billingCycle": {"id": 1},
+                    "startDate": "2024-01-01T00:00:00Z",
+                    "billStartDate": "2024-01-01T00:00:00Z",
+                    "noEndingDateFlag": True,
+                },
+            )
     RefreshDirectoryCommand(actor, partner_id, automap=False).run()
 
 
@@ -54,24 +66,43 @@ def _scenario(cw_live, extra_credit: bool = True):
     """Push two customers' transactions to their agreement A, give their companies a second agreement B;
     returns (partner id, actor, the subscription with the longest history, its A, its B), A and B cached."""
     partner_id, actor, customers = push_setup(cw_live, customers=2)
-    sub = session().scalar(select(Subscription).join(BillingTransaction, BillingTransaction.subscription_id == Subscription.id)
-                           .where(Subscription.customer_id.in_(customers)).group_by(Subscription.id)
-                           .order_by(func.count(BillingTransaction.id).desc(), Subscription.id))
+    sub = session().scalar(
+        select(Subscription)
+        .join(BillingTransaction, BillingTransaction.subscription_id == Subscription.id)
+        .where(Subscription.customer_id.in_(customers))
+        .group_by(Subscription.id)
+        .order_by(func.count(BillingTransaction.id).desc(), Subscription.id)
+    )
     if extra_credit:  # a credit in its latest period too, so an adjustment moves as well as additions
-        last = session().scalar(select(BillingTransaction).where(BillingTransaction.subscription_id == sub.id)
-                                .order_by(BillingTransaction.period_end.desc()))
-        session().add(BillingTransaction(
-            partner_id=partner_id, customer_id=sub.customer_id, subscription_id=sub.id, kind="credit",
-            period_start=last.period_start, period_end=last.period_end, quantity=Decimal(1),
-            unit_price=Decimal("7.25"), unit_cost=Decimal(0), amount=Decimal("-7.25"), currency="USD"))
+        last = session().scalar(
+            select(BillingTransaction)
+            .where(BillingTransaction.subscription_id == sub.id)
+            .order_by(BillingTransaction.period_end.desc())
+        )
+        session().add(
+            BillingTransaction(
+                partner_id=partner_id,
+                customer_id=sub.customer_id,
+                subscription_id=sub.id,
+                kind="credit",
+                period_start=last.period_start,
+                period_end=last.period_end,
+                quantity=Decimal(1),
+                unit_price=Decimal("7.25"),
+                unit_cost=Decimal(0),
+                amount=Decimal("-7.25"),
+                currency="USD",
+            )
+        )
         session().commit()
     first = PushBillingCommand(partner_id).run()
     assert first.status == "succeeded", first.error
     _second_agreements(cw_live, actor, partner_id)
     mapping = _active(sub.id)
     old = mapping.agreement
-    new = session().scalar(select(PsaAgreement).where(PsaAgreement.company_id == old.company_id,
-                                                     PsaAgreement.name == SECOND))
+    new = session().scalar(
+        select(PsaAgreement).where(PsaAgreement.company_id == old.company_id, PsaAgreement.name == SECOND)
+    )
     assert new is not None and old.name == "Microsoft CSP - Monthly"
     return partner_id, actor, sub, old, new
 
@@ -79,15 +110,20 @@ def _scenario(cw_live, extra_credit: bool = True):
 def _active(sub_id: int) -> SubscriptionMapping:
     """The subscription's active mapping."""
     session().expire_all()
-    return session().scalar(select(SubscriptionMapping).where(SubscriptionMapping.subscription_id == sub_id,
-                                                              SubscriptionMapping.ended_at.is_(None)))
+    return session().scalar(
+        select(SubscriptionMapping).where(
+            SubscriptionMapping.subscription_id == sub_id, SubscriptionMapping.ended_at.is_(None)
+        )
+    )
 
 
 def _from_date(actor, sub, new) -> dt.date:
     """A custom From Date in the allowed range that leaves some pushed transactions before it."""
     allowed = RemapPreviewCommand(actor, sub.id, new.id).run().allowed
-    starts = sorted(t.period_start for t in session().scalars(
-        select(BillingTransaction).where(BillingTransaction.subscription_id == sub.id)))
+    starts = sorted(
+        t.period_start
+        for t in session().scalars(select(BillingTransaction).where(BillingTransaction.subscription_id == sub.id))
+    )
     return min(max(starts[len(starts) // 2], allowed.lower), allowed.upper)
 
 
@@ -125,9 +161,17 @@ def _events(actor, item_id: int) -> list[str]:
 
 def _invoice(cw_live, agreement_remote_id: int, company_cw_id: int, day: dt.date) -> None:
     """An Agreement invoice in ConnectWise dated ``day``: the sandbox then refuses to delete what it billed."""
-    response = httpx.post(f"{cw_live.base_url}/finance/invoices", headers=cw_live.credentials.headers(), json={
-        "type": "Agreement", "invoiceNumber": f"INV-{day:%Y%m}", "company": {"id": company_cw_id},
-        "agreement": {"id": agreement_remote_id}, "date": f"{day.isoformat()}T00:00:00Z"})
+    response = httpx.post(
+        f"{cw_live.base_url}/finance/invoices",
+        headers=cw_live.credentials.headers(),
+        json={
+            "type": "Agreement",
+            "invoiceNumber": f"INV-{day:%Y%m}",
+            "company": {"id": company_cw_id},
+            "agreement": {"id": agreement_remote_id},
+            "date": f"{day.isoformat()}T00:00:00Z",
+        },
+    )
     assert response.status_code == 201, response.text
 
 
@@ -169,7 +213,15 @@ def test_move_puts_pushed_records_on_the_new_agreement_exactly_once_and_removes_
     assert all(rows[t].agreement_remote_id == new.remote_id and rows[t].remote_record_id != before[t] for t in moving)
     assert all(rows[t].agreement_remote_id == old.remote_id and rows[t].remote_record_id == before[t] for t in staying)
     assert _events(actor, rows[min(moving)].id) == [
-        "created", "attempt", "succeeded", "move_requested", "remove_attempt", "removed", "attempt", "succeeded"]
+        "created",
+        "attempt",
+        "succeeded",
+        "move_requested",
+        "remove_attempt",
+        "removed",
+        "attempt",
+        "succeeded",
+    ]
     assert subscription_sync_status(partner_id, [sub.id])[sub.id]["status"] == "synced"
 
     start = _last_seq(cw_live)
@@ -186,7 +238,9 @@ def test_change_without_move_leaves_pushed_records_on_the_old_agreement(ctx, cw_
     start = _last_seq(cw_live)
     PushBillingCommand(partner_id).run()
     assert _deletes(cw_live, start) == [] and _ours(cw_live, new.remote_id) == {}
-    assert {r.transaction_id: (r.agreement_remote_id, r.remote_record_id) for r in _sub_rows(partner_id, sub.id)} == before
+    assert {
+        r.transaction_id: (r.agreement_remote_id, r.remote_record_id) for r in _sub_rows(partner_id, sub.id)
+    } == before
     assert set(before) <= set(_ours(cw_live, old.remote_id))
 
 
@@ -238,8 +292,12 @@ def test_a_dropped_delete_is_retried_and_the_move_still_lands_once(ctx, cw_live)
     partner_id, actor, sub, old, new = _scenario(cw_live)
     RemapSubscriptionCommand(actor, sub.id, new.id, "all", move_pushed=True).run()
     moved = {r.transaction_id for r in _sub_rows(partner_id, sub.id) if r.state == "moving"}
-    cw_live.set_faults([{"kind": "drop", "methods": ["DELETE"], "count": 2},
-                        {"kind": "500", "methods": ["GET"], "path": r"/(additions|adjustments)/\d+$", "count": 1}])
+    cw_live.set_faults(
+        [
+            {"kind": "drop", "methods": ["DELETE"], "count": 2},
+            {"kind": "500", "methods": ["GET"], "path": r"/(additions|adjustments)/\d+$", "count": 1},
+        ]
+    )
     result = PushBillingCommand(partner_id).run()
     assert result.status == "succeeded", result.error
     assert _ours(cw_live, old.remote_id, sub.id) == {}
@@ -253,8 +311,10 @@ def test_a_refused_delete_fails_the_row_with_the_reason_and_keeps_the_record_on_
     partner_id, actor, sub, old, new = _scenario(cw_live)
     rows = _sub_rows(partner_id, sub.id)
     before = {r.transaction_id: r.remote_record_id for r in rows}
-    invoiced_to = max(t.period_start for t in session().scalars(
-        select(BillingTransaction).where(BillingTransaction.id.in_(list(before)))))
+    invoiced_to = max(
+        t.period_start
+        for t in session().scalars(select(BillingTransaction).where(BillingTransaction.id.in_(list(before))))
+    )
     _invoice(cw_live, old.remote_id, old.remote_company_id, invoiced_to)  # ConnectWise has invoiced every period
     RemapSubscriptionCommand(actor, sub.id, new.id, "all", move_pushed=True).run()
     moving = {r.transaction_id for r in _sub_rows(partner_id, sub.id) if r.state == "moving"}
@@ -283,8 +343,16 @@ def test_a_refused_delete_fails_the_row_with_the_reason_and_keeps_the_record_on_
     assert PushBillingCommand(partner_id).run().status == "succeeded"
     assert moving.isdisjoint(_ours(cw_live, old.remote_id)) and set(_ours(cw_live, new.remote_id)) == moving
     row = next(r for r in _sub_rows(partner_id, sub.id) if r.transaction_id == min(moving))
-    assert _events(actor, row.id)[3:] == ["move_requested", "remove_attempt", "remove_refused", "move_requested",
-                                          "remove_attempt", "removed", "attempt", "succeeded"]
+    assert _events(actor, row.id)[3:] == [
+        "move_requested",
+        "remove_attempt",
+        "remove_refused",
+        "move_requested",
+        "remove_attempt",
+        "removed",
+        "attempt",
+        "succeeded",
+    ]
 
 
 def test_a_refused_move_stays_where_it_is_when_the_partner_changes_without_move(ctx, cw_live):
@@ -304,8 +372,17 @@ def test_a_role_without_delete_rights_fails_that_row_and_the_run_goes_on(ctx, cw
     partner_id, actor, sub, old, new = _scenario(cw_live, extra_credit=False)
     RemapSubscriptionCommand(actor, sub.id, new.id, "all", move_pushed=True).run()
     moving = {r.transaction_id for r in _sub_rows(partner_id, sub.id) if r.state == "moving"}
-    cw_live.set_faults([{"kind": "status", "status": 403, "methods": ["DELETE"], "count": 1,
-                         "body": {"code": "Forbidden", "message": "You do not have access to this resource."}}])
+    cw_live.set_faults(
+        [
+            {
+                "kind": "status",
+                "status": 403,
+                "methods": ["DELETE"],
+                "count": 1,
+                "body": {"code": "Forbidden", "message": "You do not have access to this resource."},
+            }
+        ]
+    )
     result = PushBillingCommand(partner_id).run()
     assert result.status == "partial" and result.counts["failed"] == 1
     assert result.counts["removed"] == len(moving) - 1 and result.counts["pushed"] == len(moving) - 1
@@ -344,9 +421,15 @@ def test_a_record_id_pointing_at_a_foreign_record_is_never_deleted(ctx, cw_live)
     from msphub_psa.connectwise import NewAddition
 
     catalog_id = cw_live.state("catalog")[0]["id"]
-    foreign = cw_live.client().create_addition(old.remote_id, NewAddition(
-        product_id=catalog_id, quantity=Decimal(2), invoice_description="Set up by hand",
-        serial_number=f"MSPHUB-T{10 ** 9}"))  # someone else's reference
+    foreign = cw_live.client().create_addition(
+        old.remote_id,
+        NewAddition(
+            product_id=catalog_id,
+            quantity=Decimal(2),
+            invoice_description="Set up by hand",
+            serial_number=f"MSPHUB-T{10**9}",
+        ),
+    )  # someone else's reference
     row = next(r for r in _sub_rows(partner_id, sub.id) if r.record_kind == "charge")
     ours_id = row.remote_record_id
     row.remote_record_id = foreign.id
@@ -381,8 +464,11 @@ def test_a_customer_disassociated_before_the_push_keeps_its_records_where_they_a
     partner_id, actor, sub, old, new = _scenario(cw_live, extra_credit=False)
     RemapSubscriptionCommand(actor, sub.id, new.id, "all", move_pushed=True).run()
     moving = [r for r in _sub_rows(partner_id, sub.id) if r.state == "moving"]
-    mapping = session().scalar(select(CustomerMapping).where(CustomerMapping.customer_id == sub.customer_id,
-                                                             CustomerMapping.ended_at.is_(None)))
+    mapping = session().scalar(
+        select(CustomerMapping).where(
+            CustomerMapping.customer_id == sub.customer_id, CustomerMapping.ended_at.is_(None)
+        )
+    )
     mapping.ended_at, mapping.ended_by = utcnow(), "pilot.admin"
     session().commit()
     start = _last_seq(cw_live)
@@ -406,14 +492,22 @@ def test_rest_and_cli_take_the_move_choice(app, client, cw_live):
     api = "/api/v1/psa_reconciliation"
     preview = client.get(f"{api}/subscriptions/{ids['sub']}/remap-preview?agreement_id={ids['new']}").json["preview"]
     assert preview["move_candidates"] and preview["move_from"] == [ids["name"]]
-    bad = client.put(f"{api}/subscriptions/{ids['sub']}/mapping", headers=headers,
-                     json={"agreement_id": ids["new"], "move_pushed": "perhaps"})
+    bad = client.put(
+        f"{api}/subscriptions/{ids['sub']}/mapping",
+        headers=headers,
+        json={"agreement_id": ids["new"], "move_pushed": "perhaps"},
+    )
     assert bad.status_code == 400 and "move_pushed" in bad.get_data(as_text=True)
-    done = client.put(f"{api}/subscriptions/{ids['sub']}/mapping", headers=headers,
-                      json={"agreement_id": ids["new"], "move_pushed": True})
+    done = client.put(
+        f"{api}/subscriptions/{ids['sub']}/mapping",
+        headers=headers,
+        json={"agreement_id": ids["new"], "move_pushed": True},
+    )
     assert done.status_code == 200, done.json
-    assert done.json["mapping"]["move_pushed"] and done.json["mapping"]["move_transaction_ids"] == \
-        preview["move_candidates"]
+    assert (
+        done.json["mapping"]["move_pushed"]
+        and done.json["mapping"]["move_transaction_ids"] == preview["move_candidates"]
+    )
     rows = client.get("/api/v1/psa_sync/").json
     assert rows["states"]["moving"] == len(preview["move_candidates"])
     runner = app.test_cli_runner()
@@ -424,8 +518,7 @@ def test_rest_and_cli_take_the_move_choice(app, client, cw_live):
     assert out.exit_code == 0, out.output  # back to the old agreement: the move is cancelled
     out = runner.invoke(args=["psa", "subscriptions", "remap", *base, "--agreement", str(ids["new"]), "--preview"])
     assert out.exit_code == 0 and f"on {ids['name']}) stay there unless moved" in out.output, out.output
-    out = runner.invoke(args=["psa", "subscriptions", "remap", *base, "--agreement", str(ids["new"]),
-                              "--move-pushed"])
+    out = runner.invoke(args=["psa", "subscriptions", "remap", *base, "--agreement", str(ids["new"]), "--move-pushed"])
     assert out.exit_code == 0 and "move at the next push" in out.output, out.output
     out = runner.invoke(args=["psa", "sync", "run", "--inline", "--partner", str(partner_id), "--as", "pilot.admin"])
     assert out.exit_code == 0, out.output

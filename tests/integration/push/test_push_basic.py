@@ -1,10 +1,11 @@
 """The billing push in-process against the sandbox over HTTP: ledger, exactly once, call counts."""
+
 from __future__ import annotations
 
-import pytest
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from msphub_psa.commands.billing.orchestrator import PushBillingCommand
@@ -54,11 +55,19 @@ def test_push_pushes_every_eligible_transaction_once_and_second_run_writes_nothi
     assert [r for r in cw_live.requests()[start:] if r["method"] != "GET"] == []
 
     sub_tx = txs[-1]
-    new = BillingTransaction(partner_id=partner_id, customer_id=sub_tx.customer_id,
-                             subscription_id=sub_tx.subscription_id, kind="charge",
-                             period_start=dt.date(2026, 12, 1), period_end=dt.date(2026, 12, 31),
-                             quantity=Decimal(3), unit_price=Decimal("10.50"), unit_cost=Decimal(9),
-                             amount=Decimal("31.50"), currency="USD")
+    new = BillingTransaction(
+        partner_id=partner_id,
+        customer_id=sub_tx.customer_id,
+        subscription_id=sub_tx.subscription_id,
+        kind="charge",
+        period_start=dt.date(2026, 12, 1),
+        period_end=dt.date(2026, 12, 31),
+        quantity=Decimal(3),
+        unit_price=Decimal("10.50"),
+        unit_cost=Decimal(9),
+        amount=Decimal("31.50"),
+        currency="USD",
+    )
     session().add(new)
     session().commit()
     third = PushBillingCommand(partner_id).run()

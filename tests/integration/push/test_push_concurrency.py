@@ -3,6 +3,7 @@ in the middle of a batch, and a run-stopping error leaves no row in ``sending`` 
 
 In-process push (``PushBillingCommand``), the sandbox over real HTTP on 127.0.0.1.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -18,8 +19,12 @@ from tests.integration.push.test_push_basic import _settled_check
 from tests.support.push import add_history, by_reference, cw_records, expected_transactions, items, push_setup
 
 TOTAL = 40  # at least: the demo data of the pinned day may give the two customers more
-AUTH_REFUSED = {"kind": "status", "status": 401, "methods": ["POST"],
-                "body": {"code": "ConnectWiseApi", "message": "UserNotAuthenticated", "errors": None}}
+AUTH_REFUSED = {
+    "kind": "status",
+    "status": 401,
+    "methods": ["POST"],
+    "body": {"code": "ConnectWiseApi", "message": "UserNotAuthenticated", "errors": None},
+}
 
 
 def _setup(cw_live, total: int = TOTAL):
@@ -87,23 +92,34 @@ def test_concurrent_push_gives_the_same_records_as_row_by_row(ctx, cw_live):
     assert many.writes == total and many.lookups == 0
     assert many.psa_calls == many.writes + many.catalog_calls  # catalog already synced by the first run: 0
     assert many.catalog_calls == 0
-    attempts = session().scalars(select(SyncTransition.event).where(SyncTransition.run_id == many.run_id,
-                                                                    SyncTransition.event == "attempt")).all()
+    attempts = (
+        session()
+        .scalars(
+            select(SyncTransition.event).where(SyncTransition.run_id == many.run_id, SyncTransition.event == "attempt")
+        )
+        .all()
+    )
     assert len(attempts) == total
 
 
-@pytest.mark.parametrize("fault", [
-    {"kind": "429", "rate": 0.3, "retry_after": 0.2},
-    {"kind": "500", "rate": 0.3},
-    {"kind": "drop", "rate": 0.3},
-    {"kind": "timeout", "rate": 0.2, "ms": 500},
-], ids=["429", "timeout-500", "commit-then-drop", "read-timeout-then-applied"])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "429", "rate": 0.3, "retry_after": 0.2},
+        {"kind": "500", "rate": 0.3},
+        {"kind": "drop", "rate": 0.3},
+        {"kind": "timeout", "rate": 0.2, "ms": 500},
+    ],
+    ids=["429", "timeout-500", "commit-then-drop", "read-timeout-then-applied"],
+)
 def test_a_fault_in_the_middle_of_a_batch_still_ends_with_each_reference_once(ctx, cw_live, fault):
     partner_id, _actor, customers, total = _setup(cw_live)
     cw_live.set_faults([{**fault, "methods": ["POST"], "path": "/(additions|adjustments)$"}], seed=3)
     # a read timeout shorter than the fault's delay; a backoff longer than it, so the look-up sees the record
-    client = cw_live.client(timeouts=Timeouts(connect=2, read=0.3, write=2, pool=2),
-                            retry=RetryPolicy(max_attempts=3, max_elapsed=10, backoff_base=1.0, backoff_max=1.0))
+    client = cw_live.client(
+        timeouts=Timeouts(connect=2, read=0.3, write=2, pool=2),
+        retry=RetryPolicy(max_attempts=3, max_elapsed=10, backoff_base=1.0, backoff_max=1.0),
+    )
     result = PushBillingCommand(partner_id, concurrency=8, client=ConnectWisePsa(client)).run()
     assert result.status == "succeeded", result.error
     assert _states(partner_id) == {"pushed": total}
@@ -147,9 +163,18 @@ def test_an_uncertain_row_stays_sending_when_the_run_stops_and_recovery_adopts_i
     PushBillingCommand(partner_id, concurrency=8).run()  # the catalog synced once, so the faults hit records only
     _forget_pushes(cw_live, partner_id)
     # one POST lands but its answer is lost; its look-up (and every other call) is then refused
-    cw_live.set_faults([{"kind": "drop", "methods": ["POST"], "count": 1},
-                        {"kind": "status", "status": 401, "methods": ["GET"], "path": "/(additions|adjustments)$",
-                         "body": AUTH_REFUSED["body"]}])
+    cw_live.set_faults(
+        [
+            {"kind": "drop", "methods": ["POST"], "count": 1},
+            {
+                "kind": "status",
+                "status": 401,
+                "methods": ["GET"],
+                "path": "/(additions|adjustments)$",
+                "body": AUTH_REFUSED["body"],
+            },
+        ]
+    )
     first = PushBillingCommand(partner_id, concurrency=8).run()
     assert first.status == "failed"
     sending = [r for r in items(partner_id) if r.state == "sending"]
@@ -187,8 +212,18 @@ def test_an_unexpected_answer_in_a_batch_keeps_the_others_outcomes_and_recovery_
     partner_id, _actor, customers, total = _setup(cw_live, total=16)
     PushBillingCommand(partner_id, concurrency=8).run()  # the catalog synced once, so the fault hits a record
     _forget_pushes(cw_live, partner_id)
-    cw_live.set_faults([{"kind": "status", "status": 201, "body": {"unexpected": True}, "methods": ["POST"],
-                         "path": "/(additions|adjustments)$", "count": 1}])  # not created; no id in the answer
+    cw_live.set_faults(
+        [
+            {
+                "kind": "status",
+                "status": 201,
+                "body": {"unexpected": True},
+                "methods": ["POST"],
+                "path": "/(additions|adjustments)$",
+                "count": 1,
+            }
+        ]
+    )  # not created; no id in the answer
     with pytest.raises(KeyError):
         PushBillingCommand(partner_id, concurrency=8).run()
     states = _states(partner_id)

@@ -4,6 +4,7 @@
 (and its work horse) is killed mid-run several times and restarted. The settled ConnectWise state
 holds every eligible transaction exactly once, with MSP Hub's amounts and dates.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from sqlalchemy import func, select
 
 from msphub_psa.daos.base import session
@@ -57,8 +57,11 @@ def _kill_with_horse(proc) -> int:
 def _counts(partner_id: int) -> dict[str, int]:
     """Outbox rows per state (fresh read)."""
     session().rollback()
-    rows = session().execute(select(SyncItem.state, func.count()).where(SyncItem.partner_id == partner_id)
-                             .group_by(SyncItem.state)).all()
+    rows = (
+        session()
+        .execute(select(SyncItem.state, func.count()).where(SyncItem.partner_id == partner_id).group_by(SyncItem.state))
+        .all()
+    )
     return dict(rows)
 
 
@@ -92,8 +95,10 @@ def test_exactly_once_under_faults_and_sigkill(ctx, cw_live, worker, monkeypatch
     assert _counts(partner_id).get("pushed", 0) < total  # the kills did land mid-run
 
     proc = worker(queues="sync")  # its start enqueues the recovery of the rows left in sending
-    settled = lambda: (_counts(partner_id).get("pushed", 0) + _counts(partner_id).get("failed", 0) >= total
-                       and not _counts(partner_id).get("sending"))
+    settled = lambda: (
+        _counts(partner_id).get("pushed", 0) + _counts(partner_id).get("failed", 0) >= total
+        and not _counts(partner_id).get("sending")
+    )
     for _ in range(12):
         if _wait(settled, 10):
             break

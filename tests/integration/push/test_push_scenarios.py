@@ -1,27 +1,35 @@
 """The push's rules, one scenario each: credits, cancelled subscriptions, From Date, re-mapping,
 hand edits, foreign records, deactivation and un-mapping mid-run, refused products, failures."""
+
 from __future__ import annotations
 
-import pytest
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
+from msphub_psa.clock import now as utcnow
 from msphub_psa.commands.billing.orchestrator import PushBillingCommand
-from msphub_psa.commands.reconciliation import ReconciliationSummaryCommand
 from msphub_psa.commands.billing.status import RetryFailedCommand, SyncItemDetailCommand, SyncStatusCommand
+from msphub_psa.commands.reconciliation import ReconciliationSummaryCommand
 from msphub_psa.daos.base import session
 from msphub_psa.daos.integration import IntegrationDAO
 from msphub_psa.daos.outbox import subscription_sync_status
 from msphub_psa.models.hub import BillingTransaction, Subscription
-from msphub_psa.clock import now as utcnow
 from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
 from msphub_psa.models.sync import CatalogSync
 from tests.integration.push.test_push_basic import _settled_check
 from tests.support.push import (
-    agreement_named, by_reference, cw_records, dec, expected_transactions, items, map_subscription,
-    monthly_agreement, push_setup,
+    agreement_named,
+    by_reference,
+    cw_records,
+    dec,
+    expected_transactions,
+    items,
+    map_subscription,
+    monthly_agreement,
+    push_setup,
 )
 
 pytestmark = pytest.mark.calendar  # runs again at hostile dates in CI (.ci/run)
@@ -29,22 +37,37 @@ pytestmark = pytest.mark.calendar  # runs again at hostile dates in CI (.ci/run)
 
 def _company_of(customer_id: int) -> int:
     """The mapped company (cache id) of a customer."""
-    return session().scalar(select(CustomerMapping.company_id).where(CustomerMapping.customer_id == customer_id,
-                                                                     CustomerMapping.ended_at.is_(None)))
+    return session().scalar(
+        select(CustomerMapping.company_id).where(
+            CustomerMapping.customer_id == customer_id, CustomerMapping.ended_at.is_(None)
+        )
+    )
 
 
 def _subs(customer_id: int) -> list[Subscription]:
     """A customer's subscriptions."""
-    return list(session().scalars(select(Subscription).where(Subscription.customer_id == customer_id)
-                                  .order_by(Subscription.id)))
+    return list(
+        session().scalars(select(Subscription).where(Subscription.customer_id == customer_id).order_by(Subscription.id))
+    )
 
 
-def _add_tx(sub: Subscription, kind: str, start: dt.date, end: dt.date, amount: str, qty: int = 2,
-            price: str = "10.00") -> BillingTransaction:
+def _add_tx(
+    sub: Subscription, kind: str, start: dt.date, end: dt.date, amount: str, qty: int = 2, price: str = "10.00"
+) -> BillingTransaction:
     """A new billing transaction, committed."""
-    tx = BillingTransaction(partner_id=sub.partner_id, customer_id=sub.customer_id, subscription_id=sub.id, kind=kind,
-                            period_start=start, period_end=end, quantity=Decimal(qty), unit_price=Decimal(price),
-                            unit_cost=Decimal("8.00"), amount=Decimal(amount), currency="USD")
+    tx = BillingTransaction(
+        partner_id=sub.partner_id,
+        customer_id=sub.customer_id,
+        subscription_id=sub.id,
+        kind=kind,
+        period_start=start,
+        period_end=end,
+        quantity=Decimal(qty),
+        unit_price=Decimal(price),
+        unit_cost=Decimal("8.00"),
+        amount=Decimal(amount),
+        currency="USD",
+    )
     session().add(tx)
     session().commit()
     return tx
@@ -61,8 +84,9 @@ def test_credit_becomes_a_negative_adjustment_with_our_reference(ctx, cw_live):
     credit = _add_tx(sub, "credit", dt.date(2026, 3, 1), dt.date(2026, 3, 31), "-15.40")
     assert PushBillingCommand(partner_id).run().status == "succeeded"
     agreement = monthly_agreement(_company_of(customers[0])).remote_id
-    adjustments = [a for a in cw_live.state("adjustments", parent=agreement)
-                   if a["description"].endswith(f"MSPHUB-T{credit.id}")]
+    adjustments = [
+        a for a in cw_live.state("adjustments", parent=agreement) if a["description"].endswith(f"MSPHUB-T{credit.id}")
+    ]
     assert len(adjustments) == 1
     assert dec(adjustments[0]["amount"]) == Decimal("-15.40")
     assert adjustments[0]["effectiveDate"][:10] == "2026-03-01"
@@ -96,8 +120,12 @@ def test_cancelled_subscription_is_not_billed_after_its_end(ctx, cw_live):
     refs = by_reference(additions, "serialNumber")
     assert refs[inside.id] == 1 and after.id not in refs
     assert by_reference(adjustments, "description")[refund.id] == 1
-    ours = [a for a in additions if a.get("serialNumber") and
-            session().get(BillingTransaction, int(a["serialNumber"][8:])).subscription_id == sub.id]
+    ours = [
+        a
+        for a in additions
+        if a.get("serialNumber")
+        and session().get(BillingTransaction, int(a["serialNumber"][8:])).subscription_id == sub.id
+    ]
     assert ours and all(a["cancelledDate"][:10] <= "2026-06-30" for a in ours)
     assert after.id not in {r.transaction_id for r in items(partner_id)}
 
@@ -107,7 +135,11 @@ def test_from_date_change_takes_only_unpushed_transactions(ctx, cw_live):
     sub = _subs(customers[0])[0]
     early = _add_tx(sub, "charge", dt.date(2026, 1, 1), dt.date(2026, 1, 31), "20.00")
     late = _add_tx(sub, "charge", dt.date(2026, 2, 1), dt.date(2026, 2, 28), "20.00")
-    mapping = session().scalar(select(SubscriptionMapping).where(SubscriptionMapping.subscription_id == sub.id, SubscriptionMapping.ended_at.is_(None)))
+    mapping = session().scalar(
+        select(SubscriptionMapping).where(
+            SubscriptionMapping.subscription_id == sub.id, SubscriptionMapping.ended_at.is_(None)
+        )
+    )
     mapping.from_date = dt.date(2026, 2, 28)  # the period that contains the From Date is included
     session().commit()
     PushBillingCommand(partner_id).run()
@@ -143,8 +175,11 @@ def test_from_date_moved_mid_run_skips_the_rows_not_yet_sent_and_a_new_date_take
     PushBillingCommand(partner_id).run()
     assert {r.state for r in items(partner_id)} == {"pushed"}
     _settled_check(cw_live, partner_id, customers)
-    skipped = next(r for r in items(partner_id) if r.attempts == 1 and r.transaction_id != min(
-        x.transaction_id for x in items(partner_id)))
+    skipped = next(
+        r
+        for r in items(partner_id)
+        if r.attempts == 1 and r.transaction_id != min(x.transaction_id for x in items(partner_id))
+    )
     events = [t["event"] for t in SyncItemDetailCommand(_actor, skipped.id).run()["transitions"]]
     assert events == ["created", "became_ineligible", "became_eligible", "attempt", "succeeded"]
 
@@ -163,8 +198,11 @@ def test_remapped_subscription_sends_unpushed_rows_to_the_new_agreement_and_leav
         if session().scalar(select(SubscriptionMapping).where(SubscriptionMapping.agreement_id == new.id)):
             return
         for sub in subs:
-            mapping = session().scalar(select(SubscriptionMapping).where(
-                SubscriptionMapping.subscription_id == sub.id, SubscriptionMapping.ended_at.is_(None)))
+            mapping = session().scalar(
+                select(SubscriptionMapping).where(
+                    SubscriptionMapping.subscription_id == sub.id, SubscriptionMapping.ended_at.is_(None)
+                )
+            )
             mapping.ended_at, mapping.active = utcnow(), False
             map_subscription(partner_id, sub, new, dt.date(2000, 1, 1))
         session().commit()
@@ -189,8 +227,9 @@ def test_hand_edits_and_records_without_our_reference_are_left_alone(ctx, cw_liv
     catalog_id = cw_live.state("catalog")[0]["id"]
     from msphub_psa.connectwise import NewAddition
 
-    foreign = client.create_addition(agreement, NewAddition(product_id=catalog_id, quantity=Decimal(7),
-                                                            invoice_description="Set up by hand"))
+    foreign = client.create_addition(
+        agreement, NewAddition(product_id=catalog_id, quantity=Decimal(7), invoice_description="Set up by hand")
+    )
     PushBillingCommand(partner_id).run()
     store = cw_live.sandbox.store
     ours = next(a for a in cw_live.state("additions", parent=agreement) if a.get("serialNumber"))
@@ -230,8 +269,11 @@ def test_disassociating_a_customer_mid_run_stops_its_rows(ctx, cw_live):
     partner_id, _actor, customers = push_setup(cw_live, customers=1)
 
     def disassociate(_item_id):
-        mapping = session().scalar(select(CustomerMapping).where(CustomerMapping.customer_id == customers[0],
-                                                                 CustomerMapping.ended_at.is_(None)))
+        mapping = session().scalar(
+            select(CustomerMapping).where(
+                CustomerMapping.customer_id == customers[0], CustomerMapping.ended_at.is_(None)
+            )
+        )
         if mapping is not None:
             mapping.ended_at, mapping.ended_by = utcnow(), "pilot.admin"
             session().commit()
@@ -243,10 +285,29 @@ def test_disassociating_a_customer_mid_run_stops_its_rows(ctx, cw_live):
 
 def test_a_product_connectwise_refuses_waits_and_the_others_go_on(ctx, cw_live):
     partner_id, actor, customers = push_setup(cw_live, customers=2)
-    cw_live.set_faults([{"kind": "status", "status": 400, "methods": ["POST"], "path": "/procurement/catalog$",
-                         "count": 1, "body": {"code": "InvalidObject", "message": "Catalog item object is invalid",
-                                              "errors": [{"code": "InvalidField", "message": "The vendor is required.",
-                                                          "resource": "catalogItem", "field": "vendor"}]}}])
+    cw_live.set_faults(
+        [
+            {
+                "kind": "status",
+                "status": 400,
+                "methods": ["POST"],
+                "path": "/procurement/catalog$",
+                "count": 1,
+                "body": {
+                    "code": "InvalidObject",
+                    "message": "Catalog item object is invalid",
+                    "errors": [
+                        {
+                            "code": "InvalidField",
+                            "message": "The vendor is required.",
+                            "resource": "catalogItem",
+                            "field": "vendor",
+                        }
+                    ],
+                },
+            }
+        ]
+    )
     result = PushBillingCommand(partner_id).run()
     assert result.status == "partial" and result.counts["blocked"] >= 1 and result.counts["pushed"] >= 1
     refused = session().scalars(select(CatalogSync).where(CatalogSync.status == "refused")).all()
@@ -324,8 +385,9 @@ def test_a_second_record_with_our_reference_is_a_conflict_nothing_is_deleted(ctx
 
     client = cw_live.client()
     for _ in range(2):  # someone created our reference twice already (e.g. a copy of an addition)
-        client.create_addition(agreement, NewAddition(product_id=catalog_id, quantity=Decimal(1),
-                                                      serial_number=f"MSPHUB-T{tx.id}"))
+        client.create_addition(
+            agreement, NewAddition(product_id=catalog_id, quantity=Decimal(1), serial_number=f"MSPHUB-T{tx.id}")
+        )
     cw_live.set_faults([{"kind": "500", "methods": ["POST"], "path": "/additions$", "count": 1}])
     result = PushBillingCommand(partner_id).run()
     row = next(r for r in items(partner_id) if r.transaction_id == tx.id)
@@ -358,8 +420,9 @@ def test_catalog_sync_cli_dry_run_changes_nothing_then_creates_and_adopts(ctx, c
     partner_id, _actor, _customers = push_setup(cw_live, customers=1)
     runner = ctx.test_cli_runner()
     before = len(cw_live.state("catalog"))
-    dry = runner.invoke(args=["psa", "catalog", "sync", "--partner", str(partner_id), "--as", "pilot.admin",
-                              "--dry-run"])
+    dry = runner.invoke(
+        args=["psa", "catalog", "sync", "--partner", str(partner_id), "--as", "pilot.admin", "--dry-run"]
+    )
     assert dry.exit_code == 0, dry.output
     assert '"dry_run": true' in dry.output and len(cw_live.state("catalog")) == before
     assert session().scalars(select(CatalogSync)).all() == []

@@ -8,6 +8,7 @@ The limit is checked on the moments the shared window granted its slots (read fr
 workers run), and every request the sandbox logged had a slot: arrival times at the sandbox would add
 the machine's scheduling delays, which a busy machine makes as long as it likes.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,12 +17,12 @@ from sqlalchemy import select
 
 from msphub_psa.daos.base import session
 from msphub_psa.jobqueue import FAST, enqueue_push, get_queue
-from msphub_psa.tasks import refresh_cw_lists, refresh_directory
 from msphub_psa.models.sync import SyncRun
 from msphub_psa.ratelimit import PartnerRateLimiter
+from msphub_psa.tasks import refresh_cw_lists, refresh_directory
 from tests.integration.push.test_push_faults import _wait
-from tests.support.settings import configure
 from tests.support.push import add_history, push_setup
+from tests.support.settings import configure
 
 PER_MINUTE, WINDOW = 240, 5
 PER_WINDOW = PER_MINUTE * WINDOW // 60
@@ -45,8 +46,7 @@ def _busiest_window(times: list[float], length: float) -> int:
 def _run_finished(partner_id: int) -> SyncRun | None:
     """The partner's finished push run, if any."""
     session().rollback()
-    return session().scalar(select(SyncRun).where(SyncRun.partner_id == partner_id,
-                                                  SyncRun.finished_at.is_not(None)))
+    return session().scalar(select(SyncRun).where(SyncRun.partner_id == partner_id, SyncRun.finished_at.is_not(None)))
 
 
 def test_two_workers_of_one_partner_never_exceed_its_shared_limit(ctx, cw_live, worker, monkeypatch):
@@ -55,8 +55,9 @@ def test_two_workers_of_one_partner_never_exceed_its_shared_limit(ctx, cw_live, 
         configure(ctx, **{name: value})
     partner_id, _actor, customers = push_setup(cw_live, customers=2)
     add_history(partner_id, customers, 40)
-    limiter = PartnerRateLimiter(ctx.config["REDIS_URL"], partner_id, PER_MINUTE,
-                                 namespace=ctx.config["PSA_QUEUE_PREFIX"], window_seconds=WINDOW)
+    limiter = PartnerRateLimiter(
+        ctx.config["REDIS_URL"], partner_id, PER_MINUTE, namespace=ctx.config["PSA_QUEUE_PREFIX"], window_seconds=WINDOW
+    )
     limiter.clear()
     since = cw_live.requests()[-1]["seq"] if cw_live.requests() else 0
     grants: set[float] = set()
@@ -64,8 +65,11 @@ def test_two_workers_of_one_partner_never_exceed_its_shared_limit(ctx, cw_live, 
     def finished() -> bool:
         """The push and the refreshes are done (and the window's grants so far are collected)."""
         grants.update(limiter.recent_grants())
-        return _run_finished(partner_id) is not None and fast_queue.count == 0 and \
-            not fast_queue.started_job_registry.get_job_ids()
+        return (
+            _run_finished(partner_id) is not None
+            and fast_queue.count == 0
+            and not fast_queue.started_job_registry.get_job_ids()
+        )
 
     sync, fast = worker(queues="sync"), worker(queues="fast")
     enqueue_push(partner_id, "test")
@@ -81,8 +85,9 @@ def test_two_workers_of_one_partner_never_exceed_its_shared_limit(ctx, cw_live, 
 
     log = [e for e in cw_live.requests(since) if "/apis/3.0/" in e["path"]]
     pushes = [e for e in log if e["method"] == "POST"]
-    others = [e for e in log if (e["method"] == "GET" and "/procurement/" in e["path"])
-              or "/company/companies" in e["path"]]
+    others = [
+        e for e in log if (e["method"] == "GET" and "/procurement/" in e["path"]) or "/company/companies" in e["path"]
+    ]
     assert len(pushes) >= 40 and len(others) >= 24
     # both workers were calling ConnectWise at the same time
     assert _times(others)[0] < _times(pushes)[-1] and _times(pushes)[0] < _times(others)[-1]

@@ -1,4 +1,5 @@
 """Alerts: a run that ended failed/partial/stopped is flagged until acknowledged; the e-mail hook is called once."""
+
 from __future__ import annotations
 
 import logging
@@ -19,8 +20,14 @@ from tests.support.push import expected_transactions, push_setup
 from tests.support.settings import configure
 
 pytestmark = pytest.mark.usefixtures("empty_sync_queues")
-REFUSE_ONE = {"kind": "status", "status": 400, "methods": ["POST"], "path": "/additions$", "count": 1,
-              "body": {"code": "InvalidObject", "message": "The agreement does not allow this product."}}
+REFUSE_ONE = {
+    "kind": "status",
+    "status": 400,
+    "methods": ["POST"],
+    "path": "/additions$",
+    "count": 1,
+    "body": {"code": "InvalidObject", "message": "The agreement does not allow this product."},
+}
 
 
 def _partial_run(app, cw_live) -> tuple[int, int, int]:
@@ -51,8 +58,13 @@ def test_partial_run_alerts_until_acknowledged_and_emails_once(app, cw_live):
     for _ in range(3):  # pages poll: nothing more is sent
         alert = client.get("/api/v1/psa_sync/progress").get_json()["alert"]
         assert client.get("/api/v1/psa_sync/").get_json()["alert"] == alert
-    assert alert == {**alert, "run_id": run_id, "status": "partial", "counts": {"pushed": rows - 1, "failed": 1},
-                     "unacknowledged": 1}
+    assert alert == {
+        **alert,
+        "run_id": run_id,
+        "status": "partial",
+        "counts": {"pushed": rows - 1, "failed": 1},
+        "unacknowledged": 1,
+    }
     with app.app_context():
         assert notify_run_alert(run_id) is False  # called again (another worker, a retry): still once
     assert len(alerts.SENT) == 1
@@ -82,8 +94,9 @@ def test_acknowledge_refuses_other_tenants_and_runs_without_alert(app, cw_live):
     configure(app, PSA_ALERT_EMAIL_HOOK="")  # off: nothing is handed over, nothing breaks
     partner_id, run_id, _rows = _partial_run(app, cw_live)
     with app.app_context():
-        other = SyncRun(partner_id=tenants.other().id, status="failed", requested_by="fabrikam.admin",
-                        error="B-ONLY-ERROR")
+        other = SyncRun(
+            partner_id=tenants.other().id, status="failed", requested_by="fabrikam.admin", error="B-ONLY-ERROR"
+        )
         session().add(other)
         session().commit()
         other_id = other.id
@@ -100,14 +113,27 @@ def test_acknowledge_refuses_other_tenants_and_runs_without_alert(app, cw_live):
     with app.app_context():
         assert session().get(SyncRun, other_id).acknowledged_at is None
         runner = CliRunner()
-        viewer = runner.invoke(psa_cli, ["sync", "acknowledge", "--partner", str(partner_id), "--run", str(run_id),
-                                         "--as", "pilot.viewer"])
+        viewer = runner.invoke(
+            psa_cli, ["sync", "acknowledge", "--partner", str(partner_id), "--run", str(run_id), "--as", "pilot.viewer"]
+        )
         assert viewer.exit_code == 2 and "Error (403)" in viewer.output
-        result = runner.invoke(psa_cli, ["sync", "acknowledge", "--partner", str(partner_id), "--run", str(run_id),
-                                         "--as", "pilot.admin"])
+        result = runner.invoke(
+            psa_cli, ["sync", "acknowledge", "--partner", str(partner_id), "--run", str(run_id), "--as", "pilot.admin"]
+        )
         assert result.exit_code == 0 and f"Acknowledged #{run_id}." in result.output
-        other_cli = runner.invoke(psa_cli, ["sync", "acknowledge", "--partner", str(tenants.other().id), "--run",
-                                            str(other_id), "--as", "pilot.admin"])
+        other_cli = runner.invoke(
+            psa_cli,
+            [
+                "sync",
+                "acknowledge",
+                "--partner",
+                str(tenants.other().id),
+                "--run",
+                str(other_id),
+                "--as",
+                "pilot.admin",
+            ],
+        )
         assert other_cli.exit_code == 2 and "Error (404)" in other_cli.output
 
 
@@ -120,7 +146,8 @@ def test_one_acknowledgement_clears_older_open_alerts(app, cw_live):
 
         stopped = PushBillingCommand(partner_id, "pilot.admin")
         stopped.run_state.guard = lambda: (_ for _ in ()).throw(
-            IntegrationStoppedError("The integration was deactivated."))
+            IntegrationStoppedError("The integration was deactivated.")
+        )
         second = stopped.run()
         assert second.status == "stopped"
     assert [e.run_id for e in alerts.SENT] == [first, second.run_id]

@@ -1,4 +1,5 @@
 """REST for the billing push, and the Reconciliation Center's figures over HTTP."""
+
 from __future__ import annotations
 
 from msphub_psa.commands.billing.orchestrator import PushBillingCommand
@@ -15,10 +16,11 @@ def test_sync_api_status_run_retry_and_viewer(app, cw_live):
     assert summary["pending_push_count"] == total and summary["failed_count"] == 0
     assert float(summary["pending_push"]) != 0
     with app.app_context():
+        from sqlalchemy import select
+
+        from msphub_psa.daos.base import session
         from msphub_psa.daos.outbox import subscription_sync_status
         from msphub_psa.models.hub import Subscription
-        from msphub_psa.daos.base import session
-        from sqlalchemy import select
 
         subs = sorted({t.subscription_id for t in expected_transactions(customers)})
         other = session().scalar(select(Subscription.id).where(Subscription.customer_id.not_in(customers)))

@@ -1,5 +1,6 @@
 """Run history: runs paged with times, counts and calls; a run's failed rows with ConnectWise's reason and the
 transaction; Retry failed (selected rows) then a push; the pages, the CLI and the console views."""
+
 from __future__ import annotations
 
 import json
@@ -19,10 +20,25 @@ from tests.support.push import expected_transactions, items, push_setup
 from tests.support.web import login
 
 pytestmark = pytest.mark.usefixtures("empty_sync_queues")
-REFUSE_TWO = {"kind": "status", "status": 400, "methods": ["POST"], "path": "/additions$", "count": 2,
-              "body": {"code": "InvalidObject", "message": "Product is inactive in ConnectWise.",
-                       "errors": [{"code": "InvalidObject", "message": "catalogItem is inactive",
-                                   "resource": "agreementAddition", "field": "product"}]}}
+REFUSE_TWO = {
+    "kind": "status",
+    "status": 400,
+    "methods": ["POST"],
+    "path": "/additions$",
+    "count": 2,
+    "body": {
+        "code": "InvalidObject",
+        "message": "Product is inactive in ConnectWise.",
+        "errors": [
+            {
+                "code": "InvalidObject",
+                "message": "catalogItem is inactive",
+                "resource": "agreementAddition",
+                "field": "product",
+            }
+        ],
+    },
+}
 
 
 def test_failed_rows_show_connectwise_reason_and_retry_selected_pushes_them(app, cw_live):
@@ -34,8 +50,11 @@ def test_failed_rows_show_connectwise_reason_and_retry_selected_pushes_them(app,
         cw_live.clear_faults()  # the cause is gone
         failed = [i for i in items(partner_id) if i.state == "failed"]
         tx = session().get(BillingTransaction, failed[0].transaction_id)
-        product = session().scalar(select(Product.title).join(Subscription, Subscription.product_id == Product.id)
-                                   .where(Subscription.id == tx.subscription_id))
+        product = session().scalar(
+            select(Product.title)
+            .join(Subscription, Subscription.product_id == Product.id)
+            .where(Subscription.id == tx.subscription_id)
+        )
     assert len(failed) == 2
     client, headers = session_client(app)
     page = client.get(f"/api/v1/psa_sync/runs/{first.run_id}/failed?page_size=1").get_json()
@@ -45,7 +64,12 @@ def test_failed_rows_show_connectwise_reason_and_retry_selected_pushes_them(app,
     assert row["item_id"] == failed[0].id and row["state"] == "failed" and row["code"] == "InvalidObject"
     assert row["message"].startswith("Product is inactive in ConnectWise.")
     assert (row["product"], row["amount"], row["period_start"], row["subscription_id"], row["customer_id"]) == (
-        product, str(tx.amount), tx.period_start.isoformat(), tx.subscription_id, tx.customer_id)
+        product,
+        str(tx.amount),
+        tx.period_start.isoformat(),
+        tx.subscription_id,
+        tx.customer_id,
+    )
     second_page = client.get(f"/api/v1/psa_sync/runs/{first.run_id}/failed?page=2&page_size=1").get_json()
     assert second_page["result"][0]["item_id"] == failed[1].id
 
@@ -56,7 +80,9 @@ def test_failed_rows_show_connectwise_reason_and_retry_selected_pushes_them(app,
     assert second.counts == {"pushed": 1}
     after = client.get(f"/api/v1/psa_sync/runs/{first.run_id}/failed").get_json()["result"]
     assert [(r["item_id"], r["state"], r["code"]) for r in after] == [
-        (failed[0].id, "pushed", "InvalidObject"), (failed[1].id, "failed", "InvalidObject")]  # the reason it had
+        (failed[0].id, "pushed", "InvalidObject"),
+        (failed[1].id, "failed", "InvalidObject"),
+    ]  # the reason it had
 
     history = client.get("/api/v1/psa_sync/runs?page_size=1").get_json()
     assert history["total"] == 2 and [r["id"] for r in history["result"]] == [second.run_id]
@@ -100,15 +126,18 @@ def test_cli_runs_and_show_run(app, cw_live):
         listed = runner.invoke(psa_cli, ["sync", "runs", "--partner", str(partner_id), "--as", "pilot.viewer"])
         assert listed.exit_code == 0, listed.output
         assert f"#{run.run_id}" in listed.output and "partial" in listed.output and "ALERT" in listed.output
-        shown = runner.invoke(psa_cli, ["sync", "show-run", "--partner", str(partner_id), "--run", str(run.run_id),
-                                        "--as", "pilot.viewer"])
+        shown = runner.invoke(
+            psa_cli,
+            ["sync", "show-run", "--partner", str(partner_id), "--run", str(run.run_id), "--as", "pilot.viewer"],
+        )
         data = json.loads(shown.output)
         assert data["total"] == 2 and data["result"][0]["code"] == "InvalidObject"
         progress = runner.invoke(psa_cli, ["sync", "progress", "--partner", str(partner_id), "--as", "pilot.viewer"])
         live = json.loads(progress.output)
         assert live["progress"] is None and live["alert"]["run_id"] == run.run_id
-        status = json.loads(runner.invoke(psa_cli, ["sync", "status", "--partner", str(partner_id),
-                                                    "--as", "pilot.viewer"]).output)
+        status = json.loads(
+            runner.invoke(psa_cli, ["sync", "status", "--partner", str(partner_id), "--as", "pilot.viewer"]).output
+        )
         assert {"progress", "queued", "alert"} <= set(status) and status["alert"]["counts"]["failed"] == 2
 
 
@@ -121,8 +150,9 @@ def test_console_views_are_read_only_and_tenant_scoped(app, cw_live):
         theirs = SyncRun(partner_id=b, status="failed", requested_by="fabrikam.admin", error="B-ONLY-CONSOLE")
         session().add(theirs)
         session().commit()
-        own_item = session().scalar(select(SyncItem.id).where(SyncItem.partner_id == partner_id,
-                                                              SyncItem.state == "failed"))
+        own_item = session().scalar(
+            select(SyncItem.id).where(SyncItem.partner_id == partner_id, SyncItem.state == "failed")
+        )
         theirs_id = theirs.id
     pilot = login(app.test_client(), "pilot.viewer")
     listing = pilot.get("/syncrunview/list/").get_data(as_text=True)

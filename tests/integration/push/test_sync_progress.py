@@ -4,6 +4,7 @@ In-process: the push's ``after_item`` hook reads what other processes see (a sec
 REST API) after every row. With a real worker: the sandbox slows every write, the test polls the API
 and the job's meta while the push runs.
 """
+
 from __future__ import annotations
 
 import time
@@ -22,15 +23,25 @@ from tests.support.push import expected_transactions, push_setup, without_approv
 from tests.support.settings import configure
 
 pytestmark = pytest.mark.usefixtures("empty_sync_queues")
-REFUSE_ONE = {"kind": "status", "status": 400, "methods": ["POST"], "path": "/additions$", "count": 1,
-              "body": {"code": "InvalidObject", "message": "The agreement does not allow this product."}}
+REFUSE_ONE = {
+    "kind": "status",
+    "status": 400,
+    "methods": ["POST"],
+    "path": "/additions$",
+    "count": 1,
+    "body": {"code": "InvalidObject", "message": "The agreement does not allow this product."},
+}
 
 
 def _committed_progress(partner_id: int):
     """The latest run's progress as another connection sees it (only what is committed)."""
     with session().get_bind().connect() as conn:
-        return conn.execute(select(SyncRun.id, SyncRun.progress_done, SyncRun.progress_total, SyncRun.progress_failed)
-                            .where(SyncRun.partner_id == partner_id).order_by(SyncRun.id.desc()).limit(1)).one()
+        return conn.execute(
+            select(SyncRun.id, SyncRun.progress_done, SyncRun.progress_total, SyncRun.progress_failed)
+            .where(SyncRun.partner_id == partner_id)
+            .order_by(SyncRun.id.desc())
+            .limit(1)
+        ).one()
 
 
 def test_each_row_moves_the_progress_others_see(app, cw_live):
@@ -54,8 +65,9 @@ def test_each_row_moves_the_progress_others_see(app, cw_live):
     assert {r.progress_total for r in rows} == {total}  # known before the first row
     failed = [r.progress_failed for r in rows]
     assert failed == sorted(failed) and failed[-1] == 1
-    assert api == [{"run_id": result.run_id, "done": r.progress_done, "total": total, "failed": r.progress_failed}
-                   for r in rows]
+    assert api == [
+        {"run_id": result.run_id, "done": r.progress_done, "total": total, "failed": r.progress_failed} for r in rows
+    ]
     status = client.get("/api/v1/psa_sync/").get_json()
     assert status["progress"] is None and status["queued"] is False  # ended
     assert status["runs"][0]["progress"] == {"run_id": result.run_id, "done": total, "total": total, "failed": 1}
@@ -79,8 +91,11 @@ def test_progress_rides_on_the_rows_commits_and_is_throttled(app, cw_live, monke
                 real_session().commit()
 
         monkeypatch.setattr(run_progress, "session", CountingSession())
-        monkeypatch.setattr(run_progress.SyncRunHistoryDAO, "set_progress",
-                            staticmethod(lambda *args: (writes.append(args), real_set(*args))))
+        monkeypatch.setattr(
+            run_progress.SyncRunHistoryDAO,
+            "set_progress",
+            staticmethod(lambda *args: (writes.append(args), real_set(*args))),
+        )
         configure(app, PSA_PUSH_PROGRESS_SECONDS=0)
         PushBillingCommand(partner_id, concurrency=1).run()
         assert len(commits) == 1 and len(writes) == total + 2  # the total, each row, the final numbers

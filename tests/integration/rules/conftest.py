@@ -1,4 +1,5 @@
 """Fixtures of the Configure Product Defaults tests: an active pilot integration, API helpers."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,8 +14,10 @@ from tests.support.integration import make_active_integration
 from tests.support.web import csrf_token, login
 
 API = "/api/v1/psa_rules/"
-MS_NCE = [{"field": "publisher", "operator": "equals", "value": "Microsoft"},
-          {"field": "item_type", "operator": "equals", "value": "OnlineServicesNCE"}]
+MS_NCE = [
+    {"field": "publisher", "operator": "equals", "value": "Microsoft"},
+    {"field": "item_type", "operator": "equals", "value": "OnlineServicesNCE"},
+]
 ATTRS = {"category": "Microsoft", "subcategory": "NCE", "type": "License-Based", "product_class": "Agreement"}
 
 
@@ -66,5 +69,7 @@ def product_count(app, **where) -> int:
 def rows_and_audit(app) -> tuple[int, int]:
     """How many rules and audit events exist (to prove nothing was saved)."""
     with app.app_context():
-        return (session().scalar(select(func.count(ProductRule.id))),
-                session().scalar(select(func.count(AuditEvent.id))))
+        return (
+            session().scalar(select(func.count(ProductRule.id))),
+            session().scalar(select(func.count(AuditEvent.id))),
+        )

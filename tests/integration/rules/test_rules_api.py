@@ -1,10 +1,11 @@
 """Configure Product Defaults through the REST API: counts, priority, preview, matching, bad input."""
+
 from __future__ import annotations
 
 import pytest
 
 from msphub_psa.domain import rules as engine
-from tests.integration.rules.conftest import ATTRS, MS_NCE, Api, product_count, rule_body, rows_and_audit
+from tests.integration.rules.conftest import ATTRS, MS_NCE, Api, product_count, rows_and_audit, rule_body
 
 
 def test_page_needs_an_active_integration(client, app):
@@ -17,7 +18,11 @@ def test_default_rule_is_created_with_the_guides_values(admin_api, app):
     data = admin_api.get().get_json()
     d = data["default"]
     assert (d["category"], d["subcategory"], d["type"], d["product_class"]) == (
-        "MSP Hub", "Perpetual Software", "MSP Hub License-Based", "Agreement")
+        "MSP Hub",
+        "Perpetual Software",
+        "MSP Hub License-Based",
+        "Agreement",
+    )
     assert d["count"] == data["total_products"] == product_count(app) > 0
     assert data["rules"] == []
     assert admin_api.send("DELETE", "default").status_code in (404, 405)
@@ -77,24 +82,28 @@ def test_edit_and_delete(admin_api, app):
     edited = admin_api.send("PUT", str(rule["id"]), body)
     assert edited.status_code == 200, edited.get_json()
     assert edited.get_json()["rules"][0]["count"] == product_count(app, billing_term="P1Y") + product_count(
-        app, billing_term="P3Y")
+        app, billing_term="P3Y"
+    )
     stale = admin_api.send("PUT", str(rule["id"]), rule_body(version=rule["version"]))
     assert stale.status_code == 409
     deleted = admin_api.send("DELETE", str(rule["id"])).get_json()
     assert deleted["rules"] == [] and deleted["default"]["count"] == product_count(app)
 
 
-@pytest.mark.parametrize("body, key", [
-    (rule_body([]), "conditions"),
-    (rule_body([{"field": "colour", "operator": "equals", "value": "x"}]), "conditions.0.field"),
-    (rule_body([{"field": "publisher", "operator": "like", "value": "x"}]), "conditions.0.operator"),
-    (rule_body([{"field": "publisher", "operator": "equals", "value": " "}]), "conditions.0.value"),
-    (rule_body(category="C" * 51), "attributes.category"),
-    (rule_body(type="T" * 51), "attributes.type"),
-    (rule_body(product_class="Gadget"), "attributes.product_class"),
-    (rule_body(priority=5), "priority"),
-    ({"conditions": MS_NCE}, "category"),
-])
+@pytest.mark.parametrize(
+    "body, key",
+    [
+        (rule_body([]), "conditions"),
+        (rule_body([{"field": "colour", "operator": "equals", "value": "x"}]), "conditions.0.field"),
+        (rule_body([{"field": "publisher", "operator": "like", "value": "x"}]), "conditions.0.operator"),
+        (rule_body([{"field": "publisher", "operator": "equals", "value": " "}]), "conditions.0.value"),
+        (rule_body(category="C" * 51), "attributes.category"),
+        (rule_body(type="T" * 51), "attributes.type"),
+        (rule_body(product_class="Gadget"), "attributes.product_class"),
+        (rule_body(priority=5), "priority"),
+        ({"conditions": MS_NCE}, "category"),
+    ],
+)
 def test_bad_input_is_a_clear_400_and_saves_nothing(admin_api, app, body, key):
     before = rows_and_audit(app)
     response = admin_api.send("POST", "", body)
@@ -137,10 +146,17 @@ def test_every_change_is_audited(admin_api, app):
     assert admin_api.send("PUT", "default", {**ATTRS, "category": "Hub"}).status_code == 200
     admin_api.send("DELETE", str(rule_id))
     with app.app_context():
-        actions = list(session().scalars(select(AuditEvent.action).where(AuditEvent.action.like("rule.%"))
-                                         .order_by(AuditEvent.id)))
-    assert actions == ["rule.create", "rule.default.create", "rule.create", "rule.move", "rule.default.edit",
-                       "rule.delete"]
+        actions = list(
+            session().scalars(select(AuditEvent.action).where(AuditEvent.action.like("rule.%")).order_by(AuditEvent.id))
+        )
+    assert actions == [
+        "rule.create",
+        "rule.default.create",
+        "rule.create",
+        "rule.move",
+        "rule.default.edit",
+        "rule.delete",
+    ]
 
 
 def test_engine_and_api_agree(admin_api, app):
@@ -149,12 +165,15 @@ def test_engine_and_api_agree(admin_api, app):
     from tests.support import tenants
 
     admin_api.send("POST", "", rule_body())
-    data = admin_api.send("POST", "", rule_body([{"field": "title", "operator": "starts_with", "value": "micro"}])
-                          ).get_json()
+    data = admin_api.send(
+        "POST", "", rule_body([{"field": "title", "operator": "starts_with", "value": "micro"}])
+    ).get_json()
     with app.app_context():
         products = RuleProductDAO.rows(tenants.pilot().distributor_id)
-    rules = [engine.Rule(r["id"], r["priority"], tuple(engine.Condition(**c) for c in r["conditions"]),
-                         engine.GUIDE_DEFAULT) for r in data["rules"]]
+    rules = [
+        engine.Rule(r["id"], r["priority"], tuple(engine.Condition(**c) for c in r["conditions"]), engine.GUIDE_DEFAULT)
+        for r in data["rules"]
+    ]
     expected = engine.counts(products, rules)
     assert {r["id"]: r["count"] for r in data["rules"]} == {k: v for k, v in expected.items() if k != "default"}
     assert data["default"]["count"] == expected["default"]

@@ -1,4 +1,5 @@
 """ConnectWise lists: refreshed from the sandbox into the cache; typed values matched or marked new."""
+
 from __future__ import annotations
 
 import time
@@ -24,7 +25,10 @@ def test_refresh_caches_connectwise_lists(app, active, admin_api):
     lists = admin_api.get().get_json()["lists"]
     assert {c["name"] for c in lists["categories"]} == {"Software", "Cloud Services"}
     assert {(s["name"], s["category_id"]) for s in lists["subcategories"]} == {
-        ("Microsoft 365", 2), ("Azure", 2), ("Security", 1)}
+        ("Microsoft 365", 2),
+        ("Azure", 2),
+        ("Security", 1),
+    }
     assert {t["name"] for t in lists["types"]} == {"Subscription", "Service"}
     assert lists["product_classes"] == ["Agreement", "Bundle", "Inventory", "NonInventory", "Service"]
     assert lists["status"] == "ok" and lists["refreshed_at"]
@@ -35,11 +39,22 @@ def test_values_are_matched_to_connectwise_or_marked_new(app, active, admin_api)
     body = rule_body(category=" cloud SERVICES ", subcategory="microsoft 365", type="Brand New Type")
     data = admin_api.send("POST", "", body).get_json()
     rule = data["rules"][0]
-    assert (rule["category"], rule["subcategory"], rule["type"]) == ("Cloud Services", "Microsoft 365", "Brand New Type")
+    assert (rule["category"], rule["subcategory"], rule["type"]) == (
+        "Cloud Services",
+        "Microsoft 365",
+        "Brand New Type",
+    )
     assert rule["will_create"] == ["type"]
     assert data["default"]["will_create"] == ["category", "subcategory", "type"]
-    new_sub = admin_api.send("POST", "", rule_body([{"field": "publisher", "operator": "equals", "value": "Adobe"}],
-                                                   category="Software", subcategory="Creative"))
+    new_sub = admin_api.send(
+        "POST",
+        "",
+        rule_body(
+            [{"field": "publisher", "operator": "equals", "value": "Adobe"}],
+            category="Software",
+            subcategory="Creative",
+        ),
+    )
     assert new_sub.get_json()["rules"][1]["will_create"] == ["subcategory", "type"]
 
 

@@ -1,4 +1,5 @@
 """The matching window's SQL (plain-ASCII rows) plus engine (the others) equals the engine alone."""
+
 from __future__ import annotations
 
 import random
@@ -9,8 +10,40 @@ from msphub_psa.domain import rules as engine
 from msphub_psa.models.hub import Product
 from tests.support import tenants
 
-PIECES = ["Micro", "micro", "MICRO", "soft", "Soft", " ", "  ", "\t", "Straße", "STRASSE", "strasse", "Café",
-          "Cafe\u0301", "\n", "\x0b", "\x1c", "\x1f", "\x7f", "İ", "ǅ", "K", "\u212a", "%", "_", "\\", "-", "365", "Business", "é", "ß", "ﬁ", "fi"]
+PIECES = [
+    "Micro",
+    "micro",
+    "MICRO",
+    "soft",
+    "Soft",
+    " ",
+    "  ",
+    "\t",
+    "Straße",
+    "STRASSE",
+    "strasse",
+    "Café",
+    "Cafe\u0301",
+    "\n",
+    "\x0b",
+    "\x1c",
+    "\x1f",
+    "\x7f",
+    "İ",
+    "ǅ",
+    "K",
+    "\u212a",
+    "%",
+    "_",
+    "\\",
+    "-",
+    "365",
+    "Business",
+    "é",
+    "ß",
+    "ﬁ",
+    "fi",
+]
 
 
 def text(rng) -> str:
@@ -21,8 +54,11 @@ def text(rng) -> str:
 def condition(rng) -> engine.Condition:
     """A random valid condition."""
     operator = rng.choice(engine.OPERATORS)
-    value = [text(rng).strip() or "x" for _ in range(rng.randint(1, 3))] if operator == "in" else (
-        text(rng).strip() or "Micro")
+    value = (
+        [text(rng).strip() or "x" for _ in range(rng.randint(1, 3))]
+        if operator == "in"
+        else (text(rng).strip() or "Micro")
+    )
     return engine.Condition(rng.choice(engine.FIELDS), operator, value)
 
 
@@ -31,16 +67,25 @@ def test_sql_window_agrees_with_the_engine(app):
     with app.app_context():
         distributor = tenants.pilot().distributor_id
         for i in range(300):
-            session().add(Product(distributor_id=distributor, publisher=text(rng), item_type=text(rng),
-                                  product_id=f"P{i}{text(rng)}", title=text(rng), billing_term=rng.choice(["P1M", "p1m"]),
-                                  billing_frequency=rng.choice(["monthly", "annual"])))
+            session().add(
+                Product(
+                    distributor_id=distributor,
+                    publisher=text(rng),
+                    item_type=text(rng),
+                    product_id=f"P{i}{text(rng)}",
+                    title=text(rng),
+                    billing_term=rng.choice(["P1M", "p1m"]),
+                    billing_frequency=rng.choice(["monthly", "annual"]),
+                )
+            )
         session().commit()
         products = RuleProductDAO.rows(distributor)
         for _ in range(120):
             rule = engine.Rule(1, 1, tuple(condition(rng) for _ in range(rng.randint(1, 2))), engine.GUIDE_DEFAULT)
             search = rng.choice(["", "", "micro", "STRASSE", "é", "365 b"])
-            expected = {m.product.id for m in engine.matching(products, rule)
-                        if engine.search_matches(m.product, search)}
+            expected = {
+                m.product.id for m in engine.matching(products, rule) if engine.search_matches(m.product, search)
+            }
 
             def odd(rows, rule=rule, search=search):
                 hits = {m.product.id for m in engine.matching(rows, rule)}

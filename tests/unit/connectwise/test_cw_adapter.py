@@ -1,5 +1,6 @@
 """The ConnectWise adapter: a charge is an addition bounded to its period, a credit a negative adjustment whose
 description ends with our reference; numbers go out exactly or not at all; ConnectWise's errors become the port's."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,13 @@ from msphub_psa.commands.billing.delivery import record_of
 from msphub_psa.connectwise.adapter import addition_of, adjustment_of, exact_number, psa_error
 from msphub_psa.connectwise.client import _json_default
 from msphub_psa.connectwise.errors import (
-    CWAuthError, CWConnectionLost, CWForbidden, CWNotFound, CWRateLimited, CWServerError, CWValidationError,
+    CWAuthError,
+    CWConnectionLost,
+    CWForbidden,
+    CWNotFound,
+    CWRateLimited,
+    CWServerError,
+    CWValidationError,
 )
 from msphub_psa.domain.billing import reference
 from msphub_psa.psa import errors as psa
@@ -41,8 +48,13 @@ def _json(payload) -> dict:
 def test_a_charge_is_an_addition_bounded_to_its_period_with_our_reference():
     body = _json(addition_of(record_of(Tx(), Product(), 77, reference(12))))
     assert body == {
-        "product": {"id": 77}, "billCustomer": "Billable", "quantity": 3, "unitPrice": 12.5, "unitCost": 10.1,
-        "effectiveDate": "2026-01-01T00:00:00Z", "cancelledDate": "2026-01-31T00:00:00Z",
+        "product": {"id": 77},
+        "billCustomer": "Billable",
+        "quantity": 3,
+        "unitPrice": 12.5,
+        "unitCost": 10.1,
+        "effectiveDate": "2026-01-01T00:00:00Z",
+        "cancelledDate": "2026-01-31T00:00:00Z",
         "invoiceDescription": "Microsoft 365 Business Basic (2026-01-01 to 2026-01-31)",
         "serialNumber": "MSPHUB-T12",
     }
@@ -50,10 +62,14 @@ def test_a_charge_is_an_addition_bounded_to_its_period_with_our_reference():
 
 def test_a_credit_is_a_negative_adjustment_ending_with_our_reference():
     body = _json(adjustment_of(record_of(Tx(13, "credit", Decimal("12.34")), Product(), None, reference(13))))
-    assert body == {"amount": -12.34, "effectiveDate": "2026-01-01T00:00:00Z",
-                    "description": "Credit: Microsoft 365 Business Basic (2026-01-01 to 2026-01-31) MSPHUB-T13"}
-    assert _json(adjustment_of(record_of(Tx(13, "credit", Decimal("-5")), Product(), None, reference(13))))[
-        "amount"] == -5
+    assert body == {
+        "amount": -12.34,
+        "effectiveDate": "2026-01-01T00:00:00Z",
+        "description": "Credit: Microsoft 365 Business Basic (2026-01-01 to 2026-01-31) MSPHUB-T13",
+    }
+    assert (
+        _json(adjustment_of(record_of(Tx(13, "credit", Decimal("-5")), Product(), None, reference(13))))["amount"] == -5
+    )
 
 
 def test_a_charge_without_catalog_item_cannot_be_built():
@@ -61,8 +77,9 @@ def test_a_charge_without_catalog_item_cannot_be_built():
         record_of(Tx(), Product(), None, reference(12))
 
 
-@pytest.mark.parametrize("value", [Decimal("3.0000"), Decimal("12.3400"), Decimal("-0.0001"),
-                                   Decimal("9999999999.9999"), 7, "1.5"])
+@pytest.mark.parametrize(
+    "value", [Decimal("3.0000"), Decimal("12.3400"), Decimal("-0.0001"), Decimal("9999999999.9999"), 7, "1.5"]
+)
 def test_exact_numbers_pass(value):
     assert exact_number(value, "x") == Decimal(value)
 
@@ -79,13 +96,26 @@ def test_money_columns_survive_json_exactly(value):
     assert Decimal(repr(_json_default(exact_number(value, "x")))) == value
 
 
-@pytest.mark.parametrize("error, kind", [
-    (CWAuthError("no", status=401), psa.RunStopping), (CWForbidden("no", status=403), psa.Forbidden),
-    (CWRateLimited("slow", status=429), psa.Transient), (CWServerError("boom", status=503), psa.Transient),
-    (CWConnectionLost("cut"), psa.Transient), (CWNotFound("gone", status=404), psa.NotFound),
-    (CWValidationError("bad", status=400, code="InvalidObject",
-                       errors=[{"code": "x", "message": "product is inactive", "field": "product"}]), psa.Permanent),
-])
+@pytest.mark.parametrize(
+    "error, kind",
+    [
+        (CWAuthError("no", status=401), psa.RunStopping),
+        (CWForbidden("no", status=403), psa.Forbidden),
+        (CWRateLimited("slow", status=429), psa.Transient),
+        (CWServerError("boom", status=503), psa.Transient),
+        (CWConnectionLost("cut"), psa.Transient),
+        (CWNotFound("gone", status=404), psa.NotFound),
+        (
+            CWValidationError(
+                "bad",
+                status=400,
+                code="InvalidObject",
+                errors=[{"code": "x", "message": "product is inactive", "field": "product"}],
+            ),
+            psa.Permanent,
+        ),
+    ],
+)
 def test_connectwise_errors_become_the_ports(error, kind):
     mapped = psa_error(error)
     assert type(mapped) is kind

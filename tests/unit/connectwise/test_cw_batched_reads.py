@@ -54,11 +54,14 @@ def at_host(cw_sandbox, app=None):
     return cw_sandbox.client(api_url=HOST, url_policy=policy, transport=recorder), recorder
 
 
-@pytest.mark.parametrize("ids, calls", [
-    (range(1, 2001), 7),  # 1..2,000: the demo account has 37 agreements among them
-    (range(100_000, 102_000), 10),  # 2,000 six-digit ids
-    (range(1000, 3000), 8),  # 2,000 four-digit ids
-])
+@pytest.mark.parametrize(
+    "ids, calls",
+    [
+        (range(1, 2001), 7),  # 1..2,000: the demo account has 37 agreements among them
+        (range(100_000, 102_000), 10),  # 2,000 six-digit ids
+        (range(1000, 3000), 8),  # 2,000 four-digit ids
+    ],
+)
 def test_get_agreements_uses_the_fewest_urls_of_at_most_2000_characters(cw_sandbox, ids, calls):
     client, recorder = at_host(cw_sandbox)
     found = client.get_agreements(ids)
@@ -89,14 +92,36 @@ def test_get_companies_returns_what_exists_including_soft_deleted(cw_sandbox):
         client.get_companies(["1"])
 
 
-HOSTILE = ['Q"uote', "O'Brien", "with space", "100%", "A&B", "a+b", "Café-Müller", "ÆRØ-1", "back\\slash",
-           "[br]acket", "star*", "under_score", "x-" + "€" * 40, "trail "]
+HOSTILE = [
+    'Q"uote',
+    "O'Brien",
+    "with space",
+    "100%",
+    "A&B",
+    "a+b",
+    "Café-Müller",
+    "ÆRØ-1",
+    "back\\slash",
+    "[br]acket",
+    "star*",
+    "under_score",
+    "x-" + "€" * 40,
+    "trail ",
+]
 
 
 def catalog_item(number: int, identifier: str, inactive: bool = False) -> dict:
     """A seed catalog item."""
-    return {"id": number, "identifier": identifier, "description": f"Item {number}", "customerDescription": "x",
-            "subcategory": {"id": 1}, "type": {"id": 1}, "price": 1, "inactiveFlag": inactive}
+    return {
+        "id": number,
+        "identifier": identifier,
+        "description": f"Item {number}",
+        "customerDescription": "x",
+        "subcategory": {"id": 1},
+        "type": {"id": 1},
+        "price": 1,
+        "inactiveFlag": inactive,
+    }
 
 
 @pytest.fixture
@@ -104,8 +129,14 @@ def catalog_app():
     """A sandbox whose catalog holds hostile identifiers, case twins and an inactive item."""
     seed = default_seed()
     items = [catalog_item(100 + i, ident) for i, ident in enumerate(HOSTILE)]
-    items += [catalog_item(200, "M365-Basic"), catalog_item(201, "m365-BASIC"), catalog_item(202, "OLD-SKU", True),
-              catalog_item(203, "1000"), catalog_item(204, "underXscore"), catalog_item(205, "under_scorE")]
+    items += [
+        catalog_item(200, "M365-Basic"),
+        catalog_item(201, "m365-BASIC"),
+        catalog_item(202, "OLD-SKU", True),
+        catalog_item(203, "1000"),
+        catalog_item(204, "underXscore"),
+        catalog_item(205, "under_scorE"),
+    ]
     seed["accounts"][0]["catalogItems"] += items
     return create_app(seed=seed)
 

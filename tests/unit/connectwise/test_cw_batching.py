@@ -20,7 +20,7 @@ def check(bins, items, capacity, separator, max_items):
 
 @pytest.mark.parametrize("digits", [1, 4, 6, 9])
 def test_values_of_one_length_fill_every_request_but_the_last(digits):
-    values = list(range(10 ** (digits - 1), 10 ** (digits - 1) + 2000))[:9 if digits == 1 else 2000]
+    values = list(range(10 ** (digits - 1), 10 ** (digits - 1) + 2000))[: 9 if digits == 1 else 2000]
     items = [(len(str(v)), v) for v in values]
     bins = pack(items, 1889, 3, 1000)
     check(bins, items, 1889, 3, 1000)

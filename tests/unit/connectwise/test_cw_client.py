@@ -87,10 +87,17 @@ def test_catalog_and_classification_calls(cw_client):
     category = cw_client.create_category("Licenses")
     sub = cw_client.create_subcategory("NCE", category.id)
     kind = cw_client.create_product_type("License", "NonInventoryPart")
-    item = cw_client.create_catalog_item(NewCatalogItem(
-        identifier="CFQ7TTC0LH18:P1Y:A", description="Microsoft 365 Business Basic (Annual)",
-        customer_description="Microsoft 365 Business Basic, annual term", subcategory_id=sub.id,
-        type_id=kind.id, price=Decimal("86.40"), cost=Decimal("72")))
+    item = cw_client.create_catalog_item(
+        NewCatalogItem(
+            identifier="CFQ7TTC0LH18:P1Y:A",
+            description="Microsoft 365 Business Basic (Annual)",
+            customer_description="Microsoft 365 Business Basic, annual term",
+            subcategory_id=sub.id,
+            type_id=kind.id,
+            price=Decimal("86.40"),
+            cost=Decimal("72"),
+        )
+    )
     assert item.category.id == category.id and item.price == Decimal("86.4")
     assert cw_client.find_catalog_item("CFQ7TTC0LH18:P1Y:A").id == item.id
     patched = cw_client.update_catalog_item(item.id, {"subcategory": {"id": 1}, "category": {"id": 2}})
@@ -99,7 +106,9 @@ def test_catalog_and_classification_calls(cw_client):
 
 
 def test_adjustments(cw_client):
-    created = cw_client.create_adjustment(1, NewAdjustment(Decimal("-14.40"), "Credit M365 MSPHUB-T42", date(2025, 2, 1)))
+    created = cw_client.create_adjustment(
+        1, NewAdjustment(Decimal("-14.40"), "Credit M365 MSPHUB-T42", date(2025, 2, 1))
+    )
     assert created.amount == Decimal("-14.4")
     assert [a.id for a in cw_client.find_adjustments_by_reference(1, "MSPHUB-T42")] == [created.id]
     cw_client.delete_adjustment(1, created.id)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 
+from msphub_psa.connectwise import Credentials
 from msphub_psa.connectwise.sandbox import create_app, get_sandbox
 from msphub_psa.connectwise.sandbox.seed import DEMO_CLIENT_ID, DEMO_COMPANY_ID, DEMO_PRIVATE_KEY, DEMO_PUBLIC_KEY
-from msphub_psa.connectwise import Credentials
 
 HEADERS = Credentials(DEMO_COMPANY_ID, DEMO_PUBLIC_KEY, DEMO_PRIVATE_KEY, DEMO_CLIENT_ID).headers()
 ADD = "/v4_6_release/apis/3.0/finance/agreements/1/additions"
@@ -20,8 +20,11 @@ def client_for(app):
 def test_state_survives_a_restart(tmp_path):
     path = tmp_path / "sandbox.db"
     first = create_app(path)
-    created = client_for(first).post(ADD, json={"product": {"id": 1}, "billCustomer": "Billable",
-                                                "serialNumber": "MSPHUB-T900"}).json()
+    created = (
+        client_for(first)
+        .post(ADD, json={"product": {"id": 1}, "billCustomer": "Billable", "serialNumber": "MSPHUB-T900"})
+        .json()
+    )
     client_for(first).delete("/v4_6_release/apis/3.0/company/companies/2")
     get_sandbox(first).store.close()
 

@@ -19,8 +19,9 @@ GOOD = {"product": {"id": 1}, "billCustomer": "Billable", "quantity": 2, "serial
 @pytest.fixture
 def http(cw_sandbox):
     """A raw authenticated httpx client on the in-process sandbox."""
-    with httpx.Client(transport=cw_sandbox.transport, base_url="http://127.0.0.1",
-                      headers={**cw_sandbox.credentials.headers()}) as client:
+    with httpx.Client(
+        transport=cw_sandbox.transport, base_url="http://127.0.0.1", headers={**cw_sandbox.credentials.headers()}
+    ) as client:
         yield client
 
 
@@ -44,7 +45,9 @@ def test_addition_refusals(http):
     assert error_fields(http.post(ADD, json={**GOOD, "invoiceDescription": "x" * 6001})) == {"invoiceDescription"}
     body = refused(http.post(ADD, json={"quantity": 1}))
     assert {(e["code"], e["field"]) for e in body["errors"]} == {
-        ("MissingRequiredField", "product"), ("MissingRequiredField", "billCustomer")}
+        ("MissingRequiredField", "product"),
+        ("MissingRequiredField", "billCustomer"),
+    }
     assert http.post(ADD, json={**GOOD, "description": "y" * 10000}).status_code == 201  # no max
 
 
@@ -57,27 +60,46 @@ def test_no_additions_on_cancelled_or_expired_agreements(http, status):
 
 
 def test_type_errors_are_500_connectwiseapi(http):
-    for bad in ({**GOOD, "quantity": "lots"}, {**GOOD, "taxableFlag": "maybe"}, {**GOOD, "product": 5},
-                {**GOOD, "billCustomer": "Sometimes"}, {**GOOD, "effectiveDate": "tomorrow"}):
+    for bad in (
+        {**GOOD, "quantity": "lots"},
+        {**GOOD, "taxableFlag": "maybe"},
+        {**GOOD, "product": 5},
+        {**GOOD, "billCustomer": "Sometimes"},
+        {**GOOD, "effectiveDate": "tomorrow"},
+    ):
         refused(http.post(ADD, json=bad), 500, "ConnectWiseApi")
     refused(http.post(ADD, content=b"{not json", headers={"Content-Type": "application/json"}), 500, "ConnectWiseApi")
 
 
 def test_other_resources_validate_lengths_and_required(http):
-    assert error_fields(http.post(f"{BASE}/company/companies", json={"name": "n" * 51, "identifier": "i" * 31})) \
-        == {"name", "identifier"}
-    catalog = {"identifier": "X", "description": "d" * 61, "customerDescription": "c",
-               "subcategory": {"id": 1}, "type": {"id": 1}}
+    assert error_fields(http.post(f"{BASE}/company/companies", json={"name": "n" * 51, "identifier": "i" * 31})) == {
+        "name",
+        "identifier",
+    }
+    catalog = {
+        "identifier": "X",
+        "description": "d" * 61,
+        "customerDescription": "c",
+        "subcategory": {"id": 1},
+        "type": {"id": 1},
+    }
     assert error_fields(http.post(f"{BASE}/procurement/catalog", json=catalog)) == {"description"}
     assert error_fields(http.post(f"{BASE}/procurement/subcategories", json={"name": "x"})) == {"category"}
     assert error_fields(http.post(f"{BASE}/finance/agreements/1/adjustments", json={"amount": 1})) == {"description"}
 
 
-@pytest.mark.parametrize("path", [
-    "/company/companies/9999", "/finance/agreements/9999", "/finance/agreements/9999/additions",
-    "/finance/agreements/1/additions/9999", "/finance/agreements/2/additions/1", "/procurement/catalog/9999",
-    "/no/such/endpoint",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/company/companies/9999",
+        "/finance/agreements/9999",
+        "/finance/agreements/9999/additions",
+        "/finance/agreements/1/additions/9999",
+        "/finance/agreements/2/additions/1",
+        "/procurement/catalog/9999",
+        "/no/such/endpoint",
+    ],
+)
 def test_unknown_ids_are_404(http, path):
     refused(http.get(BASE + path), 404, "NotFound")
 
@@ -114,7 +136,9 @@ def test_order_by_fields_count_and_unknown_field(http):
     partial = http.get(f"{BASE}/company/companies/1", params={"fields": "id,name,status/id"}).json()
     assert partial == {"id": 1, "name": "Acme Corporation", "status": {"id": 1}}
     assert http.get(f"{BASE}/finance/agreements/1/additions/count").json() == {"count": 2}
-    assert http.get(f"{BASE}/company/companies/count", params={"conditions": 'name contains "acme"'}).json() == {"count": 2}
+    assert http.get(f"{BASE}/company/companies/count", params={"conditions": 'name contains "acme"'}).json() == {
+        "count": 2
+    }
     body = refused(http.get(f"{BASE}/company/companies", params={"conditions": "typeids=1"}), 400, "ApiFindCondition")
     assert body["message"] == "typeids is not a recognized name."
 
@@ -144,11 +168,13 @@ def test_post_put_patch_delete(http):
 
 
 def test_companies_are_soft_deleted_and_types_only_set_on_post(http):
-    created = http.post(f"{BASE}/company/companies", json={
-        "identifier": "NewCo", "name": "New Co", "types": [{"id": 2}]}).json()
+    created = http.post(
+        f"{BASE}/company/companies", json={"identifier": "NewCo", "name": "New Co", "types": [{"id": 2}]}
+    ).json()
     assert created["types"][0]["name"] == "Prospect" and created["deletedFlag"] is False
-    patched = http.patch(f"{BASE}/company/companies/{created['id']}",
-                         json=[{"op": "replace", "path": "types", "value": [{"id": 3}]}]).json()
+    patched = http.patch(
+        f"{BASE}/company/companies/{created['id']}", json=[{"op": "replace", "path": "types", "value": [{"id": 3}]}]
+    ).json()
     assert patched["types"][0]["id"] == 2
     assert http.delete(f"{BASE}/company/companies/{created['id']}").status_code == 204
     after = http.get(f"{BASE}/company/companies/{created['id']}").json()
@@ -157,7 +183,9 @@ def test_companies_are_soft_deleted_and_types_only_set_on_post(http):
 
 def test_admin_endpoints(cw_sandbox, http):
     admin = httpx.Client(transport=cw_sandbox.transport, base_url="http://127.0.0.1")
-    assert admin.post("/__sandbox__/faults", json={"rules": [{"kind": "429", "count": 1}], "seed": 3}).status_code == 200
+    assert (
+        admin.post("/__sandbox__/faults", json={"rules": [{"kind": "429", "count": 1}], "seed": 3}).status_code == 200
+    )
     assert http.get(f"{BASE}/system/info").status_code == 429
     assert admin.get("/__sandbox__/faults").json() == {"seed": 3, "rules": [{"kind": "429", "count": 0}], "held": 0}
     assert admin.post("/__sandbox__/faults", json={"rules": [{"kind": "nope"}]}).status_code == 400
@@ -184,6 +212,7 @@ def test_fault_rules_are_reproducible_with_a_seed(cw_sandbox, http):
     def run():
         cw_sandbox.set_faults([{"kind": "500", "rate": 0.5, "path": "/system/info"}], seed=42)
         return [http.get(f"{BASE}/system/info").status_code for _ in range(20)]
+
     first = run()
     assert first == run() and {200, 500} == set(first)
     assert http.get(f"{BASE}/company/companies/1").status_code == 200  # path-restricted
@@ -200,8 +229,9 @@ def test_a_hold_fault_holds_requests_until_released(cw_sandbox, http):
 
     cw_sandbox.set_faults([{"kind": "hold", "path": "/system/info"}])
     answers = []
-    callers = [threading.Thread(target=lambda: answers.append(http.get(f"{BASE}/system/info").status_code))
-               for _ in range(3)]
+    callers = [
+        threading.Thread(target=lambda: answers.append(http.get(f"{BASE}/system/info").status_code)) for _ in range(3)
+    ]
     for caller in callers:
         caller.start()
     cw_sandbox.wait_held(3, timeout=10)
@@ -216,9 +246,14 @@ def test_a_hold_fault_holds_requests_until_released(cw_sandbox, http):
 
 def url_of_length(length):
     """A companies URL with a ``conditions`` exactly ``length`` characters long in all."""
+
     def url(n):
-        return str(httpx.Request("GET", f"http://127.0.0.1{BASE}/company/companies",
-                                 params={"conditions": f'name = "{"x" * n}"'}).url)
+        return str(
+            httpx.Request(
+                "GET", f"http://127.0.0.1{BASE}/company/companies", params={"conditions": f'name = "{"x" * n}"'}
+            ).url
+        )
+
     return url(length - len(url(0)))
 
 
@@ -244,35 +279,44 @@ def test_an_inactive_product_is_refused_on_create_and_when_set(http, cw_sandbox)
     edit_stored(cw_sandbox, "catalog", 2, inactiveFlag=True)
     body = refused(http.post(ADD, json={**GOOD, "product": {"id": 2}}))
     (error,) = body["errors"]
-    assert error["field"] == "product" and error["code"] == "InactiveProduct" and "CFQ7TTC0LDPB-P1Y-A" in error["message"]
+    assert (
+        error["field"] == "product" and error["code"] == "InactiveProduct" and "CFQ7TTC0LDPB-P1Y-A" in error["message"]
+    )
     created = http.post(ADD, json=GOOD).json()
-    assert error_fields(http.patch(f"{ADD}/{created['id']}", json=[
-        {"op": "replace", "path": "product", "value": {"id": 2}}])) == {"product"}
+    assert error_fields(
+        http.patch(f"{ADD}/{created['id']}", json=[{"op": "replace", "path": "product", "value": {"id": 2}}])
+    ) == {"product"}
     edit_stored(cw_sandbox, "catalog", 1, inactiveFlag=True)  # its product became inactive after it was added
     patched = http.patch(f"{ADD}/{created['id']}", json=[{"op": "replace", "path": "quantity", "value": 4}])
     assert patched.status_code == 200 and patched.json()["quantity"] == 4
 
 
-@pytest.mark.parametrize("change, code", [
-    (("companies", 1, {"deletedFlag": True}), "InvalidCompany"),
-    (("companies", 1, {"status": {"id": 2, "name": "Inactive"}}), "InvalidCompany"),
-    (("agreements", 1, {"endDate": "2020-12-31T00:00:00Z", "noEndingDateFlag": False}), "InvalidAgreement"),
-    (("agreements", 1, {"cancelledFlag": True}), "InvalidAgreement"),
-])
+@pytest.mark.parametrize(
+    "change, code",
+    [
+        (("companies", 1, {"deletedFlag": True}), "InvalidCompany"),
+        (("companies", 1, {"status": {"id": 2, "name": "Inactive"}}), "InvalidCompany"),
+        (("agreements", 1, {"endDate": "2020-12-31T00:00:00Z", "noEndingDateFlag": False}), "InvalidAgreement"),
+        (("agreements", 1, {"cancelledFlag": True}), "InvalidAgreement"),
+    ],
+)
 def test_additions_and_adjustments_are_refused_on_closed_agreements_and_companies(http, cw_sandbox, change, code):
     edit_stored(cw_sandbox, *change[:2], **change[2])  # an agreement's stored agreementStatus still says Active
     for path, body in ((ADD, GOOD), (f"{BASE}/finance/agreements/1/adjustments", {"amount": 5, "description": "x"})):
         (error,) = refused(http.post(path, json=body))["errors"]
         assert error["code"] == code and error["field"] == "agreementId"
-    assert {e["code"] for e in refused(http.patch(f"{ADD}/1", json=[
-        {"op": "replace", "path": "quantity", "value": 3}]))["errors"]} == {code}
+    assert {
+        e["code"]
+        for e in refused(http.patch(f"{ADD}/1", json=[{"op": "replace", "path": "quantity", "value": 3}]))["errors"]
+    } == {code}
     assert http.post(f"{BASE}/finance/agreements/3/additions", json=GOOD).status_code == 201  # company 2's
 
 
 def test_adjustments_on_expired_agreements_are_refused(http):
     expired = http.get(f"{BASE}/finance/agreements", params={"conditions": 'agreementStatus="Expired"'}).json()[0]
-    body = refused(http.post(f"{BASE}/finance/agreements/{expired['id']}/adjustments",
-                             json={"amount": 5, "description": "x"}))
+    body = refused(
+        http.post(f"{BASE}/finance/agreements/{expired['id']}/adjustments", json={"amount": 5, "description": "x"})
+    )
     assert body["errors"][0]["field"] == "agreementId" and "expired" in body["errors"][0]["message"]
 
 
@@ -285,9 +329,15 @@ def test_invoice_run_endpoint(cw_sandbox):
     again = admin.post("/__sandbox__/invoice-run", json={"periodStart": "2025-01-01", "account": "DEMO_MSP"}).json()
     assert all(i["agreement"]["id"] != 1 for i in again["created"])
     assert {"agreementId": 1, "reason": "already invoiced on 202501-1"} in again["skipped"]
-    for bad in ({"periodStart": "2025-01-02"}, {"periodStart": "January"}, {}, {"periodStart": "2025-01-01",
-                                                                                  "agreementIds": ["1"]}):
+    for bad in (
+        {"periodStart": "2025-01-02"},
+        {"periodStart": "January"},
+        {},
+        {"periodStart": "2025-01-01", "agreementIds": ["1"]},
+    ):
         assert admin.post("/__sandbox__/invoice-run", json=bad).status_code == 400, bad
-    assert admin.post("/__sandbox__/invoice-run", json={"periodStart": "2025-01-01", "account": "nope"}).status_code == 404
+    assert (
+        admin.post("/__sandbox__/invoice-run", json={"periodStart": "2025-01-01", "account": "nope"}).status_code == 404
+    )
     missing = admin.post("/__sandbox__/invoice-run", json={"periodStart": "2025-01-01", "agreementIds": [999]})
     assert missing.status_code == 404 and "999" in missing.json()["error"]

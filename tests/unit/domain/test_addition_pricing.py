@@ -1,4 +1,5 @@
 """addition_pricing: the addition always bills MSP Hub's exact amount."""
+
 from __future__ import annotations
 
 from decimal import Decimal as D

@@ -1,4 +1,5 @@
 """Billing: references, catalog identity, texts, the outbox, recovery and remap previews."""
+
 from __future__ import annotations
 
 import calendar
@@ -10,10 +11,32 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from msphub_psa.domain.billing import (
-    MAX_ADJUSTMENT_DESCRIPTION, MAX_DESCRIPTION, MAX_IDENTIFIER, MAX_INVOICE_DESCRIPTION, TRANSITIONS, MappingTarget,
-    OutboxEvent, OutboxState, RecoveryAction, Transaction, TransactionState, adjustment_description, allowed_events,
-    catalog_description, catalog_identifier, catalog_identifiers, customer_description, in_psa, invoice_description,
-    net_amount, parse_reference, products_to_qualify, recovery_decision, reference, remap_preview, retry_event,
+    MAX_ADJUSTMENT_DESCRIPTION,
+    MAX_DESCRIPTION,
+    MAX_IDENTIFIER,
+    MAX_INVOICE_DESCRIPTION,
+    TRANSITIONS,
+    MappingTarget,
+    OutboxEvent,
+    OutboxState,
+    RecoveryAction,
+    Transaction,
+    TransactionState,
+    adjustment_description,
+    allowed_events,
+    catalog_description,
+    catalog_identifier,
+    catalog_identifiers,
+    customer_description,
+    in_psa,
+    invoice_description,
+    net_amount,
+    parse_reference,
+    products_to_qualify,
+    recovery_decision,
+    reference,
+    remap_preview,
+    retry_event,
     transition,
 )
 from msphub_psa.domain.errors import IllegalTransitionError, PayloadError
@@ -23,9 +46,17 @@ JAN = (date(2026, 1, 1), date(2026, 1, 31))
 
 def charge(tx_id=12, title="Microsoft 365 Business Basic", **changes):
     """A January charge."""
-    values = dict(id=tx_id, kind="charge", period_start=JAN[0], period_end=JAN[1], quantity=Decimal("3"),
-                  unit_price=Decimal("12.5000"), unit_cost=Decimal("10.1000"), amount=Decimal("37.50"),
-                  product_title=title)
+    values = dict(
+        id=tx_id,
+        kind="charge",
+        period_start=JAN[0],
+        period_end=JAN[1],
+        quantity=Decimal("3"),
+        unit_price=Decimal("12.5000"),
+        unit_cost=Decimal("10.1000"),
+        amount=Decimal("37.50"),
+        product_title=title,
+    )
     return Transaction(**{**values, **changes})
 
 
@@ -42,19 +73,22 @@ def test_reference_round_trip():
     assert parse_reference("MSPHUB-T12") == 12
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Credit: Microsoft 365 (2026-01-01 to 2026-01-31) MSPHUB-T4711", 4711),
-    ("edited by hand MSPHUB-T9 ", 9),
-    ("LIC-42 MSPHUB-T77 x", 77),
-    ("MSPHUB-T5 MSPHUB-T6", 6),
-    ("MSPHUB-T123", 123),
-    ("XMSPHUB-T12", None),
-    ("MSPHUB-T12a", None),
-    ("MSPHUB-T012", None),
-    ("msphub-t12", None),
-    ("", None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Credit: Microsoft 365 (2026-01-01 to 2026-01-31) MSPHUB-T4711", 4711),
+        ("edited by hand MSPHUB-T9 ", 9),
+        ("LIC-42 MSPHUB-T77 x", 77),
+        ("MSPHUB-T5 MSPHUB-T6", 6),
+        ("MSPHUB-T123", 123),
+        ("XMSPHUB-T12", None),
+        ("MSPHUB-T12a", None),
+        ("MSPHUB-T012", None),
+        ("msphub-t12", None),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_parse_reference(text, expected):
     assert parse_reference(text) == expected
 
@@ -89,8 +123,12 @@ def test_long_identifiers_are_shortened_deterministically_without_collisions():
     assert catalog_identifier("Y" * 60, None, None, False) == "Y" * 60
 
 
-@given(st.text(min_size=1, max_size=120).filter(str.strip), st.sampled_from(["P1M", "P1Y", "P3Y"]),
-       st.sampled_from(["monthly", "annual", "one_time"]), st.booleans())
+@given(
+    st.text(min_size=1, max_size=120).filter(str.strip),
+    st.sampled_from(["P1M", "P1Y", "P3Y"]),
+    st.sampled_from(["monthly", "annual", "one_time"]),
+    st.booleans(),
+)
 def test_identifier_always_fits(product_id, term, frequency, qualify):
     assert len(catalog_identifier(product_id, term, frequency, qualify)) <= MAX_IDENTIFIER
 
@@ -101,8 +139,14 @@ def test_empty_product_id_is_refused():
 
 
 def test_products_sold_on_several_terms_are_qualified():
-    products = [("NCE-1", "P1M", "monthly"), ("NCE-1", "P1Y", "annual"), ("NCE-1", "P1Y", "annual"),
-                ("ADOBE-1", "P1Y", "annual"), ("NCE-2", "P1Y", "monthly"), ("NCE-2", "P1Y", "annual")]
+    products = [
+        ("NCE-1", "P1M", "monthly"),
+        ("NCE-1", "P1Y", "annual"),
+        ("NCE-1", "P1Y", "annual"),
+        ("ADOBE-1", "P1Y", "annual"),
+        ("NCE-2", "P1Y", "monthly"),
+        ("NCE-2", "P1Y", "annual"),
+    ]
     assert products_to_qualify(products) == {"NCE-1", "NCE-2"}
     identifiers = catalog_identifiers(products)
     assert identifiers[("ADOBE-1", "P1Y", "annual")] == "ADOBE-1"
@@ -127,8 +171,9 @@ def test_catalog_description_is_cut_with_an_ellipsis():
 
 def test_texts_name_the_product_and_period_and_the_credit_ends_with_the_reference():
     assert invoice_description(charge()) == "Microsoft 365 Business Basic (2026-01-01 to 2026-01-31)"
-    assert adjustment_description(credit()) == \
-        "Credit: Microsoft 365 Business Basic (2026-01-01 to 2026-01-31) MSPHUB-T13"
+    assert (
+        adjustment_description(credit()) == "Credit: Microsoft 365 Business Basic (2026-01-01 to 2026-01-31) MSPHUB-T13"
+    )
 
 
 def test_long_titles_are_cut_but_never_the_reference_or_period():
@@ -201,9 +246,19 @@ def test_a_refused_removal_is_failed_and_only_a_person_moves_it_on():
     assert transition(state, "move_cancelled") == OutboxState.PUSHED
 
 
-@pytest.mark.parametrize("state, record, expected", [
-    ("pushed", 1, True), ("moving", 1, True), ("removing", 1, True), ("failed", 1, True), ("failed", None, False),
-    ("pending", None, False), ("sending", None, False), ("skipped", None, False)])
+@pytest.mark.parametrize(
+    "state, record, expected",
+    [
+        ("pushed", 1, True),
+        ("moving", 1, True),
+        ("removing", 1, True),
+        ("failed", 1, True),
+        ("failed", None, False),
+        ("pending", None, False),
+        ("sending", None, False),
+        ("skipped", None, False),
+    ],
+)
 def test_in_connectwise(state, record, expected):
     assert in_psa(state, record) is expected
 
@@ -230,15 +285,18 @@ def test_recovery_creates_when_nothing_carries_the_reference():
 
 def test_recovery_flags_duplicates_and_never_picks_one():
     decision = recovery_decision(12, [(601, "MSPHUB-T12"), (600, "Credit: x MSPHUB-T12"), (601, "MSPHUB-T12")])
-    assert decision.action == RecoveryAction.CONFLICT and decision.remote_ids == (600, 601) and decision.remote_id is None
+    assert (
+        decision.action == RecoveryAction.CONFLICT and decision.remote_ids == (600, 601) and decision.remote_id is None
+    )
 
 
 # --- revenue --------------------------------------------------------------------------------------
 
 
 def test_net_amount_is_charges_minus_credits():
-    assert net_amount([("charge", Decimal("100.00")), ("credit", Decimal("30.50")),
-                       ("credit", Decimal("-4.50"))]) == Decimal("65.00")
+    assert net_amount(
+        [("charge", Decimal("100.00")), ("credit", Decimal("30.50")), ("credit", Decimal("-4.50"))]
+    ) == Decimal("65.00")
     assert net_amount([]) == Decimal(0)
     with pytest.raises(TypeError):
         net_amount([("charge", 1.5)])
@@ -254,26 +312,42 @@ def tx(tx_id, month, state, kind="charge", amount="10", agreement=None, record=N
 
 
 def test_remap_preview_to_another_agreement():
-    transactions = [tx(1, 1, "pushed"), tx(2, 2, "pushed"), tx(3, 3, "pending"), tx(4, 1, "pending"),
-                    tx(5, 4, "failed"), tx(6, 5, "skipped", "credit", "3"), tx(7, 6, "sending")]
+    transactions = [
+        tx(1, 1, "pushed"),
+        tx(2, 2, "pushed"),
+        tx(3, 3, "pending"),
+        tx(4, 1, "pending"),
+        tx(5, 4, "failed"),
+        tx(6, 5, "skipped", "credit", "3"),
+        tx(7, 6, "sending"),
+    ]
     preview = remap_preview(transactions, MappingTarget(100, date(2026, 1, 1)), MappingTarget(200, date(2026, 2, 15)))
     assert preview.to_new == (3, 5, 6)
     assert preview.to_skip == (4,)
     assert preview.move_candidates == (2,)
     assert preview.in_flight == (7,)
-    assert (preview.to_new_amount, preview.to_skip_amount, preview.move_amount) == (Decimal(17), Decimal(10), Decimal(10))
+    assert (preview.to_new_amount, preview.to_skip_amount, preview.move_amount) == (
+        Decimal(17),
+        Decimal(10),
+        Decimal(10),
+    )
     assert "already invoiced stay on those invoices: they must be credited there" in preview.warning
     assert "the agreement they were pushed to" in preview.warning and "the new agreement" in preview.warning
-    named = remap_preview(transactions, MappingTarget(100, date(2026, 1, 1), "CSP A"),
-                          MappingTarget(200, date(2026, 2, 15), "CSP B"))
+    named = remap_preview(
+        transactions, MappingTarget(100, date(2026, 1, 1), "CSP A"), MappingTarget(200, date(2026, 2, 15), "CSP B")
+    )
     assert "stay on agreement CSP A" in named.warning and "creates them on agreement CSP B" in named.warning
     assert "billed twice" in named.warning and "marked failed" in named.warning
 
 
 def test_remap_preview_moving_and_refused_moves_are_in_connectwise_removing_is_in_flight():
-    transactions = [tx(1, 3, "moving", agreement=100, record=7), tx(2, 3, "failed", agreement=100, record=8),
-                    tx(3, 3, "failed"), tx(4, 3, "removing", agreement=100, record=9),
-                    tx(5, 3, "pushed", agreement=200, record=10)]
+    transactions = [
+        tx(1, 3, "moving", agreement=100, record=7),
+        tx(2, 3, "failed", agreement=100, record=8),
+        tx(3, 3, "failed"),
+        tx(4, 3, "removing", agreement=100, record=9),
+        tx(5, 3, "pushed", agreement=200, record=10),
+    ]
     preview = remap_preview(transactions, MappingTarget(300, date(2026, 1, 1)), MappingTarget(200, date(2026, 1, 1)))
     assert preview.move_candidates == (1, 2)  # on 100, going to 200; the one already on 200 stays
     assert preview.to_new == (3,) and preview.in_flight == (4,)

@@ -1,6 +1,7 @@
 """Every day of two years (2027 and 2028: a leap day, the demo timezones' DST switches, two year turns):
 periods, From Date, eligibility, auto-association, the schedule and the Reconciliation Center's period
 windows hold their rules on each of them. Pure code: no database, no clock but the one set here."""
+
 from __future__ import annotations
 
 import calendar
@@ -14,18 +15,33 @@ from msphub_psa.commands.reconciliation import add_months as add_calendar_months
 from msphub_psa.commands.reconciliation import period_start
 from msphub_psa.domain.errors import EmptyFromDateRangeError
 from msphub_psa.domain.periods import (
-    Agreement, Ineligibility, Subscription, add_months, agreement_eligibility, auto_association,
-    current_period_start, from_date_range, is_eligible_transaction,
+    Agreement,
+    Ineligibility,
+    Subscription,
+    add_months,
+    agreement_eligibility,
+    auto_association,
+    current_period_start,
+    from_date_range,
+    is_eligible_transaction,
 )
 from msphub_psa.domain.schedule import Schedule, due_slot, next_slot, parse_time, slot_instant, zone
 
 FIRST, LAST = dt.date(2027, 1, 1), dt.date(2028, 12, 31)
 DAYS = [FIRST + dt.timedelta(days=n) for n in range((LAST - FIRST).days + 1)]
-STARTS = [dt.date(2024, 2, 29), dt.date(2025, 1, 31), dt.date(2025, 3, 30), dt.date(2025, 8, 1),
-          dt.date(2026, 12, 15), dt.date(2027, 2, 28), dt.date(2028, 2, 29), dt.date(2028, 12, 31)]
+STARTS = [
+    dt.date(2024, 2, 29),
+    dt.date(2025, 1, 31),
+    dt.date(2025, 3, 30),
+    dt.date(2025, 8, 1),
+    dt.date(2026, 12, 15),
+    dt.date(2027, 2, 28),
+    dt.date(2028, 2, 29),
+    dt.date(2028, 12, 31),
+]
 ZONES = ["America/New_York", "Europe/Berlin", "Europe/London", "UTC"]  # the demo partners' zones, and UTC
 TIMES = ["06:00", "00:00", "23:30", "01:30", "02:30"]  # 01:30 repeats on fall-back days, 02:30 is skipped in spring
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def test_the_sweep_covers_the_hostile_days():

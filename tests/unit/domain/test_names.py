@@ -1,12 +1,21 @@
 """Customer <-> ConnectWise company name matching: exact matches and suggestions."""
+
 from __future__ import annotations
 
 import random
 import unicodedata
 
 from msphub_psa.domain.names import (
-    CompanyIndex, ExclusionReason, NameKeys, SuggestionReason, exact_matches, name_tokens,
-    normalize_exact, strip_legal_suffix, suggest, suggest_many,
+    CompanyIndex,
+    ExclusionReason,
+    NameKeys,
+    SuggestionReason,
+    exact_matches,
+    name_tokens,
+    normalize_exact,
+    strip_legal_suffix,
+    suggest,
+    suggest_many,
 )
 
 
@@ -25,8 +34,10 @@ def test_normalize_exact_trims_and_composes_but_keeps_case():
 
 
 def test_exact_match_after_trim_and_nfc():
-    result = exact_matches([(1, " Contoso "), (2, unicodedata.normalize("NFD", "Café Noir"))],
-                           [(10, "Contoso", False), (20, "Café Noir ", False)])
+    result = exact_matches(
+        [(1, " Contoso "), (2, unicodedata.normalize("NFD", "Café Noir"))],
+        [(10, "Contoso", False), (20, "Café Noir ", False)],
+    )
     assert result.pairs == [(1, 10), (2, 20)]
     assert result.excluded == []
 
@@ -63,7 +74,9 @@ def test_already_mapped_customers_and_companies_are_excluded():
     result = exact_matches(customers, companies, mapped_customer_ids={1}, mapped_company_ids={20})
     assert result.pairs == [(3, 30)]
     assert {e.name: e.reasons for e in result.excluded} == {
-        "Contoso": (ExclusionReason.CUSTOMER_MAPPED,), "Fabrikam": (ExclusionReason.COMPANY_MAPPED,)}
+        "Contoso": (ExclusionReason.CUSTOMER_MAPPED,),
+        "Fabrikam": (ExclusionReason.COMPANY_MAPPED,),
+    }
 
 
 def test_blank_names_never_match():
@@ -105,7 +118,7 @@ def test_differs_only_in_case_is_a_suggestion_not_an_exact_match():
     found = reasons_by_company("Contoso", COMPANIES)
     assert found[1] == (99, SuggestionReason.CASE)
     assert 10 not in found  # the exact match is not a suggestion
-    assert 7 not in found   # deleted companies are never suggested
+    assert 7 not in found  # deleted companies are never suggested
     assert SuggestionReason.CASE.text == "differs only in case"
 
 
@@ -153,6 +166,7 @@ def test_bulk_equals_one_by_one():
 
 def test_length_window_loses_no_fuzzy_match():
     from rapidfuzz import fuzz
+
     rng = random.Random(5)
     names = ["".join(rng.choice("abcde ") for _ in range(rng.randint(1, 14))).strip() or "a" for _ in range(300)]
     companies = [(i, n, False) for i, n in enumerate(names)]
@@ -160,6 +174,9 @@ def test_length_window_loses_no_fuzzy_match():
     for cutoff in (60, 80, 95):
         for query in names[:40]:
             keys = NameKeys.of(query)
-            expected = {i for i, n in enumerate(names)
-                        if fuzz.ratio(keys.fuzzy, NameKeys.of(n).fuzzy) >= cutoff and NameKeys.of(n).exact != keys.exact}
+            expected = {
+                i
+                for i, n in enumerate(names)
+                if fuzz.ratio(keys.fuzzy, NameKeys.of(n).fuzzy) >= cutoff and NameKeys.of(n).exact != keys.exact
+            }
             assert set(index._similar(keys, cutoff)) == expected

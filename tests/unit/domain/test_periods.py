@@ -1,4 +1,5 @@
 """Billing periods, the From Date range, agreement eligibility and auto-association."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -9,9 +10,20 @@ from hypothesis import strategies as st
 
 from msphub_psa.domain.errors import AlreadyMappedError, EmptyFromDateRangeError, FromDateOutOfRangeError
 from msphub_psa.domain.periods import (
-    NO_ELIGIBLE_AGREEMENT, SEVERAL_ELIGIBLE_AGREEMENTS, Agreement, DateRange, Ineligibility, Subscription,
-    add_months, agreement_eligibility, auto_association, current_period_start, cycle_kind,
-    from_date_range, is_eligible_transaction, validate_custom_from_date,
+    NO_ELIGIBLE_AGREEMENT,
+    SEVERAL_ELIGIBLE_AGREEMENTS,
+    Agreement,
+    DateRange,
+    Ineligibility,
+    Subscription,
+    add_months,
+    agreement_eligibility,
+    auto_association,
+    current_period_start,
+    cycle_kind,
+    from_date_range,
+    is_eligible_transaction,
+    validate_custom_from_date,
 )
 
 TODAY = date(2026, 11, 26)
@@ -20,31 +32,37 @@ TODAY = date(2026, 11, 26)
 # --- periods ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("start, today, expected", [
-    (date(2026, 1, 15), date(2026, 11, 26), date(2026, 11, 15)),
-    (date(2026, 1, 15), date(2026, 11, 14), date(2026, 10, 15)),
-    (date(2026, 1, 15), date(2026, 11, 15), date(2026, 11, 15)),
-    (date(2026, 1, 31), date(2026, 2, 28), date(2026, 2, 28)),   # day 31 -> last day of February
-    (date(2026, 1, 31), date(2026, 2, 27), date(2026, 1, 31)),
-    (date(2026, 1, 31), date(2026, 3, 30), date(2026, 2, 28)),   # anchored on 31, not on 28
-    (date(2026, 1, 31), date(2026, 3, 31), date(2026, 3, 31)),
-    (date(2024, 1, 31), date(2024, 2, 29), date(2024, 2, 29)),   # leap year
-    (date(2026, 1, 30), date(2026, 12, 31), date(2026, 12, 30)),
-    (date(2025, 12, 15), date(2026, 1, 20), date(2026, 1, 15)),  # across the year end
-    (date(2026, 12, 1), date(2026, 11, 26), date(2026, 12, 1)),  # not started: its first period
-])
+@pytest.mark.parametrize(
+    "start, today, expected",
+    [
+        (date(2026, 1, 15), date(2026, 11, 26), date(2026, 11, 15)),
+        (date(2026, 1, 15), date(2026, 11, 14), date(2026, 10, 15)),
+        (date(2026, 1, 15), date(2026, 11, 15), date(2026, 11, 15)),
+        (date(2026, 1, 31), date(2026, 2, 28), date(2026, 2, 28)),  # day 31 -> last day of February
+        (date(2026, 1, 31), date(2026, 2, 27), date(2026, 1, 31)),
+        (date(2026, 1, 31), date(2026, 3, 30), date(2026, 2, 28)),  # anchored on 31, not on 28
+        (date(2026, 1, 31), date(2026, 3, 31), date(2026, 3, 31)),
+        (date(2024, 1, 31), date(2024, 2, 29), date(2024, 2, 29)),  # leap year
+        (date(2026, 1, 30), date(2026, 12, 31), date(2026, 12, 30)),
+        (date(2025, 12, 15), date(2026, 1, 20), date(2026, 1, 15)),  # across the year end
+        (date(2026, 12, 1), date(2026, 11, 26), date(2026, 12, 1)),  # not started: its first period
+    ],
+)
 def test_monthly_period_start(start, today, expected):
     assert current_period_start(start, "monthly", today) == expected
 
 
-@pytest.mark.parametrize("start, today, expected", [
-    (date(2024, 6, 15), date(2026, 11, 26), date(2026, 6, 15)),
-    (date(2024, 6, 15), date(2026, 6, 14), date(2025, 6, 15)),
-    (date(2024, 2, 29), date(2025, 2, 28), date(2025, 2, 28)),   # Feb 29 -> Feb 28 in a common year
-    (date(2024, 2, 29), date(2025, 2, 27), date(2024, 2, 29)),
-    (date(2024, 2, 29), date(2028, 2, 29), date(2028, 2, 29)),   # and back to Feb 29 in a leap year
-    (date(2024, 2, 29), date(2028, 2, 28), date(2027, 2, 28)),
-])
+@pytest.mark.parametrize(
+    "start, today, expected",
+    [
+        (date(2024, 6, 15), date(2026, 11, 26), date(2026, 6, 15)),
+        (date(2024, 6, 15), date(2026, 6, 14), date(2025, 6, 15)),
+        (date(2024, 2, 29), date(2025, 2, 28), date(2025, 2, 28)),  # Feb 29 -> Feb 28 in a common year
+        (date(2024, 2, 29), date(2025, 2, 27), date(2024, 2, 29)),
+        (date(2024, 2, 29), date(2028, 2, 29), date(2028, 2, 29)),  # and back to Feb 29 in a leap year
+        (date(2024, 2, 29), date(2028, 2, 28), date(2027, 2, 28)),
+    ],
+)
 def test_annual_period_start(start, today, expected):
     assert current_period_start(start, "annual", today) == expected
 
@@ -58,8 +76,11 @@ def test_unknown_frequency_is_refused():
         current_period_start(date(2020, 5, 5), "weekly", TODAY)
 
 
-@given(st.dates(date(2000, 1, 1), date(2040, 12, 31)), st.dates(date(2000, 1, 1), date(2040, 12, 31)),
-       st.sampled_from(["monthly", "annual"]))
+@given(
+    st.dates(date(2000, 1, 1), date(2040, 12, 31)),
+    st.dates(date(2000, 1, 1), date(2040, 12, 31)),
+    st.sampled_from(["monthly", "annual"]),
+)
 def test_period_start_contains_today(start, today, frequency):
     period = current_period_start(start, frequency, today)
     if today < start:
@@ -75,7 +96,9 @@ def test_period_start_contains_today(start, today, frequency):
 
 
 def test_range_uses_the_later_of_billing_start_and_subscription_start():
-    assert from_date_range(date(2026, 3, 1), date(2026, 1, 1), date(2026, 2, 1), TODAY) == DateRange(date(2026, 3, 1), TODAY)
+    assert from_date_range(date(2026, 3, 1), date(2026, 1, 1), date(2026, 2, 1), TODAY) == DateRange(
+        date(2026, 3, 1), TODAY
+    )
     assert from_date_range(date(2026, 3, 1), None, date(2026, 5, 1), TODAY) == DateRange(date(2026, 5, 1), TODAY)
 
 
@@ -87,8 +110,10 @@ def test_range_falls_back_to_the_agreement_start_without_a_billing_start():
 def test_empty_range_is_an_error_that_says_why():
     with pytest.raises(EmptyFromDateRangeError) as caught:
         from_date_range(date(2026, 12, 1), None, date(2026, 1, 1), TODAY)
-    assert str(caught.value) == ("No From Date is possible yet: the earliest allowed date, 2026-12-01 "
-                                 "(the agreement's billing start date), is after today, 2026-11-26.")
+    assert str(caught.value) == (
+        "No From Date is possible yet: the earliest allowed date, 2026-12-01 "
+        "(the agreement's billing start date), is after today, 2026-11-26."
+    )
     assert caught.value.lower == date(2026, 12, 1)
 
 
@@ -127,16 +152,19 @@ def agreement(**changes):
     return Agreement(**{**values, **changes})
 
 
-@pytest.mark.parametrize("changes, reason", [
-    (dict(cancelled=True), Ineligibility.CANCELLED),
-    (dict(status="Cancelled"), Ineligibility.CANCELLED),
-    (dict(status="Expired"), Ineligibility.EXPIRED),
-    (dict(status="Inactive"), Ineligibility.INACTIVE),
-    (dict(end_date=date(2026, 11, 25)), Ineligibility.ENDED),
-    (dict(company_id=11), Ineligibility.OTHER_COMPANY),
-    (dict(start_date=date(2026, 12, 1)), Ineligibility.NOT_STARTED),
-    (dict(bill_start_date=date(2026, 12, 1)), Ineligibility.NOT_STARTED),
-])
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        (dict(cancelled=True), Ineligibility.CANCELLED),
+        (dict(status="Cancelled"), Ineligibility.CANCELLED),
+        (dict(status="Expired"), Ineligibility.EXPIRED),
+        (dict(status="Inactive"), Ineligibility.INACTIVE),
+        (dict(end_date=date(2026, 11, 25)), Ineligibility.ENDED),
+        (dict(company_id=11), Ineligibility.OTHER_COMPANY),
+        (dict(start_date=date(2026, 12, 1)), Ineligibility.NOT_STARTED),
+        (dict(bill_start_date=date(2026, 12, 1)), Ineligibility.NOT_STARTED),
+    ],
+)
 def test_not_eligible_with_a_reason(changes, reason):
     result = agreement_eligibility(agreement(**changes), SUB, TODAY)
     assert not result.eligible and result.reason == reason
@@ -147,11 +175,20 @@ def test_ending_today_is_still_eligible_and_no_ending_ignores_the_end_date():
     assert agreement_eligibility(agreement(end_date=date(2020, 1, 1), no_ending=True), SUB, TODAY).eligible
 
 
-@pytest.mark.parametrize("cycle, frequency, fits", [
-    ("Monthly", "monthly", True), ("Annual", "monthly", False), ("Quarterly", "monthly", False),
-    ("Yearly", "annual", True), ("One Time", "annual", True), ("Monthly", "annual", False),
-    ("Annual", "one_time", True), ("Some custom cycle", "monthly", True), (None, "annual", True),
-])
+@pytest.mark.parametrize(
+    "cycle, frequency, fits",
+    [
+        ("Monthly", "monthly", True),
+        ("Annual", "monthly", False),
+        ("Quarterly", "monthly", False),
+        ("Yearly", "annual", True),
+        ("One Time", "annual", True),
+        ("Monthly", "annual", False),
+        ("Annual", "one_time", True),
+        ("Some custom cycle", "monthly", True),
+        (None, "annual", True),
+    ],
+)
 def test_cycle_fit(cycle, frequency, fits):
     sub = Subscription(1, 10, date(2025, 1, 1), frequency)
     result = agreement_eligibility(agreement(billing_cycle=cycle), sub, TODAY)
@@ -165,8 +202,10 @@ def test_cycle_mismatch_warning_text():
 
 
 def test_currency_mismatch_warns_only_when_both_are_known():
-    assert agreement_eligibility(agreement(currency="EUR"), SUB, TODAY).warning == \
-        "The agreement is in EUR, the subscription in USD."
+    assert (
+        agreement_eligibility(agreement(currency="EUR"), SUB, TODAY).warning
+        == "The agreement is in EUR, the subscription in USD."
+    )
     assert agreement_eligibility(agreement(currency=None), SUB, TODAY).fits
     assert agreement_eligibility(agreement(currency="usd"), SUB, TODAY).fits
 

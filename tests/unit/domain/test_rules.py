@@ -1,4 +1,5 @@
 """Product classification rules: matching, priority, counts, previews and validation."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -9,9 +10,26 @@ from hypothesis import strategies as st
 
 from msphub_psa.domain.errors import RuleValidationError
 from msphub_psa.domain.rules import (
-    DEFAULT_KEY, Attributes, Condition, DefaultRule, Move, Product, Rule, assign, canonical_conditions,
-    classify, classify_all, counts, first_match, matching, normalize, normalize_many,
-    preview_change, rule_errors, validate_default, validate_rule,
+    DEFAULT_KEY,
+    Attributes,
+    Condition,
+    DefaultRule,
+    Move,
+    Product,
+    Rule,
+    assign,
+    canonical_conditions,
+    classify,
+    classify_all,
+    counts,
+    first_match,
+    matching,
+    normalize,
+    normalize_many,
+    preview_change,
+    rule_errors,
+    validate_default,
+    validate_rule,
 )
 
 MS = Attributes("Microsoft", "NCE", "License-Based", "Agreement")
@@ -19,7 +37,9 @@ OTHER = Attributes("Other", "Software", "License", "NonInventory")
 DEFAULT = DefaultRule(Attributes("MSP Hub", "Perpetual Software", "MSP Hub License-Based", "Agreement"))
 
 NCE = Product("Microsoft", "OnlineServicesNCE", "CFQ7TTC0LH18:0001", "Microsoft 365 Business Basic", "P1M", "monthly")
-NCE_YEAR = Product("Microsoft", "OnlineServicesNCE", "CFQ7TTC0LH18:0001", "Microsoft 365 Business Basic", "P1Y", "annual")
+NCE_YEAR = Product(
+    "Microsoft", "OnlineServicesNCE", "CFQ7TTC0LH18:0001", "Microsoft 365 Business Basic", "P1Y", "annual"
+)
 ACRONIS = Product("Acronis", "Backup", "ACR-001", "Acronis Cyber Protect Cloud", "P1M", "monthly")
 ADOBE = Product("Adobe", "Software", "65297", "Adobe Acrobat Pro", "P1Y", "annual")
 BLANK = Product("", "Software", "X-1", "No publisher", "P1M", "monthly")
@@ -42,8 +62,13 @@ def oracle_holds(product, condition):
     get = product.get if isinstance(product, dict) else lambda name: getattr(product, name, None)
     field = oracle_norm(get(condition.field))
     values = [oracle_norm(v) for v in (condition.value if condition.operator == "in" else [condition.value])]
-    return {"equals": field == values[0], "not_equals": field != values[0], "contains": values[0] in field,
-            "starts_with": field.startswith(values[0]), "in": field in values}[condition.operator]
+    return {
+        "equals": field == values[0],
+        "not_equals": field != values[0],
+        "contains": values[0] in field,
+        "starts_with": field.startswith(values[0]),
+        "in": field in values,
+    }[condition.operator]
 
 
 def oracle_key(product, rules):
@@ -64,20 +89,23 @@ def matches(product, *condition):
 # --- operators, case and Unicode ---------------------------------------------------
 
 
-@pytest.mark.parametrize("condition, expected", [
-    (("publisher", "equals", "Microsoft"), True),
-    (("publisher", "equals", "MICROSOFT"), True),
-    (("publisher", "equals", "  microsoft  "), True),
-    (("publisher", "equals", "Micro"), False),
-    (("publisher", "not_equals", "Adobe"), True),
-    (("publisher", "not_equals", "microsoft"), False),
-    (("title", "contains", "365 BUSINESS"), True),
-    (("title", "contains", "Premium"), False),
-    (("product_id", "starts_with", "cfq7"), True),
-    (("product_id", "starts_with", "0001"), False),
-    (("billing_term", "in", ("p1y", "P1M")), True),
-    (("billing_term", "in", ("P3Y",)), False),
-])
+@pytest.mark.parametrize(
+    "condition, expected",
+    [
+        (("publisher", "equals", "Microsoft"), True),
+        (("publisher", "equals", "MICROSOFT"), True),
+        (("publisher", "equals", "  microsoft  "), True),
+        (("publisher", "equals", "Micro"), False),
+        (("publisher", "not_equals", "Adobe"), True),
+        (("publisher", "not_equals", "microsoft"), False),
+        (("title", "contains", "365 BUSINESS"), True),
+        (("title", "contains", "Premium"), False),
+        (("product_id", "starts_with", "cfq7"), True),
+        (("product_id", "starts_with", "0001"), False),
+        (("billing_term", "in", ("p1y", "P1M")), True),
+        (("billing_term", "in", ("P3Y",)), False),
+    ],
+)
 def test_each_operator_case_insensitively(condition, expected):
     assert matches(NCE, *condition) is expected
 
@@ -109,7 +137,10 @@ def test_not_equals_holds_for_missing_or_empty_field():
 
 
 def test_products_may_be_mappings():
-    assert assign([{"publisher": "microsoft"}, {}], [rule(1, 1, ("publisher", "equals", "Microsoft"))]) == [1, DEFAULT_KEY]
+    assert assign([{"publisher": "microsoft"}, {}], [rule(1, 1, ("publisher", "equals", "Microsoft"))]) == [
+        1,
+        DEFAULT_KEY,
+    ]
 
 
 # --- priority, first match, default --------------------------------------------------
@@ -136,7 +167,10 @@ def test_equal_priorities_keep_the_given_order():
 
 
 def test_classify_all_matches_classify():
-    rules = [rule(1, 1, ("publisher", "equals", "microsoft")), rule(2, 2, ("title", "contains", "acro"), attributes=OTHER)]
+    rules = [
+        rule(1, 1, ("publisher", "equals", "microsoft")),
+        rule(2, 2, ("title", "contains", "acro"), attributes=OTHER),
+    ]
     assert classify_all(PRODUCTS, rules, DEFAULT) == [classify(p, rules, DEFAULT) for p in PRODUCTS]
 
 
@@ -144,9 +178,11 @@ def test_classify_all_matches_classify():
 
 
 def test_counts_do_not_double_count_and_include_zero():
-    rules = [rule(1, 1, ("publisher", "equals", "Microsoft")),
-             rule(2, 2, ("billing_frequency", "equals", "monthly")),
-             rule(3, 3, ("publisher", "equals", "Nobody"))]
+    rules = [
+        rule(1, 1, ("publisher", "equals", "Microsoft")),
+        rule(2, 2, ("billing_frequency", "equals", "monthly")),
+        rule(3, 3, ("publisher", "equals", "Nobody")),
+    ]
     assert counts(PRODUCTS, rules) == {1: 2, 2: 2, 3: 0, DEFAULT_KEY: 1}
 
 
@@ -187,8 +223,12 @@ def test_preview_change_when_priorities_swap():
 def test_many_distinct_values_take_the_wide_column_path():
     products = [Product("Microsoft", "NCE", f"SKU{i:04d}", f"Title {i}", "P1M", "monthly") for i in range(600)]
     products += products[:10]  # repeated values: not all distinct
-    rules = [rule(1, 1, ("product_id", "starts_with", "sku00")), rule(2, 2, ("title", "contains", "title 5")),
-             rule(3, 3, ("product_id", "in", ("SKU0599", "sku0598"))), rule(4, 4, ("title", "not_equals", "Title 7"))]
+    rules = [
+        rule(1, 1, ("product_id", "starts_with", "sku00")),
+        rule(2, 2, ("title", "contains", "title 5")),
+        rule(3, 3, ("product_id", "in", ("SKU0599", "sku0598"))),
+        rule(4, 4, ("title", "not_equals", "Title 7")),
+    ]
     assert assign(products, rules) == [oracle_key(p, rules) for p in products]
 
 
@@ -196,14 +236,20 @@ def test_many_distinct_values_take_the_wide_column_path():
 
 _values = st.sampled_from(["Microsoft", "microsoft ", "MICROSOFT", "Adobe", "Café", "Cafe\u0301", "", "P1M", "p1y"])
 _conditions = st.builds(
-    Condition, st.sampled_from(["publisher", "item_type", "billing_term"]),
+    Condition,
+    st.sampled_from(["publisher", "item_type", "billing_term"]),
     st.sampled_from(["equals", "not_equals", "contains", "starts_with"]),
     st.sampled_from(["microsoft", "adobe", "café", "p1", "soft"]),
-) | st.builds(Condition, st.just("publisher"), st.just("in"),
-              st.lists(st.sampled_from(["microsoft", "adobe", "café"]), min_size=1, max_size=3).map(tuple))
+) | st.builds(
+    Condition,
+    st.just("publisher"),
+    st.just("in"),
+    st.lists(st.sampled_from(["microsoft", "adobe", "café"]), min_size=1, max_size=3).map(tuple),
+)
 _products = st.lists(st.builds(Product, _values, _values, _values, _values, _values, _values), max_size=30)
 _rules = st.lists(st.tuples(st.integers(1, 5), st.lists(_conditions, min_size=1, max_size=3)), max_size=6).map(
-    lambda items: [Rule(i, priority, tuple(conds), MS) for i, (priority, conds) in enumerate(items)])
+    lambda items: [Rule(i, priority, tuple(conds), MS) for i, (priority, conds) in enumerate(items)]
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -225,25 +271,40 @@ def test_a_valid_rule_passes():
     validate_default(DEFAULT)
 
 
-@pytest.mark.parametrize("bad, key", [
-    (rule(1, 1), "conditions"),
-    (rule(1, 1, ("vendor", "equals", "x")), "conditions.0.field"),
-    (rule(1, 1, ("publisher", "like", "x")), "conditions.0.operator"),
-    (rule(1, 1, ("publisher", "equals", "   ")), "conditions.0.value"),
-    (rule(1, 1, ("publisher", "equals", "x" * 256)), "conditions.0.value"),
-    (rule(1, 1, ("publisher", "equals", ("a", "b"))), "conditions.0.value"),
-    (rule(1, 1, ("publisher", "in", "Microsoft")), "conditions.0.value"),
-    (rule(1, 1, ("publisher", "in", ())), "conditions.0.value"),
-    (rule(1, 1, ("publisher", "in", ("ok", ""))), "conditions.0.value.1"),
-    (rule(1, 1, ("publisher", "in", tuple(str(i) for i in range(101)))), "conditions.0.value"),
-    (rule(1, 0, ("publisher", "equals", "x")), "priority"),
-    (rule(1, True, ("publisher", "equals", "x")), "priority"),
-    (rule(1, 1, ("publisher", "equals", "x"), attributes=Attributes("c" * 51, "s", "t", "Service")), "attributes.category"),
-    (rule(1, 1, ("publisher", "equals", "x"), attributes=Attributes("c", "", "t", "Service")), "attributes.subcategory"),
-    (rule(1, 1, ("publisher", "equals", "x"), attributes=Attributes("c", "s", "t" * 51, "Service")), "attributes.type"),
-    (rule(1, 1, ("publisher", "equals", "x"), attributes=Attributes("c", "s", "t", "service")), "attributes.product_class"),
-    (rule(1, 1, ("publisher", "equals", "x"), ("publisher", "equals", "X ")), "conditions"),
-])
+@pytest.mark.parametrize(
+    "bad, key",
+    [
+        (rule(1, 1), "conditions"),
+        (rule(1, 1, ("vendor", "equals", "x")), "conditions.0.field"),
+        (rule(1, 1, ("publisher", "like", "x")), "conditions.0.operator"),
+        (rule(1, 1, ("publisher", "equals", "   ")), "conditions.0.value"),
+        (rule(1, 1, ("publisher", "equals", "x" * 256)), "conditions.0.value"),
+        (rule(1, 1, ("publisher", "equals", ("a", "b"))), "conditions.0.value"),
+        (rule(1, 1, ("publisher", "in", "Microsoft")), "conditions.0.value"),
+        (rule(1, 1, ("publisher", "in", ())), "conditions.0.value"),
+        (rule(1, 1, ("publisher", "in", ("ok", ""))), "conditions.0.value.1"),
+        (rule(1, 1, ("publisher", "in", tuple(str(i) for i in range(101)))), "conditions.0.value"),
+        (rule(1, 0, ("publisher", "equals", "x")), "priority"),
+        (rule(1, True, ("publisher", "equals", "x")), "priority"),
+        (
+            rule(1, 1, ("publisher", "equals", "x"), attributes=Attributes("c" * 51, "s", "t", "Service")),
+            "attributes.category",
+        ),
+        (
+            rule(1, 1, ("publisher", "equals", "x"), attributes=Attributes("c", "", "t", "Service")),
+            "attributes.subcategory",
+        ),
+        (
+            rule(1, 1, ("publisher", "equals", "x"), attributes=Attributes("c", "s", "t" * 51, "Service")),
+            "attributes.type",
+        ),
+        (
+            rule(1, 1, ("publisher", "equals", "x"), attributes=Attributes("c", "s", "t", "service")),
+            "attributes.product_class",
+        ),
+        (rule(1, 1, ("publisher", "equals", "x"), ("publisher", "equals", "X ")), "conditions"),
+    ],
+)
 def test_each_validation_error_is_keyed_by_field(bad, key):
     with pytest.raises(RuleValidationError) as caught:
         validate_rule(bad)
@@ -252,7 +313,9 @@ def test_each_validation_error_is_keyed_by_field(bad, key):
 
 
 def test_fifty_characters_is_still_allowed():
-    validate_rule(rule(1, 1, ("publisher", "equals", "x"), attributes=Attributes("c" * 50, "s" * 50, "t" * 50, "Bundle")))
+    validate_rule(
+        rule(1, 1, ("publisher", "equals", "x"), attributes=Attributes("c" * 50, "s" * 50, "t" * 50, "Bundle"))
+    )
 
 
 def test_identical_conditions_in_another_rule_are_refused_in_any_order_and_case():
@@ -264,16 +327,23 @@ def test_identical_conditions_in_another_rule_are_refused_in_any_order_and_case(
 
 
 def test_one_value_in_is_the_same_condition_as_equals():
-    assert canonical_conditions([Condition("publisher", "in", ("Microsoft",))]) == \
-        canonical_conditions([Condition("publisher", "equals", "microsoft")])
+    assert canonical_conditions([Condition("publisher", "in", ("Microsoft",))]) == canonical_conditions(
+        [Condition("publisher", "equals", "microsoft")]
+    )
 
 
 def test_error_collects_every_problem_at_once():
     bad = Rule(1, 0, (Condition("vendor", "like", ""),), Attributes("", "", "", "x"))
     errors = rule_errors(bad)
-    assert set(errors) == {"priority", "conditions.0.field", "conditions.0.operator",
-                           "attributes.category", "attributes.subcategory", "attributes.type",
-                           "attributes.product_class"}
+    assert set(errors) == {
+        "priority",
+        "conditions.0.field",
+        "conditions.0.operator",
+        "attributes.category",
+        "attributes.subcategory",
+        "attributes.type",
+        "attributes.product_class",
+    }
 
 
 def test_default_rule_validation():
@@ -285,7 +355,12 @@ def test_default_rule_validation():
 # --- ConnectWise lists, search, descriptions (Configure Product Defaults) ------------------
 
 from msphub_psa.domain.rules import (  # noqa: E402
-    GUIDE_DEFAULT, CwLists, ListEntry, describe, resolve_attributes, search_matches,
+    GUIDE_DEFAULT,
+    CwLists,
+    ListEntry,
+    describe,
+    resolve_attributes,
+    search_matches,
 )
 
 LISTS = CwLists(

@@ -1,4 +1,5 @@
 """The sync schedule: slots in the partner's timezone, weekdays, DST gaps and repeats, catch-up, parsing."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,10 +7,18 @@ import datetime as dt
 import pytest
 
 from msphub_psa.domain.schedule import (
-    Schedule, ScheduleError, day_names, due_slot, next_slot, parse_days, parse_time, slot_instant, zone,
+    Schedule,
+    ScheduleError,
+    day_names,
+    due_slot,
+    next_slot,
+    parse_days,
+    parse_time,
+    slot_instant,
+    zone,
 )
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 EVERY_DAY = frozenset(range(7))
 HOUR = dt.timedelta(hours=1)
 

@@ -2,6 +2,7 @@
 documented contract (docs/plugin.md): its own users, its own ``Contact`` model view and REST API, its own
 Alembic history (Flask-Migrate), its marketplace in tables of its own names (offered to the plugin as views),
 and a package of its own named ``plugin``. Used by ``tests/integration/host/test_foreign_host.py``."""
+
 from __future__ import annotations
 
 import os
