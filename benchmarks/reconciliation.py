@@ -108,7 +108,7 @@ def build_directory(partner_id: int) -> None:
 
 
 def subscription_tab_endpoints(partner_id: int) -> dict[str, str]:
-    """Products / Subscriptions tab (issue 7): two agreements on a mapped customer's company, one subscription mapped."""
+    """Products / Subscriptions tab: two agreements on a mapped customer's company, one subscription mapped."""
     import datetime as dt
 
     from sqlalchemy import select

@@ -235,7 +235,7 @@ def _bench_window_on(products: list[Product], rules: list[Rule], db_url: str, ru
         session().add_all(rows)
         session().commit()
         actor = Actor(None, "bench", roles=("Admin",), partner_id=None)
-        narrow = next(r.id for r, d in zip(rows, rules) if len(d.conditions) >= 2)
+        narrow = next(r.id for r, d in zip(rows, rules, strict=True) if len(d.conditions) >= 2)
         broad = rows[0].id
         dialect = session().get_bind().dialect.name
         for label, rule_id, search in (

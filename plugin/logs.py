@@ -14,8 +14,9 @@ import datetime as dt
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from types import MappingProxyType
 from typing import Any
 
 CONTEXT_FIELDS = ("partner_id", "job_id", "run_id", "row_id", "integration_id", "user", "request_id")
@@ -41,7 +42,9 @@ EXTRA_FIELDS = CONTEXT_FIELDS + (
     "run_status",
     "run_counts",  # the billing sync's alert e-mail
 )
-_context: contextvars.ContextVar[dict] = contextvars.ContextVar("psa_log_context", default={})
+_context: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
+    "psa_log_context", default=MappingProxyType({})
+)
 
 
 @contextmanager

@@ -138,7 +138,8 @@ _SELF_SERVICE = [
 _API_DOCS = [("^OpenApi$", "^can_get$"), ("^SwaggerView$", "^can_show$")]
 _PARTNER_RESOURCES = f"^({INTEGRATION}|{RULES}|{RECONCILIATION}|{SYNC}|{AUDIT}|{HUB_DATA})$"
 _PARTNER_MENUS = (
-    f"^(My Account|{MENU_MY_ORG}|{MENU_PSA}|{MENU_RECONCILIATION}|{MENU_PRODUCT_DEFAULTS}|{MENU_MARKETPLACE}|Console|Audit Log"
+    f"^(My Account|{MENU_MY_ORG}|{MENU_PSA}|{MENU_RECONCILIATION}|{MENU_PRODUCT_DEFAULTS}|{MENU_MARKETPLACE}"
+    "|Console|Audit Log"
     "|Customers|Subscriptions|Billing Transactions"
     f"|{MENU_SYNC}|{MENU_SYNC_RUNS}|{MENU_SYNC_ITEMS}|{MENU_SYNC_PREVIEW}|{MENU_SYNC_SETTINGS})$"
 )

@@ -176,7 +176,7 @@ def rules_delete(partner_id, rule_id, yes, username):
 def rules_matching(partner_id, rule_id, page, page_size, search, username):
     """Matching Products of a rule: publisher, item type, product id, title."""
     result = MatchingProductsCommand(as_actor(username), rule_id, page, page_size, search).run()
-    for item, claimed in zip(result.items, result.claimed_by):
+    for item, claimed in zip(result.items, result.claimed_by, strict=True):
         note = f"  (classified by {'Default Rule' if claimed == 'default' else f'rule {claimed}'})" if claimed else ""
         click.echo(f"{item.publisher}\t{item.item_type}\t{item.product_id}\t{item.title}{note}")
     click.echo(f"{result.total} products, page {result.page} of {result.pages}")

@@ -81,7 +81,7 @@ class SeedDemoDataCommand(BaseCommand):
         ]
         summary.partners = [p.name for p in partners]
         summary.users = self._users(distributor.id, partners)
-        for partner, (_n, _c, _t, pilot) in zip(partners, catalog.PARTNERS):
+        for partner, (_n, _c, _t, pilot) in zip(partners, catalog.PARTNERS, strict=True):
             if pilot:
                 PartnerFeatureDAO.create(partner_id=partner.id, enabled=True, changed_at=clock.now())
                 audit(
@@ -124,7 +124,7 @@ class SeedDemoDataCommand(BaseCommand):
             "transaction": bulk.next_id(BillingTransaction),
         }
         counts = {"products": len(products), "customers": 0, "subscriptions": 0, "transactions": 0}
-        for partner, (_n, _c, _t, pilot) in zip(partners, catalog.PARTNERS):
+        for partner, (_n, _c, _t, pilot) in zip(partners, catalog.PARTNERS, strict=True):
             count = self.size.customers if pilot else self.size.other_partner_customers
             customers = gen.customers(partner.id, count, pilot, ids["customer"])
             ids["customer"] += len(customers)

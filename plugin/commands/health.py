@@ -64,7 +64,8 @@ def schema_errors(state: schema.SchemaState) -> list[str]:
         []
         if state.at_head
         else [
-            f"schema: the plugin's tables are at {state.current or 'nothing'}, not {state.head}: run `flask psa db upgrade`"
+            f"schema: the plugin's tables are at {state.current or 'nothing'}, not {state.head}: "
+            "run `flask psa db upgrade`"
         ]
     )
     return errors + [f"contract: {problem}" for problem in state.contract_problems]

@@ -19,7 +19,7 @@ import ssl
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -98,7 +98,7 @@ class RetryPolicy:
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """Exponential delay after ``attempt`` (1-based), with equal jitter."""
         ceiling = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
-        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+        return float(ceiling / 2 + rng.uniform(0, ceiling / 2))
 
 
 def is_retryable(error: CWError) -> bool:
@@ -136,18 +136,23 @@ def _ssl_cause(exc: BaseException) -> bool:
 
 def transport_error(exc: httpx.TransportError, method: str, path: str) -> CWTransportError:
     """Map an httpx transport failure to the client's typed error."""
-    kw = {"method": method, "path": path, "code": type(exc).__name__}
+    kind, message = _transport_kind(exc)
+    return kind(message, method=method, path=path, code=type(exc).__name__)
+
+
+def _transport_kind(exc: httpx.TransportError) -> tuple[type[CWTransportError], str]:
+    """The typed error and its message for an httpx transport failure."""
     if isinstance(exc, httpx.ConnectTimeout):
-        return CWUnreachable("Connection to ConnectWise timed out.", **kw)
+        return CWUnreachable, "Connection to ConnectWise timed out."
     if isinstance(exc, httpx.TimeoutException):
-        return CWTimeout("ConnectWise did not answer in time.", **kw)
+        return CWTimeout, "ConnectWise did not answer in time."
     if isinstance(exc, httpx.ConnectError):
         if _ssl_cause(exc) or "ssl" in str(exc).lower():
-            return CWTLSError("TLS connection to ConnectWise failed.", **kw)
-        return CWUnreachable("ConnectWise is unreachable.", **kw)
+            return CWTLSError, "TLS connection to ConnectWise failed."
+        return CWUnreachable, "ConnectWise is unreachable."
     if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
-        return CWConnectionLost("The connection closed before ConnectWise answered.", **kw)
-    return CWUnreachable("ConnectWise could not be reached.", **kw)
+        return CWConnectionLost, "The connection closed before ConnectWise answered."
+    return CWUnreachable, "ConnectWise could not be reached."
 
 
 def _next_params(response: httpx.Response) -> dict[str, str] | None:
@@ -389,7 +394,7 @@ class ConnectWiseClient:
         request = self._http.build_request("GET", self.api.base_url + template, params=params)
         return len(str(request.url))
 
-    def _in_conditions(self, template: str, name: str, values: list[cond.Value]) -> Iterator[cond.Condition]:
+    def _in_conditions(self, template: str, name: str, values: Sequence[cond.Value]) -> Iterator[cond.Condition]:
         """``name in (...)`` conditions covering ``values`` in as few URLs of ``MAX_URL_LENGTH`` as possible.
 
         :raises ValueError: when one value alone cannot fit in a URL.
@@ -411,7 +416,7 @@ class ConnectWiseClient:
         yield from self._fitting(template, name, batch[len(batch) // 2 :])
 
     def _read_in(
-        self, parse: Callable[[dict[str, Any]], T], template: str, name: str, values: list[cond.Value]
+        self, parse: Callable[[dict[str, Any]], T], template: str, name: str, values: Sequence[cond.Value]
     ) -> Iterator[T]:
         """Records whose ``name`` is one of ``values``: batched ``in`` conditions, pages of 1,000."""
         for condition in self._in_conditions(template, name, values):

@@ -172,11 +172,11 @@ def _join(op: str, conditions: tuple[Condition | str, ...]) -> Condition:
     return Condition(f" {op} ".join(f"({p})" for p in parts))
 
 
-def and_(*conditions: Condition) -> Condition:
+def and_(*conditions: Condition | str) -> Condition:
     """All of ``conditions``."""
     return _join("and", conditions)
 
 
-def or_(*conditions: Condition) -> Condition:
+def or_(*conditions: Condition | str) -> Condition:
     """Any of ``conditions``."""
     return _join("or", conditions)

@@ -13,6 +13,8 @@ from typing import Any
 
 from .conditions import format_datetime
 
+_Date = date  # the name a field called ``date`` cannot shadow
+
 Json = dict[str, Any]
 
 
@@ -305,8 +307,8 @@ class Invoice:
     company: Ref | None
     agreement: Ref | None
     status: str | None
-    date: date | None
-    due_date: date | None
+    date: _Date | None
+    due_date: _Date | None
     subtotal: Decimal | None
     sales_tax: Decimal | None
     total: Decimal | None

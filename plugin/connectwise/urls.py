@@ -39,7 +39,7 @@ def system_resolver(host: str) -> list[str]:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except socket.gaierror as exc:
         raise CWURLRefused(f"Cannot resolve host {host!r}: {exc.strerror}", code="UnknownHost") from None
-    return sorted({info[4][0] for info in infos})
+    return sorted({str(info[4][0]) for info in infos})
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ def sync_sequence(model) -> None:
     name = model.__tablename__
     session().execute(
         text(
-            f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), COALESCE((SELECT MAX(id) FROM {name}), 0) + 1, false)"
+            f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+            f"COALESCE((SELECT MAX(id) FROM {name}), 0) + 1, false)"
         )
     )

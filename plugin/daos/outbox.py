@@ -501,7 +501,10 @@ class SyncLeaseDAO:
 
     @staticmethod
     def partners_with_stale_sending() -> list[int]:
-        """Partners with rows in ``sending`` or ``removing`` (for the worker's start; the push waits out a live lease)."""
+        """Partners with rows in ``sending`` or ``removing``.
+
+        For the worker's start; the push waits out a live lease.
+        """
         return list(
             session().scalars(select(SyncItem.partner_id).where(SyncItem.state.in_((SENDING, REMOVING))).distinct())
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from msphub_psa import permissions
 
@@ -18,7 +19,7 @@ class Actor:
     partner_id: int | None = None
     timezone: str = "UTC"
     full_name: str = ""
-    extra: dict = field(default_factory=dict, compare=False)
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def label(self) -> str:

@@ -411,7 +411,7 @@ def _move_warning(candidates: list[TransactionState], old: MappingTarget | None,
         return None
     count = len(candidates)
     on_old = old is not None and old.name and all(tx.agreement_id in (None, old.agreement_id) for tx in candidates)
-    source = f"agreement {old.name}" if on_old else "the agreement they were pushed to"
+    source = f"agreement {old.name}" if on_old and old is not None else "the agreement they were pushed to"
     target = f"agreement {new.name}" if new.name else "the new agreement"
     return (
         f"{count} transaction(s) already pushed to ConnectWise fall on or after the new From Date. They stay on "

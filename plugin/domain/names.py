@@ -21,6 +21,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 from rapidfuzz import fuzz, process
 
@@ -169,9 +170,12 @@ def normalize_exact(name: str | None) -> str:
 # --- exact matching --------------------------------------------------------------
 
 
-def _group(pairs: Iterable[tuple[str, Hashable]]) -> dict[str, list[Hashable]]:
+_V = TypeVar("_V", bound=Hashable)
+
+
+def _group(pairs: Iterable[tuple[str, _V]]) -> dict[str, list[_V]]:
     """Values by key, in input order; empty keys are left out."""
-    groups: dict[str, list[Hashable]] = {}
+    groups: dict[str, list[_V]] = {}
     for key, value in pairs:
         if key:
             groups.setdefault(key, []).append(value)
@@ -295,7 +299,7 @@ class NameKeys:
 
 def _index(keys: Sequence[str]) -> dict[str, list[int]]:
     """Positions by key; empty keys are left out."""
-    return _group(zip(keys, range(len(keys))))
+    return _group(zip(keys, range(len(keys)), strict=True))
 
 
 class CompanyIndex:

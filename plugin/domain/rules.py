@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import compress, repeat
 from operator import attrgetter
-from typing import Any
+from typing import Any, cast
 
 from msphub_psa.domain.errors import RuleValidationError
 
@@ -163,8 +163,9 @@ def normalize_many(values: Sequence[object]) -> list[str]:
     NUL never composes with its neighbours and case folding works per character,
     so normalising the NUL-joined text equals normalising each value alone.
     """
+    texts: list[str]
     try:
-        texts = values if isinstance(values, list) else list(values)
+        texts = cast(list[str], values if isinstance(values, list) else list(values))
         blob = "\x00".join(texts)
     except TypeError:  # None or non-str values: convert them first
         texts = ["" if value is None else str(value) for value in values]
@@ -200,7 +201,7 @@ def first_match(product: Any, rules: Iterable[Rule]) -> Rule | None:
     """The custom rule that classifies one product, or None for the default rule."""
     rules = ordered(rules)
     claimed, _ = _Engine([product]).claims(rules)
-    return next((rule for rule, mask in zip(rules, claimed) if mask), None)
+    return next((rule for rule, mask in zip(rules, claimed, strict=True) if mask), None)
 
 
 def classify(product: Any, rules: Iterable[Rule], default: DefaultRule) -> Attributes:
@@ -223,7 +224,7 @@ class _Column:
         self._by_value: dict[str, tuple[int, ...]] | None = None
         self._order: list[int] | None = None
         self._sorted: list[str] = []
-        code_of = dict(zip(distinct, range(len(distinct))))
+        code_of = dict(zip(distinct, range(len(distinct)), strict=True))
         self.unique = len(distinct) == self.size
         if len(distinct) <= 256:
             self.codes: bytes | list[int] = bytes(map(code_of.__getitem__, raw))
@@ -232,10 +233,12 @@ class _Column:
 
     def hits(self, operator: str, value: object) -> list[int]:
         """Codes whose normalised value meets a canonical (operator, value)."""
+        if operator == "in":
+            assert isinstance(value, (list, tuple, frozenset, set))
+            return [code for item in value for code in self._codes_of(str(item))]
+        assert isinstance(value, str)
         if operator == "equals":
             return list(self._codes_of(value))
-        if operator == "in":
-            return [code for item in value for code in self._codes_of(item)]
         if operator == "starts_with":
             return self._prefixed(value)
         if operator == "contains":
@@ -247,7 +250,7 @@ class _Column:
         """Codes whose normalised value is ``value`` (several raw values may fold together)."""
         if self._by_value is None:
             codes = range(len(self.normalized))
-            self._by_value = dict(zip(self.normalized, zip(codes)))
+            self._by_value = dict(zip(self.normalized, zip(codes), strict=True))
             if len(self._by_value) < len(self.normalized):
                 grouped: dict[str, list[int]] = {}
                 for code, normalized in enumerate(self.normalized):
@@ -341,7 +344,7 @@ class _Engine:
         """For each product, the key of the rule that classifies it."""
         claimed, _ = self.claims(rules)
         result: list[Hashable] = [DEFAULT_KEY] * self.size
-        for rule, mask in zip(rules, claimed):
+        for rule, mask in zip(rules, claimed, strict=True):
             for position in self.positions(mask):
                 result[position] = rule.id
         return result
@@ -384,7 +387,7 @@ def counts(products: Iterable[Any], rules: Iterable[Rule]) -> dict[Hashable, int
     engine = _Engine(_as_sequence(products))
     rules = ordered(rules)
     claimed, remaining = engine.claims(rules)
-    result: dict[Hashable, int] = {rule.id: mask.bit_count() for rule, mask in zip(rules, claimed)}
+    result: dict[Hashable, int] = {rule.id: mask.bit_count() for rule, mask in zip(rules, claimed, strict=True)}
     result[DEFAULT_KEY] = remaining.bit_count()
     return result
 
@@ -414,7 +417,7 @@ def preview_change(products: Iterable[Any], rules_before: Iterable[Rule], rules_
     engine = _Engine(_as_sequence(products))
     before = engine.keys(ordered(rules_before))
     after = engine.keys(ordered(rules_after))
-    moves = Counter((b, a) for b, a in zip(before, after) if b != a)
+    moves = Counter((b, a) for b, a in zip(before, after, strict=True) if b != a)
     return [
         Move(source, target, n)
         for (source, target), n in sorted(moves.items(), key=lambda item: (-item[1], repr(item[0])))
@@ -623,7 +626,7 @@ def resolve_attributes(attributes: Attributes, lists: CwLists) -> Resolution:
     own = [entry for entry in subcategories if entry.category_id in category_ids]
     if subcategories and not own:
         owners = {entry.id: entry.name for entry in lists.categories}
-        where = ", ".join(sorted({owners.get(e.category_id, f"category {e.category_id}") for e in subcategories}))
+        where = ", ".join(sorted({owners.get(e.category_id or 0, f"category {e.category_id}") for e in subcategories}))
         raise RuleValidationError(
             {
                 "attributes.subcategory": [

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 CHARGE, CREDIT = "charge", "credit"
 """The two kinds of record the push creates on an agreement."""
@@ -128,4 +129,4 @@ class Agreement:
     billing_cycle: str | None = None
     bill_start_date: dt.date | None = None
     last_updated: dt.datetime | None = None
-    extra: dict = field(default_factory=dict, compare=False)
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)

@@ -143,8 +143,8 @@ class RemapSubscriptionSchema(Schema):
     move_pushed = fields.Boolean(
         load_default=False,
         metadata={
-            "description": "Also move the transactions already pushed to another agreement whose period ends on or after "
-            "the new From Date: the next push removes ours there and creates them on the new agreement. "
+            "description": "Also move the transactions already pushed to another agreement whose period ends "
+            "on or after the new From Date: the next push removes ours there and creates them on the new agreement. "
             "Periods ConnectWise has already invoiced must be credited on the old agreement."
         },
     )

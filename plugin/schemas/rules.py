@@ -206,7 +206,7 @@ def dump_matching(page) -> dict:
                 "billing_frequency": item.billing_frequency,
                 "claimed_by": claimed,
             }
-            for item, claimed in zip(page.items, page.claimed_by)
+            for item, claimed in zip(page.items, page.claimed_by, strict=True)
         ],
     }
 

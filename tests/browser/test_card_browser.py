@@ -98,7 +98,7 @@ def test_full_activation_edit_and_deactivation(live_app, page, cw_live, worker):
 
 def test_wrong_private_key_keeps_the_form_open_with_the_error(live_app, page, cw_live, worker):
     """A refused key: the form stays open with the generic message and the hint in it, every field kept but the
-    private key; a corrected key then activates from the same form (issue 19)."""
+    private key; a corrected key then activates from the same form."""
     worker(queues="fast")
     watch = PageWatch(page)
     open_card(page, live_app)

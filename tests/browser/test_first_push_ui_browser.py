@@ -1,4 +1,4 @@
-"""Real Chromium on the first push as a partner admin meets it (issue 19): Approve confirms with the figures and
+"""Real Chromium on the first push as a partner admin meets it: Approve confirms with the figures and
 follows the push where the user is; money and times in one format and one zone; form errors in plain words after
 the user acts; the distributor's toggle confirms; viewer texts; feedback next to the action; no page scrolls
 sideways at 1440×900 or 1024×768."""

@@ -119,7 +119,7 @@ def test_exact_matches_suggestions_drag_keyboard_and_disassociate(app, live_app,
     row(page, "customer-list", customer_name).wait_for()
     page.click("#tab-subscriptions")
     page.locator("#subscriptions-table tbody tr", has_text="contoso pharmacy").wait_for()
-    assert "of 3 mapped" in page.locator("#subscriptions-table").inner_text()  # the tab's wording (issue 7)
+    assert "of 3 mapped" in page.locator("#subscriptions-table").inner_text()  # the tab's wording
     screenshot(page, "recon-subscriptions")
 
 

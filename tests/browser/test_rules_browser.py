@@ -67,7 +67,7 @@ def test_rules_page_counts_matching_move_and_preview(app, live_app, page, cw_liv
     assert all(rows.nth(i).locator("td").nth(0).inner_text() == "Microsoft" for i in range(rows.count()))
     assert all(rows.nth(i).locator("td").nth(1).inner_text() == "OnlineServicesNCE" for i in range(rows.count()))
     page.fill("#matching-search", "premium")
-    page.wait_for_function("() => !document.querySelector('#matching-info').textContent.startsWith('%d ')" % nce)
+    page.wait_for_function(f"() => !document.querySelector('#matching-info').textContent.startsWith('{nce} ')")
     screenshot(page, "rules-matching")
     page.locator("#matching-modal button.close").click()
     page.wait_for_selector("#matching-modal", state="hidden")

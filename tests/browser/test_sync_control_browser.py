@@ -38,7 +38,7 @@ def test_preview_choose_a_subset_approve_and_rows_show_synced(app, live_app, pag
     expect(page.locator("#btn-push-selected")).to_be_enabled()
     expect(page.locator("#btn-push-selected")).to_have_text("Approve selected")
     page.click("#btn-push-selected")
-    # A confirmation with the chosen figures first; nothing is sent before OK (issue 19).
+    # A confirmation with the chosen figures first; nothing is sent before OK.
     expect(page.locator("#approve-modal")).to_be_visible()
     expect(page.locator("#approve-transactions")).to_contain_text(f"{chosen_count} transaction")
     expect(page.locator("#approve-agreements")).to_have_text("1 agreement")

@@ -1,6 +1,6 @@
 """Real Chromium walks every page each demo role reaches from its menus (the PSA pages with the pilot's integration
 active) and listens on each: no Content Security Policy violation (``securitypolicyviolation``), no console
-error, no uncaught exception (issue 17, issue 19); and the pages of the plugin (and the FAB pages it draws or
+error, no uncaught exception; and the pages of the plugin (and the FAB pages it draws or
 extends) do not scroll sideways at 1440×900 or 1024×768."""
 
 from __future__ import annotations

@@ -190,7 +190,7 @@ def test_running_totals_follow_mappings_and_new_transactions(app, cw_live):
         customer = customer_named(partner_id, "Northwind Traders")
         company = company_named(partner_id, "Northwind Traders")
         MapCustomerCommand(actor, customer.id, company.id).run()
-        # Issue 7: mapping the customer auto-associates subscriptions with exactly one eligible agreement.
+        # Mapping the customer auto-associates subscriptions with exactly one eligible agreement.
         assert ReconciliationSummaryCommand(actor).run().unsynchronized_revenue == oracle_unsynchronized(partner_id)
         from msphub_psa.daos.mapping import SubscriptionMappingDAO
 

@@ -78,7 +78,7 @@ def query_counts(app, client) -> dict[str, int]:
 
 
 def subscription_tab_counts(app, client, engine) -> dict[str, int]:
-    """Products / Subscriptions tab (issue 7): the expanded row, the popups' agreements and the Change preview."""
+    """Products / Subscriptions tab: the expanded row, the popups' agreements and the Change preview."""
     with app.app_context():
         mapping = session().scalar(
             select(SubscriptionMapping)

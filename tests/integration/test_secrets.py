@@ -23,7 +23,7 @@ PAGES = [
     "/api/v1/security/users/",
     "/api/v1/security/users/1",
     "/integrationview/list/",
-    # Operations (issue 10): the audit log as JSON and CSV
+    # Operations: the audit log as JSON and CSV
     "/api/v1/psa_audit/",
     "/api/v1/psa_audit/export",
 ]
@@ -86,7 +86,7 @@ def test_integration_private_key_appears_nowhere(app, cw_live, caplog):
         "/psa/",
         "/api/v1/psa_audit/?page_size=500",
         "/api/v1/psa_audit/export",
-    ]  # Operations (issue 10)
+    ]  # Operations
     for user in ("admin", "pilot.admin", "pilot.viewer"):
         c = app.test_client()
         login(c, user)

@@ -1,4 +1,4 @@
-"""Products / Subscriptions tab (issue 7): auto-association, Associate, Change, bad input, REST and CLI."""
+"""Products / Subscriptions tab: auto-association, Associate, Change, bad input, REST and CLI."""
 
 from __future__ import annotations
 

@@ -104,7 +104,7 @@ def b_records(app):
         session().commit()
         ids.update({"Rule": rule.id, "ProductRule": rule.id})
         markers += ["B-ONLY-CATEGORY", "B-ONLY-DEFAULT"]
-        # Operations (issue 10): an audit event of B's (console Audit Log, /api/v1/psa_audit/ and its CSV export)
+        # Operations: an audit event of B's (console Audit Log, /api/v1/psa_audit/ and its CSV export)
         event = AuditEvent(
             username="fabrikam.admin",
             partner_id=b.id,
@@ -142,7 +142,7 @@ def b_integration(partner_id: int) -> Integration:
 
 
 def b_reconciliation_records(partner_id, customer, sub):
-    """B's cached company and agreement, customer and subscription mappings (issue 6)."""
+    """B's cached company and agreement, customer and subscription mappings."""
     from msphub_psa.models.directory import PsaAgreement, PsaCompany
     from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
 
@@ -295,7 +295,7 @@ def b_sync_records(partner_id, tx):
         run_id=run.id,
     )
     session().add(item)
-    # Billing sync control (issue 9): a preview of B's awaiting approval
+    # Billing sync control: a preview of B's awaiting approval
     from msphub_psa.models.sync import SyncPreview
 
     preview = SyncPreview(
@@ -365,13 +365,13 @@ def test_sync_run_and_item_of_partner_b_answer_404(app, client, cw_live):
         client.get(f"/api/v1/psa_sync/runs/{ids['Run']}"),
         client.get(f"/api/v1/psa_sync/items/{ids['Item']}"),
         client.post("/api/v1/psa_sync/retry-failed", json={"ids": [ids["Item"]]}, headers=headers),
-        # issue 9: B's run page, its failed rows, acknowledging its alert, the console views
+        # The billing sync: B's run page, its failed rows, acknowledging its alert, the console views
         client.get(f"/psa/sync/runs/{ids['Run']}"),
         client.get(f"/api/v1/psa_sync/runs/{ids['Run']}/failed"),
         client.post(f"/api/v1/psa_sync/runs/{ids['Run']}/acknowledge", headers=headers),
         client.get(f"/syncrunview/show/{ids['Run']}"),
         client.get(f"/syncitemview/show/{ids['Item']}"),
-        # sync control (issue 9): B's preview
+        # sync control: B's preview
         client.get(f"/api/v1/psa_sync/previews/{ids['Preview']}"),
         client.post(f"/api/v1/psa_sync/previews/{ids['Preview']}/approve", json={}, headers=headers),
         client.post(f"/api/v1/psa_sync/previews/{ids['Preview']}/discard", headers=headers),

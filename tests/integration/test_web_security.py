@@ -47,7 +47,7 @@ def test_production_start_stops_without_secrets(monkeypatch, db_url):
         make_app(db_url)
 
 
-# -- the Content Security Policy (issues 17 and 19) -----------------------------------------------------------------
+# -- the Content Security Policy ---------------------------------------------------------------------------------
 
 SCRIPT_TAG = re.compile(r"<script\b([^>]*)>", re.I)
 SCRIPT_TYPE = re.compile(r"""\btype\s*=\s*["']?([^"'\s>]+)""", re.I)

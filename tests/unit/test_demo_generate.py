@@ -1,6 +1,7 @@
 """The demo generator: deterministic, realistic, and consistent billing periods."""
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 
 from msphub_psa.demo import catalog
@@ -43,7 +44,7 @@ def test_month_end_anchor_clamps():
 def test_monthly_periods_are_contiguous_and_stop_at_the_end_date():
     got = list(periods(dt.date(2026, 1, 31), "monthly", dt.date(2026, 5, 1), dt.date(2026, 4, 15)))
     assert got[0] == (dt.date(2026, 1, 31), dt.date(2026, 2, 27))
-    assert all(a[1] + dt.timedelta(days=1) == b[0] for a, b in zip(got, got[1:]))
+    assert all(a[1] + dt.timedelta(days=1) == b[0] for a, b in itertools.pairwise(got))
     assert got[-1][0] <= dt.date(2026, 4, 15)
 
 

@@ -193,7 +193,7 @@ class Delivery:
     def _settle_all(self, rows: list[Row], outcomes: list[Outcome]) -> None:
         """Record a batch's outcomes (one transaction, committed right after the calls)."""
         items = {item.id: item for item in OutboxDAO.get_many([row.item_id for row in rows], lock=True)}
-        for row, outcome in zip(rows, outcomes):
+        for row, outcome in zip(rows, outcomes, strict=True):
             item = items.get(row.item_id)
             if item is not None and item.state == SENDING:
                 self._settle(item, outcome)
@@ -369,8 +369,8 @@ def row_of(item, tx, product, catalog_id: int | None) -> Row:
 
 
 def record_of(tx, product, catalog_id: int | None, reference: str) -> Charge | Credit:
-    """The charge or credit exactly as docs/billing.md says: a charge bounded to its period at MSP Hub's amount, a credit
-    as a negative amount at the period's start, its description ending with our reference.
+    """The charge or credit exactly as docs/billing.md says: a charge bounded to its period at MSP Hub's amount,
+    a credit as a negative amount at the period's start, its description ending with our reference.
 
     :raises ValueError: a charge whose product has no catalog item.
     """

@@ -73,7 +73,7 @@ class RulesOverviewCommand(BaseCommand):
                 new_names(rule.attributes, lists),
                 [engine.describe(c) for c in rule.conditions],
             )
-            for row, rule in zip(rows, rules)
+            for row, rule in zip(rows, rules, strict=True)
         ]
         return Overview(
             partner_id,

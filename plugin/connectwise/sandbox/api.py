@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hmac
 import json
 import re
@@ -244,7 +245,7 @@ class Sandbox:
             if match:
                 if request.method in WRITES and account["readOnly"]:
                     raise ApiError(403, "Forbidden", "You do not have access to this resource.")
-                return _guard(lambda: self._serve(route, match.groupdict(), account["companyId"]))
+                return _guard(functools.partial(self._serve, route, match.groupdict(), account["companyId"]))
         raise ApiError(404, "NotFound", f"No endpoint matches {rest}.")
 
     def _serve(self, route: Route, ids: dict[str, str], account: str) -> Response:

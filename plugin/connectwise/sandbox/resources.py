@@ -106,7 +106,7 @@ def E(choices: tuple[str, ...], default: str | None = None, required: bool = Fal
     return Field("enum", required=required, choices=choices, default=default)
 
 
-B, D, DT, I, J = Field("bool", default=False), Field("decimal"), Field("datetime"), Field("int"), Field("json")
+B, D, DT, INT, J = Field("bool", default=False), Field("decimal"), Field("datetime"), Field("int"), Field("json")
 RO_DECIMAL, RO_INT, RO_STR = Field("decimal", readonly=True), Field("int", readonly=True), Field("str", readonly=True)
 
 # -- conversion -----------------------------------------------------------------------------
@@ -639,7 +639,7 @@ RESOURCES: dict[str, Resource] = {
                 "total": D,
                 "balance": D,
                 "applyToType": S(),
-                "applyToId": I,
+                "applyToId": INT,
                 "reference": S(50),
             },
             index=("agreement", "id"),

@@ -48,7 +48,7 @@ def test_readme_curl_session(app, cw_live):
     assert client.delete(f"{api}/psa_reconciliation/mappings/{customer['id']}", headers=auth).status_code == 200
     audit = client.get(f"{api}/psa_audit/?action=customer.*", headers=auth).get_json()["result"]
     assert audit and [a["action"] for a in audit[:2]] == ["customer.unmap", "customer.map"]
-    # billing sync (issue 9): preview, Sync now with approval on, approve, the run
+    # billing sync: preview, Sync now with approval on, approve, the run
     totals = client.get(f"{api}/psa_sync/preview?page_size=5&lines=3", headers=auth).get_json()["totals"]
     assert totals["transactions"] > 0
     started = client.post(f"{api}/psa_sync/run", headers=auth)

@@ -85,11 +85,11 @@ def test_exactly_once_under_faults_and_sigkill(ctx, cw_live, worker, monkeypatch
     cw_live.set_faults(FAULTS, seed=7)
 
     kills = 0
-    for round_ in range(3):
+    for _ in range(3):
         proc = worker(queues="sync")
-        before = _counts(partner_id).get("pushed", 0)
+        goal = _counts(partner_id).get("pushed", 0) + 15
         enqueue_push(partner_id, "test")
-        assert _wait(lambda: _counts(partner_id).get("pushed", 0) >= before + 15, 60), _counts(partner_id)
+        assert _wait(lambda goal=goal: _counts(partner_id).get("pushed", 0) >= goal, 60), _counts(partner_id)
         kills += _kill_with_horse(proc)
     assert kills >= 3
     assert _counts(partner_id).get("pushed", 0) < total  # the kills did land mid-run
