@@ -8,11 +8,12 @@ adapter is chosen by the integration's ``psa_kind``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from msphub_psa.commands.billing.settings import partner_requests_per_minute
 from msphub_psa.connectwise import ApiUrl, ApiUrlPolicy, ConnectWiseClient, Credentials, CWError
-from msphub_psa.connectwise.adapter import RECORD_NAMES, ConnectWisePsa, addition_of, adjustment_of, psa_error
+from msphub_psa.connectwise.adapter import RECORD_NAMES, ConnectWisePsa, psa_error
 from msphub_psa.crypto import decrypt_secret
 from msphub_psa.models.integration import Integration
 from msphub_psa.psa.port import PsaClient
@@ -113,18 +114,53 @@ def client_for(
     )
 
 
+@dataclass(frozen=True)
+class Adapter:
+    """How the plugin reaches one kind of PSA: the port on an integration's credentials, the check of a record
+    before any call, and what the PSA calls the push's two kinds of record."""
+
+    open: Callable[..., PsaClient]
+    """``open(integration, throttle=None, **options)``: the port on the integration's working credentials."""
+    check_record: Callable[[Charge | Credit], None]
+    """Raises :class:`~msphub_psa.psa.errors.Permanent` for a record the PSA cannot take as it is."""
+    record_names: Mapping[str, str]
+    """``{"charge": ..., "credit": ...}`` in the PSA's words."""
+
+
+def _open_connectwise(
+    integration: Integration, throttle: Callable[[], None] | None = None, **options: object
+) -> PsaClient:
+    """ConnectWise through its adapter, under the URL policy and the partner's shared limit."""
+    try:
+        return ConnectWisePsa(client_for(integration, throttle=throttle, **options))
+    except CWError as err:
+        raise psa_error(err) from err
+
+
+ADAPTERS: dict[str, Adapter] = {
+    ConnectWisePsa.kind: Adapter(_open_connectwise, ConnectWisePsa.check, RECORD_NAMES),
+}
+"""The adapter of each ``psa_kind`` (the values ``models/integration.py`` allows)."""
+
+
+def adapter(psa_kind: str) -> Adapter:
+    """The adapter of ``psa_kind``.
+
+    :raises ValueError: no adapter for that kind.
+    """
+    try:
+        return ADAPTERS[psa_kind]
+    except KeyError:
+        raise ValueError(f"No adapter for the PSA {psa_kind!r}.") from None
+
+
 def psa_for(integration: Integration, *, throttle: Callable[[], None] | None = None, **options) -> PsaClient:
     """The partner's PSA, through the adapter of its ``psa_kind``, on the integration's working credentials.
 
     :raises RunStopping: when the API URL is not (or no longer) allowed.
     :raises SecretError: when the stored private key cannot be decrypted.
     """
-    if integration.psa_kind != ConnectWisePsa.kind:
-        raise ValueError(f"No adapter for the PSA {integration.psa_kind!r}.")
-    try:
-        return ConnectWisePsa(client_for(integration, throttle=throttle, **options))
-    except CWError as err:
-        raise psa_error(err) from err
+    return adapter(integration.psa_kind).open(integration, throttle=throttle, **options)
 
 
 def check_record(record: Charge | Credit, psa_kind: str = ConnectWisePsa.kind) -> None:
@@ -132,12 +168,9 @@ def check_record(record: Charge | Credit, psa_kind: str = ConnectWisePsa.kind) -
 
     :raises Permanent: (code ``PayloadError``) saying why.
     """
-    if isinstance(record, Charge):
-        addition_of(record)
-    else:
-        adjustment_of(record)
+    adapter(psa_kind).check_record(record)
 
 
 def record_name(kind: str, psa_kind: str = ConnectWisePsa.kind) -> str:
     """What the PSA calls a charge or a credit record (ConnectWise: addition, adjustment)."""
-    return RECORD_NAMES[kind]
+    return adapter(psa_kind).record_names[kind]

@@ -249,6 +249,14 @@ class ConnectWisePsa:
 
     # -- the ledger -----------------------------------------------------------------------------------------
 
+    @staticmethod
+    def check(record: Charge | Credit) -> None:
+        """ConnectWise's JSON for the record can be built (a value it cannot carry exactly is refused)."""
+        if isinstance(record, Charge):
+            addition_of(record)
+        else:
+            adjustment_of(record)
+
     def create_charge(self, agreement_id: int, charge: Charge) -> Record:
         """POST an addition."""
         addition = addition_of(charge)

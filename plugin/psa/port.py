@@ -44,6 +44,12 @@ class PsaClient(Protocol):
 
     # -- the ledger: our charges and credits on agreements ----------------------------------------------------
 
+    def check(self, record: Charge | Credit) -> None:
+        """Refuse, before any call, a record this PSA cannot take as it is (no call is made).
+
+        :raises Permanent: (code ``PayloadError``) saying why.
+        """
+
     def create_charge(self, agreement_id: int, charge: Charge) -> Record:
         """Create a charge (one call, never retried)."""
 

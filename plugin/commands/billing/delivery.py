@@ -244,6 +244,10 @@ class Delivery:
         """Create the row's record once: look up first when the outcome of an earlier call is unknown."""
         if row.error:
             return Outcome(FAILED, code="PayloadError", message=row.error)
+        try:
+            self.run.psa.check(row.record)
+        except psa.Permanent as err:
+            return Outcome(FAILED, code=err.code or "PayloadError", message=err.message)
         track = _Track(uncertain)
         try:
             record = self._create_tracked(lambda: self._create(row), lambda: self.lookup(row), track)
