@@ -9,14 +9,16 @@ failed edit never touches the working credentials of an active integration.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from msphub_psa import clock, permissions
-from msphub_psa.commands.access import partner_of, require_feature, require_permission
+from msphub_psa.commands.access import actor_for_user, find_user, partner_of, require_feature, require_permission
 from msphub_psa.commands.base import BaseCommand, audit, audit_refusal, transaction
+from msphub_psa.commands.directory import RequestDirectoryRefreshCommand
 from msphub_psa.commands.exceptions import (
     CommandError,
     ConflictError,
@@ -75,6 +77,8 @@ HINTS: list[tuple[type[BaseException], str]] = [
 ]
 QUEUE_DOWN_HINT = "The validation could not be started (the job queue does not answer): save again later."
 STALLED_HINT = "The validation did not finish (no worker picked it up, or it was interrupted): save again."
+
+log = logging.getLogger(__name__)
 
 
 def validation_timeouts() -> Timeouts:
@@ -398,6 +402,18 @@ def _attempt_actor(attempt: dict) -> Actor:
     return Actor(user_id=attempt.get("by_id"), username=attempt.get("by") or "system")
 
 
+def _first_directory_refresh(attempt: _Attempt) -> None:
+    """A new activation reads the partner's ConnectWise companies and agreements at once, as the user who
+    activated (the Reconciliation Center fills without a Refresh); activation stands whatever happens here."""
+    user = find_user(attempt.details.get("by") or "")
+    if user is None:
+        return
+    try:
+        RequestDirectoryRefreshCommand(actor_for_user(user), attempt.partner_id, full=True).run()
+    except CommandError as err:
+        log.warning("directory refresh after activation not started: %s", err.message)
+
+
 class DeactivateIntegrationCommand(BaseCommand):
     """Deactivate: PSA pages and jobs stop; mappings and history are kept for a later activation."""
 
@@ -533,7 +549,10 @@ class ValidateIntegrationCommand:
             return self._record(attempt, err)
         except CWError as err:
             return self._record(attempt, err)
-        return self._record(attempt, None)
+        outcome = self._record(attempt, None)
+        if outcome == "active" and attempt.details.get("kind") == "activate":
+            _first_directory_refresh(attempt)
+        return outcome
 
     @transaction
     def _load(self) -> _Attempt | None:

@@ -581,8 +581,7 @@
   $('#refresh-directory').on('click', function () {
     psaFetch(API + '/directory/refresh', {method: 'POST', json: {}}).then(function (resp) {
       if (!resp.ok) { return failed(resp); }
-      alertBox('info', resp.body.queued ? 'Directory refresh started.' : 'A directory refresh is already running.');
-      pollDirectory();
+      pollDirectory();  // its progress shows in the directory bar until it has finished
     });
   });
   $('#map-exact').on('click', function () {

@@ -12,7 +12,7 @@ from tests.support.card import activate, form_values, session_client, status
 
 
 @pytest.mark.worker
-def test_real_worker_turns_an_activation_active(app, cw_live, worker):
+def test_real_worker_turns_an_activation_active_and_reads_the_directory_at_once(app, cw_live, worker):
     client, headers = session_client(app)
     proc = worker(queues="fast")
     assert activate(client, headers, form_values(cw_live)).status_code == 202
@@ -21,6 +21,18 @@ def test_real_worker_turns_an_activation_active(app, cw_live, worker):
         time.sleep(0.2)
     state = status(client)
     assert state["status"] == "active", (state, proc.stop())
+    # the activation started the directory refresh itself: the Reconciliation Center fills without a Refresh
+    directory = client.get("/api/v1/psa_reconciliation/directory").get_json()
+    while directory["status"] in ("queued", "running") and time.monotonic() < deadline + 30:
+        time.sleep(0.2)
+        directory = client.get("/api/v1/psa_reconciliation/directory").get_json()
+    assert directory["status"] == "done", (directory, proc.stop())
+    assert directory["progress"]["companies"] > 0
+    audit = client.get("/api/v1/psa_audit/?action=directory.*").get_json()["result"]
+    assert {(a["action"], a["username"]) for a in audit} == {
+        ("directory.refresh_requested", "pilot.admin"),
+        ("directory.refresh", "pilot.admin"),
+    }
 
 
 def test_cli_activate_status_deactivate(app, cw_live, tmp_path):
