@@ -36,11 +36,12 @@ def map_everything(partner_id: int) -> None:
     """A company and a monthly agreement per customer, all mapped; every product's catalog item synced."""
     from sqlalchemy import select
 
+    from msphub_psa.clock import now as utcnow
     from msphub_psa.crypto import encrypt_secret
     from msphub_psa.daos.base import session
     from msphub_psa.daos.bulk import insert_rows
     from msphub_psa.models.directory import PsaAgreement, PsaCompany
-    from msphub_psa.models.hub import Customer, Partner, Product, Subscription, utcnow
+    from msphub_psa.models.hub import Customer, Partner, Product, Subscription
     from msphub_psa.models.integration import Integration
     from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
     from msphub_psa.models.sync import CatalogSync

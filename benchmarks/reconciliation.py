@@ -51,11 +51,12 @@ def build_directory(partner_id: int) -> None:
 
     from sqlalchemy import select
 
+    from msphub_psa.clock import now as utcnow
     from msphub_psa.crypto import encrypt_secret
     from msphub_psa.daos.base import session
     from msphub_psa.daos.bulk import insert_rows
     from msphub_psa.models.directory import PsaCompany
-    from msphub_psa.models.hub import Customer, utcnow
+    from msphub_psa.models.hub import Customer
     from msphub_psa.models.integration import Integration
     from msphub_psa.models.reconciliation import CustomerMapping
 

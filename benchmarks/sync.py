@@ -158,9 +158,9 @@ def connect(partner_id: int, sandbox: SandboxProcess) -> None:
     """An active integration on the sandbox, the directory read, every customer and subscription mapped."""
     from types import SimpleNamespace
 
+    from msphub_psa.commands.access import actor_for_user, find_user
     from msphub_psa.commands.directory import RefreshDirectoryCommand
     from msphub_psa.connectwise.sandbox import seed as cw_seed
-    from msphub_psa.tenancy import actor_for_user, find_user
     from tests.support.integration import make_active_integration
 
     make_active_integration(
@@ -192,10 +192,11 @@ def map_everything(partner_id: int) -> None:
     """Bulk: each customer to the company of its name, each subscription to that company's monthly agreement."""
     from sqlalchemy import select
 
+    from msphub_psa.clock import now as utcnow
     from msphub_psa.daos.base import session
     from msphub_psa.daos.bulk import insert_rows
     from msphub_psa.models.directory import PsaAgreement, PsaCompany
-    from msphub_psa.models.hub import Customer, Subscription, utcnow
+    from msphub_psa.models.hub import Customer, Subscription
     from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
 
     now = utcnow()

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm.exc import StaleDataError
 
+from msphub_psa import clock
 from msphub_psa.commands.exceptions import ConflictError
 from msphub_psa.daos.audit import AuditDAO
 from msphub_psa.daos.base import session
@@ -49,8 +50,8 @@ def audit(
     outcome: str = "ok",
     **detail: Any,
 ) -> None:
-    """Add an audit event to the current transaction."""
-    AuditDAO.create(
+    """Add an audit event to the current transaction (written with its next flush or its commit)."""
+    AuditDAO.add(
         user_id=actor.user_id,
         username=actor.username,
         action=action,
@@ -79,6 +80,46 @@ def audit(
             job_id=detail.get("job_id"),
         ),
     )
+
+
+def audit_many(
+    actor: Actor, action: str, object_type: str, events: list[tuple[Any, dict[str, Any]]], *, partner_id: int
+) -> None:
+    """Audit events of one action on many objects (``(object_id, detail)`` each), written in one statement."""
+    AuditDAO.insert_many(
+        [
+            {
+                "at": clock.now(),
+                "user_id": actor.user_id,
+                "username": actor.username,
+                "action": action,
+                "object_type": object_type,
+                "object_id": None if object_id is None else str(object_id),
+                "partner_id": partner_id,
+                "distributor_id": None,
+                "outcome": "ok",
+                "detail": scrub(detail) or None,
+            }
+            for object_id, detail in events
+        ]
+    )
+    for object_id, _detail in events:
+        log.info(
+            "audit action=%s object=%s:%s partner=%s user=%s outcome=ok",
+            action,
+            object_type,
+            object_id,
+            partner_id,
+            actor.username,
+            extra=_log_fields(
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                partner_id=partner_id,
+                user=actor.username,
+                outcome="ok",
+            ),
+        )
 
 
 def _log_fields(**fields: Any) -> dict:

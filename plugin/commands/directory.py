@@ -129,7 +129,7 @@ class RefreshDirectoryCommand(BaseCommand):
             **self.counts,
             "exact_mapped": len(mapped),
             "full": self.full,
-            "subscriptions_automapped": len(auto.created) if auto else 0,
+            "subscriptions_automapped": len(auto.created_ids) if auto else 0,
         }
 
     @transaction

@@ -12,9 +12,10 @@ from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
 
+from msphub_psa import clock
 from msphub_psa.commands.access import partner_today
 from msphub_psa.commands.access import reconciliation_scope as scope
-from msphub_psa.commands.base import BaseCommand, audit, transaction
+from msphub_psa.commands.base import BaseCommand, audit, audit_many, transaction
 from msphub_psa.commands.billing.common import pending_and_failed
 from msphub_psa.commands.exceptions import ConflictError, InvalidInputError, NotFoundError
 from msphub_psa.commands.subscriptions import auto_associate
@@ -480,30 +481,31 @@ class MapExactMatchesCommand(BaseCommand):
         if self.customer_ids is not None:
             chosen = set(self.customer_ids)
             pairs = [p for p in pairs if p[0] in chosen]
-        for customer_id, _, company_id, company_name in pairs:
-            CustomerMappingDAO.create(
-                partner_id=self.partner_id,
-                customer_id=customer_id,
-                company_id=company_id,
-                method="exact",
-                score=100,
-                created_by_id=self.actor.user_id,
-                created_by=self.actor.username,
+        try:  # one statement each for the mappings and their audit events, however many
+            CustomerMappingDAO.insert_many(
+                [
+                    {
+                        "partner_id": self.partner_id,
+                        "customer_id": customer_id,
+                        "company_id": company_id,
+                        "method": "exact",
+                        "score": 100,
+                        "created_at": clock.now(),
+                        "created_by_id": self.actor.user_id,
+                        "created_by": self.actor.username,
+                    }
+                    for customer_id, _, company_id, _name in pairs
+                ]
             )
-            audit(
-                self.actor,
-                "customer.map",
-                "customer",
-                customer_id,
-                partner_id=self.partner_id,
-                company_id=company_id,
-                company=company_name,
-                method="exact",
-            )
-        try:
-            session().flush()
         except IntegrityError as exc:
             raise ConflictError("Mappings changed while mapping exact matches; reload and try again.") from exc
+        audit_many(
+            self.actor,
+            "customer.map",
+            "customer",
+            [(c, {"company_id": co, "company": name, "method": "exact"}) for c, _, co, name in pairs],
+            partner_id=self.partner_id,
+        )
         if pairs:
             auto_associate(self.actor, self.partner_id, [p[0] for p in pairs])
         return pairs

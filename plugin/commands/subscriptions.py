@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 
+from msphub_psa import clock
 from msphub_psa.commands.access import partner_today
 from msphub_psa.commands.access import reconciliation_scope as scope
-from msphub_psa.commands.base import BaseCommand, audit, transaction
+from msphub_psa.commands.base import BaseCommand, audit, audit_many, transaction
 from msphub_psa.commands.exceptions import ConflictError, InvalidInputError, NotFoundError
 from msphub_psa.daos.base import session
 from msphub_psa.daos.directory import PsaAgreementDAO, ReconciliationStateDAO
@@ -622,16 +623,19 @@ def _in_flight(count: int) -> ConflictError:
 
 @dataclass
 class AutoResult:
-    """What an auto-association run did: mappings created and, per subscription left alone, why."""
+    """What an auto-association run did: the mappings created (ids; ``created`` loaded where a face lists them)
+    and, per subscription left alone, why."""
 
-    created: list[SubscriptionMapping] = field(default_factory=list)
+    created_ids: list[int] = field(default_factory=list)
     skipped: dict[int, str] = field(default_factory=dict)
+    created: list[SubscriptionMapping] = field(default_factory=list)
 
 
 def auto_associate(actor: Actor, partner_id: int, customer_ids: list[int] | None = None) -> AutoResult:
     """Associate each unmapped subscription of mapped customers with its company's only eligible agreement.
 
-    Runs inside the caller's transaction; never touches a subscription that has a mapping.
+    Runs inside the caller's transaction; never touches a subscription that has a mapping. The mappings and
+    their audit events are written in one statement each (a directory refresh may map thousands).
     """
     rows = SubscriptionRowsDAO.unmapped_of_mapped_customers(partner_id, customer_ids)
     result = AutoResult()
@@ -641,52 +645,60 @@ def auto_associate(actor: Actor, partner_id: int, customer_ids: list[int] | None
     by_company: dict[int, list[periods.Agreement]] = {}
     for agreement in PsaAgreementDAO.live_for_companies(partner_id, sorted({row[2] for row in rows})):
         by_company.setdefault(agreement.company_id, []).append(domain_agreement(agreement))
+    chosen = []
     for subscription, frequency, company_id in rows:
         decision = periods.auto_association(
             domain_subscription(subscription, frequency, company_id, currency), by_company.get(company_id, []), today
         )
-        if not decision.associate:
+        if decision.associate:
+            chosen.append(_auto_mapping(actor, partner_id, subscription, decision))
+        else:
             result.skipped[subscription.id] = decision.reason
-            continue
-        try:
-            result.created.append(_auto_mapping(actor, partner_id, subscription, decision))
-        except IntegrityError as exc:  # mapped by someone else since we read it: never overwrite, start over
-            raise ConflictError(
-                "Subscriptions of these customers were mapped by someone else meanwhile; reload and try again."
-            ) from exc
-    if result.created:
-        recompute_revenue(partner_id, [m.customer_id for m in result.created])
-    return result
-
-
-def _auto_mapping(
-    actor: Actor, partner_id: int, subscription, decision: periods.AutoAssociation
-) -> SubscriptionMapping:
-    """Create and audit one automatic mapping (From Date = start of the current period)."""
-    mapping = SubscriptionMappingDAO.create(
-        partner_id=partner_id,
-        customer_id=subscription.customer_id,
-        subscription_id=subscription.id,
-        agreement_id=decision.agreement_id,
-        from_date_mode="auto",
-        from_date=decision.from_date,
-        method="auto",
-        active=True,
-        created_by_id=actor.user_id,
-        created_by=actor.username,
-    )
-    audit(
+    if not chosen:
+        return result
+    try:
+        result.created_ids = SubscriptionMappingDAO.insert_many(chosen)
+    except IntegrityError as exc:  # mapped by someone else since we read it: never overwrite, start over
+        raise ConflictError(
+            "Subscriptions of these customers were mapped by someone else meanwhile; reload and try again."
+        ) from exc
+    audit_many(
         actor,
         "subscription.automap",
         "subscription",
-        subscription.id,
+        [
+            (
+                row["subscription_id"],
+                {
+                    "customer_id": row["customer_id"],
+                    "agreement_id": row["agreement_id"],
+                    "from_date": row["from_date"].isoformat(),
+                    "mapping_id": mapping_id,
+                },
+            )
+            for row, mapping_id in zip(chosen, result.created_ids, strict=True)
+        ],
         partner_id=partner_id,
-        customer_id=subscription.customer_id,
-        agreement_id=decision.agreement_id,
-        from_date=decision.from_date.isoformat(),
-        mapping_id=mapping.id,
     )
-    return mapping
+    recompute_revenue(partner_id, sorted({row["customer_id"] for row in chosen}))
+    return result
+
+
+def _auto_mapping(actor: Actor, partner_id: int, subscription, decision: periods.AutoAssociation) -> dict:
+    """The values of one automatic mapping (From Date = start of the current period)."""
+    return {
+        "partner_id": partner_id,
+        "customer_id": subscription.customer_id,
+        "subscription_id": subscription.id,
+        "agreement_id": decision.agreement_id,
+        "from_date_mode": "auto",
+        "from_date": decision.from_date,
+        "method": "auto",
+        "active": True,
+        "created_at": clock.now(),
+        "created_by_id": actor.user_id,
+        "created_by": actor.username,
+    }
 
 
 class AutoAssociateSubscriptionsCommand(BaseCommand):
@@ -704,9 +716,11 @@ class AutoAssociateSubscriptionsCommand(BaseCommand):
 
     @transaction
     def run(self) -> AutoResult:
-        """Create the automatic mappings in one transaction."""
+        """Create the automatic mappings in one transaction; ``created`` holds them, to be listed."""
         self.validate()
-        return auto_associate(self.actor, self.partner_id, self.customer_ids)
+        result = auto_associate(self.actor, self.partner_id, self.customer_ids)
+        result.created = sorted(SubscriptionMappingDAO.find_by_ids(result.created_ids), key=lambda m: m.id)
+        return result
 
 
 class SubscriptionHistoryCommand(BaseCommand):

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
 from flask import current_app
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
@@ -51,6 +51,24 @@ class BaseDAO(Generic[T]):
         session().add(obj)
         session().flush()
         return obj
+
+    @classmethod
+    def add(cls, **values: Any) -> T:
+        """Add a new row without a flush (it is written with the transaction's next flush or commit): for rows
+        nobody reads back at once, as audit events. A flush costs in proportion to everything the session holds."""
+        obj = cls.model_cls(**values)
+        session().add(obj)
+        return obj
+
+    @classmethod
+    def insert_many(cls, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert many new rows in one statement (no ORM objects: the session's flush stays small); their ids,
+        in the order of ``rows``."""
+        if not rows:
+            return []
+        table = cls.model_cls.__table__  # type: ignore[attr-defined]
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(session().execute(statement, rows).scalars())
 
     @classmethod
     def update(cls, obj: T, **values: Any) -> T:
