@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
@@ -10,10 +9,9 @@ from playwright.sync_api import expect
 
 from msphub_psa.commands.integration import GENERIC_FAILURE
 from tests.browser.watch import PageWatch
-from tests.support.fixtures import ROOT, browser_login, screenshot
+from tests.support.fixtures import browser_login, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
-DOC_SCREENSHOT = ROOT / "plugin" / "static" / "psa" / "docs" / "card-active.png"
 
 
 def fill_form(page, cw, private_key=None, client_id=True):
@@ -71,10 +69,7 @@ def test_full_activation_edit_and_deactivation(live_app, page, cw_live, worker):
     for action in ("#cw-edit", "#cw-deactivate", "#cw-reconciliation"):
         assert page.locator(action).is_visible()
     assert page.locator(".navbar").get_by_text("PSA Integration").count() == 1  # menu appeared, no reload
-    path = screenshot(page, "card-4-active")
-    if os.environ.get("PSA_UPDATE_DOC_SCREENSHOTS"):  # refresh the README's image on purpose only
-        page.locator("#connectwise-card").screenshot(path=str(DOC_SCREENSHOT))
-    assert path.exists()
+    assert screenshot(page, "card-4-active").exists()  # the docs' images: tests/browser/test_doc_screenshots.py
 
     page.click("#cw-edit")
     page.wait_for_selector("#cw-form-modal.in")

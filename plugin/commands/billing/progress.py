@@ -1,6 +1,6 @@
 """A push run's live progress: done / total rows and failures so far, on the run row and in the job's meta.
 
-The push calls ``PushBillingCommand._progress`` after counting a row's outcome (inside the row's own
+The push calls ``PushRun.publish_progress`` (``run.py``) after counting a row's outcome (inside the row's own
 transaction: no commit of its own), once with the number of rows it is about to push, and once at the
 end. Writes are throttled to one every ``PSA_PUSH_PROGRESS_SECONDS`` (default 1, the pages' polling
 period); the total and the final numbers are always written.

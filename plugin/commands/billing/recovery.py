@@ -1,5 +1,5 @@
-"""Resuming what dead workers left: a killed worker's push is not re-run by RQ, so the worker's start (and the
-scheduler) enqueue the push of every partner whose rows were left in ``sending``."""
+"""Resuming what dead workers left: a killed worker's push is not re-run by RQ, so a sync worker's start enqueues
+the push of every partner whose rows were left in ``sending`` or ``removing`` (any later push recovers them too)."""
 
 from __future__ import annotations
 

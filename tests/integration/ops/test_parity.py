@@ -1,7 +1,10 @@
-"""Every REST endpoint has its `flask psa` command (both call the same command object), and the
-read-only CLI commands added for parity print what the API returns."""
+"""Every REST endpoint has its `flask psa` command (both call the same command object), docs/api.md's parity
+table lists the same pairs, and the read-only CLI commands added for parity print what the API returns."""
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import click
 from sqlalchemy import select
@@ -66,6 +69,22 @@ API_TO_CLI = {
     ("PUT", "/api/v1/psa_sync/settings"): "sync settings",
 }
 """Each of the plugin's REST endpoints and the CLI command(s) that do the same (``|`` separates several)."""
+
+
+def documented_pairs() -> dict[tuple[str, str], str]:
+    """(method, path) -> CLI command(s) of the parity table in docs/api.md."""
+    text = (Path(__file__).resolve().parents[3] / "docs" / "api.md").read_text()
+    table = text.split("## Parity: REST, CLI and screen", 1)[1]
+    pairs = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+        if len(cells) == 4 and cells[0] in ("GET", "POST", "PUT", "DELETE"):
+            pairs[(cells[0], cells[1].strip("`"))] = cells[2].strip("`").replace("\\|", "|")
+    return pairs
+
+
+def test_the_docs_parity_table_is_this_one():
+    assert documented_pairs() == API_TO_CLI
 
 
 def _cli_paths(app) -> set[str]:

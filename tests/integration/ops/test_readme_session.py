@@ -1,4 +1,4 @@
-"""The README's `curl` session (Operations → The REST API from a shell), call for call, with a JWT."""
+"""docs/api.md's `curl` session ("The REST API from a shell"), call for call, with a JWT."""
 
 from __future__ import annotations
 
