@@ -1,14 +1,47 @@
-"""Tenant-scoped ModelView: list, show, edit, delete, actions, dropdowns and creation."""
+"""The partner's page shells and the tenant-scoped ModelView (list, show, edit, delete, actions, dropdowns)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, request
-from flask_appbuilder import ModelView, expose
+from flask_appbuilder import BaseView, ModelView, expose
 from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import inspect as sa_inspect
 
 from msphub_psa import permissions
-from msphub_psa.tenancy import TenantFilter, current_actor
+from msphub_psa.commands.access import partner_record
+from msphub_psa.domain.actor import Actor
+from msphub_psa.tenancy import TenantFilter, current_actor, partner_scope
+
+
+class PartnerPage(BaseView):
+    """A page of one partner's: the partner resolved once, its record, the actor and what it may write.
+
+    A subclass names its route, permission and template, adds its own values in ``context`` and
+    exposes ``index`` (and any other page) as ``return self.page()``.
+    """
+
+    default_view = "index"
+    method_permission_name = permissions.METHOD_PERMISSIONS
+    need: str | None = "active"  # the integration state the page requires (None: any)
+    template = ""
+
+    def context(self, actor: Actor, partner_id: int, **values: Any) -> dict[str, Any]:
+        """The page's own values (none by default)."""
+        return values
+
+    def page(self, template: str | None = None, **values: Any):
+        """Render the page for the current actor's partner."""
+        actor, partner_id = partner_scope(need=self.need)
+        return self.render_template(
+            template or self.template,
+            partner=partner_record(partner_id),
+            actor=actor,
+            can_write=actor.can(permissions.WRITE, self.class_permission_name),
+            can_sync=actor.can(permissions.WRITE, permissions.SYNC),  # the billing sync widget
+            **self.context(actor, partner_id, **values),
+        )
 
 
 def _tenant_column(model) -> str | None:

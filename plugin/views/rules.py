@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask_appbuilder import BaseView, expose
+from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from redis.exceptions import RedisError
 
@@ -13,7 +13,7 @@ from msphub_psa.commands.rules.lists import RequestListsRefreshCommand
 from msphub_psa.commands.rules.overview import RulesOverviewCommand
 from msphub_psa.domain import rules as engine
 from msphub_psa.schemas.rules import dump_overview
-from msphub_psa.tenancy import partner_scope
+from msphub_psa.views.base import PartnerPage
 
 log = logging.getLogger(__name__)
 
@@ -28,24 +28,20 @@ def first_refresh(actor, overview) -> None:
         log.warning("could not queue the first ConnectWise lists refresh: %s", type(err).__name__)
 
 
-class ProductDefaultsView(BaseView):
+class ProductDefaultsView(PartnerPage):
     """Default rule, custom rules with counts, editor with preview, Matching Products window."""
 
     route_base = "/psa/product-defaults"
-    default_view = "index"
     class_permission_name = permissions.RULES
-    method_permission_name = permissions.METHOD_PERMISSIONS
+    template = "psa/product_defaults.html"
+
+    def context(self, actor, partner_id, **values):
+        overview = RulesOverviewCommand(actor, partner_id).run()
+        first_refresh(actor, overview)
+        return {"data": dump_overview(overview), "fields": engine.FIELD_LABELS, "operators": engine.OPERATOR_LABELS}
 
     @expose("/")
     @has_access
     def index(self):
         """Render the page with its data (actions call /api/v1/psa_rules/)."""
-        actor, partner_id = partner_scope(need="active")
-        overview = RulesOverviewCommand(actor, partner_id).run()
-        first_refresh(actor, overview)
-        return self.render_template(
-            "psa/product_defaults.html",
-            data=dump_overview(overview),
-            fields=engine.FIELD_LABELS,
-            operators=engine.OPERATOR_LABELS,
-        )
+        return self.page()
