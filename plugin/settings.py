@@ -16,15 +16,10 @@ from typing import Any
 from cryptography.fernet import Fernet
 from flask import current_app
 
+from msphub_psa.connectwise.urls import DEFAULT_ALLOWED_HOSTS
+
 EXTENSION = "msphub_psa"
-CONNECTWISE_CLOUD_HOSTS = (
-    "api-na.myconnectwise.net",
-    "api-eu.myconnectwise.net",
-    "api-au.myconnectwise.net",
-    "api-aus.myconnectwise.net",
-    "api-za.myconnectwise.net",
-    "api-staging.connectwisedev.com",
-)
+CONNECTWISE_CLOUD_HOSTS = DEFAULT_ALLOWED_HOSTS
 MODES = ("production", "demo", "test")
 FERNET_HOW = "make one with `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
 REQUIRED = object()

@@ -62,6 +62,13 @@ def audit(
         outcome=outcome,
         detail=scrub(detail) or None,
     )
+    _log_audit(actor, action, object_type, object_id, partner_id, outcome, detail.get("job_id"))
+
+
+def _log_audit(
+    actor: Actor, action: str, object_type: str, object_id: Any, partner_id: int | None, outcome: str, job_id=None
+) -> None:
+    """The audit event's log line, with its fields for structured logs."""
     log.info(
         "audit action=%s object=%s:%s partner=%s user=%s outcome=%s",
         action,
@@ -77,7 +84,7 @@ def audit(
             partner_id=partner_id,
             user=actor.username,
             outcome=outcome,
-            job_id=detail.get("job_id"),
+            job_id=job_id,
         ),
     )
 
@@ -104,22 +111,7 @@ def audit_many(
         ]
     )
     for object_id, _detail in events:
-        log.info(
-            "audit action=%s object=%s:%s partner=%s user=%s outcome=ok",
-            action,
-            object_type,
-            object_id,
-            partner_id,
-            actor.username,
-            extra=_log_fields(
-                action=action,
-                object_type=object_type,
-                object_id=object_id,
-                partner_id=partner_id,
-                user=actor.username,
-                outcome="ok",
-            ),
-        )
+        _log_audit(actor, action, object_type, object_id, partner_id, "ok")
 
 
 def _log_fields(**fields: Any) -> dict:

@@ -579,47 +579,33 @@ class ValidateIntegrationCommand:
     def _record(self, attempt: _Attempt, error: BaseException | None) -> str:
         """Apply the outcome if the attempt is still current; audit it either way."""
         integ = IntegrationDAO.find_fresh(self.integration_id)
-        actor = _attempt_actor(attempt.details)
-        kind = attempt.details.get("kind")
-        if integ is None or integ.validation_job_id != self.job_id or not integ.pending:
+        cause = {} if error is None else cause_of(error)
+
+        def record(**fields) -> None:
             audit(
-                actor,
+                _attempt_actor(attempt.details),
                 "integration.validation",
                 OBJECT,
                 self.integration_id,
                 partner_id=attempt.partner_id,
-                outcome="refused",
                 job_id=self.job_id,
-                kind=kind,
+                kind=attempt.details.get("kind"),
+                **fields,
+            )
+
+        if integ is None or integ.validation_job_id != self.job_id or not integ.pending:
+            record(
+                outcome="refused",
                 reason="The attempt was superseded or the integration deactivated; its result was discarded.",
-                **({} if error is None else cause_of(error)),
+                **cause,
             )
             return "stopped" if isinstance(error, IntegrationStoppedError) else "stale"
         if error is None:
             self._succeed(integ, attempt.details)
-            audit(
-                actor,
-                "integration.validation",
-                OBJECT,
-                integ.id,
-                partner_id=integ.partner_id,
-                job_id=self.job_id,
-                kind=kind,
-            )
+            record()
             return "active"
         self._fail(integ, error)
-        audit(
-            actor,
-            "integration.validation",
-            OBJECT,
-            integ.id,
-            partner_id=integ.partner_id,
-            outcome="failed",
-            job_id=self.job_id,
-            kind=kind,
-            hint=integ.validation_hint,
-            **cause_of(error),
-        )
+        record(outcome="failed", hint=integ.validation_hint, **cause)
         return "stopped" if isinstance(error, IntegrationStoppedError) else "failed"
 
     @staticmethod

@@ -184,8 +184,13 @@ class CustomerSubscriptions:
     rows: list[dict] = field(default_factory=list)
 
 
-class CustomerSubscriptionsCommand(BaseCommand):
-    """View Subscriptions: every subscription of one mapped customer."""
+def today_and_currency(partner_id: int) -> tuple[dt.date, str]:
+    """The partner's today and currency."""
+    return partner_today(partner_id), PartnerDAO.find_by_id(partner_id).currency
+
+
+class MappedCustomerCommand(BaseCommand):
+    """A read about one mapped customer of the partner's."""
 
     def __init__(self, actor: Actor, customer_id: int, partner_id: int | None = None):
         self.actor, self.customer_id, self.partner_id = actor, customer_id, partner_id
@@ -195,10 +200,14 @@ class CustomerSubscriptionsCommand(BaseCommand):
         self.partner_id = scope(self.actor, self.partner_id)
         self.customer, self.mapping = mapped_customer(self.partner_id, self.customer_id)
 
+
+class CustomerSubscriptionsCommand(MappedCustomerCommand):
+    """View Subscriptions: every subscription of one mapped customer."""
+
     def run(self) -> CustomerSubscriptions:
         """The rows (a fixed number of queries whatever the number of subscriptions)."""
         self.validate()
-        today, currency = partner_today(self.partner_id), PartnerDAO.find_by_id(self.partner_id).currency
+        today, currency = today_and_currency(self.partner_id)
         found = SubscriptionRowsDAO.for_customer(self.customer.id)
         status = subscription_sync_status(self.partner_id, [row[0].id for row in found])
         agreements = (
@@ -228,21 +237,13 @@ class CustomerSubscriptionsCommand(BaseCommand):
         return result
 
 
-class AgreementOptionsCommand(BaseCommand):
+class AgreementOptionsCommand(MappedCustomerCommand):
     """The popups' choices: the company's eligible agreements, with fit warnings and From Date bounds."""
-
-    def __init__(self, actor: Actor, customer_id: int, partner_id: int | None = None):
-        self.actor, self.customer_id, self.partner_id = actor, customer_id, partner_id
-
-    def validate(self) -> None:
-        """Tenant, integration, read permission; the customer exists and is mapped."""
-        self.partner_id = scope(self.actor, self.partner_id)
-        self.customer, self.mapping = mapped_customer(self.partner_id, self.customer_id)
 
     def run(self) -> dict:
         """{customer, company, today, agreements: [{agreement, eligible, reason, warnings by frequency}]}."""
         self.validate()
-        today, currency = partner_today(self.partner_id), PartnerDAO.find_by_id(self.partner_id).currency
+        today, currency = today_and_currency(self.partner_id)
         options = []
         for agreement in PsaAgreementDAO.live_for_companies(self.partner_id, [self.mapping.company_id]):
             probe = {f: periods.Subscription(0, agreement.company_id, today, f, currency) for f in periods.Frequency}
@@ -294,7 +295,7 @@ class MapSubscriptionsCommand(BaseCommand):
             raise InvalidInputError(f"Select at most {MAX_SELECTION} subscriptions at once.")
         self.customer, self.customer_mapping = mapped_customer(self.partner_id, self.customer_id)
         self.subs = self._subscriptions()
-        self.today, currency = partner_today(self.partner_id), PartnerDAO.find_by_id(self.partner_id).currency
+        self.today, currency = today_and_currency(self.partner_id)
         first, frequency = self.subs[0]
         self.agreement, _ = check_agreement(
             self.partner_id, self.agreement_id, self.customer_mapping.company_id, first, frequency, currency, self.today
@@ -424,7 +425,7 @@ class RemapPreviewCommand(BaseCommand):
         self.current = SubscriptionMappingHistoryDAO.active_for_subscription(self.subscription.id)
         if self.current is None:
             raise ConflictError(f"{self.subscription.name} is not mapped yet: use Associate.")
-        self.today, currency = partner_today(self.partner_id), PartnerDAO.find_by_id(self.partner_id).currency
+        self.today, currency = today_and_currency(self.partner_id)
         self.agreement, eligibility = check_agreement(
             self.partner_id,
             self.agreement_id,

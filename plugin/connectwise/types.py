@@ -6,10 +6,11 @@ Decimal); ``raw`` keeps the whole dict. ``New*`` classes are write payloads (``t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Self
 
 from .conditions import format_datetime
 
@@ -37,9 +38,82 @@ def _date(value: str | None) -> date | None:
     return moment.date() if moment else None
 
 
-def _updated(data: Json) -> datetime | None:
-    """``_info.lastUpdated`` as a datetime."""
-    return parse_datetime((data.get("_info") or {}).get("lastUpdated"))
+def _text(value: Any) -> str:
+    """A text that ConnectWise may leave out ("" then)."""
+    return "" if value is None else value
+
+
+def _name_of(value: Any) -> str | None:
+    """The ``name`` of a reference object (None stays None)."""
+    return value.get("name") if isinstance(value, dict) else None
+
+
+def _true(value: Any) -> bool:
+    """A boolean that arrives as the text "True" or "False"."""
+    return str(value).lower() == "true"
+
+
+def cw(key: str, parse: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+    """A field's metadata: read from ``key`` (dots walk into objects) by ``parse``, or as its type says."""
+    return {"key": key, "parse": parse}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _default_key(name: str, kind: str) -> str:
+    """``unit_price`` is ``unitPrice``, a flag ``inactive`` is ``inactiveFlag``, ``last_updated`` is in ``_info``."""
+    if name == "last_updated":
+        return "_info.lastUpdated"
+    return _camel(name) + ("Flag" if kind == "bool" else "")
+
+
+def _required(value: Any) -> int:
+    """A record's own id, which every answer carries."""
+    if value is None:
+        raise KeyError("id")
+    return int(value)
+
+
+_BY_TYPE: dict[str, Callable[[Any], Any]] = {
+    "int": _required,
+    "int | None": lambda value: value,
+    "str": _text,
+    "str | None": lambda value: value,
+    "bool": bool,
+    "Decimal | None": _dec,
+    "date | None": _date,
+    "_Date | None": _date,
+    "datetime | None": parse_datetime,
+    "Ref | None": lambda value: Ref.from_json(value),
+}
+
+
+def _at(data: Json, key: str) -> Any:
+    """The value at a dotted ``key`` (None where any step is missing)."""
+    value: Any = data
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+class Parsed:
+    """A record read from ConnectWise JSON field by field (``cw()`` names a field's key and parser)."""
+
+    @classmethod
+    def from_json(cls, data: Json) -> Self:
+        """Parse ConnectWise JSON; ``raw`` keeps the whole dict."""
+        values: dict[str, Any] = {"raw": data}
+        for spec in fields(cls):  # type: ignore[arg-type]
+            if spec.name == "raw":
+                continue
+            kind = str(spec.type)
+            key = spec.metadata.get("key") or _default_key(spec.name, kind)
+            values[spec.name] = (spec.metadata.get("parse") or _BY_TYPE[kind])(_at(data, key))
+        build: Callable[..., Self] = cls
+        return build(**values)
 
 
 @dataclass(frozen=True)
@@ -59,95 +133,53 @@ class Ref:
 
 
 @dataclass(frozen=True)
-class CompanyInfo:
+class CompanyInfo(Parsed):
     """``/login/companyinfo/{companyId}``: the company's name and codebase."""
 
-    company_id: str
-    company_name: str
-    codebase: str
-    version_code: str | None
-    is_cloud: bool
+    company_id: str = field(metadata=cw("CompanyID"))
+    company_name: str = field(metadata=cw("CompanyName"))
+    codebase: str = field(metadata=cw("Codebase"))
+    version_code: str | None = field(metadata=cw("VersionCode"))
+    is_cloud: bool = field(metadata=cw("IsCloud", _true))
     raw: Json = field(repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, data: Json) -> CompanyInfo:
-        """Parse companyinfo's PascalCase body."""
-        return cls(
-            data.get("CompanyID", ""),
-            data.get("CompanyName", ""),
-            data.get("Codebase", ""),
-            data.get("VersionCode"),
-            str(data.get("IsCloud", "")).lower() == "true",
-            data,
-        )
 
 
 @dataclass(frozen=True)
-class SystemInfo:
+class SystemInfo(Parsed):
     """``/system/info``."""
 
     version: str
-    is_cloud: bool
+    is_cloud: bool = field(metadata=cw("isCloud"))
     server_time_zone: str | None
     cloud_region: str | None
     raw: Json = field(repr=False, compare=False)
 
-    @classmethod
-    def from_json(cls, data: Json) -> SystemInfo:
-        """Parse ``/system/info``."""
-        return cls(
-            data.get("version", ""),
-            bool(data.get("isCloud")),
-            data.get("serverTimeZone"),
-            data.get("cloudRegion"),
-            data,
-        )
-
 
 @dataclass(frozen=True)
-class Company:
+class Company(Parsed):
     """``/company/companies`` record."""
 
     id: int
     identifier: str
     name: str
-    status: str | None
-    types: tuple[str, ...]
+    status: str | None = field(metadata=cw("status", _name_of))
+    types: tuple[str, ...] = field(metadata=cw("types", lambda value: tuple(t.get("name", "") for t in value or ())))
     deleted: bool
     last_updated: datetime | None
     raw: Json = field(repr=False, compare=False)
 
-    @classmethod
-    def from_json(cls, data: Json) -> Company:
-        """Parse a company."""
-        return cls(
-            int(data["id"]),
-            data.get("identifier", ""),
-            data.get("name", ""),
-            (data.get("status") or {}).get("name"),
-            tuple(t.get("name", "") for t in data.get("types") or ()),
-            bool(data.get("deletedFlag")),
-            _updated(data),
-            data,
-        )
-
 
 @dataclass(frozen=True)
-class AgreementType:
+class AgreementType(Parsed):
     """``/finance/agreements/types`` record."""
 
     id: int
     name: str
     raw: Json = field(repr=False, compare=False)
 
-    @classmethod
-    def from_json(cls, data: Json) -> AgreementType:
-        """Parse an agreement type."""
-        return cls(int(data["id"]), data.get("name", ""), data)
-
 
 @dataclass(frozen=True)
-class Agreement:
+class Agreement(Parsed):
     """``/finance/agreements`` record."""
 
     id: int
@@ -160,35 +192,12 @@ class Agreement:
     cancelled: bool
     date_cancelled: date | None
     agreement_status: str | None
-    billing_cycle: str | None
+    billing_cycle: str | None = field(metadata=cw("billingCycle", _name_of))
     bill_start_date: date | None
     bill_amount: Decimal | None
-    parent_agreement_id: int | None
+    parent_agreement_id: int | None = field(metadata=cw("parentAgreement.id"))
     last_updated: datetime | None
     raw: Json = field(repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, data: Json) -> Agreement:
-        """Parse an agreement."""
-        parent = Ref.from_json(data.get("parentAgreement"))
-        return cls(
-            int(data["id"]),
-            data.get("name", ""),
-            Ref.from_json(data.get("company")),
-            Ref.from_json(data.get("type")),
-            _date(data.get("startDate")),
-            _date(data.get("endDate")),
-            bool(data.get("noEndingDateFlag")),
-            bool(data.get("cancelledFlag")),
-            _date(data.get("dateCancelled")),
-            data.get("agreementStatus"),
-            (data.get("billingCycle") or {}).get("name"),
-            _date(data.get("billStartDate")),
-            _dec(data.get("billAmount")),
-            parent.id if parent else None,
-            _updated(data),
-            data,
-        )
 
     def is_active_on(self, day: date) -> bool:
         """Not cancelled, started, and not past its end date on ``day``."""
@@ -198,7 +207,7 @@ class Agreement:
 
 
 @dataclass(frozen=True)
-class Addition:
+class Addition(Parsed):
     """``/finance/agreements/{id}/additions`` record."""
 
     id: int
@@ -216,29 +225,9 @@ class Addition:
     last_updated: datetime | None
     raw: Json = field(repr=False, compare=False)
 
-    @classmethod
-    def from_json(cls, data: Json) -> Addition:
-        """Parse an addition."""
-        return cls(
-            int(data["id"]),
-            data.get("agreementId"),
-            Ref.from_json(data.get("product")),
-            _dec(data.get("quantity")),
-            _dec(data.get("unitPrice")),
-            _dec(data.get("unitCost")),
-            data.get("billCustomer"),
-            _date(data.get("effectiveDate")),
-            _date(data.get("cancelledDate")),
-            data.get("description"),
-            data.get("invoiceDescription"),
-            data.get("serialNumber"),
-            _updated(data),
-            data,
-        )
-
 
 @dataclass(frozen=True)
-class Adjustment:
+class Adjustment(Parsed):
     """``/finance/agreements/{id}/adjustments`` record."""
 
     id: int
@@ -248,21 +237,9 @@ class Adjustment:
     effective_date: date | None
     raw: Json = field(repr=False, compare=False)
 
-    @classmethod
-    def from_json(cls, data: Json) -> Adjustment:
-        """Parse an adjustment."""
-        return cls(
-            int(data["id"]),
-            data.get("agreementId"),
-            _dec(data.get("amount")),
-            data.get("description"),
-            _date(data.get("effectiveDate")),
-            data,
-        )
-
 
 @dataclass(frozen=True)
-class CatalogItem:
+class CatalogItem(Parsed):
     """``/procurement/catalog`` record."""
 
     id: int
@@ -278,27 +255,9 @@ class CatalogItem:
     inactive: bool
     raw: Json = field(repr=False, compare=False)
 
-    @classmethod
-    def from_json(cls, data: Json) -> CatalogItem:
-        """Parse a catalog item."""
-        return cls(
-            int(data["id"]),
-            data.get("identifier", ""),
-            data.get("description", ""),
-            data.get("customerDescription"),
-            Ref.from_json(data.get("category")),
-            Ref.from_json(data.get("subcategory")),
-            Ref.from_json(data.get("type")),
-            data.get("productClass"),
-            _dec(data.get("price")),
-            _dec(data.get("cost")),
-            bool(data.get("inactiveFlag")),
-            data,
-        )
-
 
 @dataclass(frozen=True)
-class Invoice:
+class Invoice(Parsed):
     """``/finance/invoices`` record (ConnectWise makes them; the product only reads them)."""
 
     id: int
@@ -306,7 +265,7 @@ class Invoice:
     type: str | None
     company: Ref | None
     agreement: Ref | None
-    status: str | None
+    status: str | None = field(metadata=cw("status", _name_of))
     date: _Date | None
     due_date: _Date | None
     subtotal: Decimal | None
@@ -318,29 +277,6 @@ class Invoice:
     reference: str | None
     last_updated: datetime | None
     raw: Json = field(repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, data: Json) -> Invoice:
-        """Parse an invoice."""
-        return cls(
-            int(data["id"]),
-            data.get("invoiceNumber"),
-            data.get("type"),
-            Ref.from_json(data.get("company")),
-            Ref.from_json(data.get("agreement")),
-            (data.get("status") or {}).get("name"),
-            _date(data.get("date")),
-            _date(data.get("dueDate")),
-            _dec(data.get("subtotal")),
-            _dec(data.get("salesTax")),
-            _dec(data.get("total")),
-            _dec(data.get("balance")),
-            data.get("applyToType"),
-            data.get("applyToId"),
-            data.get("reference"),
-            _updated(data),
-            data,
-        )
 
     @property
     def company_id(self) -> int | None:
@@ -354,7 +290,7 @@ class Invoice:
 
 
 @dataclass(frozen=True)
-class Category:
+class Category(Parsed):
     """``/procurement/categories`` record."""
 
     id: int
@@ -362,14 +298,9 @@ class Category:
     inactive: bool
     raw: Json = field(repr=False, compare=False)
 
-    @classmethod
-    def from_json(cls, data: Json) -> Category:
-        """Parse a category."""
-        return cls(int(data["id"]), data.get("name", ""), bool(data.get("inactiveFlag")), data)
-
 
 @dataclass(frozen=True)
-class Subcategory:
+class Subcategory(Parsed):
     """``/procurement/subcategories`` record."""
 
     id: int
@@ -378,20 +309,9 @@ class Subcategory:
     inactive: bool
     raw: Json = field(repr=False, compare=False)
 
-    @classmethod
-    def from_json(cls, data: Json) -> Subcategory:
-        """Parse a subcategory."""
-        return cls(
-            int(data["id"]),
-            data.get("name", ""),
-            Ref.from_json(data.get("category")),
-            bool(data.get("inactiveFlag")),
-            data,
-        )
-
 
 @dataclass(frozen=True)
-class ProductType:
+class ProductType(Parsed):
     """``/procurement/types`` record."""
 
     id: int
@@ -399,17 +319,6 @@ class ProductType:
     type_xref: str | None
     inactive: bool
     raw: Json = field(repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, data: Json) -> ProductType:
-        """Parse a product type."""
-        return cls(
-            int(data["id"]),
-            data.get("name", ""),
-            data.get("typeXref"),
-            bool(data.get("inactiveFlag")),
-            data,
-        )
 
 
 def _cw_date(value: date | datetime | None) -> str | None:

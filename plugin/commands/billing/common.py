@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from msphub_psa import clock, permissions
 from msphub_psa.commands.access import partner_of, require_active_integration, require_permission
+from msphub_psa.commands.base import BaseCommand
 from msphub_psa.daos.outbox import SyncFiguresDAO
 from msphub_psa.daos.runs import ALERT_STATUSES
 from msphub_psa.domain.actor import Actor
@@ -16,6 +17,17 @@ def sync_scope(actor: Actor, partner_id: int | None, write: bool = False) -> int
     require_active_integration(partner)
     require_permission(actor, permissions.WRITE if write else permissions.READ, permissions.SYNC)
     return partner
+
+
+class SyncReadCommand(BaseCommand):
+    """A read of the partner's billing sync (tenant, active integration, read permission)."""
+
+    def __init__(self, actor: Actor, partner_id: int | None = None):
+        self.actor, self.partner_id = actor, partner_id
+
+    def validate(self) -> None:
+        """Tenant, integration, read permission."""
+        self.partner_id = sync_scope(self.actor, self.partner_id)
 
 
 def iso(value) -> str | None:

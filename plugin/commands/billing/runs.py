@@ -9,7 +9,7 @@ never acknowledges). Starting a push and retrying failed rows are ``RunPushComma
 from __future__ import annotations
 
 from msphub_psa.commands.base import BaseCommand, audit, transaction
-from msphub_psa.commands.billing.common import iso, progress_json, run_json, sync_scope
+from msphub_psa.commands.billing.common import SyncReadCommand, iso, progress_json, run_json, sync_scope
 from msphub_psa.commands.exceptions import ConflictError, NotFoundError
 from msphub_psa.daos.base import session
 from msphub_psa.daos.outbox import SyncRunDAO
@@ -72,15 +72,8 @@ def _run_of(partner_id: int, run_id: int):
     return run
 
 
-class SyncProgressCommand(BaseCommand):
+class SyncProgressCommand(SyncReadCommand):
     """What the pages poll while a push runs: progress, queued, alert and the latest run (cheap)."""
-
-    def __init__(self, actor: Actor, partner_id: int | None = None):
-        self.actor, self.partner_id = actor, partner_id
-
-    def validate(self) -> None:
-        """Tenant, integration, read permission."""
-        self.partner_id = sync_scope(self.actor, self.partner_id)
 
     def run(self) -> dict:
         """The live state and the latest run."""

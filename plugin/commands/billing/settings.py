@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from msphub_psa import clock
 from msphub_psa.commands.base import BaseCommand, audit, transaction
-from msphub_psa.commands.billing.common import sync_scope
+from msphub_psa.commands.billing.common import SyncReadCommand, sync_scope
 from msphub_psa.commands.exceptions import InvalidInputError
 from msphub_psa.daos.base import session
 from msphub_psa.daos.control import PreviewRowsDAO, SyncSettingsDAO
@@ -141,15 +141,8 @@ def partner_requests_per_minute(partner_id: int) -> int:
     return min(row.requests_per_minute, cap) if cap else row.requests_per_minute
 
 
-class SyncSettingsCommand(BaseCommand):
+class SyncSettingsCommand(SyncReadCommand):
     """Read the partner's sync settings."""
-
-    def __init__(self, actor: Actor, partner_id: int | None = None):
-        self.actor, self.partner_id = actor, partner_id
-
-    def validate(self) -> None:
-        """Tenant, integration, read permission."""
-        self.partner_id = sync_scope(self.actor, self.partner_id)
 
     def run(self) -> dict:
         """The settings as JSON."""

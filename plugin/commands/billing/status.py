@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from msphub_psa.commands.base import BaseCommand, audit, transaction
-from msphub_psa.commands.billing.common import item_json, run_json, sync_scope
+from msphub_psa.commands.billing.common import SyncReadCommand, item_json, run_json, sync_scope
 from msphub_psa.commands.billing.orchestrator import PushBillingCommand
 from msphub_psa.commands.billing.preview import PreparePreviewCommand, awaiting_json
 from msphub_psa.commands.billing.runs import live_state
@@ -49,15 +49,8 @@ class SyncStatus:
         }
 
 
-class SyncStatusCommand(BaseCommand):
+class SyncStatusCommand(SyncReadCommand):
     """What the push has done and what waits."""
-
-    def __init__(self, actor: Actor, partner_id: int | None = None):
-        self.actor, self.partner_id = actor, partner_id
-
-    def validate(self) -> None:
-        """Tenant, integration, read permission."""
-        self.partner_id = sync_scope(self.actor, self.partner_id)
 
     def run(self) -> SyncStatus:
         """Read the outbox, the lease and the latest runs."""
