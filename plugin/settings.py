@@ -16,10 +16,17 @@ from typing import Any
 from cryptography.fernet import Fernet
 from flask import current_app
 
-from msphub_psa.connectwise.urls import DEFAULT_ALLOWED_HOSTS
-
 EXTENSION = "msphub_psa"
-CONNECTWISE_CLOUD_HOSTS = DEFAULT_ALLOWED_HOSTS
+CONNECTWISE_CLOUD_HOSTS: tuple[str, ...] = (
+    "api-na.myconnectwise.net",
+    "api-eu.myconnectwise.net",
+    "api-au.myconnectwise.net",
+    "api-aus.myconnectwise.net",
+    "api-za.myconnectwise.net",
+    "api-staging.connectwisedev.com",
+)
+"""PSA_CW_ALLOWED_HOSTS' default: the settings layer may not import the client, so the list is written here
+and tests/unit/test_settings_hosts.py checks it equals the client's own default (DEFAULT_ALLOWED_HOSTS)."""
 MODES = ("production", "demo", "test")
 FERNET_HOW = "make one with `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
 REQUIRED = object()
