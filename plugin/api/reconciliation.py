@@ -32,6 +32,7 @@ from msphub_psa.commands.subscriptions import (
     RemapSubscriptionCommand,
     SubscriptionHistoryCommand,
 )
+from msphub_psa.commands.unmapped import UnmappedSubscriptionsCommand
 from msphub_psa.schemas.reconciliation import (  # Products / Subscriptions tab
     AutomapSchema,
     CompanyListArgsSchema,
@@ -46,6 +47,7 @@ from msphub_psa.schemas.reconciliation import (  # Products / Subscriptions tab
     RemapPreviewArgsSchema,
     RemapSubscriptionSchema,
     SuggestionArgsSchema,
+    UnmappedArgsSchema,
 )
 from msphub_psa.tenancy import partner_scope
 
@@ -444,6 +446,38 @@ class ReconciliationApi(PsaApi):
             result=[_subscription_row(r) for r in found.rows],
         )
 
+    @expose("/subscriptions/unmapped", methods=["GET"])
+    @protect()
+    def unmapped_subscriptions(self):
+        """Unmapped only: a page of the partner's unmapped subscriptions across customers, searchable.
+        ---
+        get:
+          parameters:
+          - {in: query, name: q, schema: {type: string}, description: 'Subscription, customer or company name or id'}
+          - {in: query, name: page, schema: {type: integer, minimum: 1}}
+          - {in: query, name: page_size, schema: {type: integer, minimum: 1, maximum: 200}}
+          responses:
+            200:
+              description: 'total, page, page_size, currency, today, result: [unmapped subscription rows]'
+              content:
+                application/json:
+                  schema: {type: object, properties: {total: {type: integer}, page: {type: integer}, page_size: {type: integer}, currency: {type: string}, today: {type: string, format: date}, result: {type: array, items: {type: object, properties: {id: {type: integer}, external_id: {type: string}, name: {type: string}, quantity: {type: string}, value: {type: string}, frequency: {type: string}, start_date: {type: string, format: date}, customer: {type: object}, company: {type: object, nullable: true}, reason: {type: string, nullable: true}}}}}}
+            400: {$ref: '#/components/responses/400'}
+            403: {$ref: '#/components/responses/403'}
+        """
+        actor, partner_id = partner_scope(need="active")
+        args = load(UnmappedArgsSchema(), request.args)
+        found = UnmappedSubscriptionsCommand(actor, args["q"], args["page"], args["page_size"], partner_id).run()
+        return self.response(
+            200,
+            total=found.total,
+            page=args["page"],
+            page_size=args["page_size"],
+            currency=found.currency,
+            today=found.today.isoformat(),
+            result=[_unmapped_row(r) for r in found.rows],
+        )
+
     @expose("/customers/<psa_id:customer_id>/agreements", methods=["GET"])
     @protect()
     def agreements(self, customer_id: int):
@@ -716,6 +750,27 @@ def _subscription_row(row: dict) -> dict:
         "sync_status": row["sync"]["status"],
         "sync_reason": row["sync"]["reason"],
         "unmapped_reason": row["unmapped_reason"],
+    }
+
+
+def _unmapped_row(row: dict) -> dict:
+    """One row of Unmapped only: the subscription, its customer, its company (when mapped), why unmapped."""
+    sub = row["subscription"]
+    return {
+        "id": sub.id,
+        "external_id": sub.external_id,
+        "name": sub.name,
+        "quantity": format(sub.quantity.normalize(), "f"),
+        "value": _money(sub.quantity * sub.unit_price),
+        "frequency": row["frequency"],
+        "start_date": _iso(sub.start_date),
+        "customer": {
+            "id": row["customer"].id,
+            "name": row["customer"].name,
+            "external_id": row["customer"].external_id,
+        },
+        "company": company_json(row["company"]),
+        "reason": row["reason"],
     }
 
 

@@ -16,6 +16,7 @@ from msphub_psa.commands.subscriptions import (
     RemapSubscriptionCommand,
     SubscriptionHistoryCommand,
 )
+from msphub_psa.commands.unmapped import UnmappedSubscriptionsCommand
 
 
 @click.group("subscriptions", cls=CommandErrorAware)
@@ -55,6 +56,27 @@ def subscriptions_list(partner_id: int, username: str, customer_id: int, history
                 )
     mapped = sum(1 for r in found.rows if r["mapping"])
     click.echo(f"{mapped} of {len(found.rows)} subscription(s) mapped.")
+
+
+@subscriptions_cli.command("unmapped")
+@PARTNER_OPTION
+@AS_OPTION
+@click.option("--search", "search", default="", help="Subscription, customer or company name or id contains this.")
+@click.option("--page", type=int, default=1, show_default=True)
+@click.option("--page-size", type=int, default=50, show_default=True, help="1 to 200.")
+@with_appcontext
+def subscriptions_unmapped(partner_id: int, username: str, search: str, page: int, page_size: int) -> None:
+    """Unmapped subscriptions across customers (Unmapped only): customer, company, and why not mapped."""
+    found = UnmappedSubscriptionsCommand(as_actor(username), search, page, page_size, partner_id).run()
+    for row in found.rows:
+        sub, customer, company = row["subscription"], row["customer"], row["company"]
+        click.echo(
+            f"{sub.id:>8}  {sub.name} x{sub.quantity:f} ({sub.external_id})  customer {customer.name} "
+            f"[{customer.external_id}] -> {company.name if company else 'no ConnectWise company'}: {row['reason']}"
+        )
+    first = (page - 1) * page_size
+    shown = f"{first + 1}-{first + len(found.rows)}" if found.rows else "none"
+    click.echo(f"{found.total} unmapped subscription(s); showing {shown}.")
 
 
 @subscriptions_cli.command("agreements")

@@ -344,6 +344,44 @@ class SubscriptionRowsDAO:
             query = query.where(Subscription.customer_id.in_(customer_ids))
         return [tuple(row) for row in session().execute(query).all()]
 
+    @staticmethod
+    def unmapped_page(partner_id: int, search: str, offset: int, limit: int) -> tuple[list[tuple], int]:
+        """A page of the partner's unmapped subscriptions across customers, and the total (two queries).
+
+        Rows are (subscription, frequency, customer, active customer mapping or None, its company or None),
+        by customer name then subscription name; ``search`` matches subscription name or id, customer name
+        or id, and company name.
+        """
+        unmapped = ~exists().where(
+            SubscriptionMapping.subscription_id == Subscription.id, SubscriptionMapping.ended_at.is_(None)
+        )
+        where = [Subscription.partner_id == partner_id, unmapped]
+        if search:
+            pattern = like_pattern(search)
+            where.append(
+                or_(
+                    func.lower(Subscription.name).like(pattern, escape="\\"),
+                    func.lower(Subscription.external_id).like(pattern, escape="\\"),
+                    func.lower(PsaCompany.name).like(pattern, escape="\\"),
+                    _customer_search(search),
+                )
+            )
+        base = (
+            select(Subscription, Product.billing_frequency, Customer, CustomerMapping, PsaCompany)
+            .join(Product, Product.id == Subscription.product_id)
+            .join(Customer, Customer.id == Subscription.customer_id)
+            .outerjoin(
+                CustomerMapping,
+                and_(CustomerMapping.customer_id == Customer.id, CustomerMapping.ended_at.is_(None)),
+            )
+            .outerjoin(PsaCompany, PsaCompany.id == CustomerMapping.company_id)
+            .where(*where)
+        )
+        total = session().scalar(select(func.count()).select_from(base.subquery()))
+        order = (func.lower(Customer.name), Customer.id, func.lower(Subscription.name), Subscription.id)
+        rows = session().execute(base.order_by(*order).offset(offset).limit(limit)).all()
+        return [tuple(row) for row in rows], total or 0
+
 
 class SubscriptionMappingHistoryDAO:
     """Active and ended subscription mappings (history) and lookups by subscription."""

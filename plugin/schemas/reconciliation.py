@@ -30,6 +30,10 @@ class CustomerListArgsSchema(PageArgsSchema):
     period = PERIOD
 
 
+class UnmappedArgsSchema(PageArgsSchema):
+    """?q=&page=&page_size= of Unmapped only (unmapped subscriptions across customers)."""
+
+
 class CompanyListArgsSchema(PageArgsSchema):
     """?q=&page=&page_size=&include_mapped=."""
 

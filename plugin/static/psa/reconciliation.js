@@ -63,6 +63,7 @@
       $('#fig-failed-count').text(s.failed_count + ' transaction(s)');
       $('#badge-unmapped').text(s.unmapped_customers);
       $('#badge-mapped').text(s.mapped_customers);
+      $('#badge-subs-unmapped').text(s.unmapped_subscriptions);
       $('#subscriptions-summary').text(s.mapped_subscriptions + ' of ' + s.subscriptions + ' subscriptions mapped');
       showDirectory(s.directory);
     });
@@ -334,7 +335,7 @@
       var $act = $('<td class="text-right"></td>');
       if (canWrite) {
         $act.append(m ? $('<button type="button" class="btn btn-default btn-xs recon-change">Change</button>').on('click', function () { openChange(data, r); })
-                      : $('<button type="button" class="btn btn-primary btn-xs recon-associate">Associate</button>').on('click', function () { openAssociate(data, r); }));
+                      : $('<button type="button" class="btn btn-primary btn-xs recon-associate">Associate</button>').on('click', function () { openAssociate(data, [r.id]); }));
       }
       $tr.append($('<td></td>').append($('<span class="recon-sub-name"></span>').text(r.name), $('<div class="small text-muted"></div>').text(r.external_id + ' · ' + r.frequency.replace('_', '-'))),
         $('<td class="text-right"></td>').text(r.quantity), $('<td class="text-right"></td>').text(money(r.value)),
@@ -372,9 +373,84 @@
   }
   function agreementById(id) { return subs.agreements.filter(function (a) { return a.id === Number(id); })[0]; }
 
+  /* Unmapped only: unmapped subscriptions across customers; several of one company associate at once. */
+  var unmapped = {page: 1, rows: {}, picked: {}};
+  function loadUnmapped() {
+    var params = {q: $('#unmapped-subs-search').val() || '', page: unmapped.page, page_size: PAGE};
+    return psaFetch(API + '/subscriptions/unmapped?' + qs(params)).then(function (resp) {
+      if (!resp.ok) { return failed(resp); }
+      var $body = $('#unmapped-subs-table tbody').empty();
+      var cols = canWrite ? 6 : 5;
+      unmapped.rows = {};
+      if (!resp.body.result.length) {
+        $body.append($('<tr></tr>').append($('<td class="text-muted"></td>').attr('colspan', cols).text(
+          $('#unmapped-subs-search').val() ? 'No unmapped subscription matches.' : 'Every subscription is mapped.')));
+      }
+      resp.body.result.forEach(function (r) { unmapped.rows[r.id] = r; $body.append(unmappedRow(r)); });
+      pager('#unmapped-subs-pager', unmapped.page, resp.body.total, function (p) { unmapped.page = p; loadUnmapped(); });
+      placeNotice('unmapped-subs', $body, 'tr', function ($box) { return $('<tr class="recon-notice-row"></tr>').append($('<td></td>').attr('colspan', cols).append($box)); });
+      updateUnmappedSelection();
+    });
+  }
+  function unmappedRow(r) {
+    var $tr = $('<tr class="recon-unmapped-sub"></tr>').attr('data-subscription', r.id);
+    if (canWrite) {
+      var $pick = $('<input type="checkbox" class="unmapped-pick">').val(r.id).attr('aria-label', 'Select ' + r.name)
+        .prop({checked: !!unmapped.picked[r.id], disabled: !r.company});
+      $tr.append($('<td></td>').append($pick));
+    }
+    $tr.append($('<td></td>').append($('<span class="recon-sub-name"></span>').text(r.name),
+        $('<div class="small text-muted"></div>').text(r.external_id + ' · ' + r.frequency.replace('_', '-'))),
+      $('<td></td>').text(r.customer.name),
+      $('<td></td>').text(r.company ? r.company.name : '—'),
+      $('<td class="text-right"></td>').text(money(r.value)),
+      $('<td class="small text-warning recon-unmapped-reason"></td>').text(r.reason || ''));
+    return $tr;
+  }
+  function pickedRows() {
+    return Object.keys(unmapped.picked).map(function (id) { return unmapped.picked[id]; });
+  }
+  function updateUnmappedSelection() {
+    var rows = pickedRows();
+    var companies = {};
+    rows.forEach(function (r) { companies[r.customer.id] = r.company.name; });  // a company is mapped to one customer
+    var names = Object.keys(companies).map(function (k) { return companies[k]; });
+    var one = names.length === 1;
+    $('#associate-selected').prop('disabled', !one);
+    $('#unmapped-selection').text(!rows.length ? 'Select subscriptions of one company.' :
+      one ? rows.length + ' selected, of ' + names[0] + '.' :
+      rows.length + ' selected across ' + names.length + ' companies: select subscriptions of one company to associate them together.');
+  }
+  function associateSelected() {
+    var rows = pickedRows();
+    if (!rows.length) { return; }
+    var customerId = rows[0].customer.id;
+    psaFetch(API + '/customers/' + customerId + '/subscriptions').then(function (resp) {
+      if (!resp.ok) { return failed(resp); }
+      openAssociate(resp.body, rows.map(function (r) { return r.id; }), 'unmapped-subs');
+    });
+  }
+  $('#unmapped-subs-search').on('input', debounce(function () { unmapped.page = 1; loadUnmapped(); }));
+  $('#unmapped-subs-table').on('change', '.unmapped-pick', function () {
+    var id = Number(this.value);
+    if (this.checked) { unmapped.picked[id] = unmapped.rows[id]; } else { delete unmapped.picked[id]; }
+    updateUnmappedSelection();
+  });
+  $('#unmapped-all').on('change', function () {
+    var on = this.checked;
+    $('#unmapped-subs-table .unmapped-pick:not(:disabled)').each(function () { $(this).prop('checked', on).trigger('change'); });
+  });
+  $('#associate-selected').on('click', associateSelected);
+  function showUnmappedView() {
+    $('#tab-subscriptions').tab('show');
+    $('#tab-subs-unmapped').tab('show');
+    $('#subscriptions')[0].scrollIntoView({block: 'start'});
+  }
+
   /* Associate -> Create Subscription Mapping */
-  function openAssociate(data, row) {
+  function openAssociate(data, pickIds, origin) {
     subs.customer = data.customer;
+    subs.origin = origin || 'subs-' + data.customer.id;
     subs.rows = data.result.filter(function (r) { return !r.mapping; });
     $('#assoc-error').addClass('hidden').text('');
     $('#assoc-customer').text(data.customer.name);
@@ -386,7 +462,7 @@
     var $body = $('#assoc-subs tbody').empty();
     subs.rows.forEach(function (r) {
       $body.append($('<tr class="assoc-sub"></tr>').attr('data-name', (r.name + ' ' + r.external_id).toLowerCase()).append(
-        $('<td></td>').append($('<input type="checkbox" class="assoc-pick">').val(r.id).prop('checked', r.id === row.id).attr('aria-label', 'Select ' + r.name)),
+        $('<td></td>').append($('<input type="checkbox" class="assoc-pick">').val(r.id).prop('checked', pickIds.indexOf(r.id) >= 0).attr('aria-label', 'Select ' + r.name)),
         $('<td></td>').text(r.name), $('<td></td>').text(r.external_id), $('<td class="text-right"></td>').text(r.quantity),
         $('<td class="text-right"></td>').text(money(r.value))));
     });
@@ -435,7 +511,8 @@
     psaFetch(API + '/subscription-mappings', {method: 'POST', json: body}).then(function (resp) {
       if (!resp.ok) { popupError('#assoc-error', resp); updateAssociate(); return; }
       $('#associate-modal').modal('hide');
-      noticeFor('subs-' + subs.customer.id, 'success', resp.body.mapped.length + ' subscription(s) mapped to ' + resp.body.mapped[0].agreement.name + '.');
+      if (subs.origin === 'unmapped-subs') { unmapped.picked = {}; }
+      noticeFor(subs.origin, 'success', resp.body.mapped.length + ' subscription(s) of ' + subs.customer.name + ' mapped to ' + resp.body.mapped[0].agreement.name + '.');
       reloadAll();
     });
   }
@@ -551,7 +628,7 @@
   $('#change-confirm').on('click', confirmChange);
 
   function reloadAll() {
-    return Promise.all([loadSummary(), loadCustomers(), loadCompanies(), loadMapped(), loadSubscriptions(), loadChart()]);
+    return Promise.all([loadSummary(), loadCustomers(), loadCompanies(), loadMapped(), loadSubscriptions(), loadUnmapped(), loadChart()]);
   }
 
   /* ---- wiring ---- */
@@ -562,7 +639,7 @@
   $('[data-goto]').on('click', function (e) {
     e.preventDefault();
     var target = $(this).attr('data-goto');
-    if (target === 'subscriptions') { $('#tab-subscriptions').tab('show'); }
+    if (target === 'subscriptions') { showUnmappedView(); }
     else { $('#tab-customers').tab('show'); $('#tab-' + target).tab('show'); }
   });
   $('#associate').on('click', function () {
@@ -622,6 +699,7 @@
      #subscriptions&customer=<id>&subscription=<id>&q=<customer name> opens the customer's subscriptions. */
   function openFromHash() {
     var parts = (window.location.hash || '').slice(1).split('&');
+    if (parts[0] === 'unmapped-subscriptions') { showUnmappedView(); return; }
     if (parts[0] !== 'subscriptions') { return; }
     var args = {};
     parts.slice(1).forEach(function (p) { var kv = p.split('='); args[kv[0]] = decodeURIComponent(kv[1] || ''); });

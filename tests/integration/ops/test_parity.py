@@ -37,6 +37,7 @@ API_TO_CLI = {
     ("POST", "/api/v1/psa_reconciliation/directory/refresh"): "directory refresh",
     ("GET", "/api/v1/psa_reconciliation/customers/<psa_id:customer_id>/subscriptions"): "subscriptions list",
     ("GET", "/api/v1/psa_reconciliation/customers/<psa_id:customer_id>/agreements"): "subscriptions agreements",
+    ("GET", "/api/v1/psa_reconciliation/subscriptions/unmapped"): "subscriptions unmapped",
     ("POST", "/api/v1/psa_reconciliation/subscription-mappings"): "subscriptions map",
     ("GET", "/api/v1/psa_reconciliation/subscriptions/<psa_id:subscription_id>/remap-preview"): "subscriptions remap",
     ("PUT", "/api/v1/psa_reconciliation/subscriptions/<psa_id:subscription_id>/mapping"): "subscriptions remap",
