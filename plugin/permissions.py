@@ -80,6 +80,7 @@ METHOD_PERMISSIONS = {
     "remap_preview": _R,
     "subscription_history": _R,
     "unmapped_subscriptions": _R,
+    "associate_preview": _W,
     "map_subscriptions": _W,
     "remap_subscription": _W,
     "automap_subscriptions": _W,

@@ -25,6 +25,7 @@ from msphub_psa.commands.reconciliation import (
 )
 from msphub_psa.commands.subscriptions import (
     AgreementOptionsCommand,
+    AssociatePreviewCommand,
     AutoAssociateSubscriptionsCommand,
     CustomerSubscriptionsCommand,
     MapSubscriptionsCommand,
@@ -34,6 +35,7 @@ from msphub_psa.commands.subscriptions import (
 )
 from msphub_psa.commands.unmapped import UnmappedSubscriptionsCommand
 from msphub_psa.schemas.reconciliation import (  # Products / Subscriptions tab
+    AssociatePreviewArgsSchema,
     AutomapSchema,
     CompanyListArgsSchema,
     CompanySchema,
@@ -548,6 +550,42 @@ class ReconciliationApi(PsaApi):
         ).run()
         return self.response(201, mapped=[_mapping_json(m) for m in created])
 
+    @expose("/subscription-mappings/preview", methods=["GET"])
+    @protect()
+    def associate_preview(self):
+        """Create Subscription Mapping preview: each subscription's From Date and what would be sent to ConnectWise.
+        ---
+        get:
+          parameters:
+          - {in: query, name: customer_id, required: true, schema: {type: integer}}
+          - {in: query, name: agreement_id, required: true, schema: {type: integer}}
+          - {in: query, name: subscription_ids, required: true, schema: {type: string}, description: 'Comma-separated ids'}
+          - {in: query, name: from_date_mode, schema: {type: string, enum: [all, custom]}}
+          - {in: query, name: from_date, schema: {type: string, format: date}}
+          responses:
+            200:
+              description: 'agreement, to_new, to_new_amount, to_skip, to_skip_amount, warnings, result: [{subscription_id, from_date, to_new, to_new_amount, to_skip, to_skip_amount}]'
+              content:
+                application/json:
+                  schema: {type: object}
+            400: {description: 'Empty selection, unusable agreement, From Date out of range (the range is in the message)'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            409: {description: Customer not mapped, or a subscription already mapped (use Change)}
+        """
+        actor, partner_id = partner_scope(need="active")
+        args = load(AssociatePreviewArgsSchema(), request.args)
+        plan = AssociatePreviewCommand(
+            actor,
+            args["customer_id"],
+            args["agreement_id"],
+            [int(i) for i in args["subscription_ids"].split(",")],
+            args["from_date_mode"],
+            args["from_date"],
+            partner_id,
+        ).run()
+        return self.response(200, **_associate_plan_json(plan))
+
     @expose("/subscriptions/<psa_id:subscription_id>/remap-preview", methods=["GET"])
     @protect()
     def remap_preview(self, subscription_id: int):
@@ -771,6 +809,29 @@ def _unmapped_row(row: dict) -> dict:
         },
         "company": company_json(row["company"]),
         "reason": row["reason"],
+    }
+
+
+def _associate_plan_json(plan) -> dict:
+    """An Associate preview."""
+    return {
+        "agreement": _agreement_json(plan.agreement),
+        "to_new": plan.to_new,
+        "to_new_amount": _money(plan.to_new_amount),
+        "to_skip": plan.to_skip,
+        "to_skip_amount": _money(plan.to_skip_amount),
+        "warnings": plan.warnings,
+        "result": [
+            {
+                "subscription_id": r["subscription"].id,
+                "from_date": _iso(r["from_date"]),
+                "to_new": len(r["preview"].to_new),
+                "to_new_amount": _money(r["preview"].to_new_amount),
+                "to_skip": len(r["preview"].to_skip),
+                "to_skip_amount": _money(r["preview"].to_skip_amount),
+            }
+            for r in plan.rows
+        ],
     }
 
 

@@ -259,6 +259,19 @@ def transaction_push_states(subscription_id: int) -> list[tuple]:
 
     A transaction without an outbox row yet is ``pending`` (not pushed).
     """
+    return [row[:-1] for row in _push_states([subscription_id])]
+
+
+def transaction_push_states_of(subscription_ids: list[int]) -> dict[int, list[tuple]]:
+    """{subscription id: its ``transaction_push_states`` rows} for several subscriptions (one query)."""
+    found: dict[int, list[tuple]] = {sid: [] for sid in subscription_ids}
+    for row in _push_states(subscription_ids) if subscription_ids else []:
+        found[row[-1]].append(row[:-1])
+    return found
+
+
+def _push_states(subscription_ids: list[int]) -> list[tuple]:
+    """The rows of ``transaction_push_states`` with the subscription id last."""
     rows = (
         session()
         .execute(
@@ -272,6 +285,7 @@ def transaction_push_states(subscription_id: int) -> list[tuple]:
                 SyncItem.agreement_remote_id,
                 SyncItem.remote_record_id,
                 PsaAgreement.name,
+                BillingTransaction.subscription_id,
             )
             .outerjoin(SyncItem, SyncItem.transaction_id == BillingTransaction.id)
             .outerjoin(
@@ -281,7 +295,7 @@ def transaction_push_states(subscription_id: int) -> list[tuple]:
                     PsaAgreement.remote_id == SyncItem.agreement_remote_id,
                 ),
             )
-            .where(BillingTransaction.subscription_id == subscription_id)
+            .where(BillingTransaction.subscription_id.in_(subscription_ids))
             .order_by(BillingTransaction.period_start, BillingTransaction.id)
         )
         .all()

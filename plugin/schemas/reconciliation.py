@@ -130,6 +130,20 @@ class MapSubscriptionsSchema(Schema):
     from_date = FROM_DATE
 
 
+class AssociatePreviewArgsSchema(Schema):
+    """?customer_id=&agreement_id=&subscription_ids=1,2&from_date_mode=&from_date= of the Associate popup's preview."""
+
+    customer_id = fields.Integer(required=True)
+    agreement_id = fields.Integer(required=True, metadata={"description": "Cached agreement id"})
+    subscription_ids = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^\d+(,\d+){0,499}$", error="Comma-separated subscription ids (at most 500)."),
+        metadata={"description": "Comma-separated subscription ids (at most 500)"},
+    )
+    from_date_mode = FROM_DATE_MODE
+    from_date = FROM_DATE
+
+
 class RemapPreviewArgsSchema(Schema):
     """?agreement_id=&from_date_mode=&from_date= of the Change popup's preview."""
 

@@ -166,7 +166,7 @@ def subscriptions(page, url: str) -> None:
         associate.first.click()
         modal = page.locator("#associate-modal")
         expect(modal).to_be_visible()
-        expect(modal.locator("#assoc-range")).to_contain_text("Allowed")
+        expect(modal.locator("#assoc-confirm")).to_contain_text("Confirm: push")
         shot(page, "associate-popup")
         modal.locator("#assoc-confirm").click()
         expect(modal).to_be_hidden()

@@ -326,7 +326,7 @@
       if (m) {
         $agreement.text(m.agreement.name).append($('<span class="text-muted small"></span>').text(m.method === 'auto' ? ' (auto)' : ''));
       } else {
-        $agreement.append($('<span class="text-muted">not available</span>'),
+        $agreement.append($('<span class="text-muted">No agreement yet</span>'),
           $('<div class="small text-warning recon-unmapped-reason"></div>').text(r.unmapped_reason || ''));
       }
       var sync = SYNC[r.sync_status] || [r.sync_status, 'label-default'];
@@ -464,7 +464,8 @@
       $body.append($('<tr class="assoc-sub"></tr>').attr('data-name', (r.name + ' ' + r.external_id).toLowerCase()).append(
         $('<td></td>').append($('<input type="checkbox" class="assoc-pick">').val(r.id).prop('checked', pickIds.indexOf(r.id) >= 0).attr('aria-label', 'Select ' + r.name)),
         $('<td></td>').text(r.name), $('<td></td>').text(r.external_id), $('<td class="text-right"></td>').text(r.quantity),
-        $('<td class="text-right"></td>').text(money(r.value))));
+        $('<td class="text-right"></td>').text(money(r.value)),
+        $('<td class="assoc-bound"></td>'), $('<td class="assoc-from"></td>')).attr('data-subscription', r.id));
     });
     loadAgreements(data.customer.id).then(function (resp) {
       if (!resp.ok) { return popupError('#assoc-error', resp); }
@@ -482,23 +483,66 @@
     return subs.rows.filter(function (r) { return ids.indexOf(r.id) >= 0; });
   }
 
+  /* Each subscription's own earliest From Date (the later of the agreement's billing start and its start),
+     beside it; the From Date it would get; a custom date before its earliest is flagged on its row. */
+  function earliestFor(a, r) { return laterDate(a ? a.lower_bound : null, r.start_date); }
+  function customDate() { return $('#assoc-mode-custom').is(':checked') ? ($('#assoc-from-date').val() || '') : null; }
+  function showBounds(a) {
+    var custom = customDate(), tooEarly = 0;
+    subs.rows.forEach(function (r) {
+      var $tr = $('#assoc-subs tr.assoc-sub[data-subscription="' + r.id + '"]');
+      var earliest = earliestFor(a, r);
+      var picked = $tr.find('.assoc-pick').is(':checked');
+      var early = picked && custom && custom < earliest;
+      tooEarly += early ? 1 : 0;
+      $tr.find('.assoc-bound').text(a ? earliest : '');
+      $tr.find('.assoc-from').toggleClass('text-danger', !!early)
+        .text(!picked || !a ? '' : early ? custom + ': before its earliest' : (custom === null ? earliest : custom || '—'));
+    });
+    return tooEarly;
+  }
+
   function updateAssociate() {
     var a = agreementById($('#assoc-agreement').val());
     var picked = selectedRows();
-    var bound = a ? (a.lower_bound || null) : null;
-    var lower = bound;
-    picked.forEach(function (r) { lower = laterDate(lower, r.start_date); });
-    $('#assoc-agreement-help').text(a ? 'Billing start date: ' + (a.billing_start_date || a.start_date || 'not set in ConnectWise') +
+    $('#assoc-agreement-help').text(a ? 'Agreement billing start: ' + (a.billing_start_date || a.start_date || 'not set in ConnectWise') +
       (a.billing_cycle ? ' · billed ' + a.billing_cycle : '') : '');
-    $('#assoc-all-date').text(a && bound ? '(from ' + bound + ', or each subscription\'s start where later)' : '');
-    $('#assoc-range').text(lower ? 'Allowed: ' + lower + ' to ' + subs.today : 'Allowed: up to ' + (subs.today || 'today'));
-    $('#assoc-from-date').attr({min: lower || '', max: subs.today || ''});
+    $('#assoc-range').text('Up to ' + (subs.today || 'today') + ', not before a selected subscription\'s earliest From Date.');
+    $('#assoc-from-date').attr({min: (a && a.lower_bound) || '', max: subs.today || ''});
+    var tooEarly = showBounds(a);
     var freqs = {};
     picked.forEach(function (r) { freqs[r.frequency] = true; });
     var warnings = a ? Object.keys(freqs).map(function (f) { return a.warnings[f]; }).filter(Boolean) : [];
     $('#assoc-warning').toggleClass('hidden', !warnings.length).text(warnings.length ? warnings.join(' ') + ' You can still choose it.' : '');
     $('#assoc-count').text(picked.length + ' of ' + subs.rows.length + ' unmapped subscriptions selected');
-    $('#assoc-confirm').prop('disabled', !picked.length || !a);
+    $('#assoc-confirm').prop('disabled', true).text('Confirm');
+    var $b = $('#assoc-preview-body');
+    if (!picked.length || !a) { $b.html('<span class="text-muted">Select subscriptions and an agreement.</span>'); return; }
+    if (customDate() === '') { $b.html('<span class="text-muted">Pick a custom From Date to see what will be sent.</span>'); return; }
+    if (tooEarly) { $b.empty().append($('<span class="text-danger"></span>').text(tooEarly + ' selected subscription(s) cannot start that early: choose a later date or untick them.')); return; }
+    previewAssociate(a, picked);
+  }
+  var debouncedUpdate = debounce(updateAssociate);
+
+  function previewAssociate(a, picked) {
+    var query = {customer_id: subs.customer.id, agreement_id: a.id, subscription_ids: picked.map(function (r) { return r.id; }).join(','),
+                 from_date_mode: customDate() === null ? 'all' : 'custom'};
+    if (customDate()) { query.from_date = customDate(); }
+    var seq = ++subs.previewSeq;
+    $('#assoc-preview-body').html('<span class="text-muted">Working out what will be sent…</span>');
+    psaFetch(API + '/subscription-mappings/preview?' + qs(query)).then(function (resp) {
+      if (seq !== subs.previewSeq) { return; }
+      if (!resp.ok) { popupError('#assoc-error', resp); $('#assoc-preview-body').empty(); return; }
+      $('#assoc-error').addClass('hidden');
+      var p = resp.body;
+      var $ul = $('<ul class="recon-preview"></ul>').append(
+        $('<li id="assoc-preview-new"></li>').text(p.to_new + ' transaction(s) (' + money(p.to_new_amount) + ') will be pushed to ' +
+          p.agreement.name + ' at the next push.'),
+        $('<li id="assoc-preview-skip"></li>').text(p.to_skip + ' transaction(s) ending before their From Date (' +
+          money(p.to_skip_amount) + ') will not be pushed.'));
+      $('#assoc-preview-body').empty().append($ul);
+      $('#assoc-confirm').prop('disabled', false).text('Confirm: push ' + p.to_new + ' transaction(s), ' + money(p.to_new_amount));
+    });
   }
 
   function confirmAssociate() {
@@ -549,13 +593,14 @@
     if (!a) { return; }
     var lower = laterDate(a.lower_bound, row.start_date);
     $('#change-bill-start').text(a.billing_start_date || a.start_date || 'not set in ConnectWise');
-    $('#change-all-date').text('(' + lower + ')');
-    $('#change-range').text('Allowed: ' + lower + ' to ' + subs.today);
+    $('#change-sub-start').text(row.start_date);
+    $('#change-all-date').text(lower);
+    $('#change-range').text('From ' + lower + ' (its earliest From Date) to ' + subs.today);
     $('#change-from-date').attr({min: lower, max: subs.today});
     var warning = a.warnings[row.frequency];
     $('#change-warning').toggleClass('hidden', !warning).text(warning ? warning + ' You can still choose it.' : '');
     var body = changeBody();
-    $('#change-confirm').prop('disabled', true);
+    $('#change-confirm').prop('disabled', true).text('Confirm');
     if (body.from_date_mode === 'custom' && !body.from_date) {
       $('#change-preview-body').html('<span class="text-muted">Pick a custom From Date to see what will happen.</span>');
       return;
@@ -568,7 +613,7 @@
       if (!resp.ok) { popupError('#change-error', resp); $('#change-preview-body').empty(); return; }
       $('#change-error').addClass('hidden');
       showPreview(resp.body);
-      $('#change-confirm').prop('disabled', false);
+      $('#change-confirm').prop('disabled', false).text(changeConsequence(resp.body.preview));
     });
   }
 
@@ -589,11 +634,20 @@
     if (p.in_flight.length) { $ul.append($('<li class="text-danger"></li>').text(p.in_flight.length + ' transaction(s) are being pushed to (or removed from) ConnectWise right now: wait for the push to finish.')); }
     $b.append($ul);
     if (!n) { return; }
-    var $label = $('<label></label>').append($('<input type="checkbox" id="change-move">'),
+    var $label = $('<label></label>').append($('<input type="checkbox" id="change-move">').attr('data-count', n),
       document.createTextNode(' Move these ' + n + ' pushed transaction(s) to ' + plan.agreement.name));
     $b.append($('<div class="checkbox recon-move"></div>').append($label));
     if (p.warning) { $b.append($('<div class="alert alert-warning" id="change-move-warning" role="alert"></div>').text(p.warning)); }
   }
+
+  function changeConsequence(p) {
+    return 'Confirm: push ' + p.to_new.length + ' transaction(s), ' + money(p.to_new_amount);
+  }
+  $('#change-modal').on('change', '#change-move', function () {
+    var n = this.checked ? $(this).attr('data-count') : 0;
+    var base = $('#change-confirm').text().replace(/, and move \d+ pushed$/, '');
+    $('#change-confirm').text(base + (n ? ', and move ' + n + ' pushed' : ''));
+  });
 
   function confirmChange() {
     var body = changeBody();
@@ -620,8 +674,8 @@
     $('#assoc-subs tr.assoc-sub').each(function () { $(this).toggle($(this).attr('data-name').indexOf(q) >= 0); });
   });
   $('#assoc-from-date').on('focus', function () { $('#assoc-mode-custom').prop('checked', true); });
-  $('#assoc-from-date').on('change input', function () { $('#assoc-mode-custom').prop('checked', true); $('#assoc-error').addClass('hidden'); });
-  $('input[name="assoc-mode"]').on('change', function () { $('#assoc-error').addClass('hidden'); });
+  $('#assoc-from-date').on('change input', function () { $('#assoc-mode-custom').prop('checked', true); $('#assoc-error').addClass('hidden'); debouncedUpdate(); });
+  $('input[name="assoc-mode"]').on('change', function () { $('#assoc-error').addClass('hidden'); updateAssociate(); });
   $('#assoc-confirm').on('click', confirmAssociate);
   $('#change-agreement, input[name="change-mode"]').on('change', updateChange);
   $('#change-from-date').on('change', function () { $('#change-mode-custom').prop('checked', true); updateChange(); });

@@ -39,6 +39,7 @@ API_TO_CLI = {
     ("GET", "/api/v1/psa_reconciliation/customers/<psa_id:customer_id>/agreements"): "subscriptions agreements",
     ("GET", "/api/v1/psa_reconciliation/subscriptions/unmapped"): "subscriptions unmapped",
     ("POST", "/api/v1/psa_reconciliation/subscription-mappings"): "subscriptions map",
+    ("GET", "/api/v1/psa_reconciliation/subscription-mappings/preview"): "subscriptions map",
     ("GET", "/api/v1/psa_reconciliation/subscriptions/<psa_id:subscription_id>/remap-preview"): "subscriptions remap",
     ("PUT", "/api/v1/psa_reconciliation/subscriptions/<psa_id:subscription_id>/mapping"): "subscriptions remap",
     ("GET", "/api/v1/psa_reconciliation/subscriptions/<psa_id:subscription_id>/history"): "subscriptions list",
