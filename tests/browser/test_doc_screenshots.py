@@ -179,6 +179,10 @@ def subscriptions(page, url: str) -> None:
     shot(page, "change-popup")
     modal.locator("#change-cancel").click()
     expect(modal).to_be_hidden()
+    page.click("#ind-unmapped-subscriptions")  # Unmapped only, across customers, opened in view
+    page.locator("#subs-unmapped tr.recon-unmapped-sub").first.wait_for()
+    page.wait_for_load_state("networkidle")
+    shot(page, "unmapped-only")
 
 
 def billing_sync(page, url: str, cw) -> None:

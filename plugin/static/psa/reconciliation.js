@@ -91,6 +91,7 @@
     } else if (!running && state.polling) {
       clearInterval(state.polling); state.polling = null; reloadAll();
     }
+    root.setAttribute('data-directory', d.status || '');  // after the reload it starts: tests wait on both
   }
   function pollDirectory() {
     psaFetch(API + '/directory').then(function (resp) { if (resp.ok) { showDirectory(resp.body); } });
@@ -158,13 +159,13 @@
       });
       pager('#customer-pager', state.customerPage, resp.body.total, function (p) { state.customerPage = p; loadCustomers(); });
       placeNotice('customers', $list, 'li', function ($box) { return $('<li class="list-group-item recon-notice-item"></li>').append($box); });
-      loadSuggestions(resp.body.result.map(function (c) { return c.id; }));
+      return loadSuggestions(resp.body.result.map(function (c) { return c.id; }));
     });
   }
 
   function loadSuggestions(ids) {
-    if (!ids.length) { return; }
-    psaFetch(API + '/suggestions?' + qs({customer_ids: ids.join(',')})).then(function (resp) {
+    if (!ids.length) { return Promise.resolve(); }
+    return psaFetch(API + '/suggestions?' + qs({customer_ids: ids.join(',')})).then(function (resp) {
       if (!resp.ok) { return; }
       Object.keys(resp.body.result).forEach(function (cid) {
         var $box = $('.recon-suggestions[data-customer="' + cid + '"]').empty();
@@ -681,8 +682,13 @@
   $('#change-from-date').on('change', function () { $('#change-mode-custom').prop('checked', true); updateChange(); });
   $('#change-confirm').on('click', confirmChange);
 
+  /* #recon[data-busy] counts the reloads in flight: 0 once every list shows the latest state (tests wait on it). */
+  var busy = 0;
   function reloadAll() {
-    return Promise.all([loadSummary(), loadCustomers(), loadCompanies(), loadMapped(), loadSubscriptions(), loadUnmapped(), loadChart()]);
+    root.setAttribute('data-busy', String(++busy));
+    var done = function () { root.setAttribute('data-busy', String(--busy)); };
+    return Promise.all([loadSummary(), loadCustomers(), loadCompanies(), loadMapped(), loadSubscriptions(), loadUnmapped(), loadChart()])
+      .then(done, done);
   }
 
   /* ---- wiring ---- */
