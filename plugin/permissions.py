@@ -79,6 +79,8 @@ METHOD_PERMISSIONS = {
     "agreements": _R,
     "remap_preview": _R,
     "subscription_history": _R,
+    "unmapped_subscriptions": _R,
+    "associate_preview": _W,
     "map_subscriptions": _W,
     "remap_subscription": _W,
     "automap_subscriptions": _W,

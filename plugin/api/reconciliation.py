@@ -25,6 +25,7 @@ from msphub_psa.commands.reconciliation import (
 )
 from msphub_psa.commands.subscriptions import (
     AgreementOptionsCommand,
+    AssociatePreviewCommand,
     AutoAssociateSubscriptionsCommand,
     CustomerSubscriptionsCommand,
     MapSubscriptionsCommand,
@@ -32,7 +33,9 @@ from msphub_psa.commands.subscriptions import (
     RemapSubscriptionCommand,
     SubscriptionHistoryCommand,
 )
+from msphub_psa.commands.unmapped import UnmappedSubscriptionsCommand
 from msphub_psa.schemas.reconciliation import (  # Products / Subscriptions tab
+    AssociatePreviewArgsSchema,
     AutomapSchema,
     CompanyListArgsSchema,
     CompanySchema,
@@ -46,6 +49,7 @@ from msphub_psa.schemas.reconciliation import (  # Products / Subscriptions tab
     RemapPreviewArgsSchema,
     RemapSubscriptionSchema,
     SuggestionArgsSchema,
+    UnmappedArgsSchema,
 )
 from msphub_psa.tenancy import partner_scope
 
@@ -444,6 +448,38 @@ class ReconciliationApi(PsaApi):
             result=[_subscription_row(r) for r in found.rows],
         )
 
+    @expose("/subscriptions/unmapped", methods=["GET"])
+    @protect()
+    def unmapped_subscriptions(self):
+        """Unmapped only: a page of the partner's unmapped subscriptions across customers, searchable.
+        ---
+        get:
+          parameters:
+          - {in: query, name: q, schema: {type: string}, description: 'Subscription, customer or company name or id'}
+          - {in: query, name: page, schema: {type: integer, minimum: 1}}
+          - {in: query, name: page_size, schema: {type: integer, minimum: 1, maximum: 200}}
+          responses:
+            200:
+              description: 'total, page, page_size, currency, today, result: [unmapped subscription rows]'
+              content:
+                application/json:
+                  schema: {type: object, properties: {total: {type: integer}, page: {type: integer}, page_size: {type: integer}, currency: {type: string}, today: {type: string, format: date}, result: {type: array, items: {type: object, properties: {id: {type: integer}, external_id: {type: string}, name: {type: string}, quantity: {type: string}, value: {type: string}, frequency: {type: string}, start_date: {type: string, format: date}, customer: {type: object}, company: {type: object, nullable: true}, reason: {type: string, nullable: true}}}}}}
+            400: {$ref: '#/components/responses/400'}
+            403: {$ref: '#/components/responses/403'}
+        """
+        actor, partner_id = partner_scope(need="active")
+        args = load(UnmappedArgsSchema(), request.args)
+        found = UnmappedSubscriptionsCommand(actor, args["q"], args["page"], args["page_size"], partner_id).run()
+        return self.response(
+            200,
+            total=found.total,
+            page=args["page"],
+            page_size=args["page_size"],
+            currency=found.currency,
+            today=found.today.isoformat(),
+            result=[_unmapped_row(r) for r in found.rows],
+        )
+
     @expose("/customers/<psa_id:customer_id>/agreements", methods=["GET"])
     @protect()
     def agreements(self, customer_id: int):
@@ -513,6 +549,42 @@ class ReconciliationApi(PsaApi):
             partner_id,
         ).run()
         return self.response(201, mapped=[_mapping_json(m) for m in created])
+
+    @expose("/subscription-mappings/preview", methods=["GET"])
+    @protect()
+    def associate_preview(self):
+        """Create Subscription Mapping preview: each subscription's From Date and what would be sent to ConnectWise.
+        ---
+        get:
+          parameters:
+          - {in: query, name: customer_id, required: true, schema: {type: integer}}
+          - {in: query, name: agreement_id, required: true, schema: {type: integer}}
+          - {in: query, name: subscription_ids, required: true, schema: {type: string}, description: 'Comma-separated ids'}
+          - {in: query, name: from_date_mode, schema: {type: string, enum: [all, custom]}}
+          - {in: query, name: from_date, schema: {type: string, format: date}}
+          responses:
+            200:
+              description: 'agreement, to_new, to_new_amount, to_skip, to_skip_amount, warnings, result: [{subscription_id, from_date, to_new, to_new_amount, to_skip, to_skip_amount}]'
+              content:
+                application/json:
+                  schema: {type: object}
+            400: {description: 'Empty selection, unusable agreement, From Date out of range (the range is in the message)'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            409: {description: Customer not mapped, or a subscription already mapped (use Change)}
+        """
+        actor, partner_id = partner_scope(need="active")
+        args = load(AssociatePreviewArgsSchema(), request.args)
+        plan = AssociatePreviewCommand(
+            actor,
+            args["customer_id"],
+            args["agreement_id"],
+            [int(i) for i in args["subscription_ids"].split(",")],
+            args["from_date_mode"],
+            args["from_date"],
+            partner_id,
+        ).run()
+        return self.response(200, **_associate_plan_json(plan))
 
     @expose("/subscriptions/<psa_id:subscription_id>/remap-preview", methods=["GET"])
     @protect()
@@ -716,6 +788,50 @@ def _subscription_row(row: dict) -> dict:
         "sync_status": row["sync"]["status"],
         "sync_reason": row["sync"]["reason"],
         "unmapped_reason": row["unmapped_reason"],
+    }
+
+
+def _unmapped_row(row: dict) -> dict:
+    """One row of Unmapped only: the subscription, its customer, its company (when mapped), why unmapped."""
+    sub = row["subscription"]
+    return {
+        "id": sub.id,
+        "external_id": sub.external_id,
+        "name": sub.name,
+        "quantity": format(sub.quantity.normalize(), "f"),
+        "value": _money(sub.quantity * sub.unit_price),
+        "frequency": row["frequency"],
+        "start_date": _iso(sub.start_date),
+        "customer": {
+            "id": row["customer"].id,
+            "name": row["customer"].name,
+            "external_id": row["customer"].external_id,
+        },
+        "company": company_json(row["company"]),
+        "reason": row["reason"],
+    }
+
+
+def _associate_plan_json(plan) -> dict:
+    """An Associate preview."""
+    return {
+        "agreement": _agreement_json(plan.agreement),
+        "to_new": plan.to_new,
+        "to_new_amount": _money(plan.to_new_amount),
+        "to_skip": plan.to_skip,
+        "to_skip_amount": _money(plan.to_skip_amount),
+        "warnings": plan.warnings,
+        "result": [
+            {
+                "subscription_id": r["subscription"].id,
+                "from_date": _iso(r["from_date"]),
+                "to_new": len(r["preview"].to_new),
+                "to_new_amount": _money(r["preview"].to_new_amount),
+                "to_skip": len(r["preview"].to_skip),
+                "to_skip_amount": _money(r["preview"].to_skip_amount),
+            }
+            for r in plan.rows
+        ],
     }
 
 

@@ -78,6 +78,7 @@ def _print_state(state: dict) -> None:
     for label, key in (
         ("Activated By", "activated_by"),
         ("Activated Date", "activated_at_display"),
+        ("Deactivated Date", "deactivated_at_display"),
         ("Company", "company_name"),
         ("API URL", "api_url"),
         ("Client ID", "client_id"),

@@ -9,6 +9,7 @@ from msphub_psa.cli.common import AS_OPTION, PARTNER_OPTION, CommandErrorAware, 
 from msphub_psa.commands.directory import system_actor
 from msphub_psa.commands.subscriptions import (
     AgreementOptionsCommand,
+    AssociatePreviewCommand,
     AutoAssociateSubscriptionsCommand,
     CustomerSubscriptionsCommand,
     MapSubscriptionsCommand,
@@ -16,6 +17,7 @@ from msphub_psa.commands.subscriptions import (
     RemapSubscriptionCommand,
     SubscriptionHistoryCommand,
 )
+from msphub_psa.commands.unmapped import UnmappedSubscriptionsCommand
 
 
 @click.group("subscriptions", cls=CommandErrorAware)
@@ -57,6 +59,27 @@ def subscriptions_list(partner_id: int, username: str, customer_id: int, history
     click.echo(f"{mapped} of {len(found.rows)} subscription(s) mapped.")
 
 
+@subscriptions_cli.command("unmapped")
+@PARTNER_OPTION
+@AS_OPTION
+@click.option("--search", "search", default="", help="Subscription, customer or company name or id contains this.")
+@click.option("--page", type=int, default=1, show_default=True)
+@click.option("--page-size", type=int, default=50, show_default=True, help="1 to 200.")
+@with_appcontext
+def subscriptions_unmapped(partner_id: int, username: str, search: str, page: int, page_size: int) -> None:
+    """Unmapped subscriptions across customers (Unmapped only): customer, company, and why not mapped."""
+    found = UnmappedSubscriptionsCommand(as_actor(username), search, page, page_size, partner_id).run()
+    for row in found.rows:
+        sub, customer, company = row["subscription"], row["customer"], row["company"]
+        click.echo(
+            f"{sub.id:>8}  {sub.name} x{sub.quantity:f} ({sub.external_id})  customer {customer.name} "
+            f"[{customer.external_id}] -> {company.name if company else 'no ConnectWise company'}: {row['reason']}"
+        )
+    first = (page - 1) * page_size
+    shown = f"{first + 1}-{first + len(found.rows)}" if found.rows else "none"
+    click.echo(f"{found.total} unmapped subscription(s); showing {shown}.")
+
+
 @subscriptions_cli.command("agreements")
 @PARTNER_OPTION
 @AS_OPTION
@@ -91,12 +114,19 @@ def _from_date_options(func):
 @click.option("--agreement", "agreement_id", type=int, required=True, help="Cached agreement id.")
 @click.option("--subscription", "subscription_ids", type=int, multiple=True, required=True, help="Repeat for several.")
 @_from_date_options
+@click.option("--preview", is_flag=True, help="Only show each From Date and what would be sent to ConnectWise.")
 @with_appcontext
 def subscriptions_map(
-    partner_id: int, username: str, customer_id: int, agreement_id: int, subscription_ids: tuple[int, ...], from_date
+    partner_id: int,
+    username: str,
+    customer_id: int,
+    agreement_id: int,
+    subscription_ids: tuple[int, ...],
+    from_date,
+    preview: bool,
 ) -> None:
     """Map unmapped subscriptions of a mapped customer to one agreement, in one transaction."""
-    created = MapSubscriptionsCommand(
+    args = (
         as_actor(username),
         customer_id,
         agreement_id,
@@ -104,11 +134,31 @@ def subscriptions_map(
         "custom" if from_date else "all",
         from_date.date() if from_date else None,
         partner_id,
-    ).run()
+    )
+    if preview:
+        _echo_associate_plan(AssociatePreviewCommand(*args).run())
+        return
+    created = MapSubscriptionsCommand(*args).run()
     click.echo(
         f"{len(created)} subscription(s) mapped to {created[0].agreement.name}: "
         + ", ".join(f"{m.subscription_id} from {m.from_date}" for m in created)
     )
+
+
+def _echo_associate_plan(plan) -> None:
+    """Print an Associate preview: each subscription's From Date and what goes to ConnectWise."""
+    for row in plan.rows:
+        p = row["preview"]
+        click.echo(
+            f"{row['subscription'].id:>8}  {row['subscription'].name} from {row['from_date']}: "
+            f"{len(p.to_new)} transaction(s) to push ({p.to_new_amount:.2f}), {len(p.to_skip)} skipped"
+        )
+    click.echo(
+        f"To {plan.agreement.name}: {plan.to_new} transaction(s) will be pushed ({plan.to_new_amount:.2f}), "
+        f"{plan.to_skip} before the From Date skipped ({plan.to_skip_amount:.2f})."
+    )
+    for warning in plan.warnings:
+        click.echo(f"  Warning: {warning}")
 
 
 @subscriptions_cli.command("remap")

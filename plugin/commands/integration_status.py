@@ -27,6 +27,10 @@ LABELS = {
 }
 
 
+SHOWS_ACTIVATION = ("active", "deactivated")
+"""The statuses under which the card, the REST state and the CLI name who activated the integration and when."""
+
+
 def local_time(moment: dt.datetime | None, tz_name: str) -> str | None:
     """``moment`` (UTC) as ``YYYY-MM-DD HH:MM TZ`` in the given timezone."""
     if moment is None:
@@ -89,16 +93,27 @@ class IntegrationStatusCommand(BaseCommand):
             "message": GENERIC_FAILURE if failed else None,
             "hint": STALLED_HINT if stalled else (integ.validation_hint if failed else None),
             "edit_failed": failed and status == "active",
-            "activated_by": integ.activated_by_name if integ else None,
-            "activated_at": integ.activated_at.isoformat() if integ and integ.activated_at else None,
-            "activated_at_display": local_time(integ.activated_at, tz_name) if integ else None,
-            "deactivated_at_display": local_time(integ.deactivated_at, tz_name) if integ else None,
+            **IntegrationStatusCommand._activation(integ, status, tz_name),
+            "deactivated_at_display": (
+                local_time(integ.deactivated_at, tz_name) if integ and status == "deactivated" else None
+            ),
             "menu_visible": status == "active",
         }
         if state["edit_failed"]:
             state["message"] = f"{GENERIC_FAILURE} {EDIT_KEPT}"
         state.update(IntegrationStatusCommand._form_values(integ))
         return state
+
+    @staticmethod
+    def _activation(integ: Integration | None, status: str | None, tz_name: str) -> dict[str, Any]:
+        """Who activated it and when, only while that activation stands (active, or deactivated after it): a failed
+        re-activation says "Not activated" without the earlier activation's name and date (the audit keeps them)."""
+        shown = integ is not None and status in SHOWS_ACTIVATION
+        return {
+            "activated_by": integ.activated_by_name if shown else None,
+            "activated_at": integ.activated_at.isoformat() if shown and integ.activated_at else None,
+            "activated_at_display": local_time(integ.activated_at, tz_name) if shown else None,
+        }
 
     @staticmethod
     def _form_values(integ: Integration | None) -> dict[str, Any]:

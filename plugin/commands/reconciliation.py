@@ -68,7 +68,7 @@ def _fold(partner_id: int):
     return state
 
 
-def _page(page: int, size: int) -> tuple[int, int]:
+def page_window(page: int, size: int) -> tuple[int, int]:
     """(offset, limit) of a 1-based page.
 
     :raises InvalidInputError: for a page below 1 or a size outside 1..200.
@@ -170,7 +170,7 @@ class CustomerListCommand(BaseCommand):
         self.partner_id = scope(self.actor, self.partner_id)
         if self.state not in ("unmapped", "mapped"):
             raise InvalidInputError("Unknown list.", {"state": ["unmapped or mapped."]})
-        self.offset, self.limit = _page(self.page, self.page_size)
+        self.offset, self.limit = page_window(self.page, self.page_size)
         self.since = period_start(self.period, partner_today(self.partner_id))
 
     def run(self) -> tuple[list[dict], int]:
@@ -212,7 +212,7 @@ class CompanyListCommand(BaseCommand):
     def validate(self) -> None:
         """Tenant, integration, read permission and paging."""
         self.partner_id = scope(self.actor, self.partner_id)
-        self.offset, self.limit = _page(self.page, self.page_size)
+        self.offset, self.limit = page_window(self.page, self.page_size)
 
     def run(self) -> tuple[list[PsaCompany], int]:
         """The companies of the page and the total."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
 
@@ -29,6 +30,7 @@ from msphub_psa.daos.mapping import (
     SubscriptionRowsDAO,
     subscription_sync_status,
     transaction_push_states,
+    transaction_push_states_of,
 )
 from msphub_psa.daos.outbox import REMOVING, SENDING, OutboxDAO
 from msphub_psa.daos.revenue import RevenueTotalsDAO
@@ -375,6 +377,48 @@ class MapSubscriptionsCommand(BaseCommand):
             )
         recompute_revenue(self.partner_id, [self.customer.id])
         return created
+
+
+@dataclass
+class AssociatePlan:
+    """What Create Subscription Mapping would do: per subscription its From Date and the preview of its
+    transactions (to be pushed, skipped), and the totals over the selection."""
+
+    agreement: PsaAgreement
+    rows: list[dict]
+    to_new: int
+    to_new_amount: Decimal
+    to_skip: int
+    to_skip_amount: Decimal
+    warnings: list[str]
+
+
+class AssociatePreviewCommand(MapSubscriptionsCommand):
+    """Create Subscription Mapping, before Confirm: the same checks, and what would be sent to ConnectWise."""
+
+    def run(self) -> AssociatePlan:  # type: ignore[override]
+        """The plan (a fixed number of queries whatever the selection); nothing is written."""
+        self.validate()
+        states = transaction_push_states_of([s.id for s, _ in self.subs])
+        target = self.agreement.remote_id
+        rows = []
+        for subscription, _ in self.subs:
+            from_date = self.from_dates[subscription.id]
+            preview = billing.remap_preview(
+                [billing.TransactionState(*row[:8]) for row in states[subscription.id]],
+                None,
+                billing.MappingTarget(target, from_date, self.agreement.name),
+            )
+            rows.append({"subscription": subscription, "from_date": from_date, "preview": preview})
+        return AssociatePlan(
+            self.agreement,
+            rows,
+            sum(len(r["preview"].to_new) for r in rows),
+            sum((r["preview"].to_new_amount for r in rows), Decimal(0)),
+            sum(len(r["preview"].to_skip) for r in rows),
+            sum((r["preview"].to_skip_amount for r in rows), Decimal(0)),
+            self.warnings,
+        )
 
 
 # --- Change ----------------------------------------------------------------------------------

@@ -259,6 +259,19 @@ def transaction_push_states(subscription_id: int) -> list[tuple]:
 
     A transaction without an outbox row yet is ``pending`` (not pushed).
     """
+    return [row[:-1] for row in _push_states([subscription_id])]
+
+
+def transaction_push_states_of(subscription_ids: list[int]) -> dict[int, list[tuple]]:
+    """{subscription id: its ``transaction_push_states`` rows} for several subscriptions (one query)."""
+    found: dict[int, list[tuple]] = {sid: [] for sid in subscription_ids}
+    for row in _push_states(subscription_ids) if subscription_ids else []:
+        found[row[-1]].append(row[:-1])
+    return found
+
+
+def _push_states(subscription_ids: list[int]) -> list[tuple]:
+    """The rows of ``transaction_push_states`` with the subscription id last."""
     rows = (
         session()
         .execute(
@@ -272,6 +285,7 @@ def transaction_push_states(subscription_id: int) -> list[tuple]:
                 SyncItem.agreement_remote_id,
                 SyncItem.remote_record_id,
                 PsaAgreement.name,
+                BillingTransaction.subscription_id,
             )
             .outerjoin(SyncItem, SyncItem.transaction_id == BillingTransaction.id)
             .outerjoin(
@@ -281,7 +295,7 @@ def transaction_push_states(subscription_id: int) -> list[tuple]:
                     PsaAgreement.remote_id == SyncItem.agreement_remote_id,
                 ),
             )
-            .where(BillingTransaction.subscription_id == subscription_id)
+            .where(BillingTransaction.subscription_id.in_(subscription_ids))
             .order_by(BillingTransaction.period_start, BillingTransaction.id)
         )
         .all()
@@ -343,6 +357,44 @@ class SubscriptionRowsDAO:
         if customer_ids is not None:
             query = query.where(Subscription.customer_id.in_(customer_ids))
         return [tuple(row) for row in session().execute(query).all()]
+
+    @staticmethod
+    def unmapped_page(partner_id: int, search: str, offset: int, limit: int) -> tuple[list[tuple], int]:
+        """A page of the partner's unmapped subscriptions across customers, and the total (two queries).
+
+        Rows are (subscription, frequency, customer, active customer mapping or None, its company or None),
+        by customer name then subscription name; ``search`` matches subscription name or id, customer name
+        or id, and company name.
+        """
+        unmapped = ~exists().where(
+            SubscriptionMapping.subscription_id == Subscription.id, SubscriptionMapping.ended_at.is_(None)
+        )
+        where = [Subscription.partner_id == partner_id, unmapped]
+        if search:
+            pattern = like_pattern(search)
+            where.append(
+                or_(
+                    func.lower(Subscription.name).like(pattern, escape="\\"),
+                    func.lower(Subscription.external_id).like(pattern, escape="\\"),
+                    func.lower(PsaCompany.name).like(pattern, escape="\\"),
+                    _customer_search(search),
+                )
+            )
+        base = (
+            select(Subscription, Product.billing_frequency, Customer, CustomerMapping, PsaCompany)
+            .join(Product, Product.id == Subscription.product_id)
+            .join(Customer, Customer.id == Subscription.customer_id)
+            .outerjoin(
+                CustomerMapping,
+                and_(CustomerMapping.customer_id == Customer.id, CustomerMapping.ended_at.is_(None)),
+            )
+            .outerjoin(PsaCompany, PsaCompany.id == CustomerMapping.company_id)
+            .where(*where)
+        )
+        total = session().scalar(select(func.count()).select_from(base.subquery()))
+        order = (func.lower(Customer.name), Customer.id, func.lower(Subscription.name), Subscription.id)
+        rows = session().execute(base.order_by(*order).offset(offset).limit(limit)).all()
+        return [tuple(row) for row in rows], total or 0
 
 
 class SubscriptionMappingHistoryDAO:

@@ -17,6 +17,8 @@ from msphub_psa.domain.errors import AlreadyMappedError, EmptyFromDateRangeError
 
 NO_ELIGIBLE_AGREEMENT = "no eligible agreement in ConnectWise"
 """Auto-association's reason when no agreement is eligible."""
+NO_FITTING_AGREEMENT = "no agreement billed in its cycle or currency — choose one (with a warning)"
+"""Auto-association's reason when agreements can take it but none fits its cycle or currency (Associate offers them)."""
 SEVERAL_ELIGIBLE_AGREEMENTS = "several eligible agreements — choose one"
 """Auto-association's reason when more than one agreement is eligible."""
 
@@ -299,9 +301,11 @@ def auto_association(subscription: Subscription, agreements: Iterable[Agreement]
             f"Subscription {subscription.id} is already mapped to agreement "
             f"{subscription.mapped_agreement_id}; auto-association never changes a mapping."
         )
-    candidates = [a for a in agreements if (e := agreement_eligibility(a, subscription, today)).eligible and e.fits]
+    checks = [(a, agreement_eligibility(a, subscription, today)) for a in agreements]
+    candidates = [a for a, e in checks if e.eligible and e.fits]
     if not candidates:
-        return AutoAssociation(reason=NO_ELIGIBLE_AGREEMENT)
+        usable = any(e.eligible for _, e in checks)
+        return AutoAssociation(reason=NO_FITTING_AGREEMENT if usable else NO_ELIGIBLE_AGREEMENT)
     if len(candidates) > 1:
         return AutoAssociation(reason=SEVERAL_ELIGIBLE_AGREEMENTS)
     agreement = candidates[0]

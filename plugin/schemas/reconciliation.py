@@ -30,6 +30,10 @@ class CustomerListArgsSchema(PageArgsSchema):
     period = PERIOD
 
 
+class UnmappedArgsSchema(PageArgsSchema):
+    """?q=&page=&page_size= of Unmapped only (unmapped subscriptions across customers)."""
+
+
 class CompanyListArgsSchema(PageArgsSchema):
     """?q=&page=&page_size=&include_mapped=."""
 
@@ -121,6 +125,20 @@ class MapSubscriptionsSchema(Schema):
         fields.Integer(strict=True),
         load_default=list,
         metadata={"description": "The customer's unmapped subscriptions (at least one)"},
+    )
+    from_date_mode = FROM_DATE_MODE
+    from_date = FROM_DATE
+
+
+class AssociatePreviewArgsSchema(Schema):
+    """?customer_id=&agreement_id=&subscription_ids=1,2&from_date_mode=&from_date= of the Associate popup's preview."""
+
+    customer_id = fields.Integer(required=True)
+    agreement_id = fields.Integer(required=True, metadata={"description": "Cached agreement id"})
+    subscription_ids = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^\d+(,\d+){0,499}$", error="Comma-separated subscription ids (at most 500)."),
+        metadata={"description": "Comma-separated subscription ids (at most 500)"},
     )
     from_date_mode = FROM_DATE_MODE
     from_date = FROM_DATE

@@ -166,7 +166,7 @@ def subscriptions(page, url: str) -> None:
         associate.first.click()
         modal = page.locator("#associate-modal")
         expect(modal).to_be_visible()
-        expect(modal.locator("#assoc-range")).to_contain_text("Allowed")
+        expect(modal.locator("#assoc-confirm")).to_contain_text("Confirm: push")
         shot(page, "associate-popup")
         modal.locator("#assoc-confirm").click()
         expect(modal).to_be_hidden()
@@ -179,6 +179,10 @@ def subscriptions(page, url: str) -> None:
     shot(page, "change-popup")
     modal.locator("#change-cancel").click()
     expect(modal).to_be_hidden()
+    page.click("#ind-unmapped-subscriptions")  # Unmapped only, across customers, opened in view
+    page.locator("#subs-unmapped tr.recon-unmapped-sub").first.wait_for()
+    page.wait_for_load_state("networkidle")
+    shot(page, "unmapped-only")
 
 
 def billing_sync(page, url: str, cw) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -67,18 +68,25 @@ def test_associate_two_of_three_then_change(app, live_app, page, cw_live):
     modal.locator("tr.assoc-sub:visible .assoc-pick").check()
     modal.locator("#assoc-search").fill("")
     expect(modal.locator("#assoc-count")).to_have_text("2 of 3 unmapped subscriptions selected")
-    expect(modal.locator("#assoc-range")).to_contain_text("Allowed: 2025-01-15 to ")
+    # One bound per subscription, beside it: ticking another does not move it.
+    expect(modal.locator("tr.assoc-sub .assoc-bound")).to_have_text(["2025-01-15"] * 3)
+    expect(modal.locator("#assoc-confirm")).to_have_text("Confirm: push 24 transaction(s), $1,650.00")
     modal.locator("#assoc-mode-custom").check()
     modal.locator("#assoc-from-date").fill("2024-06-01")
-    modal.locator("#assoc-confirm").click()
-    expect(modal.locator("#assoc-error")).to_contain_text("From Date must be between 2025-01-15 and")
-    expect(modal).to_be_visible()
+    expect(modal.locator("tr.assoc-sub .assoc-from").filter(has_text="before its earliest")).to_have_count(2)
+    expect(modal.locator("#assoc-preview-body")).to_contain_text("2 selected subscription(s) cannot start that early")
+    expect(modal.locator("#assoc-confirm")).to_be_disabled()
     page.wait_for_timeout(400)  # let the modal finish fading in
     screenshot(page, "subs-associate-range-error")
     with app.app_context():
         assert mapped_count(customer_id) == 0
 
     modal.locator("#assoc-from-date").fill("2025-03-01")
+    # the consequence before Confirm: what will be sent, on the button too
+    expect(modal.locator("#assoc-preview-new")).to_contain_text("will be pushed to Managed 365 Monthly")
+    expect(modal.locator("#assoc-confirm")).to_have_text(
+        re.compile(r"^Confirm: push \d+ transaction\(s\), \$[\d,]+\.\d{2}$")
+    )
     page.wait_for_timeout(400)  # let the modal finish fading in
     screenshot(page, "subs-associate-popup")
     modal.locator("#assoc-confirm").click()
@@ -102,6 +110,8 @@ def test_associate_two_of_three_then_change(app, live_app, page, cw_live):
     expect(change.locator("#change-bill-start")).to_have_text("2025-02-01")
     expect(change.locator("#preview-to-new")).to_contain_text("will be pushed to Cloud Monthly from 2025-02-01")
     expect(change.locator("#preview-move")).to_contain_text("nothing needs moving")
+    expect(change.locator("#change-all-date")).to_have_text("2025-02-01")
+    expect(change.locator("#change-confirm")).to_have_text(re.compile(r"^Confirm: push \d+ transaction\(s\), \$"))
     page.wait_for_timeout(400)  # let the modal finish fading in
     screenshot(page, "subs-change-popup")
     change.locator("#change-confirm").click()

@@ -33,6 +33,7 @@ from msphub_psa.commands.billing.rows import RunResult
 from msphub_psa.commands.billing.run import CHUNK, LeaseLost, PsaUnavailable, PushRun
 from msphub_psa.commands.exceptions import IntegrationInactiveError, IntegrationStoppedError
 from msphub_psa.commands.psa_client import psa_for
+from msphub_psa.commands.rules.lists import refresh_after_catalog
 from msphub_psa.daos.base import session
 from msphub_psa.daos.control import outbox_states
 from msphub_psa.daos.directory import ReconciliationStateDAO
@@ -173,7 +174,10 @@ class PushBillingCommand:
     def _sync_catalog(self) -> tuple[dict[int, int | None], dict[int, tuple[str, str]]]:
         """Catalog items of the pending rows' products; ({product: item id or None}, {refused product: reason})."""
         client, before, writes = self.run_state.psa, self.run_state.psa.call_count, self.result.writes
-        catalog = CatalogSync(self.partner_id, client, self.delivery.create_once, retry_refused=False).ensure_pending()
+        sync = CatalogSync(self.partner_id, client, self.delivery.create_once, retry_refused=False)
+        catalog = sync.ensure_pending()
+        if sync.plan.new_lists:
+            refresh_after_catalog(self.partner_id)
         self.result.catalog_calls = client.call_count - before
         self.result.writes = writes  # the catalog's own creates are counted in catalog_calls
         return catalog, _refusals(self.partner_id, [pid for pid, remote_id in catalog.items() if remote_id is None])

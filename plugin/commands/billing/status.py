@@ -15,6 +15,7 @@ from msphub_psa.commands.billing.preview import PreparePreviewCommand, awaiting_
 from msphub_psa.commands.billing.runs import live_state
 from msphub_psa.commands.billing.settings import approval_required, effective_settings
 from msphub_psa.commands.exceptions import InvalidInputError, NotFoundError, UnavailableError
+from msphub_psa.commands.rules.lists import refresh_after_catalog
 from msphub_psa.daos.base import session
 from msphub_psa.daos.outbox import FAILED, CatalogSyncDAO, OutboxDAO, SyncLeaseDAO, SyncRunDAO
 from msphub_psa.domain import billing
@@ -281,6 +282,8 @@ class CatalogSyncCommand(BaseCommand):
         plan = {**sync.plan.as_dict(), "psa_calls": push.client.call_count, "dry_run": self.dry_run}
         if not self.dry_run:
             _audit_catalog(self.actor, self.partner_id, plan)
+            if plan["new_lists"]:
+                plan["lists_refresh_queued"] = refresh_after_catalog(self.partner_id)
         return plan
 
 

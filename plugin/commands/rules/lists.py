@@ -52,6 +52,26 @@ class RequestListsRefreshCommand(BaseCommand):
         return state
 
 
+@transaction
+def refresh_after_catalog(partner_id: int) -> bool:
+    """A catalog sync created categories, subcategories or types in the PSA: queue a refresh of the cached lists,
+    so Configure Product Defaults stops calling them new and its "last refreshed" moves (audited as the system).
+
+    :returns: False when the job queue does not answer (logged; the next sync or the page's button asks again).
+    """
+    state = PsaListRefreshDAO.get_or_create(partner_id)
+    try:
+        _job, created = enqueue_list_refresh(partner_id)
+    except QueueUnavailable:
+        log.warning("cw lists refresh after a catalog sync not queued partner=%s: queue unavailable", partner_id)
+        return False
+    PsaListRefreshDAO.update(state, status="queued", requested_at=clock.now())
+    audit(
+        SYSTEM, "cw_lists.refresh_requested", LISTS, partner_id, partner_id=partner_id, queued=created, after="catalog"
+    )
+    return True
+
+
 def fetch_entries(integration) -> list[dict]:
     """Read the three lists from ConnectWise (no transaction open meanwhile).
 

@@ -63,6 +63,7 @@
       $('#fig-failed-count').text(s.failed_count + ' transaction(s)');
       $('#badge-unmapped').text(s.unmapped_customers);
       $('#badge-mapped').text(s.mapped_customers);
+      $('#badge-subs-unmapped').text(s.unmapped_subscriptions);
       $('#subscriptions-summary').text(s.mapped_subscriptions + ' of ' + s.subscriptions + ' subscriptions mapped');
       showDirectory(s.directory);
     });
@@ -90,6 +91,7 @@
     } else if (!running && state.polling) {
       clearInterval(state.polling); state.polling = null; reloadAll();
     }
+    root.setAttribute('data-directory', d.status || '');  // after the reload it starts: tests wait on both
   }
   function pollDirectory() {
     psaFetch(API + '/directory').then(function (resp) { if (resp.ok) { showDirectory(resp.body); } });
@@ -157,13 +159,13 @@
       });
       pager('#customer-pager', state.customerPage, resp.body.total, function (p) { state.customerPage = p; loadCustomers(); });
       placeNotice('customers', $list, 'li', function ($box) { return $('<li class="list-group-item recon-notice-item"></li>').append($box); });
-      loadSuggestions(resp.body.result.map(function (c) { return c.id; }));
+      return loadSuggestions(resp.body.result.map(function (c) { return c.id; }));
     });
   }
 
   function loadSuggestions(ids) {
-    if (!ids.length) { return; }
-    psaFetch(API + '/suggestions?' + qs({customer_ids: ids.join(',')})).then(function (resp) {
+    if (!ids.length) { return Promise.resolve(); }
+    return psaFetch(API + '/suggestions?' + qs({customer_ids: ids.join(',')})).then(function (resp) {
       if (!resp.ok) { return; }
       Object.keys(resp.body.result).forEach(function (cid) {
         var $box = $('.recon-suggestions[data-customer="' + cid + '"]').empty();
@@ -325,7 +327,7 @@
       if (m) {
         $agreement.text(m.agreement.name).append($('<span class="text-muted small"></span>').text(m.method === 'auto' ? ' (auto)' : ''));
       } else {
-        $agreement.append($('<span class="text-muted">not available</span>'),
+        $agreement.append($('<span class="text-muted">No agreement yet</span>'),
           $('<div class="small text-warning recon-unmapped-reason"></div>').text(r.unmapped_reason || ''));
       }
       var sync = SYNC[r.sync_status] || [r.sync_status, 'label-default'];
@@ -334,7 +336,7 @@
       var $act = $('<td class="text-right"></td>');
       if (canWrite) {
         $act.append(m ? $('<button type="button" class="btn btn-default btn-xs recon-change">Change</button>').on('click', function () { openChange(data, r); })
-                      : $('<button type="button" class="btn btn-primary btn-xs recon-associate">Associate</button>').on('click', function () { openAssociate(data, r); }));
+                      : $('<button type="button" class="btn btn-primary btn-xs recon-associate">Associate</button>').on('click', function () { openAssociate(data, [r.id]); }));
       }
       $tr.append($('<td></td>').append($('<span class="recon-sub-name"></span>').text(r.name), $('<div class="small text-muted"></div>').text(r.external_id + ' · ' + r.frequency.replace('_', '-'))),
         $('<td class="text-right"></td>').text(r.quantity), $('<td class="text-right"></td>').text(money(r.value)),
@@ -372,9 +374,84 @@
   }
   function agreementById(id) { return subs.agreements.filter(function (a) { return a.id === Number(id); })[0]; }
 
+  /* Unmapped only: unmapped subscriptions across customers; several of one company associate at once. */
+  var unmapped = {page: 1, rows: {}, picked: {}};
+  function loadUnmapped() {
+    var params = {q: $('#unmapped-subs-search').val() || '', page: unmapped.page, page_size: PAGE};
+    return psaFetch(API + '/subscriptions/unmapped?' + qs(params)).then(function (resp) {
+      if (!resp.ok) { return failed(resp); }
+      var $body = $('#unmapped-subs-table tbody').empty();
+      var cols = canWrite ? 6 : 5;
+      unmapped.rows = {};
+      if (!resp.body.result.length) {
+        $body.append($('<tr></tr>').append($('<td class="text-muted"></td>').attr('colspan', cols).text(
+          $('#unmapped-subs-search').val() ? 'No unmapped subscription matches.' : 'Every subscription is mapped.')));
+      }
+      resp.body.result.forEach(function (r) { unmapped.rows[r.id] = r; $body.append(unmappedRow(r)); });
+      pager('#unmapped-subs-pager', unmapped.page, resp.body.total, function (p) { unmapped.page = p; loadUnmapped(); });
+      placeNotice('unmapped-subs', $body, 'tr', function ($box) { return $('<tr class="recon-notice-row"></tr>').append($('<td></td>').attr('colspan', cols).append($box)); });
+      updateUnmappedSelection();
+    });
+  }
+  function unmappedRow(r) {
+    var $tr = $('<tr class="recon-unmapped-sub"></tr>').attr('data-subscription', r.id);
+    if (canWrite) {
+      var $pick = $('<input type="checkbox" class="unmapped-pick">').val(r.id).attr('aria-label', 'Select ' + r.name)
+        .prop({checked: !!unmapped.picked[r.id], disabled: !r.company});
+      $tr.append($('<td></td>').append($pick));
+    }
+    $tr.append($('<td></td>').append($('<span class="recon-sub-name"></span>').text(r.name),
+        $('<div class="small text-muted"></div>').text(r.external_id + ' · ' + r.frequency.replace('_', '-'))),
+      $('<td></td>').text(r.customer.name),
+      $('<td></td>').text(r.company ? r.company.name : '—'),
+      $('<td class="text-right"></td>').text(money(r.value)),
+      $('<td class="small text-warning recon-unmapped-reason"></td>').text(r.reason || ''));
+    return $tr;
+  }
+  function pickedRows() {
+    return Object.keys(unmapped.picked).map(function (id) { return unmapped.picked[id]; });
+  }
+  function updateUnmappedSelection() {
+    var rows = pickedRows();
+    var companies = {};
+    rows.forEach(function (r) { companies[r.customer.id] = r.company.name; });  // a company is mapped to one customer
+    var names = Object.keys(companies).map(function (k) { return companies[k]; });
+    var one = names.length === 1;
+    $('#associate-selected').prop('disabled', !one);
+    $('#unmapped-selection').text(!rows.length ? 'Select subscriptions of one company.' :
+      one ? rows.length + ' selected, of ' + names[0] + '.' :
+      rows.length + ' selected across ' + names.length + ' companies: select subscriptions of one company to associate them together.');
+  }
+  function associateSelected() {
+    var rows = pickedRows();
+    if (!rows.length) { return; }
+    var customerId = rows[0].customer.id;
+    psaFetch(API + '/customers/' + customerId + '/subscriptions').then(function (resp) {
+      if (!resp.ok) { return failed(resp); }
+      openAssociate(resp.body, rows.map(function (r) { return r.id; }), 'unmapped-subs');
+    });
+  }
+  $('#unmapped-subs-search').on('input', debounce(function () { unmapped.page = 1; loadUnmapped(); }));
+  $('#unmapped-subs-table').on('change', '.unmapped-pick', function () {
+    var id = Number(this.value);
+    if (this.checked) { unmapped.picked[id] = unmapped.rows[id]; } else { delete unmapped.picked[id]; }
+    updateUnmappedSelection();
+  });
+  $('#unmapped-all').on('change', function () {
+    var on = this.checked;
+    $('#unmapped-subs-table .unmapped-pick:not(:disabled)').each(function () { $(this).prop('checked', on).trigger('change'); });
+  });
+  $('#associate-selected').on('click', associateSelected);
+  function showUnmappedView() {
+    $('#tab-subscriptions').tab('show');
+    $('#tab-subs-unmapped').tab('show');
+    $('#subscriptions')[0].scrollIntoView({block: 'start'});
+  }
+
   /* Associate -> Create Subscription Mapping */
-  function openAssociate(data, row) {
+  function openAssociate(data, pickIds, origin) {
     subs.customer = data.customer;
+    subs.origin = origin || 'subs-' + data.customer.id;
     subs.rows = data.result.filter(function (r) { return !r.mapping; });
     $('#assoc-error').addClass('hidden').text('');
     $('#assoc-customer').text(data.customer.name);
@@ -386,9 +463,10 @@
     var $body = $('#assoc-subs tbody').empty();
     subs.rows.forEach(function (r) {
       $body.append($('<tr class="assoc-sub"></tr>').attr('data-name', (r.name + ' ' + r.external_id).toLowerCase()).append(
-        $('<td></td>').append($('<input type="checkbox" class="assoc-pick">').val(r.id).prop('checked', r.id === row.id).attr('aria-label', 'Select ' + r.name)),
+        $('<td></td>').append($('<input type="checkbox" class="assoc-pick">').val(r.id).prop('checked', pickIds.indexOf(r.id) >= 0).attr('aria-label', 'Select ' + r.name)),
         $('<td></td>').text(r.name), $('<td></td>').text(r.external_id), $('<td class="text-right"></td>').text(r.quantity),
-        $('<td class="text-right"></td>').text(money(r.value))));
+        $('<td class="text-right"></td>').text(money(r.value)),
+        $('<td class="assoc-bound"></td>'), $('<td class="assoc-from"></td>')).attr('data-subscription', r.id));
     });
     loadAgreements(data.customer.id).then(function (resp) {
       if (!resp.ok) { return popupError('#assoc-error', resp); }
@@ -406,23 +484,66 @@
     return subs.rows.filter(function (r) { return ids.indexOf(r.id) >= 0; });
   }
 
+  /* Each subscription's own earliest From Date (the later of the agreement's billing start and its start),
+     beside it; the From Date it would get; a custom date before its earliest is flagged on its row. */
+  function earliestFor(a, r) { return laterDate(a ? a.lower_bound : null, r.start_date); }
+  function customDate() { return $('#assoc-mode-custom').is(':checked') ? ($('#assoc-from-date').val() || '') : null; }
+  function showBounds(a) {
+    var custom = customDate(), tooEarly = 0;
+    subs.rows.forEach(function (r) {
+      var $tr = $('#assoc-subs tr.assoc-sub[data-subscription="' + r.id + '"]');
+      var earliest = earliestFor(a, r);
+      var picked = $tr.find('.assoc-pick').is(':checked');
+      var early = picked && custom && custom < earliest;
+      tooEarly += early ? 1 : 0;
+      $tr.find('.assoc-bound').text(a ? earliest : '');
+      $tr.find('.assoc-from').toggleClass('text-danger', !!early)
+        .text(!picked || !a ? '' : early ? custom + ': before its earliest' : (custom === null ? earliest : custom || '—'));
+    });
+    return tooEarly;
+  }
+
   function updateAssociate() {
     var a = agreementById($('#assoc-agreement').val());
     var picked = selectedRows();
-    var bound = a ? (a.lower_bound || null) : null;
-    var lower = bound;
-    picked.forEach(function (r) { lower = laterDate(lower, r.start_date); });
-    $('#assoc-agreement-help').text(a ? 'Billing start date: ' + (a.billing_start_date || a.start_date || 'not set in ConnectWise') +
+    $('#assoc-agreement-help').text(a ? 'Agreement billing start: ' + (a.billing_start_date || a.start_date || 'not set in ConnectWise') +
       (a.billing_cycle ? ' · billed ' + a.billing_cycle : '') : '');
-    $('#assoc-all-date').text(a && bound ? '(from ' + bound + ', or each subscription\'s start where later)' : '');
-    $('#assoc-range').text(lower ? 'Allowed: ' + lower + ' to ' + subs.today : 'Allowed: up to ' + (subs.today || 'today'));
-    $('#assoc-from-date').attr({min: lower || '', max: subs.today || ''});
+    $('#assoc-range').text('Up to ' + (subs.today || 'today') + ', not before a selected subscription\'s earliest From Date.');
+    $('#assoc-from-date').attr({min: (a && a.lower_bound) || '', max: subs.today || ''});
+    var tooEarly = showBounds(a);
     var freqs = {};
     picked.forEach(function (r) { freqs[r.frequency] = true; });
     var warnings = a ? Object.keys(freqs).map(function (f) { return a.warnings[f]; }).filter(Boolean) : [];
     $('#assoc-warning').toggleClass('hidden', !warnings.length).text(warnings.length ? warnings.join(' ') + ' You can still choose it.' : '');
     $('#assoc-count').text(picked.length + ' of ' + subs.rows.length + ' unmapped subscriptions selected');
-    $('#assoc-confirm').prop('disabled', !picked.length || !a);
+    $('#assoc-confirm').prop('disabled', true).text('Confirm');
+    var $b = $('#assoc-preview-body');
+    if (!picked.length || !a) { $b.html('<span class="text-muted">Select subscriptions and an agreement.</span>'); return; }
+    if (customDate() === '') { $b.html('<span class="text-muted">Pick a custom From Date to see what will be sent.</span>'); return; }
+    if (tooEarly) { $b.empty().append($('<span class="text-danger"></span>').text(tooEarly + ' selected subscription(s) cannot start that early: choose a later date or untick them.')); return; }
+    previewAssociate(a, picked);
+  }
+  var debouncedUpdate = debounce(updateAssociate);
+
+  function previewAssociate(a, picked) {
+    var query = {customer_id: subs.customer.id, agreement_id: a.id, subscription_ids: picked.map(function (r) { return r.id; }).join(','),
+                 from_date_mode: customDate() === null ? 'all' : 'custom'};
+    if (customDate()) { query.from_date = customDate(); }
+    var seq = ++subs.previewSeq;
+    $('#assoc-preview-body').html('<span class="text-muted">Working out what will be sent…</span>');
+    psaFetch(API + '/subscription-mappings/preview?' + qs(query)).then(function (resp) {
+      if (seq !== subs.previewSeq) { return; }
+      if (!resp.ok) { popupError('#assoc-error', resp); $('#assoc-preview-body').empty(); return; }
+      $('#assoc-error').addClass('hidden');
+      var p = resp.body;
+      var $ul = $('<ul class="recon-preview"></ul>').append(
+        $('<li id="assoc-preview-new"></li>').text(p.to_new + ' transaction(s) (' + money(p.to_new_amount) + ') will be pushed to ' +
+          p.agreement.name + ' at the next push.'),
+        $('<li id="assoc-preview-skip"></li>').text(p.to_skip + ' transaction(s) ending before their From Date (' +
+          money(p.to_skip_amount) + ') will not be pushed.'));
+      $('#assoc-preview-body').empty().append($ul);
+      $('#assoc-confirm').prop('disabled', false).text('Confirm: push ' + p.to_new + ' transaction(s), ' + money(p.to_new_amount));
+    });
   }
 
   function confirmAssociate() {
@@ -435,7 +556,8 @@
     psaFetch(API + '/subscription-mappings', {method: 'POST', json: body}).then(function (resp) {
       if (!resp.ok) { popupError('#assoc-error', resp); updateAssociate(); return; }
       $('#associate-modal').modal('hide');
-      noticeFor('subs-' + subs.customer.id, 'success', resp.body.mapped.length + ' subscription(s) mapped to ' + resp.body.mapped[0].agreement.name + '.');
+      if (subs.origin === 'unmapped-subs') { unmapped.picked = {}; }
+      noticeFor(subs.origin, 'success', resp.body.mapped.length + ' subscription(s) of ' + subs.customer.name + ' mapped to ' + resp.body.mapped[0].agreement.name + '.');
       reloadAll();
     });
   }
@@ -472,13 +594,14 @@
     if (!a) { return; }
     var lower = laterDate(a.lower_bound, row.start_date);
     $('#change-bill-start').text(a.billing_start_date || a.start_date || 'not set in ConnectWise');
-    $('#change-all-date').text('(' + lower + ')');
-    $('#change-range').text('Allowed: ' + lower + ' to ' + subs.today);
+    $('#change-sub-start').text(row.start_date);
+    $('#change-all-date').text(lower);
+    $('#change-range').text('From ' + lower + ' (its earliest From Date) to ' + subs.today);
     $('#change-from-date').attr({min: lower, max: subs.today});
     var warning = a.warnings[row.frequency];
     $('#change-warning').toggleClass('hidden', !warning).text(warning ? warning + ' You can still choose it.' : '');
     var body = changeBody();
-    $('#change-confirm').prop('disabled', true);
+    $('#change-confirm').prop('disabled', true).text('Confirm');
     if (body.from_date_mode === 'custom' && !body.from_date) {
       $('#change-preview-body').html('<span class="text-muted">Pick a custom From Date to see what will happen.</span>');
       return;
@@ -491,7 +614,7 @@
       if (!resp.ok) { popupError('#change-error', resp); $('#change-preview-body').empty(); return; }
       $('#change-error').addClass('hidden');
       showPreview(resp.body);
-      $('#change-confirm').prop('disabled', false);
+      $('#change-confirm').prop('disabled', false).text(changeConsequence(resp.body.preview));
     });
   }
 
@@ -512,11 +635,20 @@
     if (p.in_flight.length) { $ul.append($('<li class="text-danger"></li>').text(p.in_flight.length + ' transaction(s) are being pushed to (or removed from) ConnectWise right now: wait for the push to finish.')); }
     $b.append($ul);
     if (!n) { return; }
-    var $label = $('<label></label>').append($('<input type="checkbox" id="change-move">'),
+    var $label = $('<label></label>').append($('<input type="checkbox" id="change-move">').attr('data-count', n),
       document.createTextNode(' Move these ' + n + ' pushed transaction(s) to ' + plan.agreement.name));
     $b.append($('<div class="checkbox recon-move"></div>').append($label));
     if (p.warning) { $b.append($('<div class="alert alert-warning" id="change-move-warning" role="alert"></div>').text(p.warning)); }
   }
+
+  function changeConsequence(p) {
+    return 'Confirm: push ' + p.to_new.length + ' transaction(s), ' + money(p.to_new_amount);
+  }
+  $('#change-modal').on('change', '#change-move', function () {
+    var n = this.checked ? $(this).attr('data-count') : 0;
+    var base = $('#change-confirm').text().replace(/, and move \d+ pushed$/, '');
+    $('#change-confirm').text(base + (n ? ', and move ' + n + ' pushed' : ''));
+  });
 
   function confirmChange() {
     var body = changeBody();
@@ -543,15 +675,20 @@
     $('#assoc-subs tr.assoc-sub').each(function () { $(this).toggle($(this).attr('data-name').indexOf(q) >= 0); });
   });
   $('#assoc-from-date').on('focus', function () { $('#assoc-mode-custom').prop('checked', true); });
-  $('#assoc-from-date').on('change input', function () { $('#assoc-mode-custom').prop('checked', true); $('#assoc-error').addClass('hidden'); });
-  $('input[name="assoc-mode"]').on('change', function () { $('#assoc-error').addClass('hidden'); });
+  $('#assoc-from-date').on('change input', function () { $('#assoc-mode-custom').prop('checked', true); $('#assoc-error').addClass('hidden'); debouncedUpdate(); });
+  $('input[name="assoc-mode"]').on('change', function () { $('#assoc-error').addClass('hidden'); updateAssociate(); });
   $('#assoc-confirm').on('click', confirmAssociate);
   $('#change-agreement, input[name="change-mode"]').on('change', updateChange);
   $('#change-from-date').on('change', function () { $('#change-mode-custom').prop('checked', true); updateChange(); });
   $('#change-confirm').on('click', confirmChange);
 
+  /* #recon[data-busy] counts the reloads in flight: 0 once every list shows the latest state (tests wait on it). */
+  var busy = 0;
   function reloadAll() {
-    return Promise.all([loadSummary(), loadCustomers(), loadCompanies(), loadMapped(), loadSubscriptions(), loadChart()]);
+    root.setAttribute('data-busy', String(++busy));
+    var done = function () { root.setAttribute('data-busy', String(--busy)); };
+    return Promise.all([loadSummary(), loadCustomers(), loadCompanies(), loadMapped(), loadSubscriptions(), loadUnmapped(), loadChart()])
+      .then(done, done);
   }
 
   /* ---- wiring ---- */
@@ -562,7 +699,7 @@
   $('[data-goto]').on('click', function (e) {
     e.preventDefault();
     var target = $(this).attr('data-goto');
-    if (target === 'subscriptions') { $('#tab-subscriptions').tab('show'); }
+    if (target === 'subscriptions') { showUnmappedView(); }
     else { $('#tab-customers').tab('show'); $('#tab-' + target).tab('show'); }
   });
   $('#associate').on('click', function () {
@@ -622,6 +759,7 @@
      #subscriptions&customer=<id>&subscription=<id>&q=<customer name> opens the customer's subscriptions. */
   function openFromHash() {
     var parts = (window.location.hash || '').slice(1).split('&');
+    if (parts[0] === 'unmapped-subscriptions') { showUnmappedView(); return; }
     if (parts[0] !== 'subscriptions') { return; }
     var args = {};
     parts.slice(1).forEach(function (p) { var kv = p.split('='); args[kv[0]] = decodeURIComponent(kv[1] || ''); });

@@ -74,3 +74,33 @@ def test_cli_activate_status_deactivate(app, cw_live, tmp_path):
         psa_cli, ["integration", "deactivate", "--partner", str(pid), "--as", "pilot.admin"]
     )
     assert done.exit_code == 0 and "deactivated" in done.output
+
+
+def test_cli_status_after_a_failed_reactivation_does_not_name_the_earlier_activation(app, cw_live):
+    """Activated, deactivated, re-activated with a wrong key: "Not activated" and no "Activated By/Date"."""
+    from tests.support.card import activate, form_values, run_validation, session_client, status
+
+    with app.app_context():
+        pid = tenants.pilot().id
+    client, headers = session_client(app)
+    first = activate(client, headers, form_values(cw_live)).get_json()
+    assert run_validation(app, first["integration_id"], first["job_id"]) == "active"
+    runner = app.test_cli_runner()
+    cli_status = ["integration", "status", "--partner", str(pid), "--as", "pilot.admin"]
+    active = runner.invoke(psa_cli, cli_status).output
+    assert "Status: Active" in active and "Activated By: Pat Pilot (pilot.admin)" in active
+    assert (
+        runner.invoke(psa_cli, ["integration", "deactivate", "--partner", str(pid), "--as", "pilot.admin"]).exit_code
+        == 0
+    )
+    deactivated = runner.invoke(psa_cli, cli_status).output
+    assert (
+        "Status: Deactivated" in deactivated and "Activated By:" in deactivated and "Deactivated Date:" in deactivated
+    )
+    again = activate(client, headers, form_values(cw_live, private_key="wrong-key")).get_json()
+    assert run_validation(app, again["integration_id"], again["job_id"]) == "failed"
+    shown = runner.invoke(psa_cli, cli_status).output
+    assert "Status: Not activated" in shown and "Message:" in shown, shown
+    assert "Activated By" not in shown and "Activated Date" not in shown and "Deactivated Date" not in shown
+    card = status(client)  # the REST state says the same
+    assert card["status_label"] == "Not activated" and card["activated_by"] is None and card["activated_at"] is None

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from msphub_psa.domain.errors import AlreadyMappedError, EmptyFromDateRangeError, FromDateOutOfRangeError
 from msphub_psa.domain.periods import (
     NO_ELIGIBLE_AGREEMENT,
+    NO_FITTING_AGREEMENT,
     SEVERAL_ELIGIBLE_AGREEMENTS,
     Agreement,
     DateRange,
@@ -232,9 +233,15 @@ def test_from_date_is_raised_to_the_agreement_billing_start():
 
 
 def test_no_eligible_agreement():
-    result = auto_association(SUB, [agreement(status="Expired"), agreement(id=2, billing_cycle="Annual")], TODAY)
+    result = auto_association(SUB, [agreement(status="Expired"), agreement(id=2, status="Cancelled")], TODAY)
     assert not result.associate and result.reason == NO_ELIGIBLE_AGREEMENT == "no eligible agreement in ConnectWise"
     assert auto_association(SUB, [], TODAY).reason == NO_ELIGIBLE_AGREEMENT
+
+
+def test_an_eligible_agreement_that_does_not_fit_is_named_so_not_called_none():
+    """The row's reason does not contradict Associate, which offers that agreement with a warning."""
+    result = auto_association(SUB, [agreement(status="Expired"), agreement(id=2, billing_cycle="Annual")], TODAY)
+    assert not result.associate and result.reason == NO_FITTING_AGREEMENT
 
 
 def test_several_eligible_agreements():
