@@ -109,3 +109,55 @@ def test_orphan_reference_unknown_to_the_ledger(ctx, cw_live):
     [finding] = _open(partner_id).values()
     assert finding.code == "orphan" and finding.transaction_id == 999999 and finding.amount == Decimal("12.25")
     assert dt.date.fromisoformat(finding.held["period_start"]) == dt.date(2026, 1, 1)
+
+
+def _ignore_all_then_clean(partner_id, actor):
+    from msphub_psa.commands.billing.assurance_actions import ResolveFindingCommand
+
+    for finding in _open(partner_id).values():
+        ResolveFindingCommand(actor, finding.id, "ignore", "checked with finance", partner_id=partner_id).run()
+    ReadBackCommand(partner_id).run()
+    assert _open(partner_id) == {}
+
+
+def test_record_moved_to_another_agreement_by_hand(ctx, cw_live):
+    partner_id, actor, rows = pushed_ledger(cw_live, customers=2)
+    row = first(rows)
+    other = next(r.agreement_remote_id for r in rows if r.agreement_remote_id != row.agreement_remote_id)
+    ours = cw_live.client().get_addition(row.agreement_remote_id, row.remote_record_id)
+    cw_live.client().delete_addition(row.agreement_remote_id, row.remote_record_id)
+    moved = dict(ours.raw)
+    body = {k: moved[k] for k in ("product", "billCustomer", "quantity", "unitPrice", "unitCost", "serialNumber")}
+    body.update(effectiveDate=moved["effectiveDate"], cancelledDate=moved["cancelledDate"])
+    cw_live.client()._json("POST", "/finance/agreements/{id}/additions", body=body, id=other)
+    since = len(cw_live.requests())
+    ReadBackCommand(partner_id).run()
+    [finding] = _open(partner_id).values()
+    assert finding.code == "moved_or_cancelled" and finding.agreement_remote_id == other
+    assert (
+        finding.transaction_id == row.transaction_id and "another" not in finding.detail or str(other) in finding.detail
+    )
+    _ignore_all_then_clean(partner_id, actor)
+    assert writes(cw_live, since) == []
+
+
+def test_cancelled_and_orphan_findings_ignored_read_back_clean(ctx, cw_live):
+    partner_id, actor, rows = pushed_ledger(cw_live)
+    row = first(rows)
+    cw_live.client()._json(
+        "POST",
+        "/finance/agreements/{id}/adjustments",
+        body={"amount": -3, "description": "Old system MSPHUB-T888888", "effectiveDate": "2026-01-01T00:00:00Z"},
+        id=row.agreement_remote_id,
+    )
+    ended = [
+        {"op": "replace", "path": "endDate", "value": "2020-01-31T00:00:00Z"},
+        {"op": "replace", "path": "noEndingDateFlag", "value": False},
+    ]
+    cw_live.client()._json("PATCH", "/finance/agreements/{id}", body=ended, id=row.agreement_remote_id)
+    since = len(cw_live.requests())
+    ReadBackCommand(partner_id).run()
+    codes = {f.code for f in _open(partner_id).values()}
+    assert codes == {"moved_or_cancelled", "orphan"}
+    _ignore_all_then_clean(partner_id, actor)
+    assert writes(cw_live, since) == []
