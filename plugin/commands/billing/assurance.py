@@ -16,6 +16,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import IntegrityError
+
 from msphub_psa import clock
 from msphub_psa.commands.base import transaction
 from msphub_psa.commands.billing.delivery import record_of
@@ -142,7 +144,10 @@ class ReadBackCommand:
             raise
         findings = assurance.compare(snapshot.sent, reading.held, reading.states, snapshot.accepted, snapshot.known)
         findings += invoice_findings(snapshot.sent, reading)
-        return self._store(snapshot.run_id, findings, reading, len(snapshot.agreements))
+        try:
+            return self._store(snapshot.run_id, findings, reading, len(snapshot.agreements))
+        except IntegrityError:  # a concurrent read-back stored the same new finding first: merge with it
+            return self._store(snapshot.run_id, findings, reading, len(snapshot.agreements))
 
     @transaction
     def _load(self) -> Snapshot:

@@ -52,3 +52,18 @@ def test_deleted_line_leaves_the_month_under_invoiced_by_its_amount(ctx, cw_live
     assert under.amount == month_amount(line, *month_of(month)) > 0  # the line's days in the invoiced month
     assert under.held["invoice"] == f"{month:%Y%m}-{row.agreement_remote_id}"
     assert Decimal(under.sent["expected"]) - Decimal(under.held["total"]) == under.amount
+
+
+def test_quantity_raised_by_hand_before_the_run_leaves_the_month_over_invoiced(ctx, cw_live):
+    partner_id, _actor, rows = pushed_ledger(cw_live)
+    row = first(rows)
+    month = _month(row)
+    ours = cw_live.client().get_addition(row.agreement_remote_id, row.remote_record_id)
+    cw_live.client().update_addition(row.agreement_remote_id, row.remote_record_id, {"quantity": ours.quantity + 2})
+    cw_live.invoice_run(month, agreement_ids=[row.agreement_remote_id])
+    ReadBackCommand(partner_id).run()
+    by_code = {f.code: f for f in _open(partner_id)}
+    assert set(by_code) == {"edited", "over_invoiced"}
+    extra = Line("charge", None, None, None, None, Decimal(2), ours.unit_price, None, None, ours.effective_date)
+    extra = dataclasses.replace(extra, period_end=ours.cancelled_date)
+    assert by_code["over_invoiced"].amount == month_amount(extra, *month_of(month)) > 0

@@ -161,3 +161,21 @@ def test_cancelled_and_orphan_findings_ignored_read_back_clean(ctx, cw_live):
     assert codes == {"moved_or_cancelled", "orphan"}
     _ignore_all_then_clean(partner_id, actor)
     assert writes(cw_live, since) == []
+
+
+def test_a_concurrent_read_back_storing_first_is_merged_with(ctx, cw_live, monkeypatch):
+    partner_id, _actor, rows = pushed_ledger(cw_live)
+    row = first(rows)
+    cw_live.client().delete_addition(row.agreement_remote_id, row.remote_record_id)
+    ReadBackCommand(partner_id).run()  # the other read-back: its finding is stored
+    real, calls = AssuranceDAO.by_key, []
+
+    def stale(partner):  # this one read the findings before the other stored its own
+        calls.append(partner)
+        return {} if len(calls) == 1 else real(partner)
+
+    monkeypatch.setattr(AssuranceDAO, "by_key", staticmethod(stale))
+    result = ReadBackCommand(partner_id).run()
+    monkeypatch.undo()
+    assert result["status"] == "succeeded" and len(calls) == 2
+    assert [f.code for f in _open(partner_id).values()] == ["missing"]
