@@ -29,6 +29,8 @@ class AlertEmail:
     status: str
     counts: dict = field(default_factory=dict)
     link: str = ""
+    drift: dict = field(default_factory=dict)
+    """Revenue assurance's open findings at the time: ``{records, amount, by_code}`` (records 0 when none)."""
 
     def as_dict(self) -> dict:
         """Plain values (for a mailer or a log line)."""

@@ -268,6 +268,24 @@ def enqueue_push(partner_id: int, requested_by: str = "system", preview_id: int 
     return job, created
 
 
+def enqueue_readback(partner_id: int, requested_by: str = "system") -> tuple[Job, bool]:
+    """``assurance_readback(partner_id)`` on the sync queue, once at a time per partner (a finished or failed
+    one never blocks the next).
+
+    :raises QueueUnavailable: Redis does not answer.
+    """
+    return enqueue_once(
+        SYNC,
+        "assurance_readback",
+        int(partner_id),
+        requested_by,
+        job_id=f"{settings().queue_prefix}-assurance-{int(partner_id)}",
+        timeout=settings().push_job_timeout,
+        result_ttl=3600,
+        failure_ttl=86400,
+    )
+
+
 def _waiting_job(partner_id: int) -> Job | None:
     """The partner's push job still waiting in the queue, or None."""
     job_id = redis_connection().get(_waiting_pointer(partner_id))

@@ -93,6 +93,10 @@ METHOD_PERMISSIONS = {
     # Billing push
     "run_push": _W,
     "retry_failed": _W,
+    # Revenue assurance (read-back, findings, decisions)
+    "assurance_run": _W,
+    "assurance_findings": _R,
+    "assurance_resolve": _W,
     "run_detail": _R,
     "item_detail": _R,
     # Billing sync as people follow it: progress, run history, a run's failed rows, alerts

@@ -11,6 +11,7 @@ from typing import Any
 from msphub_psa.commands import access
 from msphub_psa.commands.access import actor_for_user, find_user
 from msphub_psa.commands.base import audit_refusal
+from msphub_psa.commands.billing.assurance import ReadBackCommand
 from msphub_psa.commands.billing.orchestrator import PushBillingCommand
 from msphub_psa.commands.billing.preview import push_approved
 from msphub_psa.commands.billing.schedule import ScheduledSyncCommand, ScheduleTickCommand
@@ -18,8 +19,9 @@ from msphub_psa.commands.directory import RefreshDirectoryCommand, system_actor
 from msphub_psa.commands.exceptions import CommandError, FeatureDisabledError, IntegrationInactiveError
 from msphub_psa.commands.integration import ValidateIntegrationCommand
 from msphub_psa.commands.rules.lists import RefreshListsCommand
-from msphub_psa.jobqueue import current_job_id, publish_job_progress
+from msphub_psa.jobqueue import QueueUnavailable, current_job_id, enqueue_readback, publish_job_progress
 from msphub_psa.logs import log_context
+from msphub_psa.psa.errors import PsaError
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +88,33 @@ def push_billing(partner_id: int, requested_by: str = "system", preview_id: int 
     if not partner_may_run(partner_id, "push_billing"):
         return "skipped: feature off"
     if preview_id:
-        return push_approved(int(partner_id), int(preview_id), requested_by, current_job_id())
-    return PushBillingCommand(int(partner_id), requested_by, current_job_id()).run(wait=True).as_dict()
+        result = push_approved(int(partner_id), int(preview_id), requested_by, current_job_id())
+    else:
+        result = PushBillingCommand(int(partner_id), requested_by, current_job_id()).run(wait=True).as_dict()
+    _read_back_after(int(partner_id), result)
+    return result
+
+
+def _read_back_after(partner_id: int, result: dict | str) -> None:
+    """After a push that wrote to the PSA, its read-back on the sync queue (revenue assurance)."""
+    if not isinstance(result, dict) or not (result.get("counts") or {}).get("pushed"):
+        return
+    try:
+        enqueue_readback(partner_id)
+    except QueueUnavailable:
+        log.warning("job=push_billing partner=%s: the read-back could not be enqueued", partner_id)
+
+
+@partner_logged
+def assurance_readback(partner_id: int, requested_by: str = "system") -> dict | str:
+    """Read the partner's agreements back from the PSA and keep the findings (revenue assurance)."""
+    if not partner_may_run(partner_id, "assurance_readback"):
+        return "skipped: feature off"
+    try:
+        access.require_active_integration(int(partner_id))
+    except IntegrationInactiveError:
+        return "skipped: integration not active"
+    return ReadBackCommand(int(partner_id), requested_by).run()
 
 
 def schedule_tick() -> list[str]:
@@ -98,4 +125,18 @@ def schedule_tick() -> list[str]:
 @partner_logged
 def scheduled_sync(partner_id: int, slot: str) -> dict:
     """The partner's scheduled run: a preview awaiting approval, or the push."""
-    return ScheduledSyncCommand(int(partner_id), slot, current_job_id()).run()
+    _read_back_first(int(partner_id))
+    result = ScheduledSyncCommand(int(partner_id), slot, current_job_id()).run()
+    _read_back_after(int(partner_id), result)
+    return result
+
+
+def _read_back_first(partner_id: int) -> None:
+    """The scheduled run reads the PSA back before it pushes, so its alert e-mail carries the findings."""
+    if not partner_may_run(partner_id, "assurance_readback"):
+        return
+    try:
+        access.require_active_integration(partner_id)
+        ReadBackCommand(partner_id, "schedule").run()
+    except (CommandError, PsaError) as err:
+        log.warning("job=scheduled_sync partner=%s: the read-back did not run (%s)", partner_id, err)

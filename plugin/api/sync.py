@@ -9,6 +9,14 @@ from marshmallow import Schema, fields, validate
 
 from msphub_psa import permissions
 from msphub_psa.api.base import PsaApi, load
+from msphub_psa.commands.billing.assurance_actions import (
+    ACTIONS,
+    CODES,
+    STATUSES,
+    FindingsCommand,
+    ResolveFindingCommand,
+    RunAssuranceCommand,
+)
 from msphub_psa.commands.billing.runs import (
     AcknowledgeRunAlertCommand,
     SyncProgressCommand,
@@ -37,13 +45,115 @@ class RetryFailedSchema(Schema):
     )
 
 
+class FindingsArgsSchema(Schema):
+    """?code=&status=&page=&page_size= of the revenue assurance findings (code and status repeatable)."""
+
+    code = fields.List(fields.String(validate=validate.OneOf(CODES)), load_default=list)
+    status = fields.List(fields.String(validate=validate.OneOf(STATUSES)), load_default=None)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class ResolveFindingSchema(Schema):
+    """``{"action": "recreate" | "accept" | "ignore", "reason": "..."}`` (a reason is required to ignore)."""
+
+    action = fields.String(required=True, validate=validate.OneOf(list(ACTIONS)))
+    reason = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+
 class SyncApi(PsaApi):
     """The signed-in partner user's billing push."""
 
     resource_name = "psa_sync"
     class_permission_name = permissions.SYNC
     openapi_spec_tag = "Billing push"
-    openapi_spec_component_schemas = (RetryFailedSchema, *sync_schemas.COMPONENTS)
+    openapi_spec_component_schemas = (
+        RetryFailedSchema,
+        FindingsArgsSchema,
+        ResolveFindingSchema,
+        *sync_schemas.COMPONENTS,
+    )
+
+    @expose("/assurance/run", methods=["POST"])
+    @protect()
+    def assurance_run(self):
+        """Start a revenue assurance read-back (the job on the sync queue): every agreement holding our records is
+        read back and compared with what was pushed.
+        ---
+        post:
+          responses:
+            202:
+              description: '{job_id, created}'
+              content:
+                application/json:
+                  schema: {type: object, properties: {job_id: {type: string}, created: {type: boolean}}}
+            403: {$ref: '#/components/responses/403'}
+            503: {description: The job queue does not answer}
+        """
+        actor, partner_id = partner_scope(need="active")
+        return self.response(202, **RunAssuranceCommand(actor, partner_id).run())
+
+    @expose("/assurance/findings", methods=["GET"])
+    @protect()
+    def assurance_findings(self):
+        """Revenue assurance findings (default: open), largest money first, with the drift figure and the latest
+        read-back.
+        ---
+        get:
+          parameters:
+          - {in: query, name: code, schema: {type: array, items: {type: string, enum: [missing, edited,
+              moved_or_cancelled, double_billing, orphan]}}, explode: true}
+          - {in: query, name: status, schema: {type: array, items: {type: string, enum: [open, recreating,
+              recreated, accepted, ignored, cleared]}}, explode: true}
+          - {in: query, name: page, schema: {type: integer, minimum: 1}}
+          - {in: query, name: page_size, schema: {type: integer, minimum: 1, maximum: 500}}
+          responses:
+            200:
+              description: '{drift: {records, amount, by_code}, latest_run, findings: [{id, code, status,
+                agreement_remote_id, transaction_id, reference, record_id, sent, held, amount, detail, actions,
+                resolved_by, resolved_at, reason}], total, page, page_size}'
+              content:
+                application/json:
+                  schema: {type: object}
+            400: {$ref: '#/components/responses/400'}
+            403: {$ref: '#/components/responses/403'}
+        """
+        actor, partner_id = partner_scope(need="active")
+        raw = {key: request.args.getlist(key) for key in ("code", "status") if key in request.args}
+        raw.update({key: request.args[key] for key in ("page", "page_size") if key in request.args})
+        args = load(FindingsArgsSchema(), raw)
+        command = FindingsCommand(actor, partner_id, args["code"], args["status"], args["page"], args["page_size"])
+        return self.response(200, **command.run())
+
+    @expose("/assurance/findings/<psa_id:finding_id>/resolve", methods=["POST"])
+    @protect()
+    def assurance_resolve(self, finding_id: int):
+        """A person's decision on an open finding, audited: ``recreate`` (missing: the next push creates exactly one
+        record with the same reference), ``accept`` (edited: ConnectWise's value stands, both kept), ``ignore``
+        (with a reason). Nothing is written to a ConnectWise record.
+        ---
+        post:
+          parameters:
+          - {in: path, name: finding_id, required: true, schema: {type: integer}}
+          requestBody:
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/ResolveFindingSchema'}
+          responses:
+            200:
+              description: '{finding}: the finding after the decision'
+              content:
+                application/json:
+                  schema: {type: object, properties: {finding: {type: object}}}
+            400: {$ref: '#/components/responses/400'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+            409: {description: The finding is already decided, or its record is no longer pushed}
+        """
+        actor, partner_id = partner_scope(need="active")
+        args = load(ResolveFindingSchema(), request.get_json(silent=True) or {})
+        command = ResolveFindingCommand(actor, finding_id, args["action"], args["reason"], partner_id)
+        return self.response(200, finding=command.run())
 
     @expose("/", methods=["GET"])
     @protect()

@@ -30,6 +30,7 @@ GROUPS = {
     "sync": "sync:sync_cli",
     "catalog": "catalog:catalog_cli",
     "audit": "audit:audit_cli",
+    "assurance": "assurance:assurance_cli",
 }
 
 

@@ -19,6 +19,7 @@ from msphub_psa.psa.records import (
     CHARGE,
     CREDIT,
     Agreement,
+    AgreementInvoice,
     CatalogItem,
     Charge,
     Company,
@@ -281,6 +282,30 @@ class ConnectWisePsa:
         """DELETE one addition or adjustment."""
         delete = self.client.delete_addition if kind == CHARGE else self.client.delete_adjustment
         _mapped(lambda: delete(agreement_id, record_id))
+
+    def iter_records(self, agreement_id: int, kind: str) -> Iterator[Record]:
+        """The agreement's additions or adjustments, by id, in pages of 1,000."""
+        found: Iterator[cw.Addition | cw.Adjustment]
+        if kind == CHARGE:
+            found = _mapped_iter(lambda: self.client.iter_additions(agreement_id, page_size=1000, order_by="id asc"))
+        else:
+            found = _mapped_iter(lambda: self.client.iter_adjustments(agreement_id, page_size=1000, order_by="id asc"))
+        for record in found:
+            yield record_of(record)
+
+    def get_agreements(self, ids: list[int]) -> dict[int, Agreement]:
+        """Agreements by id (batched ``id in (...)`` reads under the URL limit)."""
+        found = _mapped(lambda: self.client.get_agreements(ids))
+        return {agreement_id: agreement_of(agreement) for agreement_id, agreement in found.items()}
+
+    def iter_agreement_invoices(self, agreement_ids: list[int]) -> Iterator[AgreementInvoice]:
+        """``/finance/invoices`` of type Agreement of these agreements (batched ``agreement/id in (...)``)."""
+        for invoice in _mapped_iter(lambda: self.client.get_agreement_invoices(agreement_ids)):
+            if invoice.agreement is not None and invoice.date is not None:
+                total = invoice.total if invoice.total is not None else Decimal(0)
+                yield AgreementInvoice(
+                    invoice.id, invoice.agreement.id, invoice.invoice_number or "", invoice.date, total
+                )
 
     # -- the catalog ----------------------------------------------------------------------------------------
 

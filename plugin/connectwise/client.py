@@ -595,6 +595,14 @@ class ConnectWiseClient:
         """Invoices matching ``conditions`` (e.g. ``agreement/id = 12``), lazily; read-only for the product."""
         return self._list(Invoice.from_json, "/finance/invoices", conditions, **kw)
 
+    def get_agreement_invoices(self, agreement_ids: Iterable[int]) -> Iterator[Invoice]:
+        """The ``Agreement`` invoices of these agreements, by batched ``agreement/id in (...)`` reads (pages of
+        1,000) under the URL limit; invoices of other types are left out."""
+        wanted = sorted({_record_id(i) for i in agreement_ids})
+        for invoice in self._read_in(Invoice.from_json, "/finance/invoices", "agreement/id", wanted):
+            if invoice.type == "Agreement":
+                yield invoice
+
     # -- catalog ---------------------------------------------------------------------------------------
 
     def iter_catalog_items(self, conditions: cond.Condition | str | None = None, **kw: Any) -> Iterator[CatalogItem]:

@@ -217,6 +217,7 @@ class OutboxEvent(StrEnum):
     REMOVE_ATTEMPT = "remove_attempt"  # marked removing, committed, before reading and deleting ours
     REMOVED = "removed"  # ours is gone from the old agreement: push it to the new one
     REMOVE_REFUSED = "remove_refused"  # the PSA refused the delete (or it is not ours): a person decides
+    RECREATE = "recreate"  # a person re-creates a record deleted in the PSA: looked up by reference, then created
 
 
 TRANSITIONS: dict[tuple[OutboxState, OutboxEvent], OutboxState] = {
@@ -235,6 +236,7 @@ TRANSITIONS: dict[tuple[OutboxState, OutboxEvent], OutboxState] = {
     (OutboxState.MOVING, OutboxEvent.REMOVE_ATTEMPT): OutboxState.REMOVING,
     (OutboxState.REMOVING, OutboxEvent.REMOVED): OutboxState.PENDING,
     (OutboxState.REMOVING, OutboxEvent.REMOVE_REFUSED): OutboxState.FAILED,
+    (OutboxState.PUSHED, OutboxEvent.RECREATE): OutboxState.SENDING,
 }
 """Every legal (state, event) -> new state; anything else is refused.
 
@@ -245,6 +247,10 @@ then ``pending`` (the normal push creates it on the new agreement: exactly once,
 A refused delete is ``failed`` with the record still on the old agreement; only a person
 moves it on (Retry failed asks again; a Change without Move keeps it where it is).
 ``failed`` rows whose record is in ConnectWise are refused moves (see ``in_psa``).
+
+Re-creating a pushed record a person deleted in the PSA (revenue assurance): ``pushed → sending``,
+committed; the next push's recovery reads the agreement for our reference first and creates the record
+only when none is there (exactly once, as for any row whose outcome is unknown).
 """
 
 

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from msphub_psa.psa.records import (
     Agreement,
+    AgreementInvoice,
     CatalogItem,
     Charge,
     Company,
@@ -64,6 +65,15 @@ class PsaClient(Protocol):
 
     def remove(self, agreement_id: int, kind: str, record_id: int) -> None:
         """Delete one record (the caller has checked it is ours)."""
+
+    def iter_records(self, agreement_id: int, kind: str) -> Iterator[Record]:
+        """Every record of ``kind`` on the agreement, ours or not, lazily: one call per page of up to 1,000."""
+
+    def get_agreements(self, ids: list[int]) -> dict[int, Agreement]:
+        """Agreements by id, in as few calls as the PSA allows; an unknown id is absent."""
+
+    def iter_agreement_invoices(self, agreement_ids: list[int]) -> Iterator[AgreementInvoice]:
+        """The agreement invoices of these agreements, in as few calls as the PSA allows."""
 
     # -- the catalog ----------------------------------------------------------------------------------------
 

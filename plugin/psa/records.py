@@ -130,3 +130,14 @@ class Agreement:
     bill_start_date: dt.date | None = None
     last_updated: dt.datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class AgreementInvoice:
+    """An invoice the PSA made for an agreement's period (read only)."""
+
+    id: int
+    agreement_id: int
+    number: str
+    date: dt.date
+    total: Decimal

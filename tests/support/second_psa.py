@@ -23,6 +23,7 @@ from msphub_psa.psa.records import (
     CHARGE,
     CREDIT,
     Agreement,
+    AgreementInvoice,
     CatalogItem,
     Charge,
     Company,
@@ -74,6 +75,7 @@ class SecondPsa:
         self.catalog: dict[int, CatalogItem] = {}
         self.lists: dict[str, list[ListEntry]] = {kind: [] for kind in LIST_KINDS}
         self.calls: list[str] = []
+        self.invoices: list[AgreementInvoice] = []
         self.faults = Faults()
         self._rng = random.Random(0)
         self._ids = itertools.count(70_001)
@@ -251,6 +253,27 @@ class SecondPsaClient:
             self.side.after_write()
         if not answer:
             raise psa.Transient("The connection closed before the PSA answered.", outcome_unknown=True)
+
+    def iter_records(self, agreement_id: int, kind: str) -> Iterator[Record]:
+        """The contract's lines of ``kind``, by id, a page of 1,000 per call."""
+        lines = sorted(
+            (r for r in self.side.records.values() if r.agreement_id == agreement_id and r.kind == kind),
+            key=lambda r: r.id,
+        )
+        for start in range(0, max(len(lines), 1), 1000):
+            self._call("iter_records")
+            yield from lines[start : start + 1000]
+
+    def get_agreements(self, ids: list[int]) -> dict[int, Agreement]:
+        """Contracts by id (one call)."""
+        self._call("get_agreements")
+        return {i: self.side.agreements[i] for i in sorted(set(ids)) if i in self.side.agreements}
+
+    def iter_agreement_invoices(self, agreement_ids: list[int]) -> Iterator[AgreementInvoice]:
+        """The contracts' invoices the test put in ``invoices`` (one call)."""
+        self._call("iter_agreement_invoices")
+        wanted = set(agreement_ids)
+        yield from (i for i in self.side.invoices if i.agreement_id in wanted)
 
     # -- the catalog ---------------------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import logging
 
 from msphub_psa.alerts import AlertEmail, load_hook
 from msphub_psa.commands.base import transaction
+from msphub_psa.commands.billing.assurance_actions import drift_json
 from msphub_psa.daos.hub import PartnerDAO
 from msphub_psa.daos.outbox import SyncRunDAO
 from msphub_psa.daos.runs import SyncRunHistoryDAO
@@ -61,6 +62,7 @@ def build_email(run, partner_name: str, to: tuple[str, ...]) -> AlertEmail:
     counts = dict(run.counts or {})
     link = f"{settings().public_url.rstrip('/')}/psa/sync/runs/{run.id}"
     outcome = ", ".join(f"{name} {count}" for name, count in sorted(counts.items())) or "no rows"
+    drift = drift_json(run.partner_id)
     lines = [
         f"The ConnectWise billing sync of {partner_name} ended {run.status} (run {run.id}).",
         f"Started {run.started_at:%Y-%m-%d %H:%M} UTC, ended {run.finished_at:%Y-%m-%d %H:%M} UTC."
@@ -70,6 +72,7 @@ def build_email(run, partner_name: str, to: tuple[str, ...]) -> AlertEmail:
         *([f"Reason: {run.error}"] if run.error else []),
         f"See the failed rows and retry them: {link}",
         "Acknowledge the alert there once it is handled.",
+        *_drift_lines(drift),
     ]
     return AlertEmail(
         to=to,
@@ -81,4 +84,20 @@ def build_email(run, partner_name: str, to: tuple[str, ...]) -> AlertEmail:
         status=run.status,
         counts=counts,
         link=link,
+        drift=drift,
     )
+
+
+def _drift_lines(drift: dict) -> list[str]:
+    """The revenue assurance paragraph: open findings by kind with the money at stake (none: nothing)."""
+    if not drift["records"]:
+        return []
+    by_code = [(code.replace("_", " "), c) for code, c in drift["by_code"].items() if c["records"]]
+    kinds = ", ".join(f"{code} {c['records']} ({c['amount']})" for code, c in by_code)
+    link = f"{settings().public_url.rstrip('/')}/psa/reconciliation/#assurance"
+    return [
+        "",
+        f"Revenue assurance: {drift['records']} record(s) in ConnectWise differ from MSP Hub's billing, "
+        f"{drift['amount']} at stake: {kinds}.",
+        f"Decide on each in the Reconciliation Center's Revenue assurance tab: {link}",
+    ]

@@ -158,7 +158,10 @@ class Store:
     ) -> list[Record]:
         """Records in id order from ``offset`` (ids above ``after``)."""
         where, args = self._where(account, resource, parent, after)
-        rows = self._all(f"SELECT data FROM records WHERE {where} ORDER BY id LIMIT ? OFFSET ?", (*args, limit, offset))
+        source = "records" if parent is None else "records INDEXED BY records_parent"  # not the primary key's order
+        rows = self._all(
+            f"SELECT data FROM {source} WHERE {where} ORDER BY id LIMIT ? OFFSET ?", (*args, limit, offset)
+        )
         return [json.loads(data) for (data,) in rows]
 
     def scan(self, account: str, resource: str, parent: int | None = None, after: int = 0) -> Iterator[Record]:

@@ -69,6 +69,9 @@ API_TO_CLI = {
     ("POST", "/api/v1/psa_sync/previews/<psa_id:preview_id>/discard"): "sync discard",
     ("GET", "/api/v1/psa_sync/settings"): "sync settings",
     ("PUT", "/api/v1/psa_sync/settings"): "sync settings",
+    ("POST", "/api/v1/psa_sync/assurance/run"): "assurance run",
+    ("GET", "/api/v1/psa_sync/assurance/findings"): "assurance findings",
+    ("POST", "/api/v1/psa_sync/assurance/findings/<psa_id:finding_id>/resolve"): "assurance resolve",
 }
 """Each of the plugin's REST endpoints and the CLI command(s) that do the same (``|`` separates several)."""
 

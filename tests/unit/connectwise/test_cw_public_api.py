@@ -62,6 +62,7 @@ CLIENT_METHODS = {
     "get_companies",
     "iter_agreements",
     "get_agreement",
+    "get_agreement_invoices",
     "get_agreements",
     "iter_agreement_types",
     "iter_additions",

@@ -204,6 +204,7 @@ LEGAL = [
     ("moving", "remove_attempt", "removing"),
     ("removing", "removed", "pending"),
     ("removing", "remove_refused", "failed"),
+    ("pushed", "recreate", "sending"),
 ]
 
 
@@ -222,9 +223,9 @@ def test_every_other_transition_is_illegal(state, event):
     assert state.value in str(caught.value) and event.value in str(caught.value)
 
 
-def test_the_table_is_exactly_the_legal_list_and_pushed_is_terminal_but_for_move():
+def test_the_table_is_exactly_the_legal_list_and_pushed_is_terminal_but_for_move_and_recreate():
     assert {(s.value, e.value, t.value) for (s, e), t in TRANSITIONS.items()} == set(LEGAL)
-    assert allowed_events("pushed") == {OutboxEvent.MOVE_REQUESTED}
+    assert allowed_events("pushed") == {OutboxEvent.MOVE_REQUESTED, OutboxEvent.RECREATE}
     assert allowed_events("pending") == {OutboxEvent.ATTEMPT, OutboxEvent.BECAME_INELIGIBLE}
 
 
