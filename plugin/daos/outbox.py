@@ -526,13 +526,20 @@ class SyncLeaseDAO:
 
     @staticmethod
     def partners_with_stale_sending() -> list[int]:
-        """Partners with rows in ``sending`` or ``removing``.
+        """Partners with rows in ``sending`` or ``removing``, but those whose run is still ``running`` under a live
+        lease (it finishes them, or the tick resumes it once the lease has expired).
 
-        For the worker's start; the push waits out a live lease.
+        For the worker's start.
         """
-        return list(
-            session().scalars(select(SyncItem.partner_id).where(SyncItem.state.in_((SENDING, REMOVING))).distinct())
+        live = (
+            select(SyncLease.partner_id)
+            .join(SyncRun, SyncRun.id == SyncLease.run_id)
+            .where(SyncLease.holder.is_not(None), SyncLease.expires_at >= clock.now(), SyncRun.status == "running")
         )
+        query = select(SyncItem.partner_id).where(
+            SyncItem.state.in_((SENDING, REMOVING)), SyncItem.partner_id.not_in(live)
+        )
+        return list(session().scalars(query.distinct()))
 
 
 def _money(rows) -> Decimal:

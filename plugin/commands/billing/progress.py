@@ -29,7 +29,7 @@ class RunProgress:
     def __init__(self) -> None:
         self.total: int | None = None
         self.interval = settings().push_progress_seconds
-        self._last = float("-inf")
+        self._last = time.monotonic()  # the run's start is its first heartbeat (written with its record)
 
     def publish(
         self,

@@ -6,7 +6,9 @@ A killed worker's push is not re-run by RQ, and a killed work horse (an out-of-m
 of its last heartbeat and ending at it, its alert is handed over, and the partner's push is enqueued again the way
 *Sync now* does: an approved preview's push pushes that preview again; otherwise a push, or a preview awaiting
 approval when the partner's pushes need approval now. A sync worker's start also enqueues the push of every other
-partner whose rows were left in ``sending`` or ``removing`` (any later push recovers them too).
+partner whose rows were left in ``sending`` or ``removing`` (any later push recovers them too), but not while the
+partner's run still holds a live lease: a plain push taking it over would ignore an approved preview's choice, so
+that run is left to the tick, which resumes it as it was asked once its lease has expired.
 """
 
 from __future__ import annotations
@@ -113,5 +115,5 @@ class ResumeStalePushesCommand:
 
 @transaction
 def _stale_partners() -> list[int]:
-    """Partners with rows in ``sending`` or ``removing`` (own short transaction; the push waits out a live lease)."""
+    """Partners with rows in ``sending`` or ``removing`` and no run under a live lease (own short transaction)."""
     return SyncLeaseDAO.partners_with_stale_sending()

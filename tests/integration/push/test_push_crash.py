@@ -15,9 +15,11 @@ import signal
 
 import pytest
 import time_machine
+from click.testing import CliRunner
 from sqlalchemy import select
 
 from msphub_psa import clock
+from msphub_psa.cli import psa_cli
 from msphub_psa.commands.billing.preview import ApprovePreviewCommand, PreparePreviewCommand
 from msphub_psa.commands.billing.schedule import ScheduleTickCommand
 from msphub_psa.daos.base import session
@@ -146,6 +148,9 @@ def test_killed_work_horse_mid_delivery(crash_env, cw_live, worker, forget_kille
     history = client.get("/api/v1/psa_sync/runs").get_json()
     shown = next(r for r in history["result"] if r["id"] == run.id)
     assert shown["status"] == "abandoned" and shown["psa_calls"] == run.psa_calls > 0 and shown["alert"]
+    listed = CliRunner().invoke(psa_cli, ["sync", "runs", "--partner", str(partner_id), "--as", "pilot.viewer"])
+    line = next(line for line in listed.output.splitlines() if line.startswith(f"#{run.id} "))
+    assert "abandoned" in line and f"calls {run.psa_calls} (writes {run.writes}," in line, line
     proc.stop()
 
 
