@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class AlertEmail:
-    """One alert about a billing sync run that ended failed, partial or stopped."""
+    """One alert about a billing sync run that ended failed, partial, stopped or abandoned."""
 
     to: tuple[str, ...]
     subject: str

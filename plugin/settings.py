@@ -105,7 +105,7 @@ class Settings:
     )
     alert_email_hook: str = _key(
         "PSA_ALERT_EMAIL_HOOK",
-        "callable (module:function) given the alert e-mail of a failed, partial or stopped run; empty = off",
+        "callable (module:function) given the alert e-mail of a failed, partial, stopped or abandoned run; empty = off",
         "msphub_psa.alerts:log_alert_email",
     )
     alert_email_to: str = _key(

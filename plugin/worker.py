@@ -23,6 +23,19 @@ class AppWorker(Worker):
     """
 
     flask_app: Flask | None = None
+    pubsub_poll_seconds = 1.0
+    """How long the command listener's thread waits for a message at a time. RQ waits 60 s, and redis-py stops
+    that thread by waiting for its wait to end (``PubSubWorkerThread.stop``): an idle worker took up to a minute to
+    stop on SIGTERM."""
+
+    def subscribe(self) -> None:
+        """Listen for RQ's commands (stop a job, shut down) on this worker's channel, polling every second."""
+        self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(
+            sleep_time=self.pubsub_poll_seconds, daemon=True, exception_handler=self._pubsub_exception_handler
+        )
 
     def perform_job(self, job: Job, queue: Queue, execution) -> bool:
         """Run the job in an app context with a clean connection pool."""

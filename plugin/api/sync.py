@@ -340,7 +340,7 @@ class SyncApi(PsaApi):
     @expose("/runs/<psa_id:run_id>/acknowledge", methods=["POST"])
     @protect()
     def acknowledge(self, run_id: int):
-        """Acknowledge a failed, partial or stopped run's alert (and any older open one).
+        """Acknowledge a failed, partial, stopped or abandoned run's alert (and any older open one).
         ---
         post:
           parameters:

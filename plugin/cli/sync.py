@@ -124,7 +124,7 @@ def sync_show_run(partner_id: int, run_id: int, page: int, page_size: int, usern
 @AS_OPTION
 @with_appcontext
 def sync_acknowledge(partner_id: int, run_id: int, username: str) -> None:
-    """Acknowledge a failed, partial or stopped run's alert (and any older open one)."""
+    """Acknowledge a failed, partial, stopped or abandoned run's alert (and any older open one)."""
     result = AcknowledgeRunAlertCommand(as_actor(username), run_id, partner_id).run()
     ids = ", ".join(f"#{i}" for i in result["acknowledged"])
     click.echo(f"Acknowledged {ids}." if ids else f"Run #{run_id} was already acknowledged.")

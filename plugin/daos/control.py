@@ -319,6 +319,17 @@ class SyncPreviewDAO:
         )
 
     @staticmethod
+    def approved_for_job(partner_id: int, job_id: str | None) -> SyncPreview | None:
+        """The partner's approved preview whose push job this is, or None."""
+        if not job_id:
+            return None
+        return session().scalar(
+            select(SyncPreview).where(
+                SyncPreview.partner_id == partner_id, SyncPreview.job_id == job_id, SyncPreview.status == "approved"
+            )
+        )
+
+    @staticmethod
     def set_job(preview_id: int, job_id: str) -> None:
         """The push job of an approved preview."""
         session().execute(

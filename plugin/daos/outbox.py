@@ -26,6 +26,7 @@ from msphub_psa.models.sync import CatalogSync, SyncItem, SyncLease, SyncRun, Sy
 
 PUSHED, PENDING, SENDING, FAILED, SKIPPED = "pushed", "pending", "sending", "failed", "skipped"
 MOVING, REMOVING = "moving", "removing"
+ABANDONED = "The worker stopped before the run finished (its lease expired); it ended at its last heartbeat."
 
 
 @dataclass(frozen=True)
@@ -408,21 +409,23 @@ class SyncRunDAO:
         )
 
     @staticmethod
-    def abandon(run_id: int | None) -> None:
-        """Mark a run whose lease expired while running as abandoned."""
+    def abandon(run_id: int | None) -> bool:
+        """Mark a run whose lease expired while running as abandoned (compare-and-set), ended at its last
+        heartbeat; False when it was not running."""
         if run_id is None:
-            return
-        session().execute(
+            return False
+        done = session().execute(
             update(SyncRun)
             .where(SyncRun.id == run_id, SyncRun.status == "running")
             .values(
                 status="abandoned",
-                finished_at=clock.now(),
-                error="The worker stopped before the run finished (lease expired).",
+                finished_at=func.coalesce(SyncRun.heartbeat_at, SyncRun.started_at),
+                error=ABANDONED,
             )
             .execution_options(synchronize_session=False)
         )
         session().flush()
+        return done.rowcount == 1
 
 
 class SyncLeaseDAO:
@@ -500,14 +503,43 @@ class SyncLeaseDAO:
         )
 
     @staticmethod
-    def partners_with_stale_sending() -> list[int]:
-        """Partners with rows in ``sending`` or ``removing``.
-
-        For the worker's start; the push waits out a live lease.
-        """
-        return list(
-            session().scalars(select(SyncItem.partner_id).where(SyncItem.state.in_((SENDING, REMOVING))).distinct())
+    def expire(partner_id: int, run_id: int) -> None:
+        """Free the partner's lease when it is still the run's and has expired (a late renewal then fails)."""
+        session().execute(
+            update(SyncLease)
+            .where(SyncLease.partner_id == partner_id, SyncLease.run_id == run_id, SyncLease.expires_at < clock.now())
+            .values(holder=None, expires_at=None)
+            .execution_options(synchronize_session=False)
         )
+
+    @staticmethod
+    def expired_runs() -> list[int]:
+        """Ids of runs still ``running`` whose lease has expired or moved on (their worker died)."""
+        live = and_(SyncLease.run_id == SyncRun.id, SyncLease.holder.is_not(None), SyncLease.expires_at >= clock.now())
+        query = (
+            select(SyncRun.id)
+            .outerjoin(SyncLease, SyncLease.partner_id == SyncRun.partner_id)
+            .where(SyncRun.status == "running", or_(SyncLease.id.is_(None), ~live))
+            .order_by(SyncRun.id)
+        )
+        return list(session().scalars(query))
+
+    @staticmethod
+    def partners_with_stale_sending() -> list[int]:
+        """Partners with rows in ``sending`` or ``removing``, but those whose run is still ``running`` under a live
+        lease (it finishes them, or the tick resumes it once the lease has expired).
+
+        For the worker's start.
+        """
+        live = (
+            select(SyncLease.partner_id)
+            .join(SyncRun, SyncRun.id == SyncLease.run_id)
+            .where(SyncLease.holder.is_not(None), SyncLease.expires_at >= clock.now(), SyncRun.status == "running")
+        )
+        query = select(SyncItem.partner_id).where(
+            SyncItem.state.in_((SENDING, REMOVING)), SyncItem.partner_id.not_in(live)
+        )
+        return list(session().scalars(query.distinct()))
 
 
 def _money(rows) -> Decimal:

@@ -1,6 +1,6 @@
 """Run history, progress and alerts of the billing push: queries over ``psa_sync_run`` and the rows a run failed.
 
-A run *alerts* when it ended ``failed``, ``partial`` or ``stopped``; the alert stays until someone
+A run *alerts* when it ended ``failed``, ``partial``, ``stopped`` or ``abandoned``; the alert stays until someone
 acknowledges it. DAOs only flush; the commands commit.
 """
 
@@ -20,7 +20,7 @@ from msphub_psa.models.hub import Customer, Product, Subscription
 from msphub_psa.models.sync import SyncItem, SyncLease, SyncRun, SyncTransition
 from msphub_psa.models.tenancy import UserTenant
 
-ALERT_STATUSES = ("failed", "partial", "stopped")
+ALERT_STATUSES = ("failed", "partial", "stopped", "abandoned")
 """Run outcomes that flag the card and the Reconciliation Center until acknowledged (and send the email)."""
 
 
@@ -70,12 +70,15 @@ class SyncRunHistoryDAO:
         return list(runs), total
 
     @staticmethod
-    def set_progress(run_id: int, done: int, total: int | None, failed: int) -> None:
-        """Record a running run's progress (joins the caller's transaction)."""
+    def set_progress(run_id: int, done: int, total: int | None, failed: int, **figures) -> None:
+        """Record a running run's progress, its heartbeat and ``figures`` (counts, calls; joins the caller's
+        transaction)."""
         session().execute(
             update(SyncRun)
             .where(SyncRun.id == run_id)
-            .values(progress_done=done, progress_total=total, progress_failed=failed, heartbeat_at=clock.now())
+            .values(
+                progress_done=done, progress_total=total, progress_failed=failed, heartbeat_at=clock.now(), **figures
+            )
             .execution_options(synchronize_session=False)
         )
 

@@ -20,7 +20,7 @@ class SyncProgressSchema(Schema):
 
 
 class SyncAlertSchema(Schema):
-    """The newest unacknowledged run that ended failed, partial or stopped."""
+    """The newest unacknowledged run that ended failed, partial, stopped or abandoned."""
 
     run_id = fields.Integer()
     status = fields.String(metadata={"description": "failed | partial | stopped"})
@@ -47,7 +47,7 @@ class SyncRunSchema(Schema):
     catalog_calls = fields.Integer()
     error = fields.String(allow_none=True)
     progress = fields.Nested(SyncProgressSchema)
-    alert = fields.Boolean(metadata={"description": "Ended failed/partial/stopped and not acknowledged"})
+    alert = fields.Boolean(metadata={"description": "Ended failed/partial/stopped/abandoned and not acknowledged"})
     acknowledged_by = fields.String(allow_none=True)
     acknowledged_at = fields.String(allow_none=True)
 

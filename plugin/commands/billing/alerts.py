@@ -1,4 +1,4 @@
-"""The alert e-mail of a billing sync run that ended failed, partial or stopped: built and handed over once.
+"""The alert e-mail of a billing sync run that ended failed, partial, stopped or abandoned: built and handed over once.
 
 Called by the push when its run has been recorded (``PushBillingCommand._finish``). A compare-and-set
 on ``psa_sync_run.alert_sent_at`` makes it once per run, whoever calls it and however often; pages

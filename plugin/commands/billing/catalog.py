@@ -74,9 +74,11 @@ class CatalogSync:
         create_once: Callable,
         dry_run: bool = False,
         retry_refused: bool = True,
+        on_record: Callable[[], None] | None = None,
     ):
         self.partner_id, self.client, self.create_once, self.dry_run = partner_id, client, create_once, dry_run
         self.retry_refused = retry_refused  # False (the push): a refusal holds until Retry failed forgets it
+        self.on_record = on_record or (lambda: None)  # the push's heartbeat, in each outcome's transaction
         self.plan = CatalogPlan()
         self._lists: dict[str, list] | None = None
 
@@ -161,8 +163,7 @@ class CatalogSync:
             {"product_id": product.id, "identifier": identifier, "remote_id": found.id, "differs": differs}
         )
         if not self.dry_run:
-            _record(
-                self.partner_id,
+            self._record(
                 product.id,
                 identifier=identifier,
                 remote_id=found.id,
@@ -190,8 +191,7 @@ class CatalogSync:
             lambda: self.client.create_catalog_item(item), lambda: self.client.find_catalog_item(identifier)
         )
         self.plan.create.append({"product_id": product.id, "identifier": identifier, "remote_id": created.id})
-        _record(
-            self.partner_id,
+        self._record(
             product.id,
             identifier=identifier,
             remote_id=created.id,
@@ -209,8 +209,7 @@ class CatalogSync:
         message = getattr(err, "message", None) or str(err)
         self.plan.refused.append({"product_id": product.id, "identifier": identifier, "code": code, "message": message})
         if not self.dry_run:
-            _record(
-                self.partner_id,
+            self._record(
                 product.id,
                 identifier=identifier,
                 remote_id=None,
@@ -221,6 +220,12 @@ class CatalogSync:
                 differs=None,
             )
         return None
+
+    @transaction
+    def _record(self, product_id: int, **values) -> None:
+        """Store a product's catalog outcome, then the ``on_record`` hook (own short transaction)."""
+        CatalogSyncDAO.record(self.partner_id, product_id, **values)
+        self.on_record()
 
     # -- categories, subcategories, types ------------------------------------------------------
 
@@ -266,12 +271,6 @@ def _named(entries: list[ListEntry], name: str) -> ListEntry | None:
     """The active entry whose name matches (case, Unicode form and outer spaces ignored), or None."""
     wanted = engine.normalize(name)
     return next((e for e in entries if not e.inactive and engine.normalize(e.name) == wanted), None)
-
-
-@transaction
-def _record(partner_id: int, product_id: int, **values) -> None:
-    """Store a product's catalog outcome (own short transaction)."""
-    CatalogSyncDAO.record(partner_id, product_id, **values)
 
 
 @transaction

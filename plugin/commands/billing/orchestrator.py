@@ -10,8 +10,9 @@ batch's calls are in flight; a crashed run's lease simply expires). A run, in or
 5. pushes the pending rows (with an approved preview: only its transactions) in batches — ``delivery``;
 
 then records the run (counts, calls, the touched customers' running totals), releases the lease and, for a
-failed, partial or stopped run, sends the alert. The database stays single-threaded (this thread); the delivery
-threads only call the PSA.
+failed, partial, stopped or abandoned run, sends the alert. Counts and calls are on the run record as the run goes
+(with each progress write and lease renewal), so a killed run's record keeps them. The database stays
+single-threaded (this thread); the delivery threads only call the PSA.
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ class PushBillingCommand:
             psa=client,
         )
         self.delivery = Delivery(self.run_state)
+        self._taken_over: int | None = None
+        """The run whose expired lease this one took over (marked abandoned at our start)."""
 
     @property
     def partner_id(self) -> int:
@@ -106,6 +109,7 @@ class PushBillingCommand:
             if time.monotonic() >= deadline:
                 return self.result
             time.sleep(min(1.0, run.lease_seconds / 4))
+        notify_run_alert(self._taken_over)
         run.pool = ThreadPoolExecutor(run.concurrency, thread_name_prefix=f"psa-push-{run.partner_id}")
         try:
             self._phases()
@@ -153,7 +157,8 @@ class PushBillingCommand:
         if not taken:
             self.result.status = "busy"
             return False
-        SyncRunDAO.abandon(previous)
+        if SyncRunDAO.abandon(previous):
+            self._taken_over = previous
         record = SyncRunDAO.create(
             partner_id=run.partner_id,
             status="running",
@@ -173,13 +178,15 @@ class PushBillingCommand:
 
     def _sync_catalog(self) -> tuple[dict[int, int | None], dict[int, tuple[str, str]]]:
         """Catalog items of the pending rows' products; ({product: item id or None}, {refused product: reason})."""
-        client, before, writes = self.run_state.psa, self.run_state.psa.call_count, self.result.writes
-        sync = CatalogSync(self.partner_id, client, self.delivery.create_once, retry_refused=False)
+        run = self.run_state
+        client, before, writes = run.psa, run.psa.call_count, self.result.writes
+        run.catalog_base = (before, writes)  # the catalog's own creates are counted in catalog_calls
+        sync = CatalogSync(self.partner_id, client, self.delivery.create_once, retry_refused=False, on_record=run.renew)
         catalog = sync.ensure_pending()
         if sync.plan.new_lists:
             refresh_after_catalog(self.partner_id)
-        self.result.catalog_calls = client.call_count - before
-        self.result.writes = writes  # the catalog's own creates are counted in catalog_calls
+        self.result.catalog_calls, self.result.writes = client.call_count - before, writes
+        run.catalog_base = None
         return catalog, _refusals(self.partner_id, [pid for pid, remote_id in catalog.items() if remote_id is None])
 
     @transaction
@@ -205,8 +212,11 @@ class PushBillingCommand:
             return
         if self.result.status == "running":  # an unexpected error is on its way up
             self.result.status, self.result.error = "failed", "The run stopped on an unexpected error (worker log)."
-        if self.client is not None:
-            self.result.psa_calls = self.client.call_count
+        figures = self.run_state.figures()
+        r = self.result
+        r.psa_calls, r.writes, r.lookups, r.catalog_calls = (
+            figures[name] for name in ("psa_calls", "writes", "lookups", "catalog_calls")
+        )
         try:
             self._record_run()
         finally:
@@ -217,14 +227,8 @@ class PushBillingCommand:
     def _record_run(self) -> None:
         """Write the run record and the touched customers' running totals."""
         record, r = SyncRunDAO.get(self.result.run_id), self.result
-        record.status, record.finished_at, record.counts, record.error = r.status, clock.now(), dict(r.counts), r.error
-        record.psa_calls, record.writes, record.lookups, record.catalog_calls = (
-            r.psa_calls,
-            r.writes,
-            r.lookups,
-            r.catalog_calls,
-        )
-        self.run_state.publish_progress(final=True)
+        record.status, record.finished_at, record.error = r.status, clock.now(), r.error
+        self.run_state.publish_progress(final=True)  # the counts and calls, as every progress write
         touched = sorted(self.run_state.touched_customers)
         state = ReconciliationStateDAO.for_partner(self.partner_id) if touched else None
         for start in range(0, len(touched) if state is not None else 0, CHUNK):

@@ -2,7 +2,7 @@
 
 New eligible transactions become ``pending`` rows; pending rows no longer eligible become ``skipped``, skipped ones
 eligible again ``pending``; pending rows follow a re-mapped subscription to its new agreement. In chunks of
-``CHUNK`` rows, one short transaction and a few queries each (never a query per row).
+``CHUNK`` rows, one short transaction and a few queries each (never a query per row), each renewing the lease.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ class OutboxRefresh:
     def _add_new_rows(self, after: int) -> int | None:
         """Pending rows (and their ``created`` transitions) for a chunk of new eligible transactions; the last
         transaction id seen, or None when there were none."""
+        self.run.renew()  # the heartbeat: a long refresh keeps its lease
         new = OutboxDAO.eligible_new(self.run.partner_id, after, CHUNK)
         if not new:
             return None
@@ -48,6 +49,7 @@ class OutboxRefresh:
     @transaction
     def _follow_chunk(self, after: int) -> int | None:
         """A chunk of pending/skipped rows against the current eligibility; the last row id, or None at the end."""
+        self.run.renew()
         rows = OutboxDAO.follow_page(self.run.partner_id, (PENDING, SKIPPED), after, CHUNK)
         if not rows:
             return None

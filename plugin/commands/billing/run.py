@@ -53,6 +53,8 @@ class PushRun:
     rng: random.Random = field(default_factory=random.Random)
     halt: threading.Event = field(default_factory=threading.Event)
     pool: ThreadPoolExecutor | None = None
+    catalog_base: tuple[int, int] | None = None
+    """(client calls, writes) when the catalog step began, while it runs: its calls are ``catalog_calls``."""
     _counting: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -82,12 +84,28 @@ class PushRun:
         self.renew()
 
     def renew(self) -> None:
-        """Renew the lease in the caller's transaction.
+        """Renew the lease in the caller's transaction, with the run's heartbeat (its figures so far, throttled).
 
         :raises LeaseLost: when it is no longer ours.
         """
         if not SyncLeaseDAO.renew(self.partner_id, self.token, self.lease_seconds):
             raise LeaseLost("The push lease expired; another run may have taken over.")
+        self.publish_progress()
+
+    def figures(self) -> dict:
+        """The run's counts and calls so far, as the run record holds them (the catalog's creates are
+        ``catalog_calls``, not ``writes``)."""
+        r, calls = self.result, self.psa.call_count if self.psa is not None else 0
+        writes, catalog_calls = r.writes, r.catalog_calls
+        if self.catalog_base is not None:
+            catalog_calls, writes = calls - self.catalog_base[0], self.catalog_base[1]
+        return {
+            "counts": dict(r.counts),
+            "psa_calls": calls,
+            "writes": writes,
+            "lookups": r.lookups,
+            "catalog_calls": catalog_calls,
+        }
 
     def transition(self, item, event: billing.OutboxEvent, detail: str | None = None, /, **values) -> None:
         """Move a row through the domain's state machine and record it, under this run."""
@@ -95,6 +113,7 @@ class PushRun:
         OutboxDAO.set_state(item, new.value, event.value, by_run=self.run_id, detail=detail, **values)
 
     def publish_progress(self, total: int | None = None, final: bool = False) -> None:
-        """Done / total / failures so far on the run row and in the job's meta (throttled; joins the caller's
-        transaction). Call it after an outcome is counted, once with ``total``, and with ``final`` at the end."""
-        self.progress.publish(self.run_id, self.result.counts, total, final)
+        """Done / total / failures so far on the run row and in the job's meta, with the run's counts, calls and
+        heartbeat (throttled; joins the caller's transaction). Call it after an outcome is counted, when the lease
+        is renewed, once with ``total``, and with ``final`` at the end."""
+        self.progress.publish(self.run_id, self.result.counts, total, final, self.figures)

@@ -19,7 +19,7 @@ from msphub_psa.jobqueue import push_waiting
 
 
 def alert_json(run, unacknowledged: int) -> dict:
-    """The banner's content: the newest unacknowledged failed/partial/stopped run, and how many are open."""
+    """The banner's content: the newest unacknowledged failed/partial/stopped/abandoned run, and how many are open."""
     return {
         "run_id": run.id,
         "status": run.status,
@@ -131,7 +131,8 @@ class SyncRunFailuresCommand(BaseCommand):
 
 
 class AcknowledgeRunAlertCommand(BaseCommand):
-    """Clear a failed/partial/stopped run's alert (and any older open one); who and when are kept and audited."""
+    """Clear a failed/partial/stopped/abandoned run's alert (and any older open one); who and when are kept and
+    audited."""
 
     def __init__(self, actor: Actor, run_id: int, partner_id: int | None = None):
         self.actor, self.run_id, self.partner_id = actor, run_id, partner_id

@@ -1,9 +1,10 @@
 """The sync schedule: a tick (every minute) finds the partners whose slot is due and starts their run.
 
-The tick (job ``msphub_psa.tasks.schedule_tick``, enqueued every minute by ``flask psa scheduler``)
-looks only at partners whose feature is on and whose integration is active, computes each one's
-due slot (``msphub_psa.domain.schedule``), **claims** it by compare-and-set on the partner's settings
-row (a slot is claimed once, whatever the number of schedulers and workers), and enqueues
+The tick (job ``msphub_psa.tasks.schedule_tick``, enqueued every minute by ``flask psa scheduler``) first
+resumes the runs a dead worker abandoned (``recovery.ResumeAbandonedRunsCommand``), then looks only at
+partners whose feature is on and whose integration is active, computes each one's due slot
+(``msphub_psa.domain.schedule``), **claims** it by compare-and-set on the partner's settings row (a slot
+is claimed once, whatever the number of schedulers and workers), and enqueues
 ``scheduled_sync(partner_id, slot)`` under a job id made of the partner and the slot.
 
 The scheduled run re-checks the feature and the integration (off: nothing is done or written),
@@ -22,6 +23,7 @@ from msphub_psa.commands.access import require_active_integration
 from msphub_psa.commands.base import audit, transaction
 from msphub_psa.commands.billing.orchestrator import PushBillingCommand
 from msphub_psa.commands.billing.preview import PreparePreviewCommand
+from msphub_psa.commands.billing.recovery import ResumeAbandonedRunsCommand
 from msphub_psa.commands.billing.settings import approval_required, default_time, schedule_of
 from msphub_psa.commands.directory import system_actor
 from msphub_psa.commands.exceptions import CommandError
@@ -46,7 +48,8 @@ class ScheduleTickCommand:
         self.now = now or clock.now()
 
     def run(self) -> list[tuple[int, dt.datetime]]:
-        """(partner id, slot) of every run this tick started."""
+        """(partner id, slot) of every run this tick started; first, resume the runs abandoned by a dead worker."""
+        ResumeAbandonedRunsCommand().run()
         started = []
         for partner_id, slot in self._due():
             previous = self._claim(partner_id, slot)

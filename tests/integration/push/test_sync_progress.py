@@ -74,8 +74,8 @@ def test_each_row_moves_the_progress_others_see(app, cw_live):
 
 
 def test_progress_rides_on_the_rows_commits_and_is_throttled(app, cw_live, monkeypatch):
-    """One commit of its own per run (the total); per row it joins the row's transaction; at most one write
-    per PSA_PUSH_PROGRESS_SECONDS apart from the total and the final numbers."""
+    """One commit of its own per run (the total); per row (and per lease renewal) it joins that transaction; at
+    most one write per PSA_PUSH_PROGRESS_SECONDS apart from the total and the final numbers."""
     with app.app_context():
         partner_id, _actor, customers = push_setup(cw_live, customers=2)
         total = len(expected_transactions(customers))
@@ -94,11 +94,13 @@ def test_progress_rides_on_the_rows_commits_and_is_throttled(app, cw_live, monke
         monkeypatch.setattr(
             run_progress.SyncRunHistoryDAO,
             "set_progress",
-            staticmethod(lambda *args: (writes.append(args), real_set(*args))),
+            staticmethod(lambda *args, **figures: (writes.append(args), real_set(*args, **figures))),
         )
         configure(app, PSA_PUSH_PROGRESS_SECONDS=0)
         PushBillingCommand(partner_id, concurrency=1).run()
-        assert len(commits) == 1 and len(writes) == total + 2  # the total, each row, the final numbers
+        assert len(commits) == 1  # the total; each row's write (and each renewal's) rides on its transaction
+        assert sorted({write[1] for write in writes}) == list(range(total + 1))  # every row's outcome was written
+        assert writes[-1][1:] == (total, total, 0)  # the final numbers
 
         from tests.support.push import add_history
 
