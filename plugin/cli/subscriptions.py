@@ -84,6 +84,14 @@ def _from_date_options(func):
     )(func)
 
 
+ACCEPT_MISMATCH = click.option(
+    "--accept-mismatch",
+    is_flag=True,
+    help="Accept an agreement whose billing cycle does not match the subscription (otherwise the push blocks "
+    "its charges: BillingCycleMismatch).",
+)
+
+
 @subscriptions_cli.command("map")
 @PARTNER_OPTION
 @AS_OPTION
@@ -91,9 +99,16 @@ def _from_date_options(func):
 @click.option("--agreement", "agreement_id", type=int, required=True, help="Cached agreement id.")
 @click.option("--subscription", "subscription_ids", type=int, multiple=True, required=True, help="Repeat for several.")
 @_from_date_options
+@ACCEPT_MISMATCH
 @with_appcontext
 def subscriptions_map(
-    partner_id: int, username: str, customer_id: int, agreement_id: int, subscription_ids: tuple[int, ...], from_date
+    partner_id: int,
+    username: str,
+    customer_id: int,
+    agreement_id: int,
+    subscription_ids: tuple[int, ...],
+    from_date,
+    accept_mismatch: bool,
 ) -> None:
     """Map unmapped subscriptions of a mapped customer to one agreement, in one transaction."""
     created = MapSubscriptionsCommand(
@@ -104,6 +119,7 @@ def subscriptions_map(
         "custom" if from_date else "all",
         from_date.date() if from_date else None,
         partner_id,
+        accept_mismatch=accept_mismatch,
     ).run()
     click.echo(
         f"{len(created)} subscription(s) mapped to {created[0].agreement.name}: "
@@ -125,9 +141,17 @@ def subscriptions_map(
     "invoiced must be credited on the old agreement).",
 )
 @click.option("--preview", is_flag=True, help="Only show what the change would do.")
+@ACCEPT_MISMATCH
 @with_appcontext
 def subscriptions_remap(
-    partner_id: int, username: str, subscription_id: int, agreement_id: int, from_date, move_pushed: bool, preview: bool
+    partner_id: int,
+    username: str,
+    subscription_id: int,
+    agreement_id: int,
+    from_date,
+    move_pushed: bool,
+    preview: bool,
+    accept_mismatch: bool,
 ) -> None:
     """Change a subscription's agreement and/or From Date (the old mapping is kept as history)."""
     args = (
@@ -140,7 +164,9 @@ def subscriptions_remap(
     if preview:
         _echo_plan(RemapPreviewCommand(*args, partner_id=partner_id).run())
         return
-    mapping, plan = RemapSubscriptionCommand(*args, move_pushed=move_pushed, partner_id=partner_id).run()
+    mapping, plan = RemapSubscriptionCommand(
+        *args, move_pushed=move_pushed, partner_id=partner_id, accept_mismatch=accept_mismatch
+    ).run()
     _echo_plan(plan)
     moved = len(mapping.move_transaction_ids or [])
     click.echo(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -289,6 +289,12 @@ class ConnectWisePsa:
         found = _mapped(lambda: self.client.find_catalog_item(identifier))
         return catalog_item_of(found) if found is not None else None
 
+    def find_catalog_items(self, identifiers: Iterable[str]) -> dict[str, list[CatalogItem]]:
+        """Catalog items by identifier as ConnectWise compares them (case ignored), batched ``in`` reads."""
+        wanted = list(identifiers)
+        found = _mapped(lambda: self.client.find_catalog_items(wanted))
+        return {text: [catalog_item_of(item) for item in items] for text, items in found.items()}
+
     def create_catalog_item(self, item: NewCatalogItem) -> CatalogItem:
         """POST a catalog item."""
         new = cw.NewCatalogItem(
@@ -340,3 +346,13 @@ class ConnectWisePsa:
             lambda: self.client.iter_agreements(page_size=1000, order_by="id asc", updated_since=updated_since)
         ):
             yield agreement_of(agreement)
+
+    def get_agreements(self, ids: Iterable[int]) -> dict[int, Agreement]:
+        """Agreements by id: batched ``id in (...)`` reads within ConnectWise's URL limit."""
+        wanted = list(ids)
+        return {i: agreement_of(a) for i, a in _mapped(lambda: self.client.get_agreements(wanted)).items()}
+
+    def get_companies(self, ids: Iterable[int]) -> dict[int, Company]:
+        """Companies by id (soft-deleted ones included): batched ``id in (...)`` reads."""
+        wanted = list(ids)
+        return {i: company_of(c) for i, c in _mapped(lambda: self.client.get_companies(wanted)).items()}

@@ -200,6 +200,7 @@ class OutboxState(StrEnum):
     SKIPPED = "skipped"
     MOVING = "moving"  # pushed; a person asked to move it to the mapping's new agreement
     REMOVING = "removing"  # our record is being removed from the old agreement (committed before the call)
+    BLOCKED = "blocked"  # a pre-flight check found what the PSA would refuse (code and message kept); not sent
 
 
 class OutboxEvent(StrEnum):
@@ -217,6 +218,8 @@ class OutboxEvent(StrEnum):
     REMOVE_ATTEMPT = "remove_attempt"  # marked removing, committed, before reading and deleting ours
     REMOVED = "removed"  # ours is gone from the old agreement: push it to the new one
     REMOVE_REFUSED = "remove_refused"  # the PSA refused the delete (or it is not ours): a person decides
+    BLOCK = "block"  # a pre-flight check failed (domain.checks): no call is made for it
+    UNBLOCK = "unblock"  # the cause is gone (re-checked by the next preview or push): pending again
 
 
 TRANSITIONS: dict[tuple[OutboxState, OutboxEvent], OutboxState] = {
@@ -235,6 +238,10 @@ TRANSITIONS: dict[tuple[OutboxState, OutboxEvent], OutboxState] = {
     (OutboxState.MOVING, OutboxEvent.REMOVE_ATTEMPT): OutboxState.REMOVING,
     (OutboxState.REMOVING, OutboxEvent.REMOVED): OutboxState.PENDING,
     (OutboxState.REMOVING, OutboxEvent.REMOVE_REFUSED): OutboxState.FAILED,
+    (OutboxState.PENDING, OutboxEvent.BLOCK): OutboxState.BLOCKED,
+    (OutboxState.BLOCKED, OutboxEvent.UNBLOCK): OutboxState.PENDING,
+    (OutboxState.BLOCKED, OutboxEvent.RETRY): OutboxState.PENDING,
+    (OutboxState.BLOCKED, OutboxEvent.BECAME_INELIGIBLE): OutboxState.SKIPPED,
 }
 """Every legal (state, event) -> new state; anything else is refused.
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from msphub_psa.psa.records import (
@@ -70,6 +70,10 @@ class PsaClient(Protocol):
     def find_catalog_item(self, identifier: str) -> CatalogItem | None:
         """The catalog item with this identifier, if any."""
 
+    def find_catalog_items(self, identifiers: Iterable[str]) -> dict[str, list[CatalogItem]]:
+        """Each identifier -> every catalog item the PSA holds as equal to it (as the PSA compares identifiers:
+        ConnectWise ignores case), active or not, batched; ``[]`` where none."""
+
     def create_catalog_item(self, item: NewCatalogItem) -> CatalogItem:
         """Create a catalog item (never retried)."""
 
@@ -86,3 +90,10 @@ class PsaClient(Protocol):
 
     def iter_agreements(self, updated_since: dt.datetime | None = None) -> Iterator[Agreement]:
         """Every agreement (changed since ``updated_since``), page by page."""
+
+    def get_agreements(self, ids: Iterable[int]) -> dict[int, Agreement]:
+        """Agreements by id, as they are now, in as few calls as the PSA allows (batched reads, never one call
+        per agreement); ids the PSA does not have are absent."""
+
+    def get_companies(self, ids: Iterable[int]) -> dict[int, Company]:
+        """Companies by id (deleted ones included), batched like ``get_agreements``."""

@@ -6,8 +6,9 @@ batch's calls are in flight; a crashed run's lease simply expires). A run, in or
 1. recovers rows left in ``sending`` (only a dead run can have left them: we hold the lease) — ``delivery``;
 2. brings the outbox up to date with eligibility — ``outbox``;
 3. moves the pushed rows a person chose to move to a new agreement — ``move``;
-4. syncs the catalog for the products of the pending rows — ``catalog``;
-5. pushes the pending rows (with an approved preview: only its transactions) in batches — ``delivery``;
+4. blocks the rows a pre-flight check says the PSA would refuse, releases those whose cause is gone — ``preflight``;
+5. syncs the catalog for the products of the pending rows — ``catalog``;
+6. pushes the pending rows (with an approved preview: only its transactions) in batches — ``delivery``;
 
 then records the run (counts, calls, the touched customers' running totals), releases the lease and, for a
 failed, partial or stopped run, sends the alert. The database stays single-threaded (this thread); the delivery
@@ -29,6 +30,7 @@ from msphub_psa.commands.billing.catalog import CatalogSync
 from msphub_psa.commands.billing.delivery import Delivery
 from msphub_psa.commands.billing.move import MovePushedRows
 from msphub_psa.commands.billing.outbox import OutboxRefresh
+from msphub_psa.commands.billing.preflight import PreflightPhase, release_catalog_blocks
 from msphub_psa.commands.billing.rows import RunResult
 from msphub_psa.commands.billing.run import CHUNK, LeaseLost, PsaUnavailable, PushRun
 from msphub_psa.commands.exceptions import IntegrationInactiveError, IntegrationStoppedError
@@ -127,6 +129,7 @@ class PushBillingCommand:
         self.delivery.recover()
         OutboxRefresh(run)()
         MovePushedRows(run, self.delivery)()
+        PreflightPhase(run)()
         self.delivery.push_pending(*self._sync_catalog())
         self._count_ineligible()
         counts = self.result.counts
@@ -170,13 +173,18 @@ class PushBillingCommand:
         session().rollback()
         return client
 
-    def _sync_catalog(self) -> tuple[dict[int, int | None], dict[int, tuple[str, str]]]:
-        """Catalog items of the pending rows' products; ({product: item id or None}, {refused product: reason})."""
+    def _sync_catalog(self) -> tuple[dict[int, int | None], dict[int, tuple[str, str]], dict]:
+        """Catalog items of the pending rows' products; ({product: item id or None}, {refused product: reason},
+        {product: the catalog check that blocks its charges}); rows blocked by a catalog check whose product is
+        fine now are pending again."""
         client, before, writes = self.run_state.psa, self.run_state.psa.call_count, self.result.writes
-        catalog = CatalogSync(self.partner_id, client, self.delivery.create_once, retry_refused=False).ensure_pending()
+        sync = CatalogSync(self.partner_id, client, self.delivery.create_once, retry_refused=False)
+        catalog = sync.ensure_pending()
         self.result.catalog_calls = client.call_count - before
         self.result.writes = writes  # the catalog's own creates are counted in catalog_calls
-        return catalog, _refusals(self.partner_id, [pid for pid, remote_id in catalog.items() if remote_id is None])
+        release_catalog_blocks(self.run_state, catalog, sync.blocks)
+        refused = [pid for pid, remote_id in catalog.items() if remote_id is None and pid not in sync.blocks]
+        return catalog, _refusals(self.partner_id, refused), sync.blocks
 
     @transaction
     def _count_ineligible(self) -> None:
@@ -220,6 +228,7 @@ class PushBillingCommand:
             r.lookups,
             r.catalog_calls,
         )
+        record.check_calls = r.check_calls
         self.run_state.publish_progress(final=True)
         touched = sorted(self.run_state.touched_customers)
         state = ReconciliationStateDAO.for_partner(self.partner_id) if touched else None

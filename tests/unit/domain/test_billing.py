@@ -204,6 +204,10 @@ LEGAL = [
     ("moving", "remove_attempt", "removing"),
     ("removing", "removed", "pending"),
     ("removing", "remove_refused", "failed"),
+    ("pending", "block", "blocked"),
+    ("blocked", "unblock", "pending"),
+    ("blocked", "retry", "pending"),
+    ("blocked", "became_ineligible", "skipped"),
 ]
 
 
@@ -225,7 +229,7 @@ def test_every_other_transition_is_illegal(state, event):
 def test_the_table_is_exactly_the_legal_list_and_pushed_is_terminal_but_for_move():
     assert {(s.value, e.value, t.value) for (s, e), t in TRANSITIONS.items()} == set(LEGAL)
     assert allowed_events("pushed") == {OutboxEvent.MOVE_REQUESTED}
-    assert allowed_events("pending") == {OutboxEvent.ATTEMPT, OutboxEvent.BECAME_INELIGIBLE}
+    assert allowed_events("pending") == {OutboxEvent.ATTEMPT, OutboxEvent.BECAME_INELIGIBLE, OutboxEvent.BLOCK}
 
 
 def test_a_move_removes_before_it_is_pending_again_and_never_skips_the_removal():
