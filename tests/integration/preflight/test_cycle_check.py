@@ -59,3 +59,49 @@ def test_a_cycle_mismatch_blocks_unless_accepted(ctx, cw_live):
     assert len(touching(cw_live, start, agreement_id)) == len(monthly)
     assert {r.state for r in items(partner_id)} == {"pushed"}
     assert session().scalar(select(SubscriptionMapping.mismatch_accepted).limit(1)) is not None
+
+
+def test_associate_records_the_accepted_mismatch_only_when_there_is_one(ctx, cw_live):
+    from msphub_psa import clock
+    from msphub_psa.commands.subscriptions import MapSubscriptionsCommand
+    from msphub_psa.models.reconciliation import CustomerMapping
+    from tests.support.push import agreement_named
+
+    partner_id, actor, customers = push_setup(cw_live, customers=3)
+    chosen = None
+    for customer_id in customers:
+        company_id = session().scalar(
+            select(CustomerMapping.company_id).where(
+                CustomerMapping.customer_id == customer_id, CustomerMapping.ended_at.is_(None)
+            )
+        )
+        annual = agreement_named(company_id, "Microsoft CSP - Annual")
+        monthly_txs = [t for t in expected_transactions([customer_id]) if _frequency(t) == "monthly"]
+        if annual is not None and monthly_txs:
+            chosen = (customer_id, annual, monthly_txs[0].subscription_id)
+            break
+    assert chosen is not None
+    customer_id, annual, sub_id = chosen
+    for accept in (False, True):
+        session().execute(
+            update(SubscriptionMapping)
+            .where(SubscriptionMapping.subscription_id == sub_id, SubscriptionMapping.ended_at.is_(None))
+            .values(ended_at=clock.now(), active=False, ended_by="test")
+        )
+        session().commit()
+        (mapping,) = MapSubscriptionsCommand(
+            actor, customer_id, annual.id, [sub_id], partner_id=partner_id, accept_mismatch=accept
+        ).run()
+        assert mapping.mismatch_accepted is accept
+    session().execute(
+        update(SubscriptionMapping)
+        .where(SubscriptionMapping.subscription_id == sub_id, SubscriptionMapping.ended_at.is_(None))
+        .values(ended_at=clock.now(), active=False, ended_by="test")
+    )
+    session().commit()
+    company_id = annual.company_id
+    monthly = agreement_named(company_id, "Microsoft CSP - Monthly")
+    (fitting,) = MapSubscriptionsCommand(
+        actor, customer_id, monthly.id, [sub_id], partner_id=partner_id, accept_mismatch=True
+    ).run()
+    assert fitting.mismatch_accepted is False  # nothing to accept
