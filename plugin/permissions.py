@@ -99,6 +99,7 @@ METHOD_PERMISSIONS = {
     "assurance_resolve": _W,
     "run_detail": _R,
     "item_detail": _R,
+    "check": _R,  # the rows the pre-flight checks blocked
     # Billing sync as people follow it: progress, run history, a run's failed rows, alerts
     "progress": _R,
     "run_list": _R,

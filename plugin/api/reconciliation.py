@@ -103,6 +103,9 @@ def summary_json(summary) -> dict:
         "pending_push_count": summary.sync["pending_push_count"],
         "failed": str(summary.sync["failed"].quantize(_CENT)),
         "failed_count": summary.sync["failed_count"],
+        "blocked": str(summary.sync["blocked"].quantize(_CENT)),
+        "blocked_count": summary.sync["blocked_count"],
+        "blocked_causes": summary.sync["blocked_causes"],
         "directory": {
             **directory,
             "last_refreshed_at": utc_iso(directory["last_refreshed_at"]),
@@ -547,6 +550,7 @@ class ReconciliationApi(PsaApi):
             body["from_date_mode"],
             body["from_date"],
             partner_id,
+            accept_mismatch=body["accept_mismatch"],
         ).run()
         return self.response(201, mapped=[_mapping_json(m) for m in created])
 
@@ -646,6 +650,7 @@ class ReconciliationApi(PsaApi):
             body["from_date"],
             body["move_pushed"],
             partner_id,
+            accept_mismatch=body["accept_mismatch"],
         ).run()
         return self.response(200, mapping=_mapping_json(mapping), preview=_plan_json(plan)["preview"])
 

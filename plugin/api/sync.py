@@ -17,6 +17,7 @@ from msphub_psa.commands.billing.assurance_actions import (
     ResolveFindingCommand,
     RunAssuranceCommand,
 )
+from msphub_psa.commands.billing.blocked import SyncCheckCommand
 from msphub_psa.commands.billing.runs import (
     AcknowledgeRunAlertCommand,
     SyncProgressCommand,
@@ -184,6 +185,43 @@ class SyncApi(PsaApi):
         """
         actor, partner_id = partner_scope(need="active")
         return self.response(200, **SyncStatusCommand(actor, partner_id).run().as_dict())
+
+    @expose("/check", methods=["GET"])
+    @protect()
+    def check(self):
+        """The rows the pre-flight checks blocked (what ConnectWise would refuse), grouped by cause, with the fix.
+        ---
+        get:
+          description: >-
+            What the last preview or push found (no ConnectWise call); the biggest cause first, at most 200 rows
+            listed per cause (counts and amounts are complete). `flask psa sync check --partner <id> [--json]`.
+          responses:
+            200:
+              description: 'total, amount, summary ("12 transactions blocked: 9 agreement cancelled in ConnectWise,
+                3 catalog item inactive"), causes'
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      total: {type: integer}
+                      amount: {type: string, description: net amount of the blocked rows}
+                      summary: {type: string}
+                      causes:
+                        type: array
+                        items:
+                          type: object
+                          properties:
+                            code: {type: string}
+                            cause: {type: string}
+                            fix: {type: string}
+                            count: {type: integer}
+                            amount: {type: string}
+                            rows: {type: array, items: {type: object}}
+            403: {$ref: '#/components/responses/403'}
+        """
+        actor, partner_id = partner_scope(need="active")
+        return self.response(200, **SyncCheckCommand(actor, partner_id).run())
 
     @expose("/run", methods=["POST"])
     @protect()

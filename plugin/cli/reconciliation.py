@@ -41,6 +41,11 @@ def reconciliation_summary(partner_id: int, username: str, period: str, chart: b
         f"Pending push: {sync['pending_push']:.2f} {summary.currency} ({sync['pending_push_count']} transactions)"
     )
     click.echo(f"Failed: {sync['failed']:.2f} {summary.currency} ({sync['failed_count']} transactions)")
+    causes = ", ".join(f"{c['count']} {c['cause']}" for c in sync["blocked_causes"])
+    click.echo(
+        f"Blocked: {sync['blocked']:.2f} {summary.currency} ({sync['blocked_count']} transactions)"
+        + (f": {causes}" if causes else "")
+    )
     if chart:
         click.echo(f"{'month':<9}{'pushed':>14}{'unsynchronized':>16}")
         for month in command.monthly():

@@ -107,6 +107,14 @@ def _from_date_options(func):
     )(func)
 
 
+ACCEPT_MISMATCH = click.option(
+    "--accept-mismatch",
+    is_flag=True,
+    help="Accept an agreement whose billing cycle does not match the subscription (otherwise the push blocks "
+    "its charges: BillingCycleMismatch).",
+)
+
+
 @subscriptions_cli.command("map")
 @PARTNER_OPTION
 @AS_OPTION
@@ -114,6 +122,7 @@ def _from_date_options(func):
 @click.option("--agreement", "agreement_id", type=int, required=True, help="Cached agreement id.")
 @click.option("--subscription", "subscription_ids", type=int, multiple=True, required=True, help="Repeat for several.")
 @_from_date_options
+@ACCEPT_MISMATCH
 @click.option("--preview", is_flag=True, help="Only show each From Date and what would be sent to ConnectWise.")
 @with_appcontext
 def subscriptions_map(
@@ -123,6 +132,7 @@ def subscriptions_map(
     agreement_id: int,
     subscription_ids: tuple[int, ...],
     from_date,
+    accept_mismatch: bool,
     preview: bool,
 ) -> None:
     """Map unmapped subscriptions of a mapped customer to one agreement, in one transaction."""
@@ -138,7 +148,7 @@ def subscriptions_map(
     if preview:
         _echo_associate_plan(AssociatePreviewCommand(*args).run())
         return
-    created = MapSubscriptionsCommand(*args).run()
+    created = MapSubscriptionsCommand(*args, accept_mismatch=accept_mismatch).run()
     click.echo(
         f"{len(created)} subscription(s) mapped to {created[0].agreement.name}: "
         + ", ".join(f"{m.subscription_id} from {m.from_date}" for m in created)
@@ -175,9 +185,17 @@ def _echo_associate_plan(plan) -> None:
     "invoiced must be credited on the old agreement).",
 )
 @click.option("--preview", is_flag=True, help="Only show what the change would do.")
+@ACCEPT_MISMATCH
 @with_appcontext
 def subscriptions_remap(
-    partner_id: int, username: str, subscription_id: int, agreement_id: int, from_date, move_pushed: bool, preview: bool
+    partner_id: int,
+    username: str,
+    subscription_id: int,
+    agreement_id: int,
+    from_date,
+    move_pushed: bool,
+    preview: bool,
+    accept_mismatch: bool,
 ) -> None:
     """Change a subscription's agreement and/or From Date (the old mapping is kept as history)."""
     args = (
@@ -190,7 +208,9 @@ def subscriptions_remap(
     if preview:
         _echo_plan(RemapPreviewCommand(*args, partner_id=partner_id).run())
         return
-    mapping, plan = RemapSubscriptionCommand(*args, move_pushed=move_pushed, partner_id=partner_id).run()
+    mapping, plan = RemapSubscriptionCommand(
+        *args, move_pushed=move_pushed, partner_id=partner_id, accept_mismatch=accept_mismatch
+    ).run()
     _echo_plan(plan)
     moved = len(mapping.move_transaction_ids or [])
     click.echo(

@@ -6,6 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from msphub_psa.cli.common import AS_OPTION, CommandErrorAware, as_actor, echo_json
+from msphub_psa.commands.billing.blocked import SyncCheckCommand
 from msphub_psa.commands.billing.preview import (
     ApprovePreviewCommand,
     DiscardPreviewCommand,
@@ -54,6 +55,25 @@ def sync_run(partner_id: int, inline: bool, username: str) -> None:
 def sync_status(partner_id: int, username: str) -> None:
     """Rows per state, latest runs, failed rows with ConnectWise's reasons, refused products."""
     echo_json(SyncStatusCommand(as_actor(username), partner_id).run().as_dict())
+
+
+@sync_cli.command("check")
+@click.option("--partner", "partner_id", type=int, required=True)
+@click.option("--json", "as_json", is_flag=True, help="The whole answer as JSON.")
+@AS_OPTION
+@with_appcontext
+def sync_check(partner_id: int, as_json: bool, username: str) -> None:
+    """The rows the pre-flight checks blocked, grouped by cause, each cause with its fix (no ConnectWise call)."""
+    result = SyncCheckCommand(as_actor(username), partner_id).run()
+    if as_json:
+        echo_json(result)
+        return
+    click.echo(result["summary"] or "No transaction is blocked.")
+    for cause in result["causes"]:
+        click.echo(f"\n{cause['code']}: {cause['count']} transaction(s), {cause['amount']} ({cause['cause']})")
+        click.echo(f"  Fix: {cause['fix']}")
+        for row in cause["rows"]:
+            click.echo(f"  T{row['transaction_id']} agreement {row['agreement_remote_id']}: {row['message']}")
 
 
 @sync_cli.command("show-item")

@@ -278,8 +278,10 @@ class MapSubscriptionsCommand(BaseCommand):
         from_date_mode: str = "all",
         from_date: dt.date | None = None,
         partner_id: int | None = None,
+        accept_mismatch: bool = False,
     ):
         self.actor, self.customer_id, self.agreement_id = actor, customer_id, agreement_id
+        self.accept_mismatch = bool(accept_mismatch)
         self.subscription_ids = list(dict.fromkeys(subscription_ids or []))
         self.mode, self.custom, self.partner_id = from_date_mode, from_date, partner_id
 
@@ -352,6 +354,7 @@ class MapSubscriptionsCommand(BaseCommand):
                         from_date=self.from_dates[subscription.id],
                         method="manual",
                         active=True,
+                        mismatch_accepted=self.accept_mismatch and bool(self.warnings),
                         created_by_id=self.actor.user_id,
                         created_by=self.actor.username,
                     )
@@ -525,8 +528,9 @@ class RemapSubscriptionCommand(BaseCommand):
         from_date: dt.date | None = None,
         move_pushed: bool = False,
         partner_id: int | None = None,
+        accept_mismatch: bool = False,
     ):
-        self.actor, self.move_pushed = actor, bool(move_pushed)
+        self.actor, self.move_pushed, self.accept_mismatch = actor, bool(move_pushed), bool(accept_mismatch)
         self.preview_command = RemapPreviewCommand(
             actor, subscription_id, agreement_id, from_date_mode, from_date, partner_id, write=True
         )
@@ -576,6 +580,7 @@ class RemapSubscriptionCommand(BaseCommand):
             previous_mapping_id=old.id,
             move_pushed=bool(moving),
             move_transaction_ids=moving,
+            mismatch_accepted=self.accept_mismatch and bool(plan.warning),
             created_by_id=self.actor.user_id,
             created_by=self.actor.username,
         )

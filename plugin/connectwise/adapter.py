@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -293,11 +293,6 @@ class ConnectWisePsa:
         for record in found:
             yield record_of(record)
 
-    def get_agreements(self, ids: list[int]) -> dict[int, Agreement]:
-        """Agreements by id (batched ``id in (...)`` reads under the URL limit)."""
-        found = _mapped(lambda: self.client.get_agreements(ids))
-        return {agreement_id: agreement_of(agreement) for agreement_id, agreement in found.items()}
-
     def iter_agreement_invoices(self, agreement_ids: list[int]) -> Iterator[AgreementInvoice]:
         """``/finance/invoices`` of type Agreement of these agreements (batched ``agreement/id in (...)``)."""
         for invoice in _mapped_iter(lambda: self.client.get_agreement_invoices(agreement_ids)):
@@ -313,6 +308,12 @@ class ConnectWisePsa:
         """The catalog item with this identifier."""
         found = _mapped(lambda: self.client.find_catalog_item(identifier))
         return catalog_item_of(found) if found is not None else None
+
+    def find_catalog_items(self, identifiers: Iterable[str]) -> dict[str, list[CatalogItem]]:
+        """Catalog items by identifier as ConnectWise compares them (case ignored), batched ``in`` reads."""
+        wanted = list(identifiers)
+        found = _mapped(lambda: self.client.find_catalog_items(wanted))
+        return {text: [catalog_item_of(item) for item in items] for text, items in found.items()}
 
     def create_catalog_item(self, item: NewCatalogItem) -> CatalogItem:
         """POST a catalog item."""
@@ -365,3 +366,13 @@ class ConnectWisePsa:
             lambda: self.client.iter_agreements(page_size=1000, order_by="id asc", updated_since=updated_since)
         ):
             yield agreement_of(agreement)
+
+    def get_agreements(self, ids: Iterable[int]) -> dict[int, Agreement]:
+        """Agreements by id: batched ``id in (...)`` reads within ConnectWise's URL limit."""
+        wanted = list(ids)
+        return {i: agreement_of(a) for i, a in _mapped(lambda: self.client.get_agreements(wanted)).items()}
+
+    def get_companies(self, ids: Iterable[int]) -> dict[int, Company]:
+        """Companies by id (soft-deleted ones included): batched ``id in (...)`` reads."""
+        wanted = list(ids)
+        return {i: company_of(c) for i, c in _mapped(lambda: self.client.get_companies(wanted)).items()}

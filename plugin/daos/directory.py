@@ -192,6 +192,17 @@ class PsaAgreementDAO(BaseDAO[PsaAgreement]):
         return _upsert(PsaAgreement, partner_id, [_agreement_values(partner_id, a) for a in agreements])
 
     @staticmethod
+    def mark_deleted(partner_id: int, remote_ids: list[int]) -> None:
+        """Agreements the PSA no longer has (a read by id found none) are marked deleted."""
+        if remote_ids:
+            session().execute(
+                update(PsaAgreement)
+                .where(PsaAgreement.partner_id == partner_id, PsaAgreement.remote_id.in_(remote_ids))
+                .values(deleted=True, cached_at=clock.now())
+                .execution_options(synchronize_session=False)
+            )
+
+    @staticmethod
     def link_companies(partner_id: int) -> None:
         """Point each cached agreement at the cached company of its ConnectWise company id."""
         company = (

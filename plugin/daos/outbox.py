@@ -25,7 +25,7 @@ from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMappin
 from msphub_psa.models.sync import CatalogSync, SyncItem, SyncLease, SyncRun, SyncTransition
 
 PUSHED, PENDING, SENDING, FAILED, SKIPPED = "pushed", "pending", "sending", "failed", "skipped"
-MOVING, REMOVING = "moving", "removing"
+MOVING, REMOVING, BLOCKED = "moving", "removing", "blocked"
 ABANDONED = "The worker stopped before the run finished (its lease expired); it ended at its last heartbeat."
 
 
@@ -126,6 +126,33 @@ class OutboxDAO:
                 .limit(limit)
             )
         )
+
+    @staticmethod
+    def blocked_with(partner_id: int, codes: frozenset[str]) -> list[SyncItem]:
+        """The partner's rows blocked by one of these checks, by id."""
+        query = select(SyncItem).where(
+            SyncItem.partner_id == partner_id, SyncItem.state == BLOCKED, SyncItem.last_error_code.in_(codes)
+        )
+        return list(session().scalars(query.order_by(SyncItem.id)))
+
+    @staticmethod
+    def agreement_ids(partner_id: int, skip_codes: frozenset[str] = frozenset()) -> list[int]:
+        """The distinct target agreements (PSA ids) of the partner's pending rows and of its blocked rows but those
+        blocked by one of ``skip_codes`` (one query)."""
+        blocked = and_(
+            SyncItem.state == BLOCKED,
+            or_(SyncItem.last_error_code.is_(None), SyncItem.last_error_code.not_in(skip_codes)),
+        )
+        query = (
+            select(SyncItem.agreement_remote_id)
+            .where(
+                SyncItem.partner_id == partner_id,
+                or_(SyncItem.state == PENDING, blocked),
+                SyncItem.agreement_remote_id.is_not(None),
+            )
+            .distinct()
+        )
+        return sorted(session().scalars(query))
 
     @staticmethod
     def get_many(item_ids: list[int], lock: bool = False) -> list[SyncItem]:
@@ -301,6 +328,31 @@ class PushDataDAO:
         return {tx.id: (tx, product) for tx, product in session().execute(query)}
 
     @staticmethod
+    def fits(transaction_ids: list[int]) -> dict[int, tuple[str | None, bool]]:
+        """{transaction: (its product's billing frequency, whether its mapping accepts a billing cycle mismatch)}
+        through the subscription's active mapping, 1,000 ids a query."""
+        result: dict[int, tuple[str | None, bool]] = {}
+        for start in range(0, len(transaction_ids), CHUNK):
+            query = (
+                select(Tx.id, Product.billing_frequency, SubscriptionMapping.mismatch_accepted)
+                .join(Subscription, Subscription.id == Tx.subscription_id)
+                .join(Product, Product.id == Subscription.product_id)
+                .join(
+                    SubscriptionMapping,
+                    and_(
+                        SubscriptionMapping.subscription_id == Tx.subscription_id,
+                        SubscriptionMapping.ended_at.is_(None),
+                        SubscriptionMapping.active.is_(True),
+                    ),
+                )
+                .where(Tx.id.in_(transaction_ids[start : start + CHUNK]))
+            )
+            result.update(
+                {tx_id: (frequency, bool(accepted)) for tx_id, frequency, accepted in session().execute(query)}
+            )
+        return result
+
+    @staticmethod
     def products_of(transaction_ids: list[int]) -> list[Product]:
         """The distinct products of some transactions (any number of ids: queried in chunks)."""
         found: dict[int, Product] = {}
@@ -316,13 +368,17 @@ class PushDataDAO:
         return sorted(found.values(), key=lambda p: p.id)
 
     @staticmethod
-    def pending_products(partner_id: int) -> list[Product]:
-        """The distinct products of the partner's pending outbox rows (one query)."""
+    def pending_products(partner_id: int, blocked_codes: frozenset[str] = frozenset()) -> list[Product]:
+        """The distinct products of the partner's pending outbox rows, and of its rows blocked with one of
+        ``blocked_codes`` (the catalog's checks, made again by the catalog step; one query)."""
+        waiting = SyncItem.state == PENDING
+        if blocked_codes:
+            waiting = or_(waiting, and_(SyncItem.state == BLOCKED, SyncItem.last_error_code.in_(blocked_codes)))
         query = (
             select(Product)
             .join(Subscription, Subscription.product_id == Product.id)
             .join(SyncItem, SyncItem.subscription_id == Subscription.id)
-            .where(SyncItem.partner_id == partner_id, SyncItem.state == PENDING)
+            .where(SyncItem.partner_id == partner_id, waiting)
             .distinct()
         )
         return sorted(session().scalars(query), key=lambda p: p.id)
@@ -552,8 +608,11 @@ class SyncFiguresDAO:
 
     @staticmethod
     def pending_push(partner_id: int, since: dt.date | None = None) -> tuple[int, Decimal]:
-        """Count and net of eligible transactions not pushed and not failed (billing month from ``since``)."""
-        failed = select(SyncItem.id).where(SyncItem.transaction_id == Tx.id, SyncItem.state == FAILED).exists()
+        """Count and net of eligible transactions not pushed, not failed and not blocked (billing month from
+        ``since``)."""
+        failed = (
+            select(SyncItem.id).where(SyncItem.transaction_id == Tx.id, SyncItem.state.in_((FAILED, BLOCKED))).exists()
+        )
         query = _mapped_join(select(Tx.kind, Tx.amount).select_from(Tx)).where(
             Tx.partner_id == partner_id, *_eligible_where(), _not_pushed(), ~failed
         )
@@ -561,6 +620,29 @@ class SyncFiguresDAO:
             query = query.where(Tx.period_start >= since)
         rows = session().execute(query).all()
         return len(rows), _money(rows)
+
+    @staticmethod
+    def blocked(partner_id: int, since: dt.date | None = None) -> list[tuple]:
+        """(item id, transaction id, kind, amount, agreement, customer, code, message) of the partner's blocked
+        rows, by transaction (billing month from ``since``)."""
+        query = (
+            select(
+                SyncItem.id,
+                Tx.id,
+                Tx.kind,
+                Tx.amount,
+                SyncItem.agreement_remote_id,
+                SyncItem.customer_id,
+                SyncItem.last_error_code,
+                SyncItem.last_error_message,
+            )
+            .join(SyncItem, SyncItem.transaction_id == Tx.id)
+            .where(SyncItem.partner_id == partner_id, SyncItem.state == BLOCKED)
+            .order_by(Tx.id)
+        )
+        if since is not None:
+            query = query.where(Tx.period_start >= since)
+        return list(session().execute(query))
 
     @staticmethod
     def failed(partner_id: int, since: dt.date | None = None) -> tuple[int, Decimal]:
@@ -595,9 +677,10 @@ def subscription_sync_status(partner_id: int, subscription_ids: list[int]) -> di
 
     ``failed`` (with ConnectWise's code and message of its latest failure) when any row failed;
     else ``moving`` when pushed rows wait to move to the new agreement (moving or removing);
-    else ``pending`` when any row waits (pending or sending; the reason says why it waits, e.g.
-    its product was refused); else ``synced`` when rows exist and all are pushed (skipped rows
-    aside); else ``none`` (nothing to push yet). Subscriptions of other partners answer ``none``.
+    else ``pending`` when any row waits (pending, sending or blocked; the reason says why it waits, e.g.
+    its product was refused, or the pre-flight check that blocks it); else ``synced`` when rows exist
+    and all are pushed (skipped rows aside); else ``none`` (nothing to push yet). Subscriptions of other
+    partners answer ``none``.
     """
     result = {sub_id: ("none", None) for sub_id in subscription_ids}
     if not subscription_ids:
@@ -637,7 +720,7 @@ def _status_of(items: list) -> tuple[str, str | None]:
             f"{len(moving)} transaction(s) already pushed wait to be removed from the old agreement "
             "and pushed to the new one at the next push."
         )
-    waiting = [r for r in items if r[1] in (PENDING, SENDING)]
+    waiting = [r for r in items if r[1] in (PENDING, SENDING, BLOCKED)]
     if waiting:
         reasons = [r for r in waiting if r[3]]
         return "pending", (

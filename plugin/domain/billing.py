@@ -200,6 +200,7 @@ class OutboxState(StrEnum):
     SKIPPED = "skipped"
     MOVING = "moving"  # pushed; a person asked to move it to the mapping's new agreement
     REMOVING = "removing"  # our record is being removed from the old agreement (committed before the call)
+    BLOCKED = "blocked"  # a pre-flight check found what the PSA would refuse (code and message kept); not sent
 
 
 class OutboxEvent(StrEnum):
@@ -218,6 +219,8 @@ class OutboxEvent(StrEnum):
     REMOVED = "removed"  # ours is gone from the old agreement: push it to the new one
     REMOVE_REFUSED = "remove_refused"  # the PSA refused the delete (or it is not ours): a person decides
     RECREATE = "recreate"  # a person re-creates a record deleted in the PSA: looked up by reference, then created
+    BLOCK = "block"  # a pre-flight check failed (domain.checks): no call is made for it
+    UNBLOCK = "unblock"  # the cause is gone (re-checked by the next preview or push): pending again
 
 
 TRANSITIONS: dict[tuple[OutboxState, OutboxEvent], OutboxState] = {
@@ -237,6 +240,10 @@ TRANSITIONS: dict[tuple[OutboxState, OutboxEvent], OutboxState] = {
     (OutboxState.REMOVING, OutboxEvent.REMOVED): OutboxState.PENDING,
     (OutboxState.REMOVING, OutboxEvent.REMOVE_REFUSED): OutboxState.FAILED,
     (OutboxState.PUSHED, OutboxEvent.RECREATE): OutboxState.SENDING,
+    (OutboxState.PENDING, OutboxEvent.BLOCK): OutboxState.BLOCKED,
+    (OutboxState.BLOCKED, OutboxEvent.UNBLOCK): OutboxState.PENDING,
+    (OutboxState.BLOCKED, OutboxEvent.RETRY): OutboxState.PENDING,
+    (OutboxState.BLOCKED, OutboxEvent.BECAME_INELIGIBLE): OutboxState.SKIPPED,
 }
 """Every legal (state, event) -> new state; anything else is refused.
 

@@ -124,6 +124,7 @@ class SubscriptionMapping(Base):
     previous_mapping_id: Mapped[int | None] = mapped_column(ForeignKey("psa_subscription_mapping.id"), nullable=True)
     move_pushed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     move_transaction_ids: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    mismatch_accepted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     partner: Mapped[Partner] = contract_ref("Partner", "partner_id", "SubscriptionMapping")
     customer: Mapped[Customer] = contract_ref("Customer", "customer_id", "SubscriptionMapping")
     subscription: Mapped[Subscription] = contract_ref("Subscription", "subscription_id", "SubscriptionMapping")

@@ -97,6 +97,7 @@ class SyncRun(Base):
     writes: Mapped[int] = mapped_column(Integer, default=0)
     lookups: Mapped[int] = mapped_column(Integer, default=0)
     catalog_calls: Mapped[int] = mapped_column(Integer, default=0)
+    check_calls: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     progress_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     progress_total: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from msphub_psa.psa.records import (
@@ -69,9 +69,6 @@ class PsaClient(Protocol):
     def iter_records(self, agreement_id: int, kind: str) -> Iterator[Record]:
         """Every record of ``kind`` on the agreement, ours or not, lazily: one call per page of up to 1,000."""
 
-    def get_agreements(self, ids: list[int]) -> dict[int, Agreement]:
-        """Agreements by id, in as few calls as the PSA allows; an unknown id is absent."""
-
     def iter_agreement_invoices(self, agreement_ids: list[int]) -> Iterator[AgreementInvoice]:
         """The agreement invoices of these agreements, in as few calls as the PSA allows."""
 
@@ -79,6 +76,10 @@ class PsaClient(Protocol):
 
     def find_catalog_item(self, identifier: str) -> CatalogItem | None:
         """The catalog item with this identifier, if any."""
+
+    def find_catalog_items(self, identifiers: Iterable[str]) -> dict[str, list[CatalogItem]]:
+        """Each identifier -> every catalog item the PSA holds as equal to it (as the PSA compares identifiers:
+        ConnectWise ignores case), active or not, batched; ``[]`` where none."""
 
     def create_catalog_item(self, item: NewCatalogItem) -> CatalogItem:
         """Create a catalog item (never retried)."""
@@ -96,3 +97,10 @@ class PsaClient(Protocol):
 
     def iter_agreements(self, updated_since: dt.datetime | None = None) -> Iterator[Agreement]:
         """Every agreement (changed since ``updated_since``), page by page."""
+
+    def get_agreements(self, ids: Iterable[int]) -> dict[int, Agreement]:
+        """Agreements by id, as they are now, in as few calls as the PSA allows (batched reads, never one call
+        per agreement); ids the PSA does not have are absent."""
+
+    def get_companies(self, ids: Iterable[int]) -> dict[int, Company]:
+        """Companies by id (deleted ones included), batched like ``get_agreements``."""

@@ -128,6 +128,13 @@ class MapSubscriptionsSchema(Schema):
     )
     from_date_mode = FROM_DATE_MODE
     from_date = FROM_DATE
+    accept_mismatch = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Accept an agreement whose billing cycle does not match the subscription (the warning "
+            "shown): without it, the push blocks the subscription's charges (BillingCycleMismatch)."
+        },
+    )
 
 
 class AssociatePreviewArgsSchema(Schema):
@@ -158,6 +165,13 @@ class RemapSubscriptionSchema(Schema):
     agreement_id = fields.Integer(required=True, strict=True)
     from_date_mode = FROM_DATE_MODE
     from_date = FROM_DATE
+    accept_mismatch = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Accept an agreement whose billing cycle does not match the subscription (the warning "
+            "shown): without it, the push blocks the subscription's charges (BillingCycleMismatch)."
+        },
+    )
     move_pushed = fields.Boolean(
         load_default=False,
         metadata={

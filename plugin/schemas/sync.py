@@ -45,6 +45,11 @@ class SyncRunSchema(Schema):
     writes = fields.Integer()
     lookups = fields.Integer()
     catalog_calls = fields.Integer()
+    check_calls = fields.Integer(metadata={"description": "Reads of the pre-flight checks (agreements, companies)"})
+    not_foreseen = fields.Integer(
+        metadata={"description": "Rows the PSA refused that no pre-flight check foresaw (failed after a call)"}
+    )
+    blocked = fields.Integer(metadata={"description": "Rows a pre-flight check blocked (no call made for them)"})
     error = fields.String(allow_none=True)
     progress = fields.Nested(SyncProgressSchema)
     alert = fields.Boolean(metadata={"description": "Ended failed/partial/stopped/abandoned and not acknowledged"})

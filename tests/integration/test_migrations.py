@@ -69,7 +69,7 @@ def test_outbox_state_check_takes_every_state(db_factory):
     assert {"ck_psa_sync_item_state", "ck_psa_sync_item_kind"} <= set(checks)
     assert all(
         f"'{state}'" in checks["ck_psa_sync_item_state"]
-        for state in ("pending", "sending", "pushed", "failed", "skipped", "moving", "removing")
+        for state in ("pending", "sending", "pushed", "failed", "skipped", "moving", "removing", "blocked")
     )
 
 

@@ -35,10 +35,15 @@ def agreement_named(company_id: int, name: str) -> PsaAgreement:
 
 
 def map_subscription(
-    partner_id: int, subscription: Subscription, agreement: PsaAgreement, from_date: dt.date
+    partner_id: int,
+    subscription: Subscription,
+    agreement: PsaAgreement,
+    from_date: dt.date,
+    mismatch_accepted: bool = True,
 ) -> SubscriptionMapping:
     """An active subscription mapping to ``agreement`` from ``from_date`` (any auto-association that
-    mapping the customer made is ended first, as a Change would)."""
+    mapping the customer made is ended first, as a Change would); a billing cycle mismatch accepted unless
+    ``mismatch_accepted`` is False (the pilot maps annual subscriptions to monthly agreements too)."""
     from msphub_psa.clock import now as utcnow
 
     for old in session().scalars(
@@ -57,6 +62,7 @@ def map_subscription(
         from_date=from_date,
         active=True,
         created_by="pilot.admin",
+        mismatch_accepted=mismatch_accepted,
     )
     session().add(row)
     session().flush()

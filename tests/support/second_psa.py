@@ -14,7 +14,7 @@ import itertools
 import random
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from msphub_psa.psa import errors as psa
@@ -264,11 +264,6 @@ class SecondPsaClient:
             self._call("iter_records")
             yield from lines[start : start + 1000]
 
-    def get_agreements(self, ids: list[int]) -> dict[int, Agreement]:
-        """Contracts by id (one call)."""
-        self._call("get_agreements")
-        return {i: self.side.agreements[i] for i in sorted(set(ids)) if i in self.side.agreements}
-
     def iter_agreement_invoices(self, agreement_ids: list[int]) -> Iterator[AgreementInvoice]:
         """The contracts' invoices the test put in ``invoices`` (one call)."""
         self._call("iter_agreement_invoices")
@@ -321,6 +316,21 @@ class SecondPsaClient:
         """Every agreement."""
         self._call("iter_agreements")
         yield from self.side.agreements.values()
+
+    def get_agreements(self, ids: Iterable[int]) -> dict[int, Agreement]:
+        """Agreements by id (one call)."""
+        self._call("get_agreements")
+        return {i: self.side.agreements[i] for i in sorted(set(ids)) if i in self.side.agreements}
+
+    def get_companies(self, ids: Iterable[int]) -> dict[int, Company]:
+        """Companies by id (one call)."""
+        self._call("get_companies")
+        return {i: self.side.companies[i] for i in sorted(set(ids)) if i in self.side.companies}
+
+    def find_catalog_items(self, identifiers: Iterable[str]) -> dict[str, list[CatalogItem]]:
+        """Items by identifier, compared exactly (this PSA is case-sensitive; one call)."""
+        self._call("find_catalog_items")
+        return {t: [i for i in self.side.catalog.values() if i.identifier == t] for t in identifiers}
 
 
 def check(record: Charge | Credit) -> None:

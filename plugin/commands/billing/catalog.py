@@ -21,7 +21,7 @@ from msphub_psa.commands.rules.common import attributes_of, default_rule, domain
 from msphub_psa.daos.base import session
 from msphub_psa.daos.hub import PartnerDAO
 from msphub_psa.daos.outbox import CatalogSyncDAO, PushDataDAO
-from msphub_psa.domain import billing
+from msphub_psa.domain import billing, checks
 from msphub_psa.domain import rules as engine
 from msphub_psa.domain.errors import PayloadError
 from msphub_psa.psa import errors as psa
@@ -80,6 +80,7 @@ class CatalogSync:
         self.retry_refused = retry_refused  # False (the push): a refusal holds until Retry failed forgets it
         self.on_record = on_record or (lambda: None)  # the push's heartbeat, in each outcome's transaction
         self.plan = CatalogPlan()
+        self.blocks: dict[int, checks.Block] = {}  # product -> why its charges cannot go (the catalog's checks)
         self._lists: dict[str, list] | None = None
 
     def ensure(self, transaction_ids: list[int]) -> dict[int, int | None]:
@@ -88,27 +89,44 @@ class CatalogSync:
 
     def ensure_pending(self) -> dict[int, int | None]:
         """The same for the products of the partner's pending outbox rows (the push's step; one query)."""
-        return self._ensure(PushDataDAO.pending_products(self.partner_id))
+        return self._ensure(PushDataDAO.pending_products(self.partner_id, checks.CATALOG_CODES))
 
     def _ensure(self, products: list) -> dict[int, int | None]:
-        """Cached outcomes first; look up, adopt or create the others."""
+        """Cached outcomes first; look up, adopt or create the others; every item read again (one batched read)
+        for the catalog's checks."""
+        if not products:
+            return {}
         cached = CatalogSyncDAO.for_products(self.partner_id, [p.id for p in products])
-        result: dict[int, int | None] = {}
-        todo = []
-        for product in products:
-            row = cached.get(product.id)
-            if row is not None and (row.status == "synced" or not self.retry_refused):
-                result[product.id] = row.remote_id if row.status == "synced" else None
-                self.plan.cached += 1
-            else:
-                todo.append(product)
-        if todo:
-            identifiers = self._identifiers()
-            attrs = self._classifications(todo)
-            for product in todo:
-                result[product.id] = self._one(product, identifiers, attrs[product.id])
+        identifiers = self._identifiers()
+        keys = {p.id: identifiers[(p.product_id, p.billing_term, p.billing_frequency)] for p in products}
+        todo = [p for p in products if not self._reuse(cached.get(p.id))]
+        attrs = self._classifications(todo) if todo else {}
         session().rollback()  # reads only; nothing open across the calls that follow
+        found = self.client.find_catalog_items(sorted(set(keys.values())))
+        result: dict[int, int | None] = {}
+        for product in products:
+            row, items = cached.get(product.id), found.get(keys[product.id], [])
+            if product in todo:
+                result[product.id] = self._one(product, keys[product.id], attrs[product.id], items, row)
+            else:
+                result[product.id] = self._cached(product, row, items)
         return result
+
+    def _reuse(self, row) -> bool:
+        """A cached outcome holds: synced, or refused for the push (a taken identifier is looked at again)."""
+        if row is None:
+            return False
+        return row.status == "synced" or (not self.retry_refused and row.error_code not in checks.CATALOG_CODES)
+
+    def _cached(self, product, row, items: list) -> int | None:
+        """A cached outcome, with the catalog's check of the item as it is now (inactive: its charges wait)."""
+        self.plan.cached += 1
+        if row.status != "synced":
+            return None
+        item = next((i for i in items if i.id == row.remote_id), None)
+        if item is not None and item.inactive:
+            self.blocks[product.id] = checks.block("CatalogItemInactive", item=item.id, identifier=item.identifier)
+        return row.remote_id
 
     def _identifiers(self) -> dict:
         """Catalog identifiers of the distributor's products (qualified where a product id repeats)."""
@@ -121,24 +139,35 @@ class CatalogSync:
         default = engine.DefaultRule(attributes_of(_default_row(self.partner_id)))
         return {p.id: engine.classify(_product_view(p), rules, default) for p in products}
 
-    def _one(self, product, identifiers: dict, attrs: engine.Attributes) -> int | None:
-        """Adopt or create one product's item; None (recorded) when refused."""
-        identifier = identifiers[(product.product_id, product.billing_term, product.billing_frequency)]
+    def _one(self, product, identifier: str, attrs: engine.Attributes, items: list, row) -> int | None:
+        """Adopt our item, block on another product's, or create one; None (recorded) when refused or blocked."""
         try:
-            found = self.client.find_catalog_item(identifier)
-            if found is not None:
-                return self._adopt(product, identifier, found, attrs)
-            if self.dry_run:
-                self.plan.create.append(
-                    {"product_id": product.id, "identifier": identifier, "classification": attrs.__dict__}
-                )
-                self._plan_lists(attrs)
-                return None
-            return self._create(product, identifier, attrs)
-        except PayloadError as err:
+            return self._place(product, identifier, attrs, items, row)
+        except (PayloadError, psa.Permanent) as err:
             return self._refuse(product, identifier, err)
-        except psa.Permanent as err:
-            return self._refuse(product, identifier, err)
+
+    def _place(self, product, identifier: str, attrs: engine.Attributes, items: list, row) -> int | None:
+        """ConnectWise finds identifiers equal ignoring case: an item is adopted only when it is ours (the identical
+        identifier, or the item we adopted or created before), never another product's; none found: created."""
+        known = {row.remote_id} if row is not None and row.remote_id else set()
+        mine = sorted(
+            (i for i in items if checks.ours(checks.ItemFacts(i.id, i.identifier), identifier, known)),
+            key=lambda i: (i.identifier != identifier, i.id),
+        )
+        if items and not mine:
+            facts = [checks.ItemFacts(i.id, i.identifier, i.inactive) for i in items]
+            return self._taken(product, identifier, checks.catalog_block(identifier, facts, known))
+        if mine:
+            if mine[0].inactive:
+                self.blocks[product.id] = checks.block("CatalogItemInactive", item=mine[0].id, identifier=identifier)
+            return self._adopt(product, identifier, mine[0], attrs)
+        if self.dry_run:
+            self.plan.create.append(
+                {"product_id": product.id, "identifier": identifier, "classification": attrs.__dict__}
+            )
+            self._plan_lists(attrs)
+            return None
+        return self._create(product, identifier, attrs)
 
     def _adopt(self, product, identifier: str, found, attrs: engine.Attributes) -> int:
         """Record an existing item; note where its classification differs from our rules."""
@@ -187,9 +216,7 @@ class CatalogSync:
             type_id=type_id,
             product_class=attrs.product_class,
         )
-        created = self.create_once(
-            lambda: self.client.create_catalog_item(item), lambda: self.client.find_catalog_item(identifier)
-        )
+        created = self.create_once(lambda: self.client.create_catalog_item(item), lambda: self._exact(identifier))
         self.plan.create.append({"product_id": product.id, "identifier": identifier, "remote_id": created.id})
         self._record(
             product.id,
@@ -202,6 +229,17 @@ class CatalogSync:
             differs=None,
         )
         return created.id
+
+    def _exact(self, identifier: str):
+        """The item whose identifier is exactly ours (a create's answer lost), never a case-insensitive twin."""
+        items = self.client.find_catalog_items([identifier]).get(identifier, [])
+        return next((i for i in sorted(items, key=lambda i: i.id) if i.identifier == identifier), None)
+
+    def _taken(self, product, identifier: str, found: checks.Block | None) -> None:
+        """Another product's item holds the identifier: block the charges (looked at again by every push)."""
+        assert found is not None
+        self.blocks[product.id] = found
+        return self._refuse(product, identifier, psa.Permanent(found.message, code=found.code))
 
     def _refuse(self, product, identifier: str, err: Exception) -> None:
         """Record the PSA's refusal; the product's transactions wait."""

@@ -1,14 +1,19 @@
 """What the billing sync's use cases share: the scope check every one of them makes, and the JSON of a run, of an
-outbox row and of the Reconciliation Center's Pending push and Failed figures."""
+outbox row and of the Reconciliation Center's Pending push, Failed and Blocked figures."""
 
 from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
 
 from msphub_psa import clock, permissions
 from msphub_psa.commands.access import partner_of, require_active_integration, require_permission
 from msphub_psa.commands.base import BaseCommand
 from msphub_psa.daos.outbox import SyncFiguresDAO
 from msphub_psa.daos.runs import ALERT_STATUSES
+from msphub_psa.domain import checks
 from msphub_psa.domain.actor import Actor
+from msphub_psa.domain.billing import net_amount
 
 
 def sync_scope(actor: Actor, partner_id: int | None, write: bool = False) -> int:
@@ -73,6 +78,9 @@ def run_json(run) -> dict:
         "writes": run.writes,
         "lookups": run.lookups,
         "catalog_calls": run.catalog_calls,
+        "check_calls": run.check_calls,
+        "not_foreseen": (run.counts or {}).get("not_foreseen", 0),
+        "blocked": (run.counts or {}).get("blocked", 0),
         "error": run.error,
         **run_extras(run),
     }
@@ -102,8 +110,28 @@ def pending_and_failed(partner_id: int, since=None) -> dict:
     pending_count, pending_net = SyncFiguresDAO.pending_push(partner_id, since)
     failed_count, failed_net = SyncFiguresDAO.failed(partner_id, since)
     return {
+        **blocked_figure(partner_id, since),
         "pending_push": pending_net,
         "pending_push_count": pending_count,
         "failed": failed_net,
         "failed_count": failed_count,
+    }
+
+
+def cause_of(code: str | None) -> checks.Check:
+    """The check of a code (an unknown one named as it is)."""
+    return checks.CHECKS.get(code or "", checks.Check(code or "Unknown", code or "unknown cause", "", ""))
+
+
+def blocked_figure(partner_id: int, since=None) -> dict:
+    """Blocked: count, net amount and the top causes (the Reconciliation Center's figure)."""
+    rows = SyncFiguresDAO.blocked(partner_id, since)
+    codes = Counter(r[6] or "Unknown" for r in rows)
+    return {
+        "blocked": net_amount((r[2], Decimal(r[3])) for r in rows),
+        "blocked_count": len(rows),
+        "blocked_causes": [
+            {"code": c, "cause": cause_of(c).cause, "count": n}
+            for c, n in sorted(codes.items(), key=lambda x: (-x[1], x[0]))[:3]
+        ],
     }

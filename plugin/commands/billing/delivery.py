@@ -67,7 +67,9 @@ class Delivery:
             self.run.result.counts["recovered"] += len(rows)
             self.run_batch(rows, uncertain=True)
 
-    def push_pending(self, catalog: dict[int, int | None], refusals: dict[int, tuple[str, str]]) -> None:
+    def push_pending(
+        self, catalog: dict[int, int | None], refusals: dict[int, tuple[str, str]], blocks: dict | None = None
+    ) -> None:
         """The pending rows in batches (with an approved preview: only its transactions).
 
         Per batch: the integration guard; the claim (lease renewed in the same transaction); the creates
@@ -84,7 +86,7 @@ class Delivery:
         )
         for item_ids in batches:
             self.run.guard()
-            self.run_batch(self._claim(item_ids, catalog, refusals), uncertain=False)
+            self.run_batch(self._claim(item_ids, catalog, refusals, blocks or {}), uncertain=False)
             for item_id in item_ids:
                 self.run.after_item(item_id)
 
@@ -100,7 +102,7 @@ class Delivery:
 
     @transaction
     def _claim(
-        self, item_ids: list[int], catalog: dict[int, int | None], refusals: dict[int, tuple[str, str]]
+        self, item_ids: list[int], catalog: dict[int, int | None], refusals: dict[int, tuple[str, str]], blocks: dict
     ) -> list[Row]:
         """Renew the lease, re-check a batch and mark its rows ``sending`` (committed before the calls). One
         query each for the rows, their eligibility and their transactions.
@@ -113,14 +115,16 @@ class Delivery:
         targets = OutboxDAO.targets(self.run.partner_id, tx_ids)
         data = PushDataDAO.transactions(tx_ids)
         rows = [
-            self._claim_row(item, targets.get(item.transaction_id), *data[item.transaction_id], catalog, refusals)
+            self._claim_row(
+                item, targets.get(item.transaction_id), *data[item.transaction_id], catalog, refusals, blocks
+            )
             for item in items
         ]
         session().flush()
         return [row for row in rows if row is not None]
 
     def _claim_row(
-        self, item, target, tx, product, catalog: dict[int, int | None], refusals: dict[int, tuple[str, str]]
+        self, item, target, tx, product, catalog: dict[int, int | None], refusals: dict[int, tuple[str, str]], blocks
     ) -> Row | None:
         """One row of the claim: skipped when no longer eligible, kept pending while its product is refused,
         else ``sending``; its values for the call, or None."""
@@ -135,6 +139,9 @@ class Delivery:
             self.run.result.counts[SKIPPED] += 1
             return None
         catalog_id = catalog.get(product.id)
+        if product.id in blocks and item.record_kind == CHARGE:
+            self._block_check(item, blocks[product.id])
+            return None
         if catalog_id is None and item.record_kind == CHARGE:
             self._block(item, product, refusals.get(product.id))
             return None
@@ -149,6 +156,12 @@ class Delivery:
             flush=False,
         )
         return row_of(item, tx, product, catalog_id)
+
+    def _block_check(self, item, found) -> None:
+        """Block a charge whose product's catalog item fails a check (inactive, identifier taken): no call."""
+        values = {"reason": "blocked", "last_error_code": found.code, "last_error_message": found.message}
+        self.run.transition(item, Ev.BLOCK, f"{found.code}: {found.message}", flush=False, **values)
+        self.run.result.counts["blocked"] += 1
 
     def _block(self, item, product, refusal: tuple[str, str] | None) -> None:
         """Keep a row pending while its product is refused by the PSA's catalog (the reason says so)."""
@@ -225,6 +238,8 @@ class Delivery:
                 last_error_message=outcome.message,
                 flush=False,
             )
+            if not outcome.foreseen:
+                self.run.result.counts["not_foreseen"] += 1
         elif outcome.state == PENDING:
             self.run.transition(
                 item,
@@ -243,11 +258,11 @@ class Delivery:
     def _deliver(self, row: Row, uncertain: bool) -> Outcome:
         """Create the row's record once: look up first when the outcome of an earlier call is unknown."""
         if row.error:
-            return Outcome(FAILED, code="PayloadError", message=row.error)
+            return Outcome(FAILED, code="PayloadError", message=row.error, foreseen=True)
         try:
             self.run.psa.check(row.record)
         except psa.Permanent as err:
-            return Outcome(FAILED, code=err.code or "PayloadError", message=err.message)
+            return Outcome(FAILED, code=err.code or "PayloadError", message=err.message, foreseen=True)
         track = _Track(uncertain)
         try:
             record = self._create_tracked(lambda: self._create(row), lambda: self.lookup(row), track)

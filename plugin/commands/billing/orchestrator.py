@@ -6,8 +6,9 @@ batch's calls are in flight; a crashed run's lease simply expires). A run, in or
 1. recovers rows left in ``sending`` (only a dead run can have left them: we hold the lease) — ``delivery``;
 2. brings the outbox up to date with eligibility — ``outbox``;
 3. moves the pushed rows a person chose to move to a new agreement — ``move``;
-4. syncs the catalog for the products of the pending rows — ``catalog``;
-5. pushes the pending rows (with an approved preview: only its transactions) in batches — ``delivery``;
+4. blocks the rows a pre-flight check says the PSA would refuse, releases those whose cause is gone — ``preflight``;
+5. syncs the catalog for the products of the pending rows — ``catalog``;
+6. pushes the pending rows (with an approved preview: only its transactions) in batches — ``delivery``;
 
 then records the run (counts, calls, the touched customers' running totals), releases the lease and, for a
 failed, partial, stopped or abandoned run, sends the alert. Counts and calls are on the run record as the run goes
@@ -30,6 +31,7 @@ from msphub_psa.commands.billing.catalog import CatalogSync
 from msphub_psa.commands.billing.delivery import Delivery
 from msphub_psa.commands.billing.move import MovePushedRows
 from msphub_psa.commands.billing.outbox import OutboxRefresh
+from msphub_psa.commands.billing.preflight import PreflightPhase, release_catalog_blocks
 from msphub_psa.commands.billing.rows import RunResult
 from msphub_psa.commands.billing.run import CHUNK, LeaseLost, PsaUnavailable, PushRun
 from msphub_psa.commands.exceptions import IntegrationInactiveError, IntegrationStoppedError
@@ -132,6 +134,7 @@ class PushBillingCommand:
         self.delivery.recover()
         OutboxRefresh(run)()
         MovePushedRows(run, self.delivery)()
+        PreflightPhase(run)()
         self.delivery.push_pending(*self._sync_catalog())
         self._count_ineligible()
         counts = self.result.counts
@@ -176,8 +179,10 @@ class PushBillingCommand:
         session().rollback()
         return client
 
-    def _sync_catalog(self) -> tuple[dict[int, int | None], dict[int, tuple[str, str]]]:
-        """Catalog items of the pending rows' products; ({product: item id or None}, {refused product: reason})."""
+    def _sync_catalog(self) -> tuple[dict[int, int | None], dict[int, tuple[str, str]], dict]:
+        """Catalog items of the pending rows' products; ({product: item id or None}, {refused product: reason},
+        {product: the catalog check that blocks its charges}); rows blocked by a catalog check whose product is
+        fine now are pending again."""
         run = self.run_state
         client, before, writes = run.psa, run.psa.call_count, self.result.writes
         run.catalog_base = (before, writes)  # the catalog's own creates are counted in catalog_calls
@@ -187,7 +192,9 @@ class PushBillingCommand:
             refresh_after_catalog(self.partner_id)
         self.result.catalog_calls, self.result.writes = client.call_count - before, writes
         run.catalog_base = None
-        return catalog, _refusals(self.partner_id, [pid for pid, remote_id in catalog.items() if remote_id is None])
+        release_catalog_blocks(run, catalog, sync.blocks)
+        refused = [pid for pid, remote_id in catalog.items() if remote_id is None and pid not in sync.blocks]
+        return catalog, _refusals(self.partner_id, refused), sync.blocks
 
     @transaction
     def _count_ineligible(self) -> None:

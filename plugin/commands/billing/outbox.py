@@ -17,6 +17,7 @@ from msphub_psa.domain.billing import OutboxEvent as Ev
 from msphub_psa.domain.billing import OutboxState
 
 PENDING, SKIPPED = OutboxState.PENDING.value, OutboxState.SKIPPED.value
+BLOCKED = OutboxState.BLOCKED.value
 
 
 class OutboxRefresh:
@@ -50,7 +51,7 @@ class OutboxRefresh:
     def _follow_chunk(self, after: int) -> int | None:
         """A chunk of pending/skipped rows against the current eligibility; the last row id, or None at the end."""
         self.run.renew()
-        rows = OutboxDAO.follow_page(self.run.partner_id, (PENDING, SKIPPED), after, CHUNK)
+        rows = OutboxDAO.follow_page(self.run.partner_id, (PENDING, BLOCKED, SKIPPED), after, CHUNK)
         if not rows:
             return None
         targets = OutboxDAO.targets(self.run.partner_id, [r.transaction_id for r in rows])
@@ -63,7 +64,7 @@ class OutboxRefresh:
     def _follow(self, item, target) -> None:
         """One pending or skipped row against the current eligibility."""
         if target is None:
-            if item.state == PENDING:
+            if item.state in (PENDING, BLOCKED):
                 self.run.transition(
                     item,
                     Ev.BECAME_INELIGIBLE,
@@ -84,7 +85,7 @@ class OutboxRefresh:
         elif item.agreement_remote_id != target.agreement_remote_id:
             OutboxDAO.set_state(
                 item,
-                PENDING,
+                item.state,
                 "retarget",
                 by_run=self.run.run_id,
                 detail=f"agreement {item.agreement_remote_id} → {target.agreement_remote_id}",
@@ -115,5 +116,5 @@ def new_row(partner_id: int, target, run_id: int | None) -> dict:
 def _follow_needed(row, target) -> bool:
     """True when a pending/skipped row (id, transaction, state, agreement) must move for ``target``."""
     if target is None:
-        return row.state == PENDING
+        return row.state in (PENDING, BLOCKED)
     return row.state == SKIPPED or row.agreement_remote_id != target.agreement_remote_id

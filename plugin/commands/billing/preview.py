@@ -16,6 +16,7 @@ a newer preview expires it.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
@@ -23,19 +24,28 @@ from typing import NamedTuple
 from sqlalchemy.exc import IntegrityError
 
 from msphub_psa import clock
+from msphub_psa.commands.access import partner_today
 from msphub_psa.commands.base import BaseCommand, audit, transaction
 from msphub_psa.commands.billing.catalog import CatalogSync
 from msphub_psa.commands.billing.common import sync_scope
 from msphub_psa.commands.billing.delivery import record_of
 from msphub_psa.commands.billing.orchestrator import PushBillingCommand
+from msphub_psa.commands.billing.preflight import (
+    Checker,
+    block_json,
+    candidate_of,
+    facts_from_json,
+    facts_json,
+    read_agreements,
+)
 from msphub_psa.commands.billing.settings import approval_required
 from msphub_psa.commands.exceptions import ConflictError, InvalidInputError, NotFoundError, UnavailableError
 from msphub_psa.commands.psa_client import check_record, psa_for, record_name
 from msphub_psa.daos.base import session
 from msphub_psa.daos.control import AWAITING, PreviewRow, PreviewRowsDAO, SyncPreviewDAO
 from msphub_psa.daos.integration import IntegrationDAO
-from msphub_psa.daos.outbox import CatalogSyncDAO
-from msphub_psa.domain import billing
+from msphub_psa.daos.outbox import CatalogSyncDAO, PushDataDAO
+from msphub_psa.domain import billing, checks
 from msphub_psa.domain.actor import Actor
 from msphub_psa.jobqueue import QueueUnavailable, enqueue_push
 from msphub_psa.psa import errors as psa
@@ -74,6 +84,7 @@ class CatalogView:
     differs: list[dict] = field(default_factory=list)
     psa_calls: int = 0
     error: str | None = None
+    agreements: dict[str, dict] = field(default_factory=dict)
 
     def product(self, product_pk: int) -> dict:
         """One product's entry ({identifier, status, remote_id})."""
@@ -89,6 +100,7 @@ class CatalogView:
             "differs": self.differs,
             "psa_calls": self.psa_calls,
             "error": self.error,
+            "agreements": self.agreements,
         }
 
     @classmethod
@@ -126,7 +138,37 @@ def read_catalog(partner_id: int, username: str, rows: list[PreviewRow]) -> Cata
         return view
     view.psa_calls = client.call_count
     _fill_catalog(view, partner_id, sync.plan, ids, titles)
+    for product_pk, found in sync.blocks.items():
+        view.products.setdefault(str(product_pk), view.product(product_pk))["block"] = block_json(found)
     return view
+
+
+def read_checks(partner_id: int, rows: list[PreviewRow], view: CatalogView) -> Checker:
+    """The pre-flight checker for ``rows``: their agreements re-read from the PSA (batched; the cache updated),
+    kept in ``view`` for a prepared preview. When the PSA cannot be asked, the agreements are not checked."""
+    checker = Checker(today=partner_today(partner_id), fits=PushDataDAO.fits([row.id for row in rows]))
+    session().rollback()
+    ids = sorted({row.agreement_remote_id for row in rows})
+    client = None
+    try:
+        client = psa_for(IntegrationDAO.for_partner(partner_id))
+        session().rollback()
+        checker.agreements = read_agreements(partner_id, client, ids)
+    except (psa.PsaError, RateLimitTimeout) as err:
+        session().rollback()
+        view.error = view.error or f"The PSA's agreements could not be read: {err}"
+    finally:
+        if client is not None:
+            view.psa_calls += client.call_count
+            client.close()
+    view.agreements = facts_json(checker.agreements)
+    return checker
+
+
+def stored_checker(partner_id: int, view: CatalogView, rows: list[PreviewRow]) -> Checker:
+    """The checker of a prepared preview: the agreements as read when it was prepared (no PSA call)."""
+    fits = PushDataDAO.fits([row.id for row in rows])
+    return Checker(today=partner_today(partner_id), agreements=facts_from_json(view.agreements), fits=fits)
 
 
 def _fill_catalog(view: CatalogView, partner_id: int, plan, ids: dict, titles: dict) -> None:
@@ -163,8 +205,23 @@ def _no_create(create, find, uncertain: bool = False):
     raise AssertionError("a dry run never creates")
 
 
-def line_of(row: PreviewRow, catalog: CatalogView) -> dict:
-    """One record a push would create for ``row``, built as the push builds it and checked by the PSA's adapter."""
+def line_of(row: PreviewRow, catalog: CatalogView, checker: Checker | None = None) -> dict:
+    """One record a push would create for ``row``, built as the push builds it and checked by the PSA's adapter
+    and the pre-flight checks (a blocked line names its check: code, message, fix)."""
+    line = _built_line(row, catalog)
+    found = (checker or Checker()).first_block(candidate_of(row, row.agreement_remote_id, row.product_pk))
+    if found is not None and line["status"] != "error":
+        line.update(status="blocked", error=found.message, check=block_json(found), amount=_signed(row))
+    return line
+
+
+def _signed(row: PreviewRow) -> str:
+    """The row's own amount as text (a blocked line shows what it would have carried)."""
+    return money(abs(Decimal(row.amount)) * (-1 if row.kind == billing.Kind.CREDIT else 1))
+
+
+def _built_line(row: PreviewRow, catalog: CatalogView) -> dict:
+    """The line as the push would build the record (no pre-flight check)."""
     entry = catalog.product(row.product_pk)
     kind = record_name(row.kind)
     line = {
@@ -182,6 +239,7 @@ def line_of(row: PreviewRow, catalog: CatalogView) -> dict:
         "description": None,
         "status": "ok",
         "error": None,
+        "check": None,
     }
     try:
         record = record_of(
@@ -198,8 +256,14 @@ def line_of(row: PreviewRow, catalog: CatalogView) -> dict:
             amount=money(amount),
             description=record.description,
         )
-        if entry["status"] == "refused":
-            line.update(status="blocked", error="The PSA refused this product's catalog item; the charge waits.")
+        if entry.get("block"):
+            line.update(status="blocked", error=entry["block"]["message"], check=entry["block"])
+        elif entry["status"] == "refused":
+            line.update(
+                status="blocked",
+                error="The PSA refused this product's catalog item; the charge waits.",
+                check=block_json(checks.block("ProductRefused")),
+            )
     else:
         line.update(amount=money(record.amount), description=record.description)
     return line
@@ -214,6 +278,8 @@ def _blank_totals() -> dict:
         "charges": Decimal(0),
         "credits": Decimal(0),
         "blocked": 0,
+        "blocked_amount": Decimal(0),
+        "blocked_causes": Counter(),
         "errors": 0,
     }
 
@@ -225,6 +291,8 @@ def _add(totals: dict, line: dict) -> None:
         totals["errors"] += 1
     elif line["status"] == "blocked":
         totals["blocked"] += 1
+        totals["blocked_amount"] += Decimal(line["amount"] or 0)
+        totals["blocked_causes"][line["check"]["code"]] += 1
     elif line["kind"] == record_name(CHARGE):
         totals["additions"] += 1
         totals["charges"] += Decimal(line["amount"])
@@ -234,9 +302,13 @@ def _add(totals: dict, line: dict) -> None:
 
 
 def _totals_json(totals: dict) -> dict:
-    """Totals with money as text and the net."""
+    """Totals with money as text, the net, and the blocked rows by cause ("12 transactions blocked: ...")."""
+    causes = totals["blocked_causes"]
     return {
         **totals,
+        "blocked_amount": money(totals["blocked_amount"]),
+        "blocked_causes": dict(sorted(causes.items())),
+        "blocked_summary": checks.summary(causes),
         "charges": money(totals["charges"]),
         "credits": money(totals["credits"]),
         "net": money(totals["charges"] + totals["credits"]),
@@ -250,6 +322,7 @@ def summarize(
     page_size: int = 20,
     lines: int = 20,
     selected: set[int] | None = None,
+    checker: Checker | None = None,
 ) -> dict:
     """Totals (complete), and one page of customer → agreement groups with their first ``lines`` lines."""
     groups: dict[tuple[int, int], dict] = {}
@@ -268,7 +341,7 @@ def summarize(
                 **_blank_totals(),
             }
             members[key] = []
-        line = line_of(row, catalog)
+        line = line_of(row, catalog, checker)
         _add(groups[key], line)
         _add(overall, line)
         members[key].append(row)
@@ -282,7 +355,7 @@ def summarize(
             **_totals_json(groups[k]),
             "line_count": len(members[k]),
             "selected": selected is None or k[1] in selected,
-            "lines": [line_of(r, catalog) for r in members[k][:lines]],
+            "lines": [line_of(r, catalog, checker) for r in members[k][:lines]],
         }
         for k in shown
     ]
@@ -380,7 +453,8 @@ class PreviewCommand(BaseCommand):
         lookups, required = lookups_json(self.partner_id), approval_required(self.partner_id)
         session().rollback()
         catalog = read_catalog(self.partner_id, self.actor.username, rows)
-        summary = summarize(rows, catalog, self.page, self.page_size, self.lines)
+        checker = read_checks(self.partner_id, rows, catalog) if rows else Checker()
+        summary = summarize(rows, catalog, self.page, self.page_size, self.lines, checker=checker)
         return {
             "id": None,
             "status": "live",
@@ -413,7 +487,8 @@ class PreparePreviewCommand(BaseCommand):
         lookups = PreviewRowsDAO.sending(self.partner_id, 0)[0]
         session().rollback()
         catalog = read_catalog(self.partner_id, self.actor.username, rows)
-        totals = summarize(rows, catalog, page_size=1, lines=0)["totals"]
+        checker = read_checks(self.partner_id, rows, catalog) if rows else Checker()
+        totals = summarize(rows, catalog, page_size=1, lines=0, checker=checker)["totals"]
         return self._store(rows, catalog, totals, lookups)
 
     @transaction
@@ -488,13 +563,15 @@ class PreviewDetailCommand(BaseCommand):
         self.validate()
         rows = PreviewRowsDAO.of_preview(self.preview.id)
         chosen = (self.preview.selection or {}).get("agreement_ids")
+        view = CatalogView.from_dict(self.preview.catalog)
         summary = summarize(
             rows,
-            CatalogView.from_dict(self.preview.catalog),
+            view,
             self.page,
             self.page_size,
             self.lines,
             selected=None if chosen is None else set(chosen),
+            checker=stored_checker(self.partner_id, view, rows),
         )
         result = {
             **preview_meta(self.preview),

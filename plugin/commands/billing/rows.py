@@ -52,6 +52,7 @@ class Outcome:
     code: str | None = None
     message: str | None = None
     stop: BaseException | None = None
+    foreseen: bool = False  # failed before any call (the adapter's check): not a PSA refusal
 
 
 @dataclass
@@ -65,6 +66,7 @@ class RunResult:
     writes: int = 0
     lookups: int = 0
     catalog_calls: int = 0
+    check_calls: int = 0
     error: str | None = None
 
     def as_dict(self) -> dict:
@@ -77,5 +79,6 @@ class RunResult:
             "writes": self.writes,
             "lookups": self.lookups,
             "catalog_calls": self.catalog_calls,
+            "check_calls": self.check_calls,
             "error": self.error,
         }

@@ -105,6 +105,7 @@ class PushRun:
             "writes": writes,
             "lookups": r.lookups,
             "catalog_calls": catalog_calls,
+            "check_calls": r.check_calls,
         }
 
     def transition(self, item, event: billing.OutboxEvent, detail: str | None = None, /, **values) -> None:

@@ -1,6 +1,6 @@
 """Revenue assurance: read-back runs and findings.
 
-Revision ID: psa_0002
+Revision ID: psa_0002_assurance
 Revises: psa_0001
 Create Date: 2026-12-07
 """
@@ -9,7 +9,7 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = 'psa_0002'
+revision = 'psa_0002_assurance'
 down_revision = 'psa_0001'
 branch_labels = None
 depends_on = None

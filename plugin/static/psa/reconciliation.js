@@ -61,6 +61,11 @@
       $('#fig-pending-push-count').text(s.pending_push_count + ' transaction(s)');
       $('#fig-failed').text(money(s.failed));
       $('#fig-failed-count').text(s.failed_count + ' transaction(s)');
+      $('#fig-blocked').text(money(s.blocked));
+      $('#fig-blocked-count').text(s.blocked_count + ' transaction(s)');
+      $('#fig-blocked-causes').text((s.blocked_causes || []).map(function (c) {
+        return c.count + ' ' + c.cause;
+      }).join(', '));
       $('#badge-unmapped').text(s.unmapped_customers);
       $('#badge-mapped').text(s.mapped_customers);
       $('#badge-subs-unmapped').text(s.unmapped_subscriptions);

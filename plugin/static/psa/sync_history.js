@@ -64,6 +64,7 @@
       row('Progress', run.progress.done + ' of ' + (run.progress.total === null ? '?' : run.progress.total) + ' done, ' + run.progress.failed + ' failed so far');
     }
     row('ConnectWise calls', calls(run));
+    if (run.not_foreseen) { row('Not foreseen', run.not_foreseen + ' row(s) ConnectWise refused that no pre-flight check foresaw'); }
     if (run.error) { row('Why it stopped', run.error); }
     if (run.acknowledged_by) { row('Acknowledged', run.acknowledged_by + ', ' + when(run.acknowledged_at)); }
     else if (run.alert) { row('Alert', 'not acknowledged yet'); }

@@ -127,7 +127,7 @@
     $('#tot-scope').text(t.transactions + ' transaction(s), ' + t.customers + ' customer(s)');
     $('#tot-lookups').text(lookups.count);
     var issues = [];
-    if (t.blocked) { issues.push(t.blocked + ' waiting for a refused product'); }
+    if (t.blocked) { issues.push(t.blocked_summary || (t.blocked + ' blocked')); }
     if (t.errors) { issues.push(t.errors + ' that ConnectWise cannot take'); }
     $('#tot-issues').text(issues.join(', ') || 'no other issue');
   }
@@ -206,7 +206,8 @@
         $('<td class="text-right"></td>').text(l.quantity === null ? '' : Number(l.quantity)),
         $('<td class="text-right"></td>').text(l.unit_price === null ? '' : money(l.unit_price)),
         $('<td class="text-right"></td>').text(l.amount === null ? '' : money(l.amount)),
-        $('<td></td>').append(status ? $('<span class="label"></span>').addClass(status).attr('title', l.error).text(l.status) : '')));
+        $('<td></td>').append(status ? $('<span class="label"></span>').addClass(status).attr('title', l.check ? l.check.code + ': ' + l.error + ' Fix: ' + l.check.fix : l.error)
+          .text(l.check ? l.status + ': ' + l.check.cause : l.status) : '')));
     });
     var more = grp.line_count - grp.lines.length;
     var $cell = $('<td colspan="9" class="psa-sync-lines-cell"></td>').append($t);

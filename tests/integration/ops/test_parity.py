@@ -54,6 +54,7 @@ API_TO_CLI = {
     ("POST", "/api/v1/psa_rules/lists/refresh"): "rules refresh-lists",
     ("POST", "/api/v1/psa_rules/preview"): "rules add|rules edit|rules move|rules delete",
     ("GET", "/api/v1/psa_sync/"): "sync status",
+    ("GET", "/api/v1/psa_sync/check"): "sync check",
     ("POST", "/api/v1/psa_sync/run"): "sync run",
     ("POST", "/api/v1/psa_sync/retry-failed"): "sync retry-failed",
     ("GET", "/api/v1/psa_sync/runs/<psa_id:run_id>"): "sync show-run",

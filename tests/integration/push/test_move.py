@@ -202,7 +202,8 @@ def test_move_puts_pushed_records_on_the_new_agreement_exactly_once_and_removes_
     assert result.status == "succeeded", result.error
     assert result.counts["removed"] == len(moving) and result.counts["pushed"] == len(moving)
     assert result.lookups == len(moving) and result.writes == 2 * len(moving)  # read, delete, create
-    assert result.catalog_calls == 0 and result.psa_calls == result.writes + result.lookups
+    assert result.catalog_calls == 1  # the catalog's batched re-read
+    assert result.psa_calls == result.writes + result.lookups + result.catalog_calls + result.check_calls
     assert len(_deletes(cw_live, start)) == len(moving)
 
     on_old, on_new = _ours(cw_live, old.remote_id), _ours(cw_live, new.remote_id)

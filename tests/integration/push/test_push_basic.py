@@ -45,7 +45,7 @@ def test_push_pushes_every_eligible_transaction_once_and_second_run_writes_nothi
     assert first.counts["pushed"] == len(txs) > 0
     assert all(r.state == "pushed" and r.remote_record_id for r in items(partner_id))
     # calls = catalog calls + one POST per record (no faults: no look-ups)
-    assert first.psa_calls == first.catalog_calls + first.writes + first.lookups
+    assert first.psa_calls == first.catalog_calls + first.check_calls + first.writes + first.lookups
     assert first.writes == len(txs) and first.lookups == 0
 
     start = len(cw_live.requests())
@@ -72,8 +72,10 @@ def test_push_pushes_every_eligible_transaction_once_and_second_run_writes_nothi
     session().commit()
     third = PushBillingCommand(partner_id).run()
     assert third.counts["pushed"] == 1
-    assert third.psa_calls == third.writes + third.lookups == 1
+    # one create, one batched catalog re-read, the pre-flight reads of the agreement and its company
+    assert third.writes == 1 and third.catalog_calls == 1 and third.check_calls == 2
+    assert third.psa_calls == third.writes + third.lookups + third.catalog_calls + third.check_calls == 4
     run = session().get(SyncRun, third.run_id)
-    assert run.status == "succeeded" and run.psa_calls == 1 and run.finished_at is not None
+    assert run.status == "succeeded" and run.psa_calls == 4 and run.check_calls == 2 and run.finished_at is not None
     transitions = session().scalars(select(SyncTransition.event).where(SyncTransition.run_id == third.run_id)).all()
     assert sorted(transitions) == ["attempt", "created", "succeeded"]

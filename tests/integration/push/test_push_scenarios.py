@@ -325,17 +325,33 @@ def test_a_product_connectwise_refuses_waits_and_the_others_go_on(ctx, cw_live):
     _settled_check(cw_live, partner_id, customers)
 
 
-def test_cancelled_agreement_fails_the_row_with_connectwises_reason_and_retry_failed(ctx, cw_live):
+def test_a_refusal_no_check_foresaw_fails_the_row_with_connectwises_reason_and_retry_failed(ctx, cw_live):
+    """A cancelled agreement is blocked before any call (tests/integration/preflight); a refusal the checks cannot
+    foresee fails the row with ConnectWise's reason and counts as not foreseen."""
     partner_id, actor, customers = push_setup(cw_live, customers=2)
     agreement = monthly_agreement(_company_of(customers[0])).remote_id
-    record = cw_live.sandbox.store.get(cw_live.company_id, "agreements", agreement)
-    record["cancelledFlag"], record["agreementStatus"] = True, "Cancelled"
-    cw_live.sandbox.store.update(cw_live.company_id, "agreements", record)
+    refusal = {
+        "code": "InvalidObject",
+        "message": "agreementAddition object is invalid",
+        "errors": [{"code": "InvalidAgreement", "message": "Closed for billing.", "field": "agreementId"}],
+    }
+    cw_live.set_faults(
+        [
+            {
+                "kind": "status",
+                "status": 400,
+                "body": refusal,
+                "methods": ["POST"],
+                "path": f"/finance/agreements/{agreement}/(additions|adjustments)$",
+            }
+        ]
+    )
     summary = ReconciliationSummaryCommand(actor, partner_id).run()
     expected = expected_transactions(customers)
     assert summary.sync["pending_push_count"] == len(expected) and summary.sync["failed_count"] == 0
     result = PushBillingCommand(partner_id).run()
     assert result.status == "partial" and result.counts["failed"] >= 1 and result.counts["pushed"] >= 1
+    assert result.counts["not_foreseen"] == result.counts["failed"]
     failed = [r for r in items(partner_id) if r.state == "failed"]
     assert failed and all(r.last_error_code and r.last_error_message for r in failed)
     assert {r.customer_id for r in failed} == {customers[0]}
@@ -349,8 +365,7 @@ def test_cancelled_agreement_fails_the_row_with_connectwises_reason_and_retry_fa
     out = runner.invoke(args=["psa", "sync", "retry-failed", "--partner", str(partner_id), "--as", "pilot.admin"])
     assert out.exit_code == 0 and f"{len(failed)} failed row(s)" in out.output
     assert {r.state for r in items(partner_id) if r.customer_id == customers[0]} <= {"pending", "pushed"}
-    record["cancelledFlag"], record["agreementStatus"] = False, "Active"
-    cw_live.sandbox.store.update(cw_live.company_id, "agreements", record)
+    cw_live.clear_faults()
     out = runner.invoke(args=["psa", "sync", "run", "--inline", "--partner", str(partner_id), "--as", "pilot.admin"])
     assert out.exit_code == 0, out.output
     assert {r.state for r in items(partner_id)} == {"pushed"}
@@ -369,8 +384,8 @@ def test_call_count_is_records_written_plus_lookups_for_uncertain_rows(ctx, cw_l
     result = PushBillingCommand(partner_id).run()
     after = len(cw_live.state("additions", parent=monthly_agreement(_company_of(customers[0])).remote_id))
     assert result.counts["pushed"] == 6 and after - before == 6
-    assert result.lookups == 2 and result.catalog_calls == 0
-    assert result.psa_calls == (after - before) + result.lookups
+    assert result.lookups == 2 and result.catalog_calls == 1  # the catalog's batched re-read
+    assert result.psa_calls == (after - before) + result.lookups + result.catalog_calls + result.check_calls
     _settled_check(cw_live, partner_id, customers)
 
 

@@ -50,7 +50,7 @@ def test_partial_run_alerts_until_acknowledged_and_emails_once(app, cw_live):
     assert len(alerts.SENT) == 1
     email = alerts.SENT[0]
     assert email.run_id == run_id and email.status == "partial" and email.partner_id == partner_id
-    assert email.counts == {"pushed": rows - 1, "failed": 1}
+    assert email.counts == {"pushed": rows - 1, "failed": 1, "not_foreseen": 1}
     assert email.to == ("billing-ops@example.com", "pilot.admin@example.com")  # the partner's admins, no duplicate
     assert f"pushed {rows - 1}" in email.body and "failed 1" in email.body and f"/psa/sync/runs/{run_id}" in email.link
 
@@ -62,7 +62,7 @@ def test_partial_run_alerts_until_acknowledged_and_emails_once(app, cw_live):
         **alert,
         "run_id": run_id,
         "status": "partial",
-        "counts": {"pushed": rows - 1, "failed": 1},
+        "counts": {"pushed": rows - 1, "failed": 1, "not_foreseen": 1},
         "unacknowledged": 1,
     }
     with app.app_context():

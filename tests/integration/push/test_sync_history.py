@@ -59,7 +59,8 @@ def test_failed_rows_show_connectwise_reason_and_retry_selected_pushes_them(app,
     client, headers = session_client(app)
     page = client.get(f"/api/v1/psa_sync/runs/{first.run_id}/failed?page_size=1").get_json()
     assert page["total"] == 2 and len(page["result"]) == 1 and page["run"]["id"] == first.run_id
-    assert page["run"]["counts"] == {"pushed": rows - 2, "failed": 2} and page["run"]["alert"] is True
+    assert page["run"]["counts"] == {"pushed": rows - 2, "failed": 2, "not_foreseen": 2}
+    assert page["run"]["not_foreseen"] == 2 and page["run"]["alert"] is True
     row = page["result"][0]
     assert row["item_id"] == failed[0].id and row["state"] == "failed" and row["code"] == "InvalidObject"
     assert row["message"].startswith("Product is inactive in ConnectWise.")

@@ -205,6 +205,10 @@ LEGAL = [
     ("removing", "removed", "pending"),
     ("removing", "remove_refused", "failed"),
     ("pushed", "recreate", "sending"),
+    ("pending", "block", "blocked"),
+    ("blocked", "unblock", "pending"),
+    ("blocked", "retry", "pending"),
+    ("blocked", "became_ineligible", "skipped"),
 ]
 
 
@@ -226,7 +230,7 @@ def test_every_other_transition_is_illegal(state, event):
 def test_the_table_is_exactly_the_legal_list_and_pushed_is_terminal_but_for_move_and_recreate():
     assert {(s.value, e.value, t.value) for (s, e), t in TRANSITIONS.items()} == set(LEGAL)
     assert allowed_events("pushed") == {OutboxEvent.MOVE_REQUESTED, OutboxEvent.RECREATE}
-    assert allowed_events("pending") == {OutboxEvent.ATTEMPT, OutboxEvent.BECAME_INELIGIBLE}
+    assert allowed_events("pending") == {OutboxEvent.ATTEMPT, OutboxEvent.BECAME_INELIGIBLE, OutboxEvent.BLOCK}
 
 
 def test_a_move_removes_before_it_is_pending_again_and_never_skips_the_removal():
