@@ -11,11 +11,13 @@ from flask_appbuilder.api import BaseApi
 from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 from sqlalchemy.exc import DataError
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from msphub_psa import permissions
 from msphub_psa.commands.base import rollback
 from msphub_psa.commands.exceptions import InvalidInputError
+from msphub_psa.schemas.base import in_db_range
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -152,19 +154,18 @@ def install_json_api_errors(app) -> None:
         app.register_error_handler(code, _json_http_error)
 
 
-MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger number names no record
-
-
 class DbIdConverter(IntegerConverter):
-    """``<psa_id:name>``: digits; a number no INTEGER id can hold becomes 0, which names no record (404).
-
-    (A converter ``max`` would make Werkzeug answer 405 where another method's route shares the path.)
-    """
+    """``<psa_id:name>``: digits; a number no INTEGER id can hold names no record: 404 saying so."""
 
     def to_python(self, value: str) -> int:
-        """The id, or 0 when it is out of the INTEGER range."""
+        """The id.
+
+        :raises NotFound: when it is out of the INTEGER range.
+        """
         number = super().to_python(value)
-        return number if number <= MAX_ID else 0
+        if not in_db_range(number):
+            raise NotFound(f"No record has the id {value[:30]}.")
+        return number
 
 
 def _data_error(error: DataError):

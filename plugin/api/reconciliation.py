@@ -252,8 +252,7 @@ class ReconciliationApi(PsaApi):
         """
         actor, partner_id = partner_scope(need="active")
         args = load(SuggestionArgsSchema(), request.args)
-        ids = [int(i) for i in args["customer_ids"].split(",")]
-        found = SuggestionsCommand(actor, ids, partner_id=partner_id).run()
+        found = SuggestionsCommand(actor, args["customer_ids"], partner_id=partner_id).run()
         return self.response(
             200,
             result={

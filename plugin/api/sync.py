@@ -23,6 +23,7 @@ from msphub_psa.commands.billing.status import (
     SyncStatusCommand,
 )
 from msphub_psa.schemas import sync as sync_schemas
+from msphub_psa.schemas.base import Integer
 from msphub_psa.schemas.sync import RunPageArgsSchema
 from msphub_psa.tenancy import partner_scope
 
@@ -31,7 +32,7 @@ class RetryFailedSchema(Schema):
     """``{"ids": [..]}`` for some rows, or nothing for all failed rows."""
 
     ids = fields.List(
-        fields.Integer(strict=True, validate=validate.Range(min=1)),
+        Integer(strict=True, validate=validate.Range(min=1)),
         load_default=None,
         validate=validate.Length(min=1, max=1000),
     )

@@ -10,6 +10,7 @@ from msphub_psa import permissions
 from msphub_psa.commands.access import partner_record
 from msphub_psa.commands.billing.preview import awaiting_json, require_preview
 from msphub_psa.commands.billing.settings import SyncSettingsCommand
+from msphub_psa.schemas.base import int_arg
 from msphub_psa.tenancy import partner_scope
 
 
@@ -28,7 +29,7 @@ class SyncPreviewView(BaseView):
         actor, partner_id = partner_scope(need="active")
         settings = SyncSettingsCommand(actor, partner_id).run()
         awaiting = awaiting_json(partner_id)
-        preview_id = request.args.get("preview", type=int)
+        preview_id = int_arg(request.args, "preview")
         if preview_id is not None:
             require_preview(partner_id, preview_id)
         partner = partner_record(partner_id)
