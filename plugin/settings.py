@@ -143,6 +143,20 @@ class Settings:
         "(only where the marketplace relations are tables the host lets the plugin write; our stand-in)",
         False,
     )
+    max_content_length: int = _key(
+        "PSA_MAX_CONTENT_LENGTH",
+        "the largest request body in bytes (a larger one answers 413); the host's own MAX_CONTENT_LENGTH wins",
+        1_048_576,
+        minimum=1024,
+    )
+    proxy_fix_hops: int = _key(
+        "PSA_PROXY_FIX_HOPS",
+        "proxies in front of the app whose X-Forwarded-For/-Proto/-Host/-Port are trusted (Werkzeug's ProxyFix; "
+        "HSTS needs the client's https); 0 = off",
+        0,
+        minimum=0,
+        maximum=5,
+    )
     cw_transport: Any = _key("PSA_CW_TRANSPORT", "tests only: an httpx transport for every ConnectWise client", None)
     cw_resolver: Any = _key("PSA_CW_RESOLVER", "tests only: a host -> addresses resolver for the URL checks", None)
 
