@@ -69,6 +69,12 @@ class Settings:
     cw_allow_loopback_http: bool = _key(
         "PSA_CW_ALLOW_LOOPBACK_HTTP", "allow http API URLs on 127.0.0.1 (the sandbox; demo and test only)", False
     )
+    cw_loopback_ports: tuple[str, ...] = _key(
+        "PSA_CW_LOOPBACK_PORTS",
+        "the sandbox's ports a loopback API URL may use where loopback http is allowed (comma-separated; empty = any)",
+        ("8765",),
+        ports=True,
+    )
     cw_requests_per_minute: int = _key(
         "PSA_CW_REQUESTS_PER_MINUTE",
         "each partner's ConnectWise requests a minute, shared by every worker, and "
@@ -216,6 +222,8 @@ def _parse(item: dataclasses.Field, raw: Any) -> Any:
         value: Any = tuple(p.strip() for p in (raw.split(",") if isinstance(raw, str) else raw) if str(p).strip())
         if meta["key"] == "PSA_ENCRYPTION_KEYS":
             _check_fernet(value)
+        if meta.get("ports") and not all(p.isdigit() and 0 < int(p) < 65536 for p in value):
+            raise ValueError(f"must be port numbers, not {raw!r}")
         return value
     if kind == "bool":
         return _bool(raw)

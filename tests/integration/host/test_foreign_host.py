@@ -76,6 +76,7 @@ class Host:
             "HOST_REDIS_URL": "redis://127.0.0.1:6379/0",
             "HOST_QUEUE_PREFIX": f"host-{uuid.uuid4().hex[:8]}",
             "HOST_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "HOST_SANDBOX_PORT": str(sandbox_port),
             "FLASK_APP": "hostapp",
             "PYTHONPATH": str(root),
         }
