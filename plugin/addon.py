@@ -25,6 +25,7 @@ from msphub_psa.api.rules import RulesApi
 from msphub_psa.api.sync import SyncApi
 from msphub_psa.api.sync_control import SyncControlApi
 from msphub_psa.cli import psa_cli
+from msphub_psa.hardening import install_request_limits
 from msphub_psa.loginlimit import limit_api_login
 from msphub_psa.settings import install as install_settings
 from msphub_psa.settings import settings
@@ -119,6 +120,7 @@ class ConnectWiseAddon(BaseManager):
 
     def post_process(self) -> None:
         """Error pages, CSRF and security headers on the plugin's routes, the `flask psa` CLI, the RQ dashboard."""
+        install_request_limits(current_app, settings())
         install_web_hooks(current_app)
         limit_api_login(self.appbuilder)
         install_json_api_errors(current_app)

@@ -71,6 +71,12 @@ class Settings:
     cw_allow_loopback_http: bool = _key(
         "PSA_CW_ALLOW_LOOPBACK_HTTP", "allow http API URLs on 127.0.0.1 (the sandbox; demo and test only)", False
     )
+    cw_loopback_ports: tuple[str, ...] = _key(
+        "PSA_CW_LOOPBACK_PORTS",
+        "the sandbox's ports a loopback API URL may use where loopback http is allowed (comma-separated; empty = any)",
+        ("8765",),
+        ports=True,
+    )
     cw_requests_per_minute: int = _key(
         "PSA_CW_REQUESTS_PER_MINUTE",
         "each partner's ConnectWise requests a minute, shared by every worker, and "
@@ -145,6 +151,20 @@ class Settings:
         "(only where the marketplace relations are tables the host lets the plugin write; our stand-in)",
         False,
     )
+    max_content_length: int = _key(
+        "PSA_MAX_CONTENT_LENGTH",
+        "the largest request body in bytes (a larger one answers 413); the host's own MAX_CONTENT_LENGTH wins",
+        1_048_576,
+        minimum=1024,
+    )
+    proxy_fix_hops: int = _key(
+        "PSA_PROXY_FIX_HOPS",
+        "proxies in front of the app whose X-Forwarded-For/-Proto/-Host/-Port are trusted (Werkzeug's ProxyFix; "
+        "HSTS needs the client's https); 0 = off",
+        0,
+        minimum=0,
+        maximum=5,
+    )
     cw_transport: Any = _key("PSA_CW_TRANSPORT", "tests only: an httpx transport for every ConnectWise client", None)
     cw_resolver: Any = _key("PSA_CW_RESOLVER", "tests only: a host -> addresses resolver for the URL checks", None)
 
@@ -204,6 +224,8 @@ def _parse(item: dataclasses.Field, raw: Any) -> Any:
         value: Any = tuple(p.strip() for p in (raw.split(",") if isinstance(raw, str) else raw) if str(p).strip())
         if meta["key"] == "PSA_ENCRYPTION_KEYS":
             _check_fernet(value)
+        if meta.get("ports") and not all(p.isdigit() and 0 < int(p) < 65536 for p in value):
+            raise ValueError(f"must be port numbers, not {raw!r}")
         return value
     if kind == "bool":
         return _bool(raw)

@@ -22,6 +22,9 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 # The partner's shared ConnectWise limit is off by default here: every test of the session uses the pilot's
 # partner id, so one window would pace the whole suite. Tests of the limit set it (tests/integration/push/).
 os.environ.setdefault("PSA_CW_REQUESTS_PER_MINUTE", "0")
+# The suite's sandboxes listen on free ports: any loopback port (still http/https only); the port rule is
+# tested with its default (tests/integration/card/test_card_ssrf.py).
+os.environ.setdefault("PSA_CW_LOOPBACK_PORTS", "")
 
 
 import pytest  # noqa: E402

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import copy
-import json
 
 from apispec import APISpec
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from flask_appbuilder.api import BaseApi
 from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 from sqlalchemy.exc import DataError
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from msphub_psa import permissions
 from msphub_psa.commands.base import rollback
 from msphub_psa.commands.exceptions import InvalidInputError
+from msphub_psa.schemas.base import in_db_range
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -98,12 +99,18 @@ def check_json_body():
     if not request.is_json:
         return jsonify(message="Send the body as JSON (Content-Type: application/json)."), 415
     try:
-        body = json.loads(request.get_data(cache=True, as_text=True))
+        body = current_app.json.loads(request.get_data(cache=True, as_text=True))
     except ValueError as exc:
         return jsonify(message=f"Malformed JSON: {exc}"), 400
     if not isinstance(body, dict):
         return jsonify(message="The request body must be a JSON object."), 400
     return None
+
+
+def no_store(response):
+    """Tenant data is never kept by a browser or a proxy cache."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 class PsaApi(BaseApi):
@@ -116,6 +123,7 @@ class PsaApi(BaseApi):
         """Add the JSON body check to the API's blueprint (CSRF: ``msphub_psa.web.protect_plugin_writes``)."""
         blueprint = super().create_blueprint(appbuilder, *args, **kwargs)
         blueprint.before_request(check_json_body)
+        blueprint.after_request(no_store)
         return blueprint
 
     def add_api_spec(self, api_spec: APISpec) -> None:
@@ -147,24 +155,24 @@ def _json_http_error(error):
 
 
 def install_json_api_errors(app) -> None:
-    """404/405 on API paths (an id that does not match the route, a wrong method) answer JSON."""
-    for code in (404, 405):
+    """Routing and request errors on API paths (an id that does not match the route, a wrong method, a body
+    that is not JSON or too large) answer JSON."""
+    for code in (400, 404, 405, 413):
         app.register_error_handler(code, _json_http_error)
 
 
-MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger number names no record
-
-
 class DbIdConverter(IntegerConverter):
-    """``<psa_id:name>``: digits; a number no INTEGER id can hold becomes 0, which names no record (404).
-
-    (A converter ``max`` would make Werkzeug answer 405 where another method's route shares the path.)
-    """
+    """``<psa_id:name>``: digits; a number no INTEGER id can hold names no record: 404 saying so."""
 
     def to_python(self, value: str) -> int:
-        """The id, or 0 when it is out of the INTEGER range."""
+        """The id.
+
+        :raises NotFound: when it is out of the INTEGER range.
+        """
         number = super().to_python(value)
-        return number if number <= MAX_ID else 0
+        if not in_db_range(number):
+            raise NotFound(f"No record has the id {value[:30]}.")
+        return number
 
 
 def _data_error(error: DataError):

@@ -8,7 +8,6 @@ from flask_appbuilder.security.decorators import protect
 
 from msphub_psa import permissions
 from msphub_psa.api.base import PsaApi, load
-from msphub_psa.commands.exceptions import InvalidInputError
 from msphub_psa.commands.integration import (
     ActivateIntegrationCommand,
     CredentialsInput,
@@ -16,6 +15,7 @@ from msphub_psa.commands.integration import (
     EditIntegrationCommand,
 )
 from msphub_psa.commands.integration_status import IntegrationStatusCommand
+from msphub_psa.schemas.base import int_arg
 from msphub_psa.schemas.integration import IntegrationSavedSchema, IntegrationSaveSchema, IntegrationStatusSchema
 from msphub_psa.tenancy import require_actor
 
@@ -25,13 +25,7 @@ def requested_partner() -> int | None:
 
     :raises InvalidInputError: when it is not an integer.
     """
-    raw = request.args.get("partner_id")
-    if raw in (None, ""):
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidInputError("partner_id must be an integer.") from None
+    return int_arg(request.args, "partner_id")
 
 
 def load_values() -> CredentialsInput:

@@ -259,8 +259,7 @@ class ReconciliationApi(PsaApi):
         """
         actor, partner_id = partner_scope(need="active")
         args = load(SuggestionArgsSchema(), request.args)
-        ids = [int(i) for i in args["customer_ids"].split(",")]
-        found = SuggestionsCommand(actor, ids, partner_id=partner_id).run()
+        found = SuggestionsCommand(actor, args["customer_ids"], partner_id=partner_id).run()
         return self.response(
             200,
             result={
@@ -583,7 +582,7 @@ class ReconciliationApi(PsaApi):
             actor,
             args["customer_id"],
             args["agreement_id"],
-            [int(i) for i in args["subscription_ids"].split(",")],
+            args["subscription_ids"],
             args["from_date_mode"],
             args["from_date"],
             partner_id,

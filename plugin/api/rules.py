@@ -17,12 +17,13 @@ from msphub_psa.commands.rules.overview import RulesOverviewCommand
 from msphub_psa.commands.rules.preview import PreviewRuleChangeCommand
 from msphub_psa.commands.rules.save import SaveRuleCommand
 from msphub_psa.schemas import rules as schemas
+from msphub_psa.schemas.base import int_arg
 from msphub_psa.tenancy import require_actor
 
 
 def partner_arg() -> int | None:
     """``?partner_id=`` (an Admin acting on a partner); partner users act on their own."""
-    return request.args.get("partner_id", type=int)
+    return int_arg(request.args, "partner_id")
 
 
 def overview(actor) -> dict:
@@ -140,7 +141,7 @@ class RulesApi(PsaApi):
             404: {$ref: '#/components/responses/404'}
         """
         actor = require_actor()
-        DeleteRuleCommand(actor, rule_id, request.args.get("version", type=int)).run()
+        DeleteRuleCommand(actor, rule_id, int_arg(request.args, "version")).run()
         return self.response(200, **overview(actor))
 
     @expose("/<psa_id:rule_id>/move", methods=["PUT"])

@@ -32,6 +32,7 @@ from msphub_psa.commands.billing.status import (
     SyncStatusCommand,
 )
 from msphub_psa.schemas import sync as sync_schemas
+from msphub_psa.schemas.base import Integer, String
 from msphub_psa.schemas.sync import RunPageArgsSchema
 from msphub_psa.tenancy import partner_scope
 
@@ -40,7 +41,7 @@ class RetryFailedSchema(Schema):
     """``{"ids": [..]}`` for some rows, or nothing for all failed rows."""
 
     ids = fields.List(
-        fields.Integer(strict=True, validate=validate.Range(min=1)),
+        Integer(strict=True, validate=validate.Range(min=1)),
         load_default=None,
         validate=validate.Length(min=1, max=1000),
     )
@@ -49,17 +50,17 @@ class RetryFailedSchema(Schema):
 class FindingsArgsSchema(Schema):
     """?code=&status=&page=&page_size= of the revenue assurance findings (code and status repeatable)."""
 
-    code = fields.List(fields.String(validate=validate.OneOf(CODES)), load_default=list)
-    status = fields.List(fields.String(validate=validate.OneOf(STATUSES)), load_default=None)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    code = fields.List(String(validate=validate.OneOf(CODES)), load_default=list)
+    status = fields.List(String(validate=validate.OneOf(STATUSES)), load_default=None)
+    page = Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    page_size = Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class ResolveFindingSchema(Schema):
     """``{"action": "recreate" | "accept" | "ignore", "reason": "..."}`` (a reason is required to ignore)."""
 
-    action = fields.String(required=True, validate=validate.OneOf(list(ACTIONS)))
-    reason = fields.String(load_default=None, validate=validate.Length(max=2000))
+    action = String(required=True, validate=validate.OneOf(list(ACTIONS)))
+    reason = String(load_default=None, multiline=True, validate=validate.Length(max=2000))
 
 
 class SyncApi(PsaApi):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from msphub_psa.cli.common import AS_OPTION, CommandErrorAware, as_actor, echo_json
+from msphub_psa.cli.common import AS_OPTION, DB_INT, CommandErrorAware, as_actor, echo_json
 from msphub_psa.commands.billing.assurance_actions import (
     ACTIONS,
     CODES,
@@ -22,7 +22,7 @@ def assurance_cli() -> None:
 
 
 @assurance_cli.command("run")
-@click.option("--partner", "partner_id", type=int, required=True)
+@click.option("--partner", "partner_id", type=DB_INT, required=True)
 @click.option("--inline", is_flag=True, help="Read back in this process instead of queueing the job.")
 @AS_OPTION
 @with_appcontext
@@ -32,11 +32,11 @@ def assurance_run(partner_id: int, inline: bool, username: str) -> None:
 
 
 @assurance_cli.command("findings")
-@click.option("--partner", "partner_id", type=int, required=True)
+@click.option("--partner", "partner_id", type=DB_INT, required=True)
 @click.option("--code", "codes", type=click.Choice(CODES), multiple=True, help="Only these kinds (repeatable).")
 @click.option("--status", "statuses", type=click.Choice(STATUSES), multiple=True, help="Default: open.")
-@click.option("--page", type=int, default=1)
-@click.option("--page-size", type=int, default=50)
+@click.option("--page", type=DB_INT, default=1)
+@click.option("--page-size", type=DB_INT, default=50)
 @AS_OPTION
 @with_appcontext
 def assurance_findings(
@@ -48,8 +48,8 @@ def assurance_findings(
 
 
 @assurance_cli.command("resolve")
-@click.option("--partner", "partner_id", type=int, required=True)
-@click.argument("finding_id", type=int)
+@click.option("--partner", "partner_id", type=DB_INT, required=True)
+@click.argument("finding_id", type=DB_INT)
 @click.option("--action", type=click.Choice(list(ACTIONS)), required=True)
 @click.option("--reason", default=None, help="Why (required to ignore).")
 @AS_OPTION

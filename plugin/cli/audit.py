@@ -6,7 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from msphub_psa.api.reconciliation import load
-from msphub_psa.cli.common import AS_OPTION, CommandErrorAware, as_actor
+from msphub_psa.cli.common import AS_OPTION, DB_INT, CommandErrorAware, as_actor
 from msphub_psa.commands.audit import ExportAuditCommand
 from msphub_psa.schemas.audit import AuditFilterSchema
 
@@ -18,7 +18,7 @@ def audit_cli() -> None:
 
 @audit_cli.command("export")
 @click.option(
-    "--partner", "partner_id", type=int, help="One partner (partner users: their own; Admin: all when omitted)."
+    "--partner", "partner_id", type=DB_INT, help="One partner (partner users: their own; Admin: all when omitted)."
 )
 @click.option("--since", help="From this ISO date or date-time (UTC unless an offset is given).")
 @click.option("--until", help="Before this ISO date or date-time.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from msphub_psa.cli.common import AS_OPTION, CommandErrorAware, as_actor, echo_json
+from msphub_psa.cli.common import AS_OPTION, DB_INT, CommandErrorAware, as_actor, echo_json
 from msphub_psa.commands.billing.status import CatalogSyncCommand
 
 
@@ -15,7 +15,7 @@ def catalog_cli() -> None:
 
 
 @catalog_cli.command("sync")
-@click.option("--partner", "partner_id", type=int, required=True)
+@click.option("--partner", "partner_id", type=DB_INT, required=True)
 @click.option("--dry-run", is_flag=True, help="Say what would be adopted, created or added; change nothing.")
 @AS_OPTION
 @with_appcontext

@@ -12,9 +12,25 @@ import click
 from msphub_psa.commands.access import actor_for_user, find_user
 from msphub_psa.commands.exceptions import CommandError
 from msphub_psa.domain.actor import Actor
+from msphub_psa.schemas.base import DB_INT_MAX, DB_INT_MIN, in_db_range
 
+
+class DbInt(click.ParamType):
+    """An integer an INTEGER column can hold (ids, counts): a larger one is a usage error, not a traceback."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        """The integer, or a clear usage error."""
+        number = click.INT.convert(value, param, ctx)
+        if not in_db_range(number):
+            self.fail(f"{value} is out of range ({DB_INT_MIN} to {DB_INT_MAX}).", param, ctx)
+        return number
+
+
+DB_INT = DbInt()
 AS_OPTION = click.option("--as", "username", required=True, help="Act as this user (for the audit log).")
-PARTNER_OPTION = click.option("--partner", "partner_id", type=int, required=True, help="Partner id.")
+PARTNER_OPTION = click.option("--partner", "partner_id", type=DB_INT, required=True, help="Partner id.")
 
 
 class CommandErrorAware(click.Group):

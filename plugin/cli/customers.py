@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from msphub_psa.cli.common import AS_OPTION, PARTNER_OPTION, CommandErrorAware, as_actor
+from msphub_psa.cli.common import AS_OPTION, DB_INT, PARTNER_OPTION, CommandErrorAware, as_actor
 from msphub_psa.commands.reconciliation import (
     CustomerListCommand,
     ExactMatchesPreviewCommand,
@@ -47,7 +47,7 @@ def customers_list(partner_id: int, username: str, state: str, search: str, page
 @customers_cli.command("suggestions")
 @PARTNER_OPTION
 @AS_OPTION
-@click.option("--customer", "customer_ids", type=int, multiple=True, required=True, help="Repeat for several.")
+@click.option("--customer", "customer_ids", type=DB_INT, multiple=True, required=True, help="Repeat for several.")
 @with_appcontext
 def customers_suggestions(partner_id: int, username: str, customer_ids: tuple[int, ...]) -> None:
     """Near-match ConnectWise companies for customers, scored, with the reason (never mapped by this)."""
@@ -61,9 +61,9 @@ def customers_suggestions(partner_id: int, username: str, customer_ids: tuple[in
 @customers_cli.command("map")
 @PARTNER_OPTION
 @AS_OPTION
-@click.option("--customer", "customer_id", type=int, required=True)
-@click.option("--company", "company_id", type=int, default=None, help="Cached company id.")
-@click.option("--cw-company", "remote_company_id", type=int, default=None, help="ConnectWise company id.")
+@click.option("--customer", "customer_id", type=DB_INT, required=True)
+@click.option("--company", "company_id", type=DB_INT, default=None, help="Cached company id.")
+@click.option("--cw-company", "remote_company_id", type=DB_INT, default=None, help="ConnectWise company id.")
 @with_appcontext
 def customers_map(
     partner_id: int, username: str, customer_id: int, company_id: int | None, remote_company_id: int | None
@@ -80,7 +80,7 @@ def customers_map(
 @customers_cli.command("unmap")
 @PARTNER_OPTION
 @AS_OPTION
-@click.option("--customer", "customer_id", type=int, required=True)
+@click.option("--customer", "customer_id", type=DB_INT, required=True)
 @with_appcontext
 def customers_unmap(partner_id: int, username: str, customer_id: int) -> None:
     """Disassociate a customer (its subscription mappings end; what was pushed stays in ConnectWise)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from msphub_psa.cli.common import AS_OPTION, CommandErrorAware, as_actor
+from msphub_psa.cli.common import AS_OPTION, DB_INT, CommandErrorAware, as_actor
 from msphub_psa.commands.feature import (
     ListPartnerFeaturesCommand,
     SetPartnerFeatureCommand,
@@ -24,7 +24,7 @@ def _set_feature(partner_id: int, username: str, enabled: bool) -> None:
 
 
 @feature_cli.command("enable")
-@click.option("--partner", "partner_id", type=int, required=True)
+@click.option("--partner", "partner_id", type=DB_INT, required=True)
 @AS_OPTION
 @with_appcontext
 def feature_enable(partner_id: int, username: str) -> None:
@@ -33,7 +33,7 @@ def feature_enable(partner_id: int, username: str) -> None:
 
 
 @feature_cli.command("disable")
-@click.option("--partner", "partner_id", type=int, required=True)
+@click.option("--partner", "partner_id", type=DB_INT, required=True)
 @AS_OPTION
 @with_appcontext
 def feature_disable(partner_id: int, username: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from msphub_psa.cli.common import AS_OPTION, PARTNER_OPTION, CommandErrorAware, as_actor
+from msphub_psa.cli.common import AS_OPTION, DB_INT, PARTNER_OPTION, CommandErrorAware, as_actor
 from msphub_psa.commands.rules.common import RuleData
 from msphub_psa.commands.rules.default import UpdateDefaultRuleCommand
 from msphub_psa.commands.rules.delete import DeleteRuleCommand
@@ -35,7 +35,7 @@ def _rule_options(func):
         click.option("--subcategory", default=None),
         click.option("--type", "type_", default=None),
         click.option("--class", "product_class", default=None),
-        click.option("--priority", type=int, default=None, help="1 = checked first (default: last / unchanged)."),
+        click.option("--priority", type=DB_INT, default=None, help="1 = checked first (default: last / unchanged)."),
         click.option("--preview", is_flag=True, help="Only show how the counts would move; save nothing."),
     ]
     for option in reversed(options):
@@ -106,7 +106,7 @@ def rules_add(partner_id, conditions, category, subcategory, type_, product_clas
 
 @rules_cli.command("edit")
 @PARTNER_OPTION
-@click.argument("rule_id", type=int)
+@click.argument("rule_id", type=DB_INT)
 @_rule_options
 @AS_OPTION
 @with_appcontext
@@ -134,8 +134,8 @@ def rules_edit(
 
 @rules_cli.command("move")
 @PARTNER_OPTION
-@click.argument("rule_id", type=int)
-@click.option("--priority", type=int, default=None)
+@click.argument("rule_id", type=DB_INT)
+@click.option("--priority", type=DB_INT, default=None)
 @click.option("--up", "direction", flag_value="up", default=None)
 @click.option("--down", "direction", flag_value="down")
 @AS_OPTION
@@ -152,7 +152,7 @@ def rules_move(partner_id, rule_id, priority, direction, username):
 
 @rules_cli.command("delete")
 @PARTNER_OPTION
-@click.argument("rule_id", type=int)
+@click.argument("rule_id", type=DB_INT)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @AS_OPTION
 @with_appcontext
@@ -167,9 +167,9 @@ def rules_delete(partner_id, rule_id, yes, username):
 
 @rules_cli.command("matching")
 @PARTNER_OPTION
-@click.argument("rule_id", type=int)
-@click.option("--page", type=int, default=1, show_default=True)
-@click.option("--page-size", type=int, default=25, show_default=True)
+@click.argument("rule_id", type=DB_INT)
+@click.option("--page", type=DB_INT, default=1, show_default=True)
+@click.option("--page-size", type=DB_INT, default=25, show_default=True)
 @click.option("--search", default="")
 @AS_OPTION
 @with_appcontext

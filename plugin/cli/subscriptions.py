@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from msphub_psa.cli.common import AS_OPTION, PARTNER_OPTION, CommandErrorAware, as_actor
+from msphub_psa.cli.common import AS_OPTION, DB_INT, PARTNER_OPTION, CommandErrorAware, as_actor
 from msphub_psa.commands.directory import system_actor
 from msphub_psa.commands.subscriptions import (
     AgreementOptionsCommand,
@@ -28,7 +28,7 @@ def subscriptions_cli() -> None:
 @subscriptions_cli.command("list")
 @PARTNER_OPTION
 @AS_OPTION
-@click.option("--customer", "customer_id", type=int, required=True)
+@click.option("--customer", "customer_id", type=DB_INT, required=True)
 @click.option("--history", is_flag=True, help="Also print every earlier mapping of each subscription.")
 @with_appcontext
 def subscriptions_list(partner_id: int, username: str, customer_id: int, history: bool) -> None:
@@ -63,8 +63,8 @@ def subscriptions_list(partner_id: int, username: str, customer_id: int, history
 @PARTNER_OPTION
 @AS_OPTION
 @click.option("--search", "search", default="", help="Subscription, customer or company name or id contains this.")
-@click.option("--page", type=int, default=1, show_default=True)
-@click.option("--page-size", type=int, default=50, show_default=True, help="1 to 200.")
+@click.option("--page", type=DB_INT, default=1, show_default=True)
+@click.option("--page-size", type=DB_INT, default=50, show_default=True, help="1 to 200.")
 @with_appcontext
 def subscriptions_unmapped(partner_id: int, username: str, search: str, page: int, page_size: int) -> None:
     """Unmapped subscriptions across customers (Unmapped only): customer, company, and why not mapped."""
@@ -83,7 +83,7 @@ def subscriptions_unmapped(partner_id: int, username: str, search: str, page: in
 @subscriptions_cli.command("agreements")
 @PARTNER_OPTION
 @AS_OPTION
-@click.option("--customer", "customer_id", type=int, required=True)
+@click.option("--customer", "customer_id", type=DB_INT, required=True)
 @with_appcontext
 def subscriptions_agreements(partner_id: int, username: str, customer_id: int) -> None:
     """The agreements a mapped customer's subscriptions can go to: eligibility, From Date lower bound, warnings."""
@@ -118,9 +118,11 @@ ACCEPT_MISMATCH = click.option(
 @subscriptions_cli.command("map")
 @PARTNER_OPTION
 @AS_OPTION
-@click.option("--customer", "customer_id", type=int, required=True)
-@click.option("--agreement", "agreement_id", type=int, required=True, help="Cached agreement id.")
-@click.option("--subscription", "subscription_ids", type=int, multiple=True, required=True, help="Repeat for several.")
+@click.option("--customer", "customer_id", type=DB_INT, required=True)
+@click.option("--agreement", "agreement_id", type=DB_INT, required=True, help="Cached agreement id.")
+@click.option(
+    "--subscription", "subscription_ids", type=DB_INT, multiple=True, required=True, help="Repeat for several."
+)
 @_from_date_options
 @ACCEPT_MISMATCH
 @click.option("--preview", is_flag=True, help="Only show each From Date and what would be sent to ConnectWise.")
@@ -174,8 +176,8 @@ def _echo_associate_plan(plan) -> None:
 @subscriptions_cli.command("remap")
 @PARTNER_OPTION
 @AS_OPTION
-@click.option("--subscription", "subscription_id", type=int, required=True)
-@click.option("--agreement", "agreement_id", type=int, required=True, help="Cached agreement id.")
+@click.option("--subscription", "subscription_id", type=DB_INT, required=True)
+@click.option("--agreement", "agreement_id", type=DB_INT, required=True, help="Cached agreement id.")
 @_from_date_options
 @click.option(
     "--move-pushed",
@@ -240,7 +242,7 @@ def _echo_plan(plan) -> None:
 @subscriptions_cli.command("automap")
 @PARTNER_OPTION
 @click.option("--as", "username", default=None, help="Act as this user (default: the audited 'system' actor).")
-@click.option("--customer", "customer_ids", type=int, multiple=True, help="Only these customers (repeat).")
+@click.option("--customer", "customer_ids", type=DB_INT, multiple=True, help="Only these customers (repeat).")
 @with_appcontext
 def subscriptions_automap(partner_id: int, username: str | None, customer_ids: tuple[int, ...]) -> None:
     """Auto-associate unmapped subscriptions of mapped customers; the host runs it when subscriptions are created."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from msphub_psa.cli.common import AS_OPTION, CommandErrorAware, as_actor, echo_json
+from msphub_psa.cli.common import AS_OPTION, DB_INT, CommandErrorAware, as_actor, echo_json
 from msphub_psa.commands.billing.blocked import SyncCheckCommand
 from msphub_psa.commands.billing.preview import (
     ApprovePreviewCommand,
@@ -38,7 +38,7 @@ def sync_cli() -> None:
 
 
 @sync_cli.command("run")
-@click.option("--partner", "partner_id", type=int, required=True)
+@click.option("--partner", "partner_id", type=DB_INT, required=True)
 @click.option("--inline", is_flag=True, help="Run the push in this process instead of queueing the job.")
 @AS_OPTION
 @with_appcontext
@@ -49,7 +49,7 @@ def sync_run(partner_id: int, inline: bool, username: str) -> None:
 
 
 @sync_cli.command("status")
-@click.option("--partner", "partner_id", type=int, required=True)
+@click.option("--partner", "partner_id", type=DB_INT, required=True)
 @AS_OPTION
 @with_appcontext
 def sync_status(partner_id: int, username: str) -> None:
@@ -58,7 +58,7 @@ def sync_status(partner_id: int, username: str) -> None:
 
 
 @sync_cli.command("check")
-@click.option("--partner", "partner_id", type=int, required=True)
+@click.option("--partner", "partner_id", type=DB_INT, required=True)
 @click.option("--json", "as_json", is_flag=True, help="The whole answer as JSON.")
 @AS_OPTION
 @with_appcontext
@@ -77,8 +77,8 @@ def sync_check(partner_id: int, as_json: bool, username: str) -> None:
 
 
 @sync_cli.command("show-item")
-@click.option("--partner", "partner_id", type=int, required=True)
-@click.argument("item_id", type=int)
+@click.option("--partner", "partner_id", type=DB_INT, required=True)
+@click.argument("item_id", type=DB_INT)
 @AS_OPTION
 @with_appcontext
 def sync_show_item(partner_id: int, item_id: int, username: str) -> None:
@@ -87,8 +87,8 @@ def sync_show_item(partner_id: int, item_id: int, username: str) -> None:
 
 
 @sync_cli.command("retry-failed")
-@click.option("--partner", "partner_id", type=int, required=True)
-@click.option("--id", "item_ids", type=int, multiple=True, help="Only these outbox rows (repeatable).")
+@click.option("--partner", "partner_id", type=DB_INT, required=True)
+@click.option("--id", "item_ids", type=DB_INT, multiple=True, help="Only these outbox rows (repeatable).")
 @AS_OPTION
 @with_appcontext
 def sync_retry_failed(partner_id: int, item_ids: tuple[int, ...], username: str) -> None:
@@ -98,7 +98,7 @@ def sync_retry_failed(partner_id: int, item_ids: tuple[int, ...], username: str)
 
 
 @sync_cli.command("progress")
-@click.option("--partner", "partner_id", type=int, required=True)
+@click.option("--partner", "partner_id", type=DB_INT, required=True)
 @AS_OPTION
 @with_appcontext
 def sync_progress(partner_id: int, username: str) -> None:
@@ -107,8 +107,8 @@ def sync_progress(partner_id: int, username: str) -> None:
 
 
 @sync_cli.command("runs")
-@click.option("--partner", "partner_id", type=int, required=True)
-@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--partner", "partner_id", type=DB_INT, required=True)
+@click.option("--page", type=click.IntRange(1, 100_000), default=1, show_default=True)
 @click.option("--page-size", type=click.IntRange(1, 200), default=20, show_default=True)
 @AS_OPTION
 @with_appcontext
@@ -127,9 +127,9 @@ def sync_runs(partner_id: int, page: int, page_size: int, username: str) -> None
 
 
 @sync_cli.command("show-run")
-@click.option("--partner", "partner_id", type=int, required=True)
-@click.option("--run", "run_id", type=int, required=True)
-@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--partner", "partner_id", type=DB_INT, required=True)
+@click.option("--run", "run_id", type=DB_INT, required=True)
+@click.option("--page", type=click.IntRange(1, 100_000), default=1, show_default=True)
 @click.option("--page-size", type=click.IntRange(1, 200), default=25, show_default=True)
 @AS_OPTION
 @with_appcontext
@@ -139,8 +139,8 @@ def sync_show_run(partner_id: int, run_id: int, page: int, page_size: int, usern
 
 
 @sync_cli.command("acknowledge")
-@click.option("--partner", "partner_id", type=int, required=True)
-@click.option("--run", "run_id", type=int, required=True)
+@click.option("--partner", "partner_id", type=DB_INT, required=True)
+@click.option("--run", "run_id", type=DB_INT, required=True)
 @AS_OPTION
 @with_appcontext
 def sync_acknowledge(partner_id: int, run_id: int, username: str) -> None:
@@ -198,8 +198,8 @@ def _paging_options(func):
 
 
 @sync_cli.command("preview")
-@click.option("--partner", "partner_id", type=int, required=True)
-@click.option("--preview", "preview_id", type=int, default=None, help="Show this prepared preview instead.")
+@click.option("--partner", "partner_id", type=DB_INT, required=True)
+@click.option("--preview", "preview_id", type=DB_INT, default=None, help="Show this prepared preview instead.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON the API returns.")
 @_paging_options
 @AS_OPTION
@@ -217,7 +217,7 @@ def sync_preview(
 
 
 @sync_cli.command("prepare")
-@click.option("--partner", "partner_id", type=int, required=True)
+@click.option("--partner", "partner_id", type=DB_INT, required=True)
 @AS_OPTION
 @with_appcontext
 def sync_prepare(partner_id: int, username: str) -> None:
@@ -231,9 +231,9 @@ def sync_prepare(partner_id: int, username: str) -> None:
 
 
 @sync_cli.command("approve")
-@click.option("--partner", "partner_id", type=int, required=True)
-@click.option("--preview", "preview_id", type=int, required=True)
-@click.option("--agreement", "agreement_ids", type=int, multiple=True, help="Only this agreement's group (repeat).")
+@click.option("--partner", "partner_id", type=DB_INT, required=True)
+@click.option("--preview", "preview_id", type=DB_INT, required=True)
+@click.option("--agreement", "agreement_ids", type=DB_INT, multiple=True, help="Only this agreement's group (repeat).")
 @click.option("--inline", is_flag=True, help="Push in this process instead of queueing the job.")
 @AS_OPTION
 @with_appcontext
@@ -244,8 +244,8 @@ def sync_approve(partner_id: int, preview_id: int, agreement_ids: tuple[int, ...
 
 
 @sync_cli.command("push")
-@click.option("--partner", "partner_id", type=int, required=True)
-@click.option("--agreement", "agreement_ids", type=int, multiple=True, help="Only this agreement's group (repeat).")
+@click.option("--partner", "partner_id", type=DB_INT, required=True)
+@click.option("--agreement", "agreement_ids", type=DB_INT, multiple=True, help="Only this agreement's group (repeat).")
 @click.option("--inline", is_flag=True, help="Push in this process instead of queueing the job.")
 @AS_OPTION
 @with_appcontext
@@ -261,8 +261,8 @@ def sync_push(partner_id: int, agreement_ids: tuple[int, ...], inline: bool, use
 
 
 @sync_cli.command("discard")
-@click.option("--partner", "partner_id", type=int, required=True)
-@click.option("--preview", "preview_id", type=int, required=True)
+@click.option("--partner", "partner_id", type=DB_INT, required=True)
+@click.option("--preview", "preview_id", type=DB_INT, required=True)
 @AS_OPTION
 @with_appcontext
 def sync_discard(partner_id: int, preview_id: int, username: str) -> None:
@@ -271,7 +271,7 @@ def sync_discard(partner_id: int, preview_id: int, username: str) -> None:
 
 
 @sync_cli.command("settings")
-@click.option("--partner", "partner_id", type=int, required=True)
+@click.option("--partner", "partner_id", type=DB_INT, required=True)
 @click.option("--schedule", type=click.Choice(["on", "off"]), default=None)
 @click.option("--time", "at", default=None, help="HH:MM in the partner's timezone.")
 @click.option("--days", default=None, help="Comma-separated: mon,tue,wed,thu,fri,sat,sun.")

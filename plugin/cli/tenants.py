@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from msphub_psa.cli.common import AS_OPTION, CommandErrorAware, as_actor
+from msphub_psa.cli.common import AS_OPTION, DB_INT, CommandErrorAware, as_actor
 from msphub_psa.commands.tenancy import AssignTenantCommand, TenantInput
 
 
@@ -16,8 +16,8 @@ def tenants_cli() -> None:
 
 @tenants_cli.command("assign")
 @click.option("--user", "user", required=True, help="The host user's username.")
-@click.option("--partner", "partner_id", type=int, default=None, help="The partner the user acts for.")
-@click.option("--distributor", "distributor_id", type=int, default=None, help="Or the distributor.")
+@click.option("--partner", "partner_id", type=DB_INT, default=None, help="The partner the user acts for.")
+@click.option("--distributor", "distributor_id", type=DB_INT, default=None, help="Or the distributor.")
 @click.option("--timezone", default=None, help="The user's timezone (IANA name), if not the tenant's.")
 @AS_OPTION
 @with_appcontext

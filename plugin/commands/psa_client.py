@@ -26,7 +26,10 @@ def url_policy() -> ApiUrlPolicy:
     """The API URL policy from config: allowed hosts, loopback http only where allowed."""
     config = settings()
     return ApiUrlPolicy(
-        list(config.cw_allowed_hosts), allow_loopback_http=config.cw_allow_loopback_http, resolver=config.cw_resolver
+        list(config.cw_allowed_hosts),
+        allow_loopback_http=config.cw_allow_loopback_http,
+        loopback_ports=[int(port) for port in config.cw_loopback_ports],
+        resolver=config.cw_resolver,
     )
 
 

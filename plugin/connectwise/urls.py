@@ -31,6 +31,7 @@ DEFAULT_CODEBASE = "v4_6_release/"
 _PATH = re.compile(r"^(?:/(?P<codebase>v[0-9a-z_.]+))?(?:/apis/3\.0)?/*$", re.IGNORECASE)
 
 Resolver = Callable[[str], Iterable[str]]
+_LOOPBACK_SCHEMES = {"http": 80, "https": 443}  # and their default ports
 
 
 def system_resolver(host: str) -> list[str]:
@@ -72,10 +73,12 @@ class ApiUrlPolicy:
         allowed_hosts: Iterable[str] = DEFAULT_ALLOWED_HOSTS,
         *,
         allow_loopback_http: bool = False,
+        loopback_ports: Iterable[int] = (),
         resolver: Resolver | None = None,
     ) -> None:
         self.allowed_hosts = frozenset(h.lower().rstrip(".") for h in allowed_hosts)
         self.allow_loopback_http = allow_loopback_http
+        self.loopback_ports = frozenset(loopback_ports)  # empty: any port
         self.resolver = resolver or system_resolver
 
     def __repr__(self) -> str:
@@ -87,10 +90,10 @@ class ApiUrlPolicy:
         :raises CWURLRefused: malformed, not https, host not allowed, or a private address.
         """
         scheme, host, port, codebase = _split(url)
-        netloc = host if port is None else f"{host}:{port}"
-        netloc = f"[{netloc}]" if ":" in host and port is None else netloc
         if self.allow_loopback_http and self._is_loopback(host):
-            return ApiUrl(f"{scheme}://{netloc}", codebase)
+            self._check_loopback(scheme, port)
+            bracketed = f"[{host}]" if ":" in host else host
+            return ApiUrl(f"{scheme}://{bracketed}" + (f":{port}" if port is not None else ""), codebase)
         if scheme != "https":
             raise _refuse(f"The API URL must use https, not {scheme}.")
         if host not in self.allowed_hosts:
@@ -99,6 +102,13 @@ class ApiUrlPolicy:
             raise _refuse(f"Port {port} is not allowed.")
         self._require_public(host)
         return ApiUrl(f"https://{host}", codebase)
+
+    def _check_loopback(self, scheme: str, port: int | None) -> None:
+        """:raises CWURLRefused: a loopback URL (the sandbox) that is not http(s) or not on a sandbox port."""
+        if scheme not in _LOOPBACK_SCHEMES:
+            raise _refuse(f"The API URL must use http or https, not {scheme}.")
+        if self.loopback_ports and (port or _LOOPBACK_SCHEMES[scheme]) not in self.loopback_ports:
+            raise _refuse(f"Port {port or _LOOPBACK_SCHEMES[scheme]} is not a sandbox port.")
 
     def _addresses(self, host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
         """IP addresses of ``host`` (the literal itself, or via the resolver)."""

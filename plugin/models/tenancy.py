@@ -26,6 +26,15 @@ class UserTenant(Base):
     __table_args__ = (CheckConstraint("(distributor_id IS NULL) <> (partner_id IS NULL)", name="one_scope"),)
 
 
+class UserSession(Base):
+    """A user's session generation: a session cookie is valid only while it carries the current one, so logging
+    out (which moves it on) ends every copy of that user's sessions."""
+
+    __tablename__ = "psa_user_session"
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class PartnerFeature(Base):
     """The distributor's per-partner toggle of the ConnectWise integration."""
 

@@ -6,6 +6,8 @@ import datetime as dt
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from msphub_psa.schemas.base import Integer, String
+
 _EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 _LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
@@ -36,17 +38,17 @@ class UtcDateTime(fields.DateTime):
 class AuditFilterSchema(Schema):
     """?username=&action=&object_type=&object_id=&outcome=&since=&until=&partner_id= (all optional)."""
 
-    username = fields.String(validate=validate.Length(max=100), metadata={"description": "Exact username"})
-    action = fields.String(
+    username = String(validate=validate.Length(max=100), metadata={"description": "Exact username"})
+    action = String(
         validate=validate.Length(max=60),
         metadata={"description": "Action, or a prefix ending in '*' (e.g. customer.*)"},
     )
-    object_type = fields.String(validate=validate.Length(max=60))
-    object_id = fields.String(validate=validate.Length(max=60))
-    outcome = fields.String(validate=validate.OneOf(["ok", "refused", "failed"]))
+    object_type = String(validate=validate.Length(max=60))
+    object_id = String(validate=validate.Length(max=60))
+    outcome = String(validate=validate.OneOf(["ok", "refused", "failed"]))
     since = UtcDateTime(metadata={"description": "From this date or time (inclusive, UTC unless an offset is given)"})
     until = UtcDateTime(metadata={"description": "Before this date or time (exclusive)"})
-    partner_id = fields.Integer(metadata={"description": "Admin: one partner's events (partner users: their own)"})
+    partner_id = Integer(metadata={"description": "Admin: one partner's events (partner users: their own)"})
 
     @validates_schema
     def since_before_until(self, data, **_):
@@ -58,29 +60,29 @@ class AuditFilterSchema(Schema):
 class AuditListArgsSchema(AuditFilterSchema):
     """The filters plus paging."""
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    page = Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    page_size = Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class AuditEventSchema(Schema):
     """One audit event."""
 
-    id = fields.Integer()
+    id = Integer()
     at = UtcDateTime()
-    username = fields.String()
-    partner_id = fields.Integer(allow_none=True)
-    distributor_id = fields.Integer(allow_none=True)
-    action = fields.String()
-    object_type = fields.String()
-    object_id = fields.String(allow_none=True)
-    outcome = fields.String()
+    username = String()
+    partner_id = Integer(allow_none=True)
+    distributor_id = Integer(allow_none=True)
+    action = String()
+    object_type = String()
+    object_id = String(allow_none=True)
+    outcome = String()
     detail = fields.Dict(allow_none=True)
 
 
 class AuditPageSchema(Schema):
     """A page of audit events."""
 
-    count = fields.Integer(metadata={"description": "Events matching the filters"})
-    page = fields.Integer()
-    page_size = fields.Integer()
+    count = Integer(metadata={"description": "Events matching the filters"})
+    page = Integer()
+    page_size = Integer()
     result = fields.List(fields.Nested(AuditEventSchema))

@@ -2,6 +2,8 @@
 
 from marshmallow import Schema, fields
 
+from msphub_psa.schemas.base import Integer, String
+
 
 class FeaturePutSchema(Schema):
     """Body of PUT /api/v1/psa_features/<partner_id>."""
@@ -12,7 +14,7 @@ class FeaturePutSchema(Schema):
 class FeatureSchema(Schema):
     """One partner's toggle."""
 
-    partner_id = fields.Integer()
-    partner_name = fields.String()
+    partner_id = Integer()
+    partner_name = String()
     enabled = fields.Boolean()
     changed_at = fields.DateTime(allow_none=True)

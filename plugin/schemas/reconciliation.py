@@ -2,7 +2,9 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-PERIOD = fields.String(
+from msphub_psa.schemas.base import CommaIds, Integer, String
+
+PERIOD = String(
     load_default="all",
     validate=validate.OneOf(["this_month", "last_3_months", "all"]),
     metadata={"description": "this_month, last_3_months or all"},
@@ -18,15 +20,15 @@ class PeriodArgsSchema(Schema):
 class PageArgsSchema(Schema):
     """Search and paging of a list."""
 
-    q = fields.String(load_default="", validate=validate.Length(max=200), metadata={"description": "Search text"})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    q = String(load_default="", validate=validate.Length(max=200), metadata={"description": "Search text"})
+    page = Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class CustomerListArgsSchema(PageArgsSchema):
     """?state=unmapped|mapped&q=&page=&page_size=&period=."""
 
-    state = fields.String(load_default="unmapped", validate=validate.OneOf(["unmapped", "mapped"]))
+    state = String(load_default="unmapped", validate=validate.OneOf(["unmapped", "mapped"]))
     period = PERIOD
 
 
@@ -43,23 +45,17 @@ class CompanyListArgsSchema(PageArgsSchema):
 class SuggestionArgsSchema(Schema):
     """?customer_ids=1,2,3."""
 
-    customer_ids = fields.String(
-        required=True,
-        validate=validate.Regexp(r"^\d+(,\d+){0,199}$"),
-        metadata={"description": "Comma-separated customer ids (at most 200)"},
-    )
+    customer_ids = CommaIds(required=True, metadata={"description": "Comma-separated customer ids (at most 200)"})
 
 
 class MapCustomerSchema(Schema):
     """Body of POST /mappings: a customer and a cached company (local id or ConnectWise id)."""
 
-    customer_id = fields.Integer(required=True, strict=True)
-    company_id = fields.Integer(strict=True, load_default=None, metadata={"description": "Cached company id"})
-    remote_company_id = fields.Integer(
-        strict=True, load_default=None, metadata={"description": "ConnectWise company id"}
-    )
-    method = fields.String(load_default="manual", validate=validate.OneOf(["manual", "suggestion"]))
-    score = fields.Integer(load_default=None, validate=validate.Range(min=0, max=100))
+    customer_id = Integer(required=True, strict=True)
+    company_id = Integer(strict=True, load_default=None, metadata={"description": "Cached company id"})
+    remote_company_id = Integer(strict=True, load_default=None, metadata={"description": "ConnectWise company id"})
+    method = String(load_default="manual", validate=validate.OneOf(["manual", "suggestion"]))
+    score = Integer(load_default=None, validate=validate.Range(min=0, max=100))
 
     @validates_schema
     def one_company(self, data, **_):
@@ -71,7 +67,7 @@ class MapCustomerSchema(Schema):
 class MapExactSchema(Schema):
     """Body of POST /exact-matches: the customers of the preview the user confirmed (all when absent)."""
 
-    customer_ids = fields.List(fields.Integer(strict=True), load_default=None)
+    customer_ids = fields.List(Integer(strict=True), load_default=None)
 
 
 class RefreshSchema(Schema):
@@ -83,32 +79,32 @@ class RefreshSchema(Schema):
 class CompanySchema(Schema):
     """A cached ConnectWise company."""
 
-    id = fields.Integer()
-    remote_id = fields.Integer()
-    identifier = fields.String()
-    name = fields.String()
-    status = fields.String(allow_none=True)
+    id = Integer()
+    remote_id = Integer()
+    identifier = String()
+    name = String()
+    status = String(allow_none=True)
     deleted = fields.Boolean()
 
 
 class CustomerRowSchema(Schema):
     """A customer row of the Unmapped or Mapped list."""
 
-    id = fields.Integer()
-    external_id = fields.String()
-    name = fields.String()
+    id = Integer()
+    external_id = String()
+    name = String()
     unsynchronized = fields.Decimal(as_string=True)
-    subscriptions = fields.Integer()
-    subscriptions_mapped = fields.Integer()
+    subscriptions = Integer()
+    subscriptions_mapped = Integer()
     company = fields.Nested(CompanySchema, allow_none=True)
-    method = fields.String(allow_none=True)
-    mapped_by = fields.String(allow_none=True)
+    method = String(allow_none=True)
+    mapped_by = String(allow_none=True)
     mapped_at = fields.DateTime(allow_none=True)
 
 
 # --- Products / Subscriptions tab -------------------------------------------------
 
-FROM_DATE_MODE = fields.String(
+FROM_DATE_MODE = String(
     load_default="all",
     validate=validate.OneOf(["all", "custom"]),
     metadata={"description": "all: from the agreement's billing start; custom: from_date"},
@@ -119,10 +115,10 @@ FROM_DATE = fields.Date(load_default=None, allow_none=True, metadata={"descripti
 class MapSubscriptionsSchema(Schema):
     """Body of POST /subscription-mappings (Create Subscription Mapping)."""
 
-    customer_id = fields.Integer(required=True, strict=True)
-    agreement_id = fields.Integer(required=True, strict=True, metadata={"description": "Cached agreement id"})
+    customer_id = Integer(required=True, strict=True)
+    agreement_id = Integer(required=True, strict=True, metadata={"description": "Cached agreement id"})
     subscription_ids = fields.List(
-        fields.Integer(strict=True),
+        Integer(strict=True),
         load_default=list,
         metadata={"description": "The customer's unmapped subscriptions (at least one)"},
     )
@@ -140,12 +136,10 @@ class MapSubscriptionsSchema(Schema):
 class AssociatePreviewArgsSchema(Schema):
     """?customer_id=&agreement_id=&subscription_ids=1,2&from_date_mode=&from_date= of the Associate popup's preview."""
 
-    customer_id = fields.Integer(required=True)
-    agreement_id = fields.Integer(required=True, metadata={"description": "Cached agreement id"})
-    subscription_ids = fields.String(
-        required=True,
-        validate=validate.Regexp(r"^\d+(,\d+){0,499}$", error="Comma-separated subscription ids (at most 500)."),
-        metadata={"description": "Comma-separated subscription ids (at most 500)"},
+    customer_id = Integer(required=True)
+    agreement_id = Integer(required=True, metadata={"description": "Cached agreement id"})
+    subscription_ids = CommaIds(
+        required=True, max_ids=500, metadata={"description": "Comma-separated subscription ids (at most 500)"}
     )
     from_date_mode = FROM_DATE_MODE
     from_date = FROM_DATE
@@ -154,7 +148,7 @@ class AssociatePreviewArgsSchema(Schema):
 class RemapPreviewArgsSchema(Schema):
     """?agreement_id=&from_date_mode=&from_date= of the Change popup's preview."""
 
-    agreement_id = fields.Integer(required=True)
+    agreement_id = Integer(required=True)
     from_date_mode = FROM_DATE_MODE
     from_date = FROM_DATE
 
@@ -162,7 +156,7 @@ class RemapPreviewArgsSchema(Schema):
 class RemapSubscriptionSchema(Schema):
     """Body of PUT /subscriptions/<id>/mapping (Change Subscription Mapping)."""
 
-    agreement_id = fields.Integer(required=True, strict=True)
+    agreement_id = Integer(required=True, strict=True)
     from_date_mode = FROM_DATE_MODE
     from_date = FROM_DATE
     accept_mismatch = fields.Boolean(
@@ -185,4 +179,4 @@ class RemapSubscriptionSchema(Schema):
 class AutomapSchema(Schema):
     """Body of POST /subscriptions/automap (all mapped customers when customer_ids is absent)."""
 
-    customer_ids = fields.List(fields.Integer(strict=True), load_default=None)
+    customer_ids = fields.List(Integer(strict=True), load_default=None)

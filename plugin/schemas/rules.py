@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from msphub_psa.commands.rules.common import RuleData
 from msphub_psa.domain.rules import PRODUCT_CLASSES
+from msphub_psa.schemas.base import Integer, String, check_text
 
 
 class ConditionValue(fields.Field):
@@ -13,8 +14,10 @@ class ConditionValue(fields.Field):
 
     def _deserialize(self, value, attr, data, **kwargs):
         """Accept a string or a list of strings."""
-        if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-            return value
+        if isinstance(value, str):
+            return check_text(value)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return [check_text(v) for v in value]
         raise ValidationError("Enter text, or a list of texts for 'is one of'.")
 
     def _serialize(self, value, attr, obj, **kwargs):
@@ -25,77 +28,77 @@ class ConditionValue(fields.Field):
 class ConditionSchema(Schema):
     """One condition: a product field, an operator, a value."""
 
-    field = fields.String(
+    field = String(
         required=True,
         metadata={"description": "publisher, item_type, product_id, title, billing_term or billing_frequency"},
     )
-    operator = fields.String(required=True, metadata={"description": "equals, not_equals, contains, starts_with or in"})
+    operator = String(required=True, metadata={"description": "equals, not_equals, contains, starts_with or in"})
     value = ConditionValue(required=True, metadata={"description": "Text, or a list of texts for `in`"})
 
 
 class AttributesSchema(Schema):
     """What a rule gives a product in ConnectWise."""
 
-    category = fields.String(required=True)
-    subcategory = fields.String(required=True)
-    type = fields.String(required=True)
-    product_class = fields.String(
+    category = String(required=True)
+    subcategory = String(required=True)
+    type = String(required=True)
+    product_class = String(
         required=True, metadata={"description": "Agreement, Bundle, Inventory, NonInventory or Service"}
     )
-    version = fields.Integer(load_default=None, metadata={"description": "The version you edited (conflict check)"})
+    version = Integer(load_default=None, metadata={"description": "The version you edited (conflict check)"})
 
 
 class RulePostSchema(AttributesSchema):
     """Body of POST (add) and PUT (edit) of a custom rule."""
 
     conditions = fields.List(fields.Nested(ConditionSchema), required=True)
-    priority = fields.Integer(load_default=None, metadata={"description": "1 = checked first; default: last"})
+    priority = Integer(load_default=None, metadata={"description": "1 = checked first; default: last"})
 
 
 class MoveSchema(Schema):
     """Body of PUT .../move: an absolute priority or a direction."""
 
-    priority = fields.Integer(load_default=None)
-    direction = fields.String(load_default=None, validate=validate.OneOf(["up", "down"]))
+    priority = Integer(load_default=None)
+    direction = String(load_default=None, validate=validate.OneOf(["up", "down"]))
 
 
 class PreviewSchema(RulePostSchema):
     """Body of POST .../preview: the change to preview (nothing is saved)."""
 
-    action = fields.String(required=True, validate=validate.OneOf(["create", "edit", "move", "delete"]))
-    rule_id = fields.Integer(load_default=None)
-    direction = fields.String(load_default=None, validate=validate.OneOf(["up", "down"]))
+    action = String(required=True, validate=validate.OneOf(["create", "edit", "move", "delete"]))
+    rule_id = Integer(load_default=None)
+    direction = String(load_default=None, validate=validate.OneOf(["up", "down"]))
     conditions = fields.List(fields.Nested(ConditionSchema), load_default=list)
-    category = fields.String(load_default="")
-    subcategory = fields.String(load_default="")
-    type = fields.String(load_default="")
-    product_class = fields.String(load_default="")
+    category = String(load_default="")
+    subcategory = String(load_default="")
+    type = String(load_default="")
+    product_class = String(load_default="")
 
 
 class MatchingQuerySchema(Schema):
     """Query string of the Matching Products window."""
 
-    page = fields.Integer(load_default=1)
-    page_size = fields.Integer(load_default=25)
-    q = fields.String(load_default="")
+    page = Integer(load_default=1)
+    page_size = Integer(load_default=25)
+    q = String(load_default="")
 
 
 class RuleOutSchema(Schema):
     """A custom rule with its count."""
 
-    id = fields.Integer()
-    priority = fields.Integer()
-    version = fields.Integer()
+    id = Integer()
+    priority = Integer()
+    version = Integer()
     conditions = fields.List(fields.Dict())
-    description = fields.List(fields.String())
-    category = fields.String()
-    subcategory = fields.String()
-    type = fields.String()
-    product_class = fields.String()
+    description = fields.List(String())
+    category = String()
+    subcategory = String()
+    type = String()
+    product_class = String()
     will_create = fields.List(
-        fields.String(), metadata={"description": "Names ConnectWise lacks (created by the catalog sync)"}
+        String(), metadata={"description": "Names ConnectWise lacks (created by the catalog sync)"}
     )
-    count = fields.Integer(metadata={"description": "Products this rule classifies (first match wins)"})
+    count = Integer(metadata={"description": "Products this rule classifies (first match wins)"})
 
 
 def _iso(value) -> str | None:

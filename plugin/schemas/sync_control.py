@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-_ID = fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+from msphub_psa.schemas.base import Integer, String
+
+_ID = Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1))
 
 
 class PreviewArgsSchema(Schema):
     """Paging of a preview: groups (customer → agreement) per page, lines shown per group."""
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
-    lines = fields.Integer(
+    page = Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    page_size = Integer(load_default=20, validate=validate.Range(min=1, max=200))
+    lines = Integer(
         load_default=20,
         validate=validate.Range(min=0, max=500),
         metadata={"description": "lines shown per group (0-500)"},
@@ -30,13 +32,13 @@ class SyncSettingsSchema(Schema):
     """Any of the sync settings; the others stay as they are."""
 
     schedule_enabled = fields.Boolean(metadata={"description": "run the sync on the schedule"})
-    schedule_time = fields.String(metadata={"description": "HH:MM (24-hour) in the partner's timezone"})
-    schedule_days = fields.List(fields.String(), metadata={"description": "weekdays: mon tue wed thu fri sat sun"})
-    approval = fields.String(
+    schedule_time = String(metadata={"description": "HH:MM (24-hour) in the partner's timezone"})
+    schedule_days = fields.List(String(), metadata={"description": "weekdays: mon tue wed thu fri sat sun"})
+    approval = String(
         validate=validate.OneOf(["default", "always", "never"]),
         metadata={"description": "default: required until the first push has succeeded"},
     )
-    requests_per_minute = fields.Integer(
+    requests_per_minute = Integer(
         strict=True, allow_none=True, metadata={"description": "1 to the operator's cap; null: the default"}
     )
 
@@ -44,18 +46,18 @@ class SyncSettingsSchema(Schema):
 class PreviewGroupsSchema(Schema):
     """One page of customer → agreement groups."""
 
-    page = fields.Integer()
-    page_size = fields.Integer()
-    total = fields.Integer()
+    page = Integer()
+    page_size = Integer()
+    total = Integer()
     result = fields.List(fields.Dict())
-    agreement_ids = fields.List(fields.Integer(), metadata={"description": "every group's agreement, in order"})
+    agreement_ids = fields.List(Integer(), metadata={"description": "every group's agreement, in order"})
 
 
 class PreviewOutSchema(Schema):
     """A preview: live (``id`` null) or prepared; totals are complete, groups paged."""
 
-    id = fields.Integer(allow_none=True, metadata={"description": "null for a live preview"})
-    status = fields.String(metadata={"description": "live, awaiting_approval, approved, discarded, expired"})
+    id = Integer(allow_none=True, metadata={"description": "null for a live preview"})
+    status = String(metadata={"description": "live, awaiting_approval, approved, discarded, expired"})
     approval_required = fields.Boolean()
     totals = fields.Dict()
     groups = fields.Nested(PreviewGroupsSchema)
@@ -67,18 +69,18 @@ class PreviewOutSchema(Schema):
 class SyncSettingsOutSchema(Schema):
     """The partner's sync settings and what follows from them."""
 
-    partner_id = fields.Integer()
-    timezone = fields.String()
+    partner_id = Integer()
+    timezone = String()
     schedule_enabled = fields.Boolean()
-    schedule_time = fields.String()
-    schedule_days = fields.List(fields.String())
-    next_run_at = fields.String(allow_none=True)
-    next_run_local = fields.String(allow_none=True)
-    approval = fields.String()
+    schedule_time = String()
+    schedule_days = fields.List(String())
+    next_run_at = String(allow_none=True)
+    next_run_local = String(allow_none=True)
+    approval = String()
     approval_required = fields.Boolean()
     first_push_done = fields.Boolean()
-    requests_per_minute = fields.Integer(allow_none=True)
-    effective_requests_per_minute = fields.Integer()
-    max_requests_per_minute = fields.Integer(allow_none=True)
-    updated_by = fields.String(allow_none=True)
-    updated_at = fields.String(allow_none=True)
+    requests_per_minute = Integer(allow_none=True)
+    effective_requests_per_minute = Integer()
+    max_requests_per_minute = Integer(allow_none=True)
+    updated_by = String(allow_none=True)
+    updated_at = String(allow_none=True)

@@ -9,6 +9,7 @@ from flask_appbuilder.security.decorators import has_access
 from msphub_psa import permissions
 from msphub_psa.commands.billing.preview import awaiting_json, require_preview
 from msphub_psa.commands.billing.settings import SyncSettingsCommand
+from msphub_psa.schemas.base import int_arg
 from msphub_psa.views.base import PartnerPage
 
 WEEKDAYS = [(day.lower(), day) for day in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")]
@@ -23,7 +24,7 @@ class SyncPreviewView(PartnerPage):
 
     def context(self, actor, partner_id, **values):
         awaiting = awaiting_json(partner_id)
-        preview_id = request.args.get("preview", type=int)
+        preview_id = int_arg(request.args, "preview")
         if preview_id is not None:
             require_preview(partner_id, preview_id)
         return {

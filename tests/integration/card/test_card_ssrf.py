@@ -99,3 +99,36 @@ def test_public_address_on_an_allowed_host_passes_the_save_check(app, cw_live, n
     assert no_sockets == []
     with app.app_context():
         get_queue("fast").remove(response.get_json()["job_id"])
+
+
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("gopher://127.0.0.1:8765/", "must use http or https, not gopher"),
+        ("ftp://localhost:8765/", "must use http or https, not ftp"),
+        ("http://localhost:6379/", "Port 6379 is not a sandbox port"),
+        ("http://127.0.0.1/", "Port 80 is not a sandbox port"),
+        ("http://[::1]:5432/", "Port 5432 is not a sandbox port"),
+    ],
+)
+def test_loopback_urls_only_http_on_the_sandbox_ports(app, cw_live, no_sockets, url, reason):
+    """Demo and test mode allow loopback http for the sandbox: only http(s), only its port(s) (the default)."""
+    client, headers = session_client(app)
+    queued = len(_queue(app))
+    configure(app, PSA_CW_LOOPBACK_PORTS="8765")
+    response = activate(client, headers, form_values(cw_live, api_url=url))
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert reason in response.get_json()["errors"]["api_url"][0]
+    assert len(_queue(app)) == queued
+    with app.app_context():
+        assert integration_of(app, tenants.pilot().id) is None
+
+
+def test_an_ipv6_loopback_url_keeps_its_brackets(app, cw_live, no_sockets):
+    client, headers = session_client(app)
+    configure(app, PSA_CW_LOOPBACK_PORTS="8104")
+    response = activate(client, headers, form_values(cw_live, api_url="http://[::1]:8104/"))
+    assert response.status_code == 202, response.get_data(as_text=True)
+    assert response.get_json()["status"]["api_url"] == "http://[::1]:8104/v4_6_release/apis/3.0"
+    with app.app_context():
+        get_queue("fast").remove(response.get_json()["job_id"])

@@ -119,6 +119,18 @@ def test_loopback_http_only_when_allowed(no_network):
             demo.check(url)
 
 
+def test_loopback_only_http_or_https_and_only_the_sandbox_ports(no_network):
+    demo = ApiUrlPolicy(allow_loopback_http=True, loopback_ports=[8765, 8104], resolver=fake_resolver)
+    assert demo.check("http://[::1]:8104/").site == "http://[::1]:8104"
+    assert demo.check("https://localhost:8765").site == "https://localhost:8765"
+    for url in ("gopher://127.0.0.1:8765/", "ftp://localhost:8765", "http://localhost:6379/", "http://127.0.0.1"):
+        with pytest.raises(CWURLRefused):
+            demo.check(url)
+    assert ApiUrlPolicy(allow_loopback_http=True, resolver=fake_resolver).check("http://[::1]:9/").site == (
+        "http://[::1]:9"
+    )
+
+
 def test_unresolvable_host_is_refused():
     def failing(host):
         raise CWURLRefused("nope")

@@ -55,6 +55,7 @@ def create_app() -> Flask:
         REDIS_URL=os.environ["HOST_REDIS_URL"],
         PSA_QUEUE_PREFIX=os.environ["HOST_QUEUE_PREFIX"],
         PSA_CW_ALLOW_LOOPBACK_HTTP=True,  # the sandbox on 127.0.0.1 stands in for ConnectWise
+        PSA_CW_LOOPBACK_PORTS=os.environ["HOST_SANDBOX_PORT"],  # on its port only
         PSA_ENV="test",
         FAB_API_SWAGGER_UI=True,
     )
