@@ -243,6 +243,7 @@ def map_everything(partner_id: int) -> None:
                 "agreement_id": monthly[company_of[cust]],
                 "from_date_mode": "custom",
                 "from_date": FROM_DATE,
+                "mismatch_accepted": True,  # annual subscriptions on the monthly agreement, the warning accepted
                 "active": True,
                 "method": "manual",
                 "created_by": "benchmark",

@@ -24,6 +24,13 @@ from msphub_psa.models.hub import Product, Subscription
 from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
 from msphub_psa.models.sync import CatalogSync, SyncItem, SyncLease, SyncRun, SyncTransition
 
+ACTIVE_MAPPING = and_(
+    SubscriptionMapping.subscription_id == Tx.subscription_id,
+    SubscriptionMapping.ended_at.is_(None),
+    SubscriptionMapping.active.is_(True),
+)
+"""A transaction's subscription's active mapping (the join condition)."""
+
 PUSHED, PENDING, SENDING, FAILED, SKIPPED = "pushed", "pending", "sending", "failed", "skipped"
 MOVING, REMOVING, BLOCKED = "moving", "removing", "blocked"
 ABANDONED = "The worker stopped before the run finished (its lease expired); it ended at its last heartbeat."
@@ -47,11 +54,7 @@ def _mapped_join(query):
         .join(CustomerMapping, and_(CustomerMapping.customer_id == Tx.customer_id, CustomerMapping.ended_at.is_(None)))
         .join(
             SubscriptionMapping,
-            and_(
-                SubscriptionMapping.subscription_id == Tx.subscription_id,
-                SubscriptionMapping.ended_at.is_(None),
-                SubscriptionMapping.active.is_(True),
-            ),
+            ACTIVE_MAPPING,
         )
         .join(PsaAgreement, PsaAgreement.id == SubscriptionMapping.agreement_id)
     )
@@ -339,11 +342,7 @@ class PushDataDAO:
                 .join(Product, Product.id == Subscription.product_id)
                 .join(
                     SubscriptionMapping,
-                    and_(
-                        SubscriptionMapping.subscription_id == Tx.subscription_id,
-                        SubscriptionMapping.ended_at.is_(None),
-                        SubscriptionMapping.active.is_(True),
-                    ),
+                    ACTIVE_MAPPING,
                 )
                 .where(Tx.id.in_(transaction_ids[start : start + CHUNK]))
             )

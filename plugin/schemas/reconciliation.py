@@ -110,6 +110,13 @@ FROM_DATE_MODE = String(
     metadata={"description": "all: from the agreement's billing start; custom: from_date"},
 )
 FROM_DATE = fields.Date(load_default=None, allow_none=True, metadata={"description": "YYYY-MM-DD (custom only)"})
+ACCEPT_MISMATCH = fields.Boolean(
+    load_default=False,
+    metadata={
+        "description": "Accept an agreement whose billing cycle does not match the subscription (the warning "
+        "shown): without it, the push blocks the subscription's charges (BillingCycleMismatch)."
+    },
+)
 
 
 class MapSubscriptionsSchema(Schema):
@@ -124,13 +131,7 @@ class MapSubscriptionsSchema(Schema):
     )
     from_date_mode = FROM_DATE_MODE
     from_date = FROM_DATE
-    accept_mismatch = fields.Boolean(
-        load_default=False,
-        metadata={
-            "description": "Accept an agreement whose billing cycle does not match the subscription (the warning "
-            "shown): without it, the push blocks the subscription's charges (BillingCycleMismatch)."
-        },
-    )
+    accept_mismatch = ACCEPT_MISMATCH
 
 
 class AssociatePreviewArgsSchema(Schema):
@@ -159,13 +160,7 @@ class RemapSubscriptionSchema(Schema):
     agreement_id = Integer(required=True, strict=True)
     from_date_mode = FROM_DATE_MODE
     from_date = FROM_DATE
-    accept_mismatch = fields.Boolean(
-        load_default=False,
-        metadata={
-            "description": "Accept an agreement whose billing cycle does not match the subscription (the warning "
-            "shown): without it, the push blocks the subscription's charges (BillingCycleMismatch)."
-        },
-    )
+    accept_mismatch = ACCEPT_MISMATCH
     move_pushed = fields.Boolean(
         load_default=False,
         metadata={
