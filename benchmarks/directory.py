@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("PSA_ENV", "test")
+os.environ.setdefault("PSA_CW_LOOPBACK_PORTS", "")  # the sandbox listens on a free port
 os.environ.setdefault("SECRET_KEY", "benchmark-secret")
 os.environ["PSA_QUEUE_PREFIX"] = f"psa-bench-{uuid.uuid4().hex[:8]}"
 os.environ["PSA_LOG_LEVEL"] = "WARNING"

@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("PSA_ENV", "test")
+os.environ.setdefault("PSA_CW_LOOPBACK_PORTS", "")  # the sandbox listens on a free port
 os.environ.setdefault("SECRET_KEY", "benchmark-secret")
 if not os.environ.get("PSA_ENCRYPTION_KEYS"):
     from cryptography.fernet import Fernet
