@@ -11,7 +11,9 @@ from typing import Any
 from msphub_psa.commands import access
 from msphub_psa.commands.access import actor_for_user, find_user
 from msphub_psa.commands.base import audit_refusal
+from msphub_psa.commands.billing.alerts import notify_drift
 from msphub_psa.commands.billing.assurance import ReadBackCommand
+from msphub_psa.commands.billing.common import ALERT_STATUSES
 from msphub_psa.commands.billing.orchestrator import PushBillingCommand
 from msphub_psa.commands.billing.preview import push_approved
 from msphub_psa.commands.billing.schedule import ScheduledSyncCommand, ScheduleTickCommand
@@ -125,18 +127,21 @@ def schedule_tick() -> list[str]:
 @partner_logged
 def scheduled_sync(partner_id: int, slot: str) -> dict:
     """The partner's scheduled run: a preview awaiting approval, or the push."""
-    _read_back_first(int(partner_id))
+    readback = _read_back_first(int(partner_id))
     result = ScheduledSyncCommand(int(partner_id), slot, current_job_id()).run()
+    if readback is not None and result.get("status") not in ALERT_STATUSES:  # an alert carries the findings
+        notify_drift(int(partner_id), readback)
     _read_back_after(int(partner_id), result)
     return result
 
 
-def _read_back_first(partner_id: int) -> None:
-    """The scheduled run reads the PSA back before it pushes, so its alert e-mail carries the findings."""
+def _read_back_first(partner_id: int) -> dict | None:
+    """The scheduled run reads the PSA back before it pushes, so its e-mail carries the findings; its summary."""
     if not partner_may_run(partner_id, "assurance_readback"):
-        return
+        return None
     try:
         access.require_active_integration(partner_id)
-        ReadBackCommand(partner_id, "schedule").run()
+        return ReadBackCommand(partner_id, "schedule").run()
     except (CommandError, PsaError) as err:
         log.warning("job=scheduled_sync partner=%s: the read-back did not run (%s)", partner_id, err)
+        return None

@@ -1,4 +1,5 @@
-"""The alert e-mail of a billing sync run that ended failed, partial, stopped or abandoned: built and handed over once.
+"""The alert e-mail of a billing sync run that ended failed, partial, stopped or abandoned: built and handed over once;
+and the drift e-mail of a scheduled run that did not alert but whose read-back found new findings.
 
 Called by the push when its run has been recorded (``PushBillingCommand._finish``). A compare-and-set
 on ``psa_sync_run.alert_sent_at`` makes it once per run, whoever calls it and however often; pages
@@ -21,24 +22,70 @@ from msphub_psa.settings import settings
 log = logging.getLogger(__name__)
 
 
-def notify_run_alert(run_id: int | None) -> bool:
-    """Hand the run's alert e-mail to the configured hook once; True when it was handed over now."""
+def _hook(what: str):
+    """The configured e-mail hook, or None (unset, or it cannot be loaded: logged)."""
     path = settings().alert_email_hook
-    if run_id is None or not path:
-        return False
+    if not path:
+        return None
     try:
-        hook = load_hook(path)
+        return load_hook(path)
     except (ImportError, AttributeError, ValueError) as err:
-        log.error("PSA_ALERT_EMAIL_HOOK %r cannot be loaded (%s); run %s's alert e-mail is not sent", path, err, run_id)
-        return False
-    email = _claim(run_id)
-    if email is None:
-        return False
+        log.error("PSA_ALERT_EMAIL_HOOK %r cannot be loaded (%s); %s is not sent", path, err, what)
+        return None
+
+
+def _hand_over(hook, email: AlertEmail, what: str) -> None:
+    """Give ``email`` to the host's mailer, which may fail in any way (logged; what it is about stays recorded)."""
     try:
         hook(email)
-    except Exception:  # noqa: BLE001 - the host's mailer may fail in any way; the run is recorded already
-        log.exception("the alert e-mail of run %s failed in %s", run_id, path)
+    except Exception:  # noqa: BLE001
+        log.exception("%s failed in %s", what, settings().alert_email_hook)
+
+
+def notify_run_alert(run_id: int | None) -> bool:
+    """Hand the run's alert e-mail to the configured hook once; True when it was handed over now."""
+    what = f"run {run_id}'s alert e-mail"
+    hook = _hook(what) if run_id is not None else None
+    email = _claim(run_id) if hook is not None else None
+    if email is None:
+        return False
+    _hand_over(hook, email, what)
     return True
+
+
+def notify_drift(partner_id: int, readback: dict) -> bool:
+    """After a scheduled run that sent no alert: an e-mail when its read-back found new findings (each new
+    finding is e-mailed once: the next read-back finds it again, not anew). True when one was handed over."""
+    what = f"read-back {readback.get('run_id')}'s drift e-mail"
+    hook = _hook(what) if readback.get("new") else None
+    if hook is None:
+        return False
+    _hand_over(hook, _drift_email(partner_id, readback), what)
+    return True
+
+
+@transaction
+def _drift_email(partner_id: int, readback: dict) -> AlertEmail:
+    """The drift e-mail: the open findings by kind with the money at stake, and where to decide on them."""
+    partner, drift = PartnerDAO.find_by_id(partner_id), drift_json(partner_id)
+    return AlertEmail(
+        to=_recipients(partner_id),
+        subject=f"ConnectWise differs from MSP Hub's billing for {partner.name}: {readback['new']} new finding(s)",
+        body="\n".join(
+            [
+                f"The scheduled read-back of {partner.name}'s ConnectWise agreements (read-back {readback['run_id']}) "
+                f"found {readback['new']} new difference(s) from MSP Hub's billing.",
+                *_drift_lines(drift),
+            ]
+        ),
+        partner_id=partner_id,
+        partner_name=partner.name,
+        run_id=readback["run_id"],
+        status="drift",
+        counts=dict(readback.get("counts") or {}),
+        link=f"{settings().public_url.rstrip('/')}/psa/reconciliation/#assurance",
+        drift=drift,
+    )
 
 
 @transaction

@@ -199,12 +199,13 @@ class ReadBackCommand:
     @transaction
     def _store(self, run_id: int, findings: list[Finding], reading: Reading, agreements: int) -> dict:
         """Keep the findings by key (decisions hold), clear what is no longer found, finish the run."""
-        existing, seen = AssuranceDAO.by_key(self.partner_id), set()
+        existing, seen, new = AssuranceDAO.by_key(self.partner_id), set(), 0
         for finding in findings:
             seen.add(finding.key)
             row = existing.get(finding.key)
             if row is None:
                 AssuranceDAO.add(partner_id=self.partner_id, key=finding.key, run_id=run_id, **_values(finding))
+                new += 1
             else:
                 _refresh(row, finding, run_id)
         for key, row in existing.items():
@@ -215,7 +216,7 @@ class ReadBackCommand:
         run.agreements, run.records, run.psa_calls = agreements, reading.records, reading.calls
         run.counts = dict(Counter(f.code.value for f in findings))
         session().flush()
-        return run_json(run)
+        return {**run_json(run), "new": new}
 
 
 def invoice_findings(sent: list[Sent], reading: Reading) -> list[Finding]:

@@ -67,3 +67,23 @@ def test_scheduled_run_alert_carries_the_findings_and_a_read_back_follows(app, c
         assert result["counts"] == {"pushed": 1}
         queued = [job.func_name for job in get_queue(SYNC).jobs]
     assert queued == ["msphub_psa.tasks.assurance_readback"]
+
+
+def test_a_scheduled_run_without_alert_mails_new_findings_once(app, cw_live):
+    configure(app, PSA_ALERT_EMAIL_HOOK="tests.support.alerts:record")
+    alerts.SENT.clear()
+    with app.app_context():
+        partner_id, _actor, rows = pushed_ledger(cw_live)
+        row = first(rows)
+    cw_live.client().delete_addition(row.agreement_remote_id, row.remote_record_id)
+    with app.app_context():
+        result = tasks.scheduled_sync(partner_id, "2026-12-07T06:00:00+00:00")
+    assert result["status"] not in ("failed", "partial", "stopped", "abandoned"), result
+    [email] = alerts.SENT
+    assert email.status == "drift" and "1 new finding(s)" in email.subject
+    assert email.drift["by_code"]["missing"]["records"] == 1 and "#assurance" in email.body
+    assert not any(secret in repr(email.as_dict()) for secret in ("private", "Sandbox"))
+
+    with app.app_context():
+        tasks.scheduled_sync(partner_id, "2026-12-08T06:00:00+00:00")  # the same finding: not new, no e-mail
+    assert alerts.SENT == [email]
