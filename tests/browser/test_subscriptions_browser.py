@@ -120,3 +120,49 @@ def test_associate_two_of_three_then_change(app, live_app, page, cw_live):
         detail.locator("tr.recon-sub:not(.recon-unmapped) .recon-sub-agreement").filter(has_text="Cloud Monthly")
     ).to_have_count(1)
     screenshot(page, "subs-after-change")
+
+
+def test_a_cycle_mismatch_is_kept_only_when_the_user_ticks_keep_this_agreement(app, live_app, page, cw_live):
+    with app.app_context():
+        partner_id, actor = pilot_ready(cw_live)
+        customer, company, subs = customer_with_subscriptions(
+            partner_id, "Aaa Annual Mismatch Ltd", 2, frequency="annual"
+        )
+        agreement(partner_id, company, "Only Monthly", cycle="Monthly")
+        session().commit()
+        customer_id, sub_ids = customer.id, [s.id for s in subs]
+    browser_login(page, live_app.url, "pilot.admin")
+    page.goto(f"{live_app.url}/psa/reconciliation/")
+    page.click("#tab-subscriptions")
+    row = page.locator(f"tr.recon-subs-customer[data-customer='{customer_id}']")
+    row.locator(".recon-view-subs").click()
+    detail = page.locator(f"#subs-of-{customer_id}")
+    detail.locator(".recon-associate").first.click()
+    modal = page.locator("#associate-modal")
+    expect(modal.locator("#assoc-warning")).to_be_visible()
+    expect(modal.locator("#assoc-accept")).to_be_visible()
+    expect(modal.locator("#assoc-accept-mismatch")).not_to_be_checked()
+    expect(modal.locator("#assoc-preview-new")).to_contain_text("held back as Blocked")
+    modal.locator("#assoc-accept-mismatch").check()
+    expect(modal.locator("#assoc-preview-new")).to_contain_text("at the next push.")
+    expect(modal.locator("#assoc-confirm")).to_be_enabled()
+    page.wait_for_timeout(400)  # let the modal finish fading in
+    screenshot(page, "subs-associate-accept-mismatch")
+    modal.locator("#assoc-confirm").click()
+    expect(modal).to_be_hidden()
+    with app.app_context():
+        accepted = (
+            session()
+            .scalars(
+                select(SubscriptionMapping.mismatch_accepted).where(
+                    SubscriptionMapping.subscription_id.in_(sub_ids), SubscriptionMapping.ended_at.is_(None)
+                )
+            )
+            .all()
+        )
+    assert accepted and all(accepted), accepted
+
+    detail.locator("tr.recon-sub .recon-change").first.click()
+    change = page.locator("#change-modal")
+    expect(change.locator("#change-warning")).to_be_visible()
+    expect(change.locator("#change-accept-mismatch")).not_to_be_checked()  # asked again on each Change

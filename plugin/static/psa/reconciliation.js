@@ -464,6 +464,7 @@
     $('#assoc-company').text(data.customer.company ? data.customer.company.name + ' (ConnectWise #' + data.customer.company.remote_id + ')' : '');
     $('#assoc-search').val('');
     $('#assoc-mode-all').prop('checked', true);
+    $('#assoc-accept-mismatch').prop('checked', false);
     $('#assoc-from-date').val('');
     var $body = $('#assoc-subs tbody').empty();
     subs.rows.forEach(function (r) {
@@ -520,6 +521,8 @@
     picked.forEach(function (r) { freqs[r.frequency] = true; });
     var warnings = a ? Object.keys(freqs).map(function (f) { return a.warnings[f]; }).filter(Boolean) : [];
     $('#assoc-warning').toggleClass('hidden', !warnings.length).text(warnings.length ? warnings.join(' ') + ' You can still choose it.' : '');
+    $('#assoc-accept').toggleClass('hidden', !warnings.length);
+    if (!warnings.length) { $('#assoc-accept-mismatch').prop('checked', false); }
     $('#assoc-count').text(picked.length + ' of ' + subs.rows.length + ' unmapped subscriptions selected');
     $('#assoc-confirm').prop('disabled', true).text('Confirm');
     var $b = $('#assoc-preview-body');
@@ -543,7 +546,7 @@
       var p = resp.body;
       var $ul = $('<ul class="recon-preview"></ul>').append(
         $('<li id="assoc-preview-new"></li>').text(p.to_new + ' transaction(s) (' + money(p.to_new_amount) + ') will be pushed to ' +
-          p.agreement.name + ' at the next push.'),
+          p.agreement.name + ' at the next push' + (heldBack('assoc') ? ', their charges held back as Blocked until you keep this agreement.' : '.')),
         $('<li id="assoc-preview-skip"></li>').text(p.to_skip + ' transaction(s) ending before their From Date (' +
           money(p.to_skip_amount) + ') will not be pushed.'));
       $('#assoc-preview-body').empty().append($ul);
@@ -551,11 +554,15 @@
     });
   }
 
+  function heldBack(prefix) {  /* a cycle mismatch the user has not accepted: the pushes block its charges */
+    return !$('#' + prefix + '-accept').hasClass('hidden') && !$('#' + prefix + '-accept-mismatch').is(':checked');
+  }
+
   function confirmAssociate() {
     var custom = $('#assoc-mode-custom').is(':checked');
     var body = {customer_id: subs.customer.id, agreement_id: Number($('#assoc-agreement').val()),
                 subscription_ids: selectedRows().map(function (r) { return r.id; }),
-                from_date_mode: custom ? 'custom' : 'all'};
+                from_date_mode: custom ? 'custom' : 'all', accept_mismatch: $('#assoc-accept-mismatch').is(':checked')};
     if (custom) { body.from_date = $('#assoc-from-date').val() || null; }
     $('#assoc-confirm').prop('disabled', true);
     psaFetch(API + '/subscription-mappings', {method: 'POST', json: body}).then(function (resp) {
@@ -576,6 +583,7 @@
     $('#change-subscription-id').text('(' + row.external_id + ')');
     $('#change-current').text(row.mapping.agreement.name + ' from ' + row.mapping.from_date);
     $('#change-mode-all').prop('checked', true);
+    $('#change-accept-mismatch').prop('checked', false);
     $('#change-from-date').val('');
     $('#change-preview-body').html('<span class="text-muted">Loading…</span>');
     loadAgreements(data.customer.id).then(function (resp) {
@@ -588,7 +596,8 @@
 
   function changeBody() {
     var custom = $('#change-mode-custom').is(':checked');
-    var body = {agreement_id: Number($('#change-agreement').val()), from_date_mode: custom ? 'custom' : 'all'};
+    var body = {agreement_id: Number($('#change-agreement').val()), from_date_mode: custom ? 'custom' : 'all',
+                accept_mismatch: $('#change-accept-mismatch').is(':checked')};
     if (custom) { body.from_date = $('#change-from-date').val() || null; }
     return body;
   }
@@ -605,6 +614,8 @@
     $('#change-from-date').attr({min: lower, max: subs.today});
     var warning = a.warnings[row.frequency];
     $('#change-warning').toggleClass('hidden', !warning).text(warning ? warning + ' You can still choose it.' : '');
+    $('#change-accept').toggleClass('hidden', !warning);
+    if (!warning) { $('#change-accept-mismatch').prop('checked', false); }
     var body = changeBody();
     $('#change-confirm').prop('disabled', true).text('Confirm');
     if (body.from_date_mode === 'custom' && !body.from_date) {
@@ -670,7 +681,7 @@
   }
 
   $('#subs-search').on('input', debounce(function () { state.subsPage = 1; loadSubscriptions(); }));
-  $('#assoc-agreement').on('change', updateAssociate);
+  $('#assoc-agreement, #assoc-accept-mismatch').on('change', updateAssociate);
   $('#assoc-subs').on('change', '.assoc-pick', updateAssociate);
   $('#assoc-all').on('change', function () {
     $('#assoc-subs tr.assoc-sub:visible .assoc-pick').prop('checked', this.checked); updateAssociate();
