@@ -277,9 +277,15 @@ def sync_discard(partner_id: int, preview_id: int, username: str) -> None:
 @click.option("--days", default=None, help="Comma-separated: mon,tue,wed,thu,fri,sat,sun.")
 @click.option("--approval", type=click.Choice(["default", "always", "never"]), default=None)
 @click.option("--limit", default=None, help="ConnectWise requests a minute, or 'default'.")
+@click.option(
+    "--create-list-values",
+    type=click.Choice(["on", "off"]),
+    default=None,
+    help="Whether the catalog sync may create the categories, subcategories and types the rules name.",
+)
 @AS_OPTION
 @with_appcontext
-def sync_settings(partner_id: int, schedule, at, days, approval, limit, username: str) -> None:
+def sync_settings(partner_id: int, schedule, at, days, approval, limit, create_list_values, username: str) -> None:
     """Show the sync settings, or change the ones given (the others stay)."""
     actor = as_actor(username)
     values = {
@@ -289,6 +295,7 @@ def sync_settings(partner_id: int, schedule, at, days, approval, limit, username
             "schedule_time": at,
             "approval": approval,
             "schedule_days": None if days is None else [d for d in days.split(",") if d],
+            "create_list_values": None if create_list_values is None else create_list_values == "on",
         }.items()
         if v is not None
     }

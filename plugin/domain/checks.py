@@ -143,6 +143,14 @@ CHECKS: dict[str, Check] = {
             "Rename catalog item {item} in ConnectWise (it belongs to another product); the next push then creates "
             "this product's own item. A free identifier for this product would be {alternative}.",
         ),
+        _check(
+            "ClassificationMissing",
+            "classification missing in ConnectWise",
+            "ConnectWise has no {missing}, which the Product Defaults name for this product, and Sync Settings do "
+            "not allow creating it.",
+            "Create it in ConnectWise (System > Setup Tables), or change the rule in Configure Product Defaults, or "
+            "allow creating categories, subcategories and types in Sync Settings.",
+        ),
     )
 }
 """Every check, by code (docs/billing.md lists them with the same code, message and fix)."""
@@ -151,7 +159,7 @@ CHECKS: dict[str, Check] = {
 RECORD_CODES = frozenset({"QuantityNotPositive", "UnitPriceNegative", "PeriodEndBeforeStart", "AmountMismatch"})
 """The checks of a transaction's own figures (transactions are immutable: such a row stays blocked; its agreement
 is not read again for it)."""
-CATALOG_CODES = frozenset({"CatalogItemInactive", "IdentifierTaken"})
+CATALOG_CODES = frozenset({"CatalogItemInactive", "IdentifierTaken", "ClassificationMissing"})
 """The checks the catalog step makes (a product's item); the others are the row's and its agreement's."""
 
 

@@ -145,7 +145,8 @@ class CatalogSync(Base):
 
 
 class SyncSettings(Base):
-    """A partner's sync settings: schedule, approval, PSA request limit (no row: the defaults)."""
+    """A partner's sync settings: schedule, approval, PSA request limit, whether the catalog sync may create the
+    categories, subcategories and types the rules name (no row: the defaults)."""
 
     __tablename__ = "psa_sync_settings"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -157,6 +158,7 @@ class SyncSettings(Base):
     last_slot_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     approval: Mapped[str] = mapped_column(String(8), default="default")
     requests_per_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    create_list_values: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     updated_by: Mapped[str] = mapped_column(String(100), default="system")
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     partner: Mapped[Partner] = contract_ref("Partner", "partner_id", "SyncSettings")

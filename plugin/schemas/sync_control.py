@@ -41,6 +41,12 @@ class SyncSettingsSchema(Schema):
     requests_per_minute = Integer(
         strict=True, allow_none=True, metadata={"description": "1 to the operator's cap; null: the default"}
     )
+    create_list_values = fields.Boolean(
+        metadata={
+            "description": "the catalog sync may create the categories, subcategories and types the rules name; "
+            "false: products needing one ConnectWise lacks are blocked (ClassificationMissing)"
+        }
+    )
 
 
 class PreviewGroupsSchema(Schema):
@@ -82,5 +88,6 @@ class SyncSettingsOutSchema(Schema):
     requests_per_minute = Integer(allow_none=True)
     effective_requests_per_minute = Integer()
     max_requests_per_minute = Integer(allow_none=True)
+    create_list_values = fields.Boolean()
     updated_by = String(allow_none=True)
     updated_at = String(allow_none=True)

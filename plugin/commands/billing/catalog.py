@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from msphub_psa.commands.base import transaction
+from msphub_psa.commands.billing.settings import effective_settings
 from msphub_psa.commands.directory import system_actor
 from msphub_psa.commands.rules.common import attributes_of, default_rule, domain_rules
 from msphub_psa.daos.base import session
@@ -82,6 +83,7 @@ class CatalogSync:
         self.plan = CatalogPlan()
         self.blocks: dict[int, checks.Block] = {}  # product -> why its charges cannot go (the catalog's checks)
         self._lists: dict[str, list] | None = None
+        self.create_lists = True  # Sync Settings: the rules' missing names may be created (read with the rules)
 
     def ensure(self, transaction_ids: list[int]) -> dict[int, int | None]:
         """{hub product id: catalog item id, or None when refused} for the products of these transactions."""
@@ -101,6 +103,7 @@ class CatalogSync:
         keys = {p.id: identifiers[(p.product_id, p.billing_term, p.billing_frequency)] for p in products}
         todo = [p for p in products if not self._reuse(cached.get(p.id))]
         attrs = self._classifications(todo) if todo else {}
+        self.create_lists = effective_settings(self.partner_id).create_list_values
         session().rollback()  # reads only; nothing open across the calls that follow
         found = self.client.find_catalog_items(sorted(set(keys.values())))
         result: dict[int, int | None] = {}
@@ -161,11 +164,14 @@ class CatalogSync:
             if mine[0].inactive:
                 self.blocks[product.id] = checks.block("CatalogItemInactive", item=mine[0].id, identifier=identifier)
             return self._adopt(product, identifier, mine[0], attrs)
+        missing = self._missing_lists(attrs)
+        if missing and not self.create_lists:
+            return self._block(product, identifier, checks.block("ClassificationMissing", missing=", ".join(missing)))
         if self.dry_run:
             self.plan.create.append(
                 {"product_id": product.id, "identifier": identifier, "classification": attrs.__dict__}
             )
-            self._plan_lists(attrs)
+            self.plan.new_lists += missing
             return None
         return self._create(product, identifier, attrs)
 
@@ -238,6 +244,10 @@ class CatalogSync:
     def _taken(self, product, identifier: str, found: checks.Block | None) -> None:
         """Another product's item holds the identifier: block the charges (looked at again by every push)."""
         assert found is not None
+        return self._block(product, identifier, found)
+
+    def _block(self, product, identifier: str, found: checks.Block) -> None:
+        """A catalog check blocks the product's charges (looked at again by every push)."""
         self.blocks[product.id] = found
         return self._refuse(product, identifier, psa.Permanent(found.message, code=found.code))
 
@@ -273,12 +283,11 @@ class CatalogSync:
             self._lists = {kind: self.client.list_entries(kind) for kind in LIST_KINDS}
         return self._lists
 
-    def _plan_lists(self, attrs: engine.Attributes) -> None:
-        """Names a create would add to the PSA's lists (dry run)."""
+    def _missing_lists(self, attrs: engine.Attributes) -> list[str]:
+        """The rule's names the PSA's lists lack (``"category: Name"``), which a create would add first."""
         lists = self._lists_now()
-        for kind, name in (("category", attrs.category), ("subcategory", attrs.subcategory), ("type", attrs.type)):
-            if not _named(lists[kind], name):
-                self.plan.new_lists.append(f"{kind}: {name}")
+        named = (("category", attrs.category), ("subcategory", attrs.subcategory), ("type", attrs.type))
+        return [f"{kind}: {name}" for kind, name in named if not _named(lists[kind], name)]
 
     def _list_ids(self, attrs: engine.Attributes) -> tuple[int, int, int]:
         """Ids of the rule's category, subcategory (under it) and type, created where missing."""

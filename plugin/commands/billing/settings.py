@@ -56,6 +56,7 @@ class EffectiveSettings:
     first_push_done: bool
     updated_by: str | None = None
     updated_at: dt.datetime | None = None
+    create_list_values: bool = True
 
     @property
     def approval_required(self) -> bool:
@@ -90,6 +91,7 @@ class EffectiveSettings:
             "requests_per_minute": self.requests_per_minute,
             "effective_requests_per_minute": self.effective_limit,
             "max_requests_per_minute": operator_cap() or None,
+            "create_list_values": self.create_list_values,
             "updated_by": self.updated_by,
             "updated_at": self.updated_at.isoformat() if self.updated_at else None,
         }
@@ -124,6 +126,7 @@ def effective_settings(partner_id: int) -> EffectiveSettings:
         done,
         row.updated_by,
         row.updated_at,
+        row.create_list_values,
     )
 
 
@@ -175,6 +178,8 @@ class UpdateSyncSettingsCommand(BaseCommand):
         if self.values.get("approval", current.approval) not in APPROVAL_MODES:
             errors["approval"] = [f"Must be one of {', '.join(APPROVAL_MODES)}."]
         self._check_limit(errors)
+        if not isinstance(self.values.get("create_list_values", True), bool):
+            errors["create_list_values"] = ["Must be true or false."]
         if not errors and self.enabled and not self.days:
             errors["schedule_days"] = ["Choose at least one day while the schedule is on."]
         if errors:
@@ -217,6 +222,7 @@ class UpdateSyncSettingsCommand(BaseCommand):
         row.approval = self.values.get("approval", row.approval)
         if "requests_per_minute" in self.values:
             row.requests_per_minute = self.values["requests_per_minute"]
+        row.create_list_values = self.values.get("create_list_values", row.create_list_values)
         changes = {k: [before[k], v] for k, v in _row_values(row).items() if before[k] != v}
         if any(k in changes for k in SCHEDULE_FIELDS):
             row.schedule_since = clock.now()  # a changed schedule counts from now: no slot already past fires
@@ -234,4 +240,5 @@ def _row_values(row) -> dict:
         "schedule_days": row.schedule_days,
         "approval": row.approval,
         "requests_per_minute": row.requests_per_minute,
+        "create_list_values": row.create_list_values,
     }

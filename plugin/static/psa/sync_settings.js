@@ -16,7 +16,8 @@
       schedule_time: $('#f-time').val(),
       schedule_days: $('input[name=day]:checked').map(function () { return this.value; }).get(),
       approval: $('input[name=approval]:checked').val(),
-      requests_per_minute: limitMode === 'custom' ? (limit === '' ? -1 : Number(limit)) : null
+      requests_per_minute: limitMode === 'custom' ? (limit === '' ? -1 : Number(limit)) : null,
+      create_list_values: $('#f-create-lists').prop('checked')
     };
   }
   var limitMax = Number($('#f-limit').attr('max')) || null;

@@ -124,3 +124,30 @@ def test_an_identifier_held_by_another_item_in_another_case_is_never_adopted(ctx
     posted = _on_items(cw_live, partner_id)
     assert foreign.id not in set(posted.values())
     assert {r.state for r in items(partner_id)} == {"pushed"}
+
+
+def test_a_classification_connectwise_lacks_is_not_created_when_sync_settings_say_so(ctx, cw_live):
+    from msphub_psa.commands.billing.settings import UpdateSyncSettingsCommand
+
+    partner_id, actor, customers = push_setup(cw_live, customers=2)  # the default rule names values the sandbox lacks
+    UpdateSyncSettingsCommand(actor, {"create_list_values": False}, partner_id).run()
+    charges = {t.id for t in expected_transactions(customers) if t.kind == "charge"}
+
+    lines, preview = _lines(actor, partner_id)
+    assert {t for t, line in lines.items() if line["status"] == "blocked"} == charges
+    check = lines[min(charges)]["check"]
+    assert check["code"] == "ClassificationMissing" and "category: MSP Hub" in check["message"]
+    assert "Sync Settings" in check["fix"]
+
+    start = last_seq(cw_live)
+    result = PushBillingCommand(partner_id).run()
+    assert result.counts["blocked"] == len(charges)
+    posts = [r["path"] for r in cw_live.requests(start) if r["method"] == "POST"]
+    assert not [p for p in posts if "/procurement/" in p or p.endswith("/additions")], posts  # nothing created
+    assert not any(c["name"] == "MSP Hub" for c in cw_live.state("categories"))
+
+    UpdateSyncSettingsCommand(actor, {"create_list_values": True}, partner_id).run()
+    fixed = PushBillingCommand(partner_id).run()
+    assert fixed.status == "succeeded" and fixed.counts["pushed"] == len(charges), dict(fixed.counts)
+    assert any(c["name"] == "MSP Hub" for c in cw_live.state("categories"))
+    assert {r.state for r in items(partner_id)} == {"pushed"}
