@@ -52,8 +52,9 @@ def period_start(period: str, today: dt.date) -> dt.date | None:
     return {"this_month": first, "last_3_months": add_months(first, -2), "all": None}[period]
 
 
-def current_totals(partner_id: int):
-    """Fold new billing transactions into the running totals (own short transaction); return the state row."""
+def current_totals(partner_id: int) -> dict:
+    """Fold new billing transactions into the running totals (own short transaction); return the
+    directory refresh state as the page shows it (read before the commit, so not read again)."""
     try:
         return _fold(partner_id)
     except IntegrityError:  # two first requests created the partner's state row at once: the other won
@@ -65,7 +66,7 @@ def _fold(partner_id: int):
     """One fold in its own transaction."""
     state = ReconciliationStateDAO.ensure(partner_id, lock=True)
     RevenueTotalsDAO.fold_new(state)
-    return state
+    return directory_state(state)
 
 
 def page_window(page: int, size: int) -> tuple[int, int]:
@@ -101,21 +102,22 @@ class ReconciliationSummaryCommand(BaseCommand):
     def validate(self) -> None:
         """Tenant, integration, read permission and a known period."""
         self.partner_id = scope(self.actor, self.partner_id)
-        self.since = period_start(self.period, partner_today(self.partner_id))
+        self.partner = PartnerDAO.find_by_id(self.partner_id)  # held: the session's identity map keeps it weakly
+        self.since = period_start(self.period, clock.today(self.partner.timezone))
 
     def run(self) -> Summary:
         """Bring the totals up to date, then read every figure (a fixed number of queries)."""
         self.validate()
-        state = current_totals(self.partner_id)
-        partner = PartnerDAO.find_by_id(self.partner_id)
+        currency = self.partner.currency  # read before the fold's commit expires it
+        directory = current_totals(self.partner_id)
         return Summary(
             self.partner_id,
-            partner.currency,
+            currency,
             self.period,
             self.since,
             ReconciliationCustomerDAO.counts(self.partner_id),
             RevenueTotalsDAO.unsynchronized_total(self.partner_id, self.since),
-            directory_state(state),
+            directory,
             pending_and_failed(self.partner_id, self.since),
         )
 

@@ -39,12 +39,12 @@ def _hand_over(hook, email: AlertEmail, what: str) -> None:
     try:
         hook(email)
     except Exception:  # noqa: BLE001
-        log.exception("%s failed in %s", what, settings().alert_email_hook)
+        log.exception("Handing over %s failed in %s", what, settings().alert_email_hook)
 
 
 def notify_run_alert(run_id: int | None) -> bool:
     """Hand the run's alert e-mail to the configured hook once; True when it was handed over now."""
-    what = f"run {run_id}'s alert e-mail"
+    what = f"the alert e-mail of run {run_id}"
     hook = _hook(what) if run_id is not None else None
     email = _claim(run_id) if hook is not None else None
     if email is None:
@@ -56,7 +56,7 @@ def notify_run_alert(run_id: int | None) -> bool:
 def notify_drift(partner_id: int, readback: dict) -> bool:
     """After a scheduled run that sent no alert: an e-mail when its read-back found new findings (each new
     finding is e-mailed once: the next read-back finds it again, not anew). True when one was handed over."""
-    what = f"read-back {readback.get('run_id')}'s drift e-mail"
+    what = f"the drift e-mail of read-back {readback.get('run_id')}"
     hook = _hook(what) if readback.get("new") else None
     if hook is None:
         return False
