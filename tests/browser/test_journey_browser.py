@@ -38,6 +38,7 @@ class Journey:
     def click(self, target, why: str) -> None:
         """One click of the user's."""
         locator = self.page.locator(target) if isinstance(target, str) else target
+        self.page.wait_for_load_state("load")  # the page's scripts have bound their handlers (a busy machine is slow)
         locator.click()
         self.clicks.append(why)
 
