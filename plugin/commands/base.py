@@ -93,7 +93,7 @@ def audit_many(
     actor: Actor, action: str, object_type: str, events: list[tuple[Any, dict[str, Any]]], *, partner_id: int
 ) -> None:
     """Audit events of one action on many objects (``(object_id, detail)`` each), written in one statement."""
-    AuditDAO.insert_many(
+    AuditDAO.insert_all(
         [
             {
                 "at": clock.now(),
@@ -123,10 +123,16 @@ _SECRET_KEY = re.compile(r"private|secret|passw|token|credential|authori[sz]atio
 REDACTED = "[redacted]"
 
 
+@functools.lru_cache(maxsize=1024)
+def _secret_key(key: str) -> bool:
+    """Whether an audit detail's key sounds secret (the few keys repeat over thousands of events)."""
+    return _SECRET_KEY.search(key) is not None
+
+
 def scrub(value: Any) -> Any:
     """A copy of an audit detail with every value under a secret-sounding key replaced (at any depth)."""
     if isinstance(value, dict):
-        return {k: REDACTED if _SECRET_KEY.search(str(k)) else scrub(v) for k, v in value.items()}
+        return {k: REDACTED if _secret_key(str(k)) else scrub(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [scrub(v) for v in value]
     return value

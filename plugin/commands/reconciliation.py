@@ -483,8 +483,9 @@ class MapExactMatchesCommand(BaseCommand):
         if self.customer_ids is not None:
             chosen = set(self.customer_ids)
             pairs = [p for p in pairs if p[0] in chosen]
+        now = clock.now()
         try:  # one statement each for the mappings and their audit events, however many
-            CustomerMappingDAO.insert_many(
+            CustomerMappingDAO.insert_all(
                 [
                     {
                         "partner_id": self.partner_id,
@@ -492,7 +493,7 @@ class MapExactMatchesCommand(BaseCommand):
                         "company_id": company_id,
                         "method": "exact",
                         "score": 100,
-                        "created_at": clock.now(),
+                        "created_at": now,
                         "created_by_id": self.actor.user_id,
                         "created_by": self.actor.username,
                     }

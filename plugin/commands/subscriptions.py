@@ -147,11 +147,17 @@ def check_agreement(
     return agreement, eligibility
 
 
+RECOMPUTE_CHUNK = 5000
+
+
 def recompute_revenue(partner_id: int, customer_ids: list[int]) -> None:
-    """Keep the running totals right after subscription mappings of these customers changed."""
+    """Keep the running totals right after subscription mappings of these customers changed (5,000 customers a
+    statement: a refresh may map tens of thousands, past SQLite's limit of bound values)."""
     state = ReconciliationStateDAO.ensure(partner_id, lock=True)
     RevenueTotalsDAO.fold_new(state)
-    RevenueTotalsDAO.recompute_customers(state, sorted(set(customer_ids)))
+    ids = sorted(set(customer_ids))
+    for start in range(0, len(ids), RECOMPUTE_CHUNK):
+        RevenueTotalsDAO.recompute_customers(state, ids[start : start + RECOMPUTE_CHUNK])
 
 
 def mapped_customer(partner_id: int, customer_id: int) -> tuple:
@@ -684,8 +690,9 @@ class AutoResult:
 def auto_associate(actor: Actor, partner_id: int, customer_ids: list[int] | None = None) -> AutoResult:
     """Associate each unmapped subscription of mapped customers with its company's only eligible agreement.
 
-    Runs inside the caller's transaction; never touches a subscription that has a mapping. The mappings and
-    their audit events are written in one statement each (a directory refresh may map thousands).
+    Runs inside the caller's transaction; never touches a subscription that has a mapping. A fixed number of
+    statements however many subscriptions (a directory refresh may map thousands): the candidates and the
+    agreements are read as plain rows, the mappings and their audit events written in one statement each.
     """
     rows = SubscriptionRowsDAO.unmapped_of_mapped_customers(partner_id, customer_ids)
     result = AutoResult()
@@ -693,25 +700,26 @@ def auto_associate(actor: Actor, partner_id: int, customer_ids: list[int] | None
         return result
     today, currency = partner_today(partner_id), PartnerDAO.find_by_id(partner_id).currency
     by_company: dict[int, list[periods.Agreement]] = {}
-    for agreement in PsaAgreementDAO.live_for_companies(partner_id, sorted({row[2] for row in rows})):
+    for agreement in PsaAgreementDAO.live_rows_for_companies(partner_id, {row[2] for row in rows}):
         by_company.setdefault(agreement.company_id, []).append(domain_agreement(agreement))
-    chosen = []
+    chosen, now = [], clock.now()
     for subscription, frequency, company_id in rows:
         decision = periods.auto_association(
             domain_subscription(subscription, frequency, company_id, currency), by_company.get(company_id, []), today
         )
         if decision.associate:
-            chosen.append(_auto_mapping(actor, partner_id, subscription, decision))
+            chosen.append(_auto_mapping(actor, partner_id, subscription, decision, now))
         else:
             result.skipped[subscription.id] = decision.reason
     if not chosen:
         return result
     try:
-        result.created_ids = SubscriptionMappingDAO.insert_many(chosen)
+        created = SubscriptionMappingDAO.insert_new(partner_id, chosen)
     except IntegrityError as exc:  # mapped by someone else since we read it: never overwrite, start over
         raise ConflictError(
             "Subscriptions of these customers were mapped by someone else meanwhile; reload and try again."
         ) from exc
+    result.created_ids = [created[row["subscription_id"]] for row in chosen]
     audit_many(
         actor,
         "subscription.automap",
@@ -734,7 +742,9 @@ def auto_associate(actor: Actor, partner_id: int, customer_ids: list[int] | None
     return result
 
 
-def _auto_mapping(actor: Actor, partner_id: int, subscription, decision: periods.AutoAssociation) -> dict:
+def _auto_mapping(
+    actor: Actor, partner_id: int, subscription, decision: periods.AutoAssociation, now: dt.datetime
+) -> dict:
     """The values of one automatic mapping (From Date = start of the current period)."""
     return {
         "partner_id": partner_id,
@@ -745,7 +755,7 @@ def _auto_mapping(actor: Actor, partner_id: int, subscription, decision: periods
         "from_date": decision.from_date,
         "method": "auto",
         "active": True,
-        "created_at": clock.now(),
+        "created_at": now,
         "created_by_id": actor.user_id,
         "created_by": actor.username,
     }

@@ -91,27 +91,39 @@ _BY_TYPE: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _at(data: Json, key: str) -> Any:
-    """The value at a dotted ``key`` (None where any step is missing)."""
-    value: Any = data
-    for part in key.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
+Plan = tuple[tuple[str, tuple[str, ...], Callable[[Any], Any]], ...]
+_PLANS: dict[type, Plan] = {}
 
 
 class Parsed:
     """A record read from ConnectWise JSON field by field (``cw()`` names a field's key and parser)."""
 
     @classmethod
+    def _plan(cls) -> Plan:
+        """(field name, key path, parser) of every field but ``raw``, worked out once per class."""
+        plan = _PLANS.get(cls)
+        if plan is None:
+            plan = tuple(
+                (
+                    spec.name,
+                    tuple((spec.metadata.get("key") or _default_key(spec.name, str(spec.type))).split(".")),
+                    spec.metadata.get("parse") or _BY_TYPE[str(spec.type)],
+                )
+                for spec in fields(cls)  # type: ignore[arg-type]
+                if spec.name != "raw"
+            )
+            _PLANS[cls] = plan
+        return plan
+
+    @classmethod
     def from_json(cls, data: Json) -> Self:
         """Parse ConnectWise JSON; ``raw`` keeps the whole dict."""
         values: dict[str, Any] = {"raw": data}
-        for spec in fields(cls):  # type: ignore[arg-type]
-            if spec.name == "raw":
-                continue
-            kind = str(spec.type)
-            key = spec.metadata.get("key") or _default_key(spec.name, kind)
-            values[spec.name] = (spec.metadata.get("parse") or _BY_TYPE[kind])(_at(data, key))
+        for name, path, parse in cls._plan():
+            value: Any = data
+            for part in path:
+                value = value.get(part) if isinstance(value, dict) else None
+            values[name] = parse(value)
         build: Callable[..., Self] = cls
         return build(**values)
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import Row, bindparam, exists, func, insert, or_, select, update
 
 from msphub_psa import clock
 from msphub_psa.daos.base import BaseDAO, session
-from msphub_psa.daos.bulk import insert_rows
 from msphub_psa.models.directory import PsaAgreement, PsaCompany
 from msphub_psa.models.reconciliation import CustomerMapping, ReconciliationState
 from msphub_psa.psa.records import Agreement, Company
@@ -40,7 +39,7 @@ class ReconciliationStateDAO(BaseDAO[ReconciliationState]):
         )
 
 
-def _company_values(partner_id: int, company: Company) -> dict:
+def _company_values(partner_id: int, company: Company, now) -> dict:
     """Cache columns of one PSA company."""
     return {
         "partner_id": partner_id,
@@ -51,11 +50,11 @@ def _company_values(partner_id: int, company: Company) -> dict:
         "types": ", ".join(company.types)[:200] or None,
         "deleted": company.deleted,
         "remote_updated_at": company.last_updated,
-        "cached_at": clock.now(),
+        "cached_at": now,
     }
 
 
-def _agreement_values(partner_id: int, agreement: Agreement) -> dict:
+def _agreement_values(partner_id: int, agreement: Agreement, now) -> dict:
     """Cache columns of one PSA agreement."""
     return {
         "partner_id": partner_id,
@@ -73,7 +72,7 @@ def _agreement_values(partner_id: int, agreement: Agreement) -> dict:
         "date_cancelled": agreement.date_cancelled,
         "deleted": False,
         "remote_updated_at": agreement.last_updated,
-        "cached_at": clock.now(),
+        "cached_at": now,
     }
 
 
@@ -89,12 +88,13 @@ def _upsert(model, partner_id: int, rows: list[dict]) -> tuple[int, int]:
         )
         .all()
     )
-    updates = [{**row, "id": existing[row["remote_id"]]} for row in rows if row["remote_id"] in existing]
+    updates = [{**row, "row_id": existing[row["remote_id"]]} for row in rows if row["remote_id"] in existing]
     inserts = [row for row in rows if row["remote_id"] not in existing]
-    if updates:
-        session().execute(update(model), updates)
-    insert_rows(model, inserts)
-    session().flush()
+    table = model.__table__
+    if updates:  # one executemany by primary key (Core: no ORM bulk bookkeeping per row)
+        session().execute(update(table).where(table.c.id == bindparam("row_id")), updates)
+    if inserts:
+        session().execute(insert(table), inserts)
     return len(inserts), len(updates)
 
 
@@ -106,7 +106,8 @@ class PsaCompanyDAO(BaseDAO[PsaCompany]):
     @staticmethod
     def upsert(partner_id: int, companies: Sequence[Any]) -> tuple[int, int]:
         """Store a page of ``connectwise.Company`` records; return (inserted, updated)."""
-        return _upsert(PsaCompany, partner_id, [_company_values(partner_id, c) for c in companies])
+        now = clock.now()
+        return _upsert(PsaCompany, partner_id, [_company_values(partner_id, c, now) for c in companies])
 
     @staticmethod
     def mark_missing_deleted(partner_id: int, seen_remote_ids: set[int]) -> int:
@@ -189,7 +190,8 @@ class PsaAgreementDAO(BaseDAO[PsaAgreement]):
     @staticmethod
     def upsert(partner_id: int, agreements: Sequence[Any]) -> tuple[int, int]:
         """Store a page of ``connectwise.Agreement`` records; return (inserted, updated)."""
-        return _upsert(PsaAgreement, partner_id, [_agreement_values(partner_id, a) for a in agreements])
+        now = clock.now()
+        return _upsert(PsaAgreement, partner_id, [_agreement_values(partner_id, a, now) for a in agreements])
 
     @staticmethod
     def mark_deleted(partner_id: int, remote_ids: list[int]) -> None:
@@ -258,6 +260,38 @@ class PsaAgreementDAO(BaseDAO[PsaAgreement]):
                 .order_by(PsaAgreement.name, PsaAgreement.id)
             )
         )
+
+    @staticmethod
+    def live_rows_for_companies(partner_id: int, company_ids: Iterable[int], in_sql: int = 500) -> list[Row]:
+        """The not-deleted cached agreements of these companies, by name, as rows (no ORM objects) with the
+        columns eligibility reads: ``id``, ``name``, ``company_id``, ``cancelled``, ``agreement_status``,
+        ``start_date``, ``end_date``, ``no_ending_date``, ``billing_cycle``, ``bill_start_date``.
+
+        Up to ``in_sql`` companies are filtered in SQL; more read the partner's live agreements (one statement
+        whatever the size) and are filtered here.
+        """
+        wanted = set(company_ids)
+        if not wanted:
+            return []
+        query = (
+            select(
+                PsaAgreement.id,
+                PsaAgreement.name,
+                PsaAgreement.company_id,
+                PsaAgreement.cancelled,
+                PsaAgreement.agreement_status,
+                PsaAgreement.start_date,
+                PsaAgreement.end_date,
+                PsaAgreement.no_ending_date,
+                PsaAgreement.billing_cycle,
+                PsaAgreement.bill_start_date,
+            )
+            .where(PsaAgreement.partner_id == partner_id, PsaAgreement.deleted.is_(False))
+            .order_by(PsaAgreement.name, PsaAgreement.id)
+        )
+        if len(wanted) <= in_sql:
+            query = query.where(PsaAgreement.company_id.in_(sorted(wanted)))
+        return [row for row in session().execute(query) if row.company_id in wanted]
 
     @staticmethod
     def count(partner_id: int) -> int:

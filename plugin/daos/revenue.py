@@ -98,11 +98,12 @@ class RevenueTotalsDAO:
         return newest
 
     @staticmethod
-    def _add(partner_id: int, rows: list) -> None:
-        """Add aggregated (customer, month, net, unmapped net) rows onto existing totals."""
+    def _add(partner_id: int, rows: list, replaced: bool = False) -> None:
+        """Add aggregated (customer, month, net, unmapped net) rows onto existing totals (none when ``replaced``:
+        the caller has just deleted these customers' rows)."""
         if not rows:
             return
-        customers = list({row[0] for row in rows})
+        customers = [] if replaced else list({row[0] for row in rows})
         existing = {}
         for start in range(0, len(customers), 500):
             existing.update(
@@ -152,7 +153,7 @@ class RevenueTotalsDAO:
             .execution_options(synchronize_session=False)
         )
         rows = session().execute(_aggregate([Tx.customer_id.in_(customer_ids), Tx.id <= state.revenue_watermark])).all()
-        RevenueTotalsDAO._add(state.partner_id, rows)
+        RevenueTotalsDAO._add(state.partner_id, rows, replaced=True)
         session().flush()
 
     @staticmethod
