@@ -19,7 +19,7 @@ from msphub_psa.models.directory import PsaAgreement, PsaCompany
 from msphub_psa.models.hub import BillingTransaction as Tx
 from msphub_psa.models.hub import Customer, Partner, Product, Subscription
 from msphub_psa.models.integration import Integration
-from msphub_psa.models.sync import SyncItem, SyncPreview, SyncPreviewItem, SyncSettings
+from msphub_psa.models.sync import SyncItem, SyncPreview, SyncPreviewGroup, SyncPreviewItem, SyncSettings
 from msphub_psa.models.tenancy import PartnerFeature
 
 AWAITING = "awaiting_approval"
@@ -45,6 +45,26 @@ class PreviewRow(NamedTuple):
     agreement_remote_id: int
     agreement_name: str
     company_name: str | None
+
+
+class StoredLine(NamedTuple):
+    """One line of a prepared preview as stored when it was prepared, with what its JSON names of the transaction."""
+
+    group_no: int
+    transaction_id: int
+    kind: str
+    period_start: dt.date
+    period_end: dt.date
+    product_pk: int
+    product_code: str
+    product_title: str
+    status: str
+    quantity: str | None
+    unit_price: str | None
+    amount: str | None
+    description: str | None
+    error: str | None
+    check_block: dict | None
 
 
 _ROW_COLUMNS = (
@@ -106,6 +126,42 @@ class PreviewRowsDAO:
         if selected_only:
             query = query.where(SyncPreviewItem.selected.is_(True))
         return [PreviewRow(*row) for row in session().execute(query.order_by(Tx.id))]
+
+    @staticmethod
+    def stored_lines(preview_id: int, first_group: int, last_group: int, lines: int) -> list[StoredLine]:
+        """The first ``lines`` stored lines of each group of a prepared preview from position ``first_group`` to
+        ``last_group`` (one query, on the index by preview, group and line number)."""
+        item = SyncPreviewItem
+        query = (
+            select(
+                item.group_no,
+                item.transaction_id,
+                Tx.kind,
+                Tx.period_start,
+                Tx.period_end,
+                Product.id,
+                Product.product_id,
+                Product.title,
+                item.status,
+                item.quantity,
+                item.unit_price,
+                item.amount,
+                item.description,
+                item.error,
+                item.check_block,
+            )
+            .select_from(item)
+            .join(Tx, Tx.id == item.transaction_id)
+            .join(Subscription, Subscription.id == Tx.subscription_id)
+            .join(Product, Product.id == Subscription.product_id)
+            .where(
+                item.preview_id == preview_id,
+                item.group_no.between(first_group, last_group),
+                item.line_no < lines,
+            )
+            .order_by(item.group_no, item.line_no)
+        )
+        return [StoredLine(*row) for row in session().execute(query)]
 
     @staticmethod
     def sending(partner_id: int, limit: int) -> tuple[int, list[tuple]]:
@@ -217,16 +273,42 @@ class SyncPreviewDAO:
         return row
 
     @staticmethod
-    def add_items(preview_id: int, rows: list[PreviewRow]) -> None:
-        """The transactions the preview covers (all selected)."""
-        insert_rows(
-            SyncPreviewItem,
-            (
-                {"preview_id": preview_id, "transaction_id": r.id, "agreement_id": r.agreement_id, "selected": True}
-                for r in rows
-            ),
-        )
+    def add_items(preview_id: int, items: list[dict]) -> None:
+        """The transactions the preview covers (all selected), each with its line's place and outcome."""
+        insert_rows(SyncPreviewItem, ({**item, "preview_id": preview_id, "selected": True} for item in items))
         session().flush()
+
+    @staticmethod
+    def add_groups(preview_id: int, groups: list[dict]) -> None:
+        """The preview's groups in page order, with their totals."""
+        insert_rows(SyncPreviewGroup, ({**group, "preview_id": preview_id} for group in groups))
+        session().flush()
+
+    @staticmethod
+    def group_page(preview_id: int, first: int, count: int) -> list[SyncPreviewGroup]:
+        """``count`` groups of a prepared preview from position ``first`` (0-based), in page order."""
+        return list(
+            session().scalars(
+                select(SyncPreviewGroup)
+                .where(
+                    SyncPreviewGroup.preview_id == preview_id,
+                    SyncPreviewGroup.position >= first,
+                    SyncPreviewGroup.position < first + count,
+                )
+                .order_by(SyncPreviewGroup.position)
+            )
+        )
+
+    @staticmethod
+    def group_agreement_ids(preview_id: int) -> list[int]:
+        """The agreement of every group of a prepared preview, in page order."""
+        return list(
+            session().scalars(
+                select(SyncPreviewGroup.agreement_id)
+                .where(SyncPreviewGroup.preview_id == preview_id)
+                .order_by(SyncPreviewGroup.position)
+            )
+        )
 
     @staticmethod
     def in_partner(partner_id: int, preview_id: int, lock: bool = False) -> SyncPreview | None:

@@ -42,7 +42,7 @@ from msphub_psa.commands.billing.settings import approval_required
 from msphub_psa.commands.exceptions import ConflictError, InvalidInputError, NotFoundError, UnavailableError
 from msphub_psa.commands.psa_client import check_record, psa_for, record_name
 from msphub_psa.daos.base import session
-from msphub_psa.daos.control import AWAITING, PreviewRow, PreviewRowsDAO, SyncPreviewDAO
+from msphub_psa.daos.control import AWAITING, PreviewRow, PreviewRowsDAO, StoredLine, SyncPreviewDAO
 from msphub_psa.daos.integration import IntegrationDAO
 from msphub_psa.daos.outbox import CatalogSyncDAO, PushDataDAO
 from msphub_psa.domain import billing, checks
@@ -315,18 +315,20 @@ def _totals_json(totals: dict) -> dict:
     }
 
 
-def summarize(
-    rows: list[PreviewRow],
-    catalog: CatalogView,
-    page: int = 1,
-    page_size: int = 20,
-    lines: int = 20,
-    selected: set[int] | None = None,
-    checker: Checker | None = None,
-) -> dict:
-    """Totals (complete), and one page of customer → agreement groups with their first ``lines`` lines."""
+@dataclass
+class Layout:
+    """Every line of a preview, grouped (customer → agreement) in page order, with the totals (complete)."""
+
+    totals: dict
+    groups: dict[tuple[int, int], dict]
+    members: dict[tuple[int, int], list[tuple[PreviewRow, dict]]]
+    ordered: list[tuple[int, int]]
+
+
+def layout(rows: list[PreviewRow], catalog: CatalogView, checker: Checker | None = None) -> Layout:
+    """Each row's line (built and checked once), its group, the group totals and the overall totals."""
     groups: dict[tuple[int, int], dict] = {}
-    members: dict[tuple[int, int], list[PreviewRow]] = {}
+    members: dict[tuple[int, int], list[tuple[PreviewRow, dict]]] = {}
     overall = _blank_totals()
     for row in rows:
         key = (row.customer_id, row.agreement_id)
@@ -344,31 +346,128 @@ def summarize(
         line = line_of(row, catalog, checker)
         _add(groups[key], line)
         _add(overall, line)
-        members[key].append(row)
+        members[key].append((row, line))
     ordered = sorted(
         groups,
         key=lambda k: (groups[k]["customer_name"].casefold(), k[0], groups[k]["agreement_name"].casefold(), k[1]),
     )
-    shown = ordered[(page - 1) * page_size : page * page_size]
+    overall.update(customers=len({k[0] for k in groups}), agreements=len(groups))
+    return Layout(_totals_json(overall), groups, members, ordered)
+
+
+def summarize(
+    rows: list[PreviewRow],
+    catalog: CatalogView,
+    page: int = 1,
+    page_size: int = 20,
+    lines: int = 20,
+    selected: set[int] | None = None,
+    checker: Checker | None = None,
+) -> dict:
+    """Totals (complete), and one page of customer → agreement groups with their first ``lines`` lines."""
+    laid = layout(rows, catalog, checker)
+    shown = laid.ordered[(page - 1) * page_size : page * page_size]
     result = [
         {
-            **_totals_json(groups[k]),
-            "line_count": len(members[k]),
+            **_totals_json(laid.groups[k]),
+            "line_count": len(laid.members[k]),
             "selected": selected is None or k[1] in selected,
-            "lines": [line_of(r, catalog, checker) for r in members[k][:lines]],
+            "lines": [line for _row, line in laid.members[k][:lines]],
         }
         for k in shown
     ]
-    overall.update(customers=len({k[0] for k in groups}), agreements=len(groups))
+    return _page_json(laid.totals, page, page_size, result, [k[1] for k in laid.ordered])
+
+
+def _page_json(totals: dict, page: int, page_size: int, result: list[dict], agreement_ids: list[int]) -> dict:
+    """The totals and one page of groups, as the page, the REST API and the CLI read them."""
     return {
-        "totals": _totals_json(overall),
+        "totals": totals,
         "groups": {
             "page": page,
             "page_size": page_size,
-            "total": len(ordered),
+            "total": len(agreement_ids),
             "result": result,
-            "agreement_ids": [k[1] for k in ordered],
+            "agreement_ids": agreement_ids,
         },
+    }
+
+
+def stored_layout(laid: Layout) -> tuple[list[dict], list[dict]]:
+    """What a prepared preview stores beside its transactions: (groups in page order with their totals, each
+    transaction's item with its group's position, its place in the group and its line's outcome)."""
+    groups, items = [], []
+    for position, key in enumerate(laid.ordered):
+        members = laid.members[key]
+        groups.append(
+            {
+                "position": position,
+                "customer_id": key[0],
+                "agreement_id": key[1],
+                "line_count": len(members),
+                "summary": _totals_json(laid.groups[key]),
+            }
+        )
+        for line_no, (row, line) in enumerate(members):
+            items.append(
+                {
+                    "transaction_id": row.id,
+                    "agreement_id": row.agreement_id,
+                    "group_no": position,
+                    "line_no": line_no,
+                    "status": line["status"],
+                    "quantity": line["quantity"],
+                    "unit_price": line["unit_price"],
+                    "amount": line["amount"],
+                    "description": line["description"],
+                    "error": line["error"],
+                    "check_block": line["check"],
+                }
+            )
+    return groups, items
+
+
+def stored_page(
+    preview, page: int, page_size: int, lines: int, selected: set[int] | None, catalog: CatalogView
+) -> dict:
+    """A page of a prepared preview read as it was stored: its totals, the page's groups (one query) and their first
+    ``lines`` lines (one query), the order of every group's agreement (one query). Nothing is recomputed."""
+    first = (page - 1) * page_size
+    shown = SyncPreviewDAO.group_page(preview.id, first, page_size)
+    found: dict[int, list[dict]] = {}
+    if shown and lines:
+        for line in PreviewRowsDAO.stored_lines(preview.id, first, first + len(shown) - 1, lines):
+            found.setdefault(line.group_no, []).append(_stored_line(line, catalog))
+    result = [
+        {
+            **group.summary,
+            "line_count": group.line_count,
+            "selected": selected is None or group.agreement_id in selected,
+            "lines": found.get(group.position, []),
+        }
+        for group in shown
+    ]
+    return _page_json(preview.totals, page, page_size, result, SyncPreviewDAO.group_agreement_ids(preview.id))
+
+
+def _stored_line(line: StoredLine, catalog: CatalogView) -> dict:
+    """One line of a prepared preview, as the preview showed it when it was prepared."""
+    return {
+        "transaction_id": line.transaction_id,
+        "reference": billing.reference(line.transaction_id),
+        "kind": record_name(line.kind),
+        "product": line.product_title,
+        "product_id": line.product_code,
+        "catalog": catalog.product(line.product_pk),
+        "period_start": line.period_start.isoformat(),
+        "period_end": line.period_end.isoformat(),
+        "quantity": line.quantity,
+        "unit_price": line.unit_price,
+        "amount": line.amount,
+        "description": line.description,
+        "status": line.status,
+        "error": line.error,
+        "check": line.check_block,
     }
 
 
@@ -488,12 +587,13 @@ class PreparePreviewCommand(BaseCommand):
         session().rollback()
         catalog = read_catalog(self.partner_id, self.actor.username, rows)
         checker = read_checks(self.partner_id, rows, catalog) if rows else Checker()
-        totals = summarize(rows, catalog, page_size=1, lines=0, checker=checker)["totals"]
-        return self._store(rows, catalog, totals, lookups)
+        return self._store(rows, catalog, layout(rows, catalog, checker), lookups)
 
     @transaction
-    def _store(self, rows: list[PreviewRow], catalog: CatalogView, totals: dict, lookups: int) -> int | None:
-        """Expire the awaiting preview, store the new one with its transactions, audit."""
+    def _store(self, rows: list[PreviewRow], catalog: CatalogView, laid: Layout, lookups: int) -> int | None:
+        """Expire the awaiting preview, store the new one with its groups, its transactions and their lines' outcome
+        (so a page of it is read, not recomputed), audit."""
+        totals = laid.totals
         self.validate()
         expired = SyncPreviewDAO.expire_awaiting(self.partner_id, "Superseded by a newer preview.")
         if not rows:
@@ -518,10 +618,13 @@ class PreparePreviewCommand(BaseCommand):
                 totals=totals,
                 catalog=catalog.as_dict(),
                 lookups=lookups,
+                lines_stored=True,
             )
         except IntegrityError as exc:
             raise ConflictError("Another preview was prepared at the same moment; reload the page.") from exc
-        SyncPreviewDAO.add_items(preview.id, rows)
+        groups, items = stored_layout(laid)
+        SyncPreviewDAO.add_groups(preview.id, groups)
+        SyncPreviewDAO.add_items(preview.id, items)
         audit(
             self.actor,
             "sync.preview",
@@ -561,22 +664,19 @@ class PreviewDetailCommand(BaseCommand):
     def run(self) -> dict:
         """The preview as JSON."""
         self.validate()
-        rows = PreviewRowsDAO.of_preview(self.preview.id)
         chosen = (self.preview.selection or {}).get("agreement_ids")
+        selected = None if chosen is None else set(chosen)
         view = CatalogView.from_dict(self.preview.catalog)
-        summary = summarize(
-            rows,
-            view,
-            self.page,
-            self.page_size,
-            self.lines,
-            selected=None if chosen is None else set(chosen),
-            checker=stored_checker(self.partner_id, view, rows),
-        )
+        if self.preview.lines_stored:
+            summary = stored_page(self.preview, self.page, self.page_size, self.lines, selected, view)
+        else:  # prepared before its lines were stored (psa_0006): computed from its transactions
+            rows = PreviewRowsDAO.of_preview(self.preview.id)
+            checker = stored_checker(self.partner_id, view, rows)
+            summary = summarize(rows, view, self.page, self.page_size, self.lines, selected=selected, checker=checker)
         result = {
             **preview_meta(self.preview),
             **summary,
-            "catalog": CatalogView.from_dict(self.preview.catalog).as_dict(),
+            "catalog": view.as_dict(),
             "lookups": lookups_json(self.partner_id),
             "approval_required": approval_required(self.partner_id),
             "awaiting_approval": awaiting_json(self.partner_id),
