@@ -6,9 +6,12 @@
 On a fresh database: the demo data at the given size, every pilot customer mapped to a cached
 company, every subscription to that company's agreement from 2000-01-01 (so every transaction is
 eligible), an active integration, the catalog of every product cached as synced. Then, each
-timed: the eligible rows (``PreviewRowsDAO.eligible``), the totals and first page (``summarize``:
-a payload built for every row, 20 groups of 20 lines), storing a prepared preview with all its
-transactions, and reading it back (rows of the stored preview + the first page).
+timed: the live preview's eligible rows (``PreviewRowsDAO.eligible``) and its totals and first page
+(``summarize``: a line built for every row, 20 groups of 20 lines); storing a prepared preview (its groups in page
+order with their totals, every transaction with its line's outcome); a page of it computed again from its
+transactions as before psa_0006 (``PreviewRowsDAO.of_preview`` + ``summarize``), and read as stored
+(``stored_page``: the first, a middle and the last page of 20 groups × 20 lines; median of 5). The first stored page
+must equal the recomputed one.
 """
 
 from __future__ import annotations
@@ -157,50 +160,94 @@ def timed(label: str, func):
     """Run ``func``, print its time, return its result."""
     started = time.perf_counter()
     result = func()
-    print(f"{label:<44} {time.perf_counter() - started:7.2f} s")
+    print(f"{label:<52} {time.perf_counter() - started:7.2f} s")
+    return result
+
+
+def best_ms(label: str, func, repeat: int = 5):
+    """Run ``func`` ``repeat`` times, print the median and the worst in milliseconds, return its last result."""
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = func()
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    print(f"{label:<52} {times[len(times) // 2]:7.1f} ms (worst {times[-1]:.1f} ms of {repeat})")
     return result
 
 
 def measure(partner_id: int) -> None:
     """The preview's steps, timed, and the peak memory of computing the totals."""
-    from msphub_psa.commands.billing.preview import CatalogView, summarize
+    from msphub_psa.commands.billing.preview import (
+        CatalogView,
+        layout,
+        stored_checker,
+        stored_layout,
+        stored_page,
+        summarize,
+    )
     from msphub_psa.daos.base import session
     from msphub_psa.daos.control import AWAITING, PreviewRowsDAO, SyncPreviewDAO
 
-    rows = timed("eligible rows (one query)", lambda: PreviewRowsDAO.eligible(partner_id))
-    print(f"{'':<44} {len(rows):,} transactions")
+    rows = timed("live: eligible rows (one query)", lambda: PreviewRowsDAO.eligible(partner_id))
+    print(f"{'':<52} {len(rows):,} transactions")
     catalog = CatalogView(
         products={
             str(r.product_pk): {"identifier": f"P{r.product_pk}", "status": "exists", "remote_id": r.product_pk}
             for r in rows
         }
     )
-    summary = timed("totals + first page (a payload per row)", lambda: summarize(rows, catalog))
+    summary = timed("live: totals + first page (a line per row)", lambda: summarize(rows, catalog))
     tracemalloc.start()
     summarize(rows, catalog)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     print(
-        f"{'':<44} {summary['groups']['total']:,} groups; net {summary['totals']['net']}; "
+        f"{'':<52} {summary['groups']['total']:,} groups; net {summary['totals']['net']}; "
         f"{peak / 2**20:.0f} MiB allocated at peak while summarizing (rows aside)"
     )
 
     def store():
+        laid = layout(rows, catalog)
         preview = SyncPreviewDAO.create(
             partner_id=partner_id,
             source="manual",
             prepared_by="benchmark",
             status=AWAITING,
-            totals=summary["totals"],
+            totals=laid.totals,
             catalog=catalog.as_dict(),
+            lines_stored=True,
         )
-        SyncPreviewDAO.add_items(preview.id, rows)
+        groups, items = stored_layout(laid)
+        SyncPreviewDAO.add_groups(preview.id, groups)
+        SyncPreviewDAO.add_items(preview.id, items)
         session().commit()
         return preview.id
 
-    preview_id = timed("store a prepared preview (all transactions)", store)
-    stored = timed("read it back (rows of the stored preview)", lambda: PreviewRowsDAO.of_preview(preview_id))
-    timed("  + its first page", lambda: summarize(stored, catalog))
+    preview_id = timed("store a prepared preview (groups, every line)", store)
+    session().expire_all()
+
+    def recomputed():
+        stored = PreviewRowsDAO.of_preview(preview_id)
+        view = CatalogView.from_dict(SyncPreviewDAO.get(preview_id).catalog)
+        return summarize(stored, view, checker=stored_checker(partner_id, view, stored))
+
+    before = timed("before: a page recomputed from its transactions", recomputed)
+    session().rollback()
+    groups = before["groups"]["total"]
+    for label, page in (("first", 1), ("middle", max(groups // 40, 1)), ("last", max((groups + 19) // 20, 1))):
+
+        def read(page=page):
+            session().expire_all()
+            preview = SyncPreviewDAO.get(preview_id)
+            view = CatalogView.from_dict(preview.catalog)
+            data = stored_page(preview, page, 20, 20, None, view)
+            session().rollback()
+            return data
+
+        data = best_ms(f"after: the {label} page of the stored preview (page {page})", read)
+        if page == 1:
+            assert data == {k: before[k] for k in ("totals", "groups")}, "the stored page differs"
 
 
 def main() -> None:

@@ -189,6 +189,8 @@ class SyncPreview(Base):
     job_id: Mapped[str | None] = mapped_column(String(120), nullable=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("psa_sync_run.id", ondelete="SET NULL"), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    catalog_read: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    """What its catalog step read (``CatalogRead``): its approved push, soon after, does not read it again."""
     lines_stored: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     """True when its groups (``psa_sync_preview_group``) and each line's outcome were stored when it was prepared
     (every preview since psa_0006): a page is read, not recomputed."""

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from msphub_psa import clock
 from msphub_psa.commands.access import partner_today
 from msphub_psa.commands.base import BaseCommand, audit, transaction
-from msphub_psa.commands.billing.catalog import CatalogSync
+from msphub_psa.commands.billing.catalog import CatalogRead, CatalogSync
 from msphub_psa.commands.billing.common import sync_scope
 from msphub_psa.commands.billing.delivery import record_of
 from msphub_psa.commands.billing.orchestrator import PushBillingCommand
@@ -85,6 +85,8 @@ class CatalogView:
     psa_calls: int = 0
     error: str | None = None
     agreements: dict[str, dict] = field(default_factory=dict)
+    read: CatalogRead | None = field(default=None, repr=False)
+    """What the dry run read of the catalog (not part of the JSON: a prepared preview stores it apart)."""
 
     def product(self, product_pk: int) -> dict:
         """One product's entry ({identifier, status, remote_id})."""
@@ -137,6 +139,7 @@ def read_catalog(partner_id: int, username: str, rows: list[PreviewRow]) -> Cata
         view.psa_calls = client.call_count if client is not None else 0
         return view
     view.psa_calls = client.call_count
+    view.read = sync.read(clock.now())
     _fill_catalog(view, partner_id, sync.plan, ids, titles)
     for product_pk, found in sync.blocks.items():
         view.products.setdefault(str(product_pk), view.product(product_pk))["block"] = block_json(found)
@@ -619,6 +622,7 @@ class PreparePreviewCommand(BaseCommand):
                 catalog=catalog.as_dict(),
                 lookups=lookups,
                 lines_stored=True,
+                catalog_read=catalog.read.as_dict() if catalog.read is not None else None,
             )
         except IntegrityError as exc:
             raise ConflictError("Another preview was prepared at the same moment; reload the page.") from exc
@@ -816,20 +820,25 @@ def _set_job(preview_id: int, job_id: str) -> None:
 
 
 @transaction
-def _approved_transactions(partner_id: int, preview_id: int) -> set[int] | None:
-    """The chosen transactions of an approved preview of the partner, or None."""
+def _approved_transactions(partner_id: int, preview_id: int) -> tuple[set[int] | None, CatalogRead | None]:
+    """The chosen transactions of an approved preview of the partner (or None), and what its catalog step read
+    while that is fresh enough to stand in for the push's own read (else None: the push reads the catalog)."""
     preview = SyncPreviewDAO.in_partner(partner_id, preview_id)
     if preview is None or preview.status != "approved":
-        return None
-    return SyncPreviewDAO.chosen_transactions(preview_id)
+        return None, None
+    read = CatalogRead.from_dict(preview.catalog_read)
+    return SyncPreviewDAO.chosen_transactions(preview_id), read if read and read.fresh(clock.now()) else None
 
 
 def push_approved(partner_id: int, preview_id: int, requested_by: str, job_id: str | None = None) -> dict:
-    """Push an approved preview's chosen transactions (the push job's body for a preview); record the outcome."""
-    chosen = _approved_transactions(partner_id, preview_id)
+    """Push an approved preview's chosen transactions (the push job's body for a preview); record the outcome.
+    While the preview is fresh, its catalog read stands in for the push's: what it saw ours and active is not read
+    again, and an item it planned to create is created (exactly once, as always) without reading first."""
+    chosen, seen = _approved_transactions(partner_id, preview_id)
     if chosen is None:
         return {"status": "skipped", "error": f"Preview {preview_id} is not approved."}
-    result = PushBillingCommand(partner_id, requested_by, job_id, only_transactions=chosen).run(wait=True)
+    push = PushBillingCommand(partner_id, requested_by, job_id, only_transactions=chosen, catalog_seen=seen)
+    result = push.run(wait=True)
     if result.run_id is None:  # another push held the lease all along: nothing was pushed
         _reopen(preview_id, "Another push was running; the preview awaits approval again.")
     else:

@@ -3,6 +3,8 @@
 number, status, quantity, unit price, amount, description, error, check), so reading a page of a stored preview is
 a few queries, whatever its size, and its totals are read, not recomputed. ``psa_sync_preview.lines_stored`` tells
 a preview prepared before this revision (false: its page is still computed from its transactions).
+``psa_sync_preview.catalog_read`` keeps what the preview's catalog step read, which its approved push reuses
+instead of reading the catalog again (while fresh).
 
 Revision ID: psa_0006_preview_lines
 Revises: psa_0005_list_values
@@ -31,6 +33,7 @@ ITEM_COLUMNS = (
 
 def upgrade():
     with op.batch_alter_table('psa_sync_preview') as batch_op:
+        batch_op.add_column(sa.Column('catalog_read', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('lines_stored', sa.Boolean(), server_default=sa.text('false'), nullable=False))
     with op.batch_alter_table('psa_sync_preview_item') as batch_op:
         for name, type_ in ITEM_COLUMNS:
@@ -58,3 +61,4 @@ def downgrade():
             batch_op.drop_column(name)
     with op.batch_alter_table('psa_sync_preview') as batch_op:
         batch_op.drop_column('lines_stored')
+        batch_op.drop_column('catalog_read')
