@@ -176,6 +176,20 @@ def best_ms(label: str, func, repeat: int = 5):
     return result
 
 
+def eligible_count(partner_id: int) -> int:
+    """``PreviewRowsDAO.eligible``'s query counted by the database: the floor of any SQL aggregation of it."""
+    from sqlalchemy import func, select
+
+    from msphub_psa.daos.base import session
+    from msphub_psa.daos.control import _ROW_COLUMNS, _waiting_elsewhere, _with_names
+    from msphub_psa.daos.outbox import _eligible_where, _mapped_join, _not_pushed
+    from msphub_psa.models.hub import BillingTransaction as Tx
+
+    query = _with_names(_mapped_join(select(*_ROW_COLUMNS).select_from(Tx)))
+    query = query.where(Tx.partner_id == partner_id, *_eligible_where(), _not_pushed(), ~_waiting_elsewhere())
+    return session().scalar(select(func.count()).select_from(query.subquery()))
+
+
 def measure(partner_id: int) -> None:
     """The preview's steps, timed, and the peak memory of computing the totals."""
     from msphub_psa.commands.billing.preview import (
@@ -191,6 +205,8 @@ def measure(partner_id: int) -> None:
 
     rows = timed("live: eligible rows (one query)", lambda: PreviewRowsDAO.eligible(partner_id))
     print(f"{'':<52} {len(rows):,} transactions")
+    timed("live: the same query, counted in SQL (no row fetched)", lambda: eligible_count(partner_id))
+    session().rollback()
     catalog = CatalogView(
         products={
             str(r.product_pk): {"identifier": f"P{r.product_pk}", "status": "exists", "remote_id": r.product_pk}

@@ -19,7 +19,7 @@ from msphub_psa.models.directory import PsaAgreement, PsaCompany
 from msphub_psa.models.hub import BillingTransaction as Tx
 from msphub_psa.models.hub import Customer, Partner, Product, Subscription
 from msphub_psa.models.integration import Integration
-from msphub_psa.models.sync import SyncItem, SyncPreview, SyncPreviewGroup, SyncPreviewItem, SyncSettings
+from msphub_psa.models.sync import SyncItem, SyncPreview, SyncPreviewGroup, SyncPreviewItem, SyncRun, SyncSettings
 from msphub_psa.models.tenancy import PartnerFeature
 
 AWAITING = "awaiting_approval"
@@ -399,6 +399,12 @@ class SyncPreviewDAO:
             .values(run_id=run_id, note=note)
             .execution_options(synchronize_session=False)
         )
+
+    @staticmethod
+    def run_since(partner_id: int, at: dt.datetime) -> bool:
+        """True when a push of the partner started at or after ``at`` (it may have created catalog items since)."""
+        query = select(SyncRun.id).where(SyncRun.partner_id == partner_id, SyncRun.started_at >= at).limit(1)
+        return session().scalar(query) is not None
 
     @staticmethod
     def approved_for_job(partner_id: int, job_id: str | None) -> SyncPreview | None:

@@ -7,10 +7,13 @@ it would create (a dry run: it reads the PSA's catalog). Rows left in ``sending`
 would look up first. Totals are always complete; the groups (customer → agreement) and their lines
 are paged.
 
-A *prepared* preview (``psa_sync_preview``) stores the transactions it covers. Approving it (all,
-or the groups of some agreements) enqueues a push of exactly those transactions that are still
-eligible (``PushBillingCommand(only_transactions=...)``); the others stay pending. Discard drops it;
-a newer preview expires it.
+A *prepared* preview (``psa_sync_preview``) stores the transactions it covers, computed once: its totals, its
+groups in page order with their totals (``psa_sync_preview_group``) and each transaction's line outcome, so a page
+of it is read (``stored_page``: a few queries whatever its size), never recomputed; and what its catalog step read
+(``CatalogRead``), which its approved push reuses while fresh. Approving it (all, or the groups of some agreements)
+enqueues a push of exactly those transactions that are still eligible
+(``PushBillingCommand(only_transactions=...)``); the others stay pending. Discard drops it; a newer preview
+expires it.
 """
 
 from __future__ import annotations
@@ -822,12 +825,15 @@ def _set_job(preview_id: int, job_id: str) -> None:
 @transaction
 def _approved_transactions(partner_id: int, preview_id: int) -> tuple[set[int] | None, CatalogRead | None]:
     """The chosen transactions of an approved preview of the partner (or None), and what its catalog step read
-    while that is fresh enough to stand in for the push's own read (else None: the push reads the catalog)."""
+    while that can stand in for the push's own read (else None: the push reads the catalog): fresh, and no push of
+    the partner started since (a run killed while creating an item leaves it unrecorded: only a read finds it)."""
     preview = SyncPreviewDAO.in_partner(partner_id, preview_id)
     if preview is None or preview.status != "approved":
         return None, None
     read = CatalogRead.from_dict(preview.catalog_read)
-    return SyncPreviewDAO.chosen_transactions(preview_id), read if read and read.fresh(clock.now()) else None
+    if read is not None and (not read.fresh(clock.now()) or SyncPreviewDAO.run_since(partner_id, read.at)):
+        read = None
+    return SyncPreviewDAO.chosen_transactions(preview_id), read
 
 
 def push_approved(partner_id: int, preview_id: int, requested_by: str, job_id: str | None = None) -> dict:
