@@ -192,20 +192,23 @@ def eligible_count(partner_id: int) -> int:
 
 def measure(partner_id: int) -> None:
     """The preview's steps, timed, and the peak memory of computing the totals."""
+    from msphub_psa.commands.billing.preflight import Checker
     from msphub_psa.commands.billing.preview import (
         CatalogView,
         layout,
+        live_summary,
         stored_checker,
         stored_layout,
         stored_page,
         summarize,
     )
     from msphub_psa.daos.base import session
-    from msphub_psa.daos.control import AWAITING, PreviewRowsDAO, SyncPreviewDAO
+    from msphub_psa.daos.control import AWAITING, PreviewRowsDAO, SyncPreviewDAO, fits_of
+    from msphub_psa.daos.outbox import PushDataDAO
 
-    rows = timed("live: eligible rows (one query)", lambda: PreviewRowsDAO.eligible(partner_id))
+    rows = timed("before: live eligible rows (one query)", lambda: PreviewRowsDAO.eligible(partner_id))
     print(f"{'':<52} {len(rows):,} transactions")
-    timed("live: the same query, counted in SQL (no row fetched)", lambda: eligible_count(partner_id))
+    timed("the same query, counted in SQL (no row fetched)", lambda: eligible_count(partner_id))
     session().rollback()
     catalog = CatalogView(
         products={
@@ -213,7 +216,7 @@ def measure(partner_id: int) -> None:
             for r in rows
         }
     )
-    summary = timed("live: totals + first page (a line per row)", lambda: summarize(rows, catalog))
+    summary = timed("before: live totals + first page (a line per row)", lambda: summarize(rows, catalog))
     tracemalloc.start()
     summarize(rows, catalog)
     peak = tracemalloc.get_traced_memory()[1]
@@ -223,6 +226,30 @@ def measure(partner_id: int) -> None:
         f"{peak / 2**20:.0f} MiB allocated at peak while summarizing (rows aside)"
     )
 
+    def live():
+        buckets = timed("  the plain charges summed in SQL", lambda: PreviewRowsDAO.plain_buckets(partner_id))
+        others = timed("  the other rows read", lambda: PreviewRowsDAO.eligible_not_plain(partner_id))
+        firsts = [b.first_id for b in buckets]
+        samples = timed("  a row per bucket", lambda: PreviewRowsDAO.eligible_rows(partner_id, firsts))
+        samples = {r.id: r for r in samples}
+        checker = Checker(fits=fits_of([*samples.values(), *others]))
+
+        def first_rows(groups):
+            found = timed("  the page's rows", lambda: PreviewRowsDAO.first_of_groups(partner_id, groups, 20))
+            checker.fits.update(fits_of(found))
+            return found
+
+        result = timed(
+            "  lines, totals and the page",
+            lambda: live_summary(buckets, samples, others, catalog, checker, 1, 20, first_rows),
+        )
+        print(f"{'':<52} {len(buckets):,} buckets of plain charges, {len(others):,} other rows read")
+        return result
+
+    fast = timed("after: live totals + first page (SQL sums, page lines)", live)
+    reference = summarize(rows, catalog, checker=Checker(fits=PushDataDAO.fits([r.id for r in rows])))
+    assert fast == reference, "the live preview differs from a line per row"
+    session().rollback()
     laid = timed("prepare: every line, the groups and totals (layout)", lambda: layout(rows, catalog))
 
     def store():

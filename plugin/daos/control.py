@@ -10,15 +10,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import NamedTuple
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import BigInteger, and_, cast, func, select, update
 
 from msphub_psa.daos.base import session
-from msphub_psa.daos.bulk import insert_rows
+from msphub_psa.daos.bulk import CHUNK, insert_rows
 from msphub_psa.daos.outbox import FAILED, PUSHED, SENDING, _eligible_where, _mapped_join, _not_pushed
 from msphub_psa.models.directory import PsaAgreement, PsaCompany
 from msphub_psa.models.hub import BillingTransaction as Tx
 from msphub_psa.models.hub import Customer, Partner, Product, Subscription
 from msphub_psa.models.integration import Integration
+from msphub_psa.models.reconciliation import SubscriptionMapping
 from msphub_psa.models.sync import SyncItem, SyncPreview, SyncPreviewGroup, SyncPreviewItem, SyncRun, SyncSettings
 from msphub_psa.models.tenancy import PartnerFeature
 
@@ -45,6 +46,41 @@ class PreviewRow(NamedTuple):
     agreement_remote_id: int
     agreement_name: str
     company_name: str | None
+    billing_frequency: str | None = None
+    """With ``mismatch_accepted``, the row's fit (``PushDataDAO.fits``), where the query read it (the live preview)."""
+    mismatch_accepted: bool | None = None
+
+
+class Bucket(NamedTuple):
+    """Plain charges (``_plain``) of one customer, agreement, product and mapping, counted and summed by the
+    database (``amount_units``: the sum in ten-thousandths, exact on every backend); ``first_id`` is one of them."""
+
+    customer_id: int
+    customer_name: str
+    company_name: str | None
+    agreement_id: int
+    agreement_remote_id: int
+    agreement_name: str
+    product_pk: int
+    mismatch_accepted: bool
+    count: int
+    amount_units: int
+    first_id: int
+
+
+def _plain():
+    """A charge whose own figures pass every check and whose values a JSON number carries exactly (quantity above
+    zero, unit price not negative, the period in order, amount = quantity × unit price; ``Numeric(14, 4)`` values
+    have at most 14 digits): its line depends only on its product, agreement and mapping, not on its figures.
+    Where the database's arithmetic says otherwise (SQLite compares in floating point), the row is simply not
+    plain and is read as it is."""
+    return and_(
+        Tx.kind == "charge",
+        Tx.quantity > 0,
+        Tx.unit_price >= 0,
+        Tx.period_end >= Tx.period_start,
+        Tx.amount == Tx.quantity * Tx.unit_price,
+    )
 
 
 class StoredLine(NamedTuple):
@@ -88,6 +124,15 @@ _ROW_COLUMNS = (
 )
 
 
+_LIVE_COLUMNS = (*_ROW_COLUMNS, Product.billing_frequency, SubscriptionMapping.mismatch_accepted)
+"""A row with its fit: its product's billing frequency and whether its mapping accepts a cycle mismatch."""
+
+
+def fits_of(rows: list[PreviewRow]) -> dict[int, tuple[str | None, bool]]:
+    """``PushDataDAO.fits`` of rows read with their fit (``_LIVE_COLUMNS``), without another query."""
+    return {row.id: (row.billing_frequency, bool(row.mismatch_accepted)) for row in rows}
+
+
 def _waiting_elsewhere():
     """The transaction has a row a run does not push now (failed: Retry failed; sending: looked up first)."""
     return select(SyncItem.id).where(SyncItem.transaction_id == Tx.id, SyncItem.state.in_((FAILED, SENDING))).exists()
@@ -111,6 +156,63 @@ class PreviewRowsDAO:
         query = _with_names(_mapped_join(select(*_ROW_COLUMNS).select_from(Tx)))
         query = query.where(Tx.partner_id == partner_id, *_eligible_where(), _not_pushed(), ~_waiting_elsewhere())
         return [PreviewRow(*row) for row in session().execute(query.order_by(Tx.id))]
+
+    @staticmethod
+    def _eligible_query(partner_id: int, *columns):
+        """The eligible rows' query (``eligible``'s joins and conditions) with these columns."""
+        query = _with_names(_mapped_join(select(*columns).select_from(Tx)))
+        return query.where(Tx.partner_id == partner_id, *_eligible_where(), _not_pushed(), ~_waiting_elsewhere())
+
+    @staticmethod
+    def plain_buckets(partner_id: int) -> list[Bucket]:
+        """The eligible plain charges (``_plain``), counted and summed per customer, agreement, product and
+        mapping's acceptance of a cycle mismatch, by the database (one query)."""
+        units = func.sum(cast(func.round(Tx.amount * 10000), BigInteger))
+        keys = (
+            Tx.customer_id,
+            Customer.name,
+            PsaCompany.name,
+            PsaAgreement.id,
+            PsaAgreement.remote_id,
+            PsaAgreement.name,
+            Product.id,
+            SubscriptionMapping.mismatch_accepted,
+        )
+        query = PreviewRowsDAO._eligible_query(partner_id, *keys, func.count(), units, func.min(Tx.id))
+        rows = session().execute(query.where(_plain()).group_by(*keys))
+        return [Bucket(*row[:7], bool(row[7]), int(row[8]), int(row[9] or 0), int(row[10])) for row in rows]
+
+    @staticmethod
+    def eligible_not_plain(partner_id: int) -> list[PreviewRow]:
+        """The eligible rows that are not plain charges (credits, prorations, figures that do not add up), by id."""
+        query = PreviewRowsDAO._eligible_query(partner_id, *_LIVE_COLUMNS).where(~_plain())
+        return [PreviewRow(*row) for row in session().execute(query.order_by(Tx.id))]
+
+    @staticmethod
+    def eligible_rows(partner_id: int, transaction_ids: list[int]) -> list[PreviewRow]:
+        """These eligible rows (chunked ``IN`` lists), by id."""
+        found: list[PreviewRow] = []
+        for start in range(0, len(transaction_ids), CHUNK):
+            query = PreviewRowsDAO._eligible_query(partner_id, *_LIVE_COLUMNS).where(
+                Tx.id.in_(transaction_ids[start : start + CHUNK])
+            )
+            found += [PreviewRow(*row) for row in session().execute(query)]
+        return sorted(found, key=lambda row: row.id)
+
+    @staticmethod
+    def first_of_groups(partner_id: int, groups: list[tuple[int, int]], lines: int) -> list[PreviewRow]:
+        """The first ``lines`` eligible rows (by id) of each (customer, agreement) group of ``groups`` (one query)."""
+        if not groups or lines <= 0:
+            return []
+        number = func.row_number().over(partition_by=(Tx.customer_id, PsaAgreement.id), order_by=Tx.id)
+        inner = PreviewRowsDAO._eligible_query(partner_id, *_LIVE_COLUMNS, number.label("n")).where(
+            Tx.customer_id.in_(sorted({g[0] for g in groups})), PsaAgreement.id.in_(sorted({g[1] for g in groups}))
+        )
+        ranked = inner.subquery()
+        query = select(*[c for c in ranked.c if c.key != "n"]).where(ranked.c.n <= lines).order_by(ranked.c.id)
+        wanted = set(groups)
+        rows = [PreviewRow(*row) for row in session().execute(query)]
+        return [row for row in rows if (row.customer_id, row.agreement_id) in wanted]
 
     @staticmethod
     def of_preview(preview_id: int, selected_only: bool = False) -> list[PreviewRow]:

@@ -45,7 +45,15 @@ from msphub_psa.commands.billing.settings import approval_required
 from msphub_psa.commands.exceptions import ConflictError, InvalidInputError, NotFoundError, UnavailableError
 from msphub_psa.commands.psa_client import check_record, psa_for, record_name
 from msphub_psa.daos.base import session
-from msphub_psa.daos.control import AWAITING, PreviewRow, PreviewRowsDAO, StoredLine, SyncPreviewDAO
+from msphub_psa.daos.control import (
+    AWAITING,
+    Bucket,
+    PreviewRow,
+    PreviewRowsDAO,
+    StoredLine,
+    SyncPreviewDAO,
+    fits_of,
+)
 from msphub_psa.daos.integration import IntegrationDAO
 from msphub_psa.daos.outbox import CatalogSyncDAO, PushDataDAO
 from msphub_psa.domain import billing, checks
@@ -149,10 +157,12 @@ def read_catalog(partner_id: int, username: str, rows: list[PreviewRow]) -> Cata
     return view
 
 
-def read_checks(partner_id: int, rows: list[PreviewRow], view: CatalogView) -> Checker:
-    """The pre-flight checker for ``rows``: their agreements re-read from the PSA (batched; the cache updated),
-    kept in ``view`` for a prepared preview. When the PSA cannot be asked, the agreements are not checked."""
-    checker = Checker(today=partner_today(partner_id), fits=PushDataDAO.fits([row.id for row in rows]))
+def read_checks(partner_id: int, rows: list[PreviewRow], view: CatalogView, fits: dict | None = None) -> Checker:
+    """The pre-flight checker for ``rows`` (their fits read, unless given): their agreements re-read from the PSA
+    (batched; the cache updated), kept in ``view`` for a prepared preview. When the PSA cannot be asked, the
+    agreements are not checked."""
+    fits = PushDataDAO.fits([row.id for row in rows]) if fits is None else fits
+    checker = Checker(today=partner_today(partner_id), fits=fits)
     session().rollback()
     ids = sorted({row.agreement_remote_id for row in rows})
     client = None
@@ -385,6 +395,79 @@ def summarize(
     return _page_json(laid.totals, page, page_size, result, [k[1] for k in laid.ordered])
 
 
+def live_summary(
+    buckets: list[Bucket],
+    samples: dict[int, PreviewRow],
+    others: list[PreviewRow],
+    catalog: CatalogView,
+    checker: Checker,
+    page: int,
+    page_size: int,
+    first_rows,
+) -> dict:
+    """What ``summarize`` gives over every eligible row, from the database's count and sum of the plain charges
+    (one line built per bucket: a plain charge's line depends only on its product, agreement and mapping) and a line
+    for every other row; lines built for the page only (``first_rows(groups)``: the first rows of those groups)."""
+    groups: dict[tuple[int, int], dict] = {}
+    counts: Counter = Counter()
+    overall = _blank_totals()
+
+    def group_of(key: tuple[int, int], names: tuple) -> dict:
+        if key not in groups:
+            groups[key] = {
+                "customer_id": key[0],
+                "customer_name": names[0],
+                "company_name": names[1],
+                "agreement_id": key[1],
+                "agreement_remote_id": names[2],
+                "agreement_name": names[3],
+                **_blank_totals(),
+            }
+        return groups[key]
+
+    for bucket in buckets:
+        key = (bucket.customer_id, bucket.agreement_id)
+        names = (bucket.customer_name, bucket.company_name, bucket.agreement_remote_id, bucket.agreement_name)
+        line = line_of(samples[bucket.first_id], catalog, checker)
+        amount = Decimal(bucket.amount_units) / 10000
+        for totals in (group_of(key, names), overall):
+            _add_many(totals, line, bucket.count, amount)
+        counts[key] += bucket.count
+    for row in others:
+        key = (row.customer_id, row.agreement_id)
+        line = line_of(row, catalog, checker)
+        names = (row.customer_name, row.company_name, row.agreement_remote_id, row.agreement_name)
+        _add(group_of(key, names), line)
+        _add(overall, line)
+        counts[key] += 1
+    ordered = sorted(
+        groups,
+        key=lambda k: (groups[k]["customer_name"].casefold(), k[0], groups[k]["agreement_name"].casefold(), k[1]),
+    )
+    overall.update(customers=len({k[0] for k in groups}), agreements=len(groups))
+    shown = ordered[(page - 1) * page_size : page * page_size]
+    lines: dict[tuple[int, int], list[dict]] = {k: [] for k in shown}
+    for row in first_rows(shown):
+        lines[(row.customer_id, row.agreement_id)].append(line_of(row, catalog, checker))
+    result = [{**_totals_json(groups[k]), "line_count": counts[k], "selected": True, "lines": lines[k]} for k in shown]
+    return _page_json(_totals_json(overall), page, page_size, result, [k[1] for k in ordered])
+
+
+def _add_many(totals: dict, line: dict, count: int, amount: Decimal) -> None:
+    """Fold ``count`` plain charges whose line is ``line`` and whose amounts sum to ``amount`` into totals (as
+    ``_add`` of each: a plain charge's line carries its own amount, blocked or not)."""
+    totals["transactions"] += count
+    if line["status"] == "error":
+        totals["errors"] += count
+    elif line["status"] == "blocked":
+        totals["blocked"] += count
+        totals["blocked_amount"] += amount
+        totals["blocked_causes"][line["check"]["code"]] += count
+    else:
+        totals["additions"] += count
+        totals["charges"] += amount
+
+
 def _page_json(totals: dict, page: int, page_size: int, result: list[dict], agreement_ids: list[int]) -> dict:
     """The totals and one page of groups, as the page, the REST API and the CLI read them."""
     return {
@@ -552,14 +635,26 @@ class PreviewCommand(BaseCommand):
         self.partner_id = sync_scope(self.actor, self.partner_id)
 
     def run(self) -> dict:
-        """Rows, the catalog's dry run, totals, the page of groups, the look-ups."""
+        """The plain charges counted and summed by the database, the other rows read; the catalog's dry run and the
+        agreements' checks over one row per bucket and those; totals, the page of groups (its lines read and built
+        for the page only), the look-ups."""
         self.validate()
-        rows = PreviewRowsDAO.eligible(self.partner_id)
+        buckets = PreviewRowsDAO.plain_buckets(self.partner_id)
+        others = PreviewRowsDAO.eligible_not_plain(self.partner_id)
+        samples = {r.id: r for r in PreviewRowsDAO.eligible_rows(self.partner_id, [b.first_id for b in buckets])}
+        rows = sorted([*samples.values(), *others], key=lambda row: row.id)
         lookups, required = lookups_json(self.partner_id), approval_required(self.partner_id)
         session().rollback()
         catalog = read_catalog(self.partner_id, self.actor.username, rows)
-        checker = read_checks(self.partner_id, rows, catalog) if rows else Checker()
-        summary = summarize(rows, catalog, self.page, self.page_size, self.lines, checker=checker)
+        checker = read_checks(self.partner_id, rows, catalog, fits_of(rows)) if rows else Checker()
+
+        def first_rows(groups: list[tuple[int, int]]) -> list[PreviewRow]:
+            found = PreviewRowsDAO.first_of_groups(self.partner_id, groups, self.lines)
+            checker.fits.update(fits_of(found))
+            session().rollback()
+            return found
+
+        summary = live_summary(buckets, samples, others, catalog, checker, self.page, self.page_size, first_rows)
         return {
             "id": None,
             "status": "live",
