@@ -8,12 +8,13 @@ Retry failed, ``sending`` is looked up first), so a preview and the push cannot 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import NamedTuple
 
 from sqlalchemy import BigInteger, and_, cast, func, select, update
 
 from msphub_psa.daos.base import session
-from msphub_psa.daos.bulk import CHUNK, insert_rows
+from msphub_psa.daos.bulk import insert_rows
 from msphub_psa.daos.outbox import FAILED, PUSHED, SENDING, _eligible_where, _mapped_join, _not_pushed
 from msphub_psa.models.directory import PsaAgreement, PsaCompany
 from msphub_psa.models.hub import BillingTransaction as Tx
@@ -53,7 +54,35 @@ class PreviewRow(NamedTuple):
 
 class Bucket(NamedTuple):
     """Plain charges (``_plain``) of one customer, agreement, product and mapping, counted and summed by the
-    database (``amount_units``: the sum in ten-thousandths, exact on every backend); ``first_id`` is one of them."""
+    database (``amount_units``: the sum in ten-thousandths, exact on every backend); ``first_id`` is one of them.
+
+    Its line stands for each of them: ``representative``."""
+
+    def representative(self) -> PreviewRow:
+        """A plain charge of this bucket as its line needs it (its own figures play no part in a plain charge's
+        outcome: one unit at 1 for a day of 2000, with the id of one of them)."""
+        day = dt.date(2000, 1, 1)
+        return PreviewRow(
+            self.first_id,
+            "charge",
+            day,
+            day,
+            Decimal(1),
+            Decimal(1),
+            Decimal(0),
+            Decimal(1),
+            self.customer_id,
+            self.customer_name,
+            self.product_pk,
+            self.product_code,
+            self.product_title,
+            self.agreement_id,
+            self.agreement_remote_id,
+            self.agreement_name,
+            self.company_name,
+            self.billing_frequency,
+            self.mismatch_accepted,
+        )
 
     customer_id: int
     customer_name: str
@@ -62,6 +91,9 @@ class Bucket(NamedTuple):
     agreement_remote_id: int
     agreement_name: str
     product_pk: int
+    product_code: str
+    product_title: str
+    billing_frequency: str | None
     mismatch_accepted: bool
     count: int
     amount_units: int
@@ -69,14 +101,16 @@ class Bucket(NamedTuple):
 
 
 def _plain():
-    """A charge whose own figures pass every check and whose values a JSON number carries exactly (quantity above
-    zero, unit price not negative, the period in order, amount = quantity × unit price; ``Numeric(14, 4)`` values
-    have at most 14 digits): its line depends only on its product, agreement and mapping, not on its figures.
-    Where the database's arithmetic says otherwise (SQLite compares in floating point), the row is simply not
-    plain and is read as it is."""
+    """A charge whose own figures pass every check and whose values a JSON number carries exactly (a whole quantity
+    above zero, unit price not negative, the period in order, amount = quantity × unit price; ``Numeric(14, 4)``
+    values have at most 14 digits): its line depends only on its product, agreement and mapping, not on its
+    figures. A whole quantity keeps quantity × unit price at 4 decimals, so SQLite's floating-point comparison
+    cannot take a difference of 0.0001 for equality; where it finds a difference that is not one, the row is
+    simply not plain and is read as it is."""
     return and_(
         Tx.kind == "charge",
         Tx.quantity > 0,
+        Tx.quantity == func.round(Tx.quantity),
         Tx.unit_price >= 0,
         Tx.period_end >= Tx.period_start,
         Tx.amount == Tx.quantity * Tx.unit_price,
@@ -176,28 +210,20 @@ class PreviewRowsDAO:
             PsaAgreement.remote_id,
             PsaAgreement.name,
             Product.id,
+            Product.product_id,
+            Product.title,
+            Product.billing_frequency,
             SubscriptionMapping.mismatch_accepted,
         )
         query = PreviewRowsDAO._eligible_query(partner_id, *keys, func.count(), units, func.min(Tx.id))
         rows = session().execute(query.where(_plain()).group_by(*keys))
-        return [Bucket(*row[:7], bool(row[7]), int(row[8]), int(row[9] or 0), int(row[10])) for row in rows]
+        return [Bucket(*row[:10], bool(row[10]), int(row[11]), int(row[12] or 0), int(row[13])) for row in rows]
 
     @staticmethod
     def eligible_not_plain(partner_id: int) -> list[PreviewRow]:
         """The eligible rows that are not plain charges (credits, prorations, figures that do not add up), by id."""
         query = PreviewRowsDAO._eligible_query(partner_id, *_LIVE_COLUMNS).where(~_plain())
         return [PreviewRow(*row) for row in session().execute(query.order_by(Tx.id))]
-
-    @staticmethod
-    def eligible_rows(partner_id: int, transaction_ids: list[int]) -> list[PreviewRow]:
-        """These eligible rows (chunked ``IN`` lists), by id."""
-        found: list[PreviewRow] = []
-        for start in range(0, len(transaction_ids), CHUNK):
-            query = PreviewRowsDAO._eligible_query(partner_id, *_LIVE_COLUMNS).where(
-                Tx.id.in_(transaction_ids[start : start + CHUNK])
-            )
-            found += [PreviewRow(*row) for row in session().execute(query)]
-        return sorted(found, key=lambda row: row.id)
 
     @staticmethod
     def first_of_groups(partner_id: int, groups: list[tuple[int, int]], lines: int) -> list[PreviewRow]:

@@ -641,7 +641,7 @@ class PreviewCommand(BaseCommand):
         self.validate()
         buckets = PreviewRowsDAO.plain_buckets(self.partner_id)
         others = PreviewRowsDAO.eligible_not_plain(self.partner_id)
-        samples = {r.id: r for r in PreviewRowsDAO.eligible_rows(self.partner_id, [b.first_id for b in buckets])}
+        samples = {b.first_id: b.representative() for b in buckets}
         rows = sorted([*samples.values(), *others], key=lambda row: row.id)
         lookups, required = lookups_json(self.partner_id), approval_required(self.partner_id)
         session().rollback()

@@ -3,7 +3,6 @@ exactly what a line built for every eligible row gives (``summarize``), blocked,
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -43,6 +42,8 @@ def test_the_live_preview_is_what_every_line_gives(ctx, cw_live):
     _odd_charge(tx, quantity=Decimal(2), unit_price=Decimal(10), amount=Decimal(25))  # does not add up
     _odd_charge(tx, quantity=Decimal(0), unit_price=Decimal(10), amount=Decimal(0))  # no quantity
     _odd_charge(tx, quantity=Decimal(3), unit_price=Decimal("0.1"), amount=Decimal("0.3"))  # exact only in Decimal
+    _odd_charge(tx, quantity=Decimal("1.5"), unit_price=Decimal("9.99"), amount=Decimal("14.985"))  # part of a seat
+    _odd_charge(tx, quantity=Decimal(4), unit_price=Decimal("2.5"), amount=Decimal("3.75"))  # a proration
     session().commit()
 
     data = _same_as_every_line(actor, partner_id, 1, 200, 500)
