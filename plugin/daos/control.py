@@ -104,16 +104,16 @@ def _plain():
     """A charge whose own figures pass every check and whose values a JSON number carries exactly (a whole quantity
     above zero, unit price not negative, the period in order, amount = quantity × unit price; ``Numeric(14, 4)``
     values have at most 14 digits): its line depends only on its product, agreement and mapping, not on its
-    figures. A whole quantity keeps quantity × unit price at 4 decimals, so SQLite's floating-point comparison
-    cannot take a difference of 0.0001 for equality; where it finds a difference that is not one, the row is
-    simply not plain and is read as it is."""
+    figures. A whole quantity keeps quantity × unit price at 4 decimals, so both sides compared in ten-thousandths
+    (rounded: SQLite computes in floating point, far below half a ten-thousandth off at 14 digits) are equal
+    exactly when the Decimal values are."""
     return and_(
         Tx.kind == "charge",
         Tx.quantity > 0,
         Tx.quantity == func.round(Tx.quantity),
         Tx.unit_price >= 0,
         Tx.period_end >= Tx.period_start,
-        Tx.amount == Tx.quantity * Tx.unit_price,
+        func.round(Tx.amount * 10000) == func.round(Tx.quantity * Tx.unit_price * 10000),
     )
 
 
@@ -203,20 +203,38 @@ class PreviewRowsDAO:
         mapping's acceptance of a cycle mismatch, by the database (one query)."""
         units = func.sum(cast(func.round(Tx.amount * 10000), BigInteger))
         keys = (
-            Tx.customer_id,
-            Customer.name,
-            PsaCompany.name,
-            PsaAgreement.id,
-            PsaAgreement.remote_id,
-            PsaAgreement.name,
-            Product.id,
-            Product.product_id,
-            Product.title,
-            Product.billing_frequency,
-            SubscriptionMapping.mismatch_accepted,
+            Tx.customer_id.label("customer_id"),
+            PsaAgreement.id.label("agreement_id"),
+            Product.id.label("product_pk"),
+            SubscriptionMapping.mismatch_accepted.label("accepted"),
         )
-        query = PreviewRowsDAO._eligible_query(partner_id, *keys, func.count(), units, func.min(Tx.id))
-        rows = session().execute(query.where(_plain()).group_by(*keys))
+        totals = PreviewRowsDAO._eligible_query(
+            partner_id, *keys, func.count().label("n"), units.label("units"), func.min(Tx.id).label("first_id")
+        )
+        grouped = totals.where(_plain()).group_by(*keys).subquery()
+        query = (
+            select(
+                grouped.c.customer_id,
+                Customer.name,
+                PsaCompany.name,
+                grouped.c.agreement_id,
+                PsaAgreement.remote_id,
+                PsaAgreement.name,
+                grouped.c.product_pk,
+                Product.product_id,
+                Product.title,
+                Product.billing_frequency,
+                grouped.c.accepted,
+                grouped.c.n,
+                grouped.c.units,
+                grouped.c.first_id,
+            )
+            .join(Customer, Customer.id == grouped.c.customer_id)
+            .join(PsaAgreement, PsaAgreement.id == grouped.c.agreement_id)
+            .outerjoin(PsaCompany, PsaCompany.id == PsaAgreement.company_id)
+            .join(Product, Product.id == grouped.c.product_pk)
+        )
+        rows = session().execute(query)
         return [Bucket(*row[:10], bool(row[10]), int(row[11]), int(row[12] or 0), int(row[13])) for row in rows]
 
     @staticmethod
