@@ -11,7 +11,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import BigInteger, and_, cast, func, select, update
+from sqlalchemy import BigInteger, and_, case, cast, func, select, update
 
 from msphub_psa.daos.base import session
 from msphub_psa.daos.bulk import insert_rows
@@ -207,11 +207,14 @@ class PreviewRowsDAO:
             PsaAgreement.id.label("agreement_id"),
             Product.id.label("product_pk"),
             SubscriptionMapping.mismatch_accepted.label("accepted"),
+            case((_plain(), 1), else_=0).label("plain"),
         )
         totals = PreviewRowsDAO._eligible_query(
             partner_id, *keys, func.count().label("n"), units.label("units"), func.min(Tx.id).label("first_id")
         )
-        grouped = totals.where(_plain()).group_by(*keys).subquery()
+        # plain or not is a grouping key, never a condition: PostgreSQL cannot estimate the condition (it takes
+        # a row or so for 100,000) and would join every table in nested loops; the other buckets are dropped here
+        grouped = totals.group_by(*keys).subquery()
         query = (
             select(
                 grouped.c.customer_id,
@@ -228,6 +231,7 @@ class PreviewRowsDAO:
                 grouped.c.n,
                 grouped.c.units,
                 grouped.c.first_id,
+                grouped.c.plain,
             )
             .join(Customer, Customer.id == grouped.c.customer_id)
             .join(PsaAgreement, PsaAgreement.id == grouped.c.agreement_id)
@@ -235,7 +239,9 @@ class PreviewRowsDAO:
             .join(Product, Product.id == grouped.c.product_pk)
         )
         rows = session().execute(query)
-        return [Bucket(*row[:10], bool(row[10]), int(row[11]), int(row[12] or 0), int(row[13])) for row in rows]
+        return [
+            Bucket(*row[:10], bool(row[10]), int(row[11]), int(row[12] or 0), int(row[13])) for row in rows if row[14]
+        ]
 
     @staticmethod
     def eligible_not_plain(partner_id: int) -> list[PreviewRow]:

@@ -5,7 +5,8 @@ A preview never writes to the PSA or to the outbox. It takes the rows a push wou
 record as the push does (``delivery.record_of``, checked by the PSA's adapter), and asks the catalog sync what
 it would create (a dry run: it reads the PSA's catalog). Rows left in ``sending`` are listed as the records a push
 would look up first. Totals are always complete; the groups (customer → agreement) and their lines
-are paged.
+are paged. The live preview has the database count and sum the plain charges (``live_summary``: one line built per
+customer, agreement, product and mapping) and builds the lines of the page only.
 
 A *prepared* preview (``psa_sync_preview``) stores the transactions it covers, computed once: its totals, its
 groups in page order with their totals (``psa_sync_preview_group``) and each transaction's line outcome, so a page
