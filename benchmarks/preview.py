@@ -1,14 +1,17 @@
 """Time of a billing sync preview on a big partner (no ConnectWise: the catalog counts as synced).
 
     python benchmarks/preview.py [--database-url postgresql+psycopg://postgres@127.0.0.1/postgres]
-        [--customers 2000] [--subscriptions-per-customer 20] [--months 12]
+        [--customers 1000] [--subscriptions-per-customer 20] [--months 12]
 
 On a fresh database: the demo data at the given size, every pilot customer mapped to a cached
 company, every subscription to that company's agreement from 2000-01-01 (so every transaction is
 eligible), an active integration, the catalog of every product cached as synced. Then, each
-timed: the eligible rows (``PreviewRowsDAO.eligible``), the totals and first page (``summarize``:
-a payload built for every row, 20 groups of 20 lines), storing a prepared preview with all its
-transactions, and reading it back (rows of the stored preview + the first page).
+timed: the live preview's eligible rows (``PreviewRowsDAO.eligible``) and its totals and first page
+(``summarize``: a line built for every row, 20 groups of 20 lines); storing a prepared preview (its groups in page
+order with their totals, every transaction with its line's outcome); a page of it computed again from its
+transactions as before psa_0006 (``PreviewRowsDAO.of_preview`` + ``summarize``), and read as stored
+(``stored_page``: the first, a middle and the last page of 20 groups × 20 lines; median of 5). The first stored page
+must equal the recomputed one.
 """
 
 from __future__ import annotations
@@ -157,33 +160,95 @@ def timed(label: str, func):
     """Run ``func``, print its time, return its result."""
     started = time.perf_counter()
     result = func()
-    print(f"{label:<44} {time.perf_counter() - started:7.2f} s")
+    print(f"{label:<52} {time.perf_counter() - started:7.2f} s")
     return result
+
+
+def best_ms(label: str, func, repeat: int = 5):
+    """Run ``func`` ``repeat`` times, print the median and the worst in milliseconds, return its last result."""
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = func()
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    print(f"{label:<52} {times[len(times) // 2]:7.1f} ms (worst {times[-1]:.1f} ms of {repeat})")
+    return result
+
+
+def eligible_count(partner_id: int) -> int:
+    """``PreviewRowsDAO.eligible``'s query counted by the database: the floor of any SQL aggregation of it."""
+    from sqlalchemy import func, select
+
+    from msphub_psa.daos.base import session
+    from msphub_psa.daos.control import _ROW_COLUMNS, _waiting_elsewhere, _with_names
+    from msphub_psa.daos.outbox import _eligible_where, _mapped_join, _not_pushed
+    from msphub_psa.models.hub import BillingTransaction as Tx
+
+    query = _with_names(_mapped_join(select(*_ROW_COLUMNS).select_from(Tx)))
+    query = query.where(Tx.partner_id == partner_id, *_eligible_where(), _not_pushed(), ~_waiting_elsewhere())
+    return session().scalar(select(func.count()).select_from(query.subquery()))
 
 
 def measure(partner_id: int) -> None:
     """The preview's steps, timed, and the peak memory of computing the totals."""
-    from msphub_psa.commands.billing.preview import CatalogView, summarize
+    from msphub_psa.commands.billing.preflight import Checker
+    from msphub_psa.commands.billing.preview import (
+        CatalogView,
+        layout,
+        live_summary,
+        stored_checker,
+        stored_layout,
+        stored_page,
+        summarize,
+    )
     from msphub_psa.daos.base import session
-    from msphub_psa.daos.control import AWAITING, PreviewRowsDAO, SyncPreviewDAO
+    from msphub_psa.daos.control import AWAITING, PreviewRowsDAO, SyncPreviewDAO, fits_of
+    from msphub_psa.daos.outbox import PushDataDAO
 
-    rows = timed("eligible rows (one query)", lambda: PreviewRowsDAO.eligible(partner_id))
-    print(f"{'':<44} {len(rows):,} transactions")
+    rows = timed("before: live eligible rows (one query)", lambda: PreviewRowsDAO.eligible(partner_id))
+    print(f"{'':<52} {len(rows):,} transactions")
+    timed("the same query, counted in SQL (no row fetched)", lambda: eligible_count(partner_id))
+    session().rollback()
     catalog = CatalogView(
         products={
             str(r.product_pk): {"identifier": f"P{r.product_pk}", "status": "exists", "remote_id": r.product_pk}
             for r in rows
         }
     )
-    summary = timed("totals + first page (a payload per row)", lambda: summarize(rows, catalog))
+    summary = timed("before: live totals + first page (a line per row)", lambda: summarize(rows, catalog))
     tracemalloc.start()
     summarize(rows, catalog)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     print(
-        f"{'':<44} {summary['groups']['total']:,} groups; net {summary['totals']['net']}; "
+        f"{'':<52} {summary['groups']['total']:,} groups; net {summary['totals']['net']}; "
         f"{peak / 2**20:.0f} MiB allocated at peak while summarizing (rows aside)"
     )
+
+    def live():
+        buckets = timed("  the plain charges summed in SQL", lambda: PreviewRowsDAO.plain_buckets(partner_id))
+        others = timed("  the other rows read", lambda: PreviewRowsDAO.eligible_not_plain(partner_id))
+        samples = {b.first_id: b.representative() for b in buckets}
+        checker = Checker(fits=fits_of([*samples.values(), *others]))
+
+        def first_rows(groups):
+            found = timed("  the page's rows", lambda: PreviewRowsDAO.first_of_groups(partner_id, groups, 20))
+            checker.fits.update(fits_of(found))
+            return found
+
+        result = timed(
+            "  lines, totals and the page",
+            lambda: live_summary(buckets, samples, others, catalog, checker, 1, 20, first_rows),
+        )
+        print(f"{'':<52} {len(buckets):,} buckets of plain charges, {len(others):,} other rows read")
+        return result
+
+    fast = timed("after: live totals + first page (SQL sums, page lines)", live)
+    reference = summarize(rows, catalog, checker=Checker(fits=PushDataDAO.fits([r.id for r in rows])))
+    assert fast == reference, "the live preview differs from a line per row"
+    session().rollback()
+    laid = timed("prepare: every line, the groups and totals (layout)", lambda: layout(rows, catalog))
 
     def store():
         preview = SyncPreviewDAO.create(
@@ -191,23 +256,47 @@ def measure(partner_id: int) -> None:
             source="manual",
             prepared_by="benchmark",
             status=AWAITING,
-            totals=summary["totals"],
+            totals=laid.totals,
             catalog=catalog.as_dict(),
+            lines_stored=True,
         )
-        SyncPreviewDAO.add_items(preview.id, rows)
+        groups, items = stored_layout(laid)
+        SyncPreviewDAO.add_groups(preview.id, groups)
+        SyncPreviewDAO.add_items(preview.id, items)
         session().commit()
         return preview.id
 
-    preview_id = timed("store a prepared preview (all transactions)", store)
-    stored = timed("read it back (rows of the stored preview)", lambda: PreviewRowsDAO.of_preview(preview_id))
-    timed("  + its first page", lambda: summarize(stored, catalog))
+    preview_id = timed("prepare: store it (the groups, every line's outcome)", store)
+    session().expire_all()
+
+    def recomputed():
+        stored = PreviewRowsDAO.of_preview(preview_id)
+        view = CatalogView.from_dict(SyncPreviewDAO.get(preview_id).catalog)
+        return summarize(stored, view, checker=stored_checker(partner_id, view, stored))
+
+    before = timed("before: a page recomputed from its transactions", recomputed)
+    session().rollback()
+    groups = before["groups"]["total"]
+    for label, page in (("first", 1), ("middle", max(groups // 40, 1)), ("last", max((groups + 19) // 20, 1))):
+
+        def read(page=page):
+            session().expire_all()
+            preview = SyncPreviewDAO.get(preview_id)
+            view = CatalogView.from_dict(preview.catalog)
+            data = stored_page(preview, page, 20, 20, None, view)
+            session().rollback()
+            return data
+
+        data = best_ms(f"after: the {label} page of the stored preview (page {page})", read)
+        if page == 1:
+            assert data == {k: before[k] for k in ("totals", "groups")}, "the stored page differs"
 
 
 def main() -> None:
     """Seed, map, measure."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
-    parser.add_argument("--customers", type=int, default=2000)
+    parser.add_argument("--customers", type=int, default=1000)
     parser.add_argument("--subscriptions-per-customer", type=int, default=20)
     parser.add_argument("--months", type=int, default=12)
     args = parser.parse_args()

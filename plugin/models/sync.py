@@ -189,6 +189,11 @@ class SyncPreview(Base):
     job_id: Mapped[str | None] = mapped_column(String(120), nullable=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("psa_sync_run.id", ondelete="SET NULL"), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    catalog_read: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    """What its catalog step read (``CatalogRead``): its approved push, soon after, does not read it again."""
+    lines_stored: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    """True when its groups (``psa_sync_preview_group``) and each line's outcome were stored when it was prepared
+    (every preview since psa_0006): a page is read, not recomputed."""
     partner: Mapped[Partner] = contract_ref("Partner", "partner_id", "SyncPreview")
     __table_args__ = (
         CheckConstraint(f"status IN {PREVIEW_STATUSES}", name="status"),
@@ -207,7 +212,9 @@ class SyncPreview(Base):
 
 
 class SyncPreviewItem(Base):
-    """One transaction a preview covers, its target agreement, and whether the partner chose it."""
+    """One transaction a preview covers, its target agreement, whether the partner chose it, and the line as the
+    preview showed it when it was prepared: its group's position (``group_no``), its place in the group
+    (``line_no``, by transaction id) and its outcome (status, figures, description, error, check)."""
 
     __tablename__ = "psa_sync_preview_item"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -215,4 +222,31 @@ class SyncPreviewItem(Base):
     transaction_id: Mapped[int] = mapped_column(Integer)
     agreement_id: Mapped[int] = mapped_column(ForeignKey("psa_agreement.id"))
     selected: Mapped[bool] = mapped_column(Boolean, default=True)
-    __table_args__ = (UniqueConstraint("preview_id", "transaction_id", name="uq_psa_sync_preview_item_preview_tx"),)
+    group_no: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    line_no: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    quantity: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    unit_price: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    amount: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    check_block: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    __table_args__ = (
+        UniqueConstraint("preview_id", "transaction_id", name="uq_psa_sync_preview_item_preview_tx"),
+        Index("ix_psa_sync_preview_item_page", "preview_id", "group_no", "line_no"),
+    )
+
+
+class SyncPreviewGroup(Base):
+    """One customer → agreement group of a prepared preview, at its position in the page order (customer name
+    casefolded, customer id, agreement name casefolded, agreement id), with its totals as the page shows them."""
+
+    __tablename__ = "psa_sync_preview_group"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preview_id: Mapped[int] = mapped_column(ForeignKey("psa_sync_preview.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    customer_id: Mapped[int] = mapped_column(Integer)
+    agreement_id: Mapped[int] = mapped_column(Integer)
+    line_count: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[dict] = mapped_column(JSON)
+    __table_args__ = (UniqueConstraint("preview_id", "position", name="uq_psa_sync_preview_group_position"),)

@@ -11,9 +11,10 @@ Outcomes are cached per partner and product (``psa_catalog_sync``), so a product
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from msphub_psa.commands.base import transaction
 from msphub_psa.commands.billing.settings import effective_settings
@@ -27,9 +28,74 @@ from msphub_psa.domain import rules as engine
 from msphub_psa.domain.errors import PayloadError
 from msphub_psa.psa import errors as psa
 from msphub_psa.psa.port import LIST_KINDS, PsaClient
-from msphub_psa.psa.records import ListEntry, NewCatalogItem
+from msphub_psa.psa.records import CatalogItem, ListEntry, Named, NewCatalogItem
 
 log = logging.getLogger(__name__)
+READ_FRESH_FOR = dt.timedelta(minutes=30)
+"""How long what a prepared preview read of the catalog stands in for the read of its approved push."""
+
+
+@dataclass
+class CatalogRead:
+    """What a catalog read found, kept by a prepared preview for its approved push (``CatalogSync(seen=...)``):
+    the items of the identifiers whose item was ours and active (``items``), the identifiers nothing matched, whose
+    item the preview planned to create (``absent``), and the categories, subcategories and types as read
+    (``lists``, None when they were not read). Identifiers the read found taken by another product's item, or
+    inactive, are not kept: the push looks at them again."""
+
+    at: dt.datetime
+    items: dict[str, list[CatalogItem]] = field(default_factory=dict)
+    absent: set[str] = field(default_factory=set)
+    lists: dict[str, list[ListEntry]] | None = None
+
+    def fresh(self, now: dt.datetime) -> bool:
+        """Young enough to stand in for a new read."""
+        return now - self.at <= READ_FRESH_FOR
+
+    def known(self, identifiers: set[str]) -> dict[str, list[CatalogItem]]:
+        """What the read found for those of ``identifiers`` it can answer (ours and active, or nothing)."""
+        found = {i: list(self.items[i]) for i in identifiers if i in self.items}
+        return {**found, **{i: [] for i in identifiers if i in self.absent}}
+
+    def as_dict(self) -> dict:
+        """JSON form (``psa_sync_preview.catalog_read``)."""
+        return {
+            "at": self.at.isoformat(),
+            "items": {key: [asdict(item) for item in items] for key, items in self.items.items()},
+            "absent": sorted(self.absent),
+            "lists": None if self.lists is None else {k: [asdict(e) for e in v] for k, v in self.lists.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> CatalogRead | None:
+        """Back from the JSON form (None stays None)."""
+        if not data:
+            return None
+
+        def named(value: dict | None) -> Named | None:
+            return None if value is None else Named(**value)
+
+        items = {
+            key: [
+                CatalogItem(
+                    **{
+                        **item,
+                        "category": named(item.get("category")),
+                        "subcategory": named(item.get("subcategory")),
+                        "type": named(item.get("type")),
+                    }
+                )
+                for item in found
+            ]
+            for key, found in data.get("items", {}).items()
+        }
+        lists = data.get("lists")
+        return cls(
+            at=dt.datetime.fromisoformat(data["at"]),
+            items=items,
+            absent=set(data.get("absent", [])),
+            lists=None if lists is None else {k: [ListEntry(**e) for e in v] for k, v in lists.items()},
+        )
 
 
 @dataclass
@@ -76,8 +142,13 @@ class CatalogSync:
         dry_run: bool = False,
         retry_refused: bool = True,
         on_record: Callable[[], None] | None = None,
+        seen: CatalogRead | None = None,
     ):
         self.partner_id, self.client, self.create_once, self.dry_run = partner_id, client, create_once, dry_run
+        self.seen = seen  # an approved preview's fresh read: what it answers is not read again
+        self.found: dict[str, list[CatalogItem]] = {}  # what the catalog holds at each identifier (read or seen)
+        self.keys: dict[int, str] = {}  # hub product id -> its catalog identifier
+        self.result: dict[int, int | None] = {}  # hub product id -> its item (None: refused, blocked or to create)
         self.retry_refused = retry_refused  # False (the push): a refusal holds until Retry failed forgets it
         self.on_record = on_record or (lambda: None)  # the push's heartbeat, in each outcome's transaction
         self.plan = CatalogPlan()
@@ -105,8 +176,15 @@ class CatalogSync:
         attrs = self._classifications(todo) if todo else {}
         self.create_lists = effective_settings(self.partner_id).create_list_values
         session().rollback()  # reads only; nothing open across the calls that follow
-        found = self.client.find_catalog_items(sorted(set(keys.values())))
+        wanted = set(keys.values())
+        known = self.seen.known(wanted) if self.seen is not None else {}
+        unknown = sorted(wanted - set(known))
+        found = {**(self.client.find_catalog_items(unknown) if unknown else {}), **known}
+        self.found, self.keys = found, keys
+        if self.seen is not None and self.seen.lists is not None and self._lists is None:
+            self._lists = {kind: list(entries) for kind, entries in self.seen.lists.items()}
         result: dict[int, int | None] = {}
+        self.result = result
         for product in products:
             row, items = cached.get(product.id), found.get(keys[product.id], [])
             if product in todo:
@@ -114,6 +192,21 @@ class CatalogSync:
             else:
                 result[product.id] = self._cached(product, row, items)
         return result
+
+    def read(self, at: dt.datetime) -> CatalogRead:
+        """What this sync read, for a push soon after: the items it found ours and active, the identifiers it found
+        free and planned to create, the lists (a dry run's; call after ``ensure``)."""
+        planned = {entry["product_id"] for entry in self.plan.create}
+        read = CatalogRead(at=at, lists=None if self._lists is None else {k: list(v) for k, v in self._lists.items()})
+        for product_id, remote_id in self.result.items():
+            identifier = self.keys[product_id]
+            if product_id in planned and not self.found.get(identifier):
+                read.absent.add(identifier)
+            elif remote_id and product_id not in self.blocks:
+                ours = [i for i in self.found.get(identifier, []) if i.id == remote_id and not i.inactive]
+                if ours:
+                    read.items[identifier] = ours
+        return read
 
     def _reuse(self, row) -> bool:
         """A cached outcome holds: synced, or refused for the push (a taken identifier is looked at again)."""

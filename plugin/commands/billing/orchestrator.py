@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from msphub_psa import clock
 from msphub_psa.commands.base import transaction
 from msphub_psa.commands.billing.alerts import notify_run_alert
-from msphub_psa.commands.billing.catalog import CatalogSync
+from msphub_psa.commands.billing.catalog import CatalogRead, CatalogSync
 from msphub_psa.commands.billing.delivery import Delivery
 from msphub_psa.commands.billing.move import MovePushedRows
 from msphub_psa.commands.billing.outbox import OutboxRefresh
@@ -65,6 +65,7 @@ class PushBillingCommand:
         client: PsaClient | None = None,
         only_transactions: set[int] | None = None,
         concurrency: int | None = None,
+        catalog_seen: CatalogRead | None = None,
     ):
         config = settings()  # read here: the delivery threads have no app context
         workers = max(1, int(concurrency or config.push_concurrency))
@@ -82,6 +83,8 @@ class PushBillingCommand:
             psa=client,
         )
         self.delivery = Delivery(self.run_state)
+        self.catalog_seen = catalog_seen
+        """An approved preview's fresh catalog read: the catalog step does not read again what it answers."""
         self._taken_over: int | None = None
         """The run whose expired lease this one took over (marked abandoned at our start)."""
 
@@ -186,7 +189,14 @@ class PushBillingCommand:
         run = self.run_state
         client, before, writes = run.psa, run.psa.call_count, self.result.writes
         run.catalog_base = (before, writes)  # the catalog's own creates are counted in catalog_calls
-        sync = CatalogSync(self.partner_id, client, self.delivery.create_once, retry_refused=False, on_record=run.renew)
+        sync = CatalogSync(
+            self.partner_id,
+            client,
+            self.delivery.create_once,
+            retry_refused=False,
+            on_record=run.renew,
+            seen=self.catalog_seen,
+        )
         catalog = sync.ensure_pending()
         if sync.plan.new_lists:
             refresh_after_catalog(self.partner_id)

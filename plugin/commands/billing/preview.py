@@ -5,12 +5,16 @@ A preview never writes to the PSA or to the outbox. It takes the rows a push wou
 record as the push does (``delivery.record_of``, checked by the PSA's adapter), and asks the catalog sync what
 it would create (a dry run: it reads the PSA's catalog). Rows left in ``sending`` are listed as the records a push
 would look up first. Totals are always complete; the groups (customer → agreement) and their lines
-are paged.
+are paged. The live preview has the database count and sum the plain charges (``live_summary``: one line built per
+customer, agreement, product and mapping) and builds the lines of the page only.
 
-A *prepared* preview (``psa_sync_preview``) stores the transactions it covers. Approving it (all,
-or the groups of some agreements) enqueues a push of exactly those transactions that are still
-eligible (``PushBillingCommand(only_transactions=...)``); the others stay pending. Discard drops it;
-a newer preview expires it.
+A *prepared* preview (``psa_sync_preview``) stores the transactions it covers, computed once: its totals, its
+groups in page order with their totals (``psa_sync_preview_group``) and each transaction's line outcome, so a page
+of it is read (``stored_page``: a few queries whatever its size), never recomputed; and what its catalog step read
+(``CatalogRead``), which its approved push reuses while fresh. Approving it (all, or the groups of some agreements)
+enqueues a push of exactly those transactions that are still eligible
+(``PushBillingCommand(only_transactions=...)``); the others stay pending. Discard drops it; a newer preview
+expires it.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from msphub_psa import clock
 from msphub_psa.commands.access import partner_today
 from msphub_psa.commands.base import BaseCommand, audit, transaction
-from msphub_psa.commands.billing.catalog import CatalogSync
+from msphub_psa.commands.billing.catalog import CatalogRead, CatalogSync
 from msphub_psa.commands.billing.common import sync_scope
 from msphub_psa.commands.billing.delivery import record_of
 from msphub_psa.commands.billing.orchestrator import PushBillingCommand
@@ -42,7 +46,15 @@ from msphub_psa.commands.billing.settings import approval_required
 from msphub_psa.commands.exceptions import ConflictError, InvalidInputError, NotFoundError, UnavailableError
 from msphub_psa.commands.psa_client import check_record, psa_for, record_name
 from msphub_psa.daos.base import session
-from msphub_psa.daos.control import AWAITING, PreviewRow, PreviewRowsDAO, SyncPreviewDAO
+from msphub_psa.daos.control import (
+    AWAITING,
+    Bucket,
+    PreviewRow,
+    PreviewRowsDAO,
+    StoredLine,
+    SyncPreviewDAO,
+    fits_of,
+)
 from msphub_psa.daos.integration import IntegrationDAO
 from msphub_psa.daos.outbox import CatalogSyncDAO, PushDataDAO
 from msphub_psa.domain import billing, checks
@@ -85,6 +97,8 @@ class CatalogView:
     psa_calls: int = 0
     error: str | None = None
     agreements: dict[str, dict] = field(default_factory=dict)
+    read: CatalogRead | None = field(default=None, repr=False)
+    """What the dry run read of the catalog (not part of the JSON: a prepared preview stores it apart)."""
 
     def product(self, product_pk: int) -> dict:
         """One product's entry ({identifier, status, remote_id})."""
@@ -137,16 +151,19 @@ def read_catalog(partner_id: int, username: str, rows: list[PreviewRow]) -> Cata
         view.psa_calls = client.call_count if client is not None else 0
         return view
     view.psa_calls = client.call_count
+    view.read = sync.read(clock.now())
     _fill_catalog(view, partner_id, sync.plan, ids, titles)
     for product_pk, found in sync.blocks.items():
         view.products.setdefault(str(product_pk), view.product(product_pk))["block"] = block_json(found)
     return view
 
 
-def read_checks(partner_id: int, rows: list[PreviewRow], view: CatalogView) -> Checker:
-    """The pre-flight checker for ``rows``: their agreements re-read from the PSA (batched; the cache updated),
-    kept in ``view`` for a prepared preview. When the PSA cannot be asked, the agreements are not checked."""
-    checker = Checker(today=partner_today(partner_id), fits=PushDataDAO.fits([row.id for row in rows]))
+def read_checks(partner_id: int, rows: list[PreviewRow], view: CatalogView, fits: dict | None = None) -> Checker:
+    """The pre-flight checker for ``rows`` (their fits read, unless given): their agreements re-read from the PSA
+    (batched; the cache updated), kept in ``view`` for a prepared preview. When the PSA cannot be asked, the
+    agreements are not checked."""
+    fits = PushDataDAO.fits([row.id for row in rows]) if fits is None else fits
+    checker = Checker(today=partner_today(partner_id), fits=fits)
     session().rollback()
     ids = sorted({row.agreement_remote_id for row in rows})
     client = None
@@ -315,18 +332,20 @@ def _totals_json(totals: dict) -> dict:
     }
 
 
-def summarize(
-    rows: list[PreviewRow],
-    catalog: CatalogView,
-    page: int = 1,
-    page_size: int = 20,
-    lines: int = 20,
-    selected: set[int] | None = None,
-    checker: Checker | None = None,
-) -> dict:
-    """Totals (complete), and one page of customer → agreement groups with their first ``lines`` lines."""
+@dataclass
+class Layout:
+    """Every line of a preview, grouped (customer → agreement) in page order, with the totals (complete)."""
+
+    totals: dict
+    groups: dict[tuple[int, int], dict]
+    members: dict[tuple[int, int], list[tuple[PreviewRow, dict]]]
+    ordered: list[tuple[int, int]]
+
+
+def layout(rows: list[PreviewRow], catalog: CatalogView, checker: Checker | None = None) -> Layout:
+    """Each row's line (built and checked once), its group, the group totals and the overall totals."""
     groups: dict[tuple[int, int], dict] = {}
-    members: dict[tuple[int, int], list[PreviewRow]] = {}
+    members: dict[tuple[int, int], list[tuple[PreviewRow, dict]]] = {}
     overall = _blank_totals()
     for row in rows:
         key = (row.customer_id, row.agreement_id)
@@ -344,31 +363,201 @@ def summarize(
         line = line_of(row, catalog, checker)
         _add(groups[key], line)
         _add(overall, line)
-        members[key].append(row)
+        members[key].append((row, line))
     ordered = sorted(
         groups,
         key=lambda k: (groups[k]["customer_name"].casefold(), k[0], groups[k]["agreement_name"].casefold(), k[1]),
     )
-    shown = ordered[(page - 1) * page_size : page * page_size]
+    overall.update(customers=len({k[0] for k in groups}), agreements=len(groups))
+    return Layout(_totals_json(overall), groups, members, ordered)
+
+
+def summarize(
+    rows: list[PreviewRow],
+    catalog: CatalogView,
+    page: int = 1,
+    page_size: int = 20,
+    lines: int = 20,
+    selected: set[int] | None = None,
+    checker: Checker | None = None,
+) -> dict:
+    """Totals (complete), and one page of customer → agreement groups with their first ``lines`` lines."""
+    laid = layout(rows, catalog, checker)
+    shown = laid.ordered[(page - 1) * page_size : page * page_size]
     result = [
         {
-            **_totals_json(groups[k]),
-            "line_count": len(members[k]),
+            **_totals_json(laid.groups[k]),
+            "line_count": len(laid.members[k]),
             "selected": selected is None or k[1] in selected,
-            "lines": [line_of(r, catalog, checker) for r in members[k][:lines]],
+            "lines": [line for _row, line in laid.members[k][:lines]],
         }
         for k in shown
     ]
+    return _page_json(laid.totals, page, page_size, result, [k[1] for k in laid.ordered])
+
+
+def live_summary(
+    buckets: list[Bucket],
+    samples: dict[int, PreviewRow],
+    others: list[PreviewRow],
+    catalog: CatalogView,
+    checker: Checker,
+    page: int,
+    page_size: int,
+    first_rows,
+) -> dict:
+    """What ``summarize`` gives over every eligible row, from the database's count and sum of the plain charges
+    (one line built per bucket: a plain charge's line depends only on its product, agreement and mapping) and a line
+    for every other row; lines built for the page only (``first_rows(groups)``: the first rows of those groups)."""
+    groups: dict[tuple[int, int], dict] = {}
+    counts: Counter = Counter()
+    overall = _blank_totals()
+
+    def group_of(key: tuple[int, int], names: tuple) -> dict:
+        if key not in groups:
+            groups[key] = {
+                "customer_id": key[0],
+                "customer_name": names[0],
+                "company_name": names[1],
+                "agreement_id": key[1],
+                "agreement_remote_id": names[2],
+                "agreement_name": names[3],
+                **_blank_totals(),
+            }
+        return groups[key]
+
+    for bucket in buckets:
+        key = (bucket.customer_id, bucket.agreement_id)
+        names = (bucket.customer_name, bucket.company_name, bucket.agreement_remote_id, bucket.agreement_name)
+        line = line_of(samples[bucket.first_id], catalog, checker)
+        amount = Decimal(bucket.amount_units) / 10000
+        for totals in (group_of(key, names), overall):
+            _add_many(totals, line, bucket.count, amount)
+        counts[key] += bucket.count
+    for row in others:
+        key = (row.customer_id, row.agreement_id)
+        line = line_of(row, catalog, checker)
+        names = (row.customer_name, row.company_name, row.agreement_remote_id, row.agreement_name)
+        _add(group_of(key, names), line)
+        _add(overall, line)
+        counts[key] += 1
+    ordered = sorted(
+        groups,
+        key=lambda k: (groups[k]["customer_name"].casefold(), k[0], groups[k]["agreement_name"].casefold(), k[1]),
+    )
     overall.update(customers=len({k[0] for k in groups}), agreements=len(groups))
+    shown = ordered[(page - 1) * page_size : page * page_size]
+    lines: dict[tuple[int, int], list[dict]] = {k: [] for k in shown}
+    for row in first_rows(shown):
+        lines[(row.customer_id, row.agreement_id)].append(line_of(row, catalog, checker))
+    result = [{**_totals_json(groups[k]), "line_count": counts[k], "selected": True, "lines": lines[k]} for k in shown]
+    return _page_json(_totals_json(overall), page, page_size, result, [k[1] for k in ordered])
+
+
+def _add_many(totals: dict, line: dict, count: int, amount: Decimal) -> None:
+    """Fold ``count`` plain charges whose line is ``line`` and whose amounts sum to ``amount`` into totals (as
+    ``_add`` of each: a plain charge's line carries its own amount, blocked or not)."""
+    totals["transactions"] += count
+    if line["status"] == "error":
+        totals["errors"] += count
+    elif line["status"] == "blocked":
+        totals["blocked"] += count
+        totals["blocked_amount"] += amount
+        totals["blocked_causes"][line["check"]["code"]] += count
+    else:
+        totals["additions"] += count
+        totals["charges"] += amount
+
+
+def _page_json(totals: dict, page: int, page_size: int, result: list[dict], agreement_ids: list[int]) -> dict:
+    """The totals and one page of groups, as the page, the REST API and the CLI read them."""
     return {
-        "totals": _totals_json(overall),
+        "totals": totals,
         "groups": {
             "page": page,
             "page_size": page_size,
-            "total": len(ordered),
+            "total": len(agreement_ids),
             "result": result,
-            "agreement_ids": [k[1] for k in ordered],
+            "agreement_ids": agreement_ids,
         },
+    }
+
+
+def stored_layout(laid: Layout) -> tuple[list[dict], list[dict]]:
+    """What a prepared preview stores beside its transactions: (groups in page order with their totals, each
+    transaction's item with its group's position, its place in the group and its line's outcome)."""
+    groups, items = [], []
+    for position, key in enumerate(laid.ordered):
+        members = laid.members[key]
+        groups.append(
+            {
+                "position": position,
+                "customer_id": key[0],
+                "agreement_id": key[1],
+                "line_count": len(members),
+                "summary": _totals_json(laid.groups[key]),
+            }
+        )
+        for line_no, (row, line) in enumerate(members):
+            items.append(
+                {
+                    "transaction_id": row.id,
+                    "agreement_id": row.agreement_id,
+                    "group_no": position,
+                    "line_no": line_no,
+                    "status": line["status"],
+                    "quantity": line["quantity"],
+                    "unit_price": line["unit_price"],
+                    "amount": line["amount"],
+                    "description": line["description"],
+                    "error": line["error"],
+                    "check_block": line["check"],
+                }
+            )
+    return groups, items
+
+
+def stored_page(
+    preview, page: int, page_size: int, lines: int, selected: set[int] | None, catalog: CatalogView
+) -> dict:
+    """A page of a prepared preview read as it was stored: its totals, the page's groups (one query) and their first
+    ``lines`` lines (one query), the order of every group's agreement (one query). Nothing is recomputed."""
+    first = (page - 1) * page_size
+    shown = SyncPreviewDAO.group_page(preview.id, first, page_size)
+    found: dict[int, list[dict]] = {}
+    if shown and lines:
+        for line in PreviewRowsDAO.stored_lines(preview.id, first, first + len(shown) - 1, lines):
+            found.setdefault(line.group_no, []).append(_stored_line(line, catalog))
+    result = [
+        {
+            **group.summary,
+            "line_count": group.line_count,
+            "selected": selected is None or group.agreement_id in selected,
+            "lines": found.get(group.position, []),
+        }
+        for group in shown
+    ]
+    return _page_json(preview.totals, page, page_size, result, SyncPreviewDAO.group_agreement_ids(preview.id))
+
+
+def _stored_line(line: StoredLine, catalog: CatalogView) -> dict:
+    """One line of a prepared preview, as the preview showed it when it was prepared."""
+    return {
+        "transaction_id": line.transaction_id,
+        "reference": billing.reference(line.transaction_id),
+        "kind": record_name(line.kind),
+        "product": line.product_title,
+        "product_id": line.product_code,
+        "catalog": catalog.product(line.product_pk),
+        "period_start": line.period_start.isoformat(),
+        "period_end": line.period_end.isoformat(),
+        "quantity": line.quantity,
+        "unit_price": line.unit_price,
+        "amount": line.amount,
+        "description": line.description,
+        "status": line.status,
+        "error": line.error,
+        "check": line.check_block,
     }
 
 
@@ -447,14 +636,26 @@ class PreviewCommand(BaseCommand):
         self.partner_id = sync_scope(self.actor, self.partner_id)
 
     def run(self) -> dict:
-        """Rows, the catalog's dry run, totals, the page of groups, the look-ups."""
+        """The plain charges counted and summed by the database, the other rows read; the catalog's dry run and the
+        agreements' checks over one row per bucket and those; totals, the page of groups (its lines read and built
+        for the page only), the look-ups."""
         self.validate()
-        rows = PreviewRowsDAO.eligible(self.partner_id)
+        buckets = PreviewRowsDAO.plain_buckets(self.partner_id)
+        others = PreviewRowsDAO.eligible_not_plain(self.partner_id)
+        samples = {b.first_id: b.representative() for b in buckets}
+        rows = sorted([*samples.values(), *others], key=lambda row: row.id)
         lookups, required = lookups_json(self.partner_id), approval_required(self.partner_id)
         session().rollback()
         catalog = read_catalog(self.partner_id, self.actor.username, rows)
-        checker = read_checks(self.partner_id, rows, catalog) if rows else Checker()
-        summary = summarize(rows, catalog, self.page, self.page_size, self.lines, checker=checker)
+        checker = read_checks(self.partner_id, rows, catalog, fits_of(rows)) if rows else Checker()
+
+        def first_rows(groups: list[tuple[int, int]]) -> list[PreviewRow]:
+            found = PreviewRowsDAO.first_of_groups(self.partner_id, groups, self.lines)
+            checker.fits.update(fits_of(found))
+            session().rollback()
+            return found
+
+        summary = live_summary(buckets, samples, others, catalog, checker, self.page, self.page_size, first_rows)
         return {
             "id": None,
             "status": "live",
@@ -488,12 +689,13 @@ class PreparePreviewCommand(BaseCommand):
         session().rollback()
         catalog = read_catalog(self.partner_id, self.actor.username, rows)
         checker = read_checks(self.partner_id, rows, catalog) if rows else Checker()
-        totals = summarize(rows, catalog, page_size=1, lines=0, checker=checker)["totals"]
-        return self._store(rows, catalog, totals, lookups)
+        return self._store(rows, catalog, layout(rows, catalog, checker), lookups)
 
     @transaction
-    def _store(self, rows: list[PreviewRow], catalog: CatalogView, totals: dict, lookups: int) -> int | None:
-        """Expire the awaiting preview, store the new one with its transactions, audit."""
+    def _store(self, rows: list[PreviewRow], catalog: CatalogView, laid: Layout, lookups: int) -> int | None:
+        """Expire the awaiting preview, store the new one with its groups, its transactions and their lines' outcome
+        (so a page of it is read, not recomputed), audit."""
+        totals = laid.totals
         self.validate()
         expired = SyncPreviewDAO.expire_awaiting(self.partner_id, "Superseded by a newer preview.")
         if not rows:
@@ -518,10 +720,14 @@ class PreparePreviewCommand(BaseCommand):
                 totals=totals,
                 catalog=catalog.as_dict(),
                 lookups=lookups,
+                lines_stored=True,
+                catalog_read=catalog.read.as_dict() if catalog.read is not None else None,
             )
         except IntegrityError as exc:
             raise ConflictError("Another preview was prepared at the same moment; reload the page.") from exc
-        SyncPreviewDAO.add_items(preview.id, rows)
+        groups, items = stored_layout(laid)
+        SyncPreviewDAO.add_groups(preview.id, groups)
+        SyncPreviewDAO.add_items(preview.id, items)
         audit(
             self.actor,
             "sync.preview",
@@ -561,22 +767,19 @@ class PreviewDetailCommand(BaseCommand):
     def run(self) -> dict:
         """The preview as JSON."""
         self.validate()
-        rows = PreviewRowsDAO.of_preview(self.preview.id)
         chosen = (self.preview.selection or {}).get("agreement_ids")
+        selected = None if chosen is None else set(chosen)
         view = CatalogView.from_dict(self.preview.catalog)
-        summary = summarize(
-            rows,
-            view,
-            self.page,
-            self.page_size,
-            self.lines,
-            selected=None if chosen is None else set(chosen),
-            checker=stored_checker(self.partner_id, view, rows),
-        )
+        if self.preview.lines_stored:
+            summary = stored_page(self.preview, self.page, self.page_size, self.lines, selected, view)
+        else:  # prepared before its lines were stored (psa_0006): computed from its transactions
+            rows = PreviewRowsDAO.of_preview(self.preview.id)
+            checker = stored_checker(self.partner_id, view, rows)
+            summary = summarize(rows, view, self.page, self.page_size, self.lines, selected=selected, checker=checker)
         result = {
             **preview_meta(self.preview),
             **summary,
-            "catalog": CatalogView.from_dict(self.preview.catalog).as_dict(),
+            "catalog": view.as_dict(),
             "lookups": lookups_json(self.partner_id),
             "approval_required": approval_required(self.partner_id),
             "awaiting_approval": awaiting_json(self.partner_id),
@@ -716,20 +919,28 @@ def _set_job(preview_id: int, job_id: str) -> None:
 
 
 @transaction
-def _approved_transactions(partner_id: int, preview_id: int) -> set[int] | None:
-    """The chosen transactions of an approved preview of the partner, or None."""
+def _approved_transactions(partner_id: int, preview_id: int) -> tuple[set[int] | None, CatalogRead | None]:
+    """The chosen transactions of an approved preview of the partner (or None), and what its catalog step read
+    while that can stand in for the push's own read (else None: the push reads the catalog): fresh, and no push of
+    the partner started since (a run killed while creating an item leaves it unrecorded: only a read finds it)."""
     preview = SyncPreviewDAO.in_partner(partner_id, preview_id)
     if preview is None or preview.status != "approved":
-        return None
-    return SyncPreviewDAO.chosen_transactions(preview_id)
+        return None, None
+    read = CatalogRead.from_dict(preview.catalog_read)
+    if read is not None and (not read.fresh(clock.now()) or SyncPreviewDAO.run_since(partner_id, read.at)):
+        read = None
+    return SyncPreviewDAO.chosen_transactions(preview_id), read
 
 
 def push_approved(partner_id: int, preview_id: int, requested_by: str, job_id: str | None = None) -> dict:
-    """Push an approved preview's chosen transactions (the push job's body for a preview); record the outcome."""
-    chosen = _approved_transactions(partner_id, preview_id)
+    """Push an approved preview's chosen transactions (the push job's body for a preview); record the outcome.
+    While the preview is fresh, its catalog read stands in for the push's: what it saw ours and active is not read
+    again, and an item it planned to create is created (exactly once, as always) without reading first."""
+    chosen, seen = _approved_transactions(partner_id, preview_id)
     if chosen is None:
         return {"status": "skipped", "error": f"Preview {preview_id} is not approved."}
-    result = PushBillingCommand(partner_id, requested_by, job_id, only_transactions=chosen).run(wait=True)
+    push = PushBillingCommand(partner_id, requested_by, job_id, only_transactions=chosen, catalog_seen=seen)
+    result = push.run(wait=True)
     if result.run_id is None:  # another push held the lease all along: nothing was pushed
         _reopen(preview_id, "Another push was running; the preview awaits approval again.")
     else:
