@@ -72,7 +72,9 @@ class Delivery:
     ) -> None:
         """The pending rows in batches (with an approved preview: only its transactions).
 
-        Per batch: the integration guard; the claim (lease renewed in the same transaction); the creates
+        Before each batch after the first, the slice: when its time is over and the continuation is queued, the run
+        ends ``yielded`` (``SliceEnded``) with the batches delivered so far settled. Per batch: the integration
+        guard; the claim (lease renewed in the same transaction); the creates
         concurrently; the settle (one transaction); then ``after_item`` for each of the batch's row ids.
         """
         only = self.run.only_transactions
@@ -84,9 +86,15 @@ class Delivery:
             if pending is None
             else (pending[start : start + size] for start in range(0, len(pending), size))
         )
-        for item_ids in batches:
+        if only is None:
+            self.run.start_slice()  # an approved preview's push runs to its end: its transactions were chosen
+        for number, item_ids in enumerate(batches):
+            if number:  # a slice delivers at least one batch: a continuation always makes progress
+                self.run.check_slice()
             self.run.guard()
-            self.run_batch(self._claim(item_ids, catalog, refusals, blocks or {}), uncertain=False)
+            claimed = self._claim(item_ids, catalog, refusals, blocks or {})
+            self.run.slice_sent += len(claimed)
+            self.run_batch(claimed, uncertain=False)
             for item_id in item_ids:
                 self.run.after_item(item_id)
 
