@@ -112,6 +112,17 @@ def enqueue_once(kind: str, task: str, *args: int | str, job_id: str, **options:
     return job, created
 
 
+def jobs_waiting(kind: str) -> int:
+    """How many jobs wait in the queue of this kind (not those running).
+
+    :raises QueueUnavailable: Redis does not answer.
+    """
+    try:
+        return get_queue(kind).count
+    except _redis_errors() as exc:
+        raise QueueUnavailable(str(exc)) from exc
+
+
 def job_alive(job_id: str | None) -> bool:
     """True while the job exists and has not ended; True as well when Redis does not answer (its fate is
     unknown: a page keeps showing it rather than failing it)."""

@@ -17,11 +17,11 @@ single-threaded (this thread); the delivery threads only call the PSA.
 
 **Slices** (fairness between partners): a push run by a job may be given ``slice_seconds``
 (``PSA_PUSH_SLICE_SECONDS``). Once its delivery (step 6) has run that long, between two batches (every claimed row
-settled: nothing is left in ``sending``), it queues its continuation at the back of the sync queue
+settled: nothing is left in ``sending``), when other jobs wait in the sync queue it queues its continuation behind them
 (``push_billing(..., continues=<this run>)``), ends ``yielded`` (no alert: it ended well, its remaining rows are
 still ``pending``) and frees its lease. The continuation is a new run (``continues_run_id``) that goes through
-every step again and delivers where the last one stopped: the pending rows. A continuation that cannot be queued
-(Redis does not answer) makes the run go on to its end instead (docs/billing.md, *Slices*).
+every step again and delivers where the last one stopped: the pending rows. When nobody waits (or the queue does
+not answer) a new slice begins in the same run (docs/billing.md, *Slices*).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from msphub_psa.daos.integration import IntegrationDAO
 from msphub_psa.daos.outbox import CatalogSyncDAO, SyncLeaseDAO, SyncRunDAO
 from msphub_psa.daos.revenue import RevenueTotalsDAO
 from msphub_psa.domain.billing import OutboxState
-from msphub_psa.jobqueue import QueueUnavailable, enqueue_push
+from msphub_psa.jobqueue import SYNC, QueueUnavailable, enqueue_push, jobs_waiting
 from msphub_psa.psa import errors as psa
 from msphub_psa.psa.port import PsaClient
 from msphub_psa.ratelimit import RateLimitTimeout
@@ -163,13 +163,15 @@ class PushBillingCommand:
         return CatalogSync(self.partner_id, self.run_state.psa, self.delivery.create_once, dry_run=dry_run)
 
     def _queue_continuation(self) -> bool:
-        """The slice is over: queue this push's continuation at the back of the sync queue; False when the queue
-        does not answer (the run then goes on to its end). A continuation that starts before this run has freed
-        its lease waits for it (``run(wait=True)``)."""
+        """The slice is over: when other jobs wait in the sync queue, queue this push's continuation behind them
+        (True: the run yields); False when nobody waits or the queue does not answer (a new slice begins). A
+        continuation that starts before this run has freed its lease waits for it (``run(wait=True)``)."""
         try:
+            if not jobs_waiting(SYNC):
+                return False
             enqueue_push(self.partner_id, self.requested_by, continues=self.result.run_id)
         except QueueUnavailable:
-            log.warning("push partner=%s run=%s: the queue does not answer; no slice", self.partner_id, self.run_id)
+            log.warning("push partner=%s run=%s: the queue does not answer; it goes on", self.partner_id, self.run_id)
             return False
         return True
 

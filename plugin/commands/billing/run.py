@@ -64,7 +64,8 @@ class PushRun:
     slice_seconds: float = 0.0
     """Delivery time after which the run yields (0: it runs to its end)."""
     on_slice_end: Callable[[], bool] = lambda: False
-    """Called once the slice is over: True when the continuation is queued (the run then yields)."""
+    """Called once the slice is over: True when other jobs wait and the continuation is queued behind them (the
+    run then yields); False when nobody waits (or the queue does not answer): a new slice begins."""
     slice_started: float | None = None
     slice_sent: int = 0
     """Rows this slice sent to the PSA: a slice that sent none (only rows kept pending) does not yield."""
@@ -110,18 +111,19 @@ class PushRun:
         self.slice_started = time.monotonic()
 
     def check_slice(self) -> None:
-        """Between two batches: yield when the slice is over and the continuation could be queued (when it could
-        not, the run goes on to its end).
+        """Between two batches: once the slice is over, yield when other jobs wait and the continuation is queued
+        behind them; otherwise (nobody waits, or the queue does not answer) a new slice begins.
 
         :raises SliceEnded: the run must end ``yielded`` now.
         """
         if not self.slice_seconds or self.slice_started is None or not self.slice_sent:
             return
-        if time.monotonic() - self.slice_started < self.slice_seconds:
+        elapsed = time.monotonic() - self.slice_started
+        if elapsed < self.slice_seconds:
             return
         if self.on_slice_end():
-            raise SliceEnded(f"delivered for {time.monotonic() - self.slice_started:.0f} s")
-        self.slice_seconds = 0.0  # no continuation: finish in this run
+            raise SliceEnded(f"{elapsed:.0f} s")
+        self.slice_started = time.monotonic()
 
     def figures(self) -> dict:
         """The run's counts and calls so far, as the run record holds them (the catalog's creates are

@@ -1,12 +1,13 @@
 """Fairness between partners: a push yields its worker after its delivery slice (``PSA_PUSH_SLICE_SECONDS``),
 queues its continuation at the back of the sync queue and ends ``yielded``; the continuation resumes where it
 stopped. Exactly once holds across slices, a yielded run neither alerts nor looks abandoned, and small partners'
-pushes queued behind a large one run before it continues. No test here measures time: slices are made tiny so that
-every push yields after its first batch."""
+pushes queued behind a large one run before it continues; with nobody waiting a push goes on. No test here measures
+time: slices are made tiny so that a push yields after its first batch whenever another job waits."""
 
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
 from rq import SimpleWorker
@@ -18,7 +19,7 @@ from msphub_psa.commands.billing.recovery import ResumeAbandonedRunsCommand
 from msphub_psa.daos.base import session
 from msphub_psa.daos.outbox import SyncLeaseDAO
 from msphub_psa.daos.runs import SyncRunHistoryDAO
-from msphub_psa.jobqueue import QueueUnavailable, enqueue_push, get_queue, redis_connection
+from msphub_psa.jobqueue import QueueUnavailable, enqueue_push, enqueue_unique, get_queue, redis_connection
 from msphub_psa.models.sync import SyncItem, SyncRun
 from tests.support import tenants
 from tests.support.fleet import partner_on_sandbox
@@ -26,7 +27,8 @@ from tests.support.push import add_history, by_reference, cw_records, expected_t
 from tests.support.settings import configure
 
 TINY = 0.001
-"""A slice every batch outlasts: each push yields after its first batch."""
+"""A slice every batch outlasts: a push yields after its first batch whenever another job waits."""
+MARK = "tests.support.jobs.mark_if_allowed"
 
 
 def _runs(partner_id: int) -> list[SyncRun]:
@@ -56,6 +58,7 @@ def test_a_push_yields_after_its_slice_without_alert_and_its_continuations_finis
 ):
     partner_id, _actor, customers = push_setup(cw_live, customers=3)
     total = len(expected_transactions(customers))
+    waiting, _created = enqueue_unique("sync", MARK, partner_id, "slices", job_id=f"test-{uuid.uuid4().hex}")
     first = PushBillingCommand(partner_id, "pilot.admin", slice_seconds=TINY, concurrency=4).run()
 
     assert first.status == "yielded", first.error
@@ -71,24 +74,31 @@ def test_a_push_yields_after_its_slice_without_alert_and_its_continuations_finis
     assert session().get(SyncRun, first.run_id).status == "yielded"
     assert SyncRunHistoryDAO.open_alerts(partner_id)[0] is None
     assert SyncRunHistoryDAO.running(partner_id) is None
-    # its continuation waits at the back of the sync queue
+    # its continuation waits behind the job that was waiting
     jobs = get_queue("sync").get_jobs()
     assert [(j.func_name, j.args) for j in jobs] == [
-        ("msphub_psa.tasks.push_billing", (partner_id, "pilot.admin", 0, first.run_id))
+        (MARK, (partner_id, "slices")),
+        ("msphub_psa.tasks.push_billing", (partner_id, "pilot.admin", 0, first.run_id)),
     ]
 
     configure(ctx, PSA_PUSH_SLICE_SECONDS=TINY, PSA_PUSH_BATCH_SIZE=16)
-    _drain(ctx)
+    _drain(ctx)  # the waiting job, then the continuation: nobody waits behind it, it goes on slice after slice
 
     runs = _runs(partner_id)
-    assert len(runs) >= 3  # 4 rows, then at least one yielded slice of 16 before the last
-    assert [r.status for r in runs[:-1]] == ["yielded"] * (len(runs) - 1)
-    assert runs[-1].status == "succeeded" and runs[-1].error is None
-    assert [r.continues_run_id for r in runs] == [None] + [r.id for r in runs[:-1]]  # one chain of slices
+    assert [r.status for r in runs] == ["yielded", "succeeded"] and runs[-1].error is None
+    assert [r.continues_run_id for r in runs] == [None, first.run_id]  # the chain of slices
     assert all(r.alert_sent_at is None for r in runs)
     assert sum((r.counts or {}).get("pushed", 0) for r in runs) == total
     assert _exactly_once(cw_live, partner_id, customers) == total
     assert sum(r.writes for r in runs) == total  # one create per record, over all the slices
+
+
+def test_with_nobody_waiting_a_push_goes_on_slice_after_slice_in_one_run(ctx, cw_live, empty_sync_queues):
+    partner_id, _actor, customers = push_setup(cw_live, customers=2)
+    result = PushBillingCommand(partner_id, slice_seconds=TINY, concurrency=4).run()
+    assert result.status == "succeeded", result.error
+    assert len(_runs(partner_id)) == 1 and len(get_queue("sync")) == 0
+    assert _exactly_once(cw_live, partner_id, customers) == result.counts["pushed"]
 
 
 def test_without_a_queue_the_slice_does_not_end_and_the_run_goes_to_its_end(ctx, cw_live, monkeypatch):
@@ -97,7 +107,7 @@ def test_without_a_queue_the_slice_does_not_end_and_the_run_goes_to_its_end(ctx,
     def down(*_args, **_kwargs):
         raise QueueUnavailable("Connection refused")
 
-    monkeypatch.setattr(orchestrator, "enqueue_push", down)
+    monkeypatch.setattr(orchestrator, "jobs_waiting", down)
     result = PushBillingCommand(partner_id, slice_seconds=TINY, concurrency=4).run()
     assert result.status == "succeeded", result.error
     assert _exactly_once(cw_live, partner_id, customers) == result.counts["pushed"]
