@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import math
 import os
 import random
@@ -388,6 +389,44 @@ def morning(app, fleet, sandbox, workers: int, scheduled: list[int], args) -> di
     sampler.join()
     stop_workers(procs)
     totals = session().execute(select(SyncRun.psa_calls, SyncRun.status)).all()
+    if args.dump:
+        from msphub_psa.models.assurance import AssuranceRun
+
+        runs = (
+            session()
+            .execute(
+                select(
+                    SyncRun.partner_id,
+                    SyncRun.id,
+                    SyncRun.status,
+                    SyncRun.started_at,
+                    SyncRun.finished_at,
+                    SyncRun.counts,
+                    SyncRun.psa_calls,
+                    SyncRun.progress_total,
+                )
+            )
+            .all()
+        )
+        reads = (
+            session()
+            .execute(
+                select(
+                    AssuranceRun.partner_id, AssuranceRun.started_at, AssuranceRun.finished_at, AssuranceRun.psa_calls
+                )
+            )
+            .all()
+        )
+        with open(f"{args.dump}-{workers}-{len(scheduled)}.json", "w") as out:
+            json.dump(
+                {
+                    "slots": {str(k): v.isoformat() for k, v in slot_at.items()},
+                    "runs": [[str(v) if isinstance(v, dt.datetime) else v for v in r] for r in runs],
+                    "readbacks": [[str(v) if isinstance(v, dt.datetime) else v for v in r] for r in reads],
+                    "sizes": {p["partner_id"]: p["rows"] for p in fleet},
+                },
+                out,
+            )
     session().rollback()
     small = {p["partner_id"] for p in fleet if p["rows"] < 5000}
     delays = {
@@ -443,6 +482,7 @@ def main() -> None:
     parser.add_argument("--slice-seconds", type=float, default=None, help="PSA_PUSH_SLICE_SECONDS (default: its own)")
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--dump", default="", help="write each configuration's runs to <dump>-<workers>-<n>.json")
     args = parser.parse_args()
     if args.slice_seconds is not None:
         os.environ["PSA_PUSH_SLICE_SECONDS"] = str(args.slice_seconds)

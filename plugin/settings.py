@@ -105,9 +105,9 @@ class Settings:
     push_job_timeout: int = _key("PSA_PUSH_JOB_TIMEOUT", "RQ timeout of a push job (s)", 3600, minimum=60)
     push_slice_seconds: float = _key(
         "PSA_PUSH_SLICE_SECONDS",
-        "a queued push's delivery time before it yields its worker and continues behind the jobs queued meanwhile "
-        "(s); 0 = never yield",
-        120.0,
+        "a queued push's delivery time after which it yields its worker to the jobs waiting and continues behind "
+        "them (s); 0 = never yield",
+        60.0,
         minimum=0,
     )
     schedule_default_time: str = _key(
