@@ -2,7 +2,7 @@
 
     python benchmarks/fleet.py --database-url postgresql+psycopg://postgres@127.0.0.1/postgres
         [--partners 1000] [--large 3] [--large-rows 50000] [--workers 2,4,8] [--latency-ms 50]
-        [--hour-seconds 20] [--slice-seconds 120] [--baseline-workers 2] [--timeout 3600] [--seed 7]
+        [--hour-seconds 20] [--slice-seconds S] [--baseline-workers 2,8] [--timeout 3600] [--seed 7]
 
 Set-up (a fresh database, see ``demo_data.py``): the demo's distributor and products, then ``--partners`` partners:
 ``--large`` of them with ``--large-rows`` transactions and more (+10 % each), the others drawn from a log-normal
@@ -276,9 +276,10 @@ def _note_own_backend(app) -> None:
         session().commit()
 
 
-def reset_morning(app, fleet: list[dict], sandbox: SandboxProcess, scheduled: list[int]) -> None:
+def reset_morning(app, fleet: list[dict], sandbox: SandboxProcess, scheduled: list[int], since: dt.datetime) -> None:
     """No pushes yet (outbox, runs, leases, catalog cache, read-backs), the sandbox at its seed, the scheduled
-    partners' slots unclaimed and the others' schedule off."""
+    partners' slots unclaimed and counted from ``since`` (just before the morning's first 06:00: no earlier slot of
+    a later timezone is due at the first tick), the others' schedule off."""
     from sqlalchemy import delete, update
 
     from msphub_psa.daos.base import session
@@ -291,7 +292,7 @@ def reset_morning(app, fleet: list[dict], sandbox: SandboxProcess, scheduled: li
     session().execute(
         update(SyncSettings)
         .where(SyncSettings.partner_id.in_(ids))
-        .values(last_slot_at=None, schedule_enabled=SyncSettings.partner_id.in_(scheduled))
+        .values(last_slot_at=None, schedule_since=since, schedule_enabled=SyncSettings.partner_id.in_(scheduled))
     )
     session().commit()
     sandbox.reset()
@@ -339,8 +340,7 @@ def morning(app, fleet, sandbox, workers: int, scheduled: list[int], args) -> di
 
     prefix = f"psa-fleet-{uuid.uuid4().hex[:8]}"
     configure(app, PSA_QUEUE_PREFIX=prefix)
-    reset_morning(app, fleet, sandbox, scheduled)
-    day = dt.date.today() + dt.timedelta(days=1)
+    day = dt.date.today() + dt.timedelta(days=2)
     slots = sorted(
         {
             z: dt.datetime.combine(day, dt.time(6), ZoneInfo(z)).astimezone(dt.UTC)
@@ -348,6 +348,7 @@ def morning(app, fleet, sandbox, workers: int, scheduled: list[int], args) -> di
         }.items(),
         key=lambda item: item[1],
     )
+    reset_morning(app, fleet, sandbox, scheduled, since=slots[0][1] - dt.timedelta(minutes=1))
     procs = start_workers(workers, app.config["SQLALCHEMY_DATABASE_URI"], prefix)
     time.sleep(3)  # the workers start (a worker's start-up reads the database once)
     sampler = Sampler(
@@ -476,7 +477,7 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=3)
     parser.add_argument("--large-rows", type=int, default=50000)
     parser.add_argument("--workers", default="2,4,8")
-    parser.add_argument("--baseline-workers", type=int, default=2, help="0: no run without the large partners")
+    parser.add_argument("--baseline-workers", default="2", help="workers of the runs without the large partners")
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--hour-seconds", type=float, default=20.0)
     parser.add_argument("--slice-seconds", type=float, default=None, help="PSA_PUSH_SLICE_SECONDS (default: its own)")
@@ -521,9 +522,9 @@ def main() -> None:
             everyone = [p["partner_id"] for p in fleet]
             for workers in [int(w) for w in args.workers.split(",") if w]:
                 report(morning(app, fleet, sandbox, workers, everyone, args), "all partners")
-            if args.baseline_workers:
-                smalls = [p["partner_id"] for p in fleet if p["rows"] < 5000]
-                report(morning(app, fleet, sandbox, args.baseline_workers, smalls, args), "without the large ones")
+            smalls = [p["partner_id"] for p in fleet if p["rows"] < 5000]
+            for workers in [int(w) for w in args.baseline_workers.split(",") if w]:
+                report(morning(app, fleet, sandbox, workers, smalls, args), "without the large ones")
     finally:
         if sandbox is not None:
             sandbox.stop()

@@ -107,7 +107,7 @@ class Settings:
         "PSA_PUSH_SLICE_SECONDS",
         "a queued push's delivery time after which it yields its worker to the jobs waiting and continues behind "
         "them (s); 0 = never yield",
-        60.0,
+        30.0,
         minimum=0,
     )
     schedule_default_time: str = _key(

@@ -20,8 +20,8 @@ single-threaded (this thread); the delivery threads only call the PSA.
 settled: nothing is left in ``sending``), when other jobs wait in the sync queue it queues its continuation behind them
 (``push_billing(..., continues=<this run>)``), ends ``yielded`` (no alert: it ended well, its remaining rows are
 still ``pending``) and frees its lease. The continuation is a new run (``continues_run_id``) that goes through
-every step again and delivers where the last one stopped: the pending rows. When nobody waits (or the queue does
-not answer) a new slice begins in the same run (docs/billing.md, *Slices*).
+every step again and delivers where the last one stopped: the pending rows. While nobody waits (or the queue does
+not answer) the run goes on, asking again at each batch (docs/billing.md, *Slices*).
 """
 
 from __future__ import annotations
@@ -164,7 +164,7 @@ class PushBillingCommand:
 
     def _queue_continuation(self) -> bool:
         """The slice is over: when other jobs wait in the sync queue, queue this push's continuation behind them
-        (True: the run yields); False when nobody waits or the queue does not answer (a new slice begins). A
+        (True: the run yields); False when nobody waits or the queue does not answer (the run goes on). A
         continuation that starts before this run has freed its lease waits for it (``run(wait=True)``)."""
         try:
             if not jobs_waiting(SYNC):

@@ -64,8 +64,8 @@ class PushRun:
     slice_seconds: float = 0.0
     """Delivery time after which the run yields (0: it runs to its end)."""
     on_slice_end: Callable[[], bool] = lambda: False
-    """Called once the slice is over: True when other jobs wait and the continuation is queued behind them (the
-    run then yields); False when nobody waits (or the queue does not answer): a new slice begins."""
+    """Called at each batch boundary once the slice is over: True when other jobs wait and the continuation is
+    queued behind them (the run then yields); False when nobody waits (or the queue does not answer)."""
     slice_started: float | None = None
     slice_sent: int = 0
     """Rows this slice sent to the PSA: a slice that sent none (only rows kept pending) does not yield."""
@@ -111,19 +111,17 @@ class PushRun:
         self.slice_started = time.monotonic()
 
     def check_slice(self) -> None:
-        """Between two batches: once the slice is over, yield when other jobs wait and the continuation is queued
-        behind them; otherwise (nobody waits, or the queue does not answer) a new slice begins.
+        """Between two batches: once the slice is over, yield as soon as other jobs wait (at the first batch boundary
+        where they do) and the continuation is queued behind them; while nobody waits (or the queue does not
+        answer) the run goes on, asking again at each batch.
 
         :raises SliceEnded: the run must end ``yielded`` now.
         """
         if not self.slice_seconds or self.slice_started is None or not self.slice_sent:
             return
         elapsed = time.monotonic() - self.slice_started
-        if elapsed < self.slice_seconds:
-            return
-        if self.on_slice_end():
+        if elapsed >= self.slice_seconds and self.on_slice_end():
             raise SliceEnded(f"{elapsed:.0f} s")
-        self.slice_started = time.monotonic()
 
     def figures(self) -> dict:
         """The run's counts and calls so far, as the run record holds them (the catalog's creates are
