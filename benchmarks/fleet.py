@@ -477,7 +477,7 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=3)
     parser.add_argument("--large-rows", type=int, default=50000)
     parser.add_argument("--workers", default="2,4,8")
-    parser.add_argument("--baseline-workers", default="2", help="workers of the runs without the large partners")
+    parser.add_argument("--baseline-workers", default="2,8", help="workers of the runs without the large partners")
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--hour-seconds", type=float, default=20.0)
     parser.add_argument("--slice-seconds", type=float, default=None, help="PSA_PUSH_SLICE_SECONDS (default: its own)")
