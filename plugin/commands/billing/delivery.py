@@ -72,9 +72,9 @@ class Delivery:
     ) -> None:
         """The pending rows in batches (with an approved preview: only its transactions).
 
-        Before each batch after the first, the slice: when its time is over and the continuation is queued, the run
-        ends ``yielded`` (``SliceEnded``) with the batches delivered so far settled. Per batch: the integration
-        guard; the claim (lease renewed in the same transaction); the creates
+        Before each batch after the first, the slice: once its time is over, when other jobs wait and the continuation
+        is queued behind them, the run ends ``yielded`` (``SliceEnded``) with the batches delivered so far settled.
+        Per batch: the integration guard; the claim (lease renewed in the same transaction); the creates
         concurrently; the settle (one transaction); then ``after_item`` for each of the batch's row ids.
         """
         only = self.run.only_transactions

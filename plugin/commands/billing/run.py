@@ -68,7 +68,7 @@ class PushRun:
     queued behind them (the run then yields); False when nobody waits (or the queue does not answer)."""
     slice_started: float | None = None
     slice_sent: int = 0
-    """Rows this slice sent to the PSA: a slice that sent none (only rows kept pending) does not yield."""
+    """Rows this run has claimed for sending: a run that sent none yet (only rows kept pending) does not yield."""
     _counting: threading.Lock = field(default_factory=threading.Lock)
 
     @property
