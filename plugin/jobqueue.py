@@ -112,6 +112,17 @@ def enqueue_once(kind: str, task: str, *args: int | str, job_id: str, **options:
     return job, created
 
 
+def jobs_waiting(kind: str) -> int:
+    """How many jobs wait in the queue of this kind (not those running).
+
+    :raises QueueUnavailable: Redis does not answer.
+    """
+    try:
+        return get_queue(kind).count
+    except _redis_errors() as exc:
+        raise QueueUnavailable(str(exc)) from exc
+
+
 def job_alive(job_id: str | None) -> bool:
     """True while the job exists and has not ended; True as well when Redis does not answer (its fate is
     unknown: a page keeps showing it rather than failing it)."""
@@ -235,8 +246,13 @@ def _waiting_pointer(partner_id: int) -> str:
     return f"{settings().queue_prefix}:waiting:{push_job_id(partner_id)}"
 
 
-def enqueue_push(partner_id: int, requested_by: str = "system", preview_id: int = 0) -> tuple[Job, bool]:
+def enqueue_push(
+    partner_id: int, requested_by: str = "system", preview_id: int = 0, continues: int | None = None
+) -> tuple[Job, bool]:
     """``push_billing(partner_id)``; a push still *waiting* in the queue is joined instead.
+
+    With ``continues`` (a run whose slice is over) the job is that run's continuation, queued at the back of the
+    queue like any new push (a push of the partner already waiting is joined: it delivers the same rows).
 
     With ``preview_id`` the job pushes that approved preview's transactions only; such a job is never joined
     (each approval is enqueued once, by its compare-and-set). The job id is the business key plus a nonce, and
@@ -246,7 +262,8 @@ def enqueue_push(partner_id: int, requested_by: str = "system", preview_id: int 
 
     :raises QueueUnavailable: Redis does not answer.
     """
-    args = (int(partner_id), requested_by) + ((int(preview_id),) if preview_id else ())
+    args = (int(partner_id), requested_by) + ((int(preview_id),) if preview_id or continues else ())
+    args += (int(continues),) if continues else ()
     try:
         waiting = None if preview_id else _waiting_job(partner_id)
         if waiting is not None:

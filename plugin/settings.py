@@ -103,6 +103,13 @@ class Settings:
         "PSA_PUSH_PROGRESS_SECONDS", "at most one progress write per run per this many seconds", 1.0, minimum=0
     )
     push_job_timeout: int = _key("PSA_PUSH_JOB_TIMEOUT", "RQ timeout of a push job (s)", 3600, minimum=60)
+    push_slice_seconds: float = _key(
+        "PSA_PUSH_SLICE_SECONDS",
+        "a queued push's delivery time after which it yields its worker to the jobs waiting and continues behind "
+        "them (s); 0 = never yield",
+        30.0,
+        minimum=0,
+    )
     schedule_default_time: str = _key(
         "PSA_SCHEDULE_DEFAULT_TIME", "the sync schedule's default time (HH:MM, partner's timezone)", "06:00"
     )

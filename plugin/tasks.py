@@ -24,6 +24,7 @@ from msphub_psa.commands.rules.lists import RefreshListsCommand
 from msphub_psa.jobqueue import QueueUnavailable, current_job_id, enqueue_readback, publish_job_progress
 from msphub_psa.logs import log_context
 from msphub_psa.psa.errors import PsaError
+from msphub_psa.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -85,21 +86,35 @@ def refresh_cw_lists(partner_id: int) -> str:
 
 
 @partner_logged
-def push_billing(partner_id: int, requested_by: str = "system", preview_id: int = 0) -> dict | str:
-    """Push the partner's eligible billing transactions (with ``preview_id``: that approved preview's)."""
+def push_billing(partner_id: int, requested_by: str = "system", preview_id: int = 0, continues: int = 0) -> dict | str:
+    """Push the partner's eligible billing transactions (with ``preview_id``: that approved preview's), in slices
+    of ``PSA_PUSH_SLICE_SECONDS`` (with ``continues``: the continuation of that yielded run)."""
     if not partner_may_run(partner_id, "push_billing"):
         return "skipped: feature off"
     if preview_id:
         result = push_approved(int(partner_id), int(preview_id), requested_by, current_job_id())
     else:
-        result = PushBillingCommand(int(partner_id), requested_by, current_job_id()).run(wait=True).as_dict()
+        result = (
+            PushBillingCommand(
+                int(partner_id),
+                requested_by,
+                current_job_id(),
+                slice_seconds=settings().push_slice_seconds,
+                continues=int(continues) or None,
+            )
+            .run(wait=True)
+            .as_dict()
+        )
     _read_back_after(int(partner_id), result)
     return result
 
 
 def _read_back_after(partner_id: int, result: dict | str) -> None:
-    """After a push that wrote to the PSA, its read-back on the sync queue (revenue assurance)."""
+    """After a push that wrote to the PSA, its read-back on the sync queue (revenue assurance); after the last
+    slice of a push delivered in slices only."""
     if not isinstance(result, dict) or not (result.get("counts") or {}).get("pushed"):
+        return
+    if result.get("status") == "yielded":
         return
     try:
         enqueue_readback(partner_id)

@@ -37,6 +37,15 @@ class AppWorker(Worker):
             sleep_time=self.pubsub_poll_seconds, daemon=True, exception_handler=self._pubsub_exception_handler
         )
 
+    def work(self, *args, **kwargs) -> bool:
+        """Serve the queues. The worker's own process closes its database connections first (its start-up checks
+        used one): while it waits and forks it holds none, so a worker's connections are its work horse's only
+        (docs/operations.md, *Database connections*)."""
+        with self.flask_app.app_context():
+            self.flask_app.appbuilder.session.remove()
+            self.flask_app.appbuilder.session.get_bind().dispose()
+        return super().work(*args, **kwargs)
+
     def perform_job(self, job: Job, queue: Queue, execution) -> bool:
         """Run the job in an app context with a clean connection pool."""
         with self.flask_app.app_context():

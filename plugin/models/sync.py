@@ -25,7 +25,7 @@ from msphub_psa.models.base import Base, contract_ref
 from msphub_psa.models.hub import Partner
 
 SYNC_STATES = "(" + ", ".join(f"'{state.value}'" for state in OutboxState) + ")"
-RUN_STATUSES = "('running', 'succeeded', 'partial', 'stopped', 'failed', 'abandoned')"
+RUN_STATUSES = "('running', 'succeeded', 'partial', 'stopped', 'failed', 'abandoned', 'yielded')"
 APPROVAL_MODES = "('default', 'always', 'never')"
 PREVIEW_STATUSES = "('awaiting_approval', 'approved', 'discarded', 'expired')"
 
@@ -105,6 +105,8 @@ class SyncRun(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     alert_sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    continues_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The run whose slice yielded and which this run continues (a push delivered in slices)."""
     partner: Mapped[Partner] = contract_ref("Partner", "partner_id", "SyncRun")
     __table_args__ = (CheckConstraint(f"status IN {RUN_STATUSES}", name="status"),)
 

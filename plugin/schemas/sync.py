@@ -37,7 +37,7 @@ class SyncRunSchema(Schema):
     """One run: status, times, counts by outcome, ConnectWise calls, progress, alert state."""
 
     id = Integer()
-    status = String(metadata={"description": "running | succeeded | partial | stopped | failed | abandoned"})
+    status = String(metadata={"description": "running | succeeded | partial | stopped | failed | abandoned | yielded"})
     requested_by = String()
     started_at = String(allow_none=True)
     finished_at = String(allow_none=True)
@@ -53,6 +53,10 @@ class SyncRunSchema(Schema):
     )
     blocked = Integer(metadata={"description": "Rows a pre-flight check blocked (no call made for them)"})
     error = String(allow_none=True)
+    continues_run_id = Integer(
+        allow_none=True,
+        metadata={"description": "The yielded run this run continues (a push delivered in slices), or null"},
+    )
     progress = fields.Nested(SyncProgressSchema)
     alert = fields.Boolean(metadata={"description": "Ended failed/partial/stopped/abandoned and not acknowledged"})
     acknowledged_by = String(allow_none=True)

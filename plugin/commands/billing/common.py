@@ -82,6 +82,7 @@ def run_json(run) -> dict:
         "not_foreseen": (run.counts or {}).get("not_foreseen", 0),
         "blocked": (run.counts or {}).get("blocked", 0),
         "error": run.error,
+        "continues_run_id": run.continues_run_id,
         **run_extras(run),
     }
 

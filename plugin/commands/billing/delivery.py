@@ -72,6 +72,8 @@ class Delivery:
     ) -> None:
         """The pending rows in batches (with an approved preview: only its transactions).
 
+        Before each batch after the first, the slice: once its time is over, when other jobs wait and the continuation
+        is queued behind them, the run ends ``yielded`` (``SliceEnded``) with the batches delivered so far settled.
         Per batch: the integration guard; the claim (lease renewed in the same transaction); the creates
         concurrently; the settle (one transaction); then ``after_item`` for each of the batch's row ids.
         """
@@ -84,9 +86,15 @@ class Delivery:
             if pending is None
             else (pending[start : start + size] for start in range(0, len(pending), size))
         )
-        for item_ids in batches:
+        if only is None:
+            self.run.start_slice()  # an approved preview's push runs to its end: its transactions were chosen
+        for number, item_ids in enumerate(batches):
+            if number:  # a slice delivers at least one batch: a continuation always makes progress
+                self.run.check_slice()
             self.run.guard()
-            self.run_batch(self._claim(item_ids, catalog, refusals, blocks or {}), uncertain=False)
+            claimed = self._claim(item_ids, catalog, refusals, blocks or {})
+            self.run.slice_sent += len(claimed)
+            self.run_batch(claimed, uncertain=False)
             for item_id in item_ids:
                 self.run.after_item(item_id)
 

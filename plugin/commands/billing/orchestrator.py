@@ -14,6 +14,14 @@ then records the run (counts, calls, the touched customers' running totals), rel
 failed, partial, stopped or abandoned run, sends the alert. Counts and calls are on the run record as the run goes
 (with each progress write and lease renewal), so a killed run's record keeps them. The database stays
 single-threaded (this thread); the delivery threads only call the PSA.
+
+**Slices** (fairness between partners): a push run by a job may be given ``slice_seconds``
+(``PSA_PUSH_SLICE_SECONDS``). Once its delivery (step 6) has run that long, between two batches (every claimed row
+settled: nothing is left in ``sending``), when other jobs wait in the sync queue it queues its continuation behind them
+(``push_billing(..., continues=<this run>)``), ends ``yielded`` (no alert: it ended well, its remaining rows are
+still ``pending``) and frees its lease. The continuation is a new run (``continues_run_id``) that goes through
+every step again and delivers where the last one stopped: the pending rows. While nobody waits (or the queue does
+not answer) the run goes on, asking again at each batch (docs/billing.md, *Slices*).
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from msphub_psa.commands.billing.move import MovePushedRows
 from msphub_psa.commands.billing.outbox import OutboxRefresh
 from msphub_psa.commands.billing.preflight import PreflightPhase, release_catalog_blocks
 from msphub_psa.commands.billing.rows import RunResult
-from msphub_psa.commands.billing.run import CHUNK, LeaseLost, PsaUnavailable, PushRun
+from msphub_psa.commands.billing.run import CHUNK, LeaseLost, PsaUnavailable, PushRun, SliceEnded
 from msphub_psa.commands.exceptions import IntegrationInactiveError, IntegrationStoppedError
 from msphub_psa.commands.psa_client import psa_for
 from msphub_psa.commands.rules.lists import refresh_after_catalog
@@ -44,6 +52,7 @@ from msphub_psa.daos.integration import IntegrationDAO
 from msphub_psa.daos.outbox import CatalogSyncDAO, SyncLeaseDAO, SyncRunDAO
 from msphub_psa.daos.revenue import RevenueTotalsDAO
 from msphub_psa.domain.billing import OutboxState
+from msphub_psa.jobqueue import SYNC, QueueUnavailable, enqueue_push, jobs_waiting
 from msphub_psa.psa import errors as psa
 from msphub_psa.psa.port import PsaClient
 from msphub_psa.ratelimit import RateLimitTimeout
@@ -66,10 +75,14 @@ class PushBillingCommand:
         only_transactions: set[int] | None = None,
         concurrency: int | None = None,
         catalog_seen: CatalogRead | None = None,
+        slice_seconds: float = 0.0,
+        continues: int | None = None,
     ):
         config = settings()  # read here: the delivery threads have no app context
         workers = max(1, int(concurrency or config.push_concurrency))
         self.requested_by, self.job_id = requested_by, job_id
+        self.continues = int(continues) if continues else None
+        """The yielded run this run continues (its slice ended; see the module's *Slices*)."""
         self.run_state = PushRun(
             partner_id=int(partner_id),
             token=uuid.uuid4().hex,
@@ -81,6 +94,8 @@ class PushBillingCommand:
             only_transactions=None if only_transactions is None else set(only_transactions),
             after_item=after_item or (lambda _item_id: None),
             psa=client,
+            slice_seconds=max(0.0, float(slice_seconds or 0)),
+            on_slice_end=self._queue_continuation,
         )
         self.delivery = Delivery(self.run_state)
         self.catalog_seen = catalog_seen
@@ -120,6 +135,8 @@ class PushBillingCommand:
             self._phases()
         except (IntegrationStoppedError, IntegrationInactiveError) as err:
             self._stop("stopped", err.message)
+        except SliceEnded as err:
+            self._yielded(str(err))
         except LeaseLost as err:
             self._stop("abandoned", str(err))
         except (PsaUnavailable, psa.PsaError, RateLimitTimeout) as err:
@@ -148,6 +165,35 @@ class PushBillingCommand:
         self.run_state.psa = self.run_state.psa or self._client()
         return CatalogSync(self.partner_id, self.run_state.psa, self.delivery.create_once, dry_run=dry_run)
 
+    def _queue_continuation(self) -> bool:
+        """The slice is over: when other jobs wait in the sync queue, queue this push's continuation behind them
+        (True: the run yields); False when nobody waits or the queue does not answer (the run goes on). A
+        continuation that starts before this run has freed its lease waits for it (``run(wait=True)``)."""
+        try:
+            if not jobs_waiting(SYNC):
+                return False
+            enqueue_push(self.partner_id, self.requested_by, continues=self.result.run_id)
+        except QueueUnavailable:
+            log.warning("push partner=%s run=%s: the queue does not answer; it goes on", self.partner_id, self.run_id)
+            return False
+        return True
+
+    @property
+    def run_id(self) -> int | None:
+        """The run record's id (once started)."""
+        return self.result.run_id
+
+    def _yielded(self, detail: str) -> None:
+        """The run gave its worker back: its delivered rows are settled, the rest stay pending for the
+        continuation queued behind the other jobs."""
+        session().rollback()
+        self.result.status = "yielded"
+        self.result.error = (
+            f"Yielded its worker to the other partners' pushes after its slice ({detail} of delivery); the rows "
+            "still pending are pushed by the next run, queued behind them."
+        )
+        log.info("push partner=%s run=%s yielded: %s", self.partner_id, self.run_id, detail)
+
     def _stop(self, status: str, message: str) -> None:
         """Record why the run ended early."""
         session().rollback()
@@ -171,6 +217,7 @@ class PushBillingCommand:
             requested_by=self.requested_by,
             job_id=self.job_id,
             heartbeat_at=clock.now(),
+            continues_run_id=self.continues,
         )
         SyncLeaseDAO.renew(run.partner_id, run.token, run.lease_seconds, run_id=record.id)
         self.result.run_id = record.id

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +34,11 @@ class Halted(RuntimeError):
     """Another row of the batch met a run-stopping error: make no further call for this one."""
 
 
+class SliceEnded(RuntimeError):
+    """The run's delivery slice is over and its continuation is queued: end the run ``yielded`` between two
+    batches (every claimed row settled, nothing left in ``sending``)."""
+
+
 @dataclass
 class PushRun:
     """One run of the push: its lease token, counts, client and settings, shared by the phases."""
@@ -55,6 +61,14 @@ class PushRun:
     pool: ThreadPoolExecutor | None = None
     catalog_base: tuple[int, int] | None = None
     """(client calls, writes) when the catalog step began, while it runs: its calls are ``catalog_calls``."""
+    slice_seconds: float = 0.0
+    """Delivery time after which the run yields (0: it runs to its end)."""
+    on_slice_end: Callable[[], bool] = lambda: False
+    """Called at each batch boundary once the slice is over: True when other jobs wait and the continuation is
+    queued behind them (the run then yields); False when nobody waits (or the queue does not answer)."""
+    slice_started: float | None = None
+    slice_sent: int = 0
+    """Rows this run has claimed for sending: a run that sent none yet (only rows kept pending) does not yield."""
     _counting: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -91,6 +105,23 @@ class PushRun:
         if not SyncLeaseDAO.renew(self.partner_id, self.token, self.lease_seconds):
             raise LeaseLost("The push lease expired; another run may have taken over.")
         self.publish_progress()
+
+    def start_slice(self) -> None:
+        """The delivery begins: its slice counts from now."""
+        self.slice_started = time.monotonic()
+
+    def check_slice(self) -> None:
+        """Between two batches: once the slice is over, yield as soon as other jobs wait (at the first batch boundary
+        where they do) and the continuation is queued behind them; while nobody waits (or the queue does not
+        answer) the run goes on, asking again at each batch.
+
+        :raises SliceEnded: the run must end ``yielded`` now.
+        """
+        if not self.slice_seconds or self.slice_started is None or not self.slice_sent:
+            return
+        elapsed = time.monotonic() - self.slice_started
+        if elapsed >= self.slice_seconds and self.on_slice_end():
+            raise SliceEnded(f"{elapsed:.0f} s")
 
     def figures(self) -> dict:
         """The run's counts and calls so far, as the run record holds them (the catalog's creates are

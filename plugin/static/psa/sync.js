@@ -7,7 +7,8 @@
   var POLL_MS = 1000, AWAIT_MS = 60000;
   var timer = null, busy = false, watching = false, awaiting = null, lastRunId = null, seen = false;
   var STATUS = {succeeded: 'label-success', partial: 'label-warning', stopped: 'label-warning',
-                failed: 'label-danger', abandoned: 'label-default', running: 'label-info'};
+                failed: 'label-danger', abandoned: 'label-default', running: 'label-info',
+                yielded: 'label-info'};
   var ORDER = ['pushed', 'failed', 'blocked', 'skipped', 'recovered'];
 
   function el(id) { return document.getElementById(id); }

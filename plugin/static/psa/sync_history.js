@@ -36,6 +36,7 @@
       if (!resp.body.result.length) { $body.append($('<tr><td colspan="8" class="text-muted">No sync has run yet.</td></tr>')); }
       resp.body.result.forEach(function (run) {
         var $status = $('<td></td>').append(statusLabel(run.status));
+        if (run.continues_run_id) { $status.append($('<div class="small text-muted psa-continues"></div>').text('continues #' + run.continues_run_id)); }
         if (run.alert) { $status.append(' ', $('<span class="label label-danger psa-needs-ack"></span>').text('not acknowledged')); }
         else if (run.acknowledged_by) { $status.append($('<div class="small text-muted"></div>').text('acknowledged by ' + run.acknowledged_by)); }
         var $tr = $('<tr class="psa-run"></tr>').attr('data-run', run.id).toggleClass('psa-run-alert', run.alert).append(
@@ -59,13 +60,14 @@
     row('Ended', when(run.finished_at));
     row('Duration', duration(run.duration_seconds));
     row('Requested by', run.requested_by);
+    if (run.continues_run_id) { row('Continues', 'run #' + run.continues_run_id + ' (a push delivered in slices)'); }
     row('Rows by outcome', window.psaSyncCounts(run.counts));
     if (run.status === 'running') {
       row('Progress', run.progress.done + ' of ' + (run.progress.total === null ? '?' : run.progress.total) + ' done, ' + run.progress.failed + ' failed so far');
     }
     row('ConnectWise calls', calls(run));
     if (run.not_foreseen) { row('Not foreseen', run.not_foreseen + ' row(s) ConnectWise refused that no pre-flight check foresaw'); }
-    if (run.error) { row('Why it stopped', run.error); }
+    if (run.error) { row(run.status === 'yielded' ? 'Why it yielded' : 'Why it stopped', run.error); }
     if (run.acknowledged_by) { row('Acknowledged', run.acknowledged_by + ', ' + when(run.acknowledged_at)); }
     else if (run.alert) { row('Alert', 'not acknowledged yet'); }
   }

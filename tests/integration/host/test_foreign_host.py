@@ -291,7 +291,7 @@ def test_the_documented_procedure_installs_the_plugin_into_a_foreign_host(tmp_pa
         host.flask("fab", "create-permissions")
         host.flask("psa", "db", "upgrade")
         check = host.flask("psa", "db", "check")
-        assert "Marketplace contract: satisfied" in check and "(head psa_0006_preview_lines)" in check
+        assert "Marketplace contract: satisfied" in check and "(head psa_0007_push_slices)" in check
         host.flask("fab", "create-db")  # again, after the plugin's tables: nothing breaks
         host.flask("psa", "init")
         host.flask(

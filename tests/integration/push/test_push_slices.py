@@ -1,0 +1,165 @@
+"""Fairness between partners: a push yields its worker after its delivery slice (``PSA_PUSH_SLICE_SECONDS``),
+queues its continuation at the back of the sync queue and ends ``yielded``; the continuation resumes where it
+stopped. Exactly once holds across slices, a yielded run neither alerts nor looks abandoned, and small partners'
+pushes queued behind a large one run before it continues; with nobody waiting a push goes on. No test here measures
+time: slices are made tiny so that a push yields after its first batch whenever another job waits."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from rq import SimpleWorker
+from sqlalchemy import func, select
+
+from msphub_psa.commands.billing import orchestrator
+from msphub_psa.commands.billing.orchestrator import PushBillingCommand
+from msphub_psa.commands.billing.recovery import ResumeAbandonedRunsCommand
+from msphub_psa.daos.base import session
+from msphub_psa.daos.outbox import SyncLeaseDAO
+from msphub_psa.daos.runs import SyncRunHistoryDAO
+from msphub_psa.jobqueue import QueueUnavailable, enqueue_push, enqueue_unique, get_queue, redis_connection
+from msphub_psa.models.sync import SyncItem, SyncRun
+from tests.support import tenants
+from tests.support.fleet import partner_on_sandbox
+from tests.support.push import add_history, by_reference, cw_records, expected_transactions, items, push_setup
+from tests.support.settings import configure
+
+TINY = 0.001
+"""A slice every batch outlasts: a push yields after its first batch whenever another job waits."""
+MARK = "tests.support.jobs.mark_if_allowed"
+
+
+def _runs(partner_id: int) -> list[SyncRun]:
+    session().expire_all()
+    return list(session().scalars(select(SyncRun).where(SyncRun.partner_id == partner_id).order_by(SyncRun.id)))
+
+
+def _exactly_once(cw_live, partner_id: int, customers: list[int]) -> int:
+    """Every transaction of the customers carries its reference exactly once in the sandbox; how many."""
+    txs = expected_transactions(customers)
+    rows = items(partner_id)
+    assert {r.state for r in rows} == {"pushed"}, {r.state for r in rows}
+    additions, adjustments = cw_records(cw_live, {r.agreement_remote_id for r in rows})
+    refs = by_reference(additions, "serialNumber") + by_reference(adjustments, "description")
+    ours = {t.id for t in txs}
+    assert {ref: n for ref, n in refs.items() if ref in ours} == dict.fromkeys(ours, 1)
+    return len(txs)
+
+
+def _drain(app) -> None:
+    """Run the sync queue in this process until it is empty (continuations included)."""
+    SimpleWorker([get_queue("sync")], connection=redis_connection()).work(burst=True)
+
+
+def test_a_push_yields_after_its_slice_without_alert_and_its_continuations_finish_exactly_once(
+    ctx, cw_live, empty_sync_queues
+):
+    partner_id, _actor, customers = push_setup(cw_live, customers=3)
+    total = len(expected_transactions(customers))
+    waiting, _created = enqueue_unique("sync", MARK, partner_id, "slices", job_id=f"test-{uuid.uuid4().hex}")
+    first = PushBillingCommand(partner_id, "pilot.admin", slice_seconds=TINY, concurrency=4).run()
+
+    assert first.status == "yielded", first.error
+    assert first.counts["pushed"] == 4 and "Yielded" in first.error
+    run = session().get(SyncRun, first.run_id)
+    assert run.status == "yielded" and run.finished_at is not None and run.alert_sent_at is None
+    assert run.progress_done == 4 and run.progress_total == total
+    states = {r.state for r in items(partner_id)}
+    assert states == {"pushed", "pending"}  # nothing left in ``sending``: the slice ends between two batches
+    assert not SyncLeaseDAO.is_held(partner_id)
+    # not abandoned, not alerting, not "running"
+    assert ResumeAbandonedRunsCommand().run() == []
+    assert session().get(SyncRun, first.run_id).status == "yielded"
+    assert SyncRunHistoryDAO.open_alerts(partner_id)[0] is None
+    assert SyncRunHistoryDAO.running(partner_id) is None
+    # its continuation waits behind the job that was waiting
+    jobs = get_queue("sync").get_jobs()
+    assert [(j.func_name, j.args) for j in jobs] == [
+        (MARK, (partner_id, "slices")),
+        ("msphub_psa.tasks.push_billing", (partner_id, "pilot.admin", 0, first.run_id)),
+    ]
+
+    configure(ctx, PSA_PUSH_SLICE_SECONDS=TINY, PSA_PUSH_BATCH_SIZE=16)
+    _drain(ctx)  # the waiting job, then the continuation: nobody waits behind it, it goes on slice after slice
+
+    runs = _runs(partner_id)
+    assert [r.status for r in runs] == ["yielded", "succeeded"] and runs[-1].error is None
+    assert [r.continues_run_id for r in runs] == [None, first.run_id]  # the chain of slices
+    assert all(r.alert_sent_at is None for r in runs)
+    assert sum((r.counts or {}).get("pushed", 0) for r in runs) == total
+    assert _exactly_once(cw_live, partner_id, customers) == total
+    assert sum(r.writes for r in runs) == total  # one create per record, over all the slices
+
+
+def test_with_nobody_waiting_a_push_goes_on_slice_after_slice_in_one_run(ctx, cw_live, empty_sync_queues):
+    partner_id, _actor, customers = push_setup(cw_live, customers=2)
+    result = PushBillingCommand(partner_id, slice_seconds=TINY, concurrency=4).run()
+    assert result.status == "succeeded", result.error
+    assert len(_runs(partner_id)) == 1 and len(get_queue("sync")) == 0
+    assert _exactly_once(cw_live, partner_id, customers) == result.counts["pushed"]
+
+
+def test_without_a_queue_the_slice_does_not_end_and_the_run_goes_to_its_end(ctx, cw_live, monkeypatch):
+    partner_id, _actor, customers = push_setup(cw_live, customers=2)
+
+    def down(*_args, **_kwargs):
+        raise QueueUnavailable("Connection refused")
+
+    monkeypatch.setattr(orchestrator, "jobs_waiting", down)
+    result = PushBillingCommand(partner_id, slice_seconds=TINY, concurrency=4).run()
+    assert result.status == "succeeded", result.error
+    assert _exactly_once(cw_live, partner_id, customers) == result.counts["pushed"]
+
+
+def test_an_approved_previews_push_and_an_inline_push_never_yield(ctx, cw_live):
+    partner_id, _actor, customers = push_setup(cw_live, customers=2)
+    chosen = {t.id for t in expected_transactions(customers)}
+    result = PushBillingCommand(partner_id, only_transactions=chosen, slice_seconds=TINY, concurrency=4).run()
+    assert result.status == "succeeded" and result.counts["pushed"] == len(chosen)
+    assert PushBillingCommand(partner_id).run().status == "succeeded"  # no slice given: none
+
+
+@pytest.mark.worker
+def test_small_partners_push_while_a_large_one_is_unfinished_and_it_resumes_exactly_once(
+    app, cw_live, worker, empty_sync_queues, monkeypatch
+):
+    with app.app_context():
+        large, _actor, large_customers = push_setup(cw_live, customers=4)
+        add_history(large, large_customers, 200)
+        small = {p: partner_on_sandbox(cw_live, p, customers=1) for p in (tenants.partner(1).id, tenants.partner(2).id)}
+        assert all(small.values())
+        for partner_id in (large, *small):  # the large partner's push first in the queue
+            enqueue_push(partner_id, "system")
+    monkeypatch.setenv("PSA_PUSH_SLICE_SECONDS", str(TINY))
+    monkeypatch.setenv("PSA_PUSH_BATCH_SIZE", "25")
+    proc = worker(queues="sync", scheduler=False)  # one worker: the queue's order is the order of the runs
+
+    with app.app_context():
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            session().expire_all()
+            left = session().scalar(
+                select(func.count()).select_from(SyncItem).where(SyncItem.state.in_(("pending", "sending")))
+            )
+            running = session().scalar(select(func.count()).select_from(SyncRun).where(SyncRun.status == "running"))
+            if _runs(large) and left == 0 and running == 0 and len(get_queue("sync")) == 0:
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError(proc.stop())
+
+        large_runs = _runs(large)
+        assert large_runs[0].status == "yielded" and large_runs[-1].status == "succeeded"
+        assert [r.continues_run_id for r in large_runs] == [None] + [r.id for r in large_runs[:-1]]
+        for partner_id in small:
+            (run,) = _runs(partner_id)
+            assert run.status == "succeeded", run.error
+            # started after the large push's first slice, before its continuation; done before it went on
+            assert large_runs[0].id < run.id < large_runs[1].id
+            assert run.finished_at <= large_runs[1].started_at
+        assert all(r.alert_sent_at is None for r in large_runs)
+        assert _exactly_once(cw_live, large, large_customers) == 200
+        for partner_id, customers in small.items():
+            assert _exactly_once(cw_live, partner_id, customers) > 0
