@@ -129,6 +129,9 @@ def map_what_is_left(j: Journey) -> None:
     modal = page.locator("#associate-modal")
     expect(modal.locator("#assoc-confirm")).to_have_text(re.compile(r"^Confirm: push \d+ transaction\(s\), \$"))
     j.sizes("associate", dialog=True)
+    # annual subscriptions among them, the agreement monthly: the dialog warns and would hold their charges back
+    expect(modal.locator("#assoc-accept")).to_be_visible()
+    j.click("#assoc-accept-mismatch", "Keep this agreement")
     j.click("#assoc-confirm", "Confirm the mapping")
     expect(pane.locator(".recon-feedback")).to_contain_text("mapped to")
 
