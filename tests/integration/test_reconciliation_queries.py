@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from msphub_psa import clock
 from msphub_psa.commands.reconciliation import MapExactMatchesCommand
@@ -17,6 +16,7 @@ from msphub_psa.models.hub import BillingTransaction, Customer, Product, Subscri
 from msphub_psa.models.reconciliation import CustomerMapping, SubscriptionMapping
 from tests.support import tenants
 from tests.support.reconciliation import pilot_ready
+from tests.support.sql import counting
 from tests.support.web import login
 
 pytestmark = pytest.mark.calendar  # runs again at hostile dates in CI (.ci/run)
@@ -33,21 +33,6 @@ URLS = [
     f"{API}/companies?q=co&page_size=25",
     f"{API}/exact-matches",
 ]
-
-
-@contextmanager
-def counting(engine):
-    """Count the statements sent to ``engine``."""
-    statements = []
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 def query_counts(app, client) -> dict[str, int]:

@@ -5,11 +5,10 @@ fixed number per page of 1,000 records read from the PSA."""
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import delete, func, select
 
 from msphub_psa import clock
 from msphub_psa.commands.directory import PAGE, RefreshDirectoryCommand
@@ -21,27 +20,13 @@ from msphub_psa.models.directory import PsaAgreement, PsaCompany
 from msphub_psa.models.hub import BillingTransaction, Customer, Product, Subscription
 from msphub_psa.models.reconciliation import CustomerMapping, RevenueMonth, SubscriptionMapping
 from tests.support.reconciliation import pilot_ready
+from tests.support.sql import counting
 
 pytestmark = pytest.mark.calendar  # runs again at hostile dates in CI (.ci/run)
 
 PER_PAGE = 4
 """A page of new records: the state row read, the page's existing ids read, the insert, the progress update."""
 SUBSCRIPTIONS = 2
-
-
-@contextmanager
-def counting(engine):
-    """Collect the statements sent to ``engine``."""
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 def name(number: int) -> str:

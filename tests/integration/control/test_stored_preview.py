@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from msphub_psa.commands.billing import preview
 from msphub_psa.commands.billing.preview import (
@@ -25,27 +23,13 @@ from msphub_psa.models.hub import BillingTransaction
 from msphub_psa.models.sync import SyncPreviewGroup
 from tests.support.control import preview_row
 from tests.support.push import expected_transactions, push_setup
+from tests.support.sql import counting
 
 pytestmark = pytest.mark.calendar  # runs again at hostile dates in CI (.ci/run)
 
 MAX_STATEMENTS = 15
 """Every statement of reading one page of a stored preview: the tenant's checks, the preview, its page of groups,
 their lines, the order of its agreements, the look-ups, the approval setting and the preview awaiting approval."""
-
-
-@contextmanager
-def counting(engine):
-    """Count the statements sent to ``engine``."""
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 def _grow_to(customers: list[int], total: int) -> None:
