@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from rq.job import Job
 
 log = logging.getLogger(__name__)
-FAST, SYNC = "fast", "sync"
+FAST, SYNC, SYNC_LATER = "fast", "sync", "sync-later"
+"""Queue kinds: ``sync-later`` holds the continuations of pushes delivered in slices; a worker serving ``sync``
+serves it after ``sync`` (``serving``), so every fresh push starts before any continuation."""
 TASKS = "msphub_psa.tasks"
 """The module of the job bodies; a job names its body as ``msphub_psa.tasks.<function>``."""
 ALIVE_STATUSES = frozenset({"queued", "started", "deferred", "scheduled"})
@@ -61,6 +63,15 @@ def _redis_errors() -> tuple[type[BaseException], ...]:
 def queue_name(kind: str) -> str:
     """Full queue name for ``fast`` or ``sync``."""
     return f"{settings().queue_prefix}-{kind}"
+
+
+def serving(kinds: list[str]) -> list[str]:
+    """The queue kinds a worker asked for ``kinds`` serves, in priority order: ``sync`` brings ``sync-later``
+    right after it."""
+    out: list[str] = []
+    for kind in kinds:
+        out += [k for k in ((kind, SYNC_LATER) if kind == SYNC else (kind,)) if k not in out]
+    return out
 
 
 def get_queue(kind: str) -> Queue:
@@ -251,8 +262,9 @@ def enqueue_push(
 ) -> tuple[Job, bool]:
     """``push_billing(partner_id)``; a push still *waiting* in the queue is joined instead.
 
-    With ``continues`` (a run whose slice is over) the job is that run's continuation, queued at the back of the
-    queue like any new push (a push of the partner already waiting is joined: it delivers the same rows).
+    With ``continues`` (a run whose slice is over) the job is that run's continuation, queued on ``sync-later``:
+    behind every fresh job of the sync queue and the continuations queued before it (a push of the partner
+    already waiting is joined: it delivers the same rows).
 
     With ``preview_id`` the job pushes that approved preview's transactions only; such a job is never joined
     (each approval is enqueued once, by its compare-and-set). The job id is the business key plus a nonce, and
@@ -270,7 +282,7 @@ def enqueue_push(
             return waiting, False
         suffix = f"-p{int(preview_id)}" if preview_id else ""
         job, created = enqueue_unique(
-            SYNC,
+            SYNC_LATER if continues else SYNC,
             "push_billing",
             *args,
             job_id=f"{push_job_id(partner_id)}{suffix}-{uuid.uuid4().hex[:12]}",
@@ -354,7 +366,7 @@ def queue_state() -> tuple[dict[str, int], int]:
     from rq import Worker
 
     try:
-        queues = [get_queue(kind) for kind in (FAST, SYNC)]
+        queues = [get_queue(kind) for kind in (FAST, SYNC, SYNC_LATER)]
         redis_connection().ping()
         names = {q.name for q in queues}
         workers = sum(1 for w in Worker.all(connection=redis_connection()) if names & set(w.queue_names()))

@@ -1,12 +1,16 @@
 """A per-partner limit on ConnectWise requests, kept in Redis and shared by every worker.
 
-ConnectWise limits each partner's account, not us: every worker on every machine
-takes a slot from the same moving window (``limits``' Redis strategy, atomic in
-Lua) before each request, and waits when the window is full. One limiter may be
-called from several threads at once (the push's concurrent requests).
+ConnectWise limits each partner's account, not us: every worker on every machine takes a slot from the same
+moving window before each request, and waits when the window is full. The window is a Redis list of the grants'
+times, newest first; one Lua script reads Redis's own clock (``TIME``), checks the oldest grant still counted and
+records the new one, atomically. Every grant is thus stamped by one clock, however the workers' clocks differ or
+however long a worker was descheduled between asking and being granted (a window stamped by each caller's
+clock, as ``limits``' moving window does, let 22 grants into a window of 20 when a caller was descheduled
+between reading its clock and running the script). One limiter may be called from several threads at once (the
+push's concurrent requests).
 
-The window is a minute by default; a shorter one (``window_seconds``) keeps the same
-rate with smaller bursts (``per_minute × window ÷ 60`` requests per window).
+The window is a minute by default; a shorter one (``window_seconds``) keeps the same rate with smaller bursts
+(``per_minute × window ÷ 60`` requests per window).
 """
 
 from __future__ import annotations
@@ -15,9 +19,22 @@ import threading
 import time
 from collections.abc import Callable
 
-from limits import RateLimitItemPerMinute, RateLimitItemPerSecond
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
+from redis import Redis
+
+ACQUIRE = """
+local now = redis.call('TIME')
+now = tonumber(now[1]) + tonumber(now[2]) / 1000000
+local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local oldest = redis.call('LINDEX', KEYS[1], limit - 1)
+if oldest and tonumber(oldest) > now - window then
+    return tostring(tonumber(oldest) + window - now)
+end
+redis.call('LPUSH', KEYS[1], string.format('%.6f', now))
+redis.call('LTRIM', KEYS[1], 0, limit - 1)
+redis.call('EXPIRE', KEYS[1], math.ceil(window))
+return '0'
+"""
+"""Take a slot: ``'0'`` when granted, else the seconds until the oldest counted grant leaves the window."""
 
 
 class RateLimitTimeout(RuntimeError):
@@ -40,9 +57,12 @@ class PartnerRateLimiter:
     ):
         if per_minute < 1 or window_seconds < 1:
             raise ValueError("per_minute and window_seconds must be at least 1")
-        self.limiter = MovingWindowRateLimiter(storage_from_string(_limits_url(redis_url)))
-        self.item = window_item(per_minute, window_seconds)
-        self.keys = (f"{namespace}-cw", str(partner_id))
+        self.redis = Redis.from_url(redis_url)
+        self.acquire = self.redis.register_script(ACQUIRE)
+        self.limit = max(1, round(per_minute * window_seconds / 60))
+        self.window = window_seconds
+        self.partner_id = partner_id
+        self.key = f"{namespace}-cw:window:{int(partner_id)}:{self.limit}/{self.window}s"
         self.max_wait = max_wait
         self.sleep = sleep
         self.waited = 0.0
@@ -54,12 +74,11 @@ class PartnerRateLimiter:
         :raises RateLimitTimeout: after ``max_wait`` seconds without a slot.
         """
         deadline = time.monotonic() + self.max_wait
-        while not self.limiter.hit(self.item, *self.keys):
-            reset_at = self.limiter.get_window_stats(self.item, *self.keys).reset_time
-            pause = min(max(reset_at - time.time(), 0.01), 1.0)
+        while (wait := float(self.acquire(keys=[self.key], args=[self.limit, self.window]))) > 0:
+            pause = min(max(wait, 0.01), 1.0)
             if time.monotonic() + pause > deadline:
                 raise RateLimitTimeout(
-                    f"No ConnectWise request slot for partner {self.keys[1]} within {self.max_wait:.0f} s"
+                    f"No ConnectWise request slot for partner {self.partner_id} within {self.max_wait:.0f} s"
                 )
             self.sleep(pause)
             with self._lock:
@@ -67,23 +86,9 @@ class PartnerRateLimiter:
 
     def clear(self) -> None:
         """Forget the partner's window (tests and operators)."""
-        self.limiter.clear(self.item, *self.keys)
+        self.redis.delete(self.key)
 
     def recent_grants(self) -> list[float]:
-        """When the window's last slots were granted (epoch seconds, newest first; at most the limit's amount):
-        what every worker took from this partner's window."""
-        storage = self.limiter.storage
-        key = storage.prefixed_key(self.item.key_for(*self.keys))
-        return [float(value) for value in storage.get_connection().lrange(key, 0, -1)]
-
-
-def window_item(per_minute: int, window_seconds: int = 60):
-    """The moving window: ``per_minute`` a minute, or the same rate over a shorter window (at least 1)."""
-    if window_seconds == 60:
-        return RateLimitItemPerMinute(per_minute)
-    return RateLimitItemPerSecond(max(1, round(per_minute * window_seconds / 60)), window_seconds)
-
-
-def _limits_url(redis_url: str) -> str:
-    """``limits`` spells unix sockets ``redis+unix://``."""
-    return "redis+unix://" + redis_url[len("unix://") :] if redis_url.startswith("unix://") else redis_url
+        """When the window's last slots were granted (Redis's clock, epoch seconds, newest first; at most the
+        window's limit): what every worker took from this partner's window."""
+        return [float(value) for value in self.redis.lrange(self.key, 0, -1)]

@@ -61,7 +61,9 @@ class Settings:
         "PSA_ENV", "production, demo or test (demo and test allow the demo commands)", "production", choices=MODES
     )
     queue_prefix: str = _key(
-        "PSA_QUEUE_PREFIX", "prefix of the queues (<prefix>-fast, <prefix>-sync) and Redis keys", "psa"
+        "PSA_QUEUE_PREFIX",
+        "prefix of the queues (<prefix>-fast, <prefix>-sync, <prefix>-sync-later) and Redis keys",
+        "psa",
     )
     cw_allowed_hosts: tuple[str, ...] = _key(
         "PSA_CW_ALLOWED_HOSTS",
@@ -105,8 +107,8 @@ class Settings:
     push_job_timeout: int = _key("PSA_PUSH_JOB_TIMEOUT", "RQ timeout of a push job (s)", 3600, minimum=60)
     push_slice_seconds: float = _key(
         "PSA_PUSH_SLICE_SECONDS",
-        "a queued push's delivery time after which it yields its worker to the jobs waiting and continues behind "
-        "them (s); 0 = never yield",
+        "a queued push's delivery time after which it yields its worker to other pushes' continuations (to a fresh "
+        "job it yields at once) and continues behind them (s); 0 = never yield",
         30.0,
         minimum=0,
     )

@@ -10,7 +10,7 @@ from rq import Queue, Worker
 from rq.cron import CronScheduler
 from rq.job import Job
 
-from msphub_psa.jobqueue import FAST, get_queue, queue_name, redis_connection, tick_name
+from msphub_psa.jobqueue import FAST, get_queue, queue_name, redis_connection, serving, tick_name
 from msphub_psa.logs import log_context
 from msphub_psa.tasks import schedule_tick
 
@@ -61,7 +61,7 @@ class AppWorker(Worker):
 def make_worker(app: Flask, kinds: list[str], name: str | None = None) -> AppWorker:
     """A worker bound to ``app`` listening on the given queue kinds."""
     with app.app_context():
-        queues = [get_queue(kind) for kind in kinds]
+        queues = [get_queue(kind) for kind in serving(kinds)]
         worker = AppWorker(queues, connection=redis_connection(), name=name)
     worker.flask_app = app
     return worker

@@ -10,7 +10,8 @@ def test_degraded_without_a_worker_then_ok_with_one(app, client, worker):
     assert body.status_code == 503
     data = body.get_json()
     assert data["database"] and data["redis"] and data["workers"] == 0 and data["status"] == "degraded"
-    assert set(data["queues"]) == {f"{app.config['PSA_QUEUE_PREFIX']}-fast", f"{app.config['PSA_QUEUE_PREFIX']}-sync"}
+    prefix = app.config["PSA_QUEUE_PREFIX"]
+    assert set(data["queues"]) == {f"{prefix}-fast", f"{prefix}-sync", f"{prefix}-sync-later"}
     worker(queues="fast,sync")
     import time
 

@@ -161,11 +161,11 @@ def worker(db_url):
 def empty_sync_queues(app):
     """Empty this process's queues before and after the test: a push another test enqueued and no worker ran
     would show as ``queued`` or run on this test's worker (the tests share one ``PSA_QUEUE_PREFIX``)."""
-    from msphub_psa.jobqueue import FAST, SYNC, get_queue
+    from msphub_psa.jobqueue import FAST, SYNC, SYNC_LATER, get_queue
 
     def empty() -> None:
         with app.app_context():
-            for kind in (FAST, SYNC):
+            for kind in (FAST, SYNC, SYNC_LATER):
                 get_queue(kind).empty()
 
     empty()

@@ -16,10 +16,11 @@ failed, partial, stopped or abandoned run, sends the alert. Counts and calls are
 single-threaded (this thread); the delivery threads only call the PSA.
 
 **Slices** (fairness between partners): a push run by a job may be given ``slice_seconds``
-(``PSA_PUSH_SLICE_SECONDS``). Once its delivery (step 6) has run that long, between two batches (every claimed row
-settled: nothing is left in ``sending``), when other jobs wait in the sync queue it queues its continuation behind them
-(``push_billing(..., continues=<this run>)``), ends ``yielded`` (no alert: it ended well, its remaining rows are
-still ``pending``) and frees its lease. The continuation is a new run (``continues_run_id``) that goes through
+(``PSA_PUSH_SLICE_SECONDS``). Between two batches of its delivery (step 6; every claimed row settled: nothing is
+left in ``sending``), once it has sent rows, when a fresh job waits in the sync queue, or when its delivery has run
+``slice_seconds`` and another push's continuation waits, it queues its own continuation on ``sync-later``
+(``push_billing(..., continues=<this run>)``; workers take it after every fresh job), ends ``yielded`` (no alert:
+it ended well, its remaining rows are still ``pending``) and frees its lease. The continuation is a new run (``continues_run_id``) that goes through
 every step again and delivers where the last one stopped: the pending rows. While nobody waits (or the queue does
 not answer) the run goes on, asking again at each batch (docs/billing.md, *Slices*).
 """
@@ -52,7 +53,7 @@ from msphub_psa.daos.integration import IntegrationDAO
 from msphub_psa.daos.outbox import CatalogSyncDAO, SyncLeaseDAO, SyncRunDAO
 from msphub_psa.daos.revenue import RevenueTotalsDAO
 from msphub_psa.domain.billing import OutboxState
-from msphub_psa.jobqueue import SYNC, QueueUnavailable, enqueue_push, jobs_waiting
+from msphub_psa.jobqueue import SYNC, SYNC_LATER, QueueUnavailable, enqueue_push, jobs_waiting
 from msphub_psa.psa import errors as psa
 from msphub_psa.psa.port import PsaClient
 from msphub_psa.ratelimit import RateLimitTimeout
@@ -165,12 +166,13 @@ class PushBillingCommand:
         self.run_state.psa = self.run_state.psa or self._client()
         return CatalogSync(self.partner_id, self.run_state.psa, self.delivery.create_once, dry_run=dry_run)
 
-    def _queue_continuation(self) -> bool:
-        """The slice is over: when other jobs wait in the sync queue, queue this push's continuation behind them
-        (True: the run yields); False when nobody waits or the queue does not answer (the run goes on). A
-        continuation that starts before this run has freed its lease waits for it (``run(wait=True)``)."""
+    def _queue_continuation(self, slice_over: bool) -> bool:
+        """When a fresh job waits in the sync queue, or the slice is over and another push's continuation waits,
+        queue this push's continuation on ``sync-later`` (True: the run yields); False when nobody waits or the
+        queue does not answer (the run goes on). A continuation that starts before this run has freed its lease
+        waits for it (``run(wait=True)``)."""
         try:
-            if not jobs_waiting(SYNC):
+            if not jobs_waiting(SYNC) and not (slice_over and jobs_waiting(SYNC_LATER)):
                 return False
             enqueue_push(self.partner_id, self.requested_by, continues=self.result.run_id)
         except QueueUnavailable:

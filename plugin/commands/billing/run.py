@@ -63,9 +63,10 @@ class PushRun:
     """(client calls, writes) when the catalog step began, while it runs: its calls are ``catalog_calls``."""
     slice_seconds: float = 0.0
     """Delivery time after which the run yields (0: it runs to its end)."""
-    on_slice_end: Callable[[], bool] = lambda: False
-    """Called at each batch boundary once the slice is over: True when other jobs wait and the continuation is
-    queued behind them (the run then yields); False when nobody waits (or the queue does not answer)."""
+    on_slice_end: Callable[[bool], bool] = lambda slice_over: False
+    """Called at each batch boundary with whether the slice is over: True when the run must yield (a fresh push
+    waits, or the slice is over and a continuation waits) and its continuation is queued; False otherwise (or when
+    the queue does not answer)."""
     slice_started: float | None = None
     slice_sent: int = 0
     """Rows this run has claimed for sending: a run that sent none yet (only rows kept pending) does not yield."""
@@ -111,16 +112,16 @@ class PushRun:
         self.slice_started = time.monotonic()
 
     def check_slice(self) -> None:
-        """Between two batches: once the slice is over, yield as soon as other jobs wait (at the first batch boundary
-        where they do) and the continuation is queued behind them; while nobody waits (or the queue does not
-        answer) the run goes on, asking again at each batch.
+        """Between two batches, once this run has sent rows: yield as soon as a fresh push waits, or, once the
+        slice is over, another push's continuation; while nobody waits (or the queue does not answer) the run
+        goes on, asking again at each batch.
 
         :raises SliceEnded: the run must end ``yielded`` now.
         """
         if not self.slice_seconds or self.slice_started is None or not self.slice_sent:
             return
         elapsed = time.monotonic() - self.slice_started
-        if elapsed >= self.slice_seconds and self.on_slice_end():
+        if self.on_slice_end(elapsed >= self.slice_seconds):
             raise SliceEnded(f"{elapsed:.0f} s")
 
     def figures(self) -> dict:

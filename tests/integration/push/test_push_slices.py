@@ -1,8 +1,9 @@
-"""Fairness between partners: a push yields its worker after its delivery slice (``PSA_PUSH_SLICE_SECONDS``),
-queues its continuation at the back of the sync queue and ends ``yielded``; the continuation resumes where it
-stopped. Exactly once holds across slices, a yielded run neither alerts nor looks abandoned, and small partners'
-pushes queued behind a large one run before it continues; with nobody waiting a push goes on. No test here measures
-time: slices are made tiny so that a push yields after its first batch whenever another job waits."""
+"""Fairness between partners: a push yields its worker at a batch boundary as soon as a fresh push waits in the sync
+queue, or once its delivery slice (``PSA_PUSH_SLICE_SECONDS``) is over and another push's continuation waits; it
+queues its continuation on ``sync-later`` (which workers serve after every fresh job) and ends ``yielded``; the
+continuation resumes where it stopped. Exactly once holds across slices, a yielded run neither alerts nor looks
+abandoned, and small partners' pushes queued behind a large one run before it continues; with nobody waiting a
+push goes on. No test here measures time: slices are made tiny (or endless) so that what waits decides."""
 
 from __future__ import annotations
 
@@ -19,7 +20,14 @@ from msphub_psa.commands.billing.recovery import ResumeAbandonedRunsCommand
 from msphub_psa.daos.base import session
 from msphub_psa.daos.outbox import SyncLeaseDAO
 from msphub_psa.daos.runs import SyncRunHistoryDAO
-from msphub_psa.jobqueue import QueueUnavailable, enqueue_push, enqueue_unique, get_queue, redis_connection
+from msphub_psa.jobqueue import (
+    QueueUnavailable,
+    enqueue_push,
+    enqueue_unique,
+    get_queue,
+    redis_connection,
+    serving,
+)
 from msphub_psa.models.sync import SyncItem, SyncRun
 from tests.support import tenants
 from tests.support.fleet import partner_on_sandbox
@@ -28,6 +36,8 @@ from tests.support.settings import configure
 
 TINY = 0.001
 """A slice every batch outlasts: a push yields after its first batch whenever another job waits."""
+ENDLESS = 3600.0
+"""A slice no test reaches: only a fresh push waiting makes the push yield."""
 MARK = "tests.support.jobs.mark_if_allowed"
 
 
@@ -49,8 +59,14 @@ def _exactly_once(cw_live, partner_id: int, customers: list[int]) -> int:
 
 
 def _drain(app) -> None:
-    """Run the sync queue in this process until it is empty (continuations included)."""
-    SimpleWorker([get_queue("sync")], connection=redis_connection()).work(burst=True)
+    """Run the sync queues in this process until they are empty (continuations included)."""
+    queues = [get_queue(kind) for kind in serving(["sync"])]
+    SimpleWorker(queues, connection=redis_connection()).work(burst=True)
+
+
+def _next_jobs() -> list[tuple[str, tuple]]:
+    """The waiting jobs in the order a sync worker takes them (RQ's ``dequeue_any`` over the queues it serves)."""
+    return [(j.func_name, j.args) for kind in serving(["sync"]) for j in get_queue(kind).get_jobs()]
 
 
 def test_a_push_yields_after_its_slice_without_alert_and_its_continuations_finish_exactly_once(
@@ -58,7 +74,7 @@ def test_a_push_yields_after_its_slice_without_alert_and_its_continuations_finis
 ):
     partner_id, _actor, customers = push_setup(cw_live, customers=3)
     total = len(expected_transactions(customers))
-    waiting, _created = enqueue_unique("sync", MARK, partner_id, "slices", job_id=f"test-{uuid.uuid4().hex}")
+    enqueue_unique("sync", MARK, partner_id, "slices", job_id=f"test-{uuid.uuid4().hex}")
     first = PushBillingCommand(partner_id, "pilot.admin", slice_seconds=TINY, concurrency=4).run()
 
     assert first.status == "yielded", first.error
@@ -74,10 +90,11 @@ def test_a_push_yields_after_its_slice_without_alert_and_its_continuations_finis
     assert session().get(SyncRun, first.run_id).status == "yielded"
     assert SyncRunHistoryDAO.open_alerts(partner_id)[0] is None
     assert SyncRunHistoryDAO.running(partner_id) is None
-    # its continuation waits behind the job that was waiting
-    jobs = get_queue("sync").get_jobs()
-    assert [(j.func_name, j.args) for j in jobs] == [
+    # its continuation waits on sync-later: a push queued after it still goes first
+    enqueue_unique("sync", MARK, partner_id, "later", job_id=f"test-{uuid.uuid4().hex}")
+    assert _next_jobs() == [
         (MARK, (partner_id, "slices")),
+        (MARK, (partner_id, "later")),
         ("msphub_psa.tasks.push_billing", (partner_id, "pilot.admin", 0, first.run_id)),
     ]
 
@@ -97,8 +114,42 @@ def test_with_nobody_waiting_a_push_goes_on_slice_after_slice_in_one_run(ctx, cw
     partner_id, _actor, customers = push_setup(cw_live, customers=2)
     result = PushBillingCommand(partner_id, slice_seconds=TINY, concurrency=4).run()
     assert result.status == "succeeded", result.error
-    assert len(_runs(partner_id)) == 1 and len(get_queue("sync")) == 0
+    assert len(_runs(partner_id)) == 1 and _next_jobs() == []
     assert _exactly_once(cw_live, partner_id, customers) == result.counts["pushed"]
+
+
+def test_a_fresh_push_waiting_ends_the_slice_at_once_a_continuation_only_once_it_is_over(
+    ctx, cw_live, empty_sync_queues
+):
+    partner_id, _actor, customers = push_setup(cw_live, customers=3)
+    other = tenants.partner(1).id
+    # another partner's continuation waits: before the slice is over, the push goes on to its end
+    enqueue_unique("sync-later", MARK, other, "continuation", job_id=f"test-{uuid.uuid4().hex}")
+    result = PushBillingCommand(partner_id, slice_seconds=ENDLESS, concurrency=4).run()
+    assert result.status == "succeeded", result.error
+    assert len(_runs(partner_id)) == 1
+
+    add_history(partner_id, customers, len(expected_transactions(customers)) + 20)
+    # a fresh job waits: the push yields after its first batch, however long its slice
+    enqueue_unique("sync", MARK, other, "fresh", job_id=f"test-{uuid.uuid4().hex}")
+    result = PushBillingCommand(partner_id, slice_seconds=ENDLESS, concurrency=4).run()
+    assert result.status == "yielded" and result.counts["pushed"] == 4, result.error
+    assert _next_jobs() == [
+        (MARK, (other, "fresh")),
+        (MARK, (other, "continuation")),
+        ("msphub_psa.tasks.push_billing", (partner_id, "system", 0, result.run_id)),
+    ]
+    get_queue("sync").empty()
+    # only continuations wait and the slice is over: it yields to them, its own continuation behind them
+    nxt = PushBillingCommand(partner_id, slice_seconds=TINY, concurrency=4, continues=result.run_id).run(wait=True)
+    assert nxt.status == "yielded", nxt.error
+    assert _next_jobs() == [  # its continuation joins the partner's push still waiting there
+        (MARK, (other, "continuation")),
+        ("msphub_psa.tasks.push_billing", (partner_id, "system", 0, result.run_id)),
+    ]
+    get_queue("sync-later").empty()
+    PushBillingCommand(partner_id, concurrency=4).run()
+    assert _exactly_once(cw_live, partner_id, customers) == len(expected_transactions(customers))
 
 
 def test_without_a_queue_the_slice_does_not_end_and_the_run_goes_to_its_end(ctx, cw_live, monkeypatch):
@@ -144,7 +195,7 @@ def test_small_partners_push_while_a_large_one_is_unfinished_and_it_resumes_exac
                 select(func.count()).select_from(SyncItem).where(SyncItem.state.in_(("pending", "sending")))
             )
             running = session().scalar(select(func.count()).select_from(SyncRun).where(SyncRun.status == "running"))
-            if _runs(large) and left == 0 and running == 0 and len(get_queue("sync")) == 0:
+            if _runs(large) and left == 0 and running == 0 and not _next_jobs():
                 break
             time.sleep(0.5)
         else:
