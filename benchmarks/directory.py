@@ -177,7 +177,9 @@ def main() -> None:
     sandbox = None
     try:
         from app import create_app
+        from msphub_psa.daos.base import session
         from msphub_psa.demo.runner import migrate
+        from msphub_psa.worker import freeze_heap
 
         app = create_app({"SQLALCHEMY_DATABASE_URI": url})
         with app.app_context():
@@ -189,6 +191,8 @@ def main() -> None:
             print(f"machine: {platform.node()} {os.cpu_count()} cores {cpu_model()}; {url.split(':')[0]}")
             print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
             print(f"{args.customers} customers, {args.latency_ms} ms per ConnectWise request")
+            session().remove()
+            freeze_heap()  # as a worker does before it forks its work horses
             for full in (True, False):
                 print(refresh(partner_id, sandbox, full, args.profile))
     finally:

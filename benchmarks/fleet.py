@@ -2,7 +2,7 @@
 
     python benchmarks/fleet.py --database-url postgresql+psycopg://postgres@127.0.0.1/postgres
         [--partners 1000] [--large 3] [--large-rows 50000] [--workers 2,4,8] [--latency-ms 50]
-        [--hour-seconds 20] [--slice-seconds S] [--baseline-workers 2,8] [--timeout 3600] [--seed 7]
+        [--hour-seconds 20] [--slice-seconds S] [--baseline-workers 2,8] [--timeout 3600] [--until-small] [--seed 7]
 
 Set-up (a fresh database, see ``demo_data.py``): the demo's distributor and products, then ``--partners`` partners:
 ``--large`` of them with ``--large-rows`` transactions and more (+10 % each), the others drawn from a log-normal
@@ -69,6 +69,8 @@ ZONES = [
     "America/Los_Angeles",
 ]
 LIMITS = [300, 600, 900, 1200]
+LARGE = 5000
+"""A partner with this many transactions or more is a large one; the others are the small ones."""
 FROM_DATE = dt.date(2000, 1, 1)
 
 
@@ -162,7 +164,7 @@ def seed_fleet(app, partner_sizes: list[int], rng: random.Random, sandbox_seed: 
                 for sid, cust, qty in subs
             ),
         )
-        limit = 1200 if number < sum(1 for s in partner_sizes if s >= 5000) else rng.choice(LIMITS)
+        limit = 1200 if number < sum(1 for s in partner_sizes if s >= LARGE) else rng.choice(LIMITS)
         session().add(PartnerFeature(partner_id=pid, enabled=True))
         session().add(
             SyncSettings(
@@ -330,7 +332,7 @@ def stop_workers(procs: list[subprocess.Popen]) -> None:
 
 def morning(app, fleet, sandbox, workers: int, scheduled: list[int], args) -> dict:
     """One configuration: the ticks at each timezone's 06:00, until every scheduled partner's push has ended."""
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from msphub_psa.commands.billing.schedule import ScheduleTickCommand
     from msphub_psa.daos.base import session
@@ -340,6 +342,7 @@ def morning(app, fleet, sandbox, workers: int, scheduled: list[int], args) -> di
 
     prefix = f"psa-fleet-{uuid.uuid4().hex[:8]}"
     configure(app, PSA_QUEUE_PREFIX=prefix)
+    sizes_of = {p["partner_id"]: p["rows"] for p in fleet}
     day = dt.date.today() + dt.timedelta(days=2)
     slots = sorted(
         {
@@ -369,7 +372,10 @@ def morning(app, fleet, sandbox, workers: int, scheduled: list[int], args) -> di
             slot_at[pid] = ticked
     deadline = time.monotonic() + args.timeout
     ended: dict[int, tuple[dt.datetime, dt.datetime]] = {}
+    smalls = {pid for pid in scheduled if sizes_of[pid] < LARGE}
     while time.monotonic() < deadline and len(ended) < len(scheduled):
+        if args.until_small and smalls <= set(ended):
+            break  # the large partners go on at their limits: their progress is reported below
         time.sleep(2)
         session().expire_all()
         runs = session().execute(
@@ -386,6 +392,14 @@ def morning(app, fleet, sandbox, workers: int, scheduled: list[int], args) -> di
             if pid not in ended and chain[-1][0] not in ("running", "yielded") and pid not in pending:
                 ended[pid] = (_aware(chain[0][1]), _aware(chain[-1][2]))
     fleet_end = dt.datetime.now(dt.UTC)
+    unfinished = {
+        pid: session().scalar(
+            select(func.count()).select_from(SyncItem).where(SyncItem.partner_id == pid, SyncItem.state == "pushed")
+        )
+        for pid in scheduled
+        if pid not in ended
+    }
+    session().rollback()
     sampler.stop_event.set()
     sampler.join()
     stop_workers(procs)
@@ -429,7 +443,7 @@ def morning(app, fleet, sandbox, workers: int, scheduled: list[int], args) -> di
                 out,
             )
     session().rollback()
-    small = {p["partner_id"] for p in fleet if p["rows"] < 5000}
+    small = {p["partner_id"] for p in fleet if p["rows"] < LARGE}
     delays = {
         pid: ((start - slot_at[pid]).total_seconds(), (end - slot_at[pid]).total_seconds())
         for pid, (start, end) in ended.items()
@@ -453,6 +467,11 @@ def morning(app, fleet, sandbox, workers: int, scheduled: list[int], args) -> di
         "redis_peak_mb": (sampler.redis_peak - sampler.redis_base) / 2**20,
         "db_connections_max": max(sampler.connections, default=0),
         "db_connections_median": statistics.median(sampler.connections) if sampler.connections else 0,
+        "unfinished": {
+            pid: (pushed, sizes_of[pid], (fleet_end - slot_at[pid]).total_seconds())
+            for pid, pushed in unfinished.items()
+            if pid in slot_at
+        },
     }
 
 
@@ -483,6 +502,11 @@ def main() -> None:
     parser.add_argument("--slice-seconds", type=float, default=None, help="PSA_PUSH_SLICE_SECONDS (default: its own)")
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--until-small",
+        action="store_true",
+        help="end a configuration once every small partner's push has ended (the large ones' progress is printed)",
+    )
     parser.add_argument("--dump", default="", help="write each configuration's runs to <dump>-<workers>-<n>.json")
     args = parser.parse_args()
     if args.slice_seconds is not None:
@@ -514,7 +538,7 @@ def main() -> None:
             rows = [p["rows"] for p in fleet]
             print(
                 f"{platform_line()}\nfleet: {len(fleet)} partners, {sum(rows)} transactions (large: "
-                f"{[r for r in rows if r >= 5000]}; the others median {statistics.median(rows[args.large :]):.0f}, "
+                f"{[r for r in rows if r >= LARGE]}; the others median {statistics.median(rows[args.large :]):.0f}, "
                 f"max {max(rows[args.large :])}, {sum(r < 500 for r in rows)} under 500), latency {args.latency_ms} ms,"
                 f" one hour = {args.hour_seconds} s, set-up {time.perf_counter() - began:.0f} s",
                 flush=True,
@@ -522,7 +546,7 @@ def main() -> None:
             everyone = [p["partner_id"] for p in fleet]
             for workers in [int(w) for w in args.workers.split(",") if w]:
                 report(morning(app, fleet, sandbox, workers, everyone, args), "all partners")
-            smalls = [p["partner_id"] for p in fleet if p["rows"] < 5000]
+            smalls = [p["partner_id"] for p in fleet if p["rows"] < LARGE]
             for workers in [int(w) for w in args.baseline_workers.split(",") if w]:
                 report(morning(app, fleet, sandbox, workers, smalls, args), "without the large ones")
     finally:
@@ -557,6 +581,11 @@ def report(r: dict, label: str) -> None:
         f" (median {r['db_connections_median']}); load {os.getloadavg()[0]:.1f}",
         flush=True,
     )
+    for pid, (pushed, rows, seconds) in r["unfinished"].items():
+        print(
+            f"  partner {pid} not ended when measured: {pushed} of {rows} rows pushed, {seconds:.0f} s after its slot",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -297,14 +297,14 @@ def enqueue_push(
     return job, created
 
 
-def enqueue_readback(partner_id: int, requested_by: str = "system") -> tuple[Job, bool]:
-    """``assurance_readback(partner_id)`` on the sync queue, once at a time per partner (a finished or failed
-    one never blocks the next).
+def enqueue_readback(partner_id: int, requested_by: str = "system", later: bool = False) -> tuple[Job, bool]:
+    """``assurance_readback(partner_id)`` on the sync queue (``later``: on ``sync-later``, behind every fresh push:
+    the read-back after a push), once at a time per partner (a finished or failed one never blocks the next).
 
     :raises QueueUnavailable: Redis does not answer.
     """
     return enqueue_once(
-        SYNC,
+        SYNC_LATER if later else SYNC,
         "assurance_readback",
         int(partner_id),
         requested_by,

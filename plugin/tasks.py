@@ -110,14 +110,14 @@ def push_billing(partner_id: int, requested_by: str = "system", preview_id: int 
 
 
 def _read_back_after(partner_id: int, result: dict | str) -> None:
-    """After a push that wrote to the PSA, its read-back on the sync queue (revenue assurance); after the last
-    slice of a push delivered in slices only."""
+    """After a push that wrote to the PSA, its read-back on ``sync-later``, behind every fresh push (revenue
+    assurance); after the last slice of a push delivered in slices only."""
     if not isinstance(result, dict) or not (result.get("counts") or {}).get("pushed"):
         return
     if result.get("status") == "yielded":
         return
     try:
-        enqueue_readback(partner_id)
+        enqueue_readback(partner_id, later=True)
     except QueueUnavailable:
         log.warning("job=push_billing partner=%s: the read-back could not be enqueued", partner_id)
 

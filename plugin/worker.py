@@ -3,6 +3,7 @@ enqueuing the sync schedule's tick every minute."""
 
 from __future__ import annotations
 
+import gc
 import signal
 
 from flask import Flask
@@ -44,6 +45,7 @@ class AppWorker(Worker):
         with self.flask_app.app_context():
             self.flask_app.appbuilder.session.remove()
             self.flask_app.appbuilder.session.get_bind().dispose()
+        freeze_heap()
         return super().work(*args, **kwargs)
 
     def perform_job(self, job: Job, queue: Queue, execution) -> bool:
@@ -56,6 +58,15 @@ class AppWorker(Worker):
                     return super().perform_job(job, queue, execution)
             finally:
                 session.remove()
+
+
+def freeze_heap() -> None:
+    """Move every object alive now (the application: modules, FAB, SQLAlchemy's mappers) out of the garbage
+    collector's reach. The work horses forked from here inherit it: their full collections walk only what their
+    job allocated (a directory refresh of 5,000 companies ran 2 to 4 of them over ~270,000 objects, 0.3 to 0.7 s),
+    and the parent's pages stay shared (a collection writes to every object it walks)."""
+    gc.collect()
+    gc.freeze()
 
 
 def make_worker(app: Flask, kinds: list[str], name: str | None = None) -> AppWorker:

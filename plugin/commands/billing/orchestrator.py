@@ -20,9 +20,10 @@ single-threaded (this thread); the delivery threads only call the PSA.
 left in ``sending``), once it has sent rows, when a fresh job waits in the sync queue, or when its delivery has run
 ``slice_seconds`` and another push's continuation waits, it queues its own continuation on ``sync-later``
 (``push_billing(..., continues=<this run>)``; workers take it after every fresh job), ends ``yielded`` (no alert:
-it ended well, its remaining rows are still ``pending``) and frees its lease. The continuation is a new run (``continues_run_id``) that goes through
-every step again and delivers where the last one stopped: the pending rows. While nobody waits (or the queue does
-not answer) the run goes on, asking again at each batch (docs/billing.md, *Slices*).
+it ended well, its remaining rows are still ``pending``) and frees its lease. The continuation is a new run
+(``continues_run_id``) that goes through every step again and delivers where the last one stopped: the pending
+rows. While nobody waits (or the queue does not answer) the run goes on, asking again at each batch
+(docs/billing.md, *Slices*).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import pytest
 from msphub_psa import tasks
 from msphub_psa.commands.billing.status import RetryFailedCommand
 from msphub_psa.daos.base import session
-from msphub_psa.jobqueue import SYNC, get_queue
+from msphub_psa.jobqueue import SYNC, SYNC_LATER, get_queue
 from msphub_psa.models.hub import BillingTransaction
 from tests.support import alerts
 from tests.support.assurance import first, pushed_ledger
@@ -65,8 +65,8 @@ def test_scheduled_run_alert_carries_the_findings_and_a_read_back_follows(app, c
         RetryFailedCommand(actor, partner_id).run()
         result = tasks.push_billing(partner_id, "pilot.admin")  # the refused one goes now: a read-back follows
         assert result["counts"] == {"pushed": 1}
-        queued = [job.func_name for job in get_queue(SYNC).jobs]
-    assert queued == ["msphub_psa.tasks.assurance_readback"]
+        queued = {kind: [job.func_name for job in get_queue(kind).jobs] for kind in (SYNC, SYNC_LATER)}
+    assert queued == {SYNC: [], SYNC_LATER: ["msphub_psa.tasks.assurance_readback"]}  # behind every fresh push
 
 
 def test_a_scheduled_run_without_alert_mails_new_findings_once(app, cw_live):

@@ -45,8 +45,8 @@ def _empty_queues_after(app):
     """The sweeps enqueue real jobs (refreshes) that no worker runs here: drop them so a later test's worker
     on the same queues (this process's ``PSA_QUEUE_PREFIX``) does not run them against its own database."""
     yield
-    from msphub_psa.jobqueue import FAST, SYNC, get_queue
+    from msphub_psa.jobqueue import FAST, SYNC, SYNC_LATER, get_queue
 
     with app.app_context():
-        for kind in (FAST, SYNC):
+        for kind in (FAST, SYNC, SYNC_LATER):
             get_queue(kind).empty()

@@ -1,9 +1,14 @@
 """A worker's own process holds no database connection while it serves the queues: its connections are its work
-horse's only (docs/operations.md, *Database connections*)."""
+horse's only (docs/operations.md, *Database connections*); it freezes its heap before forking work horses; a sync
+worker serves the continuations' queue after the sync queue."""
 
 from __future__ import annotations
 
+import gc
+
 from sqlalchemy import text
+
+from msphub_psa.jobqueue import queue_name
 
 from msphub_psa.worker import make_worker
 
@@ -16,7 +21,13 @@ def test_the_worker_process_closes_its_pooled_connections_before_serving(app, em
         engine = session.get_bind()
         assert engine.pool.checkedin() >= 1
     worker = make_worker(app, ["sync"], name=None)
-    worker.work(burst=True)  # nothing queued: it starts, finds no job and ends
+    with app.app_context():
+        assert worker.queue_names() == [queue_name("sync"), queue_name("sync-later")]
+    try:
+        worker.work(burst=True)  # nothing queued: it starts, finds no job and ends
+        assert gc.get_freeze_count() > 0  # what the work horses inherit is out of the collector's reach
+    finally:
+        gc.unfreeze()
     with app.app_context():
         pool = app.appbuilder.session.get_bind().pool
         assert pool.checkedin() == 0 and pool.checkedout() == 0
