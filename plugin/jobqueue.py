@@ -123,13 +123,18 @@ def enqueue_once(kind: str, task: str, *args: int | str, job_id: str, **options:
     return job, created
 
 
-def jobs_waiting(kind: str) -> int:
-    """How many jobs wait in the queue of this kind (not those running).
+def jobs_waiting(kind: str, besides_push_of: int | None = None) -> int:
+    """How many jobs wait in the queue of this kind (not those running); with ``besides_push_of``, leaving out
+    that partner's own push waiting there.
 
     :raises QueueUnavailable: Redis does not answer.
     """
     try:
-        return get_queue(kind).count
+        count = get_queue(kind).count
+        if count and besides_push_of is not None:
+            own = _waiting_job(besides_push_of)
+            count -= own is not None and own.origin == queue_name(kind)
+        return count
     except _redis_errors() as exc:
         raise QueueUnavailable(str(exc)) from exc
 

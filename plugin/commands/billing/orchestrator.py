@@ -168,12 +168,13 @@ class PushBillingCommand:
         return CatalogSync(self.partner_id, self.run_state.psa, self.delivery.create_once, dry_run=dry_run)
 
     def _queue_continuation(self, slice_over: bool) -> bool:
-        """When a fresh job waits in the sync queue, or the slice is over and another push's continuation waits,
-        queue this push's continuation on ``sync-later`` (True: the run yields); False when nobody waits or the
-        queue does not answer (the run goes on). A continuation that starts before this run has freed its lease
-        waits for it (``run(wait=True)``)."""
+        """When a fresh job waits in the sync queue, or the slice is over and another push's continuation waits
+        (the partner's own waiting push aside: it would deliver the same rows), queue this push's continuation on
+        ``sync-later`` (True: the run yields); False when nobody waits or the queue does not answer (the run goes
+        on). A continuation that starts before this run has freed its lease waits for it (``run(wait=True)``)."""
         try:
-            if not jobs_waiting(SYNC) and not (slice_over and jobs_waiting(SYNC_LATER)):
+            mine = self.partner_id
+            if not jobs_waiting(SYNC, mine) and not (slice_over and jobs_waiting(SYNC_LATER, mine)):
                 return False
             enqueue_push(self.partner_id, self.requested_by, continues=self.result.run_id)
         except QueueUnavailable:

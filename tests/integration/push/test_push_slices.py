@@ -152,6 +152,15 @@ def test_a_fresh_push_waiting_ends_the_slice_at_once_a_continuation_only_once_it
     assert _exactly_once(cw_live, partner_id, customers) == len(expected_transactions(customers))
 
 
+def test_the_partners_own_push_waiting_does_not_end_the_slice(ctx, cw_live, empty_sync_queues):
+    partner_id, _actor, customers = push_setup(cw_live, customers=3)
+    own, _created = enqueue_push(partner_id, "pilot.admin")  # e.g. Sync now clicked again while it runs
+    result = PushBillingCommand(partner_id, slice_seconds=TINY, concurrency=4).run()
+    assert result.status == "succeeded", result.error  # it would deliver the same rows: no reason to yield
+    assert _next_jobs() == [("msphub_psa.tasks.push_billing", (partner_id, "pilot.admin"))]
+    assert _exactly_once(cw_live, partner_id, customers) == result.counts["pushed"]
+
+
 def test_without_a_queue_the_slice_does_not_end_and_the_run_goes_to_its_end(ctx, cw_live, monkeypatch):
     partner_id, _actor, customers = push_setup(cw_live, customers=2)
 
