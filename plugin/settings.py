@@ -107,9 +107,16 @@ class Settings:
     push_job_timeout: int = _key("PSA_PUSH_JOB_TIMEOUT", "RQ timeout of a push job (s)", 3600, minimum=60)
     push_slice_seconds: float = _key(
         "PSA_PUSH_SLICE_SECONDS",
-        "a queued push's delivery time after which it yields its worker to other pushes' continuations (to a fresh "
-        "job it yields at once) and continues behind them (s); 0 = never yield",
+        "a queued push's delivery time after which it yields its worker to other pushes' continuations waiting, and "
+        "continues behind them (s); 0 = never yield",
         30.0,
+        minimum=0,
+    )
+    push_short_slice_seconds: float = _key(
+        "PSA_PUSH_SHORT_SLICE_SECONDS",
+        "a queued push's delivery time after which it yields its worker to a new push or other job waiting in the "
+        "sync queue (s; at most PSA_PUSH_SLICE_SECONDS)",
+        10.0,
         minimum=0,
     )
     schedule_default_time: str = _key(

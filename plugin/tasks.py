@@ -88,7 +88,8 @@ def refresh_cw_lists(partner_id: int) -> str:
 @partner_logged
 def push_billing(partner_id: int, requested_by: str = "system", preview_id: int = 0, continues: int = 0) -> dict | str:
     """Push the partner's eligible billing transactions (with ``preview_id``: that approved preview's), in slices
-    of ``PSA_PUSH_SLICE_SECONDS`` (with ``continues``: the continuation of that yielded run)."""
+    (``PSA_PUSH_SHORT_SLICE_SECONDS``, ``PSA_PUSH_SLICE_SECONDS``; with ``continues``: the continuation of that
+    yielded run)."""
     if not partner_may_run(partner_id, "push_billing"):
         return "skipped: feature off"
     if preview_id:
@@ -100,6 +101,7 @@ def push_billing(partner_id: int, requested_by: str = "system", preview_id: int 
                 requested_by,
                 current_job_id(),
                 slice_seconds=settings().push_slice_seconds,
+                short_slice_seconds=settings().push_short_slice_seconds,
                 continues=int(continues) or None,
             )
             .run(wait=True)

@@ -16,9 +16,10 @@ failed, partial, stopped or abandoned run, sends the alert. Counts and calls are
 single-threaded (this thread); the delivery threads only call the PSA.
 
 **Slices** (fairness between partners): a push run by a job may be given ``slice_seconds``
-(``PSA_PUSH_SLICE_SECONDS``). Between two batches of its delivery (step 6; every claimed row settled: nothing is
-left in ``sending``), once it has sent rows, when a fresh job waits in the sync queue, or when its delivery has run
-``slice_seconds`` and another push's continuation waits, it queues its own continuation on ``sync-later``
+(``PSA_PUSH_SLICE_SECONDS``) and ``short_slice_seconds`` (``PSA_PUSH_SHORT_SLICE_SECONDS``). Between two batches of
+its delivery (step 6; every claimed row settled: nothing is left in ``sending``), once it has sent rows, when its
+delivery has run ``short_slice_seconds`` and a fresh job waits in the sync queue, or has run ``slice_seconds`` and
+another push's continuation waits, it queues its own continuation on ``sync-later``
 (``push_billing(..., continues=<this run>)``; workers take it after every fresh job), ends ``yielded`` (no alert:
 it ended well, its remaining rows are still ``pending``) and frees its lease. The continuation is a new run
 (``continues_run_id``) that goes through every step again and delivers where the last one stopped: the pending
@@ -79,6 +80,7 @@ class PushBillingCommand:
         catalog_seen: CatalogRead | None = None,
         slice_seconds: float = 0.0,
         continues: int | None = None,
+        short_slice_seconds: float = 0.0,
     ):
         config = settings()  # read here: the delivery threads have no app context
         workers = max(1, int(concurrency or config.push_concurrency))
@@ -97,6 +99,7 @@ class PushBillingCommand:
             after_item=after_item or (lambda _item_id: None),
             psa=client,
             slice_seconds=max(0.0, float(slice_seconds or 0)),
+            short_slice_seconds=max(0.0, float(short_slice_seconds or 0)),
             on_slice_end=self._queue_continuation,
         )
         self.delivery = Delivery(self.run_state)

@@ -62,7 +62,9 @@ class PushRun:
     catalog_base: tuple[int, int] | None = None
     """(client calls, writes) when the catalog step began, while it runs: its calls are ``catalog_calls``."""
     slice_seconds: float = 0.0
-    """Delivery time after which the run yields (0: it runs to its end)."""
+    """Delivery time after which the run yields to other pushes' continuations (0: it runs to its end)."""
+    short_slice_seconds: float = 0.0
+    """Delivery time after which the run yields to a fresh job (at most ``slice_seconds``)."""
     on_slice_end: Callable[[bool], bool] = lambda slice_over: False
     """Called at each batch boundary with whether the slice is over: True when the run must yield (a fresh push
     waits, or the slice is over and a continuation waits) and its continuation is queued; False otherwise (or when
@@ -112,16 +114,18 @@ class PushRun:
         self.slice_started = time.monotonic()
 
     def check_slice(self) -> None:
-        """Between two batches, once this run has sent rows: yield as soon as a fresh push waits, or, once the
-        slice is over, another push's continuation; while nobody waits (or the queue does not answer) the run
-        goes on, asking again at each batch.
+        """Between two batches, once this run has sent rows: after its short slice, yield as soon as a fresh job
+        waits; after its slice, as soon as another push's continuation waits; while nobody waits (or the queue does
+        not answer) the run goes on, asking again at each batch.
 
         :raises SliceEnded: the run must end ``yielded`` now.
         """
         if not self.slice_seconds or self.slice_started is None or not self.slice_sent:
             return
         elapsed = time.monotonic() - self.slice_started
-        if self.on_slice_end(elapsed >= self.slice_seconds):
+        if elapsed >= min(self.short_slice_seconds, self.slice_seconds) and self.on_slice_end(
+            elapsed >= self.slice_seconds
+        ):
             raise SliceEnded(f"{elapsed:.0f} s")
 
     def figures(self) -> dict:

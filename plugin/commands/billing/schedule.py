@@ -115,7 +115,14 @@ class ScheduledSyncCommand:
         if _approval(self.partner_id, approval_required):
             preview_id = PreparePreviewCommand(actor, self.partner_id, source="schedule").run()
             return {"status": "awaiting_approval" if preview_id else "nothing to push", "preview_id": preview_id}
-        push = PushBillingCommand(self.partner_id, "schedule", self.job_id, slice_seconds=settings().push_slice_seconds)
+        config = settings()
+        push = PushBillingCommand(
+            self.partner_id,
+            "schedule",
+            self.job_id,
+            slice_seconds=config.push_slice_seconds,
+            short_slice_seconds=config.push_short_slice_seconds,
+        )
         result = push.run(wait=True)
         _audit_run(actor, self.partner_id, self.slot, result)
         return result.as_dict()

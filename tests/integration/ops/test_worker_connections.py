@@ -9,7 +9,6 @@ import gc
 from sqlalchemy import text
 
 from msphub_psa.jobqueue import queue_name
-
 from msphub_psa.worker import make_worker
 
 

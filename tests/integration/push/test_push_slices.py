@@ -1,9 +1,10 @@
-"""Fairness between partners: a push yields its worker at a batch boundary as soon as a fresh push waits in the sync
-queue, or once its delivery slice (``PSA_PUSH_SLICE_SECONDS``) is over and another push's continuation waits; it
-queues its continuation on ``sync-later`` (which workers serve after every fresh job) and ends ``yielded``; the
-continuation resumes where it stopped. Exactly once holds across slices, a yielded run neither alerts nor looks
-abandoned, and small partners' pushes queued behind a large one run before it continues; with nobody waiting a
-push goes on. No test here measures time: slices are made tiny (or endless) so that what waits decides."""
+"""Fairness between partners: a push yields its worker at a batch boundary once its delivery has run its short slice
+(``PSA_PUSH_SHORT_SLICE_SECONDS``) and a fresh job waits in the sync queue, or its slice (``PSA_PUSH_SLICE_SECONDS``)
+and another push's continuation waits; it queues its continuation on ``sync-later`` (which workers serve after every
+fresh job) and ends ``yielded``; the continuation resumes where it stopped. Exactly once holds across slices, a
+yielded run neither alerts nor looks abandoned, and small partners' pushes queued behind a large one run before it
+continues; with nobody waiting a push goes on. No test here measures time: slices are made tiny (or endless) so
+that what waits decides."""
 
 from __future__ import annotations
 
@@ -118,9 +119,7 @@ def test_with_nobody_waiting_a_push_goes_on_slice_after_slice_in_one_run(ctx, cw
     assert _exactly_once(cw_live, partner_id, customers) == result.counts["pushed"]
 
 
-def test_a_fresh_push_waiting_ends_the_slice_at_once_a_continuation_only_once_it_is_over(
-    ctx, cw_live, empty_sync_queues
-):
+def test_a_fresh_job_waiting_ends_the_short_slice_a_continuation_only_the_full_one(ctx, cw_live, empty_sync_queues):
     partner_id, _actor, customers = push_setup(cw_live, customers=3)
     other = tenants.partner(1).id
     # another partner's continuation waits: before the slice is over, the push goes on to its end
@@ -130,7 +129,13 @@ def test_a_fresh_push_waiting_ends_the_slice_at_once_a_continuation_only_once_it
     assert len(_runs(partner_id)) == 1
 
     add_history(partner_id, customers, len(expected_transactions(customers)) + 20)
-    # a fresh job waits: the push yields after its first batch, however long its slice
+    # a fresh job waits, but the push has not delivered for its short slice: it goes on
+    enqueue_unique("sync", MARK, other, "early", job_id=f"test-{uuid.uuid4().hex}")
+    kept = PushBillingCommand(partner_id, slice_seconds=ENDLESS, short_slice_seconds=ENDLESS, concurrency=4).run()
+    assert kept.status == "succeeded", kept.error
+    get_queue("sync").empty()
+    add_history(partner_id, customers, len(expected_transactions(customers)) + 20)
+    # a fresh job waits: with no short slice the push yields after its first batch, however long its slice
     enqueue_unique("sync", MARK, other, "fresh", job_id=f"test-{uuid.uuid4().hex}")
     result = PushBillingCommand(partner_id, slice_seconds=ENDLESS, concurrency=4).run()
     assert result.status == "yielded" and result.counts["pushed"] == 4, result.error
