@@ -114,8 +114,8 @@ class Settings:
     )
     push_short_slice_seconds: float = _key(
         "PSA_PUSH_SHORT_SLICE_SECONDS",
-        "a queued push's delivery time after which it yields its worker to a new push or other job waiting in the "
-        "sync queue (s; at most PSA_PUSH_SLICE_SECONDS)",
+        "a queued push's delivery time after which its first run yields its worker to a new push or other job "
+        "waiting in the sync queue (s; at most PSA_PUSH_SLICE_SECONDS; a continuation yields to them at once)",
         10.0,
         minimum=0,
     )

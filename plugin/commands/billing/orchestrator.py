@@ -18,8 +18,8 @@ single-threaded (this thread); the delivery threads only call the PSA.
 **Slices** (fairness between partners): a push run by a job may be given ``slice_seconds``
 (``PSA_PUSH_SLICE_SECONDS``) and ``short_slice_seconds`` (``PSA_PUSH_SHORT_SLICE_SECONDS``). Between two batches of
 its delivery (step 6; every claimed row settled: nothing is left in ``sending``), once it has sent rows, when its
-delivery has run ``short_slice_seconds`` and a fresh job waits in the sync queue, or has run ``slice_seconds`` and
-another push's continuation waits, it queues its own continuation on ``sync-later``
+delivery has run ``short_slice_seconds`` (a continuation: at once) and a fresh job waits in the sync queue, or has
+run ``slice_seconds`` and another push's continuation waits, it queues its own continuation on ``sync-later``
 (``push_billing(..., continues=<this run>)``; workers take it after every fresh job), ends ``yielded`` (no alert:
 it ended well, its remaining rows are still ``pending``) and frees its lease. The continuation is a new run
 (``continues_run_id``) that goes through every step again and delivers where the last one stopped: the pending
@@ -99,7 +99,8 @@ class PushBillingCommand:
             after_item=after_item or (lambda _item_id: None),
             psa=client,
             slice_seconds=max(0.0, float(slice_seconds or 0)),
-            short_slice_seconds=max(0.0, float(short_slice_seconds or 0)),
+            # a continuation has shown its push is long: it yields to a fresh job at its first batch boundary
+            short_slice_seconds=0.0 if self.continues else max(0.0, float(short_slice_seconds or 0)),
             on_slice_end=self._queue_continuation,
         )
         self.delivery = Delivery(self.run_state)

@@ -144,6 +144,12 @@ def test_a_fresh_job_waiting_ends_the_short_slice_a_continuation_only_the_full_o
         (MARK, (other, "continuation")),
         ("msphub_psa.tasks.push_billing", (partner_id, "system", 0, result.run_id)),
     ]
+    # a continuation yields to a fresh job at its first batch boundary, whatever its slices
+    enqueue_unique("sync", MARK, other, "fresh again", job_id=f"test-{uuid.uuid4().hex}")
+    cont = PushBillingCommand(
+        partner_id, slice_seconds=ENDLESS, short_slice_seconds=ENDLESS, concurrency=4, continues=result.run_id
+    ).run(wait=True)
+    assert cont.status == "yielded" and cont.counts["pushed"] == 4, cont.error
     get_queue("sync").empty()
     # only continuations wait and the slice is over: it yields to them, its own continuation behind them
     nxt = PushBillingCommand(partner_id, slice_seconds=TINY, concurrency=4, continues=result.run_id).run(wait=True)
