@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 
 from redis import Redis
+from redis.exceptions import RedisError
 
 ACQUIRE = """
 local now = redis.call('TIME')
@@ -35,6 +36,18 @@ redis.call('EXPIRE', KEYS[1], math.ceil(window))
 return '0'
 """
 """Take a slot: ``'0'`` when granted, else the seconds until the oldest counted grant leaves the window."""
+
+ROOM = """
+local now = redis.call('TIME')
+now = tonumber(now[1]) + tonumber(now[2]) / 1000000
+local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local entry = redis.call('LINDEX', KEYS[1], limit - math.min(tonumber(ARGV[3]), limit))
+if entry and tonumber(entry) > now - window then
+    return tostring(tonumber(entry) + window - now)
+end
+return '0'
+"""
+"""Take nothing: ``'0'`` when ``ARGV[3]`` slots are free now, else the seconds until they are."""
 
 
 class RateLimitTimeout(RuntimeError):
@@ -59,6 +72,7 @@ class PartnerRateLimiter:
             raise ValueError("per_minute and window_seconds must be at least 1")
         self.redis = Redis.from_url(redis_url)
         self.acquire = self.redis.register_script(ACQUIRE)
+        self._room = self.redis.register_script(ROOM)
         self.limit = max(1, round(per_minute * window_seconds / 60))
         self.window = window_seconds
         self.partner_id = partner_id
@@ -83,6 +97,14 @@ class PartnerRateLimiter:
             self.sleep(pause)
             with self._lock:
                 self.waited += pause
+
+    def room(self, amount: int = 1) -> float:
+        """Seconds until ``amount`` slots are free in the window (0: now, or Redis does not answer: a request
+        then finds out for itself); takes none."""
+        try:
+            return float(self._room(keys=[self.key], args=[self.limit, self.window, max(1, int(amount))]))
+        except (RedisError, OSError):
+            return 0.0
 
     def clear(self) -> None:
         """Forget the partner's window (tests and operators)."""

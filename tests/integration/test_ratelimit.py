@@ -67,3 +67,16 @@ def test_a_shorter_window_keeps_the_rate_with_smaller_bursts():
         limiter()
     time.sleep(1.05)
     limiter()  # the window moved on
+
+
+def test_room_tells_when_slots_free_up_and_takes_none():
+    namespace = f"psa-test-{uuid.uuid4().hex[:8]}"
+    limiter = PartnerRateLimiter(REDIS, 5, 3, namespace=namespace, max_wait=0.05)
+    assert limiter.room(3) == 0
+    limiter(), limiter()
+    assert limiter.room(1) == 0 and 0 < limiter.room(2) <= 60
+    assert limiter.room(2) > 0  # asking took nothing
+    limiter()
+    assert 0 < limiter.room(1) <= 60 and limiter.room(10) >= limiter.room(1)  # more than the limit: the whole window
+    with pytest.raises(RateLimitTimeout):
+        limiter()

@@ -46,7 +46,7 @@ from msphub_psa.commands.billing.preflight import PreflightPhase, release_catalo
 from msphub_psa.commands.billing.rows import RunResult
 from msphub_psa.commands.billing.run import CHUNK, LeaseLost, PsaUnavailable, PushRun, SliceEnded
 from msphub_psa.commands.exceptions import IntegrationInactiveError, IntegrationStoppedError
-from msphub_psa.commands.psa_client import psa_for
+from msphub_psa.commands.psa_client import partner_limiter, psa_for
 from msphub_psa.commands.rules.lists import refresh_after_catalog
 from msphub_psa.daos.base import session
 from msphub_psa.daos.control import outbox_states
@@ -58,7 +58,7 @@ from msphub_psa.domain.billing import OutboxState
 from msphub_psa.jobqueue import SYNC, SYNC_LATER, QueueUnavailable, enqueue_push, jobs_waiting
 from msphub_psa.psa import errors as psa
 from msphub_psa.psa.port import PsaClient
-from msphub_psa.ratelimit import RateLimitTimeout
+from msphub_psa.ratelimit import PartnerRateLimiter, RateLimitTimeout
 from msphub_psa.settings import settings
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,7 @@ class PushBillingCommand:
         config = settings()  # read here: the delivery threads have no app context
         workers = max(1, int(concurrency or config.push_concurrency))
         self.requested_by, self.job_id = requested_by, job_id
+        self._limiter: PartnerRateLimiter | None | bool = False  # read when first needed
         self.continues = int(continues) if continues else None
         """The yielded run this run continues (its slice ended; see the module's *Slices*)."""
         self.run_state = PushRun(
@@ -102,6 +103,7 @@ class PushBillingCommand:
             # a continuation has shown its push is long: it yields to a fresh job at its first batch boundary
             short_slice_seconds=0.0 if self.continues else max(0.0, float(short_slice_seconds or 0)),
             on_slice_end=self._queue_continuation,
+            room=self._room,
         )
         self.delivery = Delivery(self.run_state)
         self.catalog_seen = catalog_seen
@@ -185,6 +187,14 @@ class PushBillingCommand:
             log.warning("push partner=%s run=%s: the queue does not answer; it goes on", self.partner_id, self.run_id)
             return False
         return True
+
+    def _room(self, amount: int) -> float:
+        """Seconds until the partner's shared request limit has ``amount`` slots free (0 when it has, when the
+        partner has no limit, or when Redis does not answer: the batch then waits inside, as without slices)."""
+        if self._limiter is False:
+            self._limiter = partner_limiter(self.partner_id)
+            session().rollback()
+        return self._limiter.room(amount) if isinstance(self._limiter, PartnerRateLimiter) else 0.0
 
     @property
     def run_id(self) -> int | None:

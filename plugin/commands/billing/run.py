@@ -34,6 +34,11 @@ class Halted(RuntimeError):
     """Another row of the batch met a run-stopping error: make no further call for this one."""
 
 
+ROOM_WAIT = 1.0
+"""Between two batches of a sliced run: a wait for the request limit longer than this is spent at the boundary,
+asking the queues every ``ROOM_WAIT`` seconds."""
+
+
 class SliceEnded(RuntimeError):
     """The run's delivery slice is over and its continuation is queued: end the run ``yielded`` between two
     batches (every claimed row settled, nothing left in ``sending``)."""
@@ -69,6 +74,8 @@ class PushRun:
     """Called at each batch boundary with whether the slice is over: True when the run must yield (a fresh push
     waits, or the slice is over and a continuation waits) and its continuation is queued; False otherwise (or when
     the queue does not answer)."""
+    room: Callable[[int], float] = lambda amount: 0.0
+    """Seconds until the partner's request limit has ``amount`` slots free (0: now, or no limit)."""
     slice_started: float | None = None
     slice_sent: int = 0
     """Rows this run has claimed for sending: a run that sent none yet (only rows kept pending) does not yield."""
@@ -122,11 +129,19 @@ class PushRun:
         """
         if not self.slice_seconds or self.slice_started is None or not self.slice_sent:
             return
-        elapsed = time.monotonic() - self.slice_started
-        if elapsed >= min(self.short_slice_seconds, self.slice_seconds) and self.on_slice_end(
-            elapsed >= self.slice_seconds
-        ):
-            raise SliceEnded(f"{elapsed:.0f} s")
+        while True:
+            elapsed = time.monotonic() - self.slice_started
+            if elapsed >= min(self.short_slice_seconds, self.slice_seconds) and self.on_slice_end(
+                elapsed >= self.slice_seconds
+            ):
+                raise SliceEnded(f"{elapsed:.0f} s")
+            # the partner's limit would hold the next batch back (its window is spent): wait here, not inside the
+            # batch, so a job arriving meanwhile takes the worker instead of waiting behind a run that is waiting
+            wait = self.room(self.batch_size)
+            if wait <= ROOM_WAIT:
+                return
+            time.sleep(min(wait, ROOM_WAIT))
+            self.heartbeat()
 
     def figures(self) -> dict:
         """The run's counts and calls so far, as the run record holds them (the catalog's creates are

@@ -8,6 +8,7 @@ that what waits decides."""
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 
@@ -18,6 +19,7 @@ from sqlalchemy import func, select
 from msphub_psa.commands.billing import orchestrator
 from msphub_psa.commands.billing.orchestrator import PushBillingCommand
 from msphub_psa.commands.billing.recovery import ResumeAbandonedRunsCommand
+from msphub_psa.commands.psa_client import partner_limiter
 from msphub_psa.daos.base import session
 from msphub_psa.daos.outbox import SyncLeaseDAO
 from msphub_psa.daos.runs import SyncRunHistoryDAO
@@ -169,6 +171,44 @@ def test_the_partners_own_push_waiting_does_not_end_the_slice(ctx, cw_live, empt
     result = PushBillingCommand(partner_id, slice_seconds=TINY, concurrency=4).run()
     assert result.status == "succeeded", result.error  # it would deliver the same rows: no reason to yield
     assert _next_jobs() == [("msphub_psa.tasks.push_billing", (partner_id, "pilot.admin"))]
+    assert _exactly_once(cw_live, partner_id, customers) == result.counts["pushed"]
+
+
+def test_a_run_whose_request_limit_is_spent_waits_between_batches_and_yields_to_a_job_arriving_meanwhile(
+    ctx, cw_live, empty_sync_queues
+):
+    partner_id, _actor, customers = push_setup(cw_live, customers=3)
+    add_history(partner_id, customers, len(expected_transactions(customers)) + 60)
+    configure(ctx, PSA_CW_REQUESTS_PER_MINUTE=30, PSA_CW_RATE_WINDOW_SECONDS=60)
+    limiter = partner_limiter(partner_id)
+    limiter.clear()
+    arrived = threading.Event()
+
+    def arrive() -> None:
+        """Once the window is spent (the next batch would wait most of a minute), a job arrives."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and limiter.room(4) <= 1:
+            time.sleep(0.05)
+        with ctx.app_context():
+            enqueue_unique("sync", MARK, tenants.partner(1).id, "meanwhile", job_id=f"test-{uuid.uuid4().hex}")
+        arrived.set()
+
+    thread = threading.Thread(target=arrive)
+    thread.start()
+    result = PushBillingCommand(partner_id, slice_seconds=ENDLESS, short_slice_seconds=TINY, concurrency=4).run()
+    thread.join()
+    assert arrived.is_set()
+    assert result.status == "yielded", result.error
+    # it gave the worker back while the window was still spent: it did not sit out the minute inside a batch
+    assert limiter.room(4) > 0 and 0 < result.counts["pushed"] < len(expected_transactions(customers))
+
+
+def test_a_run_waiting_for_its_request_limit_with_nobody_waiting_goes_on_to_its_end(ctx, cw_live, empty_sync_queues):
+    partner_id, _actor, customers = push_setup(cw_live, customers=2)
+    configure(ctx, PSA_CW_REQUESTS_PER_MINUTE=240, PSA_CW_RATE_WINDOW_SECONDS=2)  # 8 requests every 2 s
+    partner_limiter(partner_id).clear()
+    result = PushBillingCommand(partner_id, slice_seconds=TINY, short_slice_seconds=TINY, concurrency=4).run()
+    assert result.status == "succeeded", result.error
     assert _exactly_once(cw_live, partner_id, customers) == result.counts["pushed"]
 
 
