@@ -318,8 +318,9 @@ def start_workers(count: int, url: str, prefix: str) -> list[subprocess.Popen]:
     ]
 
 
-def stop_workers(procs: list[subprocess.Popen]) -> None:
-    """Warm stop, then kill what is left."""
+def stop_workers(procs: list[subprocess.Popen], prefix: str) -> None:
+    """Warm stop, then kill what is left, work horses included: RQ puts each in a process group of its own, so a
+    horse still pushing for a large partner (``--until-small``) outlives its worker's process group."""
     for proc in procs:
         proc.terminate()
     for proc in procs:
@@ -328,6 +329,7 @@ def stop_workers(procs: list[subprocess.Popen]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, 9)
             proc.wait(5)
+    subprocess.run(["pkill", "-9", "-f", f"--name {prefix}-w"], check=False)
 
 
 def morning(app, fleet, sandbox, workers: int, scheduled: list[int], args) -> dict:
@@ -402,7 +404,7 @@ def morning(app, fleet, sandbox, workers: int, scheduled: list[int], args) -> di
     session().rollback()
     sampler.stop_event.set()
     sampler.join()
-    stop_workers(procs)
+    stop_workers(procs, prefix)
     totals = session().execute(select(SyncRun.psa_calls, SyncRun.status)).all()
     if args.dump:
         from msphub_psa.models.assurance import AssuranceRun
