@@ -59,7 +59,7 @@ def test_defaults_then_a_change_is_saved_audited_and_counts_from_now(app, pilot)
         assert row.schedule_since is not None and row.schedule_days == "mon,fri"
         audits = session().scalars(select(AuditEvent).where(AuditEvent.action == "sync.settings")).all()
         assert len(audits) == 2 and audits[0].detail["changes"]["approval"] == ["default", "never"]
-        assert partner_limiter(pilot).item.amount == 42  # the push's shared limit follows
+        assert partner_limiter(pilot).limit == 42  # the push's shared limit follows
     assert (
         client.put(URL, json={"requests_per_minute": None}, headers=headers).get_json()["effective_requests_per_minute"]
         == 600
@@ -107,9 +107,9 @@ def test_no_operator_cap_allows_any_positive_limit(app, pilot):
         == 5000
     )
     with app.app_context():
-        assert partner_limiter(pilot).item.amount == 5000
+        assert partner_limiter(pilot).limit == 5000
         configure(app, PSA_CW_REQUESTS_PER_MINUTE=100)  # the operator lowers the cap later: it wins
-        assert partner_limiter(pilot).item.amount == 100
+        assert partner_limiter(pilot).limit == 100
 
 
 def test_viewer_reads_settings_and_cannot_change_them(app, pilot):
