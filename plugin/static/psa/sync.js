@@ -6,6 +6,7 @@
   var API = '/api/v1/psa_sync';
   var POLL_MS = 1000, AWAIT_MS = 60000;
   var timer = null, busy = false, watching = false, awaiting = null, lastRunId = null, seen = false;
+  var approval = null;  /* the preview Sync now prepared (approval required): shown until a push starts */
   var STATUS = {succeeded: 'label-success', partial: 'label-warning', stopped: 'label-warning',
                 failed: 'label-danger', abandoned: 'label-default', running: 'label-info',
                 yielded: 'label-info'};
@@ -63,11 +64,24 @@
     line.append(failures, ' (run #' + p.run_id + ').');
   }
 
+  function renderApproval(box, waiting) {
+    box.textContent = 'Approval required: a preview of ' + waiting.transactions + ' transaction(s) (net ' +
+      psaMoney(waiting.net) + ') waits for you. ';
+    var link = document.createElement('a');
+    link.href = waiting.url; link.id = 'sync-review-link'; link.textContent = 'Review and approve';
+    box.append(link);
+  }
+
   function renderSummary(s) {
     var box = el('sync-summary');
     if (!box) { return; }
     box.textContent = '';
-    if (s.progress || s.queued) { box.textContent = s.progress ? 'Pushing to ConnectWise…' : 'Sync queued…'; return; }
+    if (s.progress || s.queued) {
+      approval = null;
+      box.textContent = s.progress ? 'Pushing to ConnectWise…' : 'Sync queued…';
+      return;
+    }
+    if (approval) { renderApproval(box, approval); return; }  /* a status read before Sync now answered keeps it */
     var run = s.last_run;
     if (!run) { box.textContent = 'No sync has run yet.'; return; }
     var label = document.createElement('span');
@@ -121,6 +135,7 @@
 
   function syncNow(button) {
     button.disabled = true;
+    approval = null;
     awaiting = {before: lastRunId, until: Date.now() + AWAIT_MS};
     return psaFetch(API + '/run', {method: 'POST', json: {}}).then(function (resp) {
       if (!resp.ok) {
@@ -132,13 +147,9 @@
       if (resp.body && !resp.body.job_id) {  // approval required: a preview was prepared, nothing pushed yet
         awaiting = null; button.disabled = false;
         var box = document.getElementById('sync-summary');
-        if (waiting) { showAwaiting(null); }
+        if (waiting) { showAwaiting(null); approval = waiting; }
         if (box && waiting) {
-          box.textContent = 'Approval required: a preview of ' + waiting.transactions + ' transaction(s) (net ' +
-            psaMoney(waiting.net) + ') waits for you. ';
-          var link = document.createElement('a');
-          link.href = waiting.url; link.id = 'sync-review-link'; link.textContent = 'Review and approve';
-          box.append(link);
+          renderApproval(box, waiting);
         } else if (box) {
           box.textContent = 'Nothing to push: every eligible transaction is already in ConnectWise.';
         }
