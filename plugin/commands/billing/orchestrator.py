@@ -34,6 +34,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
 
 from msphub_psa import clock
 from msphub_psa.commands.base import transaction
@@ -85,7 +86,6 @@ class PushBillingCommand:
         config = settings()  # read here: the delivery threads have no app context
         workers = max(1, int(concurrency or config.push_concurrency))
         self.requested_by, self.job_id = requested_by, job_id
-        self._limiter: PartnerRateLimiter | None | bool = False  # read when first needed
         self.continues = int(continues) if continues else None
         """The yielded run this run continues (its slice ended; see the module's *Slices*)."""
         self.run_state = PushRun(
@@ -188,13 +188,17 @@ class PushBillingCommand:
             return False
         return True
 
+    @cached_property
+    def _limiter(self) -> PartnerRateLimiter | None:
+        """The partner's shared request limit (None: no limit), read when a sliced run first asks."""
+        limiter = partner_limiter(self.partner_id)
+        session().rollback()
+        return limiter
+
     def _room(self, amount: int) -> float:
         """Seconds until the partner's shared request limit has ``amount`` slots free (0 when it has, when the
         partner has no limit, or when Redis does not answer: the batch then waits inside, as without slices)."""
-        if self._limiter is False:
-            self._limiter = partner_limiter(self.partner_id)
-            session().rollback()
-        return self._limiter.room(amount) if isinstance(self._limiter, PartnerRateLimiter) else 0.0
+        return self._limiter.room(amount) if self._limiter is not None else 0.0
 
     @property
     def run_id(self) -> int | None:
