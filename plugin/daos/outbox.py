@@ -185,6 +185,47 @@ class OutboxDAO:
         )
 
     @staticmethod
+    def check_page(partner_id: int, states: tuple[str, ...], after: int, limit: int) -> list:
+        """A chunk of rows in these states, ids above ``after``, with what the pre-flight checks read (one query, no
+        ORM objects): the row's ``item_id``, ``state``, ``last_error_code``, ``agreement_remote_id``, the transaction's
+        ``id``, ``kind``, ``quantity``, ``unit_price``, ``amount``, ``period_start``, ``period_end``, its
+        product's ``product_id`` and ``billing_frequency``, and its subscription's active mapping's ``mapped`` (False:
+        none) and ``mismatch_accepted``."""
+        page = (  # the chunk first, then its joins: never the joins of every row after ``after`` (stale statistics)
+            select(SyncItem.id)
+            .where(SyncItem.partner_id == partner_id, SyncItem.state.in_(states), SyncItem.id > after)
+            .order_by(SyncItem.id)
+            .limit(limit)
+            .subquery()
+        )
+        query = (
+            select(
+                SyncItem.id.label("item_id"),
+                SyncItem.state,
+                SyncItem.last_error_code,
+                SyncItem.agreement_remote_id,
+                Tx.id,
+                Tx.kind,
+                Tx.quantity,
+                Tx.unit_price,
+                Tx.amount,
+                Tx.period_start,
+                Tx.period_end,
+                Product.id.label("product_id"),
+                Product.billing_frequency,
+                SubscriptionMapping.id.is_not(None).label("mapped"),
+                SubscriptionMapping.mismatch_accepted,
+            )
+            .join(page, page.c.id == SyncItem.id)
+            .join(Tx, Tx.id == SyncItem.transaction_id)
+            .join(Subscription, Subscription.id == Tx.subscription_id)
+            .join(Product, Product.id == Subscription.product_id)
+            .outerjoin(SubscriptionMapping, ACTIVE_MAPPING)
+            .order_by(SyncItem.id)
+        )
+        return list(session().execute(query))
+
+    @staticmethod
     def created_rows(transaction_ids: list[int]) -> list:
         """(id, partner_id, state) of the rows of some transactions (for ``record_created``)."""
         if not transaction_ids:

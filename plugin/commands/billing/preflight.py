@@ -182,33 +182,43 @@ class PreflightPhase:
 
     @transaction
     def _chunk(self, after: int) -> int | None:
-        """One chunk of rows checked and moved; the last row id, or None at the end."""
-        rows = OutboxDAO.follow_page(self.run.partner_id, (PENDING, BLOCKED), after, CHUNK)
+        """One chunk of rows checked (one query, plain values); only the rows that change are loaded and moved;
+        the last row id, or None at the end."""
+        rows = OutboxDAO.check_page(self.run.partner_id, (PENDING, BLOCKED), after, CHUNK)
         if not rows:
             return None
-        data = PushDataDAO.transactions([r.transaction_id for r in rows])
-        self.checker.fits = PushDataDAO.fits([r.transaction_id for r in rows])
-        for item in OutboxDAO.get_many([r.id for r in rows]):
-            tx, product = data[item.transaction_id]
-            self._apply(item, self.checker.first_block(candidate_of(tx, item.agreement_remote_id, product.id)))
+        self.checker.fits = {r.id: (r.billing_frequency, bool(r.mismatch_accepted)) for r in rows if r.mapped}
+        changes = {}
+        for r in rows:
+            found = self.checker.first_block(candidate_of(r, r.agreement_remote_id, r.product_id))
+            if found is not None:
+                self.blocked[found.code] += 1
+            if _changes(r.state, r.last_error_code, found):
+                changes[r.item_id] = found
+        for item in OutboxDAO.get_many(sorted(changes)):
+            self._apply(item, changes[item.id])
         session().flush()
-        return rows[-1].id
+        return rows[-1].item_id
 
     def _apply(self, item, found: checks.Block | None) -> None:
-        """Block, release, or update the row's block (a catalog block is the catalog step's to release)."""
-        if found is None and item.state == BLOCKED and item.last_error_code in checks.CATALOG_CODES:
-            return
-        if found is not None:
-            self.blocked[found.code] += 1
+        """Block, release, or update the row's block (``_changes`` said it must)."""
         if found is not None and item.state == PENDING:
             detail = f"{found.code}: {found.message}"
             values = {"reason": "blocked", "last_error_code": found.code, "last_error_message": found.message}
             self.run.transition(item, Ev.BLOCK, detail, flush=False, **values)
-        elif found is not None and item.last_error_code != found.code:
+        elif found is not None:
             item.last_error_code, item.last_error_message = found.code, found.message
-        elif found is None and item.state == BLOCKED:
+        else:
             values = {"reason": None, "last_error_code": None, "last_error_message": None}
             self.run.transition(item, Ev.UNBLOCK, "the pre-flight checks pass", flush=False, **values)
+
+
+def _changes(state: str, code: str | None, found: checks.Block | None) -> bool:
+    """True when a row (its state and block code) must change for what the checks found: a pending row blocked, a
+    blocked one's code changed, a blocked one released (not a catalog block: the catalog step releases those)."""
+    if found is None:
+        return state == BLOCKED and code not in checks.CATALOG_CODES
+    return state == PENDING or code != found.code
 
 
 @transaction
