@@ -32,8 +32,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import cached_property
 
 from msphub_psa import clock
@@ -110,6 +111,8 @@ class PushBillingCommand:
         """An approved preview's fresh catalog read: the catalog step does not read again what it answers."""
         self._taken_over: int | None = None
         """The run whose expired lease this one took over (marked abandoned at our start)."""
+        self.phase_seconds: dict[str, float] = {}
+        """Wall time of each step the run went through, in order (logged at its end)."""
 
     @property
     def partner_id(self) -> int:
@@ -159,14 +162,30 @@ class PushBillingCommand:
         run = self.run_state
         run.guard()
         run.psa = run.psa or self._client()
-        self.delivery.recover()
-        OutboxRefresh(run)()
-        MovePushedRows(run, self.delivery)()
-        PreflightPhase(run)()
-        self.delivery.push_pending(*self._sync_catalog())
+        with self._timed("recover"):
+            self.delivery.recover()
+        with self._timed("outbox"):
+            OutboxRefresh(run)()
+        with self._timed("move"):
+            MovePushedRows(run, self.delivery)()
+        with self._timed("preflight"):
+            PreflightPhase(run)()
+        with self._timed("catalog"):
+            catalog = self._sync_catalog()
+        with self._timed("delivery"):
+            self.delivery.push_pending(*catalog)
         self._count_ineligible()
         counts = self.result.counts
         self.result.status = "partial" if counts.get(FAILED) or counts.get("blocked") else "succeeded"
+
+    @contextmanager
+    def _timed(self, phase: str) -> Iterator[None]:
+        """Time one step of the run (``phase_seconds``), whether it ends or raises."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.phase_seconds[phase] = time.monotonic() - started
 
     def catalog(self, dry_run: bool = False) -> CatalogSync:
         """The catalog step alone, on this push's client and exactly-once creates (``flask psa catalog sync``)."""
@@ -298,6 +317,13 @@ class PushBillingCommand:
             return
         if self.result.status == "running":  # an unexpected error is on its way up
             self.result.status, self.result.error = "failed", "The run stopped on an unexpected error (worker log)."
+        log.info(
+            "push partner=%s run=%s %s; steps: %s",
+            self.partner_id,
+            self.run_id,
+            self.result.status,
+            ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in self.phase_seconds.items()),
+        )
         figures = self.run_state.figures()
         r = self.result
         r.psa_calls, r.writes, r.lookups, r.catalog_calls = (
