@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +34,36 @@ TASKS = "msphub_psa.tasks"
 ALIVE_STATUSES = frozenset({"queued", "started", "deferred", "scheduled"})
 WAITING_STATUSES = frozenset({"queued", "deferred", "scheduled"})
 ENDED_STATUSES = frozenset({"finished", "failed", "stopped", "canceled"})
+
+
+BACKGROUND_NICENESS = 10
+"""How far a work horse lowers its CPU priority for background work: a job from ``sync-later`` (a push's
+continuation, the read-back after a push) and a push's first run once its short slice is over. Fresh pushes keep
+the CPU on a saturated machine; the background gets what they leave (docs/operations.md, *Slices*)."""
+_work_horse = {"in": False, "lowered": False}
+
+
+def enter_work_horse() -> None:
+    """Called first in a forked work horse: ``lower_priority`` acts in this process (it exits after its job)."""
+    _work_horse.update({"in": True, "lowered": False})
+
+
+def lower_priority() -> bool:
+    """In a work horse, lower the CPU priority of each of its threads by ``BACKGROUND_NICENESS``, once (True when
+    it did now). Elsewhere (an inline push, the CLI, a test's process) nothing changes."""
+    if not _work_horse["in"] or _work_horse["lowered"]:
+        return False
+    _work_horse["lowered"] = True
+    try:
+        threads = [int(tid) for tid in os.listdir("/proc/self/task")]  # Linux: a thread's niceness is its own
+    except OSError:
+        threads = [0]  # elsewhere the process's
+    for tid in threads:
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + BACKGROUND_NICENESS)
+        except OSError:  # a thread that ended meanwhile
+            continue
+    return True
 
 
 class QueueUnavailable(RuntimeError):

@@ -11,7 +11,17 @@ from rq import Queue, Worker
 from rq.cron import CronScheduler
 from rq.job import Job
 
-from msphub_psa.jobqueue import FAST, get_queue, queue_name, redis_connection, serving, tick_name
+from msphub_psa.jobqueue import (
+    FAST,
+    SYNC_LATER,
+    enter_work_horse,
+    get_queue,
+    lower_priority,
+    queue_name,
+    redis_connection,
+    serving,
+    tick_name,
+)
 from msphub_psa.logs import log_context
 from msphub_psa.tasks import schedule_tick
 
@@ -24,6 +34,8 @@ class AppWorker(Worker):
     """
 
     flask_app: Flask | None = None
+    background_queue: str = ""
+    """The ``sync-later`` queue's name: its jobs run at a lower CPU priority (``lower_priority``)."""
     pubsub_poll_seconds = 1.0
     """How long the command listener's thread waits for a message at a time. RQ waits 60 s, and redis-py stops
     that thread by waiting for its wait to end (``PubSubWorkerThread.stop``): an idle worker took up to a minute to
@@ -47,6 +59,13 @@ class AppWorker(Worker):
             self.flask_app.appbuilder.session.get_bind().dispose()
         freeze_heap()
         return super().work(*args, **kwargs)
+
+    def main_work_horse(self, job: Job, queue: Queue) -> None:
+        """The forked work horse: a background job (from ``sync-later``) lowers its CPU priority first."""
+        enter_work_horse()
+        if queue.name == self.background_queue:
+            lower_priority()
+        super().main_work_horse(job, queue)
 
     def perform_job(self, job: Job, queue: Queue, execution) -> bool:
         """Run the job in an app context with a clean connection pool."""
@@ -74,6 +93,7 @@ def make_worker(app: Flask, kinds: list[str], name: str | None = None) -> AppWor
     with app.app_context():
         queues = [get_queue(kind) for kind in serving(kinds)]
         worker = AppWorker(queues, connection=redis_connection(), name=name)
+        worker.background_queue = queue_name(SYNC_LATER)
     worker.flask_app = app
     return worker
 

@@ -16,6 +16,7 @@ from msphub_psa.commands.billing.rows import RunResult
 from msphub_psa.commands.integration import IntegrationGuard
 from msphub_psa.daos.outbox import OutboxDAO, SyncLeaseDAO
 from msphub_psa.domain import billing
+from msphub_psa.jobqueue import lower_priority
 from msphub_psa.psa.port import PsaClient
 
 CHUNK = 1000
@@ -123,7 +124,8 @@ class PushRun:
     def check_slice(self) -> None:
         """Between two batches, once this run has sent rows: after its short slice, yield as soon as a fresh job
         waits; after its slice, as soon as another push's continuation waits; while nobody waits (or the queue does
-        not answer) the run goes on, asking again at each batch.
+        not answer) the run goes on, asking again at each batch, at a lower CPU priority from its short slice on
+        (in a work horse: ``lower_priority``).
 
         :raises SliceEnded: the run must end ``yielded`` now.
         """
@@ -131,10 +133,10 @@ class PushRun:
             return
         while True:
             elapsed = time.monotonic() - self.slice_started
-            if elapsed >= min(self.short_slice_seconds, self.slice_seconds) and self.on_slice_end(
-                elapsed >= self.slice_seconds
-            ):
-                raise SliceEnded(f"{elapsed:.0f} s")
+            if elapsed >= min(self.short_slice_seconds, self.slice_seconds):
+                if self.on_slice_end(elapsed >= self.slice_seconds):
+                    raise SliceEnded(f"{elapsed:.0f} s")
+                lower_priority()  # a long run goes on as background work: fresh pushes keep the CPU
             # the partner's limit would hold the next batch back (its window is spent): wait here, not inside the
             # batch, so a job arriving meanwhile takes the worker instead of waiting behind a run that is waiting
             wait = self.room(self.batch_size)

@@ -17,6 +17,7 @@ from rq import SimpleWorker
 from sqlalchemy import func, select
 
 from msphub_psa.commands.billing import orchestrator
+from msphub_psa.commands.billing import run as run_module
 from msphub_psa.commands.billing.orchestrator import PushBillingCommand
 from msphub_psa.commands.billing.recovery import ResumeAbandonedRunsCommand
 from msphub_psa.commands.psa_client import partner_limiter
@@ -113,12 +114,20 @@ def test_a_push_yields_after_its_slice_without_alert_and_its_continuations_finis
     assert sum(r.writes for r in runs) == total  # one create per record, over all the slices
 
 
-def test_with_nobody_waiting_a_push_goes_on_slice_after_slice_in_one_run(ctx, cw_live, empty_sync_queues):
+def test_with_nobody_waiting_a_push_goes_on_slice_after_slice_in_one_run_in_the_background(
+    ctx, cw_live, empty_sync_queues, monkeypatch
+):
+    lowered = []
+    monkeypatch.setattr(run_module, "lower_priority", lambda: lowered.append(True))
     partner_id, _actor, customers = push_setup(cw_live, customers=2)
+    kept = PushBillingCommand(partner_id, slice_seconds=ENDLESS, short_slice_seconds=ENDLESS, concurrency=4).run()
+    assert kept.status == "succeeded" and kept.counts["pushed"] > 4 and lowered == []  # within its short slice
+    add_history(partner_id, customers, len(expected_transactions(customers)) + 20)
     result = PushBillingCommand(partner_id, slice_seconds=TINY, concurrency=4).run()
     assert result.status == "succeeded", result.error
-    assert len(_runs(partner_id)) == 1 and _next_jobs() == []
-    assert _exactly_once(cw_live, partner_id, customers) == result.counts["pushed"]
+    assert len(_runs(partner_id)) == 2 and _next_jobs() == []
+    assert lowered  # past its short slice with nobody waiting: it goes on, as background work
+    assert _exactly_once(cw_live, partner_id, customers) == kept.counts["pushed"] + result.counts["pushed"]
 
 
 def test_a_fresh_job_waiting_ends_the_short_slice_a_continuation_only_the_full_one(ctx, cw_live, empty_sync_queues):
