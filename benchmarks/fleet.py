@@ -329,7 +329,7 @@ def stop_workers(procs: list[subprocess.Popen], prefix: str) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, 9)
             proc.wait(5)
-    subprocess.run(["pkill", "-9", "-f", f"--name {prefix}-w"], check=False)
+    subprocess.run(["pkill", "-9", "-f", "--", f"--name {prefix}-w"], check=False)
 
 
 def morning(app, fleet, sandbox, workers: int, scheduled: list[int], args) -> dict:
