@@ -3,6 +3,7 @@
     python benchmarks/fleet.py --database-url postgresql+psycopg://postgres@127.0.0.1/postgres
         [--partners 1000] [--large 3] [--large-rows 50000] [--workers 2,4,8] [--latency-ms 50]
         [--hour-seconds 20] [--slice-seconds S] [--baseline-workers 2,8] [--timeout 3600] [--until-small] [--seed 7]
+        [--worker-logs DIR]
 
 Set-up (a fresh database, see ``demo_data.py``): the demo's distributor and products, then ``--partners`` partners:
 ``--large`` of them with ``--large-rows`` transactions and more (+10 % each), the others drawn from a log-normal
@@ -46,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("PSA_ENV", "test")
 os.environ.setdefault("PSA_CW_LOOPBACK_PORTS", "")
 os.environ.setdefault("SECRET_KEY", "benchmark-secret")
-os.environ["PSA_LOG_LEVEL"] = "WARNING"
+os.environ.setdefault("PSA_LOG_LEVEL", "WARNING")  # INFO with --worker-logs: each run's steps
 os.environ["PSA_CW_REQUESTS_PER_MINUTE"] = "1200"  # the cap of the partners' own limits
 if not os.environ.get("PSA_ENCRYPTION_KEYS"):
     from cryptography.fernet import Fernet
@@ -301,8 +302,8 @@ def reset_morning(app, fleet: list[dict], sandbox: SandboxProcess, scheduled: li
     sandbox.clear_log()
 
 
-def start_workers(count: int, url: str, prefix: str) -> list[subprocess.Popen]:
-    """``count`` sync workers on the database and the configuration's queues."""
+def start_workers(count: int, url: str, prefix: str, logs: str = "") -> list[subprocess.Popen]:
+    """``count`` sync workers on the database and the configuration's queues (their logs in ``logs``/, if given)."""
     env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "app", "PSA_QUEUE_PREFIX": prefix}
     flask = str(Path(sys.executable).with_name("flask"))
     return [
@@ -311,7 +312,7 @@ def start_workers(count: int, url: str, prefix: str) -> list[subprocess.Popen]:
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=open(Path(logs) / f"{prefix}-w{i}.log", "w") if logs else subprocess.DEVNULL,  # noqa: SIM115
             start_new_session=True,
         )
         for i in range(count)
@@ -354,7 +355,7 @@ def morning(app, fleet, sandbox, workers: int, scheduled: list[int], args) -> di
         key=lambda item: item[1],
     )
     reset_morning(app, fleet, sandbox, scheduled, since=slots[0][1] - dt.timedelta(minutes=1))
-    procs = start_workers(workers, app.config["SQLALCHEMY_DATABASE_URI"], prefix)
+    procs = start_workers(workers, app.config["SQLALCHEMY_DATABASE_URI"], prefix, args.worker_logs)
     time.sleep(3)  # the workers start (a worker's start-up reads the database once)
     sampler = Sampler(
         app.config["SQLALCHEMY_DATABASE_URI"] if "postgresql" in app.config["SQLALCHEMY_DATABASE_URI"] else None,
@@ -509,6 +510,7 @@ def main() -> None:
         action="store_true",
         help="end a configuration once every small partner's push has ended (the large ones' progress is printed)",
     )
+    parser.add_argument("--worker-logs", default="", help="a directory for the workers' logs (PSA_LOG_LEVEL=INFO)")
     parser.add_argument("--dump", default="", help="write each configuration's runs to <dump>-<workers>-<n>.json")
     args = parser.parse_args()
     if args.slice_seconds is not None:
