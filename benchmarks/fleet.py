@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("PSA_ENV", "test")
 os.environ.setdefault("PSA_CW_LOOPBACK_PORTS", "")
 os.environ.setdefault("SECRET_KEY", "benchmark-secret")
-os.environ.setdefault("PSA_LOG_LEVEL", "WARNING")  # INFO with --worker-logs: each run's steps
+os.environ["PSA_LOG_LEVEL"] = "WARNING"
 os.environ["PSA_CW_REQUESTS_PER_MINUTE"] = "1200"  # the cap of the partners' own limits
 if not os.environ.get("PSA_ENCRYPTION_KEYS"):
     from cryptography.fernet import Fernet
@@ -305,6 +305,8 @@ def reset_morning(app, fleet: list[dict], sandbox: SandboxProcess, scheduled: li
 def start_workers(count: int, url: str, prefix: str, logs: str = "") -> list[subprocess.Popen]:
     """``count`` sync workers on the database and the configuration's queues (their logs in ``logs``/, if given)."""
     env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "app", "PSA_QUEUE_PREFIX": prefix}
+    if logs:
+        env["PSA_LOG_LEVEL"] = "INFO"  # each run's outcome and steps
     flask = str(Path(sys.executable).with_name("flask"))
     return [
         subprocess.Popen(
@@ -312,7 +314,7 @@ def start_workers(count: int, url: str, prefix: str, logs: str = "") -> list[sub
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=open(Path(logs) / f"{prefix}-w{i}.log", "w") if logs else subprocess.DEVNULL,  # noqa: SIM115
+            stderr=open(Path(logs) / f"{prefix}-w{i}.log", "w") if logs else subprocess.DEVNULL,
             start_new_session=True,
         )
         for i in range(count)
@@ -510,7 +512,7 @@ def main() -> None:
         action="store_true",
         help="end a configuration once every small partner's push has ended (the large ones' progress is printed)",
     )
-    parser.add_argument("--worker-logs", default="", help="a directory for the workers' logs (PSA_LOG_LEVEL=INFO)")
+    parser.add_argument("--worker-logs", default="", help="a directory for the workers' logs (at INFO)")
     parser.add_argument("--dump", default="", help="write each configuration's runs to <dump>-<workers>-<n>.json")
     args = parser.parse_args()
     if args.slice_seconds is not None:

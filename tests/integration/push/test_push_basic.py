@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import re
 from decimal import Decimal
 
 import pytest
@@ -37,10 +39,16 @@ def _settled_check(cw_live, partner_id, customers):
     return txs, additions, adjustments
 
 
-def test_push_pushes_every_eligible_transaction_once_and_second_run_writes_nothing(ctx, cw_live):
+def test_push_pushes_every_eligible_transaction_once_and_second_run_writes_nothing(ctx, cw_live, caplog):
     partner_id, _actor, customers = push_setup(cw_live, customers=2)
-    first = PushBillingCommand(partner_id).run()
+    with caplog.at_level(logging.INFO, logger="msphub_psa.commands.billing.orchestrator"):
+        first = PushBillingCommand(partner_id).run()
     assert first.status == "succeeded", first.error
+    steps = ", ".join(
+        rf"{step} \d+\.\d s" for step in ("recover", "outbox", "move", "preflight", "catalog", "delivery")
+    )
+    line = rf"push partner={partner_id} run={first.run_id} succeeded; steps: {steps}"
+    assert [m for m in caplog.messages if re.fullmatch(line, m)], caplog.messages
     txs, additions, adjustments = _settled_check(cw_live, partner_id, customers)
     assert first.counts["pushed"] == len(txs) > 0
     assert all(r.state == "pushed" and r.remote_record_id for r in items(partner_id))
