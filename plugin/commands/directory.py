@@ -121,7 +121,8 @@ class RefreshDirectoryCommand(BaseCommand):
             raise DirectoryRefreshError(f"ConnectWise could not be read: {err}") from err
         self._finish(companies, agreements)
         try:  # the automatic mappings land before the page (polling the state) hears "done"
-            mapped = MapExactMatchesCommand(self.actor, self.partner_id).run() if self.automap else []
+            exact = MapExactMatchesCommand(self.actor, self.partner_id)
+            mapped = exact.run() if self.automap else []
             auto = AutoAssociateSubscriptionsCommand(self.actor, self.partner_id).run() if self.automap else None
         finally:
             self._done()
@@ -129,7 +130,8 @@ class RefreshDirectoryCommand(BaseCommand):
             **self.counts,
             "exact_mapped": len(mapped),
             "full": self.full,
-            "subscriptions_automapped": len(auto.created_ids) if auto else 0,
+            # those of the customers just mapped, then of any mapped customer
+            "subscriptions_automapped": len(exact.automapped) + (len(auto.created_ids) if auto else 0),
         }
 
     @transaction

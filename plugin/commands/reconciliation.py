@@ -470,6 +470,8 @@ class MapExactMatchesCommand(BaseCommand):
 
     def __init__(self, actor: Actor, partner_id: int | None = None, customer_ids: list[int] | None = None):
         self.actor, self.partner_id, self.customer_ids = actor, partner_id, customer_ids
+        self.automapped: list[int] = []
+        """The subscriptions' mappings the auto-association after these mappings created."""
 
     def validate(self) -> None:
         """Tenant, integration, write permission."""
@@ -477,7 +479,8 @@ class MapExactMatchesCommand(BaseCommand):
 
     @transaction
     def run(self) -> list[tuple[int, str, int, str]]:
-        """Create the mappings, each audited; return the pairs mapped."""
+        """Create the mappings, each audited, then auto-associate their customers' subscriptions (``automapped``);
+        return the pairs mapped."""
         self.validate()
         pairs = exact_preview(self.partner_id).pairs
         if self.customer_ids is not None:
@@ -510,5 +513,5 @@ class MapExactMatchesCommand(BaseCommand):
             partner_id=self.partner_id,
         )
         if pairs:
-            auto_associate(self.actor, self.partner_id, [p[0] for p in pairs])
+            self.automapped = auto_associate(self.actor, self.partner_id, [p[0] for p in pairs]).created_ids
         return pairs

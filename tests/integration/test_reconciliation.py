@@ -78,6 +78,12 @@ def test_refresh_caches_directory_and_maps_exact_matches_only(app, cw_live):
         assert result["companies"] == len(seed_companies) and result["agreements"] == len(cw_live.state("agreements"))
         mappings = list(session().scalars(select(CustomerMapping).where(CustomerMapping.partner_id == partner_id)))
         assert result["exact_mapped"] == len(mappings) > 5
+        automatic = session().scalars(
+            select(SubscriptionMapping).where(
+                SubscriptionMapping.partner_id == partner_id, SubscriptionMapping.method == "auto"
+            )
+        )
+        assert result["subscriptions_automapped"] == len(automatic.all()) > 0  # those of the customers just mapped
         for mapping in mappings:
             assert mapping.method == "exact" and mapping.created_by == "pilot.admin"
             assert mapping.customer.name == mapping.company.name
