@@ -162,6 +162,9 @@ class PushBillingCommand:
         run = self.run_state
         run.guard()
         run.psa = run.psa or self._client()
+        if self.continues:
+            with self._timed("wait"):
+                run.await_room()
         with self._timed("recover"):
             self.delivery.recover()
         with self._timed("outbox"):
@@ -230,7 +233,7 @@ class PushBillingCommand:
         session().rollback()
         self.result.status = "yielded"
         self.result.error = (
-            f"Yielded its worker to the other partners' pushes after its slice ({detail} of delivery); the rows "
+            f"Yielded its worker to the other partners' pushes {detail}; the rows "
             "still pending are pushed by the next run, queued behind them."
         )
         log.info("push partner=%s run=%s yielded: %s", self.partner_id, self.run_id, detail)

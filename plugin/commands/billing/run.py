@@ -135,13 +135,28 @@ class PushRun:
             elapsed = time.monotonic() - self.slice_started
             if elapsed >= min(self.short_slice_seconds, self.slice_seconds):
                 if self.on_slice_end(elapsed >= self.slice_seconds):
-                    raise SliceEnded(f"{elapsed:.0f} s")
+                    raise SliceEnded(f"after its slice ({elapsed:.0f} s of delivery)")
                 lower_priority()  # a long run goes on as background work: fresh pushes keep the CPU
             # the partner's limit would hold the next batch back (its window is spent): wait here, not inside the
             # batch, so a job arriving meanwhile takes the worker instead of waiting behind a run that is waiting
             wait = self.room(self.batch_size)
             if wait <= ROOM_WAIT:
                 return
+            time.sleep(min(wait, ROOM_WAIT))
+            self.heartbeat()
+
+    def await_room(self) -> None:
+        """Before a sliced continuation's steps: while the partner's request limit has no room for a batch (the
+        slice before spent its window), wait here, asking the queues every ``ROOM_WAIT`` seconds, instead of inside
+        the steps' own reads (the catalog's and the agreements'), where nothing could take the worker back.
+
+        :raises SliceEnded: a fresh job arrived meanwhile: the run yields before doing anything.
+        """
+        if not self.slice_seconds:
+            return
+        while (wait := self.room(self.batch_size)) > ROOM_WAIT:
+            if self.on_slice_end(False):
+                raise SliceEnded("before its steps (its request limit was spent)")
             time.sleep(min(wait, ROOM_WAIT))
             self.heartbeat()
 

@@ -212,6 +212,32 @@ def test_a_run_whose_request_limit_is_spent_waits_between_batches_and_yields_to_
     assert limiter.room(4) > 0 and 0 < result.counts["pushed"] < len(expected_transactions(customers))
 
 
+def test_a_continuation_whose_request_limit_is_spent_yields_to_a_fresh_job_before_its_steps(
+    ctx, cw_live, empty_sync_queues
+):
+    partner_id, _actor, customers = push_setup(cw_live, customers=3)
+    other = tenants.partner(1).id
+    enqueue_unique("sync", MARK, other, "fresh", job_id=f"test-{uuid.uuid4().hex}")
+    first = PushBillingCommand(partner_id, slice_seconds=ENDLESS, concurrency=4).run()
+    assert first.status == "yielded", first.error  # no short slice: it yields after its first batch
+    configure(ctx, PSA_CW_REQUESTS_PER_MINUTE=30, PSA_CW_RATE_WINDOW_SECONDS=60)
+    limiter = partner_limiter(partner_id)
+    limiter.clear()
+    while limiter.room(4) <= 1:
+        limiter()  # the slice before spent the partner's window
+    calls = len(cw_live.requests())
+    cont = PushBillingCommand(partner_id, slice_seconds=ENDLESS, concurrency=4, continues=first.run_id).run(wait=True)
+    assert cont.status == "yielded" and "its request limit was spent" in cont.error
+    assert cont.counts.get("pushed", 0) == 0 and cont.psa_calls == 0 and len(cw_live.requests()) == calls
+    get_queue("sync").empty()
+    get_queue("sync-later").empty()
+    limiter.clear()
+    configure(ctx, PSA_CW_REQUESTS_PER_MINUTE=600, PSA_CW_RATE_WINDOW_SECONDS=60)
+    last = PushBillingCommand(partner_id, slice_seconds=ENDLESS, concurrency=4, continues=cont.run_id).run(wait=True)
+    assert last.status == "succeeded", last.error  # nobody waits: it goes on, where the first run stopped
+    assert _exactly_once(cw_live, partner_id, customers) == first.counts["pushed"] + last.counts["pushed"]
+
+
 def test_a_run_waiting_for_its_request_limit_with_nobody_waiting_goes_on_to_its_end(ctx, cw_live, empty_sync_queues):
     partner_id, _actor, customers = push_setup(cw_live, customers=2)
     configure(ctx, PSA_CW_REQUESTS_PER_MINUTE=240, PSA_CW_RATE_WINDOW_SECONDS=2)  # 8 requests every 2 s
