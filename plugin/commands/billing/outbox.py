@@ -27,25 +27,29 @@ class OutboxRefresh:
         self.run = run
 
     def __call__(self) -> None:
-        """Add the new rows, then follow eligibility, chunk by chunk."""
+        """Add the new rows, then follow eligibility, chunk by chunk. Between two full chunks of new rows (each
+        committed) a sliced run may yield (``PushRun.check_steps``): a large partner's first push spends most of
+        its steps before delivery here."""
         after = 0
-        while (after := self._add_new_rows(after)) is not None:
-            pass
+        while (added := self._add_new_rows(after)) is not None:
+            after, count = added
+            if count == CHUNK:  # more may follow
+                self.run.check_steps()
         after = 0
         while (after := self._follow_chunk(after)) is not None:
             pass
 
     @transaction
-    def _add_new_rows(self, after: int) -> int | None:
-        """Pending rows (and their ``created`` transitions) for a chunk of new eligible transactions; the last
-        transaction id seen, or None when there were none."""
+    def _add_new_rows(self, after: int) -> tuple[int, int] | None:
+        """Pending rows (and their ``created`` transitions) for a chunk of new eligible transactions; (the last
+        transaction id seen, how many), or None when there were none."""
         self.run.renew()  # the heartbeat: a long refresh keeps its lease
         new = OutboxDAO.eligible_new(self.run.partner_id, after, CHUNK)
         if not new:
             return None
         OutboxDAO.add_pending([new_row(self.run.partner_id, t, self.run.run_id) for t in new])
         OutboxDAO.record_created(OutboxDAO.created_rows([t.transaction_id for t in new]), self.run.run_id)
-        return new[-1].transaction_id
+        return new[-1].transaction_id, len(new)
 
     @transaction
     def _follow_chunk(self, after: int) -> int | None:

@@ -77,6 +77,8 @@ class PushRun:
     the queue does not answer)."""
     room: Callable[[int], float] = lambda amount: 0.0
     """Seconds until the partner's request limit has ``amount`` slots free (0: now, or no limit)."""
+    began: float = 0.0
+    """When the run's steps began (``time.monotonic``): ``check_steps`` counts from here."""
     slice_started: float | None = None
     slice_sent: int = 0
     """Rows this run has claimed for sending: a run that sent none yet (only rows kept pending) does not yield."""
@@ -144,6 +146,23 @@ class PushRun:
                 return
             time.sleep(min(wait, ROOM_WAIT))
             self.heartbeat()
+
+    def check_steps(self) -> None:
+        """Between two committed chunks of a step before delivery that may run long (new rows added to the outbox:
+        50,000 of them for a large partner's first push), the rule of ``check_slice`` with its time counted from
+        the run's start: after the short slice, yield as soon as a fresh job waits (after the slice, a
+        continuation), else go on as background work. An approved preview's push never yields.
+
+        :raises SliceEnded: the run must end ``yielded`` now (every chunk so far committed: the next run goes on).
+        """
+        if not self.slice_seconds or self.only_transactions is not None:
+            return
+        elapsed = time.monotonic() - self.began
+        if elapsed < min(self.short_slice_seconds, self.slice_seconds):
+            return
+        if self.on_slice_end(elapsed >= self.slice_seconds):
+            raise SliceEnded(f"while adding its new rows to the outbox ({elapsed:.0f} s after its start)")
+        lower_priority()
 
     def await_room(self) -> None:
         """Before a sliced continuation's steps: while the partner's request limit has no room for a batch (the

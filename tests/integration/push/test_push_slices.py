@@ -17,6 +17,7 @@ from rq import SimpleWorker
 from sqlalchemy import func, select
 
 from msphub_psa.commands.billing import orchestrator
+from msphub_psa.commands.billing import outbox as outbox_module
 from msphub_psa.commands.billing import run as run_module
 from msphub_psa.commands.billing.orchestrator import PushBillingCommand
 from msphub_psa.commands.billing.recovery import ResumeAbandonedRunsCommand
@@ -236,6 +237,24 @@ def test_a_continuation_whose_request_limit_is_spent_yields_to_a_fresh_job_befor
     last = PushBillingCommand(partner_id, slice_seconds=ENDLESS, concurrency=4, continues=cont.run_id).run(wait=True)
     assert last.status == "succeeded", last.error  # nobody waits: it goes on, where the first run stopped
     assert _exactly_once(cw_live, partner_id, customers) == first.counts["pushed"] + last.counts["pushed"]
+
+
+def test_a_first_run_yields_between_chunks_of_new_outbox_rows_and_its_continuation_adds_the_rest(
+    ctx, cw_live, empty_sync_queues, monkeypatch
+):
+    monkeypatch.setattr(outbox_module, "CHUNK", 4)  # a partner's new rows come in chunks of 4
+    partner_id, _actor, customers = push_setup(cw_live, customers=3)
+    enqueue_unique("sync", MARK, tenants.partner(1).id, "fresh", job_id=f"test-{uuid.uuid4().hex}")
+    first = PushBillingCommand(partner_id, slice_seconds=ENDLESS, concurrency=4).run()
+    assert first.status == "yielded" and "while adding its new rows to the outbox" in first.error
+    assert first.counts.get("pushed", 0) == 0 and first.psa_calls == 0 and len(items(partner_id)) == 4
+    # an approved preview's push never yields in its steps either
+    assert PushBillingCommand(partner_id, slice_seconds=ENDLESS, only_transactions=set()).run().status != "yielded"
+    get_queue("sync").empty()
+    get_queue("sync-later").empty()
+    last = PushBillingCommand(partner_id, slice_seconds=ENDLESS, concurrency=4, continues=first.run_id).run(wait=True)
+    assert last.status == "succeeded", last.error  # nobody waits: it goes on to the end
+    assert _exactly_once(cw_live, partner_id, customers) == len(expected_transactions(customers))
 
 
 def test_a_run_waiting_for_its_request_limit_with_nobody_waiting_goes_on_to_its_end(ctx, cw_live, empty_sync_queues):
