@@ -24,9 +24,10 @@ run ``slice_seconds`` and another push's continuation waits, it queues its own c
 it ended well, its remaining rows are still ``pending``) and frees its lease. The continuation is a new run
 (``continues_run_id``) that goes through every step again and delivers where the last one stopped: the pending
 rows. While nobody waits (or the queue does not answer) the run goes on, asking again at each batch, as
-background work (a lower CPU priority). The same rule applies between two full chunks of new outbox rows (step 2,
-its time counted from the run's start: a large partner's first push), and a continuation whose partner's request
-window is spent waits for it before its steps, yielding to a fresh job meanwhile (docs/billing.md, *Slices*).
+background work (a lower CPU priority). The same rule applies between two full chunks of steps 2 and 4 (its time
+counted from the run's start; only new outbox rows count as progress: see ``PushRun.check_steps``), and a
+continuation whose partner's request window is spent waits for it before its steps, yielding to a fresh job
+meanwhile (docs/billing.md, *Slices*).
 """
 
 from __future__ import annotations

@@ -27,17 +27,19 @@ class OutboxRefresh:
         self.run = run
 
     def __call__(self) -> None:
-        """Add the new rows, then follow eligibility, chunk by chunk. Between two full chunks of new rows (each
-        committed) a sliced run may yield (``PushRun.check_steps``): a large partner's first push spends most of
-        its steps before delivery here."""
+        """Add the new rows, then follow eligibility, chunk by chunk. Between two full chunks (each committed) a
+        sliced run may yield (``PushRun.check_steps``): a large partner's first push spends minutes here on a
+        loaded machine, and each continuation follows all its pending rows again."""
         after = 0
         while (added := self._add_new_rows(after)) is not None:
             after, count = added
             if count == CHUNK:  # more may follow
-                self.run.check_steps()
+                self.run.check_steps("new outbox rows", progress=True)
         after = 0
-        while (after := self._follow_chunk(after)) is not None:
-            pass
+        while (followed := self._follow_chunk(after)) is not None:
+            after, count = followed
+            if count == CHUNK:
+                self.run.check_steps("eligibility", progress=False)
 
     @transaction
     def _add_new_rows(self, after: int) -> tuple[int, int] | None:
@@ -52,8 +54,9 @@ class OutboxRefresh:
         return new[-1].transaction_id, len(new)
 
     @transaction
-    def _follow_chunk(self, after: int) -> int | None:
-        """A chunk of pending/skipped rows against the current eligibility; the last row id, or None at the end."""
+    def _follow_chunk(self, after: int) -> tuple[int, int] | None:
+        """A chunk of pending/skipped rows against the current eligibility; (the last row id, how many), or None at
+        the end."""
         self.run.renew()
         rows = OutboxDAO.follow_page(self.run.partner_id, (PENDING, BLOCKED, SKIPPED), after, CHUNK)
         if not rows:
@@ -63,7 +66,7 @@ class OutboxRefresh:
         for item in OutboxDAO.get_many(sorted(moving)):
             self._follow(item, targets.get(item.transaction_id))
         session().flush()
-        return rows[-1].id
+        return rows[-1].id, len(rows)
 
     def _follow(self, item, target) -> None:
         """One pending or skipped row against the current eligibility."""

@@ -174,16 +174,18 @@ class PreflightPhase:
         self.checker.agreements = read_agreements(self.run.partner_id, self.run.psa, remote_ids)
         self.run.result.check_calls += self.run.psa.call_count - before
         after = 0
-        while (after := self._chunk(after)) is not None:
-            pass
+        while (checked := self._chunk(after)) is not None:
+            after, count = checked
+            if count == CHUNK:  # more may follow: a sliced run may yield to a fresh job between chunks
+                self.run.check_steps("pre-flight checks", progress=False)
         if self.blocked:
             self.run.result.counts["blocked"] += sum(self.blocked.values())
         return self.blocked
 
     @transaction
-    def _chunk(self, after: int) -> int | None:
+    def _chunk(self, after: int) -> tuple[int, int] | None:
         """One chunk of rows checked (one query, plain values); only the rows that change are loaded and moved;
-        the last row id, or None at the end."""
+        (the last row id, how many), or None at the end."""
         rows = OutboxDAO.check_page(self.run.partner_id, (PENDING, BLOCKED), after, CHUNK)
         if not rows:
             return None
@@ -198,7 +200,7 @@ class PreflightPhase:
         for item in OutboxDAO.get_many(sorted(changes)):
             self._apply(item, changes[item.id])
         session().flush()
-        return rows[-1].item_id
+        return rows[-1].item_id, len(rows)
 
     def _apply(self, item, found: checks.Block | None) -> None:
         """Block, release, or update the row's block (``_changes`` said it must)."""

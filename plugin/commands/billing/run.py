@@ -147,21 +147,23 @@ class PushRun:
             time.sleep(min(wait, ROOM_WAIT))
             self.heartbeat()
 
-    def check_steps(self) -> None:
-        """Between two committed chunks of a step before delivery that may run long (new rows added to the outbox:
-        50,000 of them for a large partner's first push), the rule of ``check_slice`` with its time counted from
-        the run's start: after the short slice, yield as soon as a fresh job waits (after the slice, a
-        continuation), else go on as background work. An approved preview's push never yields.
+    def check_steps(self, step: str, progress: bool) -> None:
+        """Between two committed chunks of a step before delivery that runs long for a large partner (50,000 rows:
+        new rows added to the outbox, eligibility followed, the pre-flight checks), the rule of ``check_slice`` with
+        its time counted from the run's start: after the short slice (a continuation: at once), yield as soon as a
+        fresh job waits, else go on as background work. Only a step that made ``progress`` (rows added, kept by the
+        next run) also yields to other pushes' continuations after the slice: otherwise two large pushes could hand
+        their workers to each other before either delivered anything. An approved preview's push never yields.
 
-        :raises SliceEnded: the run must end ``yielded`` now (every chunk so far committed: the next run goes on).
+        :raises SliceEnded: the run must end ``yielded`` now (every chunk so far committed).
         """
         if not self.slice_seconds or self.only_transactions is not None:
             return
         elapsed = time.monotonic() - self.began
         if elapsed < min(self.short_slice_seconds, self.slice_seconds):
             return
-        if self.on_slice_end(elapsed >= self.slice_seconds):
-            raise SliceEnded(f"while adding its new rows to the outbox ({elapsed:.0f} s after its start)")
+        if self.on_slice_end(progress and elapsed >= self.slice_seconds):
+            raise SliceEnded(f"in its steps before delivery ({step}, {elapsed:.0f} s after its start)")
         lower_priority()
 
     def await_room(self) -> None:

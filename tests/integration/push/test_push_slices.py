@@ -239,20 +239,25 @@ def test_a_continuation_whose_request_limit_is_spent_yields_to_a_fresh_job_befor
     assert _exactly_once(cw_live, partner_id, customers) == first.counts["pushed"] + last.counts["pushed"]
 
 
-def test_a_first_run_yields_between_chunks_of_new_outbox_rows_and_its_continuation_adds_the_rest(
+def test_the_steps_before_delivery_yield_to_a_fresh_job_between_chunks_and_the_push_ends_exactly_once(
     ctx, cw_live, empty_sync_queues, monkeypatch
 ):
-    monkeypatch.setattr(outbox_module, "CHUNK", 4)  # a partner's new rows come in chunks of 4
+    monkeypatch.setattr(outbox_module, "CHUNK", 4)  # the outbox steps go 4 rows at a time
     partner_id, _actor, customers = push_setup(cw_live, customers=3)
     enqueue_unique("sync", MARK, tenants.partner(1).id, "fresh", job_id=f"test-{uuid.uuid4().hex}")
     first = PushBillingCommand(partner_id, slice_seconds=ENDLESS, concurrency=4).run()
-    assert first.status == "yielded" and "while adding its new rows to the outbox" in first.error
+    assert first.status == "yielded" and "(new outbox rows," in first.error
     assert first.counts.get("pushed", 0) == 0 and first.psa_calls == 0 and len(items(partner_id)) == 4
-    # an approved preview's push never yields in its steps either
+    # an approved preview's push never yields in its steps: it adds every other row (and pushes none of them)
     assert PushBillingCommand(partner_id, slice_seconds=ENDLESS, only_transactions=set()).run().status != "yielded"
+    assert len(items(partner_id)) == len(expected_transactions(customers))
+    # the fresh job still waits: a continuation yields while it follows eligibility, before any call
+    cont = PushBillingCommand(partner_id, slice_seconds=ENDLESS, concurrency=4, continues=first.run_id).run(wait=True)
+    assert cont.status == "yielded" and "(eligibility," in cont.error
+    assert cont.counts.get("pushed", 0) == 0 and cont.psa_calls == 0
     get_queue("sync").empty()
     get_queue("sync-later").empty()
-    last = PushBillingCommand(partner_id, slice_seconds=ENDLESS, concurrency=4, continues=first.run_id).run(wait=True)
+    last = PushBillingCommand(partner_id, slice_seconds=ENDLESS, concurrency=4, continues=cont.run_id).run(wait=True)
     assert last.status == "succeeded", last.error  # nobody waits: it goes on to the end
     assert _exactly_once(cw_live, partner_id, customers) == len(expected_transactions(customers))
 
