@@ -135,10 +135,7 @@ class PushRun:
             return
         while True:
             elapsed = time.monotonic() - self.slice_started
-            if elapsed >= min(self.short_slice_seconds, self.slice_seconds):
-                if self.on_slice_end(elapsed >= self.slice_seconds):
-                    raise SliceEnded(f"after its slice ({elapsed:.0f} s of delivery)")
-                lower_priority()  # a long run goes on as background work: fresh pushes keep the CPU
+            self._take_turns(elapsed, True, f"after its slice ({elapsed:.0f} s of delivery)")
             # the partner's limit would hold the next batch back (its window is spent): wait here, not inside the
             # batch, so a job arriving meanwhile takes the worker instead of waiting behind a run that is waiting
             wait = self.room(self.batch_size)
@@ -160,11 +157,20 @@ class PushRun:
         if not self.slice_seconds or self.only_transactions is not None:
             return
         elapsed = time.monotonic() - self.began
+        self._take_turns(elapsed, progress, f"in its steps before delivery ({step}, {elapsed:.0f} s after its start)")
+
+    def _take_turns(self, elapsed: float, to_continuations: bool, where: str) -> None:
+        """The slice rule, once the run has run ``elapsed`` seconds (of delivery or of steps): from its short
+        slice on, yield when a fresh job waits (and, with ``to_continuations``, after its slice when another push's
+        continuation waits); otherwise go on as background work, at a lower CPU priority.
+
+        :raises SliceEnded: with ``where`` as its reason.
+        """
         if elapsed < min(self.short_slice_seconds, self.slice_seconds):
             return
-        if self.on_slice_end(progress and elapsed >= self.slice_seconds):
-            raise SliceEnded(f"in its steps before delivery ({step}, {elapsed:.0f} s after its start)")
-        lower_priority()
+        if self.on_slice_end(to_continuations and elapsed >= self.slice_seconds):
+            raise SliceEnded(where)
+        lower_priority()  # a long run goes on as background work: fresh pushes keep the CPU
 
     def await_room(self) -> None:
         """Before a sliced continuation's steps: while the partner's request limit has no room for a batch (the
