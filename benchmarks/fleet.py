@@ -307,6 +307,7 @@ def start_workers(count: int, url: str, prefix: str, logs: str = "") -> list[sub
     env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "app", "PSA_QUEUE_PREFIX": prefix}
     if logs:
         env["PSA_LOG_LEVEL"] = "INFO"  # each run's outcome and steps
+        Path(logs).mkdir(parents=True, exist_ok=True)
     flask = str(Path(sys.executable).with_name("flask"))
     return [
         subprocess.Popen(

@@ -79,7 +79,9 @@ class Delivery:
         """
         only = self.run.only_transactions
         pending = _ids(self.run.partner_id, PENDING, only) if only is not None else None
-        self.run.publish_progress(total=len(pending) if pending is not None else _count(self.run.partner_id, PENDING))
+        total = len(pending) if pending is not None else _count(self.run.partner_id, PENDING)
+        self.run.known_rows = max(self.run.known_rows, total)
+        self.run.publish_progress(total=total)
         size = self.run.batch_size
         batches = (
             self.batches(PENDING)

@@ -18,7 +18,8 @@ single-threaded (this thread); the delivery threads only call the PSA.
 **Slices** (fairness between partners): a push run by a job may be given ``slice_seconds``
 (``PSA_PUSH_SLICE_SECONDS``) and ``short_slice_seconds`` (``PSA_PUSH_SHORT_SLICE_SECONDS``). Between two batches of
 its delivery (step 6; every claimed row settled: nothing is left in ``sending``), once it has sent rows, when its
-delivery has run ``short_slice_seconds`` (a continuation: at once) and a fresh job waits in the sync queue, or has
+delivery has run ``short_slice_seconds`` (a continuation, or a run that knows more rows than its request limit lets
+it send in its short slice: at once) and a fresh job waits in the sync queue, or has
 run ``slice_seconds`` and another push's continuation waits, it queues its own continuation on ``sync-later``
 (``push_billing(..., continues=<this run>)``; workers take it after every fresh job), ends ``yielded`` (no alert:
 it ended well, its remaining rows are still ``pending``) and frees its lease. The continuation is a new run
@@ -108,6 +109,7 @@ class PushBillingCommand:
             short_slice_seconds=0.0 if self.continues else max(0.0, float(short_slice_seconds or 0)),
             on_slice_end=self._queue_continuation,
             room=self._room,
+            rate=self._rate,
         )
         self.delivery = Delivery(self.run_state)
         self.catalog_seen = catalog_seen
@@ -225,6 +227,11 @@ class PushBillingCommand:
         """Seconds until the partner's shared request limit has ``amount`` slots free (0 when it has, when the
         partner has no limit, or when Redis does not answer: the batch then waits inside, as without slices)."""
         return self._limiter.room(amount) if self._limiter is not None else 0.0
+
+    def _rate(self) -> float:
+        """Requests a second the partner's shared request limit allows (0: no limit)."""
+        limiter = self._limiter
+        return limiter.limit / limiter.window if limiter is not None else 0.0
 
     @property
     def run_id(self) -> int | None:

@@ -33,6 +33,7 @@ class OutboxRefresh:
         after = 0
         while (added := self._add_new_rows(after)) is not None:
             after, count = added
+            self.run.known_rows += count
             if count == CHUNK:  # more may follow
                 self.run.check_steps("new outbox rows", progress=True)
         after = 0

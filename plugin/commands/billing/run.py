@@ -77,6 +77,11 @@ class PushRun:
     the queue does not answer)."""
     room: Callable[[int], float] = lambda amount: 0.0
     """Seconds until the partner's request limit has ``amount`` slots free (0: now, or no limit)."""
+    rate: Callable[[], float] = lambda: 0.0
+    """Requests a second the partner's request limit allows (0: no limit)."""
+    known_rows: int = 0
+    """Rows the run knows it has to deliver, at least: the new outbox rows added so far, then the pending rows when
+    its delivery begins."""
     began: float = 0.0
     """When the run's steps began (``time.monotonic``): ``check_steps`` counts from here."""
     slice_started: float | None = None
@@ -124,10 +129,10 @@ class PushRun:
         self.slice_started = time.monotonic()
 
     def check_slice(self) -> None:
-        """Between two batches, once this run has sent rows: after its short slice, yield as soon as a fresh job
-        waits; after its slice, as soon as another push's continuation waits; while nobody waits (or the queue does
-        not answer) the run goes on, asking again at each batch, at a lower CPU priority from its short slice on
-        (in a work horse: ``lower_priority``).
+        """Between two batches, once this run has sent rows: after its short slice (at once when the run is
+        ``long``), yield as soon as a fresh job waits; after its slice, as soon as another push's continuation
+        waits; while nobody waits (or the queue does not answer) the run goes on, asking again at each batch, at a
+        lower CPU priority from its short slice on (in a work horse: ``lower_priority``).
 
         :raises SliceEnded: the run must end ``yielded`` now.
         """
@@ -159,14 +164,22 @@ class PushRun:
         elapsed = time.monotonic() - self.began
         self._take_turns(elapsed, progress, f"in its steps before delivery ({step}, {elapsed:.0f} s after its start)")
 
+    @property
+    def long(self) -> bool:
+        """The run knows more rows than its partner's request limit lets it deliver in its short slice (about one
+        request a row): its push cannot end within it, so the short slice would only keep fresh pushes waiting."""
+        per_second = self.rate()
+        return per_second > 0 and self.known_rows > per_second * self.short_slice_seconds
+
     def _take_turns(self, elapsed: float, to_continuations: bool, where: str) -> None:
         """The slice rule, once the run has run ``elapsed`` seconds (of delivery or of steps): from its short
-        slice on, yield when a fresh job waits (and, with ``to_continuations``, after its slice when another push's
-        continuation waits); otherwise go on as background work, at a lower CPU priority.
+        slice on, or at once when the run is ``long`` (as its continuation would), yield when a fresh job waits
+        (and, with ``to_continuations``, after its slice when another push's continuation waits); otherwise go on
+        as background work, at a lower CPU priority.
 
         :raises SliceEnded: with ``where`` as its reason.
         """
-        if elapsed < min(self.short_slice_seconds, self.slice_seconds):
+        if elapsed < min(self.short_slice_seconds, self.slice_seconds) and not self.long:
             return
         if self.on_slice_end(to_continuations and elapsed >= self.slice_seconds):
             raise SliceEnded(where)

@@ -262,6 +262,31 @@ def test_the_steps_before_delivery_yield_to_a_fresh_job_between_chunks_and_the_p
     assert _exactly_once(cw_live, partner_id, customers) == len(expected_transactions(customers))
 
 
+def test_a_first_run_that_knows_it_outlasts_its_short_slice_yields_to_a_fresh_job_at_once(
+    ctx, cw_live, empty_sync_queues, monkeypatch
+):
+    monkeypatch.setattr(outbox_module, "CHUNK", 4)
+    partner_id, _actor, customers = push_setup(cw_live, customers=3)
+    total = len(expected_transactions(customers))
+    assert total > 12
+    # 1 request a minute: a 600-second short slice delivers about 10 rows, so more than 10 cannot end within it
+    configure(ctx, PSA_CW_REQUESTS_PER_MINUTE=1, PSA_CW_RATE_WINDOW_SECONDS=60)
+    partner_limiter(partner_id).clear()
+    enqueue_unique("sync", MARK, tenants.partner(1).id, "fresh", job_id=f"test-{uuid.uuid4().hex}")
+    first = PushBillingCommand(partner_id, slice_seconds=ENDLESS, short_slice_seconds=600, concurrency=4).run()
+    assert first.status == "yielded" and "(new outbox rows," in first.error, first.error
+    # within its short slice: it held on while it knew 4 and 8 rows, and yielded once it knew 12, before any call
+    assert len(items(partner_id)) == 12 and first.psa_calls == 0
+    assert _next_jobs()[-1] == ("msphub_psa.tasks.push_billing", (partner_id, "system", 0, first.run_id))
+    get_queue("sync").empty()
+    get_queue("sync-later").empty()
+    configure(ctx, PSA_CW_REQUESTS_PER_MINUTE=600)
+    partner_limiter(partner_id).clear()
+    last = PushBillingCommand(partner_id, slice_seconds=ENDLESS, concurrency=4, continues=first.run_id).run(wait=True)
+    assert last.status == "succeeded", last.error
+    assert _exactly_once(cw_live, partner_id, customers) == total
+
+
 def test_a_run_waiting_for_its_request_limit_with_nobody_waiting_goes_on_to_its_end(ctx, cw_live, empty_sync_queues):
     partner_id, _actor, customers = push_setup(cw_live, customers=2)
     configure(ctx, PSA_CW_REQUESTS_PER_MINUTE=240, PSA_CW_RATE_WINDOW_SECONDS=2)  # 8 requests every 2 s
