@@ -3,13 +3,15 @@ cannot end within it yields to a fresh job at once, as its continuation would.""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from msphub_psa.commands.billing import run as run_module
 from msphub_psa.commands.billing.run import PushRun, SliceEnded
 
 
-def _run(asked: list[bool], rate: float, known_rows: int, waiting: bool = True) -> PushRun:
+def _run(asked: list[bool], per_minute: int | None, known_rows: int, waiting: bool = True) -> PushRun:
     def on_slice_end(slice_over: bool) -> bool:
         asked.append(slice_over)
         return waiting
@@ -25,7 +27,8 @@ def _run(asked: list[bool], rate: float, known_rows: int, waiting: bool = True) 
         slice_seconds=30,
         short_slice_seconds=10,
         on_slice_end=on_slice_end,
-        rate=lambda: rate,
+        # the orchestrator's: the window's burst, then its rate (a 60-second window)
+        capacity=lambda seconds: math.inf if per_minute is None else per_minute * (1 + seconds / 60),
         known_rows=known_rows,
         progress=None,  # the rule publishes nothing (its default reads the app's settings)
     )
@@ -37,18 +40,19 @@ def _no_renice(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("rate", "known_rows", "long"),
+    ("per_minute", "known_rows", "long"),
     [
-        (2.0, 20, False),  # 20 rows at 2 a second: the push can end within its 10-second short slice
-        (2.0, 21, True),
-        (20.0, 200, False),
-        (20.0, 1000, True),  # a full chunk of new outbox rows at 1,200 requests a minute
-        (0.0, 50_000, False),  # no request limit: nothing says how long it takes, the short slice holds
+        (60, 70, False),  # 60 at once, then 1 a second: 70 rows can end within the 10-second short slice
+        (60, 71, True),
+        (300, 61, False),  # a small partner at the lowest limit: its burst covers it
+        (1200, 1400, False),
+        (1200, 5000, True),  # a large partner's first chunks of new outbox rows
+        (None, 50_000, False),  # no request limit: nothing says how long it takes, the short slice holds
     ],
 )
-def test_a_run_within_its_short_slice_asks_the_queue_only_when_it_knows_it_outlasts_it(rate, known_rows, long):
+def test_a_run_within_its_short_slice_asks_the_queue_only_when_it_knows_it_outlasts_it(per_minute, known_rows, long):
     asked: list[bool] = []
-    run = _run(asked, rate, known_rows)
+    run = _run(asked, per_minute, known_rows)
     assert run.long is long
     if long:
         with pytest.raises(SliceEnded, match="where"):
@@ -61,8 +65,8 @@ def test_a_run_within_its_short_slice_asks_the_queue_only_when_it_knows_it_outla
 
 def test_a_long_run_with_nobody_waiting_goes_on_and_after_its_slice_yields_to_continuations_too():
     asked: list[bool] = []
-    _run(asked, 2.0, 100, waiting=False)._take_turns(0.5, True, "where")
+    _run(asked, 60, 100, waiting=False)._take_turns(0.5, True, "where")
     assert asked == [False]
     with pytest.raises(SliceEnded):
-        _run(asked, 2.0, 100)._take_turns(31, True, "where")
+        _run(asked, 60, 100)._take_turns(31, True, "where")
     assert asked == [False, True]

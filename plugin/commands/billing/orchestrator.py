@@ -34,6 +34,7 @@ meanwhile (docs/billing.md, *Slices*).
 from __future__ import annotations
 
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -109,7 +110,7 @@ class PushBillingCommand:
             short_slice_seconds=0.0 if self.continues else max(0.0, float(short_slice_seconds or 0)),
             on_slice_end=self._queue_continuation,
             room=self._room,
-            rate=self._rate,
+            capacity=self._capacity,
         )
         self.delivery = Delivery(self.run_state)
         self.catalog_seen = catalog_seen
@@ -228,10 +229,11 @@ class PushBillingCommand:
         partner has no limit, or when Redis does not answer: the batch then waits inside, as without slices)."""
         return self._limiter.room(amount) if self._limiter is not None else 0.0
 
-    def _rate(self) -> float:
-        """Requests a second the partner's shared request limit allows (0: no limit)."""
+    def _capacity(self, seconds: float) -> float:
+        """Requests the partner's shared request limit allows within ``seconds`` from an unspent window: the
+        window's burst, then its rate (inf: no limit)."""
         limiter = self._limiter
-        return limiter.limit / limiter.window if limiter is not None else 0.0
+        return limiter.limit * (1 + seconds / limiter.window) if limiter is not None else math.inf
 
     @property
     def run_id(self) -> int | None:

@@ -3,6 +3,7 @@ settings read once (the delivery threads have no app context), and the errors th
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -77,8 +78,8 @@ class PushRun:
     the queue does not answer)."""
     room: Callable[[int], float] = lambda amount: 0.0
     """Seconds until the partner's request limit has ``amount`` slots free (0: now, or no limit)."""
-    rate: Callable[[], float] = lambda: 0.0
-    """Requests a second the partner's request limit allows (0: no limit)."""
+    capacity: Callable[[float], float] = lambda seconds: math.inf
+    """Requests the partner's request limit allows within so many seconds from an unspent window (inf: no limit)."""
     known_rows: int = 0
     """Rows the run knows it has to deliver, at least: the new outbox rows added so far, then the pending rows when
     its delivery begins."""
@@ -167,9 +168,9 @@ class PushRun:
     @property
     def long(self) -> bool:
         """The run knows more rows than its partner's request limit lets it deliver in its short slice (about one
-        request a row): its push cannot end within it, so the short slice would only keep fresh pushes waiting."""
-        per_second = self.rate()
-        return per_second > 0 and self.known_rows > per_second * self.short_slice_seconds
+        request a row, the window unspent): its push cannot end within it, so the short slice would only keep
+        fresh pushes waiting."""
+        return self.known_rows > self.capacity(self.short_slice_seconds)
 
     def _take_turns(self, elapsed: float, to_continuations: bool, where: str) -> None:
         """The slice rule, once the run has run ``elapsed`` seconds (of delivery or of steps): from its short

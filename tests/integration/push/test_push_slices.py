@@ -269,7 +269,7 @@ def test_a_first_run_that_knows_it_outlasts_its_short_slice_yields_to_a_fresh_jo
     partner_id, _actor, customers = push_setup(cw_live, customers=3)
     total = len(expected_transactions(customers))
     assert total > 12
-    # 1 request a minute: a 600-second short slice delivers about 10 rows, so more than 10 cannot end within it
+    # 1 request a minute: a 600-second short slice sends 11 requests (1 at once, then 10), so 12 rows cannot end in it
     configure(ctx, PSA_CW_REQUESTS_PER_MINUTE=1, PSA_CW_RATE_WINDOW_SECONDS=60)
     partner_limiter(partner_id).clear()
     enqueue_unique("sync", MARK, tenants.partner(1).id, "fresh", job_id=f"test-{uuid.uuid4().hex}")
