@@ -70,3 +70,26 @@ def test_a_long_run_with_nobody_waiting_goes_on_and_after_its_slice_yields_to_co
     with pytest.raises(SliceEnded):
         _run(asked, 60, 100)._take_turns(31, True, "where")
     assert asked == [False, True]
+
+
+def test_a_run_waiting_for_its_window_asks_often_and_renews_its_lease_once_a_second(monkeypatch):
+    clock = [100.0]
+
+    class FakeTime:
+        @staticmethod
+        def monotonic() -> float:
+            return clock[0]
+
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            clock[0] += seconds
+
+    monkeypatch.setattr(run_module, "time", FakeTime)
+    beats: list[float] = []
+    run = _run([], 60, 0)
+    run._beat = clock[0]
+    run.heartbeat = lambda: (beats.append(clock[0]), setattr(run, "_beat", clock[0]))  # type: ignore[method-assign]
+    for _ in range(15):
+        run._pause(30.0)  # the window frees a slot in 30 s: each pause is one look at the queues
+    assert clock[0] == pytest.approx(100.0 + 15 * run_module.ROOM_WAIT)
+    assert beats == pytest.approx([101.0, 102.0, 103.0])  # 3 s of waiting: 15 looks at the queues, 3 renewals
