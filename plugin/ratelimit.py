@@ -106,6 +106,11 @@ class PartnerRateLimiter:
         except (RedisError, OSError):
             return 0.0
 
+    def capacity(self, seconds: float) -> float:
+        """Requests the limit allows within ``seconds`` from an unspent window: the window's burst, then its
+        rate."""
+        return self.limit * (1 + seconds / self.window)
+
     def clear(self) -> None:
         """Forget the partner's window (tests and operators)."""
         self.redis.delete(self.key)

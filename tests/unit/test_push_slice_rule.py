@@ -9,12 +9,19 @@ import pytest
 
 from msphub_psa.commands.billing import run as run_module
 from msphub_psa.commands.billing.run import PushRun, SliceEnded
+from msphub_psa.ratelimit import PartnerRateLimiter
+
+REDIS = "redis://127.0.0.1:1/0"
+"""No Redis answers there: the rule computes, it never takes a slot."""
 
 
 def _run(asked: list[bool], per_minute: int | None, known_rows: int, waiting: bool = True) -> PushRun:
     def on_slice_end(slice_over: bool) -> bool:
         asked.append(slice_over)
         return waiting
+
+    # the orchestrator's: the partner's limiter over a 60-second window (it reaches Redis only when asked to)
+    limiter = PartnerRateLimiter(REDIS, 1, per_minute) if per_minute is not None else None
 
     return PushRun(
         partner_id=1,
@@ -27,8 +34,7 @@ def _run(asked: list[bool], per_minute: int | None, known_rows: int, waiting: bo
         slice_seconds=30,
         short_slice_seconds=10,
         on_slice_end=on_slice_end,
-        # the orchestrator's: the window's burst, then its rate (a 60-second window)
-        capacity=lambda seconds: math.inf if per_minute is None else per_minute * (1 + seconds / 60),
+        capacity=limiter.capacity if limiter is not None else lambda _seconds: math.inf,
         known_rows=known_rows,
         progress=None,  # the rule publishes nothing (its default reads the app's settings)
     )

@@ -230,10 +230,9 @@ class PushBillingCommand:
         return self._limiter.room(amount) if self._limiter is not None else 0.0
 
     def _capacity(self, seconds: float) -> float:
-        """Requests the partner's shared request limit allows within ``seconds`` from an unspent window: the
-        window's burst, then its rate (inf: no limit)."""
-        limiter = self._limiter
-        return limiter.limit * (1 + seconds / limiter.window) if limiter is not None else math.inf
+        """Requests the partner's shared request limit allows within ``seconds`` from an unspent window (inf: no
+        limit)."""
+        return self._limiter.capacity(seconds) if self._limiter is not None else math.inf
 
     @property
     def run_id(self) -> int | None:
