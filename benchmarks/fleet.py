@@ -409,7 +409,7 @@ def morning(app, fleet, sandbox, workers: int, scheduled: list[int], args) -> di
     sampler.stop_event.set()
     sampler.join()
     stop_workers(procs, prefix)
-    totals = session().execute(select(SyncRun.psa_calls, SyncRun.status)).all()
+    totals = session().execute(select(SyncRun.psa_calls, SyncRun.status, SyncRun.progress_done)).all()
     if args.dump:
         from msphub_psa.models.assurance import AssuranceRun
 
@@ -467,8 +467,9 @@ def morning(app, fleet, sandbox, workers: int, scheduled: list[int], args) -> di
         "small_start": _pcts([d[0] for pid, d in delays.items() if pid in small]),
         "small_end": _pcts([d[1] for pid, d in delays.items() if pid in small]),
         "runs": len(totals),
-        "yielded": sum(1 for _c, s in totals if s == "yielded"),
-        "psa_calls": sum(c or 0 for c, _s in totals),
+        "yielded": sum(1 for _c, s, _d in totals if s == "yielded"),
+        "yielded_idle": sum(1 for c, s, d in totals if s == "yielded" and not c and not d),
+        "psa_calls": sum(c or 0 for c, _s, _d in totals),
         "sandbox_requests": len(sandbox.requests(0)),
         "redis_peak_mb": (sampler.redis_peak - sampler.redis_base) / 2**20,
         "db_connections_max": max(sampler.connections, default=0),
@@ -583,7 +584,8 @@ def report(r: dict, label: str) -> None:
         f"{r['workers']} workers, {label} ({r['ended']}/{r['partners']} ended): fleet {r['fleet_seconds']:.1f} s "
         f"(ticks over {r['ticks_seconds']:.0f} s); delay slot->start p50/p95/max {fmt(r['start'])} s, "
         f"slot->end {fmt(r['end'])} s; small partners start {fmt(r['small_start'])} s, end {fmt(r['small_end'])} s; "
-        f"runs {r['runs']} ({r['yielded']} yielded); calls {r['psa_calls']} (sandbox requests {r['sandbox_requests']});"
+        f"runs {r['runs']} ({r['yielded']} yielded, {r['yielded_idle']} of them without a call or a row); "
+        f"calls {r['psa_calls']} (sandbox requests {r['sandbox_requests']});"
         f" Redis +{r['redis_peak_mb']:.1f} MB peak; DB connections max {r['db_connections_max']}"
         f" (median {r['db_connections_median']}); load {os.getloadavg()[0]:.1f}",
         flush=True,

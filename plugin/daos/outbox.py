@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from msphub_psa import clock
 from msphub_psa.daos.base import session
@@ -491,6 +491,11 @@ class SyncRunDAO:
         return session().get(SyncRun, run_id)
 
     @staticmethod
+    def delete(run_id: int) -> None:
+        """Delete a run record that did nothing (no row, transition or call refers to it)."""
+        session().execute(delete(SyncRun).where(SyncRun.id == run_id).execution_options(synchronize_session=False))
+
+    @staticmethod
     def in_partner(partner_id: int, run_id: int) -> SyncRun | None:
         """A run of the partner, or None."""
         return session().scalar(select(SyncRun).where(SyncRun.id == run_id, SyncRun.partner_id == partner_id))
@@ -575,12 +580,15 @@ class SyncLeaseDAO:
         )
 
     @staticmethod
-    def release(partner_id: int, token: str) -> None:
-        """Free our lease."""
+    def release(partner_id: int, token: str, run_id: int | None = None) -> None:
+        """Free our lease (with ``run_id``: naming that run as the lease's last one)."""
+        values: dict = {"holder": None, "expires_at": None}
+        if run_id is not None:
+            values["run_id"] = run_id
         session().execute(
             update(SyncLease)
             .where(SyncLease.partner_id == partner_id, SyncLease.holder == token)
-            .values(holder=None, expires_at=None)
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
 

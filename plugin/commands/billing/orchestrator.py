@@ -119,6 +119,9 @@ class PushBillingCommand:
         """The run whose expired lease this one took over (marked abandoned at our start)."""
         self.phase_seconds: dict[str, float] = {}
         """Wall time of each step the run went through, in order (logged at its end)."""
+        self._stepped = False
+        """The run has gone past its wait for the request window into its steps (until then it has done nothing
+        worth a row in the run history)."""
 
     @property
     def partner_id(self) -> int:
@@ -172,6 +175,7 @@ class PushBillingCommand:
         if self.continues:
             with self._timed("wait"):
                 run.await_room()
+        self._stepped = True
         with self._timed("recover"):
             self.delivery.recover()
         with self._timed("outbox"):
@@ -211,11 +215,22 @@ class PushBillingCommand:
             mine = self.partner_id
             if not jobs_waiting(SYNC, mine) and not (slice_over and jobs_waiting(SYNC_LATER, mine)):
                 return False
-            enqueue_push(self.partner_id, self.requested_by, continues=self.result.run_id)
+            enqueue_push(self.partner_id, self.requested_by, continues=self._continued_by_next)
         except QueueUnavailable:
             log.warning("push partner=%s run=%s: the queue does not answer; it goes on", self.partner_id, self.run_id)
             return False
         return True
+
+    @property
+    def _empty(self) -> bool:
+        """A continuation that yields before its steps (it waited for its request window and a fresh job came):
+        it did nothing, so it leaves no run in the history, and the next run continues the one it continued."""
+        return self.continues is not None and not self._stepped
+
+    @property
+    def _continued_by_next(self) -> int | None:
+        """The run the queued continuation continues: this one, or for an empty slice, the one it continued."""
+        return self.continues if self._empty else self.result.run_id
 
     @cached_property
     def _limiter(self) -> PartnerRateLimiter | None:
@@ -344,11 +359,23 @@ class PushBillingCommand:
         r.psa_calls, r.writes, r.lookups, r.catalog_calls = (
             figures[name] for name in ("psa_calls", "writes", "lookups", "catalog_calls")
         )
+        if r.status == "yielded" and self._empty:
+            self._drop_run()
+            return
         try:
             self._record_run()
         finally:
             self._release()
         notify_run_alert(self.result.run_id)
+
+    @transaction
+    def _drop_run(self) -> None:
+        """An empty slice: delete its run record and free the lease, which names the run it continued again (one
+        transaction). The job's result says which run the push continues."""
+        SyncRunDAO.delete(self.run_id)
+        SyncLeaseDAO.release(self.partner_id, self.run_state.token, run_id=self.continues)
+        self.result.run_id = None
+        self.result.error = f"{self.result.error} No run was recorded: the push still continues run {self.continues}."
 
     @transaction
     def _record_run(self) -> None:

@@ -227,14 +227,19 @@ def test_a_continuation_whose_request_limit_is_spent_yields_to_a_fresh_job_befor
     while limiter.room(4) <= 1:
         limiter()  # the slice before spent the partner's window
     calls = len(cw_live.requests())
+    runs_before = SyncRunHistoryDAO.page(partner_id, 1, 1)[1]
     cont = PushBillingCommand(partner_id, slice_seconds=ENDLESS, concurrency=4, continues=first.run_id).run(wait=True)
     assert cont.status == "yielded" and "its request limit was spent" in cont.error
     assert cont.counts.get("pushed", 0) == 0 and cont.psa_calls == 0 and len(cw_live.requests()) == calls
+    # it did nothing: no row in the run history, and the push it queues still continues the first run
+    assert cont.run_id is None and f"continues run {first.run_id}" in cont.error
+    assert SyncRunHistoryDAO.page(partner_id, 1, 1)[1] == runs_before
+    assert _next_jobs()[-1] == ("msphub_psa.tasks.push_billing", (partner_id, "system", 0, first.run_id))
     get_queue("sync").empty()
     get_queue("sync-later").empty()
     limiter.clear()
     configure(ctx, PSA_CW_REQUESTS_PER_MINUTE=600, PSA_CW_RATE_WINDOW_SECONDS=60)
-    last = PushBillingCommand(partner_id, slice_seconds=ENDLESS, concurrency=4, continues=cont.run_id).run(wait=True)
+    last = PushBillingCommand(partner_id, slice_seconds=ENDLESS, concurrency=4, continues=first.run_id).run(wait=True)
     assert last.status == "succeeded", last.error  # nobody waits: it goes on, where the first run stopped
     assert _exactly_once(cw_live, partner_id, customers) == first.counts["pushed"] + last.counts["pushed"]
 
