@@ -584,7 +584,7 @@ def report(r: dict, label: str) -> None:
         f"{r['workers']} workers, {label} ({r['ended']}/{r['partners']} ended): fleet {r['fleet_seconds']:.1f} s "
         f"(ticks over {r['ticks_seconds']:.0f} s); delay slot->start p50/p95/max {fmt(r['start'])} s, "
         f"slot->end {fmt(r['end'])} s; small partners start {fmt(r['small_start'])} s, end {fmt(r['small_end'])} s; "
-        f"runs {r['runs']} ({r['yielded']} yielded, {r['yielded_idle']} of them without a call or a row); "
+        f"runs {r['runs']} ({r['yielded']} yielded, {r['yielded_idle']} of them before any call); "
         f"calls {r['psa_calls']} (sandbox requests {r['sandbox_requests']});"
         f" Redis +{r['redis_peak_mb']:.1f} MB peak; DB connections max {r['db_connections_max']}"
         f" (median {r['db_connections_median']}); load {os.getloadavg()[0]:.1f}",
