@@ -119,13 +119,6 @@ class Settings:
         10.0,
         minimum=0,
     )
-    push_finish_seconds: float = _key(
-        "PSA_PUSH_FINISH_SECONDS",
-        "where a push would yield, it finishes instead when its rows left take at most this long at its pace so far "
-        "and fit in its request window (s); 0 = always yield",
-        2.0,
-        minimum=0,
-    )
     schedule_default_time: str = _key(
         "PSA_SCHEDULE_DEFAULT_TIME", "the sync schedule's default time (HH:MM, partner's timezone)", "06:00"
     )

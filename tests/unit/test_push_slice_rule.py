@@ -4,7 +4,6 @@ cannot end within it yields to a fresh job at once, as its continuation would.""
 from __future__ import annotations
 
 import math
-import time
 
 import pytest
 
@@ -100,31 +99,3 @@ def test_a_run_waiting_for_its_window_asks_often_and_renews_its_lease_once_a_sec
         run._pause(30.0)  # the window frees a slot in 30 s: each pause is one look at the queues
     assert clock[0] == pytest.approx(100.0 + 15 * run_module.ROOM_WAIT)
     assert beats == pytest.approx([101.0, 102.0, 103.0])  # 3 s of waiting: 15 looks at the queues, 3 renewals
-
-
-@pytest.mark.parametrize(
-    ("sent", "left", "elapsed", "room", "finishes"),
-    [
-        (272, 7, 10.7, 0.0, True),  # the 2-worker morning: 7 rows left after its short slice, 0.3 s at its pace
-        (272, 50, 10.0, 0.0, True),  # 1.8 s at its pace, within the bound
-        (272, 60, 10.7, 0.0, False),  # 2.4 s: the fresh push gets the worker
-        (272, 7, 10.7, 30.0, False),  # its request window has no room for them: it would wait, holding the worker
-        (8, 2, 0.4, 0.0, True),
-        (8, 600, 10.4, 0.0, False),  # slow, with most of its rows left
-    ],
-)
-def test_a_run_whose_rows_left_take_two_seconds_at_most_finishes_instead_of_yielding(
-    sent, left, elapsed, room, finishes
-):
-    asked: list[bool] = []
-    run = _run(asked, None, sent + left)
-    run.room = lambda _amount: room
-    run.slice_started, run.slice_sent, run.delivery_rows = time.monotonic() - elapsed, sent, sent + left
-    assert run.nearly_done(elapsed) is finishes
-    if finishes:
-        run.check_slice()  # goes on: the queue is not even asked
-        assert asked == []
-    else:
-        with pytest.raises(SliceEnded):
-            run.check_slice()
-        assert asked == [False]

@@ -81,7 +81,6 @@ class Delivery:
         pending = _ids(self.run.partner_id, PENDING, only) if only is not None else None
         total = len(pending) if pending is not None else _count(self.run.partner_id, PENDING)
         self.run.known_rows = max(self.run.known_rows, total)
-        self.run.delivery_rows = total
         self.run.publish_progress(total=total)
         size = self.run.batch_size
         batches = (

@@ -108,7 +108,6 @@ class PushBillingCommand:
             slice_seconds=max(0.0, float(slice_seconds or 0)),
             # a continuation has shown its push is long: it yields to a fresh job at its first batch boundary
             short_slice_seconds=0.0 if self.continues else max(0.0, float(short_slice_seconds or 0)),
-            finish_seconds=config.push_finish_seconds,
             on_slice_end=self._queue_continuation,
             room=self._room,
             capacity=self._capacity,

@@ -91,13 +91,6 @@ class PushRun:
     slice_started: float | None = None
     slice_sent: int = 0
     """Rows this run has claimed for sending: a run that sent none yet (only rows kept pending) does not yield."""
-    delivery_rows: int = 0
-    """The pending rows when its delivery began: what this run's delivery has to send."""
-    finish_seconds: float = 2.0
-    """At a boundary where it would yield, a run whose rows left take at most this long at its slice's pace (and fit
-    in its request window now) finishes instead (``PSA_PUSH_FINISH_SECONDS``): its continuation would wait behind
-    every fresh push (at 1,000 partners on 2 workers, pushes with 7 to 30 rows left waited 10 to 11 minutes), and
-    the fresh push waits this long at most."""
     _counting: threading.Lock = field(default_factory=threading.Lock)
     _beat: float = field(default_factory=time.monotonic)
     """When the lease was last renewed."""
@@ -146,8 +139,7 @@ class PushRun:
         """Between two batches, once this run has sent rows: after its short slice (at once when the run is
         ``long``), yield as soon as a fresh job waits; after its slice, as soon as another push's continuation
         waits; while nobody waits (or the queue does not answer) the run goes on, asking again at each batch, at a
-        lower CPU priority from its short slice on (in a work horse: ``lower_priority``). A run ``nearly_done``
-        finishes without asking.
+        lower CPU priority from its short slice on (in a work horse: ``lower_priority``).
 
         :raises SliceEnded: the run must end ``yielded`` now.
         """
@@ -155,8 +147,7 @@ class PushRun:
             return
         while True:
             elapsed = time.monotonic() - self.slice_started
-            if not self.nearly_done(elapsed):
-                self._take_turns(elapsed, True, f"after its slice ({elapsed:.0f} s of delivery)")
+            self._take_turns(elapsed, True, f"after its slice ({elapsed:.0f} s of delivery)")
             # the partner's limit would hold the next batch back (its window is spent): wait here, not inside the
             # batch, so a job arriving meanwhile takes the worker instead of waiting behind a run that is waiting
             wait = self.room(self.batch_size)
@@ -185,16 +176,6 @@ class PushRun:
         request a row, the window unspent): its push cannot end within it, so the short slice would only keep
         fresh pushes waiting."""
         return self.known_rows > self.capacity(self.short_slice_seconds)
-
-    def nearly_done(self, elapsed: float) -> bool:
-        """After ``elapsed`` seconds of delivery: the rows left would be sent within ``finish_seconds`` at the
-        pace of this slice so far, and the partner's request window has room for them now."""
-        left = self.delivery_rows - self.slice_sent
-        return (
-            self.slice_sent > 0
-            and left * elapsed <= self.finish_seconds * self.slice_sent
-            and self.room(max(left, 1)) <= ROOM_WAIT
-        )
 
     def _take_turns(self, elapsed: float, to_continuations: bool, where: str) -> None:
         """The slice rule, once the run has run ``elapsed`` seconds (of delivery or of steps): from its short

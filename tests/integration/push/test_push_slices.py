@@ -46,15 +46,6 @@ ENDLESS = 3600.0
 MARK = "tests.support.jobs.mark_if_allowed"
 
 
-@pytest.fixture(autouse=True)
-def _yield_even_when_nearly_done(app, monkeypatch):
-    """These pushes have a few dozen rows: at every boundary their rows left would take well under 2 seconds, and
-    they would finish instead of yielding (``PushRun.nearly_done``, tested in ``tests/unit/test_push_slice_rule.py``).
-    In this process and in the workers the tests start."""
-    monkeypatch.setenv("PSA_PUSH_FINISH_SECONDS", "0")
-    configure(app, PSA_PUSH_FINISH_SECONDS=0.0)
-
-
 def _runs(partner_id: int) -> list[SyncRun]:
     session().expire_all()
     return list(session().scalars(select(SyncRun).where(SyncRun.partner_id == partner_id).order_by(SyncRun.id)))
